@@ -1,0 +1,620 @@
+"""Symbolic tensor dimensions.
+
+A dimension is a plain ``int`` or a :class:`Lin`: an exact integer expression over symbols
+(``N``, ``H``, ``W``...) kept in a canonical linear form ``const + sum(coeff * atom)``, where an
+atom is a symbol, a floor division of a ``Lin`` by a positive constant, a product, a ``min`` or a
+floor of a float scale.  Conv/pool/upsample formulas only ever need these, and the canonical form
+makes equal formulas compare equal (``(H - 1)//2 + 1`` from a strided conv and from a strided
+1x1 shortcut are the same object), so most questions are answered without search.
+
+Questions about a claim ``a == b`` have three answers (:data:`ALWAYS`, :data:`NEVER`,
+:data:`DEPENDS`).  NEVER is only returned when it is proven: by constant arithmetic, or by an
+exhaustive search that relies on monotonicity (every conv/pool formula is non-decreasing in its
+input size).  Anything else is DEPENDS, and callers stay silent on DEPENDS.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, Iterable, Optional, Tuple, Union
+
+ALWAYS = "always"
+NEVER = "never"
+DEPENDS = "depends"
+
+# Search bound for symbol values: a monotone binary search costs ~log2(BOUND) evaluations.
+BOUND = 1 << 20
+
+
+class Atom:
+    __slots__ = ("_key", "_hash")
+
+    def key(self) -> str:  # canonical text, also used for ordering
+        raise NotImplementedError
+
+    def __eq__(self, other):
+        return isinstance(other, Atom) and self.key() == other.key()
+
+    def __hash__(self):
+        try:
+            return self._hash
+        except AttributeError:
+            self._hash = hash(self.key())
+            return self._hash
+
+    def __lt__(self, other):
+        return self.key() < other.key()
+
+
+class Sym(Atom):
+    """A named symbol. Opaque symbols stand for a size nobody knows; no claim about them is made."""
+
+    __slots__ = ("name", "opaque")
+
+    def __init__(self, name: str, opaque: bool = False):
+        self.name = name
+        self.opaque = opaque
+
+    def key(self):
+        return self.name
+
+    def eval(self, env):
+        return env[self.name]
+
+    def symbols(self):
+        return {self.name}
+
+    def is_opaque(self):
+        return self.opaque
+
+    def monotone(self):
+        return True
+
+
+class FloorDiv(Atom):
+    __slots__ = ("num", "k")
+
+    def __init__(self, num: "Lin", k: int):
+        self.num = num
+        self.k = k
+
+    def key(self):
+        try:
+            return self._key
+        except AttributeError:
+            n = self.num
+            bare = n.const == 0 and len(n.terms) == 1 and n.terms[0][1] == 1 and isinstance(n.terms[0][0], Sym)
+            self._key = f"{n.text()}//{self.k}" if bare else f"({n.text()})//{self.k}"
+            return self._key
+
+    def eval(self, env):
+        return _eval(self.num, env) // self.k
+
+    def symbols(self):
+        return self.num.symbols()
+
+    def is_opaque(self):
+        return self.num.is_opaque()
+
+    def monotone(self):
+        return self.num.monotone()
+
+
+class Prod(Atom):
+    __slots__ = ("factors",)
+
+    def __init__(self, factors: Tuple[Union[Atom, "Lin"], ...]):
+        self.factors = factors
+
+    def key(self):
+        try:
+            return self._key
+        except AttributeError:
+            parts = []
+            for f in self.factors:
+                t = f.key() if isinstance(f, Sym) else f"({_text(f)})"
+                parts.append(t)
+            self._key = "*".join(parts)
+            return self._key
+
+    def eval(self, env):
+        r = 1
+        for f in self.factors:
+            r *= _eval(f, env)
+        return r
+
+    def symbols(self):
+        s = set()
+        for f in self.factors:
+            s |= f.symbols()
+        return s
+
+    def is_opaque(self):
+        return any(f.is_opaque() for f in self.factors)
+
+    def monotone(self):
+        # Non-decreasing only where every factor is >= 0; the solver restricts to that region.
+        return all(f.monotone() for f in self.factors)
+
+
+class Min(Atom):
+    __slots__ = ("a", "b")
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def key(self):
+        try:
+            return self._key
+        except AttributeError:
+            self._key = f"min({_text(self.a)}, {_text(self.b)})"
+            return self._key
+
+    def eval(self, env):
+        return min(_eval(self.a, env), _eval(self.b, env))
+
+    def symbols(self):
+        return _symbols(self.a) | _symbols(self.b)
+
+    def is_opaque(self):
+        return _opaque(self.a) or _opaque(self.b)
+
+    def monotone(self):
+        return _monotone(self.a) and _monotone(self.b)
+
+
+class FloorScale(Atom):
+    """floor(x * f) for a float f, computed in IEEE double as torch does for scale_factor."""
+
+    __slots__ = ("a", "f")
+
+    def __init__(self, a, f: float):
+        self.a, self.f = a, f
+
+    def key(self):
+        try:
+            return self._key
+        except AttributeError:
+            self._key = f"floor({_text(self.a)}*{self.f!r})"
+            return self._key
+
+    def eval(self, env):
+        return math.floor(_eval(self.a, env) * self.f)
+
+    def symbols(self):
+        return _symbols(self.a)
+
+    def is_opaque(self):
+        return _opaque(self.a)
+
+    def monotone(self):
+        return self.f >= 0 and _monotone(self.a)
+
+
+class Lin:
+    """const + sum(coeff * atom), canonical; never built with no terms (that is an int)."""
+
+    __slots__ = ("const", "terms", "_key", "_hash")
+
+    def __init__(self, const: int, terms: Tuple[Tuple[Atom, int], ...]):
+        self.const = const
+        self.terms = terms
+
+    # ---- identity -----------------------------------------------------------------------------
+    def text(self) -> str:
+        try:
+            return self._key
+        except AttributeError:
+            pass
+        out = ""
+        for atom, c in self.terms:
+            t = atom.key()
+            if isinstance(atom, Prod) and c == 1:
+                pass
+            if c == 1:
+                piece = t
+            elif c == -1:
+                piece = "-" + t
+            else:
+                piece = f"{c}*{t}"
+            if out and not piece.startswith("-"):
+                out += "+" + piece
+            else:
+                out += piece
+        if self.const:
+            out += f"{self.const:+d}"
+        self._key = out
+        return out
+
+    def __repr__(self):
+        return self.text()
+
+    __str__ = text
+
+    def __eq__(self, other):
+        return isinstance(other, Lin) and self.text() == other.text()
+
+    def __hash__(self):
+        try:
+            return self._hash
+        except AttributeError:
+            self._hash = hash(self.text())
+            return self._hash
+
+    def symbols(self):
+        s = set()
+        for a, _ in self.terms:
+            s |= a.symbols()
+        return s
+
+    def is_opaque(self):
+        return any(a.is_opaque() for a, _ in self.terms)
+
+    def monotone(self):
+        return all(c > 0 and a.monotone() for a, c in self.terms)
+
+    # ---- arithmetic ---------------------------------------------------------------------------
+    def __add__(self, o):
+        return add(self, o)
+
+    __radd__ = __add__
+
+    def __sub__(self, o):
+        return sub(self, o)
+
+    def __rsub__(self, o):
+        return sub(o, self)
+
+    def __mul__(self, o):
+        return mul(self, o)
+
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return mul(self, -1)
+
+    def __floordiv__(self, k):
+        return floordiv(self, k)
+
+
+Dim = Union[int, Lin]
+
+
+def _text(x) -> str:
+    if isinstance(x, int):
+        return str(x)
+    return x.key() if isinstance(x, Atom) else x.text()
+
+
+def _eval(x, env) -> int:
+    if isinstance(x, int):
+        return x
+    if isinstance(x, Atom):
+        return x.eval(env)
+    r = x.const
+    for a, c in x.terms:
+        r += c * a.eval(env)
+    return r
+
+
+def _symbols(x):
+    return set() if isinstance(x, int) else x.symbols()
+
+
+def _opaque(x):
+    return False if isinstance(x, int) else x.is_opaque()
+
+
+def _monotone(x):
+    return True if isinstance(x, int) else x.monotone()
+
+
+def _as_lin(x: Dim):
+    """(const, {atom: coeff})"""
+    if isinstance(x, int):
+        return x, {}
+    return x.const, dict(x.terms)
+
+
+def _make(const: int, terms: Dict[Atom, int]) -> Dim:
+    terms = {a: c for a, c in terms.items() if c != 0}
+    if not terms:
+        return const
+    # Canonical: a lone floor division absorbs the constant, (n)//k + c == (n + c*k)//k.
+    if const and len(terms) == 1:
+        (a, c), = terms.items()
+        if c == 1 and isinstance(a, FloorDiv):
+            return floordiv(add(a.num, const * a.k), a.k)
+    return Lin(const, tuple(sorted(terms.items(), key=lambda t: t[0].key())))
+
+
+def sym(name: str, opaque: bool = False) -> Lin:
+    return Lin(0, ((Sym(name, opaque), 1),))
+
+
+_opaque_counter = [0]
+
+
+def fresh(prefix: str = "?") -> Lin:
+    """A new opaque symbol: a dimension nothing is known about."""
+    _opaque_counter[0] += 1
+    return sym(f"{prefix}{_opaque_counter[0]}", opaque=True)
+
+
+def is_dim(x) -> bool:
+    return (isinstance(x, int) and not isinstance(x, bool)) or isinstance(x, Lin)
+
+
+def add(a: Dim, b: Dim) -> Dim:
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b
+    ca, ta = _as_lin(a)
+    cb, tb = _as_lin(b)
+    # Undo a constant absorbed into a lone floor division so that sums stay canonical.
+    for t in tb.items():
+        ta[t[0]] = ta.get(t[0], 0) + t[1]
+    return _make(ca + cb, ta)
+
+
+def sub(a: Dim, b: Dim) -> Dim:
+    return add(a, mul(b, -1))
+
+
+def mul(a: Dim, b: Dim) -> Dim:
+    if isinstance(a, int) and isinstance(b, int):
+        return a * b
+    if isinstance(b, int):
+        a, b = b, a
+    if isinstance(a, int):
+        if a == 0:
+            return 0
+        cb, tb = _as_lin(b)
+        return _make(a * cb, {t: c * a for t, c in tb.items()})
+    # Both symbolic: a product atom with the numeric coefficients pulled out.
+    coeff = 1
+    factors = []
+    for x in (a, b):
+        for f in _factors(x):
+            if isinstance(f, int):
+                coeff *= f
+            else:
+                factors.append(f)
+    factors.sort(key=lambda f: f.key() if isinstance(f, Atom) else "(" + f.text())
+    return _make(0, {Prod(tuple(factors)): coeff})
+
+
+def _factors(x: Lin):
+    if x.const == 0 and len(x.terms) == 1:
+        atom, c = x.terms[0]
+        if isinstance(atom, Prod):
+            return [c, *atom.factors]
+        return [c, atom]
+    return [x]
+
+
+def floordiv(a: Dim, k: int) -> Dim:
+    """a // k for a positive int k, exact (Python/torch floor semantics)."""
+    if not isinstance(k, int) or k <= 0:
+        raise ValueError("floordiv by a non-positive or symbolic divisor")
+    if isinstance(a, int):
+        return a // k
+    if k == 1:
+        return a
+    const, terms = _as_lin(a)
+    # floor((k*A + B)/k) == A + floor(B/k) for integer A.
+    pulled = {t: c // k for t, c in terms.items() if c % k == 0}
+    rest = {t: c for t, c in terms.items() if c % k != 0}
+    q, r = divmod(const, k)
+    if not rest:
+        return _make(q, pulled)
+    if pulled:
+        return add(_make(q, pulled), floordiv(_make(r, rest), k))
+    if const == 0 and len(terms) == 1:
+        (atom, c), = terms.items()
+        if c == 1 and isinstance(atom, FloorDiv):
+            # floor(floor(n/m)/k) == floor(n/(m*k)) for positive m, k.
+            return floordiv(atom.num, atom.k * k)
+    return Lin(0, ((FloorDiv(a, k), 1),))
+
+
+def ceildiv(a: Dim, k: int) -> Dim:
+    return floordiv(add(a, k - 1), k)
+
+
+def dmin(a: Dim, b: Dim) -> Dim:
+    d = sub(a, b)
+    if isinstance(d, int):
+        return a if d <= 0 else b
+    if _text(a) > _text(b):
+        a, b = b, a
+    return _make(0, {Min(a, b): 1})
+
+
+def floor_scale(a: Dim, f: float) -> Dim:
+    f = float(f)
+    if f.is_integer():
+        return mul(a, int(f))
+    if isinstance(a, int):
+        return math.floor(a * f)
+    return _make(0, {FloorScale(a, f): 1})
+
+
+def prod(dims: Iterable[Dim]) -> Dim:
+    r: Dim = 1
+    for d in dims:
+        r = mul(r, d)
+    return r
+
+
+def evaluate(x: Dim, env: Dict[str, int]) -> int:
+    return _eval(x, env)
+
+
+def symbols(x: Dim):
+    return _symbols(x)
+
+
+def text(x: Dim) -> str:
+    """Readable form: ``(H-12)//4``, ``20*((H-12)//4)*((W-12)//4)``."""
+    if isinstance(x, int):
+        return str(x)
+    return x.text()
+
+
+# ------------------------------------------------------------------------------------------------
+# Questions
+# ------------------------------------------------------------------------------------------------
+
+def equal(a: Dim, b: Dim) -> str:
+    """Is a == b for every input size (ALWAYS), for none (NEVER), or only for some (DEPENDS)?"""
+    d = sub(a, b)
+    if isinstance(d, int):
+        return ALWAYS if d == 0 else NEVER
+    if isinstance(a, int) or isinstance(b, int):
+        f, t = (b, a) if isinstance(a, int) else (a, b)
+        return NEVER if not can_equal(f, t) else DEPENDS
+    return DEPENDS
+
+
+def at_least(a: Dim, lo: int) -> str:
+    """Is a >= lo always / never / depends (used for 'output size must be >= 1')."""
+    if isinstance(a, int):
+        return ALWAYS if a >= lo else NEVER
+    if a.is_opaque() or not a.monotone():
+        return DEPENDS
+    syms = sorted(a.symbols())
+    top = {s: BOUND for s in syms}
+    if _eval(a, top) < lo:
+        return NEVER
+    return DEPENDS
+
+
+def can_equal(f: Lin, target: int) -> bool:
+    """Does some assignment of positive sizes make f == target?  True unless disproved."""
+    if f.is_opaque() or not f.monotone():
+        return True
+    syms = sorted(f.symbols())
+    if len(syms) == 1:
+        return _reach(lambda v: _eval(f, {syms[0]: v}), target, _lower(f, syms[0]))
+    # Separable product: c * prod_s G_s(s) + const, each group depending on one symbol.
+    if len(f.terms) != 1:
+        return True
+    atom, c = f.terms[0]
+    if not isinstance(atom, Prod):
+        return True
+    m, rem = divmod(target - f.const, c)
+    if rem or m <= 0:
+        return False  # every group is >= 1 in the valid region, so the product is >= 1
+    groups: Dict[str, list] = {}
+    for fac in atom.factors:
+        s = _symbols(fac)
+        if len(s) != 1:
+            return True
+        groups.setdefault(next(iter(s)), []).append(fac)
+    evals = []
+    for s, facs in groups.items():
+        lo = max(_lower(fac, s) for fac in facs)
+        evals.append((s, facs, lo))
+
+    def fn(s, facs):
+        def g(v):
+            r = 1
+            for fac in facs:
+                r *= _eval(fac, {s: v})
+            return r
+        return g
+
+    funcs = [(fn(s, facs), lo) for s, facs, lo in evals]
+    return _factorable(m, funcs)
+
+
+def _lower(f, s) -> int:
+    """Smallest value of symbol s (>= 1) from which monotone f is >= 1 (the valid region)."""
+    g = (lambda v: _eval(f, {s: v}))
+    lo, hi = 1, BOUND
+    if g(hi) < 1:
+        return hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if g(mid) >= 1:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _reach(g, target, lo) -> bool:
+    hi = BOUND
+    if g(hi) < target:
+        return False
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if g(mid) >= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return g(lo) == target
+
+
+def _divisors(m: int):
+    small, large = [], []
+    i = 1
+    while i * i <= m:
+        if m % i == 0:
+            small.append(i)
+            if i * i != m:
+                large.append(m // i)
+        i += 1
+        if i > 100000:  # give up on enormous targets: cannot disprove
+            return None
+    return small + large[::-1]
+
+
+def _factorable(m: int, funcs) -> bool:
+    if not funcs:
+        return m == 1
+    (g, lo), rest = funcs[0], funcs[1:]
+    if not rest:
+        return _reach(g, m, lo)
+    divs = _divisors(m)
+    if divs is None:
+        return True
+    return any(_reach(g, d, lo) and _factorable(m // d, rest) for d in divs)
+
+
+def solutions(f: Dim, target: int, symbol: str, lo: int = 1, hi: int = 4096):
+    """The values of one symbol (others absent) in [lo, hi] where f == target, as a range list."""
+    out = []
+    for v in range(lo, hi + 1):
+        if _eval(f, {symbol: v}) == target:
+            out.append(v)
+    return out
+
+
+def substitute(x: Dim, env: Dict[str, int]) -> Dim:
+    """Replace the symbols given in env by ints; others stay."""
+    if isinstance(x, int):
+        return x
+    if not (x.symbols() & env.keys()):
+        return x
+    r: Dim = x.const
+    for a, c in x.terms:
+        r = add(r, mul(_subst_atom(a, env), c))
+    return r
+
+
+def _subst_atom(a: Atom, env) -> Dim:
+    if isinstance(a, Sym):
+        return env.get(a.name, Lin(0, ((a, 1),)))
+    if isinstance(a, FloorDiv):
+        return floordiv(substitute(a.num, env), a.k)
+    if isinstance(a, Prod):
+        return prod(substitute(f, env) if isinstance(f, Lin) else _subst_atom(f, env) for f in a.factors)
+    if isinstance(a, Min):
+        return dmin(substitute(a.a, env), substitute(a.b, env))
+    if isinstance(a, FloorScale):
+        return floor_scale(substitute(a.a, env), a.f)
+    raise TypeError(a)
+
+
+def as_int(x: Dim) -> Optional[int]:
+    return x if isinstance(x, int) else None

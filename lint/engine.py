@@ -1,0 +1,523 @@
+"""The analysis of one file: find the model classes and how they are built and fed, run the
+interpreter for each (construction, input) pair, and turn the facts into findings.
+
+Input shapes come, in order, from the caller (``--input-shape`` / config), from calls found in
+the file (torchsummary / torchinfo ``summary``, ``model(torch.randn(...))``), else from the first
+layer that the input meets (symbolic ``(N, C, H, W)``).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import libcst as cst
+
+from . import dims as D
+from .interpreter import AnalysisAbort, CallRecord, Fact, Frame, Interpreter
+from .source import ClassInfo, SourceModule, dotted, is_main_guard
+from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
+
+InputSpec = Tuple[Any, ...]  # ints and symbol names
+
+
+def strict_mode() -> bool:
+    return os.environ.get("SHAPELINT_STRICT", "") not in ("", "0")
+
+
+@dataclass
+class Finding:
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+    run: Optional["Run"] = field(default=None, repr=False, compare=False)
+
+    def as_dict(self):
+        return {"path": self.path, "line": self.line, "col": self.col, "code": self.code, "message": self.message}
+
+
+@dataclass
+class Run:
+    """One analysis of a class: how it is built, what it is fed, and what came out."""
+
+    cls: ClassInfo
+    ctor: Optional[cst.Call]  # None: the class's defaults, ``Cls()``
+    ctor_text: str
+    inputs: Optional[List[InputSpec]]  # None: inferred symbolically
+    input_origin: str  # 'option' | 'summary' | 'call' | 'symbolic'
+    ctor_locals: Dict[str, Any] = field(default_factory=dict)
+    root: Optional[ModuleValue] = None
+    input_tensors: List[Tensor] = field(default_factory=list)
+    output: Any = None
+    calls: List[CallRecord] = field(default_factory=list)
+    facts: List[Fact] = field(default_factory=list)
+    error: Optional[str] = None
+
+    @property
+    def concrete(self) -> bool:
+        return self.inputs is not None and all(isinstance(d, int) for s in self.inputs for d in s)
+
+    def input_text(self) -> str:
+        shapes = [t.shape for t in self.input_tensors if t.shape is not None]
+        if not shapes:
+            return ""
+        return " and ".join("x".join(D.text(d) for d in s) for s in shapes)
+
+
+@dataclass
+class Analysis:
+    source: SourceModule
+    runs: List[Run]
+    findings: List[Finding]
+
+
+class ShapelintInputError(Exception):
+    """Bad input from the user: one readable message, no traceback."""
+
+
+def parse_input_shape(text: str) -> Tuple[str, InputSpec]:
+    """'Net=1,1,28,28' or 'Net=N,3,H,W' -> ('Net', (1, 1, 28, 28))."""
+    if "=" not in text:
+        raise ShapelintInputError(f"malformed input shape {text!r}: expected CLASS=DIMS, e.g. Net=1,1,28,28")
+    name, dims_text = text.split("=", 1)
+    name = name.strip()
+    if not name.isidentifier():
+        raise ShapelintInputError(f"malformed input shape {text!r}: {name!r} is not a class name")
+    return name, parse_dims(dims_text, text)
+
+
+def parse_dims(dims_text: str, whole: Optional[str] = None) -> InputSpec:
+    whole = whole or dims_text
+    out = []
+    parts = [p.strip() for p in dims_text.strip().strip("()[]").split(",") if p.strip()]
+    if not parts:
+        raise ShapelintInputError(f"malformed input shape {whole!r}: no dimensions")
+    for p in parts:
+        if p.lstrip("-").isdigit():
+            v = int(p)
+            if v < 1:
+                raise ShapelintInputError(f"malformed input shape {whole!r}: dimension {v} must be >= 1")
+            out.append(v)
+        elif p.isidentifier():
+            out.append(p)
+        else:
+            raise ShapelintInputError(f"malformed input shape {whole!r}: {p!r} is neither a size nor a symbol")
+    return tuple(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# Finding constructions and inputs in the file
+# ------------------------------------------------------------------------------------------------
+
+_CHAIN_METHODS = {"to", "cuda", "cpu", "eval", "train", "float", "double", "half", "requires_grad_"}
+
+
+class _Scanner(cst.CSTVisitor):
+    """Collects calls outside class bodies, with the function that encloses each."""
+
+    def __init__(self):
+        self.calls: List[Tuple[cst.Call, Optional[cst.FunctionDef]]] = []
+        self.assigns: List[Tuple[str, cst.BaseExpression, Optional[cst.FunctionDef]]] = []
+        self.func_stack: List[cst.FunctionDef] = []
+        self.class_depth = 0
+
+    def visit_ClassDef(self, node):
+        self.class_depth += 1
+
+    def leave_ClassDef(self, node):
+        self.class_depth -= 1
+
+    def visit_FunctionDef(self, node):
+        self.func_stack.append(node)
+
+    def leave_FunctionDef(self, node):
+        self.func_stack.pop()
+
+    def visit_Call(self, node):
+        if not self.class_depth:
+            self.calls.append((node, self.func_stack[-1] if self.func_stack else None))
+
+    def visit_Assign(self, node):
+        if not self.class_depth and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.assigns.append((node.targets[0].target.value, node.value,
+                                 self.func_stack[-1] if self.func_stack else None))
+
+
+def _unchain(expr):
+    """`Net(...).to(device).eval()` -> `Net(...)`."""
+    while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and \
+            expr.func.attr.value in _CHAIN_METHODS and isinstance(expr.func.value, cst.Call):
+        expr = expr.func.value
+    return expr
+
+
+class Planner:
+    def __init__(self, src: SourceModule, options: Dict[str, List[InputSpec]], strict: bool):
+        self.src = src
+        self.options = options
+        self.strict = strict
+        self.interp = Interpreter(src, strict)
+
+    def model_classes(self) -> List[ClassInfo]:
+        out = []
+        for info in self.src.classes.values():
+            if self.interp.torch_base(info) is not None:
+                out.append(info)
+        return out
+
+    def _factory_class(self, fn: cst.FunctionDef, seen=()) -> Optional[ClassInfo]:
+        """The model class a module-level function returns a new instance of, if any."""
+        for node in _walk_returns(fn):
+            v = _unchain(node.value) if node.value is not None else None
+            if isinstance(v, cst.Call):
+                cls = self._called_class(v, seen + (fn.name.value,))
+                if cls is not None:
+                    return cls
+        return None
+
+    def _called_class(self, call: cst.Call, seen=()) -> Optional[ClassInfo]:
+        name = dotted(call.func)
+        if name in self.src.classes:
+            info = self.src.classes[name]
+            return info if self.interp.torch_base(info) is not None else None
+        if name in self.src.functions and name not in seen and len(seen) < 5:
+            return self._factory_class(self.src.functions[name], seen)
+        return None
+
+    def plan(self) -> List[Run]:
+        classes = self.model_classes()
+        scanner = _Scanner()
+        self.src.tree.visit(scanner)
+        runs: List[Run] = []
+        seen: Dict[Tuple[str, str, str], Run] = {}
+        # variable -> construction call, for `model = Net(); model(x)` and `summary(model, ...)`
+        var_ctor: Dict[str, cst.Call] = {}
+        for name, value, fn in scanner.assigns:
+            v = _unchain(value)
+            if isinstance(v, cst.Call) and self._called_class(v) is not None:
+                var_ctor[name] = v
+        linked: Dict[int, List[Tuple[List[InputSpec], str]]] = {}
+        for call, fn in scanner.calls:
+            got = self._input_of(call, var_ctor)
+            if got is not None:
+                ctor, specs, origin = got
+                linked.setdefault(id(ctor), []).append((specs, origin))
+
+        def add(info, ctor, text, inputs, origin, local):
+            key = (info.name, text, repr(inputs))
+            if key in seen:
+                return
+            r = Run(info, ctor, text, inputs, origin, local)
+            seen[key] = r
+            runs.append(r)
+
+        ctor_calls = []
+        for call, fn in scanner.calls:
+            info = self._called_class(call)
+            if info is None:
+                continue
+            local = self._function_locals(fn)
+            if local is None:
+                continue
+            ctor_calls.append((info, call, local))
+        for info, call, local in ctor_calls:
+            text = self.src.code_for(call)
+            opt = self.options.get(info.name)
+            if opt:
+                add(info, call, text, opt, "option", local)
+                continue
+            for specs, origin in linked.get(id(call), []):
+                add(info, call, text, specs, origin, local)
+        for info, call, local in ctor_calls:
+            if not self.options.get(info.name):
+                add(info, call, self.src.code_for(call), None, "symbolic", local)
+        for info in classes:
+            if self._default_constructible(info):
+                text = f"{info.name}()"
+                opt = self.options.get(info.name)
+                add(info, None, text, opt, "option" if opt else "symbolic", {})
+        # Concrete inputs first: when runs disagree on a message, the precise one wins.
+        runs.sort(key=lambda r: 0 if r.concrete else 1)
+        return runs
+
+    def _function_locals(self, fn: Optional[cst.FunctionDef]) -> Optional[Dict[str, Any]]:
+        if fn is None:
+            return {}
+        if self.src.functions.get(fn.name.value) is not fn:
+            return None  # nested or method-level function: not a place users build models
+        loc = {}
+        p = fn.params
+        for param in list(p.posonly_params) + list(p.params) + list(p.kwonly_params):
+            if param.default is None:
+                loc[param.name.value] = UNKNOWN
+            else:
+                loc[param.name.value] = self.interp.eval(param.default, Frame())
+        if isinstance(p.star_arg, cst.Param):
+            loc[p.star_arg.name.value] = ()
+        if p.star_kwarg is not None:
+            loc[p.star_kwarg.name.value] = {}
+        return loc
+
+    def _default_constructible(self, info: ClassInfo) -> bool:
+        for c in self.interp.mro(info):
+            init = c.methods.get("__init__")
+            if init is not None:
+                params = list(init.params.posonly_params) + list(init.params.params)
+                return all(p.default is not None for p in params[1:]) and all(
+                    p.default is not None for p in init.params.kwonly_params)
+        return True
+
+    def _input_of(self, call: cst.Call, var_ctor) -> Optional[Tuple[cst.Call, List[InputSpec], str]]:
+        func = call.func
+        # model(x) / model.forward(x) with x a tensor factory call
+        target = func
+        if isinstance(func, cst.Attribute) and func.attr.value == "forward":
+            target = func.value
+        ctor = None
+        if isinstance(target, cst.Name) and target.value in var_ctor:
+            ctor = var_ctor[target.value]
+        elif isinstance(target, cst.Call):
+            inner = _unchain(target)
+            if self._called_class(inner) is not None:
+                ctor = inner
+        if ctor is not None and call.args and all(a.keyword is None and not a.star for a in call.args):
+            specs = []
+            for a in call.args:
+                v = self.interp.eval(a.value, Frame())
+                if not isinstance(v, Tensor) or v.shape is None or not all(isinstance(d, int) for d in v.shape):
+                    return None
+                specs.append(tuple(v.shape))
+            return ctor, specs, "call"
+        # torchsummary.summary(model, (1, 28, 28)) / torchinfo.summary(model, input_size=(1, 1, 28, 28))
+        qual = self.interp.eval(func, Frame())
+        if isinstance(qual, Qual) and qual.name in ("torchsummary.summary", "torchsummary.torchsummary.summary",
+                                                    "torchinfo.summary", "torchinfo.torchinfo.summary"):
+            if not call.args:
+                return None
+            m = _unchain(call.args[0].value)
+            if isinstance(m, cst.Name):
+                ctor = var_ctor.get(m.value)
+            elif isinstance(m, cst.Call) and self._called_class(m) is not None:
+                ctor = m
+            if ctor is None:
+                return None
+            size_node = None
+            for a in call.args[1:2]:
+                if a.keyword is None:
+                    size_node = a.value
+            for a in call.args:
+                if a.keyword is not None and a.keyword.value == "input_size":
+                    size_node = a.value
+            if size_node is None:
+                return None
+            size = self.interp.eval(size_node, Frame())
+            specs = _size_specs(size)
+            if specs is None:
+                return None
+            if qual.name.startswith("torchsummary"):
+                specs = [("N",) + s for s in specs]
+            return ctor, specs, "summary"
+        return None
+
+
+def _size_specs(size) -> Optional[List[InputSpec]]:
+    if isinstance(size, (tuple, list)) and size and all(isinstance(d, int) and not isinstance(d, bool) for d in size):
+        return [tuple(size)]
+    if isinstance(size, (tuple, list)) and size and all(isinstance(s, (tuple, list)) for s in size):
+        out = []
+        for s in size:
+            if not s or not all(isinstance(d, int) and not isinstance(d, bool) for d in s):
+                return None
+            out.append(tuple(s))
+        return out
+    return None
+
+
+def _walk_returns(fn):
+    stack = [fn.body]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cst.Return):
+            yield n
+        if isinstance(n, (cst.FunctionDef, cst.ClassDef, cst.Lambda)) and n is not fn:
+            continue
+        stack.extend(n.children)
+
+
+# ------------------------------------------------------------------------------------------------
+# Running
+# ------------------------------------------------------------------------------------------------
+
+_SPATIAL = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def _symbolic_input(first: Optional[ModuleValue], index: int) -> Optional[Tensor]:
+    """The symbolic input a layer expects: Conv2d(3, ...) -> (N, 3, H, W)."""
+    sfx = "" if index == 0 else str(index + 1)
+    n = D.sym("N")
+    if first is None or first.kind != "layer" or first.args is None:
+        return None
+    name, a = first.type_name, first.args
+
+    def sp(k):
+        return [D.sym(s + sfx) for s in _SPATIAL[k]]
+
+    def chan(key):
+        v = a.get(key)
+        return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+    for k in (1, 2, 3):
+        if name in (f"Conv{k}d", f"ConvTranspose{k}d"):
+            c = chan("in_channels")
+            return Tensor((n, c, *sp(k)), "float", 0) if c else None
+        if name in (f"BatchNorm{k}d", f"InstanceNorm{k}d") and k > 1:
+            c = chan("num_features")
+            return Tensor((n, c, *sp(k)), "float", 0) if c else None
+    if name == "BatchNorm1d":
+        c = chan("num_features")
+        return Tensor((n, c), "float", 0) if c else None
+    if name == "Linear":
+        c = chan("in_features")
+        return Tensor((n, c), "float", 0) if c else None
+    if name == "Embedding":
+        return Tensor((n, D.sym("L" + sfx)), "long", 0)
+    if name in ("LSTM", "GRU", "RNN"):
+        c = chan("input_size")
+        if not c:
+            return None
+        bf = a.get("batch_first")
+        if bf is True:
+            return Tensor((n, D.sym("L" + sfx), c), "float", 0)
+        if bf is False:
+            return Tensor((D.sym("L" + sfx), n, c), "float", 1)
+    return None
+
+
+def _spec_tensor(spec: InputSpec, dtype="float") -> Tensor:
+    shape = tuple(D.sym(d) if isinstance(d, str) else d for d in spec)
+    return Tensor(shape, dtype, 0 if len(shape) >= 1 else None)
+
+
+def execute(src: SourceModule, run: Run, strict: bool) -> None:
+    """Build the model of ``run`` and run its forward; fills the run's results."""
+    interp = Interpreter(src, strict)
+    root = _construct(interp, run)
+    if not isinstance(root, ModuleValue):
+        run.root = None
+        run.facts = [f for f in interp.facts if f.kind == "violation"]
+        return
+    assign_names(root)
+    n_inputs = _forward_arity(interp, root)
+    if run.inputs is not None:
+        specs = run.inputs
+        # an Embedding input is a LongTensor
+        probe_layers = _probe(src, run, strict, max(n_inputs, len(specs)))
+        inputs = []
+        for i, s in enumerate(specs):
+            first = probe_layers.get(i)
+            dtype = "long" if first is not None and first.type_name == "Embedding" else "float"
+            inputs.append(_spec_tensor(s, dtype))
+    else:
+        if n_inputs == 0:
+            run.root = root
+            run.facts = interp.facts
+            return
+        probe_layers = _probe(src, run, strict, n_inputs)
+        inputs = []
+        for i in range(n_inputs):
+            t = _symbolic_input(probe_layers.get(i), i)
+            inputs.append(t if t is not None else Tensor(None))
+        if all(t.shape is None for t in inputs):
+            # nothing to feed: keep only what __init__ showed (configuration errors)
+            run.root = root
+            run.facts = interp.facts
+            return
+    interp.calls.clear()
+    interp.order = 0
+    run.input_tensors = inputs
+    try:
+        run.output = interp.call_module(root, list(inputs), {}, None)
+    finally:
+        run.root = root
+        run.calls = interp.calls
+        run.facts = interp.facts
+
+
+def assign_names(root: ModuleValue) -> None:
+    """Qualified names as ``model.named_modules()`` gives them: registration order, first path wins."""
+    seen = set()
+
+    def walk(m: ModuleValue, prefix: str):
+        if id(m) in seen:
+            return
+        seen.add(id(m))
+        m.name = prefix
+        for key, child in m.children.items():
+            walk(child, f"{prefix}.{key}" if prefix else key)
+
+    walk(root, "")
+
+
+def _construct(interp: Interpreter, run: Run):
+    frame = Frame(dict(run.ctor_locals))
+    if run.ctor is None:
+        return interp.instantiate(run.cls, [], {}, None)
+    for a in run.ctor.args:
+        v = interp.eval(a.value, frame)
+        if v is UNKNOWN:
+            return None
+    return interp.eval(run.ctor, frame)
+
+
+def _forward_arity(interp: Interpreter, m: ModuleValue) -> int:
+    fwd = interp.class_attr(m.cls, "forward", instance=m) if m.cls is not None else None
+    if not isinstance(fwd, FunctionValue):
+        return 1
+    p = fwd.node.params
+    params = list(p.posonly_params) + list(p.params)
+    return max(0, len([q for q in params[1:] if q.default is None]))
+
+
+def _probe(src: SourceModule, run: Run, strict: bool, n: int) -> Dict[int, ModuleValue]:
+    """Which layer first meets each forward input (its shape is then that layer's input)."""
+    interp = Interpreter(src, strict)
+    interp.quiet = True  # nothing found while probing is reported
+    root = _construct(interp, run)
+    if not isinstance(root, ModuleValue):
+        return {}
+    probes = [Tensor(None, "float", None, i) for i in range(n)]
+    try:
+        interp.call_module(root, probes, {}, None)
+    except AnalysisAbort:
+        pass
+    return {i: m for i, m in interp.probes.items()}
+
+
+# ------------------------------------------------------------------------------------------------
+# Entry point
+# ------------------------------------------------------------------------------------------------
+
+def analyze_source(code: str, path: str = "<string>", input_shapes: Optional[Dict[str, List[InputSpec]]] = None,
+                   strict: Optional[bool] = None, select=None, ignore=None) -> Analysis:
+    """Analyse one file. Raises cst.ParserSyntaxError on a syntax error."""
+    from .findings import facts_to_findings
+
+    strict = strict_mode() if strict is None else strict
+    src = SourceModule(code, path)
+    planner = Planner(src, input_shapes or {}, strict)
+    runs = planner.plan()
+    for run in runs:
+        try:
+            execute(src, run, strict)
+        except AnalysisAbort as e:
+            run.error = f"abandoned: {e}"
+        except RecursionError as e:
+            run.error = f"abandoned: {e}"
+        except Exception as e:  # an engine bug: contained per class, unless the tests ask
+            if strict:
+                raise
+            run.error = f"{type(e).__name__}: {e}"
+    findings = facts_to_findings(src, runs, select, ignore)
+    return Analysis(src, runs, findings)

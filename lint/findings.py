@@ -1,0 +1,113 @@
+"""Facts to findings: each violation fact goes to the rule that owns its kind; positions are
+computed once per file, and only when there is something to report."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from . import dims as D
+from .engine import Finding, Run
+from .source import SourceModule
+from .values import ModuleValue
+
+
+class MessageContext:
+    """What a rule may ask while writing its message: source text, lines, the run's input."""
+
+    def __init__(self, src: SourceModule, run: Run, positions):
+        self.src = src
+        self.run = run
+        self._positions = positions
+
+    def text(self, node, limit=60) -> str:
+        if node is None:
+            return ""
+        t = " ".join(self.src.code_for(node).split())
+        return t if len(t) <= limit else t[: limit - 3] + "..."
+
+    def line(self, node) -> Optional[int]:
+        pos = self._positions().get(node) if node is not None else None
+        return pos.start.line if pos is not None else None
+
+    def defined_at(self, module: Optional[ModuleValue]) -> str:
+        if module is None or module.node is None:
+            return ""
+        line = self.line(module.node)
+        return f" (defined on line {line})" if line else ""
+
+    def input_desc(self) -> str:
+        t = self.run.input_text()
+        return f" for input {t}" if t else ""
+
+    @staticmethod
+    def dim(d) -> str:
+        return D.text(d)
+
+    @staticmethod
+    def shape(s) -> str:
+        if s is None:
+            return "?"
+        return "[" + ", ".join(D.text(d) for d in s) + "]"
+
+    @staticmethod
+    def product(dims_) -> str:
+        """'20*11*11 = 2420' for concrete dims, else the symbolic product."""
+        dims_ = list(dims_)
+        total = D.prod(dims_)
+        parts = "*".join(D.text(d) if isinstance(d, int) or len(D.text(d)) < 3 else f"({D.text(d)})"
+                         for d in dims_)
+        if len(dims_) > 1 and isinstance(total, int):
+            return f"{parts} = {total}"
+        return D.text(total) if len(dims_) != 1 else parts
+
+
+def facts_to_findings(src: SourceModule, runs: List[Run], select=None, ignore=None) -> List[Finding]:
+    from .rules_registry import rule_for_kind
+
+    cache: Dict[str, Dict] = {}
+
+    def positions():
+        if "p" not in cache:
+            wrapper = MetadataWrapper(src.tree, unsafe_skip_copy=True)
+            cache["p"] = wrapper.resolve(PositionProvider)
+        return cache["p"]
+
+    out: List[Finding] = []
+    seen = set()
+    for run in runs:
+        if run.error and not run.error.startswith("abandoned"):
+            key = ("SHP000", run.cls.name)
+            if key not in seen:
+                seen.add(key)
+                line = positions()[run.cls.node].start.line
+                out.append(Finding(src.path, line, 0, "SHP000",
+                                   f"shapelint could not analyse class {run.cls.name} in {src.path}: "
+                                   f"{run.error} (please report this)", run))
+        for fact in run.facts:
+            if fact.kind != "violation" or fact.node is None:
+                continue
+            rule = rule_for_kind(fact.data["kind"])
+            if rule is None or not _selected(rule.CODE, select, ignore):
+                continue
+            pos = positions().get(fact.node)
+            if pos is None:
+                continue
+            key = (pos.start.line, pos.start.column, rule.CODE)
+            if key in seen:
+                continue
+            seen.add(key)
+            ctx = MessageContext(src, run, positions)
+            out.append(Finding(src.path, pos.start.line, pos.start.column, rule.CODE,
+                               rule.message(fact.data, fact.node, ctx), run))
+    out.sort(key=lambda f: (f.line, f.col, f.code))
+    return out
+
+
+def _selected(code: str, select, ignore) -> bool:
+    if select and not any(code.startswith(s) for s in select):
+        return False
+    if ignore and any(code.startswith(s) for s in ignore):
+        return False
+    return True

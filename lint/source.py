@@ -1,0 +1,121 @@
+"""One parsed source file: its imports, top-level names, classes and functions."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import libcst as cst
+
+
+def dotted(node) -> Optional[str]:
+    """'a.b.c' for a Name/Attribute chain, else None."""
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def is_main_guard(stmt) -> bool:
+    """`if __name__ == "__main__":`"""
+    if not isinstance(stmt, cst.If) or not isinstance(stmt.test, cst.Comparison):
+        return False
+    t = stmt.test
+    names = [t.left] + [c.comparator for c in t.comparisons]
+    return any(isinstance(n, cst.Name) and n.value == "__name__" for n in names)
+
+
+@dataclass(eq=False)
+class ClassInfo:  # noqa: D101
+    name: str
+    node: cst.ClassDef = field(repr=False)
+    source: "SourceModule" = field(repr=False)
+    methods: Dict[str, cst.FunctionDef] = field(default_factory=dict)
+    class_assigns: Dict[str, cst.BaseExpression] = field(default_factory=dict)
+    decorators: List[str] = field(default_factory=list)
+
+    @property
+    def base_nodes(self):
+        return [a.value for a in self.node.bases if a.keyword is None]
+
+
+class SourceModule:
+    def __init__(self, code: str, path: str = "<string>"):
+        self.path = path
+        self.code = code
+        self.tree = cst.parse_module(code)
+        self.imports: Dict[str, str] = {}  # local name -> qualified name
+        self.functions: Dict[str, cst.FunctionDef] = {}
+        self.classes: Dict[str, ClassInfo] = {}
+        self.assigns: Dict[str, List[cst.BaseExpression]] = {}  # top-level simple assignments, in order
+        self._index(self.tree.body, top=True)
+
+    def _index(self, body, top):
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for s in stmt.body:
+                    self._index_small(s)
+            elif isinstance(stmt, cst.FunctionDef):
+                self.functions[stmt.name.value] = stmt
+            elif isinstance(stmt, cst.ClassDef):
+                self._index_class(stmt)
+            elif isinstance(stmt, (cst.If, cst.Try)) and not is_main_guard(stmt):
+                # `try: import x except ImportError:` and `if TYPE_CHECKING:` style blocks
+                self._index(stmt.body.body, top)
+                if isinstance(stmt, cst.Try):
+                    for h in stmt.handlers:
+                        self._index(h.body.body, top)
+
+    def _index_small(self, s):
+        if isinstance(s, cst.Import):
+            for alias in s.names:
+                full = dotted(alias.name)
+                if alias.asname is not None:
+                    self.imports[alias.asname.name.value] = full
+                else:
+                    top = full.split(".")[0]
+                    self.imports[top] = top
+        elif isinstance(s, cst.ImportFrom):
+            if s.relative or s.module is None:
+                return
+            mod = dotted(s.module)
+            if isinstance(s.names, cst.ImportStar):
+                if mod in ("torch.nn", "torch.nn.modules", "torch.nn.functional"):
+                    self.imports.setdefault("*", mod)
+                return
+            for alias in s.names:
+                name = dotted(alias.name)
+                local = alias.asname.name.value if alias.asname is not None else name
+                self.imports[local] = f"{mod}.{name}"
+        elif isinstance(s, cst.Assign):
+            for t in s.targets:
+                if isinstance(t.target, cst.Name):
+                    self.assigns.setdefault(t.target.value, []).append(s.value)
+        elif isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name) and s.value is not None:
+            self.assigns.setdefault(s.target.value, []).append(s.value)
+
+    def _index_class(self, node: cst.ClassDef):
+        info = ClassInfo(node.name.value, node, self)
+        for d in node.decorators:
+            name = dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+            if name:
+                info.decorators.append(name)
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else []
+        for stmt in body:
+            if isinstance(stmt, cst.FunctionDef):
+                info.methods[stmt.name.value] = stmt
+            elif isinstance(stmt, cst.SimpleStatementLine):
+                for s in stmt.body:
+                    if isinstance(s, cst.Assign):
+                        for t in s.targets:
+                            if isinstance(t.target, cst.Name):
+                                info.class_assigns[t.target.value] = s.value
+                    elif isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name):
+                        info.class_assigns[s.target.value] = s.value
+        self.classes[info.name] = info
+
+    def code_for(self, node) -> str:
+        return self.tree.code_for_node(node)

@@ -1,0 +1,270 @@
+"""Dispatch of tensor methods (``x.view(...)``) and ``torch.*`` functions to their shape rules."""
+from __future__ import annotations
+
+from . import dims as D
+from . import layers as L
+from . import tensor_ops as T
+from .layers import Unknowable, need
+from .values import UNKNOWN, Param, Tensor
+
+# Methods that return a tensor of the same shape.
+_SAME = {
+    "contiguous", "float", "double", "half", "bfloat16", "int", "long", "bool", "byte", "char", "short", "to",
+    "cuda", "cpu", "detach", "clone", "requires_grad_", "type", "type_as", "relu", "relu_", "sigmoid",
+    "sigmoid_", "tanh", "tanh_", "exp", "exp_", "log", "log_", "sqrt", "rsqrt", "abs", "neg", "sign", "clamp",
+    "clamp_", "clip", "clamp_min", "clamp_max", "pow", "pow_", "softmax", "log_softmax", "fill_", "zero_",
+    "normal_", "uniform_", "masked_fill", "masked_fill_", "add_", "sub_", "mul_", "div_", "floor", "ceil",
+    "round", "sin", "cos", "square", "reciprocal", "erf", "exp2", "log1p", "expm1", "nan_to_num", "pin_memory",
+    "cumsum", "cumprod", "flip", "roll", "tril", "triu", "dropout", "abs_", "detach_", "copy_", "sigmoid",
+    "leaky_relu", "gelu", "silu", "hardtanh", "hardswish", "logit", "frac", "trunc", "sort_values",
+    "contiguous_format", "retain_grad", "cauchy_", "bernoulli", "bernoulli_", "exponential_", "float16",
+    "softplus", "elu", "selu", "mish", "clone_", "lerp", "where", "masked_scatter", "index_fill",
+}
+_FLOAT_OF_INT = {"float", "double", "half", "bfloat16"}
+_INT_OF = {"long", "int", "short", "byte", "char", "bool"}
+_BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "true_divide": "/", "floor_divide": "//",
+           "remainder": "%", "fmod": "%", "maximum": "max", "minimum": "min", "atan2": "atan2", "eq": "==",
+           "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "logical_and": "and", "logical_or": "or",
+           "multiply": "*", "subtract": "-", "divide": "/", "hypot": "hypot", "xlogy": "xlogy"}
+_REDUCE = {"mean", "sum", "prod", "amax", "amin", "std", "var", "norm", "logsumexp", "nansum", "nanmean",
+           "count_nonzero", "all", "any", "argmax", "argmin"}
+
+
+def _arg(args, kwargs, i, name, default=None):
+    if len(args) > i:
+        return args[i]
+    return kwargs.get(name, default)
+
+
+def call_tensor_method(interp, x: Tensor, name, args, kwargs, node):
+    if name == "forward":
+        return UNKNOWN
+    return interp.tensor_rule(lambda: _method(interp, x, name, args, kwargs, node), node)
+
+
+def _method(interp, x: Tensor, name, args, kwargs, node):
+    if any(a is UNKNOWN for a in args) or any(v is UNKNOWN for v in kwargs.values()):
+        if name in ("size", "dim"):
+            return UNKNOWN
+        if name in _SAME:
+            return x if name not in _FLOAT_OF_INT | _INT_OF else x.with_shape(x.shape)
+        return Tensor(None)
+    if name in ("size", "shape"):
+        s = T.shape_of(x)
+        d = _arg(args, kwargs, 0, "dim")
+        if d is None:
+            return s
+        return s[L.dim_or_violation(d, len(s))]
+    if name in ("dim", "ndimension"):
+        return len(T.shape_of(x))
+    if name == "numel":
+        return T.numel(x)
+    if name in _SAME:
+        if name in _FLOAT_OF_INT:
+            return Tensor(x.shape, "float", x.batch_dim)
+        if name in _INT_OF:
+            return Tensor(x.shape, "long", x.batch_dim)
+        if name == "to" and args and isinstance(args[0], Tensor):
+            return x
+        return x
+    if name in ("view", "reshape"):
+        if len(args) == 1 and isinstance(args[0], Tensor):  # view(dtype) / reshape of a tensor: unknown
+            raise Unknowable()
+        return T.reshape(x, T.size_list(args), _op_text(interp, node))
+    if name in ("view_as", "reshape_as", "expand_as"):
+        o = args[0] if args else None
+        if not isinstance(o, Tensor):
+            raise Unknowable()
+        if name == "expand_as":
+            return T.expand(x, T.shape_of(o))
+        return T.reshape(x, list(T.shape_of(o)), _op_text(interp, node))
+    if name == "flatten":
+        return T.flatten(x, _arg(args, kwargs, 0, "start_dim", 0), _arg(args, kwargs, 1, "end_dim", -1))
+    if name == "unflatten":
+        return L.LAYERS["Unflatten"].rule({"dim": _arg(args, kwargs, 0, "dim"),
+                                           "unflattened_size": _arg(args, kwargs, 1, "sizes")}, x)
+    if name == "permute":
+        return T.permute(x, args if args else kwargs.get("dims", ()))
+    if name in ("transpose", "swapaxes", "swapdims"):
+        return T.transpose(x, _arg(args, kwargs, 0, "dim0"), _arg(args, kwargs, 1, "dim1"))
+    if name in ("t", "T"):
+        s = T.shape_of(x)
+        return T.transpose(x, 0, 1) if len(s) == 2 else x
+    if name == "squeeze" or name == "squeeze_":
+        return T.squeeze(x, _arg(args, kwargs, 0, "dim"))
+    if name == "unsqueeze" or name == "unsqueeze_":
+        return T.unsqueeze(x, _arg(args, kwargs, 0, "dim"))
+    if name in _REDUCE:
+        dim = _arg(args, kwargs, 0, "dim")
+        keep = _arg(args, kwargs, 1, "keepdim", False)
+        if name == "norm":
+            dim, keep = _arg(args, kwargs, 1, "dim"), _arg(args, kwargs, 2, "keepdim", False)
+        if name in ("std", "var") and isinstance(dim, bool):
+            dim = None
+        out = T.reduce(x, dim, need(keep))
+        return Tensor(out.shape, "long", out.batch_dim) if name in ("argmax", "argmin") else out
+    if name in ("max", "min", "median", "mode"):
+        dim = _arg(args, kwargs, 0, "dim")
+        if isinstance(dim, Tensor):
+            return T.broadcast(x, dim, name)
+        if dim is None:
+            return Tensor((), x.dtype, None)
+        out = T.reduce(x, dim, need(_arg(args, kwargs, 1, "keepdim", False)))
+        return (out, Tensor(out.shape, "long", out.batch_dim))
+    if name in ("topk",):
+        raise Unknowable()
+    if name in _BINARY or name.rstrip("_") in _BINARY:
+        o = args[0] if args else kwargs.get("other")
+        o = _tensor_like(o)
+        if o is None:
+            raise Unknowable()
+        return T.broadcast(x, o, _BINARY.get(name.rstrip("_"), name))
+    if name in ("matmul", "mm", "bmm"):
+        o = _tensor_like(args[0] if args else None)
+        if o is None:
+            raise Unknowable()
+        return T.matmul(x, o, name)
+    if name == "chunk":
+        return T.chunk(x, _arg(args, kwargs, 0, "chunks"), _arg(args, kwargs, 1, "dim", 0))
+    if name == "split":
+        return T.split(x, _arg(args, kwargs, 0, "split_size"), _arg(args, kwargs, 1, "dim", 0))
+    if name == "unbind":
+        s = T.shape_of(x)
+        d = L.dim_or_violation(_arg(args, kwargs, 0, "dim", 0), len(s))
+        if not isinstance(s[d], int) or s[d] > 64:
+            raise Unknowable()
+        return tuple(T.index(x, tuple([slice(None)] * d + [i])) for i in range(s[d]))
+    if name == "expand":
+        return T.expand(x, args if args else kwargs.get("size"))
+    if name == "repeat":
+        return T.repeat(x, args)
+    if name in ("new_zeros", "new_ones", "new_empty", "new_full"):
+        return Tensor(tuple(T.size_list(args[:1])) if args else None, x.dtype, None)
+    if name in ("item", "tolist", "numpy", "data_ptr", "backward", "register_hook", "element_size",
+                "is_contiguous", "get_device", "stride", "storage"):
+        return UNKNOWN
+    raise Unknowable()
+
+
+def _tensor_like(o):
+    if isinstance(o, Tensor):
+        return o
+    if isinstance(o, Param):
+        return Tensor(o.shape)
+    if isinstance(o, (int, float)) or D.is_dim(o):
+        return Tensor((), "float")
+    return None
+
+
+def _op_text(interp, node):
+    try:
+        return interp.src.code_for(node) if node is not None else "reshape"
+    except Exception:
+        return "reshape"
+
+
+def call_torch_function(interp, name, args, kwargs, node):
+    short = name[len("torch."):]
+    if short in _FACTORIES:
+        return _FACTORIES[short](args, kwargs)
+    if short in ("jit.is_scripting", "jit.is_tracing", "_C._get_tracing_state", "onnx.is_in_onnx_export"):
+        return False
+    if short.startswith(("jit.", "_assert", "autograd.", "cuda.", "backends.", "manual_seed", "set_",
+                         "no_grad", "enable_grad", "inference_mode", "device", "_C.", "utils.")):
+        return UNKNOWN
+    if short == "Size":
+        items = interp.items_of(args[0]) if args else None
+        return tuple(items) if items is not None else UNKNOWN
+    x = args[0] if args else kwargs.get("input")
+    if short in ("cat", "concat", "concatenate", "stack", "hstack", "vstack"):
+        seq = interp.items_of(args[0] if args else kwargs.get("tensors"))
+        if seq is None or not seq:
+            return Tensor(None)
+        ts = [_tensor_like(t) for t in seq]
+        if any(t is None or t.shape is None for t in ts):
+            return Tensor(None)
+        dim = _arg(args, kwargs, 1, "dim", 0)
+        if short in ("hstack", "vstack"):
+            return Tensor(None)
+        return interp.tensor_rule(lambda: T.concat(ts, need(dim), _op_text(interp, node), stack=short == "stack"),
+                                  node)
+    if not isinstance(x, (Tensor, Param)):
+        return UNKNOWN
+    x = _tensor_like(x)
+    rest, rk = list(args[1:]), dict(kwargs)
+    rk.pop("input", None)
+    if short in ("flatten", "reshape", "transpose", "permute", "squeeze", "unsqueeze", "mean", "sum", "amax",
+                 "amin", "max", "min", "matmul", "mm", "bmm", "chunk", "split", "unbind", "std", "var", "prod",
+                 "argmax", "argmin", "logsumexp", "norm", "add", "sub", "mul", "div", "maximum", "minimum",
+                 "where", "swapaxes", "t", "masked_fill", "view_as_real", "narrow") or short in _BINARY:
+        if short == "flatten":
+            return interp.tensor_rule(lambda: T.flatten(x, _arg(rest, rk, 0, "start_dim", 0),
+                                                        _arg(rest, rk, 1, "end_dim", -1)), node)
+        if short == "reshape":
+            return interp.tensor_rule(lambda: T.reshape(x, T.size_list(rest[:1] if rest else [rk.get("shape")]),
+                                                        _op_text(interp, node)), node)
+        if short == "where":
+            return Tensor(None)
+        if short in ("narrow", "view_as_real"):
+            return Tensor(None)
+        return call_tensor_method(interp, x, short, rest, rk, node)
+    if short in ("sigmoid", "tanh", "relu", "exp", "log", "abs", "sqrt", "clamp", "clone", "detach", "softmax",
+                 "log_softmax", "dropout", "neg", "sign", "erf", "square", "cumsum", "flip", "roll",
+                 "nan_to_num", "clip", "sin", "cos", "floor", "ceil", "round", "rsqrt", "real", "conj"):
+        return x
+    return UNKNOWN
+
+
+def _shape_from(args, kwargs):
+    if "size" in kwargs:
+        args = [kwargs["size"]]
+    return tuple(T.size_list(args))
+
+
+def _factory(dtype="float"):
+    def f(args, kwargs):
+        try:
+            return Tensor(_shape_from(args, kwargs), kwargs.get("dtype_kind", dtype))
+        except Unknowable:
+            return Tensor(None, dtype)
+    return f
+
+
+def _full(args, kwargs):
+    try:
+        return Tensor(tuple(T.size_list(args[:1] if args else [kwargs.get("size")])), "float")
+    except Unknowable:
+        return Tensor(None)
+
+
+def _randint(args, kwargs):
+    size = kwargs.get("size")
+    if size is None:
+        for a in args:
+            if isinstance(a, (tuple, list)):
+                size = a
+    try:
+        return Tensor(tuple(T.size_list([size])), "long") if size is not None else Tensor(None, "long")
+    except Unknowable:
+        return Tensor(None, "long")
+
+
+def _like(args, kwargs):
+    x = args[0] if args else kwargs.get("input")
+    return Tensor(x.shape, x.dtype) if isinstance(x, Tensor) else UNKNOWN
+
+
+def _arange(args, kwargs):
+    if len(args) == 1 and isinstance(args[0], int):
+        return Tensor((max(args[0], 0),), "long")
+    return Tensor(None, "long")
+
+
+_FACTORIES = {
+    "randn": _factory(), "rand": _factory(), "zeros": _factory(), "ones": _factory(), "empty": _factory(),
+    "full": _full, "randint": _randint, "zeros_like": _like, "ones_like": _like, "empty_like": _like,
+    "randn_like": _like, "rand_like": _like, "full_like": _like, "arange": _arange,
+    "tensor": lambda a, k: Tensor(None), "as_tensor": lambda a, k: Tensor(None),
+    "from_numpy": lambda a, k: Tensor(None), "LongTensor": lambda a, k: Tensor(None, "long"),
+    "FloatTensor": _factory(), "Tensor": lambda a, k: Tensor(None),
+}

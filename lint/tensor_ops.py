@@ -1,0 +1,388 @@
+"""Shape rules of tensor methods and ``torch.*`` functions that are not layers: view/reshape,
+flatten, permute, indexing, reductions, cat/stack, broadcasting arithmetic, matmul.
+
+Each rule returns a value, raises :class:`~shapelint.layers.Violation` when torch would refuse
+the operation for certain, or :class:`~shapelint.layers.Unknowable`.
+"""
+from __future__ import annotations
+
+from typing import Any, List, Optional, Sequence
+
+from . import dims as D
+from .layers import Unknowable, Violation, dim_or_violation, flatten_shape, need, shape_of
+from .values import UNKNOWN, Tensor
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def size_list(args) -> List[Any]:
+    """view(2, 3) and view((2, 3)) and view([2, 3]) alike."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    out = []
+    for a in args:
+        a = need(a)
+        if isinstance(a, Tensor):
+            raise Unknowable()
+        if not D.is_dim(a):
+            raise Unknowable()
+        out.append(a)
+    return out
+
+
+def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
+    """view / reshape, with the per-sample check that tells a wrong size from batch folding."""
+    s = shape_of(x)
+    target = list(target)
+    inferred = [i for i, t in enumerate(target) if _is_int(t) and t == -1]
+    if len(inferred) > 1:
+        raise Violation("config", arg="shape", what="only one dimension can be inferred")
+    for t in target:
+        if _is_int(t) and t < -1:
+            raise Violation("config", arg="shape", what=f"invalid shape dimension {t}")
+    total = D.prod(s)
+    bd = x.batch_dim
+    info = dict(op=op, target=tuple(target), shape=s, batch_dim=bd)
+    if not inferred:
+        rel = D.equal(total, D.prod(target))
+        if rel == D.NEVER:
+            raise Violation("reshape_size", total=total, **info)
+        keep = bd == 0 and len(target) > 0 and D.equal(target[0], s[0]) == D.ALWAYS
+        return x.with_shape(tuple(target), 0 if keep else None)
+    j = inferred[0]
+    rest = [t for i, t in enumerate(target) if i != j]
+    known = D.prod(rest)
+    if bd == 0 and len(s) >= 1 and j == 0:
+        n = s[0]
+        per_sample, k = D.prod(s[1:]), D.prod(target[1:])
+        rel = D.equal(per_sample, k)
+        if rel == D.NEVER:
+            kind = "reshape_size"
+            if _is_int(per_sample) and _is_int(k):
+                if _is_int(n):
+                    kind = "batch_fold" if (n * per_sample) % k == 0 else "reshape_size"
+                else:
+                    kind = "batch_fold" if per_sample % k == 0 else "reshape_size"
+            raise Violation(kind, per_sample=per_sample, k=k, batch=n, total=total, **info)
+        return x.with_shape((n, *target[1:]), 0)
+    if bd == 0 and j > 0 and D.equal(target[0], s[0]) == D.ALWAYS:
+        per_sample = D.prod(s[1:])
+        k = D.prod(t for i, t in enumerate(target) if i not in (0, j))
+        if _is_int(per_sample) and _is_int(k):
+            if k == 0 or per_sample % k:
+                raise Violation("reshape_size", per_sample=per_sample, k=k, batch=s[0], total=total, **info)
+            v = per_sample // k
+        elif _is_int(k) and k > 0:
+            v = D.floordiv(per_sample, k)
+        else:
+            v = D.fresh()
+        out = list(target)
+        out[j] = v
+        return x.with_shape(tuple(out), 0)
+    if _is_int(total) and _is_int(known):
+        if known == 0 or total % known:
+            raise Violation("reshape_size", total=total, **info)
+        v = total // known
+    elif _is_int(known) and known > 0:
+        v = D.floordiv(total, known)
+    else:
+        v = D.fresh()
+    out = list(target)
+    out[j] = v
+    return x.with_shape(tuple(out), None)
+
+
+def permute(x: Tensor, order) -> Tensor:
+    s = shape_of(x)
+    order = [dim_or_violation(o, len(s)) for o in size_list(order)]
+    if sorted(order) != list(range(len(s))):
+        raise Violation("config", arg="dims", what=f"permute dims {order} do not match a {len(s)}D tensor")
+    bd = order.index(x.batch_dim) if x.batch_dim is not None else None
+    return x.with_shape(tuple(s[o] for o in order), bd)
+
+
+def transpose(x: Tensor, a, b) -> Tensor:
+    s = list(shape_of(x))
+    if not s:
+        return x
+    a, b = dim_or_violation(a, len(s)), dim_or_violation(b, len(s))
+    s[a], s[b] = s[b], s[a]
+    bd = x.batch_dim
+    if bd == a:
+        bd = b
+    elif bd == b:
+        bd = a
+    return x.with_shape(tuple(s), bd)
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    s = shape_of(x)
+    if dim is None:
+        if any(not _is_int(v) for v in s):
+            raise Unknowable()
+        keep = [i for i, v in enumerate(s) if v != 1]
+    else:
+        ds = dim if isinstance(dim, (tuple, list)) else (dim,)
+        ds = {dim_or_violation(d, max(len(s), 1)) for d in ds} if s else set()
+        for d in ds:
+            if not _is_int(s[d]) and D.equal(s[d], 1) != D.NEVER:
+                raise Unknowable()
+        keep = [i for i in range(len(s)) if not (i in ds and s[i] == 1)]
+    bd = keep.index(x.batch_dim) if x.batch_dim in keep else None
+    return x.with_shape(tuple(s[i] for i in keep), bd)
+
+
+def unsqueeze(x: Tensor, dim) -> Tensor:
+    s = list(shape_of(x))
+    d = dim_or_violation(dim, len(s), allow_end=True)
+    s.insert(d, 1)
+    bd = x.batch_dim
+    if bd is not None and bd >= d:
+        bd += 1
+    return x.with_shape(tuple(s), bd)
+
+
+def reduce(x: Tensor, dim=None, keepdim=False) -> Tensor:
+    s = shape_of(x)
+    if dim is None:
+        return Tensor((), x.dtype, None)
+    ds = dim if isinstance(dim, (tuple, list)) else (dim,)
+    ds = {dim_or_violation(d, len(s)) for d in ds}
+    if keepdim:
+        out = tuple(1 if i in ds else v for i, v in enumerate(s))
+        bd = x.batch_dim if x.batch_dim not in ds else None
+        return x.with_shape(out, bd)
+    keep = [i for i in range(len(s)) if i not in ds]
+    bd = keep.index(x.batch_dim) if x.batch_dim in keep else None
+    return x.with_shape(tuple(s[i] for i in keep), bd)
+
+
+def broadcast(a: Tensor, b: Tensor, op: str) -> Tensor:
+    """torch's broadcasting: right-aligned, each pair equal or one of them 1."""
+    sa, sb = shape_of(a), shape_of(b)
+    n = max(len(sa), len(sb))
+    pa = (1,) * (n - len(sa)) + tuple(sa)
+    pb = (1,) * (n - len(sb)) + tuple(sb)
+    out = []
+    # from the last dimension, as torch reports the first mismatch it meets
+    for i in range(n - 1, -1, -1):
+        x, y = pa[i], pb[i]
+        if _is_int(x) and x == 1:
+            out.append(y)
+            continue
+        if _is_int(y) and y == 1:
+            out.append(x)
+            continue
+        rel = D.equal(x, y)
+        if rel == D.ALWAYS:
+            out.append(x)
+        elif rel == D.NEVER and _never_one(x) and _never_one(y):
+            raise Violation("broadcast", op=op, left=tuple(sa), right=tuple(sb), dim=i - n, a=x, b=y)
+        elif _never_one(x) and _never_one(y):
+            out.append(x)
+        else:
+            out.append(D.fresh())
+    out.reverse()
+    bd = a.batch_dim if a.batch_dim is not None and len(sa) == n else (
+        b.batch_dim if b.batch_dim is not None and len(sb) == n else None)
+    return Tensor(tuple(out), a.dtype if a.dtype == b.dtype else "float", bd)
+
+
+def _never_one(v) -> bool:
+    if _is_int(v):
+        return v != 1
+    return D.equal(v, 1) == D.NEVER
+
+
+def concat(tensors: Sequence[Tensor], dim, op: str, stack=False) -> Tensor:
+    shapes = [shape_of(t) for t in tensors]
+    if not shapes:
+        raise Unknowable()
+    ranks = {len(s) for s in shapes}
+    if len(ranks) != 1:
+        if stack or not all(len(s) == 1 and s[0] == 0 for s in shapes if len(s) != max(ranks)):
+            raise Violation("concat", op=op, shapes=tuple(shapes), dim=dim,
+                            what=f"tensors must have the same number of dimensions, got {sorted(ranks)}")
+    r = shapes[0].__len__()
+    d = dim_or_violation(dim, r, allow_end=stack)
+    first = shapes[0]
+    for s in shapes[1:]:
+        for i in range(r):
+            if not stack and i == d:
+                continue
+            if D.equal(first[i], s[i]) == D.NEVER:
+                raise Violation("concat", op=op, shapes=tuple(shapes), dim=d, bad=i, a=first[i], b=s[i])
+    bd = tensors[0].batch_dim
+    if stack:
+        out = list(first)
+        out.insert(d, len(shapes))
+        if bd is not None and bd >= d:
+            bd += 1
+        return tensors[0].with_shape(tuple(out), bd)
+    out = list(first)
+    out[d] = D.prod([]) if False else sum_dims(s[d] for s in shapes)
+    return tensors[0].with_shape(tuple(out), bd if bd != d else None)
+
+
+def sum_dims(ds) -> Any:
+    r = 0
+    for d in ds:
+        r = D.add(r, d)
+    return r
+
+
+def matmul(a: Tensor, b: Tensor, op: str) -> Tensor:
+    sa, sb = shape_of(a), shape_of(b)
+    if len(sa) == 0 or len(sb) == 0:
+        raise Violation("config", arg="input", what="both arguments to matmul need to be at least 1D")
+    ka = sa[-1]
+    kb = sb[0] if len(sb) == 1 else sb[-2]
+    if D.equal(ka, kb) == D.NEVER:
+        raise Violation("matmul", op=op, left=tuple(sa), right=tuple(sb), a=ka, b=kb)
+    if len(sa) == 1 and len(sb) == 1:
+        return Tensor((), a.dtype, None)
+    if len(sb) == 1:
+        return a.with_shape(tuple(sa[:-1]))
+    if len(sa) == 1:
+        return Tensor((*sb[:-2], sb[-1]), a.dtype, None)
+    batch_a, batch_b = Tensor(tuple(sa[:-2])), Tensor(tuple(sb[:-2]))
+    bshape = broadcast(batch_a, batch_b, op).shape if (sa[:-2] or sb[:-2]) else ()
+    bd = a.batch_dim if a.batch_dim is not None and a.batch_dim < len(sa) - 2 else None
+    return Tensor((*bshape, sa[-2], sb[-1]), a.dtype, bd)
+
+
+def index(x: Tensor, key) -> Any:
+    """Basic indexing: ints, slices with literal bounds, None and Ellipsis."""
+    s = list(shape_of(x))
+    items = list(key) if isinstance(key, tuple) else [key]
+    if any(isinstance(k, Tensor) or k is UNKNOWN or isinstance(k, list) for k in items):
+        raise Unknowable()
+    n_real = sum(1 for k in items if k is not None and k is not Ellipsis)
+    if n_real > len(s):
+        raise Violation("config", arg="index", what=f"too many indices for a {len(s)}D tensor")
+    if Ellipsis in items:
+        e = items.index(Ellipsis)
+        items = items[:e] + [slice(None)] * (len(s) - n_real) + items[e + 1:]
+    out, bd, src = [], None, 0
+    for k in items:
+        if k is None:
+            out.append(1)
+            continue
+        if src >= len(s):
+            raise Unknowable()
+        dim = s[src]
+        if _is_int(k):
+            if _is_int(dim) and not -dim <= k < dim:
+                raise Violation("config", arg="index", what=f"index {k} is out of bounds for dimension {src} with size {dim}")
+            src += 1
+            continue
+        if isinstance(k, slice):
+            if src == x.batch_dim and k == slice(None):
+                bd = len(out)
+            out.append(_slice_len(dim, k))
+            src += 1
+            continue
+        raise Unknowable()
+    for v in s[src:]:
+        if src == x.batch_dim:
+            bd = len(out)
+        out.append(v)
+        src += 1
+    return x.with_shape(tuple(out), bd)
+
+
+def _slice_len(dim, k: slice):
+    if k.step not in (None, 1) and not _is_int(k.step):
+        raise Unknowable()
+    if k == slice(None):
+        return dim
+    for v in (k.start, k.stop):
+        if v is not None and not _is_int(v):
+            raise Unknowable()
+    if _is_int(dim):
+        return len(range(dim)[k])
+    step = k.step or 1
+    if step != 1:
+        raise Unknowable()
+    start, stop = k.start or 0, k.stop
+    if stop is None and start >= 0:
+        return D.sub(dim, start)
+    if start == 0 and stop is not None and stop < 0:
+        return D.add(dim, stop)
+    if start < 0 and stop is None:
+        return -start if D.at_least(D.add(dim, start), 0) == D.ALWAYS else D.fresh()
+    return D.fresh()
+
+
+def chunk(x: Tensor, chunks, dim=0):
+    s = list(shape_of(x))
+    d = dim_or_violation(dim, len(s))
+    n = need(chunks)
+    size = s[d]
+    if not _is_int(n) or not _is_int(size):
+        raise Unknowable()
+    step = -(-size // n)
+    parts = [min(step, size - i) for i in range(0, size, step)] if step else []
+    return tuple(x.with_shape(tuple(s[:d] + [p] + s[d + 1:]), x.batch_dim if x.batch_dim != d else None)
+                 for p in parts)
+
+
+def split(x: Tensor, split_size, dim=0):
+    s = list(shape_of(x))
+    d = dim_or_violation(dim, len(s))
+    size = s[d]
+    split_size = need(split_size)
+    if isinstance(split_size, (list, tuple)):
+        parts = list(split_size)
+        if _is_int(size) and all(_is_int(p) for p in parts) and sum(parts) != size:
+            raise Violation("config", arg="split_size",
+                            what=f"split sizes {parts} sum to {sum(parts)}, not to the dimension size {size}")
+    elif _is_int(split_size) and _is_int(size):
+        parts = [min(split_size, size - i) for i in range(0, size, split_size)]
+    else:
+        raise Unknowable()
+    return tuple(x.with_shape(tuple(s[:d] + [p] + s[d + 1:]), x.batch_dim if x.batch_dim != d else None)
+                 for p in parts)
+
+
+def expand(x: Tensor, sizes) -> Tensor:
+    s = shape_of(x)
+    sizes = size_list(sizes)
+    if len(sizes) < len(s):
+        raise Violation("config", arg="sizes", what="the number of sizes provided must be greater or equal to the number of dimensions in the tensor")
+    pad = len(sizes) - len(s)
+    out = []
+    for i, t in enumerate(sizes):
+        if i < pad:
+            out.append(t)
+            continue
+        cur = s[i - pad]
+        if _is_int(t) and t == -1:
+            out.append(cur)
+        elif _is_int(cur) and cur == 1:
+            out.append(t)
+        elif D.equal(cur, t) == D.NEVER:
+            raise Violation("broadcast", op="expand", left=tuple(s), right=tuple(sizes), dim=i - len(sizes), a=cur, b=t)
+        else:
+            out.append(cur)
+    return x.with_shape(tuple(out), x.batch_dim + pad if x.batch_dim is not None else None)
+
+
+def repeat(x: Tensor, sizes) -> Tensor:
+    s = shape_of(x)
+    sizes = size_list(sizes)
+    if len(sizes) < len(s):
+        raise Violation("config", arg="sizes", what="number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+    pad = len(sizes) - len(s)
+    full = (1,) * pad + tuple(s)
+    return Tensor(tuple(D.mul(a, b) for a, b in zip(full, sizes)), x.dtype, None)
+
+
+def numel(x: Tensor):
+    return D.prod(shape_of(x))
+
+
+def flatten(x: Tensor, start=0, end=-1) -> Tensor:
+    return flatten_shape(x, start, end)

@@ -1,0 +1,146 @@
+"""Abstract values the interpreter computes with.
+
+Plain Python values (int, float, str, bool, None, tuple, list, dict) stand for themselves;
+dimensions are ``int`` or :class:`shapelint.dims.Lin`.  The classes below cover the rest.
+Anything not modelled is :data:`UNKNOWN`, which is contagious and never reported.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from . import dims
+
+
+class _Unknown:
+    __slots__ = ()
+
+    def __repr__(self):
+        return "UNKNOWN"
+
+    def __bool__(self):  # never let an unknown silently act as a boolean
+        raise TypeError("UNKNOWN has no truth value")
+
+
+UNKNOWN = _Unknown()
+
+
+def is_unknown(v) -> bool:
+    return v is UNKNOWN
+
+
+@dataclass(eq=False)
+class Tensor:
+    """A tensor with a known rank (shape is a tuple of dims) or an unknown one (shape None).
+
+    ``batch_dim`` is the index of the batch dimension when it is still where the model input
+    put it (used to tell per-sample sizes from totals), else None.
+    """
+
+    shape: Optional[Tuple[Any, ...]]
+    dtype: str = "float"
+    batch_dim: Optional[int] = None
+    probe: Optional[int] = None  # set on a model input whose shape is still to be inferred
+
+    @property
+    def rank(self) -> Optional[int]:
+        return None if self.shape is None else len(self.shape)
+
+    def with_shape(self, shape, batch_dim="keep"):
+        bd = self.batch_dim if batch_dim == "keep" else batch_dim
+        if shape is None:
+            bd = None
+        return Tensor(tuple(shape) if shape is not None else None, self.dtype, bd)
+
+
+def unknown_tensor(dtype="float") -> Tensor:
+    return Tensor(None, dtype)
+
+
+@dataclass(eq=False)
+class Qual:
+    """A name from outside the analysed code, by qualified name (``torch.nn.Conv2d``)."""
+
+    name: str
+
+    def attr(self, a: str) -> "Qual":
+        return Qual(f"{self.name}.{a}")
+
+
+@dataclass(eq=False)
+class Param:
+    """An ``nn.Parameter`` (or a registered buffer when ``buffer``)."""
+
+    shape: Optional[Tuple[Any, ...]]
+    requires_grad: bool = True
+    buffer: bool = False
+
+
+@dataclass(eq=False)
+class ModuleValue:
+    """An nn.Module instance built by ``__init__``.
+
+    kind: 'layer' (a torch layer from the layer table), 'user' (a class of the analysed code),
+    'sequential', 'modulelist', 'moduledict', or 'opaque' (a torch module we do not model).
+    """
+
+    kind: str
+    type_name: str
+    spec: Any = None  # LayerSpec for 'layer'
+    args: Optional[Dict[str, Any]] = None  # bound constructor arguments for 'layer'
+    cls: Any = field(default=None, repr=False)  # ClassInfo for user classes
+    attrs: Dict[str, Any] = field(default_factory=dict)
+    children: Dict[str, "ModuleValue"] = field(default_factory=dict)  # registration order
+    params: Dict[str, Param] = field(default_factory=dict)  # own (non-recursive) parameters
+    node: Any = field(default=None, repr=False)  # the constructor call, for messages
+    name: str = ""  # qualified name, as named_modules() gives it
+    uncertain: bool = False  # structure not fully known (built under unknown control flow)
+    training: bool = False
+
+    def register(self, name: str, value):
+        if isinstance(value, ModuleValue):
+            self.children[name] = value
+            self.params.pop(name, None)
+        elif isinstance(value, Param):
+            self.params[name] = value
+            self.children.pop(name, None)
+        else:
+            if name in self.children and value is None:
+                self.children.pop(name)
+
+    def ordered_children(self) -> List["ModuleValue"]:
+        return list(self.children.values())
+
+
+@dataclass(eq=False)
+class FunctionValue:
+    """A function or method of the analysed code (a libcst FunctionDef) with its scope."""
+
+    node: Any
+    scope: Any  # the module namespace (SourceModule)
+    bound_self: Any = None
+    cls: Any = None  # class the method was found on (for super())
+    closure: Optional[Dict[str, Any]] = None
+
+
+@dataclass(eq=False)
+class ClassValue:
+    info: Any  # ClassInfo
+
+
+@dataclass(eq=False)
+class Partial:
+    """functools.partial(func, *args, **kwargs)."""
+
+    func: Any
+    args: Tuple[Any, ...]
+    kwargs: Dict[str, Any]
+
+
+@dataclass(eq=False)
+class BoundMethod:
+    """A method of a modelled value: ``x.view``, ``layers.append``, ``self.features.add_module``."""
+
+    obj: Any
+    name: str
+

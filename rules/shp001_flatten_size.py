@@ -1,0 +1,49 @@
+CODE = "SHP001"
+NAME = "flatten-size-mismatch"
+KINDS = ("reshape_size",)
+SUMMARY = "a view/reshape/Unflatten with a hardcoded size that the incoming tensor cannot have"
+DOC = """\
+## What it catches
+`x.view(-1, 320)`, `x.reshape(x.size(0), 320)`, `nn.Unflatten(1, (16, 5, 5))`: a reshape whose
+hardcoded size does not match what the layers before it produce, so torch raises
+`RuntimeError: shape '[-1, 320]' is invalid for input of size 4840`.
+
+## Why it matters
+The size is usually computed by hand for one input resolution. Change the input (56x56 instead
+of 28x28) or a kernel size and the model crashes at the first forward pass, often hours into a
+job, after data loading and set-up.
+
+## Example
+```python
+self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+...
+x = F.max_pool2d(self.conv2(x), 2)   # 20 x 11 x 11 for a 56x56 input
+x = x.view(-1, 320)                  # SHP001: 2420 features per sample, not 320
+```
+
+## Use instead
+```python
+x = torch.flatten(x, 1)              # or x.view(x.size(0), -1)
+self.fc1 = nn.LazyLinear(50)         # or compute in_features from the input size
+```
+or fix the hardcoded number to the size shapelint reports.
+
+## Limits
+Without an input shape (flag, config, or a `summary(...)`/`model(torch.randn(...))` call in the
+file) shapelint reports only sizes that no input resolution can produce.
+"""
+
+
+def message(d, node, ctx):
+    op = ctx.text(node)
+    shape = d.get("shape")
+    if "per_sample" in d:
+        per = ctx.product(shape[1:]) if shape is not None else ctx.dim(d["per_sample"])
+        return (f"{op}: the layers before it yield {per} features per sample{ctx.input_desc()}, "
+                f"not {ctx.dim(d['k'])}")
+    if d.get("op") == "Unflatten":
+        return (f"{op}: Unflatten to {tuple(d['target'])} needs {ctx.product(d['target'])} elements in "
+                f"dim {d['dim']}, but it has {ctx.dim(d['got'])} (shape {ctx.shape(shape)}{ctx.input_desc()})")
+    return (f"{op}: a tensor of shape {ctx.shape(shape)} ({ctx.dim(d['total'])} elements{ctx.input_desc()}) "
+            f"cannot be viewed as {list(ctx.dim(t) for t in d['target'])}".replace("'", ""))

@@ -1,0 +1,42 @@
+CODE = "SHP002"
+NAME = "in-features-mismatch"
+KINDS = ("features",)
+SUMMARY = "Linear in_features (or an RNN's input_size, attention's embed_dim) differs from the incoming last dimension"
+DOC = """\
+## What it catches
+A `nn.Linear(in_features, ...)` called on a tensor whose last dimension is not `in_features`;
+likewise `nn.Bilinear`, the `input_size` of `nn.LSTM`/`nn.GRU`/`nn.RNN` and the `embed_dim` of
+`nn.MultiheadAttention`. torch raises
+`RuntimeError: mat1 and mat2 shapes cannot be multiplied (64x500 and 320x50)`.
+
+## Why it matters
+It is the most common shape bug in CNN code: the first fully connected layer's size is written
+by hand after the conv/pool stack, and any change to the stack or the input size breaks it.
+
+## Example
+```python
+self.fc1 = nn.Linear(500, 50)
+...
+x = x.view(-1, 320)
+x = self.fc1(x)          # SHP002: Linear in_features=500, the input has 320 features
+```
+
+## Use instead
+```python
+self.fc1 = nn.Linear(320, 50)        # the size shapelint reports
+# or, when the size depends on the input resolution:
+self.fc1 = nn.LazyLinear(50)
+```
+
+## Limits
+The message names the `Linear` line; the finding is on the call, where torch fails and where
+`# noqa: SHP002` goes.
+"""
+
+
+def message(d, node, ctx):
+    layer = d.get("layer", "Linear")
+    mod = d.get("module")
+    return (f"{ctx.text(node)}: {layer} {d['param']}={ctx.dim(d['expected'])}{ctx.defined_at(mod)} "
+            f"but the incoming tensor has {ctx.dim(d['got'])} features "
+            f"(shape {ctx.shape(d.get('shape'))}{ctx.input_desc()})")

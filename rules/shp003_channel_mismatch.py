@@ -1,0 +1,41 @@
+CODE = "SHP003"
+NAME = "channel-mismatch"
+KINDS = ("channels",)
+SUMMARY = "a conv/norm layer's channel count differs from the incoming tensor's channels"
+DOC = """\
+## What it catches
+`Conv{1,2,3}d`/`ConvTranspose*` `in_channels`, `BatchNorm*`/`InstanceNorm*(affine=True)`
+`num_features`, `GroupNorm` `num_channels`, `PReLU` `num_parameters` and `LayerNorm`
+`normalized_shape` that do not match the tensor they receive. torch raises e.g.
+`expected input[1, 64, 32, 32] to have 32 channels, but got 64 channels instead`.
+
+## Why it matters
+Channel counts are threaded by hand through every block; one edit to a block's width (or a
+forgotten `* expansion`) breaks the next layer.
+
+## Example
+```python
+self.conv2 = nn.Conv2d(32, 64, 3)
+self.bn2 = nn.BatchNorm2d(32)        # should be 64
+...
+x = self.bn2(self.conv2(x))          # SHP003
+```
+
+## Use instead
+```python
+self.bn2 = nn.BatchNorm2d(64)
+```
+
+## Limits
+`InstanceNorm` without `affine=True` only warns in torch, so shapelint does not report it.
+"""
+
+
+def message(d, node, ctx):
+    mod = d.get("module")
+    got = d["got"]
+    if isinstance(got, tuple):
+        return (f"{ctx.text(node)}: {d['layer']} {d['param']}={list(d['expected'])}{ctx.defined_at(mod)} "
+                f"but the input ends in {ctx.shape(got)}{ctx.input_desc()}")
+    return (f"{ctx.text(node)}: {d['layer']} expects {d['param']}={ctx.dim(d['expected'])}{ctx.defined_at(mod)} "
+            f"but the incoming tensor has {ctx.dim(got)} channels{ctx.input_desc()}")

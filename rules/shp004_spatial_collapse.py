@@ -1,0 +1,35 @@
+CODE = "SHP004"
+NAME = "spatial-collapse"
+KINDS = ("collapse",)
+SUMMARY = "a kernel larger than its (padded) input: the output size would be below 1"
+DOC = """\
+## What it catches
+A convolution, pooling, padding or interpolation whose output would have a spatial size below 1,
+because its input has shrunk too much: torch raises
+`Kernel size can't be greater than actual input size` or `Output size is too small`.
+
+## Why it matters
+Deep stacks of stride-2 layers silently assume a minimum input resolution. Feed a smaller image
+(32x32 CIFAR into an ImageNet-style net) and a late layer runs out of pixels.
+
+## Example
+```python
+self.features = nn.Sequential(*[nn.Conv2d(c, c, 3, stride=2) for _ in range(6)])
+...
+model(torch.randn(1, 3, 32, 32))     # SHP004: the 5th conv gets a 1x1 map and a 3x3 kernel
+```
+
+## Use instead
+Pad (`padding=1`), stop downsampling earlier, use `nn.AdaptiveAvgPool2d`, or feed the input size
+the network was designed for.
+
+## Limits
+Without an input shape, shapelint reports only what collapses for every input size.
+"""
+
+
+def message(d, node, ctx):
+    size = d.get("padded", d.get("size"))
+    what = f"kernel {ctx.dim(d['kernel'])} is larger than its padded input {ctx.dim(size)}" if "kernel" in d \
+        else f"the output size would be {ctx.dim(d.get('output'))}"
+    return f"{ctx.text(node)}: {d['layer']} {what} in spatial dim {d['dim']}{ctx.input_desc()}"

@@ -1,0 +1,43 @@
+CODE = "SHP006"
+NAME = "broadcast-mismatch"
+KINDS = ("broadcast", "concat", "matmul")
+SUMMARY = "a + b, a * b, torch.cat or @ on tensors whose shapes do not fit"
+DOC = """\
+## What it catches
+Element-wise arithmetic on shapes that do not broadcast (a residual `out + identity` whose branch
+was downsampled but whose shortcut was not), `torch.cat`/`torch.stack` of tensors that differ
+outside the concatenated dimension (a U-Net skip connection after an unpadded conv), and `@`
+with mismatched inner dimensions. torch raises `The size of tensor a (16) must match the size of
+tensor b (32) at non-singleton dimension 3` or `Sizes of tensors must match except in dimension 1`.
+
+## Why it matters
+These mistakes live in the less-travelled paths: the first block of a stage, the stride-2 case,
+a decoder level that only an odd input size reaches.
+
+## Example
+```python
+out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))   # conv1 has stride 2
+out = out + x                       # SHP006: [N, 32, 16, 16] vs [N, 16, 32, 32]
+```
+
+## Use instead
+```python
+self.shortcut = nn.Sequential(nn.Conv2d(16, 32, 1, stride=2, bias=False), nn.BatchNorm2d(32))
+out = out + self.shortcut(x)
+```
+"""
+
+
+def message(d, node, ctx):
+    kind = d["kind"]
+    if kind == "concat":
+        if "bad" in d:
+            shapes = ", ".join(ctx.shape(s) for s in d["shapes"])
+            return (f"{ctx.text(node)}: tensors {shapes} differ in dim {d['bad']} ({ctx.dim(d['a'])} vs "
+                    f"{ctx.dim(d['b'])}); only dim {d['dim']} may differ{ctx.input_desc()}")
+        return f"{ctx.text(node)}: {d['what']}"
+    if kind == "matmul":
+        return (f"{ctx.text(node)}: matrix product of {ctx.shape(d['left'])} and {ctx.shape(d['right'])}: "
+                f"inner dimensions {ctx.dim(d['a'])} and {ctx.dim(d['b'])} differ{ctx.input_desc()}")
+    return (f"{ctx.text(node)}: shapes {ctx.shape(d['left'])} and {ctx.shape(d['right'])} do not broadcast: "
+            f"dim {d['dim']} is {ctx.dim(d['a'])} vs {ctx.dim(d['b'])}{ctx.input_desc()}")
