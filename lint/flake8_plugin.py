@@ -1,0 +1,68 @@
+"""flake8 entry point (code prefix SHP).
+
+Kept light: the engine (and libcst) is imported only for files that mention torch, and the lint
+path never imports torch itself. An exception in the analysis never stops flake8: it becomes one
+SHP000 finding, or is raised under SHAPELINT_STRICT=1.
+"""
+from __future__ import annotations
+
+from typing import Dict, List
+
+from . import __version__
+
+
+class ShapeLintPlugin:
+    name = "shapelint"
+    version = __version__
+    _input_shapes: Dict[str, List] = {}
+    _config_error = None
+
+    def __init__(self, tree, filename: str, lines: List[str]):
+        self.filename = filename
+        self.lines = lines
+
+    @classmethod
+    def add_options(cls, parser):
+        parser.add_option(
+            "--input-shape", action="append", default=[], parse_from_config=True,
+            help="shapelint: input shape of a model class, CLASS=DIMS (e.g. Net=1,1,28,28 or Net=N,3,H,W); "
+                 "repeat for several classes or inputs. In a config file, separate entries by spaces or newlines.",
+        )
+
+    @classmethod
+    def parse_options(cls, options):
+        from .engine import ShapelintInputError
+        from .options import input_shapes
+
+        raw = getattr(options, "input_shape", None) or []
+        if isinstance(raw, str):
+            raw = [raw]
+        try:
+            cls._input_shapes = input_shapes(raw)
+            cls._config_error = None
+        except ShapelintInputError as e:
+            cls._input_shapes = {}
+            cls._config_error = str(e)
+
+    def run(self):
+        code = "".join(self.lines)
+        if "torch" not in code:
+            return
+        if self._config_error:
+            yield 1, 0, f"SHP000 shapelint: bad --input-shape option: {self._config_error}", type(self)
+            return
+        import libcst as cst
+
+        from .engine import analyze_source, strict_mode
+
+        try:
+            analysis = analyze_source(code, self.filename, self._input_shapes)
+        except cst.ParserSyntaxError:
+            return  # flake8 reports syntax errors itself (E999)
+        except Exception as e:  # never take flake8 down
+            if strict_mode():
+                raise
+            yield 1, 0, f"SHP000 shapelint failed on {self.filename}: {type(e).__name__}: {e}", type(self)
+            return
+        for f in analysis.findings:
+            yield f.line, f.col, f"{f.code} {f.message}", type(self)
