@@ -57,8 +57,7 @@ def _check_file(path, shapes, select, ignore):
 
 
 def cmd_check(args) -> int:
-    from .engine import ShapelintInputError
-    from .options import codes, input_shapes, load_config
+    from .options import ShapelintInputError, codes, input_shapes, load_config
 
     try:
         cfg = load_config(args.paths[0] if args.paths else ".")

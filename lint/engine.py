@@ -18,7 +18,7 @@ from .interpreter import AnalysisAbort, CallRecord, Fact, Frame, Interpreter
 from .source import ClassInfo, SourceModule, dotted, is_main_guard
 from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
 
-InputSpec = Tuple[Any, ...]  # ints and symbol names
+from .options import InputSpec, ShapelintInputError, parse_dims, parse_input_shape  # noqa: F401
 
 
 def strict_mode() -> bool:
@@ -71,40 +71,6 @@ class Analysis:
     source: SourceModule
     runs: List[Run]
     findings: List[Finding]
-
-
-class ShapelintInputError(Exception):
-    """Bad input from the user: one readable message, no traceback."""
-
-
-def parse_input_shape(text: str) -> Tuple[str, InputSpec]:
-    """'Net=1,1,28,28' or 'Net=N,3,H,W' -> ('Net', (1, 1, 28, 28))."""
-    if "=" not in text:
-        raise ShapelintInputError(f"malformed input shape {text!r}: expected CLASS=DIMS, e.g. Net=1,1,28,28")
-    name, dims_text = text.split("=", 1)
-    name = name.strip()
-    if not name.isidentifier():
-        raise ShapelintInputError(f"malformed input shape {text!r}: {name!r} is not a class name")
-    return name, parse_dims(dims_text, text)
-
-
-def parse_dims(dims_text: str, whole: Optional[str] = None) -> InputSpec:
-    whole = whole or dims_text
-    out = []
-    parts = [p.strip() for p in dims_text.strip().strip("()[]").split(",") if p.strip()]
-    if not parts:
-        raise ShapelintInputError(f"malformed input shape {whole!r}: no dimensions")
-    for p in parts:
-        if p.lstrip("-").isdigit():
-            v = int(p)
-            if v < 1:
-                raise ShapelintInputError(f"malformed input shape {whole!r}: dimension {v} must be >= 1")
-            out.append(v)
-        elif p.isidentifier():
-            out.append(p)
-        else:
-            raise ShapelintInputError(f"malformed input shape {whole!r}: {p!r} is neither a size nor a symbol")
-    return tuple(out)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -521,3 +487,53 @@ def analyze_source(code: str, path: str = "<string>", input_shapes: Optional[Dic
             run.error = f"{type(e).__name__}: {e}"
     findings = facts_to_findings(src, runs, select, ignore)
     return Analysis(src, runs, findings)
+
+
+def run_target(code: str, path: str, target: str, inputs: Optional[List[InputSpec]] = None,
+               strict: Optional[bool] = None) -> Run:
+    """Build ``target`` and run its forward, for ``shapelint summary``.
+
+    ``target`` is a model class name (built with its defaults), a function returning a model
+    (``ResNet18``), or a call in Python syntax evaluated statically in the file's namespace
+    (``ResNet(BasicBlock, [2, 2, 2, 2])``).  ``inputs`` are full shapes, batch included; without
+    them the inputs the file feeds that class are used, else symbolic ones.  Raises
+    ShapelintInputError for a target that is not a model, cst.ParserSyntaxError for bad syntax.
+    """
+    strict = strict_mode() if strict is None else strict
+    src = SourceModule(code, path)
+    try:
+        expr = cst.parse_expression(target)
+    except cst.ParserSyntaxError:
+        raise ShapelintInputError(f"target {target!r} is not a Python expression: write a class name or a call")
+    planner = Planner(src, {}, strict)
+    if isinstance(expr, cst.Name):
+        call = cst.Call(func=expr)
+    elif isinstance(expr, cst.Call):
+        call = expr
+    else:
+        raise ShapelintInputError(f"target {target!r} must be a class name or a call such as Net(10)")
+    name = dotted(call.func)
+    info = planner._called_class(call)
+    if info is None:
+        known = ", ".join(c.name for c in planner.model_classes()) or "none"
+        raise ShapelintInputError(f"{name!r} is not an nn.Module class of {path}, nor a function of it that "
+                                  f"returns one (model classes: {known})")
+    if isinstance(expr, cst.Name) and name in src.classes and not planner._default_constructible(info):
+        raise ShapelintInputError(f"{name} needs constructor arguments: write the call, e.g. '{path}::{name}(...)'")
+    origin = "option"
+    if inputs is None:
+        origin = "symbolic"
+        for r in planner.plan():
+            if r.cls.name == info.name and r.inputs is not None and r.input_origin in ("summary", "call"):
+                inputs, origin = r.inputs, r.input_origin
+                break
+    run = Run(info, call, target, inputs, origin)
+    try:
+        execute(src, run, strict)
+    except (AnalysisAbort, RecursionError) as e:
+        run.error = f"abandoned: {e}"
+    except Exception as e:
+        if strict:
+            raise
+        run.error = f"{type(e).__name__}: {e}"
+    return run

@@ -31,8 +31,7 @@ class ShapeLintPlugin:
 
     @classmethod
     def parse_options(cls, options):
-        from .engine import ShapelintInputError
-        from .options import input_shapes
+        from .options import ShapelintInputError, input_shapes
 
         raw = getattr(options, "input_shape", None) or []
         if isinstance(raw, str):

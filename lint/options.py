@@ -4,9 +4,48 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from .engine import InputSpec, ShapelintInputError, parse_input_shape
+# Nothing here imports libcst or the engine: flake8 parses options for every run, even for files
+# that shapelint skips.
+
+InputSpec = Tuple[Any, ...]  # ints and symbol names
+
+
+class ShapelintInputError(Exception):
+    """Bad input from the user: one readable message, no traceback."""
+
+
+def parse_input_shape(text: str) -> Tuple[str, InputSpec]:
+    """'Net=1,1,28,28' or 'Net=N,3,H,W' -> ('Net', (1, 1, 28, 28))."""
+    if "=" not in text:
+        raise ShapelintInputError(f"malformed input shape {text!r}: expected CLASS=DIMS, e.g. Net=1,1,28,28")
+    name, dims_text = text.split("=", 1)
+    name = name.strip()
+    if not name.isidentifier():
+        raise ShapelintInputError(f"malformed input shape {text!r}: {name!r} is not a class name")
+    return name, parse_dims(dims_text, text)
+
+
+def parse_dims(dims_text: str, whole: Optional[str] = None) -> InputSpec:
+    whole = whole or dims_text
+    out = []
+    parts = [p.strip() for p in dims_text.strip().strip("()[]").split(",") if p.strip()]
+    if not parts:
+        raise ShapelintInputError(f"malformed input shape {whole!r}: no dimensions")
+    for p in parts:
+        if p.lstrip("-").isdigit():
+            v = int(p)
+            if v < 1:
+                raise ShapelintInputError(f"malformed input shape {whole!r}: dimension {v} must be >= 1")
+            out.append(v)
+        elif p.isidentifier():
+            out.append(p)
+        else:
+            raise ShapelintInputError(f"malformed input shape {whole!r}: {p!r} is neither a size nor a symbol")
+    return tuple(out)
+
+
 
 
 def input_shapes(entries: Iterable[str]) -> Dict[str, List[InputSpec]]:
