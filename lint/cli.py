@@ -78,11 +78,23 @@ def cmd_check(args) -> int:
             results.append((analysis, findings))
     all_findings = [f for _, fs in results for f in fs]
     confirmations = {}
+    defects = []  # places where torch contradicts shapelint itself: not findings, never the exit status
     if args.confirm and all_findings:
-        from .confirm import confirm_findings
+        from .confirm import ConfirmError, confirm_findings
 
-        for analysis, findings in results:
-            confirmations.update(confirm_findings(analysis, findings, device=args.device, timeout=args.timeout))
+        from concurrent.futures import ThreadPoolExecutor
+
+        def confirm(item):
+            return confirm_findings(item[0], item[1], device=args.device, timeout=args.timeout)
+
+        # one child process per file: a few at a time, since each mostly waits for torch to import
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1, len(results)))) as pool:
+                for got in pool.map(confirm, results):
+                    defects.extend(got.pop("defects", []))
+                    confirmations.update(got)
+        except ConfirmError as e:  # also under `python -m shapelint.cli`, where this module is __main__
+            raise CliError(str(e))
     if args.format == "json":
         out = []
         for f in all_findings:
@@ -91,12 +103,19 @@ def cmd_check(args) -> int:
                 d.update(confirmations[id(f)])
             out.append(d)
         print(json.dumps(out, indent=2))
+        for d in defects:  # stdout stays a list of findings
+            print(f"{d['path']}: {d['message']}", file=sys.stderr)
     else:
         for f in all_findings:
             print(f"{f.path}:{f.line}:{f.col + 1}: {f.code} {f.message}")
             c = confirmations.get(id(f))
             if c is not None:
-                print(f"    {'confirmed' if c.get('confirmed') else 'NOT confirmed'} by torch: {c.get('evidence', '')}")
+                dev = f" ({c['device']})" if c.get("device") else ""
+                state = {True: f"confirmed by torch{dev}", False: f"NOT confirmed by torch{dev}"}.get(
+                    c.get("confirmed"), "unconfirmed")
+                print(f"    {state}: {c.get('evidence', '')}")
+        for d in defects:
+            print(f"{d['path']}: {d['message']}")
     return 1 if all_findings else 0
 
 

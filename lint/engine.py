@@ -15,6 +15,7 @@ import libcst as cst
 
 from . import dims as D
 from .interpreter import AnalysisAbort, CallRecord, Fact, Frame, Interpreter
+from .project import Project
 from .source import ClassInfo, SourceModule, dotted, is_main_guard
 from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
 
@@ -42,8 +43,8 @@ class Finding:
 class Run:
     """One analysis of a class: how it is built, what it is fed, and what came out."""
 
-    cls: ClassInfo
-    ctor: Optional[cst.Call]  # None: the class's defaults, ``Cls()``
+    cls: Optional[ClassInfo]  # None until built, for a factory call (``resnet50()``)
+    ctor: Optional[cst.BaseExpression]  # None: the class's defaults, ``Cls()``
     ctor_text: str
     inputs: Optional[List[InputSpec]]  # None: inferred symbolically
     input_origin: str  # 'option' | 'summary' | 'call' | 'symbolic'
@@ -120,11 +121,11 @@ def _unchain(expr):
 
 
 class Planner:
-    def __init__(self, src: SourceModule, options: Dict[str, List[InputSpec]], strict: bool):
+    def __init__(self, src: SourceModule, options: Dict[str, List[InputSpec]], strict: bool, project=None):
         self.src = src
         self.options = options
         self.strict = strict
-        self.interp = Interpreter(src, strict)
+        self.interp = Interpreter(src, strict, project)
 
     def model_classes(self) -> List[ClassInfo]:
         out = []
@@ -172,7 +173,7 @@ class Planner:
                 linked.setdefault(id(ctor), []).append((specs, origin))
 
         def add(info, ctor, text, inputs, origin, local):
-            key = (info.name, text, repr(inputs))
+            key = (info.name if info is not None else "", text, repr(inputs))
             if key in seen:
                 return
             r = Run(info, ctor, text, inputs, origin, local)
@@ -199,6 +200,10 @@ class Planner:
         for info, call, local in ctor_calls:
             if not self.options.get(info.name):
                 add(info, call, self.src.code_for(call), None, "symbolic", local)
+        for name, fn in self.src.functions.items():
+            if self._is_factory(fn):
+                node = cst.parse_expression(f"{name}()")
+                add(None, node, f"{name}()", None, "symbolic", {})
         for info in classes:
             if self._default_constructible(info):
                 text = f"{info.name}()"
@@ -207,6 +212,31 @@ class Planner:
         # Concrete inputs first: when runs disagree on a message, the precise one wins.
         runs.sort(key=lambda r: 0 if r.concrete else 1)
         return runs
+
+    def _is_factory(self, fn: cst.FunctionDef) -> bool:
+        """A module-level function callable without arguments whose every return is a call of a
+        model class or of another function of the project (`def resnet50(**kwargs): return
+        _resnet(...)`): it is analysed as a construction of its own."""
+        p = fn.params
+        if any(q.default is None for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)):
+            return False
+        returns = list(_walk_returns(fn))
+        if not returns:
+            return False
+        for r in returns:
+            v = _unchain(r.value) if r.value is not None else None
+            if not isinstance(v, cst.Call):
+                return False
+            name = dotted(v.func)
+            if name is None or name == fn.name.value:
+                return False
+            if self._called_class(v) is None and not self._project_callable(name):
+                return False
+        return True
+
+    def _project_callable(self, name: str) -> bool:
+        v = self.interp.lookup_global(name.split(".")[0])
+        return isinstance(v, (FunctionValue, ClassValue))
 
     def _function_locals(self, fn: Optional[cst.FunctionDef]) -> Optional[Dict[str, Any]]:
         if fn is None:
@@ -366,42 +396,38 @@ def _spec_tensor(spec: InputSpec, dtype="float") -> Tensor:
     return Tensor(shape, dtype, 0 if len(shape) >= 1 else None)
 
 
-def execute(src: SourceModule, run: Run, strict: bool) -> None:
+def execute(src: SourceModule, run: Run, strict: bool, project=None) -> None:
     """Build the model of ``run`` and run its forward; fills the run's results."""
-    interp = Interpreter(src, strict)
+    interp = Interpreter(src, strict, project)
     root = _construct(interp, run)
     if not isinstance(root, ModuleValue):
         run.root = None
         run.facts = [f for f in interp.facts if f.kind == "violation"]
         return
+    if root.cls is not None:
+        run.cls = root.cls
     assign_names(root)
     n_inputs = _forward_arity(interp, root)
+    if run.inputs is None and n_inputs == 0:
+        run.root, run.facts = root, interp.facts
+        return
+    probe_layers = _probe(interp, root, max(n_inputs, len(run.inputs or ())))
     if run.inputs is not None:
-        specs = run.inputs
-        # an Embedding input is a LongTensor
-        probe_layers = _probe(src, run, strict, max(n_inputs, len(specs)))
         inputs = []
-        for i, s in enumerate(specs):
+        for i, s in enumerate(run.inputs):
             first = probe_layers.get(i)
+            # an Embedding input is a LongTensor
             dtype = "long" if first is not None and first.type_name == "Embedding" else "float"
             inputs.append(_spec_tensor(s, dtype))
     else:
-        if n_inputs == 0:
-            run.root = root
-            run.facts = interp.facts
-            return
-        probe_layers = _probe(src, run, strict, n_inputs)
         inputs = []
         for i in range(n_inputs):
             t = _symbolic_input(probe_layers.get(i), i)
             inputs.append(t if t is not None else Tensor(None))
         if all(t.shape is None for t in inputs):
             # nothing to feed: keep only what __init__ showed (configuration errors)
-            run.root = root
-            run.facts = interp.facts
+            run.root, run.facts = root, interp.facts
             return
-    interp.calls.clear()
-    interp.order = 0
     run.input_tensors = inputs
     try:
         run.output = interp.call_module(root, list(inputs), {}, None)
@@ -409,6 +435,24 @@ def execute(src: SourceModule, run: Run, strict: bool) -> None:
         run.root = root
         run.calls = interp.calls
         run.facts = interp.facts
+
+
+def _probe(interp: Interpreter, root: ModuleValue, n: int) -> Dict[int, ModuleValue]:
+    """Which layer first meets each forward input (its shape is then that layer's input).
+
+    A quiet forward pass over the tree already built: it records nothing, and the calls it made
+    are forgotten before the real pass."""
+    interp.quiet = True
+    probes = [Tensor(None, "float", None, i) for i in range(n)]
+    try:
+        interp.call_module(root, probes, {}, None)
+    except AnalysisAbort:
+        pass
+    finally:
+        interp.quiet = False
+        interp.calls = []
+        interp.order = 0
+    return dict(interp.probes)
 
 
 def assign_names(root: ModuleValue) -> None:
@@ -446,21 +490,6 @@ def _forward_arity(interp: Interpreter, m: ModuleValue) -> int:
     return max(0, len([q for q in params[1:] if q.default is None]))
 
 
-def _probe(src: SourceModule, run: Run, strict: bool, n: int) -> Dict[int, ModuleValue]:
-    """Which layer first meets each forward input (its shape is then that layer's input)."""
-    interp = Interpreter(src, strict)
-    interp.quiet = True  # nothing found while probing is reported
-    root = _construct(interp, run)
-    if not isinstance(root, ModuleValue):
-        return {}
-    probes = [Tensor(None, "float", None, i) for i in range(n)]
-    try:
-        interp.call_module(root, probes, {}, None)
-    except AnalysisAbort:
-        pass
-    return {i: m for i, m in interp.probes.items()}
-
-
 # ------------------------------------------------------------------------------------------------
 # Entry point
 # ------------------------------------------------------------------------------------------------
@@ -472,11 +501,12 @@ def analyze_source(code: str, path: str = "<string>", input_shapes: Optional[Dic
 
     strict = strict_mode() if strict is None else strict
     src = SourceModule(code, path)
-    planner = Planner(src, input_shapes or {}, strict)
+    project = Project(src)
+    planner = Planner(src, input_shapes or {}, strict, project)
     runs = planner.plan()
     for run in runs:
         try:
-            execute(src, run, strict)
+            execute(src, run, strict, project)
         except AnalysisAbort as e:
             run.error = f"abandoned: {e}"
         except RecursionError as e:
@@ -489,51 +519,91 @@ def analyze_source(code: str, path: str = "<string>", input_shapes: Optional[Dic
     return Analysis(src, runs, findings)
 
 
-def run_target(code: str, path: str, target: str, inputs: Optional[List[InputSpec]] = None,
-               strict: Optional[bool] = None) -> Run:
-    """Build ``target`` and run its forward, for ``shapelint summary``.
+def analyze_target(path: str, target: str, inputs: Optional[List[InputSpec]] = None,
+                   strict: Optional[bool] = None, code: Optional[str] = None) -> Run:
+    """One run of ``TARGET`` from ``PATH``: a class name (built with its defaults) or a call in
+    Python syntax evaluated in the file's namespace (``resnet50()``, ``ResNet(BasicBlock, [2, 2, 2, 2])``).
+    Without ``inputs``, the shapes found in the file for that construction, else symbolic ones.
+    Raises ShapelintInputError for a target that is not a model of the file."""
+    strict = strict_mode() if strict is None else strict
+    if code is None:
+        with open(path, encoding="utf-8") as f:
+            code = f.read()
+    src = SourceModule(code, path)
+    project = Project(src)
+    try:
+        node = cst.parse_expression(target)
+    except cst.ParserSyntaxError:
+        raise ShapelintInputError(f"target {target!r} is not a class name or a call")
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        node = cst.Call(func=node)
+    if not isinstance(node, cst.Call):
+        raise ShapelintInputError(f"target {target!r} is not a class name or a call")
+    name = dotted(node.func)
+    if name is None or (name.split(".")[0] not in src.classes and name.split(".")[0] not in src.functions
+                        and name.split(".")[0] not in src.imports and name.split(".")[0] not in src.rel_imports):
+        raise ShapelintInputError(f"{path} has no class or function {name or target!r}")
+    origin = "option"
+    if inputs is None:
+        planner = Planner(src, {}, strict, project)
+        for r in planner.plan():
+            if r.inputs is not None and r.ctor is not None and " ".join(src.code_for(r.ctor).split()) == \
+                    " ".join(target.split()):
+                inputs, origin = r.inputs, r.input_origin
+                break
+        else:
+            origin = "symbolic"
+    run = Run(None, node, target, inputs, origin)
+    try:
+        execute(src, run, strict, project)
+    except AnalysisAbort as e:
+        run.error = f"abandoned: {e}"
+    if run.root is None and run.error is None:
+        raise ShapelintInputError(f"{target} does not build a model shapelint can follow in {path}")
+    run.source = src
+    return run
 
-    ``target`` is a model class name (built with its defaults), a function returning a model
-    (``ResNet18``), or a call in Python syntax evaluated statically in the file's namespace
-    (``ResNet(BasicBlock, [2, 2, 2, 2])``).  ``inputs`` are full shapes, batch included; without
-    them the inputs the file feeds that class are used, else symbolic ones.  Raises
-    ShapelintInputError for a target that is not a model, cst.ParserSyntaxError for bad syntax.
-    """
+
+def run_target(code: str, path: str, target: str, inputs: Optional[List[InputSpec]] = None,
+               strict: Optional[bool] = None, training: bool = False) -> Run:
+    """:func:`analyze_target` for ``shapelint summary``: without ``inputs``, the inputs the file feeds
+    *any* construction of the target's class (``Net`` finds ``summary(Net(), (1, 28, 28))``), and
+    with ``training`` the forward runs in train mode (``self.training`` true), as torchsummary runs it."""
+    global _construct
     strict = strict_mode() if strict is None else strict
     src = SourceModule(code, path)
     try:
-        expr = cst.parse_expression(target)
+        node = cst.parse_expression(target)
     except cst.ParserSyntaxError:
-        raise ShapelintInputError(f"target {target!r} is not a Python expression: write a class name or a call")
-    planner = Planner(src, {}, strict)
-    if isinstance(expr, cst.Name):
-        call = cst.Call(func=expr)
-    elif isinstance(expr, cst.Call):
-        call = expr
-    else:
-        raise ShapelintInputError(f"target {target!r} must be a class name or a call such as Net(10)")
-    name = dotted(call.func)
-    info = planner._called_class(call)
-    if info is None:
-        known = ", ".join(c.name for c in planner.model_classes()) or "none"
-        raise ShapelintInputError(f"{name!r} is not an nn.Module class of {path}, nor a function of it that "
-                                  f"returns one (model classes: {known})")
-    if isinstance(expr, cst.Name) and name in src.classes and not planner._default_constructible(info):
-        raise ShapelintInputError(f"{name} needs constructor arguments: write the call, e.g. '{path}::{name}(...)'")
-    origin = "option"
-    if inputs is None:
-        origin = "symbolic"
-        for r in planner.plan():
-            if r.cls.name == info.name and r.inputs is not None and r.input_origin in ("summary", "call"):
-                inputs, origin = r.inputs, r.input_origin
-                break
-    run = Run(info, call, target, inputs, origin)
+        raise ShapelintInputError(f"target {target!r} is not a class name or a call")
+    call = cst.Call(func=node) if isinstance(node, (cst.Name, cst.Attribute)) else node
+    if isinstance(call, cst.Call):
+        planner = Planner(src, {}, strict, Project(src))
+        info = planner._called_class(call)
+        if info is not None and isinstance(node, cst.Name) and node.value in src.classes and \
+                not planner._default_constructible(info):
+            raise ShapelintInputError(f"{node.value} needs constructor arguments: write the call, "
+                                      f"e.g. '{path}::{node.value}(...)'")
+        if inputs is None and info is not None:
+            for r in planner.plan():
+                if r.cls.name == info.name and r.inputs is not None and r.input_origin in ("summary", "call"):
+                    inputs = r.inputs
+                    break
+    plain = _construct
+
+    def construct_training(interp, run):
+        root = plain(interp, run)
+        stack, seen = ([root] if isinstance(root, ModuleValue) else []), set()
+        while stack:
+            m = stack.pop()
+            if id(m) not in seen:
+                seen.add(id(m))
+                m.training = True
+                stack.extend(m.children.values())
+        return root
+    if training:
+        _construct = construct_training
     try:
-        execute(src, run, strict)
-    except (AnalysisAbort, RecursionError) as e:
-        run.error = f"abandoned: {e}"
-    except Exception as e:
-        if strict:
-            raise
-        run.error = f"{type(e).__name__}: {e}"
-    return run
+        return analyze_target(path, target, inputs, strict, code=code)
+    finally:
+        _construct = plain

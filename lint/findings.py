@@ -78,12 +78,12 @@ def facts_to_findings(src: SourceModule, runs: List[Run], select=None, ignore=No
     seen = set()
     for run in runs:
         if run.error and not run.error.startswith("abandoned"):
-            key = ("SHP000", run.cls.name)
+            key = ("SHP000", run.cls.name if run.cls else run.ctor_text)
             if key not in seen:
                 seen.add(key)
-                line = positions()[run.cls.node].start.line
+                line = positions()[run.cls.node].start.line if run.cls and run.cls.source is src else 1
                 out.append(Finding(src.path, line, 0, "SHP000",
-                                   f"shapelint could not analyse class {run.cls.name} in {src.path}: "
+                                   f"shapelint could not analyse {run.cls.name if run.cls else run.ctor_text} in {src.path}: "
                                    f"{run.error} (please report this)", run))
         for fact in run.facts:
             if fact.kind != "violation" or fact.node is None:

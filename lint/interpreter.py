@@ -21,9 +21,22 @@ from . import dims as D
 from . import layers as L
 from . import tensor_ops as T
 from .layers import Unknowable, Violation
+from .project import ModuleRef, Project
 from .source import ClassInfo, SourceModule, dotted
-from .values import (UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, Param, Partial, Qual,
-                     Tensor, is_unknown)
+from .values import (UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue, Param, Partial,
+                     Qual, Tensor, is_unknown)
+
+_CONTAINERS = ("sequential", "modulelist", "moduledict")
+
+
+def container_kind(m: ModuleValue) -> str:
+    """'sequential' | 'modulelist' | 'moduledict' for torch containers and their subclasses, else ''."""
+    if m.kind in _CONTAINERS:
+        return m.kind
+    if m.kind == "user":
+        k = m.attrs.get("__container__", "user")
+        return k if k in _CONTAINERS else ""
+    return ""
 
 MAX_DEPTH = 60
 MAX_STEPS = 400_000
@@ -72,13 +85,14 @@ class CallRecord:
 
 
 class Frame:
-    __slots__ = ("locals", "func", "returns", "fork")
+    __slots__ = ("locals", "func", "returns", "fork", "src")
 
-    def __init__(self, locals_=None, func=None, returns=None, fork=0):
+    def __init__(self, locals_=None, func=None, returns=None, fork=0, src=None):
         self.locals = locals_ if locals_ is not None else {}
         self.func = func
         self.returns = returns if returns is not None else []  # returns under unknown control flow
         self.fork = fork
+        self.src = src  # the module whose globals names resolve in (None: the analysed file)
 
 
 _TENSOR_FACTORIES = {"randn", "rand", "zeros", "ones", "empty", "full", "randint", "normal", "arange",
@@ -87,7 +101,7 @@ _TENSOR_FACTORIES = {"randn", "rand", "zeros", "ones", "empty", "full", "randint
 
 
 class Interpreter:
-    def __init__(self, source: SourceModule, strict: bool = False):
+    def __init__(self, source: SourceModule, strict: bool = False, project: Optional[Project] = None):
         self.src = source
         self.strict = strict
         self.facts: List[Fact] = []
@@ -100,9 +114,10 @@ class Interpreter:
         self.call_depth = 0
         self.havoc: set = set()  # ids of lists/dicts mutated under unknown control flow
         self.probes: Dict[int, Any] = {}  # probe id -> first layer applied to that input
-        self._globals: Dict[str, Any] = {}
+        self._globals: Dict[int, Dict[str, Any]] = {}
         self._globals_busy: set = set()
-        self._class_values: Dict[str, ClassValue] = {}
+        self._class_values: Dict[int, ClassValue] = {}
+        self.project = project if project is not None else Project(source)
 
     # ------------------------------------------------------------------ facts
     def violation(self, v: Violation, node, module: Optional[ModuleValue] = None):
@@ -124,34 +139,65 @@ class Interpreter:
             raise AnalysisAbort("step budget exhausted")
 
     # ------------------------------------------------------------------ names
-    def lookup_global(self, name: str):
-        if name in self._globals:
-            return self._globals[name]
-        src = self.src
+    def class_value(self, info: ClassInfo) -> ClassValue:
+        return self._class_values.setdefault(id(info), ClassValue(info))
+
+    def lookup_global(self, name: str, src: Optional[SourceModule] = None):
+        src = src or self.src
+        table = self._globals.setdefault(id(src), {})
+        if name in table:
+            return table[name]
         if name in src.classes:
-            v = self._class_values.setdefault(name, ClassValue(src.classes[name]))
+            v = self.class_value(src.classes[name])
         elif name in src.functions:
             v = FunctionValue(src.functions[name], src)
         elif name in src.assigns:
-            if name in self._globals_busy:
+            key = (id(src), name)
+            if key in self._globals_busy:
                 return UNKNOWN
-            self._globals_busy.add(name)
+            self._globals_busy.add(key)
             try:
                 exprs = src.assigns[name]
                 # Only a name assigned once at top level is a constant we can trust.
-                v = self.eval(exprs[0], Frame()) if len(exprs) == 1 else UNKNOWN
+                v = self.eval(exprs[0], Frame(src=src)) if len(exprs) == 1 else UNKNOWN
             finally:
-                self._globals_busy.discard(name)
+                self._globals_busy.discard(key)
+        elif name in src.rel_imports:
+            level, module, imported = src.rel_imports[name]
+            v = self.import_from(self.project.absolute_name(src, level, module), imported)
         elif name in src.imports:
-            v = Qual(src.imports[name])
+            qual = src.imports[name]
+            v = UNKNOWN
+            if self.project.owns(qual):
+                mod, _, attr = qual.rpartition(".")
+                v = self.import_from(mod, attr) if mod else UNKNOWN
+                if v is UNKNOWN:
+                    ref = self.project.module(qual)
+                    v = ModuleRef(ref) if ref is not None else UNKNOWN
+            if v is UNKNOWN:
+                v = Qual(qual)
         elif name in _BUILTINS:
             v = Qual("builtins." + name)
         elif "*" in src.imports and name[:1].isupper():
             v = Qual(src.imports["*"] + "." + name)
         else:
             v = UNKNOWN
-        self._globals[name] = v
+        table[name] = v
         return v
+
+    def import_from(self, module: Optional[str], name: str):
+        """`from module import name` inside the project: a name of that module, or a submodule."""
+        if not module:
+            return UNKNOWN
+        mod = self.project.module(module)
+        if mod is not None and name is not None:
+            if name in mod.classes or name in mod.functions or name in mod.assigns or \
+                    name in mod.imports or name in mod.rel_imports:
+                return self.lookup_global(name, mod)
+        sub = self.project.module(f"{module}.{name}")
+        if sub is not None:
+            return ModuleRef(sub)
+        return UNKNOWN
 
     def lookup(self, name: str, frame: Frame):
         if name in frame.locals:
@@ -162,7 +208,7 @@ class Interpreter:
             return False
         if name == "None":
             return None
-        return self.lookup_global(name)
+        return self.lookup_global(name, frame.src)
 
     # ------------------------------------------------------------------ expressions
     def eval(self, node, frame: Frame):
@@ -318,7 +364,7 @@ class Interpreter:
         return Ellipsis
 
     def _e_Lambda(self, node, frame):
-        return FunctionValue(node, self.src, closure=dict(frame.locals))
+        return FunctionValue(node, frame.src or self.src, closure=dict(frame.locals))
 
     def _e_ListComp(self, node, frame):
         return self._comprehension(node, frame, list)
@@ -334,7 +380,7 @@ class Interpreter:
 
     def _comprehension(self, node, frame, kind):
         out = []
-        local = Frame(dict(frame.locals), frame.func)
+        local = Frame(dict(frame.locals), frame.func, src=frame.src)
         ok = self._comp_loop(node.for_in, node.elt, local, out)
         return out if ok else UNKNOWN
 
@@ -391,7 +437,7 @@ class Interpreter:
         params = fn.node.params
         first = (list(params.posonly_params) + list(params.params))[:1]
         inst = frame.locals.get(first[0].name.value) if first else None
-        if not isinstance(inst, ModuleValue):
+        if not isinstance(inst, (ModuleValue, ObjectValue)):
             return UNKNOWN
         return SuperRef(fn.cls, inst)
 
@@ -401,9 +447,11 @@ class Interpreter:
         after = mro[mro.index(ref.cls) + 1:] if ref.cls in mro else []
         for c in after:
             if attr in c.methods:
-                return FunctionValue(c.methods[attr], c.source, bound_self=inst, cls=c)
+                return self.class_attr(c, attr, instance=inst)
             if attr in c.class_assigns:
-                return self.eval(c.class_assigns[attr], Frame())
+                return self.eval(c.class_assigns[attr], Frame(src=c.source))
+            if attr == "__init__" and isinstance(inst, ObjectValue) and _is_record(c):
+                return _RecordInit(c, inst)
         return BoundMethod(ref, attr)
 
     # ------------------------------------------------------------------ helpers on values
@@ -412,7 +460,7 @@ class Interpreter:
             return UNKNOWN
         if isinstance(v, D.Lin):
             return True if D.at_least(v, 1) == D.ALWAYS else UNKNOWN
-        if isinstance(v, (ModuleValue, Param, ClassValue, Qual, BoundMethod, Partial)):
+        if isinstance(v, (ModuleValue, Param, ClassValue, Qual, BoundMethod, Partial, ObjectValue, ModuleRef)):
             return True
         if isinstance(v, (list, dict)) and id(v) in self.havoc:
             return UNKNOWN
@@ -440,11 +488,14 @@ class Interpreter:
         if isinstance(v, ModuleValue):
             if v.uncertain:
                 return None
-            if v.kind in ("sequential", "modulelist"):
+            kind = container_kind(v)
+            if kind in ("sequential", "modulelist"):
                 return list(v.children.values())
-            if v.kind == "moduledict":
+            if kind == "moduledict":
                 return list(v.children.keys())
             return None
+        if isinstance(v, ObjectValue) and "__items__" in v.attrs:
+            return list(v.attrs["__items__"])
         if isinstance(v, Tensor):
             s = v.shape
             if s and isinstance(s[0], int) and s[0] <= 64:
@@ -485,6 +536,7 @@ class Interpreter:
             return UNKNOWN
 
     def tensor_rule(self, thunk, node, module=None):
+        L.ASSUME_RECORDERS.append(lambda a, b, what: self.assume(a, b, node, what))
         try:
             return thunk()
         except Violation as v:
@@ -492,6 +544,8 @@ class Interpreter:
             return Tensor(None)
         except Unknowable:
             return Tensor(None)
+        finally:
+            L.ASSUME_RECORDERS.pop()
 
     # ------------------------------------------------------------------ attributes
     def getattr(self, obj, attr, node=None):
@@ -525,6 +579,15 @@ class Interpreter:
             return self.class_attr(obj.info, attr)
         if isinstance(obj, SuperRef):
             return self.super_attr(obj, attr)
+        if isinstance(obj, ObjectValue):
+            if attr in obj.attrs:
+                return obj.attrs[attr]
+            return self.class_attr(obj.cls, attr, instance=obj)
+        if isinstance(obj, ModuleRef):
+            v = self.lookup_global(attr, obj.src)
+            if v is UNKNOWN:
+                return self.import_from(self._module_name(obj.src), attr)
+            return v
         if isinstance(obj, (list, dict, tuple, str, int, float)) and not isinstance(obj, bool):
             return BoundMethod(obj, attr)
         if isinstance(obj, D.Lin):
@@ -532,6 +595,19 @@ class Interpreter:
         if isinstance(obj, Partial) and attr in ("func", "args", "keywords"):
             return {"func": obj.func, "args": obj.args, "keywords": obj.kwargs}[attr]
         return UNKNOWN
+
+    def _module_name(self, src: SourceModule) -> Optional[str]:
+        import os as _os
+
+        root = self.project.root
+        if not root or not src.path:
+            return None
+        rel = _os.path.relpath(_os.path.abspath(src.path), root)
+        rel = rel[:-3] if rel.endswith(".py") else rel
+        parts = rel.split(_os.sep)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        return ".".join(parts)
 
     def class_attr(self, info: ClassInfo, attr, instance=None):
         for c in self.mro(info):
@@ -543,10 +619,10 @@ class Interpreter:
                 if "property" in deco and instance is not None:
                     return self.call_function(FunctionValue(fn, c.source, bound_self=instance, cls=c), [], {}, None)
                 if "classmethod" in deco:
-                    return FunctionValue(fn, c.source, bound_self=self._class_values.setdefault(c.name, ClassValue(c)), cls=c)
+                    return FunctionValue(fn, c.source, bound_self=self.class_value(c), cls=c)
                 return FunctionValue(fn, c.source, bound_self=instance, cls=c)
             if attr in c.class_assigns:
-                return self.eval(c.class_assigns[attr], Frame())
+                return self.eval(c.class_assigns[attr], Frame(src=c.source))
         return UNKNOWN
 
     def mro(self, info: ClassInfo) -> List[ClassInfo]:
@@ -557,7 +633,7 @@ class Interpreter:
                 continue
             out.append(c)
             for b in c.base_nodes:
-                v = self.eval(b, Frame())
+                v = self.eval(b, Frame(src=c.source))
                 if isinstance(v, ClassValue):
                     todo.append(v.info)
         return out
@@ -566,7 +642,7 @@ class Interpreter:
         """The torch class a user class derives from ('torch.nn.Module', 'torch.nn.Sequential'...)."""
         for c in self.mro(info):
             for b in c.base_nodes:
-                v = self.eval(b, Frame())
+                v = self.eval(b, Frame(src=c.source))
                 if isinstance(v, Qual) and v.name.startswith("torch.nn"):
                     return _canonical_nn(v.name)
         return None
@@ -584,7 +660,7 @@ class Interpreter:
             v = self.class_attr(m.cls, attr, instance=m)
             if v is not UNKNOWN:
                 return v
-        if m.kind == "layer" and m.args is not None:
+        if m.spec is not None and m.args is not None:
             if attr in ("weight", "bias") or attr.startswith(("weight_", "bias_", "in_proj")):
                 try:
                     shapes = m.spec.params(m.args)
@@ -614,6 +690,12 @@ class Interpreter:
                 obj.register(attr, value)
             elif attr in obj.children:
                 obj.children.pop(attr)
+        elif isinstance(obj, ObjectValue):
+            obj.attrs[attr] = UNKNOWN if self.speculative else value
+        elif isinstance(obj, Param) and attr == "requires_grad" and isinstance(value, bool):
+            if self.speculative:
+                return
+            obj.requires_grad = value  # `self.fc.weight.requires_grad = False` (a frozen weight)
         # attributes of other objects are not modelled
 
     # ------------------------------------------------------------------ subscripts
@@ -628,12 +710,13 @@ class Interpreter:
             if obj.uncertain:
                 return UNKNOWN
             kids = list(obj.children.values())
-            if obj.kind in ("sequential", "modulelist"):
+            kind = container_kind(obj)
+            if kind in ("sequential", "modulelist"):
                 if isinstance(key, int) and not isinstance(key, bool) and -len(kids) <= key < len(kids):
                     return kids[key]
                 if isinstance(key, slice):
-                    return _container("sequential" if obj.kind == "sequential" else "modulelist", kids[key])
-            if obj.kind == "moduledict" and isinstance(key, str):
+                    return _container("sequential" if kind == "sequential" else "modulelist", kids[key])
+            if kind == "moduledict" and isinstance(key, str):
                 return obj.children.get(key, UNKNOWN)
             return UNKNOWN
         if isinstance(obj, (list, tuple, str)):
@@ -667,13 +750,16 @@ class Interpreter:
             return self.call_method(func.obj, func.name, args, kwargs, node)
         if isinstance(func, Partial):
             return self.call(func.func, list(func.args) + list(args), {**func.kwargs, **kwargs}, node)
+        if isinstance(func, _RecordInit):
+            self.bind_fields(func.cls, func.obj, args, kwargs, node)
+            return None
         return UNKNOWN
 
     def call_function(self, fn: FunctionValue, args, kwargs, node):
         if self.depth > MAX_DEPTH:
             raise AnalysisAbort("call depth")
         fdef = fn.node
-        frame = Frame(dict(fn.closure) if fn.closure else {}, fn)
+        frame = Frame(dict(fn.closure) if fn.closure else {}, fn, src=fn.scope)
         if fn.bound_self is not None:
             args = [fn.bound_self] + list(args)
         if not self.bind_params(fdef.params, args, kwargs, frame):
@@ -707,7 +793,7 @@ class Interpreter:
             elif name in kwargs:
                 loc[name] = kwargs.pop(name)
             elif p.default is not None:
-                loc[name] = self.eval(p.default, Frame())
+                loc[name] = self.eval(p.default, Frame(src=frame.src))
             else:
                 return False
         star = params.star_arg
@@ -721,7 +807,7 @@ class Interpreter:
             if name in kwargs:
                 loc[name] = kwargs.pop(name)
             elif p.default is not None:
-                loc[name] = self.eval(p.default, Frame())
+                loc[name] = self.eval(p.default, Frame(src=frame.src))
             else:
                 return False
         if params.star_kwarg is not None:
@@ -732,19 +818,74 @@ class Interpreter:
     def instantiate(self, info: ClassInfo, args, kwargs, node):
         base = self.torch_base(info)
         if base is None:
-            if "dataclass" in info.decorators or "dataclasses.dataclass" in info.decorators:
-                return UNKNOWN
-            return UNKNOWN
+            return self.instantiate_object(info, args, kwargs, node)
         kind = {"torch.nn.Sequential": "sequential", "torch.nn.ModuleList": "modulelist",
                 "torch.nn.ModuleDict": "moduledict"}.get(base, "user")
         m = ModuleValue("user", info.name, cls=info, node=node)
         m.attrs["__container__"] = kind
+        m.attrs["__torch_base__"] = base
         init = self.class_attr(info, "__init__", instance=m)
         if isinstance(init, FunctionValue):
             self.call_function(init, args, kwargs, node)
         elif kind != "user":
             self._fill_container(m, kind, args)
+        else:
+            self._init_torch_base(m, args, kwargs, node)
         return m
+
+    def _init_torch_base(self, m: ModuleValue, args, kwargs, node):
+        """`super().__init__(...)` reaching a torch layer class (class LayerNorm2d(nn.LayerNorm))."""
+        short = m.attrs.get("__torch_base__", "").rsplit(".", 1)[-1]
+        spec = L.LAYERS.get(short)
+        if spec is None:
+            return
+        layer = self.make_layer(spec, args, kwargs, node)
+        m.spec, m.args = spec, layer.args
+        m.params.update(layer.params)
+
+    def instantiate_object(self, info: ClassInfo, args, kwargs, node):
+        """A plain class: a block config, a dataclass, a NamedTuple."""
+        bases = []
+        for c in self.mro(info):
+            for b in c.base_nodes:
+                v = self.eval(b, Frame(src=c.source))
+                if isinstance(v, Qual):
+                    bases.append(v.name)
+        if any(b.startswith(("enum.", "torch.")) for b in bases):
+            return UNKNOWN
+        obj = ObjectValue(info)
+        is_record = _is_record(info) or any(b in ("typing.NamedTuple", "collections.namedtuple") for b in bases)
+        init = self.class_attr(info, "__init__", instance=obj)
+        if isinstance(init, FunctionValue):
+            self.call_function(init, args, kwargs, node)
+        elif is_record:
+            if not self.bind_fields(info, obj, args, kwargs, node):
+                return UNKNOWN
+        elif args or kwargs:
+            return UNKNOWN
+        return obj
+
+    def bind_fields(self, info: ClassInfo, obj: ObjectValue, args, kwargs, node) -> bool:
+        """The __init__ a @dataclass (or NamedTuple) generates: fields in order, with defaults."""
+        fields = []
+        for c in reversed(self.mro(info)):
+            fields.extend(c.fields)
+        args, kwargs = list(args), dict(kwargs)
+        for name, default in fields:
+            if args:
+                obj.attrs[name] = args.pop(0)
+            elif name in kwargs:
+                obj.attrs[name] = kwargs.pop(name)
+            elif default is not None:
+                obj.attrs[name] = self.eval(default, Frame(src=info.source))
+            else:
+                return False
+        if args or kwargs:
+            return False
+        post = self.class_attr(info, "__post_init__", instance=obj)
+        if isinstance(post, FunctionValue):
+            self.call_function(post, [], {}, node)
+        return True
 
     def _fill_container(self, m: ModuleValue, kind, args):
         if kind == "sequential":
@@ -827,6 +968,21 @@ class Interpreter:
             return out
         if name.startswith("math."):
             return _call_math(name[5:], args)
+        if name in ("typing.cast",) and len(args) == 2:
+            return args[1]
+        if name in ("copy.copy", "copy.deepcopy") and len(args) == 1:
+            v = args[0]
+            if isinstance(v, ObjectValue):
+                return ObjectValue(v.cls, dict(v.attrs))
+            if isinstance(v, (list, dict)) and id(v) not in self.havoc:
+                return type(v)(v)
+            return v if isinstance(v, (int, float, str, tuple, bool)) or v is None else UNKNOWN
+        if name == "dataclasses.field":
+            if "default" in kwargs:
+                return kwargs["default"]
+            if "default_factory" in kwargs:
+                return self.call(kwargs["default_factory"], [], {}, node)
+            return UNKNOWN
         if name.startswith(("torchsummary.", "torchinfo.")):
             return None
         return UNKNOWN
@@ -902,6 +1058,8 @@ class Interpreter:
                 return self.call_function(fwd, args, kwargs, node)
             if container == "sequential":
                 return self._run_sequential(m, args, kwargs, node)
+            if m.spec is not None:
+                return self.apply_layer(m, args, kwargs, node)
             return UNKNOWN
         if m.kind == "sequential":
             return self._run_sequential(m, args, kwargs, node)
@@ -941,8 +1099,12 @@ class Interpreter:
             kind = inst.attrs.get("__container__", "user")
             if name == "__init__" and kind != "user":
                 self._fill_container(inst, kind, args)
+            elif name == "__init__" and kind == "user":
+                self._init_torch_base(inst, args, kwargs, node)
             elif name == "forward" and kind == "sequential":
                 return self._run_sequential(inst, args, kwargs, node)
+            elif name == "forward" and inst.spec is not None:
+                return self.apply_layer(inst, args, kwargs, node)
             elif name != "__init__":
                 return UNKNOWN
             return None
@@ -1054,7 +1216,7 @@ class Interpreter:
                 m.attrs[args[0]] = args[1]
                 m.register(args[0], args[1])
             return None
-        if m.kind in ("modulelist", "sequential") or m.attrs.get("__container__") in ("modulelist", "sequential"):
+        if container_kind(m) in ("modulelist", "sequential"):
             if name in ("append", "extend", "insert"):
                 if self.speculative:
                     m.uncertain = True
@@ -1074,7 +1236,7 @@ class Interpreter:
                 for v in new:
                     self._add_child(m, str(len(m.children)), v)
                 return m
-        if m.kind == "moduledict" and name in ("items", "keys", "values"):
+        if container_kind(m) == "moduledict" and name in ("items", "keys", "values"):
             if m.uncertain:
                 return UNKNOWN
             if name == "items":
@@ -1240,7 +1402,7 @@ class Interpreter:
         envs = []
         base = frame.locals
         for branch in (body, orelse):
-            f = Frame(dict(base), frame.func, frame.returns, frame.fork + 1)
+            f = Frame(dict(base), frame.func, frame.returns, frame.fork + 1, frame.src)
             self.speculative += 1
             ended = False
             try:
@@ -1325,7 +1487,7 @@ class Interpreter:
             self.exec_block(stmt.finalbody.body, frame)
 
     def _s_FunctionDef(self, stmt, frame):
-        frame.locals[stmt.name.value] = FunctionValue(stmt, self.src, closure=frame.locals)
+        frame.locals[stmt.name.value] = FunctionValue(stmt, frame.src or self.src, closure=frame.locals)
 
     def _s_ClassDef(self, stmt, frame):
         frame.locals[stmt.name.value] = UNKNOWN
@@ -1333,6 +1495,15 @@ class Interpreter:
 
 class _SpecReturn(_Return):
     """A return under unknown control flow: recorded in Frame.returns, ends only that branch."""
+
+
+def _is_record(info: ClassInfo) -> bool:
+    return any(d in ("dataclass", "dataclasses.dataclass") for d in info.decorators)
+
+
+class _RecordInit:
+    def __init__(self, cls, obj):
+        self.cls, self.obj = cls, obj
 
 
 class SuperRef:
@@ -1589,18 +1760,61 @@ def _b_isinstance(interp, args, kwargs):
         return UNKNOWN
     v, t = args
     types = t if isinstance(t, tuple) else (t,)
-    names = [x.name for x in types if isinstance(x, Qual)]
-    if len(names) != len(types):
+    results = [_isinstance_one(interp, v, x) for x in types]
+    if True in results:
+        return True
+    if UNKNOWN in results:
         return UNKNOWN
-    py = {"builtins.int": int, "builtins.float": float, "builtins.str": str, "builtins.bool": bool,
-          "builtins.list": list, "builtins.tuple": tuple, "builtins.dict": dict}
-    if all(n in py for n in names) and (v is None or isinstance(v, (int, float, str, bool, list, tuple, dict))) \
-            and not isinstance(v, D.Lin):
-        return isinstance(v, tuple(py[n] for n in names))
-    if isinstance(v, ModuleValue):
-        canon = [_canonical_nn(n) for n in names]
+    return False
+
+
+_PY_TYPES = {"builtins.int": int, "builtins.float": float, "builtins.str": str, "builtins.bool": bool,
+             "builtins.list": list, "builtins.tuple": tuple, "builtins.dict": dict}
+
+
+def _isinstance_one(interp, v, t):
+    if v is UNKNOWN or t is UNKNOWN:
+        return UNKNOWN
+    if isinstance(t, ClassValue):
+        if isinstance(v, ModuleValue) and v.cls is not None:
+            return t.info in interp.mro(v.cls)
+        if isinstance(v, ObjectValue):
+            return t.info in interp.mro(v.cls)
+        if isinstance(v, (Tensor, int, float, str, list, tuple, dict)) or v is None:
+            return False
+        return UNKNOWN
+    if not isinstance(t, Qual):
+        return UNKNOWN
+    name = _canonical_nn(t.name)
+    if name in _PY_TYPES:
+        if isinstance(v, D.Lin):
+            return name == "builtins.int"
+        if v is None or isinstance(v, (int, float, str, bool, list, tuple, dict)):
+            return isinstance(v, _PY_TYPES[name])
+        if isinstance(v, (Tensor, ModuleValue, ObjectValue, Param)):
+            return False
+        return UNKNOWN
+    if name in ("torch.Tensor", "torch.nn.Parameter"):
+        if isinstance(v, Param):
+            return True
+        if isinstance(v, Tensor):
+            return name == "torch.Tensor"
+        if v is None or isinstance(v, (int, float, str, list, tuple, dict, ModuleValue, ObjectValue)):
+            return False
+        return UNKNOWN
+    if isinstance(v, ModuleValue) and name.startswith("torch.nn."):
+        if name == "torch.nn.Module":
+            return True
         if v.kind == "layer":
-            return any(c == f"torch.nn.{v.type_name}" or c == "torch.nn.Module" for c in canon) or UNKNOWN
+            return name == f"torch.nn.{v.type_name}"
+        if v.kind in _CONTAINERS:
+            return name == f"torch.nn.{v.type_name}"
+        base = v.attrs.get("__torch_base__")
+        if base is not None:
+            return name == base or UNKNOWN
+        return UNKNOWN
+    if isinstance(v, (Tensor, int, float, str, list, tuple, dict)) or v is None:
+        return False if name.startswith("torch.nn.") else UNKNOWN
     return UNKNOWN
 
 
@@ -1666,10 +1880,15 @@ def _assigned_names(stmt):
     return names
 
 
+_MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "add_module",
+             "register_module", "register_buffer", "register_parameter", "__setitem__", "popitem", "sort",
+             "reverse"}
+
+
 def _mutated_receivers(stmt):
     out = []
     for n in _walk(stmt):
-        if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute):
+        if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value in _MUTATORS:
             out.append(n.func.value)
         if isinstance(n, cst.AugAssign):
             out.append(n.target)

@@ -38,6 +38,17 @@ class BindError(Exception):
     pass
 
 
+# A rule that cannot decide an equality it relies on (D.equal is DEPENDS) reports it through
+# assumed(); the interpreter installs a recorder around each rule call (Interpreter.tensor_rule)
+# that turns it into an 'assume' fact (`shapelint summary` derives the admissible inputs from them).
+ASSUME_RECORDERS: list = []
+
+
+def assumed(a, b, what: str) -> None:
+    if ASSUME_RECORDERS:
+        ASSUME_RECORDERS[-1](a, b, what)
+
+
 def need(v):
     if v is UNKNOWN or isinstance(v, Tensor) and False:
         raise Unknowable()
@@ -157,8 +168,11 @@ def _spatial_input(x, n: int, layer: str):
 
 
 def _check_channels(got, expected, param, layer):
-    if D.equal(got, expected) == D.NEVER:
+    rel = D.equal(got, expected)
+    if rel == D.NEVER:
         raise Violation("channels", layer=layer, param=param, expected=expected, got=got)
+    if rel == D.DEPENDS:
+        assumed(got, expected, f"{layer} {param}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -225,6 +239,30 @@ def conv_output(L, k, s, p, d):
     return D.floordiv(D.sub(D.add(L, 2 * p), d * (k - 1) + 1), s) + 1
 
 
+def _check_mode_padding(mode, pad, k, d, spatial, layer_name):
+    """A non-zeros padding_mode runs F.pad(mode) first: torch's reflect needs each pad < the input
+    size, circular needs each pad <= the input size ("wrapping around more than once")."""
+    if mode not in ("reflect", "circular"):
+        return
+    n = len(spatial)
+    for i, L in enumerate(spatial):
+        if pad == "valid":
+            continue
+        if pad == "same":  # torch: total d*(k-1), left total//2, the rest on the right
+            total = d[i] * (k[i] - 1)
+            sides = (total // 2, total - total // 2)
+        else:
+            p = tup(pad, n)[i]
+            sides = (p, p)
+        worst = max(sides)
+        limit = D.sub(L, worst) if mode == "reflect" else D.add(D.sub(L, worst), 1)
+        if worst > 0 and D.at_least(limit, 1) == D.NEVER:
+            rel = "smaller than" if mode == "reflect" else "at most"
+            raise Violation("config", arg="padding_mode",
+                            what=f"padding_mode='{mode}' pads dimension {i} by {worst}, which must be {rel} "
+                                 f"the input size {D.text(L)}")
+
+
 def _conv_rule(n, transposed):
     layer_name = ("ConvTranspose" if transposed else "Conv") + f"{n}d"
 
@@ -251,6 +289,7 @@ def _conv_rule(n, transposed):
                     raise Violation("collapse", layer=layer_name, dim=i, size=L, output=o)
                 out.append(o)
         else:
+            _check_mode_padding(need(a.get("padding_mode", "zeros")), pad, k, d, spatial, layer_name)
             for i, L in enumerate(spatial):
                 eff = d[i] * (k[i] - 1) + 1
                 if pad == "same":
@@ -336,9 +375,13 @@ def _pool_rule(n, kind):
         out = []
         for i, L in enumerate(spatial):
             eff = d[i] * (k[i] - 1) + 1
-            if p[i] > (k[i] if kind != "Max" else eff) // 2:
+            # torch compares the pad with the raw kernel, dilation ignored: kW/2 >= padW (pool2d_shape_check)
+            if p[i] > k[i] // 2:
                 raise Violation("config", arg="padding",
-                                what=f"pad={p[i]} should be at most half of the kernel size {k[i] if kind != 'Max' else eff}")
+                                what=f"pad={p[i]} should be at most half of the kernel size {k[i]}")
+            if kind == "Avg" and n == 3 and D.at_least(D.sub(L, k[i]), 0) == D.NEVER:
+                # avg_pool3d: "input image (T, H, W) smaller than kernel size", padding or not
+                raise Violation("collapse", layer=layer_name, dim=i, size=L, kernel=k[i])
             o = pool_output(L, k[i], s[i], p[i], d[i], ceil_mode)
             if D.at_least(o, 1) == D.NEVER:
                 raise Violation("collapse", layer=layer_name, dim=i, size=L, padded=D.add(L, 2 * p[i]),
@@ -520,8 +563,11 @@ def _linear(a, x):
     if len(s) == 0:
         raise Violation("rank", layer="Linear", expected="at least 1D", got=0, shape=s)
     i = need_int(a["in_features"])
-    if D.equal(s[-1], i) == D.NEVER:
+    rel = D.equal(s[-1], i)
+    if rel == D.NEVER:
         raise Violation("features", layer="Linear", param="in_features", expected=i, got=s[-1], shape=s)
+    if rel == D.DEPENDS:
+        assumed(s[-1], i, "Linear in_features")
     return _out(x, (*s[:-1], need_int(a["out_features"])))
 
 
@@ -787,6 +833,12 @@ def pad_shape(x: Tensor, pad, mode="constant", layer_name="pad"):
             if isinstance(L, int) and (lo >= L or hi >= L):
                 raise Violation("config", arg="padding",
                                 what=f"reflection padding ({lo}, {hi}) must be smaller than the input size {L}")
+        if mode == "circular":
+            # torch: "Padding value causes wrapping around more than once" when a pad > the size
+            L = s[d]
+            if isinstance(L, int) and (lo > L or hi > L):
+                raise Violation("config", arg="padding",
+                                what=f"circular padding ({lo}, {hi}) must be at most the input size {L}")
         out[d] = D.add(s[d], lo + hi)
         if D.at_least(out[d], 1) == D.NEVER:
             raise Violation("collapse", layer=layer_name, dim=d, size=s[d], output=out[d])

@@ -35,6 +35,7 @@ class ClassInfo:  # noqa: D101
     source: "SourceModule" = field(repr=False)
     methods: Dict[str, cst.FunctionDef] = field(default_factory=dict)
     class_assigns: Dict[str, cst.BaseExpression] = field(default_factory=dict)
+    fields: List[tuple] = field(default_factory=list)  # annotated class attributes, in order (dataclasses)
     decorators: List[str] = field(default_factory=list)
 
     @property
@@ -48,6 +49,7 @@ class SourceModule:
         self.code = code
         self.tree = cst.parse_module(code)
         self.imports: Dict[str, str] = {}  # local name -> qualified name
+        self.rel_imports: Dict[str, tuple] = {}  # local name -> (level, module, name or None)
         self.functions: Dict[str, cst.FunctionDef] = {}
         self.classes: Dict[str, ClassInfo] = {}
         self.assigns: Dict[str, List[cst.BaseExpression]] = {}  # top-level simple assignments, in order
@@ -79,7 +81,16 @@ class SourceModule:
                     top = full.split(".")[0]
                     self.imports[top] = top
         elif isinstance(s, cst.ImportFrom):
-            if s.relative or s.module is None:
+            if s.relative:
+                if isinstance(s.names, cst.ImportStar):
+                    return
+                mod = dotted(s.module) if s.module is not None else ""
+                for alias in s.names:
+                    name = dotted(alias.name)
+                    local = alias.asname.name.value if alias.asname is not None else name
+                    self.rel_imports[local] = (len(s.relative), mod, name)
+                return
+            if s.module is None:
                 return
             mod = dotted(s.module)
             if isinstance(s.names, cst.ImportStar):
@@ -114,7 +125,9 @@ class SourceModule:
                             if isinstance(t.target, cst.Name):
                                 info.class_assigns[t.target.value] = s.value
                     elif isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name):
-                        info.class_assigns[s.target.value] = s.value
+                        info.fields.append((s.target.value, s.value))
+                        if s.value is not None:
+                            info.class_assigns[s.target.value] = s.value
         self.classes[info.name] = info
 
     def code_for(self, node) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, List, Optional, Sequence
 
 from . import dims as D
-from .layers import Unknowable, Violation, dim_or_violation, flatten_shape, need, shape_of
+from .layers import Unknowable, Violation, assumed, dim_or_violation, flatten_shape, need, shape_of
 from .values import UNKNOWN, Tensor
 
 
@@ -49,6 +49,8 @@ def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
         rel = D.equal(total, D.prod(target))
         if rel == D.NEVER:
             raise Violation("reshape_size", total=total, **info)
+        if rel == D.DEPENDS:
+            assumed(total, D.prod(target), op)
         keep = bd == 0 and len(target) > 0 and D.equal(target[0], s[0]) == D.ALWAYS
         return x.with_shape(tuple(target), 0 if keep else None)
     j = inferred[0]
@@ -66,6 +68,8 @@ def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
                 else:
                     kind = "batch_fold" if per_sample % k == 0 else "reshape_size"
             raise Violation(kind, per_sample=per_sample, k=k, batch=n, total=total, **info)
+        if rel == D.DEPENDS:
+            assumed(per_sample, k, op)
         return x.with_shape((n, *target[1:]), 0)
     if bd == 0 and j > 0 and D.equal(target[0], s[0]) == D.ALWAYS:
         per_sample = D.prod(s[1:])

@@ -86,12 +86,12 @@ class ModuleValue:
 
     kind: str
     type_name: str
-    spec: Any = None  # LayerSpec for 'layer'
-    args: Optional[Dict[str, Any]] = None  # bound constructor arguments for 'layer'
+    spec: Any = field(default=None, repr=False)  # LayerSpec for 'layer'
+    args: Optional[Dict[str, Any]] = field(default=None, repr=False)  # bound constructor arguments
     cls: Any = field(default=None, repr=False)  # ClassInfo for user classes
-    attrs: Dict[str, Any] = field(default_factory=dict)
-    children: Dict[str, "ModuleValue"] = field(default_factory=dict)  # registration order
-    params: Dict[str, Param] = field(default_factory=dict)  # own (non-recursive) parameters
+    attrs: Dict[str, Any] = field(default_factory=dict, repr=False)
+    children: Dict[str, "ModuleValue"] = field(default_factory=dict, repr=False)  # registration order
+    params: Dict[str, Param] = field(default_factory=dict, repr=False)  # own (non-recursive) parameters
     node: Any = field(default=None, repr=False)  # the constructor call, for messages
     name: str = ""  # qualified name, as named_modules() gives it
     uncertain: bool = False  # structure not fully known (built under unknown control flow)
@@ -121,6 +121,14 @@ class FunctionValue:
     bound_self: Any = None
     cls: Any = None  # class the method was found on (for super())
     closure: Optional[Dict[str, Any]] = None
+
+
+@dataclass(eq=False)
+class ObjectValue:
+    """An instance of a plain class of the analysed code (a block config, a dataclass)."""
+
+    cls: Any = field(repr=False)
+    attrs: Dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(eq=False)

@@ -1,0 +1,456 @@
+"""The child process of ``shapelint check --confirm``: execute a file's definitions and run the
+real forward pass of the models the static analysis built.
+
+It is started by :mod:`shapelint.confirm` as ``python -m shapelint._confirm_runner`` (or by the
+path of this file), reads one JSON job on stdin and writes JSON lines on its own stdout. It
+reports what torch did (the exception and the traceback lines in the user's file, the lines that
+ran, the shapes each module produced, the values of watched statements); the parent decides what
+that means for each finding.
+
+Safety: only the file's imports, constants, function and class definitions run (see
+:func:`definitions_only`); ``if __name__ == "__main__":`` blocks and every other module-level
+statement are dropped. This module imports torch lazily, so the parent can import
+:func:`definitions_only` without it.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+import os
+import sys
+import traceback
+from typing import Dict, List, Optional, Set, Tuple
+
+MODULE_NAME = "__shapelint_confirm__"
+
+# Calls a kept module-level constant may make: pure builtins and constructors of plain values.
+SAFE_BUILTINS = frozenset({
+    "abs", "all", "any", "bool", "bytes", "chr", "dict", "divmod", "enumerate", "filter", "float",
+    "frozenset", "getattr", "hasattr", "int", "isinstance", "issubclass", "len", "list", "map", "max",
+    "min", "object", "ord", "pow", "range", "repr", "reversed", "round", "set", "slice", "sorted",
+    "str", "sum", "tuple", "type", "zip",
+})
+# Qualified callables that only build values (resolved through the file's own imports).
+SAFE_QUALIFIED = frozenset({
+    "functools.partial", "collections.namedtuple", "collections.OrderedDict", "collections.defaultdict",
+    "collections.deque", "typing.TypeVar", "typing.NamedTuple", "typing.cast", "typing.NewType",
+    "dataclasses.field", "torch.device", "torch.finfo", "torch.iinfo", "torch.Size",
+    "os.path.join", "os.path.dirname", "os.path.basename", "os.path.abspath", "os.path.realpath",
+    "os.path.expanduser", "os.getenv", "os.environ.get", "math.sqrt", "math.ceil", "math.floor",
+    "math.log", "math.log2", "math.prod", "math.gcd", "math.pow", "math.exp", "math.isqrt",
+})
+# Module-level constructors of torch.nn layers (`ACT = nn.ReLU()`) only allocate a module.
+SAFE_PREFIXES = ("torch.nn.",)
+
+
+# ------------------------------------------------------------------------------------------------
+# Which statements run
+# ------------------------------------------------------------------------------------------------
+
+def _imports(tree: ast.Module) -> Dict[str, str]:
+    """Local name -> qualified name, from the module's top-level imports (also inside try)."""
+    out: Dict[str, str] = {}
+
+    def visit(body):
+        for s in body:
+            if isinstance(s, ast.Import):
+                for a in s.names:
+                    if a.asname:
+                        out[a.asname] = a.name
+                    else:
+                        top = a.name.split(".")[0]
+                        out[top] = top
+            elif isinstance(s, ast.ImportFrom) and s.module and not s.level:
+                for a in s.names:
+                    if a.name != "*":
+                        out[a.asname or a.name] = f"{s.module}.{a.name}"
+            elif isinstance(s, ast.Try):
+                visit(s.body)
+                for h in s.handlers:
+                    visit(h.body)
+    visit(tree.body)
+    return out
+
+
+def _dotted(node) -> Optional[str]:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _safe_call(call: ast.Call, imports: Dict[str, str]) -> bool:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id in SAFE_BUILTINS and func.id not in imports
+    if isinstance(func, ast.Attribute) and isinstance(func.value, (ast.Constant, ast.List, ast.Tuple,
+                                                                   ast.Dict, ast.Set, ast.JoinedStr)):
+        return True  # a method of a literal: "a b".split(), ", ".join([...])
+    name = _dotted(func)
+    if name is None:
+        return False
+    head, _, rest = name.partition(".")
+    qual = imports.get(head)
+    if qual is None:
+        return False
+    qual = f"{qual}.{rest}" if rest else qual
+    if qual in SAFE_QUALIFIED:
+        return True
+    last = qual.rsplit(".", 1)[-1]
+    return any(qual.startswith(p) for p in SAFE_PREFIXES) and last[:1].isupper()
+
+
+def _safe_value(node, imports) -> bool:
+    """An expression whose evaluation calls nothing but :data:`SAFE_BUILTINS`/:data:`SAFE_QUALIFIED`.
+    Lambda bodies are not evaluated when the lambda is defined, so their calls do not count."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Lambda):
+            stack.extend(d for d in n.args.defaults + n.args.kw_defaults if d is not None)
+            continue
+        if isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
+            return False
+        if isinstance(n, ast.Call) and not _safe_call(n, imports):
+            return False
+        stack.extend(ast.iter_child_nodes(n))
+    return True
+
+
+def _is_main_guard(node) -> bool:
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    sides = [node.test.left] + list(node.test.comparators)
+    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
+
+
+def _assigned_names(stmt) -> Set[str]:
+    out = set()
+    for n in ast.walk(stmt):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            out.add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(n.name)
+    return out
+
+
+def definitions_only(tree: ast.Module) -> Tuple[ast.Module, Set[str]]:
+    """The statements ``--confirm`` executes, and the names that dropped statements would bind.
+
+    Kept at module level: a docstring; ``import``/``from ... import``; ``def``/``async def``/
+    ``class`` (with their decorators, default values and class bodies, which Python runs when it
+    defines them); assignments (``=``, annotated) whose right side calls nothing, or only pure
+    builtins (``range``, ``list``, ``dict``, ...), value constructors (``functools.partial``,
+    ``collections.namedtuple``, ``torch.device``, ``os.path.join``, ``math.*``, ...) and
+    ``torch.nn`` layer constructors; and ``try`` blocks made only of such statements (the optional
+    import pattern). Dropped: ``if __name__ == "__main__":`` blocks and every other statement:
+    expression statements (``train()``, ``torch.manual_seed(0)``), loops, ``with`` blocks, other
+    ``if`` blocks, assignments that call anything else (``model = Net()``, ``data = load()``).
+    """
+    imports = _imports(tree)
+    dropped: Set[str] = set()
+
+    def keep(s) -> bool:
+        if isinstance(s, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                          ast.Pass)):
+            return True
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant):
+            return True  # docstrings
+        if isinstance(s, ast.Assign):
+            return _safe_value(s.value, imports) and all(_safe_value(t, imports) for t in s.targets)
+        if isinstance(s, ast.AnnAssign):
+            return s.simple == 1 and (s.value is None or _safe_value(s.value, imports))
+        if isinstance(s, ast.Try) and not getattr(s, "finalbody", None):
+            bodies = [s.body, s.orelse] + [h.body for h in s.handlers]
+            return all(keep(x) for b in bodies for x in b)
+        return False
+
+    body = []
+    for s in tree.body:
+        if keep(s):
+            body.append(s)
+        else:
+            dropped |= _assigned_names(s)
+    for s in body:
+        dropped -= _assigned_names(s)
+    return ast.Module(body=body, type_ignores=[]), dropped
+
+
+# ------------------------------------------------------------------------------------------------
+# Running (torch from here on)
+# ------------------------------------------------------------------------------------------------
+
+class _Tracer:
+    """Lines of one file that ran, and the values some statements produced (``sys.settrace``,
+    only for frames of that file, so torch's own Python code runs untraced)."""
+
+    def __init__(self, filename: str, watch: List[dict]):
+        self.filename = filename
+        self.watch = watch  # {"start", "end", "target"}: target a local name or "<return>"
+        self.lines: Set[int] = set()
+        self.values: Dict[int, List] = {}
+        self._old = None
+
+    def _span(self, line):
+        for w in self.watch:
+            if w["start"] <= line <= w["end"]:
+                return w
+        return None
+
+    def _record(self, w, value):
+        self.values.setdefault(w["start"], []).append(_shapes(value))
+
+    def _global(self, frame, event, arg):
+        if frame.f_code.co_filename != self.filename:
+            return None
+        state = {"in": None}
+        lines, watch = self.lines, self.watch
+
+        def local(frame, event, arg):
+            cur = state["in"]
+            if event == "line":
+                line = frame.f_lineno
+                lines.add(line)
+                if cur is not None and not (cur["start"] <= line <= cur["end"]):
+                    if cur["target"] not in (None, "<return>"):
+                        self._record(cur, frame.f_locals.get(cur["target"]))
+                    cur = None
+                if cur is None and watch:
+                    cur = self._span(line)
+                state["in"] = cur
+            elif event == "exception":
+                state["in"] = None  # the watched statement did not finish: nothing to read
+            elif event == "return" and cur is not None:
+                if cur["target"] == "<return>":
+                    self._record(cur, arg)
+                elif cur["target"] is not None:
+                    self._record(cur, frame.f_locals.get(cur["target"]))
+                state["in"] = None
+            return local
+
+        self.lines.add(frame.f_lineno)
+        return local
+
+    def __enter__(self):
+        self._old = sys.gettrace()
+        sys.settrace(self._global)
+        return self
+
+    def __exit__(self, *exc):
+        sys.settrace(self._old)
+        return False
+
+
+def _tensors(obj, out=None, depth=0):
+    import torch
+
+    out = [] if out is None else out
+    if depth > 4:
+        return out
+    if isinstance(obj, torch.Tensor):
+        out.append(obj)
+    elif isinstance(obj, (list, tuple)):
+        for o in obj:
+            _tensors(o, out, depth + 1)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            _tensors(o, out, depth + 1)
+    return out
+
+
+def _shapes(obj):
+    """The shapes of the tensors in a value (a list of lists), or None if it holds none."""
+    ts = _tensors(obj)
+    return [list(t.shape) for t in ts] if ts else None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else ""
+    if len(line) > 400:
+        line = line[:397] + "..."
+    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
+
+
+def _error(exc: BaseException, filename: str, stage: str) -> dict:
+    frames = [fr.lineno for fr in traceback.extract_tb(exc.__traceback__) if fr.filename == filename]
+    return {"type": type(exc).__name__, "text": _first_line(exc), "frames": frames, "stage": stage,
+            "name": getattr(exc, "name", None) if isinstance(exc, NameError) else None}
+
+
+def _attempt(ns, job_run, device: str, filename: str) -> dict:
+    import contextlib
+
+    import torch
+
+    res = {"device": device, "error": None, "executed": [], "watched": {}, "output": None, "hooks": {},
+           "stage": "construct"}
+    ctx = (lambda: torch.device(device)) if device in ("meta", "cuda") else contextlib.nullcontext
+    local = dict(job_run.get("ctor_locals") or {})
+    try:
+        torch.manual_seed(0)
+        with ctx():
+            model = eval(compile(job_run["ctor"], filename, "eval"), ns, local)
+    except Exception as e:  # noqa: BLE001 - reported, never raised
+        res["error"] = _error(e, filename, "construct")
+        return res
+    if not isinstance(model, torch.nn.Module):
+        res["error"] = {"type": "TypeError", "text": f"{job_run['ctor']} did not return an nn.Module "
+                        f"(got {type(model).__name__})", "frames": [], "stage": "construct", "name": None}
+        return res
+    specs = job_run.get("inputs")
+    if specs is None:
+        res["stage"] = "built"  # nothing to feed: the construction was the whole check
+        return res
+    res["stage"] = "forward"
+    try:
+        model.eval()
+        with ctx():
+            inputs = [torch.zeros(s["shape"], dtype=torch.long) if s["dtype"] == "long"
+                      else torch.randn(s["shape"]) for s in specs]
+    except Exception as e:  # noqa: BLE001
+        res["stage"] = "input"
+        res["error"] = _error(e, filename, "input")
+        return res
+
+    hooks: Dict[str, List] = {}
+    handles = []
+
+    def hook_for(name):
+        def hook(mod, args, output):
+            hooks.setdefault(name, []).append(_shapes(output))
+        return hook
+
+    for name, mod in model.named_modules():
+        handles.append(mod.register_forward_hook(hook_for(name)))
+    tracer = _Tracer(filename, job_run.get("watch") or [])
+    try:
+        with torch.no_grad(), ctx(), tracer:
+            out = model(*inputs)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        res["output"] = _shapes(out)
+        res["stage"] = "done"
+    except Exception as e:  # noqa: BLE001
+        res["error"] = _error(e, filename, "forward")
+    finally:
+        for h in handles:
+            h.remove()
+    res["executed"] = sorted(tracer.lines)
+    res["watched"] = {str(k): v for k, v in tracer.values.items()}
+    res["hooks"] = hooks
+    return res
+
+
+def _explained(res: dict, job_run: dict) -> bool:
+    """Whether a meta-device result settles every finding of the run (else CPU runs it again)."""
+    err = res["error"]
+    spans = job_run.get("finding_spans") or []
+    if err is not None:
+        if err["type"] in ("NotImplementedError",) or "meta" in err["text"].lower():
+            return False
+        return any(s <= ln <= e for ln in err["frames"] for s, e in spans)
+    if res["stage"] != "done" or spans:
+        return False  # a finding that raises did not raise on meta: ask the CPU
+    for w in job_run.get("watch") or []:
+        if not any(_folded(v, job_run) for v in res["watched"].get(str(w["start"]), [])):
+            return False
+    return True
+
+
+def _folded(shapes, job_run) -> bool:
+    b = job_run.get("batch")
+    return bool(shapes) and b is not None and len(shapes[0]) > 0 and shapes[0][0] != b
+
+
+def run_one(ns, job_run: dict, device: str, filename: str) -> dict:
+    import torch
+
+    if device == "auto":
+        devices = ["cuda"] if torch.cuda.is_available() else ["meta", "cpu"]
+    else:
+        devices = [device]
+    attempts = []
+    res = None
+    for i, dev in enumerate(devices):
+        res = _attempt(ns, job_run, dev, filename)
+        attempts.append({"device": dev, "error": res["error"]["text"] if res["error"] else None})
+        if dev == "meta" and i + 1 < len(devices) and not _explained(res, job_run):
+            continue
+        break
+    res["attempts"] = attempts
+    return res
+
+
+def _load(path: str):
+    import types
+
+    filename = os.path.realpath(path)
+    with open(filename, encoding="utf-8") as f:
+        code = f.read()
+    tree = ast.parse(code, filename=filename)
+    kept, dropped = definitions_only(tree)
+    mod = types.ModuleType(MODULE_NAME)
+    mod.__file__ = filename
+    mod.__builtins__ = builtins
+    sys.modules[MODULE_NAME] = mod
+    folder = os.path.dirname(filename)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    exec(compile(kept, filename, "exec"), mod.__dict__)
+    return mod.__dict__, filename, dropped
+
+
+def main() -> int:
+    # The protocol owns the real stdout; whatever the user's code prints goes to stderr.
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+
+    def send(**msg):
+        proto.write(json.dumps(msg) + "\n")
+        proto.flush()
+
+    job = json.loads(sys.stdin.read())
+    try:
+        sys.stdin.close()
+        sys.stdin = open(os.devnull)
+    except OSError:  # pragma: no cover
+        pass
+    try:
+        import torch
+    except ImportError as e:
+        send(event="fatal", kind="no-torch", message=str(e))
+        return 3
+    device = job.get("device", "auto")
+    if device == "cuda" and not torch.cuda.is_available():
+        send(event="fatal", kind="no-cuda", message="torch.cuda.is_available() is False")
+        return 3
+    send(event="ready", torch=torch.__version__, cuda=torch.cuda.is_available())
+    try:
+        ns, filename, dropped = _load(job["path"])
+    except BaseException as e:  # noqa: BLE001 - SystemExit from user code included
+        filename = os.path.realpath(job["path"])
+        send(event="loaded", ok=False, error=_error(e, filename, "load"))
+        return 0
+    send(event="loaded", ok=True, dropped=sorted(dropped))
+    for job_run in job["runs"]:
+        try:
+            res = run_one(ns, job_run, device, filename)
+        except BaseException as e:  # noqa: BLE001
+            res = {"device": device, "stage": "crash", "error": _error(e, filename, "crash"), "executed": [],
+                   "watched": {}, "output": None, "hooks": {}, "attempts": []}
+        res["id"] = job_run["id"]
+        send(event="result", **res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,540 @@
+"""``shapelint check --confirm``: prove (or fail to prove) each finding with the real forward pass.
+
+For each analysed model (a :class:`~shapelint.engine.Run`) that produced findings, a child
+process (:mod:`shapelint._confirm_runner`) executes the file's definitions only, builds the model
+with the constructor text the static analysis used, feeds it the input the analysis assumed and
+runs the forward under ``torch.no_grad()`` in ``eval()`` mode. This module turns what torch did
+into one verdict per finding:
+
+* ``confirmed: true``: torch raised in the statement of the finding (the deepest traceback frame in
+  the user's file that falls on a finding), with torch's own message as evidence; or, for a silent
+  bug (``SHP005`` batch folding), the batch torch produced differs from the input batch;
+* ``confirmed: false``: torch ran the same forward to the end on a device that checks everything
+  (CPU or CUDA), through the statement of the finding, without an error and without the silent
+  symptom. Nothing else produces it;
+* ``confirmed: null`` (unconfirmed): everything else: a timeout, an earlier error, a statement that
+  did not run, an input with free symbolic sizes, a meta-only run, a model that cannot be built.
+
+The same run compares the static shape of every module call with torch's forward hooks; a
+disagreement is a *shapelint defect* (shapelint is wrong, not the model), returned under the
+``"defects"`` key of the result, never as a finding.
+
+The flake8 plugin never confirms: it runs in editors on every keystroke, so it must stay fast,
+must not import torch, and must never execute the code being edited.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+from . import dims as D
+from .cli import CliError
+from .values import Tensor
+
+SILENT_CODES = {"SHP005"}  # bugs torch does not raise on: judged by the batch it produces
+BATCH = 2  # the batch given to a symbolic batch dim (BatchNorm needs more than one sample in training)
+IMPORT_BUDGET = 120.0  # seconds to import torch in the child, on top of --timeout
+RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_confirm_runner.py")
+NO_TORCH = "shapelint: --confirm needs torch: pip install shapelint[torch]"
+
+
+class ConfirmError(CliError):
+    """--confirm cannot run at all (no torch, no CUDA): one readable message, exit status 2."""
+
+
+def _cli_error(msg: str) -> Exception:
+    return ConfirmError(msg)
+
+
+# ------------------------------------------------------------------------------------------------
+# Statements of the file
+# ------------------------------------------------------------------------------------------------
+
+_COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try,
+             ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+class Statements:
+    """The innermost statement around a line: tracebacks point at one line of a statement, a
+    finding at the start of an expression, and the two meet in the statement."""
+
+    def __init__(self, code: str):
+        self.spans: List[Tuple[int, int, ast.stmt]] = []
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            return
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.stmt) or isinstance(node, ast.Module):
+                continue
+            end = node.end_lineno or node.lineno
+            if isinstance(node, _COMPOUND):
+                first = min((b.lineno for b in getattr(node, "body", [])), default=end + 1)
+                deco = [d.lineno for d in getattr(node, "decorator_list", [])]
+                start = min([node.lineno] + deco)
+                end = max(node.lineno, first - 1)
+                self.spans.append((start, end, node))
+            else:
+                self.spans.append((node.lineno, end, node))
+
+    def around(self, line: int) -> Tuple[int, int, Optional[ast.stmt]]:
+        best = None
+        for s, e, n in self.spans:
+            if s <= line <= e and (best is None or e - s < best[1] - best[0]):
+                best = (s, e, n)
+        return best if best is not None else (line, line, None)
+
+
+def _watch_target(stmt) -> Optional[str]:
+    """What to read after a silent finding's statement ran: the name it assigns, or its return."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id
+    if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and isinstance(stmt.target, ast.Name):
+        return stmt.target.id
+    if isinstance(stmt, ast.Return):
+        return "<return>"
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# From a run to a job
+# ------------------------------------------------------------------------------------------------
+
+def _is_symbol(d) -> Optional[str]:
+    if isinstance(d, int):
+        return None
+    syms = D.symbols(d)
+    if len(syms) != 1:
+        return None
+    name = next(iter(syms))
+    try:
+        return name if D.evaluate(d, {name: 2}) == 2 and D.evaluate(d, {name: 3}) == 3 else None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _concrete(d, env) -> Optional[int]:
+    if isinstance(d, int):
+        return d
+    if not D.symbols(d) <= set(env):
+        return None
+    try:
+        return D.evaluate(d, env)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _run_inputs(run) -> Tuple[Optional[List[dict]], Dict[str, int], Optional[int], Optional[str]]:
+    """(input specs or None for a construction-only run, symbol env, input batch, why not)."""
+    tensors = run.input_tensors
+    if not tensors:
+        return None, {}, None, None
+    env: Dict[str, int] = {}
+    for t in tensors:
+        if t.shape is not None and t.batch_dim is not None and t.batch_dim < len(t.shape):
+            name = _is_symbol(t.shape[t.batch_dim])
+            if name is not None:
+                env[name] = BATCH
+    specs, free = [], set()
+    for i, t in enumerate(tensors):
+        if t.shape is None:
+            return None, env, None, f"the shape of input {i + 1} is unknown to the static analysis"
+        shape = []
+        for d in t.shape:
+            v = _concrete(d, env)
+            if v is None:
+                free |= D.symbols(d) - set(env)
+            shape.append(v)
+        specs.append({"shape": shape, "dtype": "long" if t.dtype == "long" else "float"})
+    if free:
+        dims = ", ".join(sorted(free))
+        shape = "x".join(D.text(d) for d in tensors[0].shape)
+        return None, env, None, (f"the input {shape} has free sizes ({dims}); give a concrete shape "
+                                 f"with --input-shape {_class_name(run)}=... to confirm")
+    first = tensors[0]
+    batch = specs[0]["shape"][first.batch_dim] if first.batch_dim is not None and specs[0]["shape"] else None
+    return specs, env, batch, None
+
+
+def _class_name(run) -> str:
+    return run.cls.name if run.cls is not None else run.ctor_text.split("(")[0]
+
+
+def _plain(v, depth=0):
+    """A constructor local the child can use (ints, strings, ... and containers of them)."""
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return True
+    if isinstance(v, (list, tuple)) and depth < 3:
+        return all(_plain(x, depth + 1) for x in v)
+    return False
+
+
+def _static_shapes(value, env) -> Optional[List[Optional[List[int]]]]:
+    """The static value's tensors as concrete shapes (None for a shape that is not concrete), or None
+    when the value is not made of tensors the analysis knows."""
+    out: List[Optional[List[int]]] = []
+
+    def walk(v, depth):
+        if isinstance(v, Tensor):
+            if v.shape is None:
+                out.append(None)
+            else:
+                dims = [_concrete(d, env) for d in v.shape]
+                out.append(None if any(d is None for d in dims) else dims)
+            return True
+        if isinstance(v, (list, tuple)) and depth < 5:
+            return all(walk(x, depth + 1) for x in v)
+        return False
+
+    return out if walk(value, 0) and out else None
+
+
+def _text_shape(s) -> str:
+    return "[" + ", ".join(str(d) for d in s) + "]"
+
+
+# ------------------------------------------------------------------------------------------------
+# The child process
+# ------------------------------------------------------------------------------------------------
+
+class _Child:
+    """One runner process: JSON job in, JSON lines out, each awaited with a deadline."""
+
+    def __init__(self, job: dict):
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen([sys.executable, RUNNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.err, text=True, start_new_session=True)
+        self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        try:
+            self.proc.stdin.write(json.dumps(job))
+            self.proc.stdin.close()
+        except OSError:
+            pass
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def next(self, timeout: float) -> Tuple[str, Optional[dict]]:
+        """('msg', message) | ('eof', None) | ('timeout', None)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "timeout", None
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                return "timeout", None
+            if line is None:
+                return "eof", None
+            try:
+                return "msg", json.loads(line)
+            except ValueError:
+                continue
+
+    def stderr_tail(self, n=3) -> str:
+        try:
+            self.err.seek(0)
+            lines = [ln.rstrip() for ln in self.err.read().splitlines() if ln.strip()]
+        except (OSError, ValueError):
+            return ""
+        return " | ".join(lines[-n:])
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the group: DataLoader workers too
+            except (ProcessLookupError, PermissionError):
+                self.proc.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            pass
+        self.err.close()
+
+
+def _execute(path: str, device: str, timeout: float, jobs: List[dict]) -> Tuple[Dict[int, dict], Optional[dict]]:
+    """Run the jobs in children; returns {job id: result or {'outcome': ...}} and the load failure."""
+    results: Dict[int, dict] = {}
+    pending = list(jobs)
+    load_error = None
+    while pending:
+        child = _Child({"path": path, "device": device, "runs": pending})
+        try:
+            kind, msg = child.next(max(IMPORT_BUDGET, timeout))
+            if kind == "msg" and msg.get("event") == "fatal":
+                if msg.get("kind") == "no-torch":
+                    raise _cli_error(NO_TORCH)
+                if msg.get("kind") == "no-cuda":
+                    raise _cli_error("shapelint: --confirm --device cuda: torch sees no CUDA device "
+                                     "(torch.cuda.is_available() is False); use --device auto or cpu")
+                raise _cli_error(f"shapelint: --confirm failed: {msg.get('message')}")
+            if kind != "msg" or msg.get("event") != "ready":
+                why = "timed out" if kind == "timeout" else f"exited ({child.stderr_tail() or 'no message'})"
+                for j in pending:
+                    results[j["id"]] = {"outcome": "crash", "why": f"the confirmation process {why} before torch "
+                                                                   f"was ready"}
+                return results, None
+            kind, msg = child.next(timeout)
+            if kind == "timeout":
+                for j in pending:
+                    results[j["id"]] = {"outcome": "crash", "why": f"executing the file's imports and definitions "
+                                                                   f"timed out after {timeout:g} s"}
+                return results, None
+            if kind == "eof" or msg.get("event") != "loaded":
+                for j in pending:
+                    results[j["id"]] = {"outcome": "crash", "why": "the confirmation process exited while executing "
+                                                                   f"the file's definitions ({child.stderr_tail()})"}
+                return results, None
+            if not msg.get("ok"):
+                load_error = msg.get("error") or {}
+                return results, load_error
+            dropped = msg.get("dropped") or []
+            restart = False
+            while pending:
+                j = pending[0]
+                kind, msg = child.next(timeout)
+                if kind == "msg" and msg.get("event") == "result":
+                    msg["dropped"] = dropped
+                    results[msg["id"]] = msg
+                    pending = [p for p in pending if p["id"] != msg["id"]]
+                    continue
+                if kind == "timeout":
+                    results[j["id"]] = {"outcome": "timeout", "why": f"timed out after {timeout:g} s"}
+                else:
+                    results[j["id"]] = {"outcome": "crash", "why": "the confirmation process exited "
+                                        f"(status {child.proc.poll()}): {child.stderr_tail() or 'no message'}"}
+                pending = pending[1:]
+                restart = True
+                break
+            if not restart:
+                break
+        finally:
+            child.close()
+    return results, load_error
+
+
+# ------------------------------------------------------------------------------------------------
+# Verdicts
+# ------------------------------------------------------------------------------------------------
+
+def _verdict(confirmed, evidence, device=None, **extra) -> Dict[str, Any]:
+    d = {"confirmed": confirmed, "evidence": evidence}
+    if device:
+        d["device"] = device
+    d.update(extra)
+    return d
+
+
+def _judge(run, findings, res, job, stmts: Statements, explicit_meta: bool) -> Dict[int, Dict[str, Any]]:
+    out: Dict[int, Dict[str, Any]] = {}
+    dev = res.get("device")
+    err = res.get("error")
+    spans = {id(f): stmts.around(f.line)[:2] for f in findings}
+    batch = job.get("batch")
+    watched = res.get("watched") or {}
+    executed = set(res.get("executed") or [])
+    out_shapes = res.get("output")
+
+    def ran(f):
+        s, e = spans[id(f)]
+        return any(s <= ln <= e for ln in executed)
+
+    def fold_evidence(f):
+        s, _ = spans[id(f)]
+        for shapes in watched.get(str(s), []):
+            if shapes and shapes[0] and batch is not None and shapes[0][0] != batch:
+                tail = f", output {_text_shape(out_shapes[0])}" if out_shapes else ""
+                return (f"output batch {shapes[0][0]} for input batch {batch} "
+                        f"(line {f.line} gave {_text_shape(shapes[0])}{tail})")
+        if out_shapes and out_shapes[0] and batch is not None and out_shapes[0][0] != batch:
+            return f"output batch {out_shapes[0][0]} for input batch {batch} (output {_text_shape(out_shapes[0])})"
+        return None
+
+    # the finding torch raised on: deepest frame of the user's file that falls in a finding's statement
+    hit = None
+    if err is not None:
+        for line in reversed(err.get("frames") or []):
+            for f in findings:
+                s, e = spans[id(f)]
+                if s <= line <= e and f.code not in SILENT_CODES:
+                    hit = f
+                    break
+            if hit is not None:
+                break
+    err_line = (err.get("frames") or [None])[-1] if err is not None else None
+    where = f" at line {err_line}" if err_line else ""
+    for f in findings:
+        if f is hit:
+            out[id(f)] = _verdict(True, err["text"], dev, torch_line=err_line)
+            continue
+        if f.code in SILENT_CODES:
+            ev = fold_evidence(f)
+            if ev is not None:
+                out[id(f)] = _verdict(True, ev, dev)
+                continue
+        if err is not None:
+            if err["stage"] == "construct":
+                hint = ""
+                if err.get("name") and err["name"] in (res.get("dropped") or []):
+                    hint = (f" (`{err['name']}` is bound by a module-level statement that --confirm does not "
+                            f"execute)")
+                out[id(f)] = _verdict(None, f"the model could not be built: `{run.ctor_text}` raised "
+                                            f"{err['text']}{where}{hint}", dev)
+            elif err["stage"] == "input":
+                out[id(f)] = _verdict(None, f"could not create the input: {err['text']}", dev)
+            else:
+                lead = "torch stopped earlier" if hit is not None or not ran(f) else "torch stopped"
+                out[id(f)] = _verdict(None, f"{lead}{where}: {err['text']}", dev)
+            continue
+        if res.get("stage") == "built":
+            out[id(f)] = _verdict(None, f"`{run.ctor_text}` built without error and the analysis gave no input "
+                                        f"to run", dev)
+            continue
+        # the forward ran to the end
+        if not ran(f):
+            out[id(f)] = _verdict(None, f"line {f.line} did not run for this input in eval() mode", dev)
+            continue
+        if dev == "meta":
+            why = "" if explicit_meta else " and the CPU fallback did not run"
+            out[id(f)] = _verdict(None, "the meta device ran the forward without error, but it does not check "
+                                        f"every constraint (e.g. ConvTranspose output_padding){why}; use "
+                                        "--device cpu", dev)
+            continue
+        shape = f", output {_text_shape(out_shapes[0])}" if out_shapes else ""
+        if f.code in SILENT_CODES:
+            s, _ = spans[id(f)]
+            seen = watched.get(str(s), [])
+            if seen and all(v and v[0] and v[0][0] == batch for v in seen) and \
+                    (not out_shapes or not out_shapes[0] or out_shapes[0][0] == batch):
+                out[id(f)] = _verdict(False, f"line {f.line} kept the batch of {batch} "
+                                             f"(gave {_text_shape(seen[0][0])}){shape}", dev)
+            else:
+                out[id(f)] = _verdict(None, f"the output batch matches the input batch {batch}, and the value of "
+                                            f"line {f.line} could not be observed{shape}", dev)
+            continue
+        out[id(f)] = _verdict(False, f"torch ran line {f.line} without error for input {job['input_text']}{shape}",
+                              dev)
+    return out
+
+
+def _defects(run, res, job, path) -> List[Dict[str, Any]]:
+    """Static module shapes that torch's forward hooks contradict, and errors shapelint missed."""
+    out: List[Dict[str, Any]] = []
+    env = job.get("env") or {}
+    hooks = res.get("hooks") or {}
+    done = res.get("stage") == "done"
+    static: Dict[str, list] = {}
+    for rec in sorted(run.calls, key=lambda r: r.start):
+        m = rec.module
+        if m.name is None or getattr(m, "uncertain", False) or m.kind == "opaque":
+            continue
+        static.setdefault(m.name, []).append(rec)
+    label = f"class {_class_name(run)}, `{run.ctor_text}`" + (f", input {job['input_text']}" if job["input_text"] else "")
+    for name, recs in static.items():
+        got = hooks.get(name)
+        if got is None:
+            continue
+        if len(got) != len(recs) and (done or len(got) > len(recs)):
+            continue  # static forks of unknown control flow: calls do not pair up
+        for i, (rec, shapes) in enumerate(zip(recs, got)):
+            st = _static_shapes(rec.output, env)
+            if st is None or shapes is None or len(st) != len(shapes):
+                continue
+            for s, t in zip(st, shapes):
+                if s is not None and s != t:
+                    who = name or "the model"
+                    nth = f" (call {i + 1})" if len(recs) > 1 else ""
+                    out.append({"path": path, "module": name, "call": i, "static": s, "torch": t,
+                                "message": f"shapelint defect: static shape of {who}{nth} was {_text_shape(s)}, "
+                                           f"torch gives {_text_shape(t)} ({label})"})
+                    break
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Entry point
+# ------------------------------------------------------------------------------------------------
+
+def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 60.0) -> Dict[Any, Any]:
+    """Run the real forward pass for the models behind ``findings``.
+
+    Returns ``{id(finding): {"confirmed": True | False | None, "evidence": str, "device": ...}}``
+    plus ``"defects"``: a list of ``{"path", "message", ...}`` for each place where torch
+    contradicts shapelint's own static shapes (a bug in shapelint, not in the model).
+    Raises :class:`ConfirmError` (a :class:`shapelint.cli.CliError`) when torch is not installed (or CUDA is asked for and
+    absent).
+    """
+    if device not in ("auto", "cpu", "cuda", "meta"):
+        raise _cli_error(f"shapelint: unknown --device {device!r}")
+    path = analysis.source.path
+    stmts = Statements(analysis.source.code)
+    result: Dict[Any, Any] = {}
+    defects: List[Dict[str, Any]] = []
+    result["defects"] = defects
+    by_run: Dict[int, Tuple[Any, List]] = {}
+    for f in findings:
+        if f.run is None or f.code == "SHP000":
+            result[id(f)] = _verdict(None, "not a shape finding: nothing to run")
+            continue
+        by_run.setdefault(id(f.run), (f.run, []))[1].append(f)
+    jobs, plans = [], {}
+    for i, (run, fs) in enumerate(by_run.values()):
+        specs, env, batch, why = _run_inputs(run)
+        if why is not None:
+            for f in fs:
+                result[id(f)] = _verdict(None, why)
+            continue
+        watch = []
+        for f in fs:
+            if f.code in SILENT_CODES:
+                s, e, node = stmts.around(f.line)
+                watch.append({"start": s, "end": e, "target": _watch_target(node)})
+        job = {"id": i, "ctor": run.ctor_text, "inputs": specs, "batch": batch, "watch": watch,
+               "ctor_locals": {k: v for k, v in (run.ctor_locals or {}).items() if _plain(v)},
+               "finding_spans": [list(stmts.around(f.line)[:2]) for f in fs if f.code not in SILENT_CODES]}
+        jobs.append(job)
+        plans[i] = (run, fs, dict(job, env=env,
+                                  input_text=" and ".join("x".join(map(str, s["shape"])) for s in specs or [])))
+    if not jobs:
+        return result
+    results, load_error = _execute(os.path.abspath(path), device, timeout, jobs)
+    for i, (run, fs, job) in plans.items():
+        if load_error is not None:
+            line = (load_error.get("frames") or [None])[-1]
+            at = f" (line {line})" if line else ""
+            for f in fs:
+                result[id(f)] = _verdict(None, f"the file's imports and definitions failed to execute{at}: "
+                                               f"{load_error.get('text')}")
+            continue
+        res = results.get(i)
+        if res is None or "outcome" in res:
+            why = res["why"] if res else "no result"
+            for f in fs:
+                result[id(f)] = _verdict(None, f"{why} (running `{run.ctor_text}`)")
+            continue
+        result.update(_judge(run, fs, res, job, stmts, explicit_meta=(device == "meta")))
+        defects.extend(_defects(run, res, job, path))
+        err = res.get("error")
+        if err is not None and err["stage"] == "forward" and err.get("frames") and not err.get("name"):
+            # torch raised somewhere shapelint reported nothing (in any run of this file)
+            line = err["frames"][-1]
+            s, e = stmts.around(line)[:2]
+            if not any(s <= g.line <= e for g in analysis.findings):
+                defects.append({"path": path, "line": line, "kind": "missed",
+                                "message": f"shapelint defect: torch raised {err['text']} at line {line}, where "
+                                           f"shapelint reported nothing (class {_class_name(run)}, `{run.ctor_text}`, "
+                                           f"input {job['input_text']})"})
+    return result

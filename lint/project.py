@@ -1,0 +1,84 @@
+"""Cross-module resolution inside a project: relative imports (`from ..ops.misc import X`) and
+absolute imports of modules under the same root are followed; each file is parsed once per run.
+Names from outside the project (torch, math, functools) are left to the interpreter's models."""
+from __future__ import annotations
+
+import os
+from typing import Dict, Optional
+
+from .source import SourceModule
+
+MAX_MODULES = 64  # a model should not need more; past this, names become unknown
+
+
+class ModuleRef:
+    """A module of the project used as a value (`from . import _utils`; `_utils.f`)."""
+
+    def __init__(self, src: SourceModule):
+        self.src = src
+
+
+class Project:
+    def __init__(self, main: SourceModule):
+        self.main = main
+        self.cache: Dict[str, Optional[SourceModule]] = {}
+        path = os.path.abspath(main.path) if main.path and os.path.exists(main.path) else None
+        if path:
+            self.cache[path] = main
+        self.root, self.package = _package_of(path) if path else (None, None)
+
+    def _load(self, path: str) -> Optional[SourceModule]:
+        path = os.path.abspath(path)
+        if path in self.cache:
+            return self.cache[path]
+        if len(self.cache) >= MAX_MODULES:
+            return None
+        try:
+            with open(path, encoding="utf-8") as f:
+                code = f.read()
+            mod = SourceModule(code, path)
+        except Exception:  # unreadable or unparsable: its names stay unknown
+            mod = None
+        self.cache[path] = mod
+        return mod
+
+    def module(self, dotted: str) -> Optional[SourceModule]:
+        """The project module with this absolute dotted name, if it lies under the root."""
+        if not self.root or not dotted:
+            return None
+        base = os.path.join(self.root, *dotted.split("."))
+        for cand in (base + ".py", os.path.join(base, "__init__.py")):
+            if os.path.isfile(cand):
+                return self._load(cand)
+        return None
+
+    def absolute_name(self, src: SourceModule, level: int, module: str) -> Optional[str]:
+        """`from ..ops import x` in torchvision/models/resnet.py -> 'torchvision.ops'."""
+        if not src.path:
+            return None
+        _, pkg = _package_of(os.path.abspath(src.path))
+        if pkg is None:
+            return None
+        parts = pkg.split(".") if pkg else []
+        up = level - 1  # level 1 is the file's own package (for __init__.py too)
+        if up > len(parts):
+            return None
+        base = parts[: len(parts) - up] if up else parts
+        name = ".".join(base + ([module] if module else []))
+        return name or None
+
+    def owns(self, dotted: str) -> bool:
+        return bool(self.package) and dotted.split(".")[0] == self.package.split(".")[0]
+
+
+def _package_of(path: str):
+    """(root folder, dotted package of the file's folder) following __init__.py upwards."""
+    d = os.path.dirname(path)
+    parts = []
+    while os.path.isfile(os.path.join(d, "__init__.py")):
+        parts.append(os.path.basename(d))
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+    return d, ".".join(reversed(parts))
