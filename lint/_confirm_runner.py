@@ -406,40 +406,15 @@ def _load(path: str):
     return mod.__dict__, filename, dropped
 
 
-def main() -> int:
-    # The protocol owns the real stdout; whatever the user's code prints goes to stderr.
-    proto = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
-
-    def send(**msg):
-        proto.write(json.dumps(msg) + "\n")
-        proto.flush()
-
-    job = json.loads(sys.stdin.read())
-    try:
-        sys.stdin.close()
-        sys.stdin = open(os.devnull)
-    except OSError:  # pragma: no cover
-        pass
-    try:
-        import torch
-    except ImportError as e:
-        send(event="fatal", kind="no-torch", message=str(e))
-        return 3
+def serve_job(job: dict, send) -> None:
+    """Execute the file's definitions, then each run of the job; every step is one message."""
     device = job.get("device", "auto")
-    if device == "cuda" and not torch.cuda.is_available():
-        send(event="fatal", kind="no-cuda", message="torch.cuda.is_available() is False")
-        return 3
-    send(event="ready", torch=torch.__version__, cuda=torch.cuda.is_available())
     try:
         ns, filename, dropped = _load(job["path"])
     except BaseException as e:  # noqa: BLE001 - SystemExit from user code included
         filename = os.path.realpath(job["path"])
         send(event="loaded", ok=False, error=_error(e, filename, "load"))
-        return 0
+        return
     send(event="loaded", ok=True, dropped=sorted(dropped))
     for job_run in job["runs"]:
         try:
@@ -449,6 +424,87 @@ def main() -> int:
                    "watched": {}, "output": None, "hooks": {}, "attempts": []}
         res["id"] = job_run["id"]
         send(event="result", **res)
+    send(event="exit")
+
+
+def _sender(stream):
+    def send(**msg):
+        stream.write(json.dumps(msg) + "\n")
+        stream.flush()
+    return send
+
+
+def _serve_forks(send, proto) -> None:
+    """Server mode: torch is imported once, then each job (one JSON line on stdin) runs in a fork
+    of this process, in a session of its own (so the parent can kill its whole group), writing
+    its messages to the file the job names. One process per file, as without the server, minus
+    the seconds of ``import torch``. Only used where CUDA cannot be involved (CUDA does not
+    survive a fork)."""
+    import signal
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the system
+    for line in sys.stdin:
+        try:
+            req = json.loads(line)
+        except ValueError:
+            continue
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 0
+            try:
+                os.setsid()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                os.close(proto.fileno())  # the server's channel: the parent must see it close with the server
+                fd = os.open(req["err"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                os.dup2(fd, 1)
+                os.dup2(fd, 2)
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                sys.stdin = open(os.devnull)
+                with open(req["out"], "a", buffering=1) as out:
+                    serve_job(req["job"], _sender(out))
+            except BaseException:  # noqa: BLE001
+                code = 1
+            finally:
+                try:
+                    sys.stderr.flush()
+                finally:
+                    os._exit(code)
+        send(event="forked", tag=req.get("tag"), pid=pid)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    server = "--server" in argv
+    # The protocol owns the real stdout; whatever the user's code prints goes to stderr.
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    send = _sender(proto)
+
+    job = None if server else json.loads(sys.stdin.read())
+    if not server:
+        try:
+            sys.stdin.close()
+            sys.stdin = open(os.devnull)
+        except OSError:  # pragma: no cover
+            pass
+    try:
+        import torch
+    except ImportError as e:
+        send(event="fatal", kind="no-torch", message=str(e))
+        return 3
+    if server:
+        send(event="ready", torch=torch.__version__, cuda_built=torch.backends.cuda.is_built())
+        _serve_forks(send, proto)
+        return 0
+    if job.get("device") == "cuda" and not torch.cuda.is_available():
+        send(event="fatal", kind="no-cuda", message="torch.cuda.is_available() is False")
+        return 3
+    send(event="ready", torch=torch.__version__, cuda=torch.cuda.is_available())
+    serve_job(job, send)
     return 0
 
 

@@ -252,6 +252,9 @@ class _Child:
             return ""
         return " | ".join(lines[-n:])
 
+    def status(self):
+        return self.proc.poll()
+
     def close(self):
         if self.proc.poll() is None:
             try:
@@ -265,13 +268,186 @@ class _Child:
         self.err.close()
 
 
+class _Server:
+    """One runner in server mode (``_confirm_runner.py --server``): it imports torch once and forks
+    a worker per file, so confirming many files does not pay ``import torch`` for each. Shared by
+    the threads of one shapelint process, stopped at exit."""
+
+    _lock = threading.Lock()
+    _instance: Optional["_Server"] = None
+
+    def __init__(self):
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen([sys.executable, RUNNER, "--server"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.err, text=True, start_new_session=True)
+        self.tmp = tempfile.mkdtemp(prefix="shapelint-confirm-")
+        self.replies: "queue.Queue[Optional[str]]" = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.hello: Optional[dict] = None
+        self.count = 0
+        try:
+            line = self.replies.get(timeout=IMPORT_BUDGET)
+            self.hello = json.loads(line) if line else None
+        except (queue.Empty, ValueError):
+            self.hello = None
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.replies.put(line)
+        self.replies.put(None)
+
+    @classmethod
+    def get(cls) -> Optional["_Server"]:
+        with cls._lock:
+            srv = cls._instance
+            if srv is None or srv.proc.poll() is not None:
+                srv = cls._instance = _Server()
+                import atexit
+
+                atexit.register(srv.stop)
+            return srv
+
+    def usable_for(self, device: str) -> bool:
+        """CUDA does not survive a fork once initialised; the server never initialises it, but a
+        CUDA run stays on the plain path, which does not depend on that."""
+        h = self.hello or {}
+        if h.get("event") == "fatal" and h.get("kind") == "no-torch":
+            raise _cli_error(NO_TORCH)
+        if h.get("event") != "ready" or self.proc.poll() is not None:
+            return False
+        return device in ("cpu", "meta") or (device == "auto" and not h.get("cuda_built"))
+
+    def fork(self, job: dict) -> Optional["_ForkedChild"]:
+        with self._lock:
+            self.count += 1
+            base = os.path.join(self.tmp, f"job{self.count}")
+            req = {"job": job, "out": base + ".jsonl", "err": base + ".err", "tag": self.count}
+            for p in (req["out"], req["err"]):
+                open(p, "w").close()
+            try:
+                self.proc.stdin.write(json.dumps(req) + "\n")
+                self.proc.stdin.flush()
+                line = self.replies.get(timeout=30)
+                msg = json.loads(line) if line else {}
+            except (OSError, ValueError, queue.Empty):
+                return None
+            if msg.get("event") != "forked" or msg.get("tag") != self.count:
+                return None
+            return _ForkedChild(msg["pid"], req["out"], req["err"], self.hello)
+
+    def stop(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            pass
+        import shutil
+
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class _ForkedChild:
+    """A worker forked by the server: the same interface as :class:`_Child`, reading the worker's
+    messages from the file it appends them to."""
+
+    def __init__(self, pid: int, out: str, err: str, hello: dict):
+        self.pid, self.out, self.err = pid, out, err
+        self.pos = 0
+        self.pending = [dict(hello)]  # torch is already imported: the worker starts "ready"
+        self.exited = False
+
+    def _alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # pragma: no cover - a reused pid of someone else's
+            return False
+
+    def _poll(self) -> bool:
+        with open(self.out) as f:
+            f.seek(self.pos)
+            data = f.read()
+        end = data.rfind("\n") + 1
+        self.pos += len(data[:end].encode())
+        for line in data[:end].splitlines():
+            try:
+                self.pending.append(json.loads(line))
+            except ValueError:
+                continue
+        return bool(self.pending)
+
+    def next(self, timeout: float) -> Tuple[str, Optional[dict]]:
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            if self.pending or self._poll():
+                msg = self.pending.pop(0)
+                if msg.get("event") == "exit":
+                    self.exited = True
+                    return "eof", None
+                return "msg", msg
+            if not self._alive():
+                return ("msg", self.pending.pop(0)) if self._poll() else ("eof", None)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "timeout", None
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 0.05)
+
+    def stderr_tail(self, n=3) -> str:
+        try:
+            with open(self.err) as f:
+                lines = [ln.rstrip() for ln in f.read().splitlines() if ln.strip()]
+        except OSError:
+            return ""
+        return " | ".join(lines[-n:])
+
+    def status(self):
+        return None if self._alive() else "gone"
+
+    def close(self):
+        if self._alive():
+            try:
+                os.killpg(self.pid, signal.SIGKILL)  # its session: DataLoader workers too
+            except (ProcessLookupError, PermissionError):
+                try:
+                    os.kill(self.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        for p in (self.out, self.err):
+            try:
+                os.remove(p)
+            except OSError:
+                pass
+
+
+def _open_child(job: dict):
+    if os.environ.get("SHAPELINT_CONFIRM_NO_SERVER", "") in ("", "0") and hasattr(os, "fork"):
+        srv = _Server.get()
+        if srv.usable_for(job["device"]):
+            child = srv.fork(job)
+            if child is not None:
+                return child
+    return _Child(job)
+
+
 def _execute(path: str, device: str, timeout: float, jobs: List[dict]) -> Tuple[Dict[int, dict], Optional[dict]]:
     """Run the jobs in children; returns {job id: result or {'outcome': ...}} and the load failure."""
     results: Dict[int, dict] = {}
     pending = list(jobs)
     load_error = None
     while pending:
-        child = _Child({"path": path, "device": device, "runs": pending})
+        child = _open_child({"path": path, "device": device, "runs": pending})
         try:
             kind, msg = child.next(max(IMPORT_BUDGET, timeout))
             if kind == "msg" and msg.get("event") == "fatal":
@@ -315,7 +491,7 @@ def _execute(path: str, device: str, timeout: float, jobs: List[dict]) -> Tuple[
                     results[j["id"]] = {"outcome": "timeout", "why": f"timed out after {timeout:g} s"}
                 else:
                     results[j["id"]] = {"outcome": "crash", "why": "the confirmation process exited "
-                                        f"(status {child.proc.poll()}): {child.stderr_tail() or 'no message'}"}
+                                        f"(status {child.status()}): {child.stderr_tail() or 'no message'}"}
                 pending = pending[1:]
                 restart = True
                 break

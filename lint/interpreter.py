@@ -240,6 +240,27 @@ class Interpreter:
         except Exception:
             return UNKNOWN
 
+    def _e_FormattedString(self, node, frame):
+        out = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                out.append(part.value)
+                continue
+            v = self.eval(part.expression, frame)
+            if not (v is None or isinstance(v, (int, float, str, bool))):
+                return UNKNOWN
+            spec = ""
+            if part.format_spec:
+                if not all(isinstance(p, cst.FormattedStringText) for p in part.format_spec):
+                    return UNKNOWN
+                spec = "".join(p.value for p in part.format_spec)
+            conv = {"r": repr, "s": str, "a": ascii}.get(part.conversion or "", None)
+            try:
+                out.append(format(conv(v) if conv else v, spec))
+            except (ValueError, TypeError):
+                return UNKNOWN
+        return "".join(out)
+
     def _e_Name(self, node, frame):
         return self.lookup(node.value, frame)
 
@@ -509,6 +530,11 @@ class Interpreter:
         if a is UNKNOWN or b is UNKNOWN:
             return UNKNOWN
         if isinstance(a, Tensor) or isinstance(b, Tensor) or isinstance(a, Param) or isinstance(b, Param):
+            from .tensor_methods import data_binop
+
+            v = data_binop(op, a, b)
+            if v is not NotImplemented:
+                return v
             a, b = _as_tensor(a), _as_tensor(b)
             if a is None or b is None:
                 return UNKNOWN
@@ -943,6 +969,12 @@ class Interpreter:
             return UNKNOWN
         if canon.startswith("torch.nn.") and canon.count(".") == 2 and short[:1].isupper():
             return ModuleValue("opaque", short, node=node)
+        if name.startswith("torch.") and any(isinstance(a, Tensor) and a.data is not None for a in args):
+            from .tensor_methods import data_function
+
+            v = data_function(self, name[6:], args, kwargs)
+            if v is not NotImplemented:
+                return v
         if name in L.FUNCTIONS:
             return self.call_functional(L.FUNCTIONS[name], args, kwargs, node)
         if name.startswith("torch."):
@@ -1833,6 +1865,16 @@ def _b_setattr(interp, args, kwargs):
     return None
 
 
+def _b_set(interp, args, kwargs):
+    """A set of plain hashable values, kept as a sorted-by-insertion tuple (len(), in, iteration)."""
+    if kwargs:
+        return UNKNOWN
+    items = interp.items_of(args[0]) if args else []
+    if items is None or not all(_plain(v) and _hashable(v) for v in items):
+        return UNKNOWN
+    return tuple(dict.fromkeys(items))
+
+
 def _b_super(interp, args, kwargs):
     return _SUPER
 
@@ -1849,7 +1891,7 @@ _BUILTINS = {
     "print": lambda i, a, k: None, "super": _b_super, "divmod": _concrete(divmod), "pow": _concrete(pow),
     "any": _concrete(any), "all": _concrete(all), "type": lambda i, a, k: UNKNOWN, "iter": lambda i, a, k: UNKNOWN,
     "next": lambda i, a, k: UNKNOWN, "map": lambda i, a, k: UNKNOWN, "filter": lambda i, a, k: UNKNOWN,
-    "callable": lambda i, a, k: UNKNOWN, "id": lambda i, a, k: UNKNOWN, "set": lambda i, a, k: UNKNOWN,
+    "callable": lambda i, a, k: UNKNOWN, "id": lambda i, a, k: UNKNOWN, "set": _b_set, "frozenset": _b_set,
     "object": lambda i, a, k: UNKNOWN, "NotImplementedError": lambda i, a, k: UNKNOWN,
     "ValueError": lambda i, a, k: UNKNOWN, "RuntimeError": lambda i, a, k: UNKNOWN,
 }

@@ -475,10 +475,14 @@ def _in_rule(n):
     name = f"InstanceNorm{n}d"
 
     def rule(a, x):
-        batched, c, _ = _spatial_input(x, n, name)
+        batched, c, spatial = _spatial_input(x, n, name)
         # torch only warns on a mismatch when affine=False (see _InstanceNorm.forward)
         if need(a["affine"]):
             _check_channels(c, need_int(a["num_features"]), "num_features", name)
+        # F.instance_norm's _verify_spatial_size when it uses input stats (no running stats kept)
+        if a.get("track_running_stats") is False and D.equal(D.prod(spatial), 1) == D.ALWAYS:
+            raise Violation("config", arg="input", what=f"{name} over a single spatial element: torch raises "
+                                                        "'Expected more than 1 spatial element when training'")
         return x
     return rule
 
@@ -510,6 +514,14 @@ def _group_norm(a, x):
         raise Violation("rank", layer="GroupNorm", expected="at least 2D", got=len(s), shape=s)
     if need(a["affine"]):
         _check_channels(s[1], need_int(a["num_channels"]), "num_channels", "GroupNorm")
+    g = a["num_groups"]
+    if isinstance(g, int) and not isinstance(g, bool) and g > 0:
+        # F.group_norm's _verify_batch_size, in eval mode too: N*C//G * prod(spatial) == 1 raises
+        per_group = D.prod([D.floordiv(D.mul(s[0], s[1]), g), *s[2:]])
+        if D.equal(per_group, 1) == D.ALWAYS:
+            raise Violation("config", arg="num_groups",
+                            what=f"GroupNorm({g}) normalizes a single value per group for input "
+                                 f"{'x'.join(D.text(v) for v in s)}: torch raises 'Expected more than 1 value per channel'")
     return x
 
 
@@ -973,6 +985,10 @@ def _mha_params(a):
         p["in_proj_bias"] = (3 * e,)
     if need(a["add_bias_kv"]):
         p.update(bias_k=(1, 1, e), bias_v=(1, 1, e))
+    # the output projection is a child module (`out_proj`, a Linear) that forward calls directly
+    p["out_proj.weight"] = (e, e)
+    if need(a["bias"]):
+        p["out_proj.bias"] = (e,)
     return p
 
 

@@ -39,6 +39,10 @@ def _arg(args, kwargs, i, name, default=None):
 def call_tensor_method(interp, x: Tensor, name, args, kwargs, node):
     if name == "forward":
         return UNKNOWN
+    if x.data is not None:
+        v = data_method(x, name, args, kwargs)
+        if v is not NotImplemented:
+            return v
     return interp.tensor_rule(lambda: _method(interp, x, name, args, kwargs, node), node)
 
 
@@ -165,6 +169,9 @@ def _op_text(interp, node):
 
 def call_torch_function(interp, name, args, kwargs, node):
     short = name[len("torch."):]
+    v = data_function(interp, short, args, kwargs)
+    if v is not NotImplemented:
+        return v
     if short in _FACTORIES:
         return _FACTORIES[short](args, kwargs)
     if short in ("jit.is_scripting", "jit.is_tracing", "_C._get_tracing_state", "onnx.is_in_onnx_export"):
@@ -268,3 +275,111 @@ _FACTORIES = {
     "from_numpy": lambda a, k: Tensor(None), "LongTensor": lambda a, k: Tensor(None, "long"),
     "FloatTensor": _factory(), "Tensor": lambda a, k: Tensor(None),
 }
+
+
+# ------------------------------------------------------------------------------------------------
+# Small constant tensors: enough of torch's arithmetic for width schedules computed with tensors.
+# Values are kept as float32 (torch's default dtype) or int64, rounded after every operation.
+# ------------------------------------------------------------------------------------------------
+
+import math as _math
+import struct as _struct
+
+MAX_DATA = 4096
+
+
+def _f32(v: float) -> float:
+    return _struct.unpack("f", _struct.pack("f", v))[0]
+
+
+def data_tensor(values, dtype) -> Tensor:
+    vals = tuple(int(v) for v in values) if dtype == "long" else tuple(_f32(float(v)) for v in values)
+    return Tensor((len(vals),), dtype, None, None, vals)
+
+
+def _as_data(v):
+    """(values, dtype, is_scalar) of a constant tensor or a Python number, else None."""
+    if isinstance(v, Tensor) and v.data is not None:
+        return v.data, v.dtype, False
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return (v,), ("long" if isinstance(v, int) else "float"), True
+
+
+def data_binop(op: str, a, b):
+    """Element-wise arithmetic with torch's type promotion; NotImplemented if not constant."""
+    da, db = _as_data(a), _as_data(b)
+    if da is None or db is None or (da[2] and db[2]):
+        return NotImplemented
+    (xa, ta, sa), (xb, tb, sb) = da, db
+    n = max(len(xa), len(xb))
+    if not (len(xa) in (1, n) and len(xb) in (1, n)) or (sa and sb):
+        return NotImplemented
+    xa = xa * n if len(xa) == 1 else xa
+    xb = xb * n if len(xb) == 1 else xb
+    fn = {"Add": lambda x, y: x + y, "Subtract": lambda x, y: x - y, "Multiply": lambda x, y: x * y,
+          "Divide": lambda x, y: x / y, "Power": lambda x, y: x ** y}.get(op)
+    if fn is None:
+        return NotImplemented
+    dtype = "long" if ta == tb == "long" and op != "Divide" else "float"
+    try:
+        return data_tensor([fn(x, y) for x, y in zip(xa, xb)], dtype)
+    except (ArithmeticError, ValueError, OverflowError):
+        return NotImplemented
+
+
+def _round_half_even(v: float) -> float:
+    return float(round(v))  # torch.round rounds half to even, as Python does
+
+
+def data_method(x: Tensor, name, args, kwargs):
+    vals = x.data
+    if name == "tolist":
+        return list(vals)
+    if name in ("int", "long"):
+        return data_tensor([int(v) for v in vals], "long")  # truncation toward zero, as torch
+    if name == "float":
+        return data_tensor(vals, "float")
+    if name == "round":
+        return data_tensor([_round_half_even(v) for v in vals], x.dtype)
+    if name in ("size", "shape"):
+        return NotImplemented
+    if name in ("sum",) and not args:
+        return NotImplemented
+    return NotImplemented
+
+
+def data_function(interp, short, args, kwargs):
+    if short == "arange" and not kwargs and 1 <= len(args) <= 3 and all(
+            isinstance(a, int) and not isinstance(a, bool) for a in args):
+        r = range(*args)
+        return data_tensor(r, "long") if 0 < len(r) <= MAX_DATA else NotImplemented
+    if short == "tensor" and len(args) == 1 and not kwargs:
+        items = interp.items_of(args[0])
+        if items and len(items) <= MAX_DATA and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                   for v in items):
+            return data_tensor(items, "long" if all(isinstance(v, int) for v in items) else "float")
+        return NotImplemented
+    x = args[0] if args else None
+    if not isinstance(x, Tensor) or x.data is None:
+        if short == "pow" and len(args) == 2 and isinstance(args[1], Tensor) and args[1].data is not None:
+            return data_binop("Power", args[0], args[1])
+        return NotImplemented
+    if short in ("log", "exp", "sqrt", "round", "floor", "ceil") and len(args) == 1:
+        fn = {"log": _math.log, "exp": _math.exp, "sqrt": _math.sqrt, "round": _round_half_even,
+              "floor": _math.floor, "ceil": _math.ceil}[short]
+        try:
+            return data_tensor([fn(v) for v in x.data], "float" if short not in ("round", "floor", "ceil")
+                               or x.dtype == "float" else x.dtype)
+        except (ValueError, OverflowError):
+            return NotImplemented
+    if short in ("divide", "div", "true_divide") and len(args) == 2:
+        return data_binop("Divide", args[0], args[1])
+    if short in ("mul", "multiply") and len(args) == 2:
+        return data_binop("Multiply", args[0], args[1])
+    if short == "pow" and len(args) == 2:
+        return data_binop("Power", args[0], args[1])
+    if short == "diff" and len(args) == 1:
+        d = [b - a for a, b in zip(x.data, x.data[1:])]
+        return data_tensor(d, x.dtype) if d else NotImplemented
+    return NotImplemented

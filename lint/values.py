@@ -41,6 +41,9 @@ class Tensor:
     dtype: str = "float"
     batch_dim: Optional[int] = None
     probe: Optional[int] = None  # set on a model input whose shape is still to be inferred
+    # The values of a small 1-D tensor computed from constants (torch.arange(depth) * w_a + w_0 in
+    # RegNet's width schedule), as float32/int64 Python numbers; None for data-dependent tensors.
+    data: Optional[Tuple[Any, ...]] = None
 
     @property
     def rank(self) -> Optional[int]:

@@ -1,0 +1,54 @@
+"""torchvision's classification zoo, statically, against the ground truth recorded from real
+torch (bench/torchvision_truth.json, made by bench/torchvision_truth.py).
+
+Needs torchvision's *source* (no torch import): the installed torchvision package, or the
+`torchvision/` folder of its wheel named by SHAPELINT_TORCHVISION_SRC. Skipped otherwise.
+SHAPELINT_TORCHVISION_ALL=1 checks every builder instead of one per family.
+"""
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+TRUTH = json.loads((ROOT / "bench" / "torchvision_truth.json").read_text())
+
+
+def _source():
+    env = os.environ.get("SHAPELINT_TORCHVISION_SRC")
+    if env:
+        return Path(env)
+    spec = importlib.util.find_spec("torchvision")
+    return Path(spec.origin).parent if spec and spec.origin else None
+
+
+SRC = _source()
+pytestmark = pytest.mark.skipif(
+    SRC is None or not (SRC / "models").is_dir(),
+    reason="torchvision source not available (install torchvision or set SHAPELINT_TORCHVISION_SRC to the "
+           "torchvision/ folder of its wheel)")
+
+ONE_PER_FAMILY = ["alexnet", "vgg11_bn", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "squeezenet1_1",
+                  "densenet121", "inception_v3", "googlenet", "mobilenet_v2", "mobilenet_v3_small",
+                  "shufflenet_v2_x1_0", "mnasnet1_0", "efficientnet_b0", "efficientnet_v2_s", "regnet_y_400mf",
+                  "convnext_tiny"]
+
+
+def builders():
+    if os.environ.get("SHAPELINT_TORCHVISION_ALL"):
+        from bench_torchvision import FAMILIES
+
+        return [n for n in sorted(TRUTH["models"]) if n.startswith(FAMILIES)]
+    return ONE_PER_FAMILY
+
+
+@pytest.mark.parametrize("name", builders())
+def test_builder_is_exact(name):
+    from bench_torchvision import builder_files, compare
+
+    r = compare(name, TRUTH["models"][name], builder_files(SRC))
+    assert r["status"] == "exact", r
