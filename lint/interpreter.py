@@ -1116,7 +1116,7 @@ class Interpreter:
         if not tensors or not isinstance(tensors[0], Tensor):
             return Tensor(None)
         try:
-            inspect.signature(m.spec.rule).bind(m.args, *tensors, **kwargs)
+            _signature(m.spec.rule).bind(m.args, *tensors, **kwargs)
         except TypeError:
             return Tensor(None)
         if any(a is UNKNOWN for a in m.args.values()):
@@ -1523,6 +1523,16 @@ class Interpreter:
 
     def _s_ClassDef(self, stmt, frame):
         frame.locals[stmt.name.value] = UNKNOWN
+
+
+_SIGNATURES: Dict[Any, inspect.Signature] = {}
+
+
+def _signature(fn) -> inspect.Signature:
+    sig = _SIGNATURES.get(fn)
+    if sig is None:
+        sig = _SIGNATURES[fn] = inspect.signature(fn)
+    return sig
 
 
 class _SpecReturn(_Return):

@@ -161,10 +161,11 @@ def _tensor_like(o):
 
 
 def _op_text(interp, node):
-    try:
-        return interp.src.code_for(node) if node is not None else "reshape"
-    except Exception:
-        return "reshape"
+    """The operation's name for the facts; the message quotes the source itself, lazily."""
+    if node is not None and hasattr(node, "func"):
+        f = node.func
+        return f.attr.value if hasattr(f, "attr") else getattr(f, "value", "reshape")
+    return "reshape"
 
 
 def call_torch_function(interp, name, args, kwargs, node):
