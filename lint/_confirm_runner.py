@@ -395,20 +395,52 @@ def _load(path: str):
         code = f.read()
     tree = ast.parse(code, filename=filename)
     kept, dropped = definitions_only(tree)
-    mod = types.ModuleType(MODULE_NAME)
+    # A file inside a package (folders with __init__.py) is loaded under its dotted name, so that
+    # its relative imports work; a loose file under a name that is not "__main__".
+    folder = os.path.dirname(filename)
+    parts = [os.path.splitext(os.path.basename(filename))[0]]
+    root = folder
+    while os.path.isfile(os.path.join(root, "__init__.py")) and os.path.dirname(root) != root:
+        parts.insert(0, os.path.basename(root))
+        root = os.path.dirname(root)
+    name = ".".join(parts) if len(parts) > 1 and all(p.isidentifier() for p in parts) else MODULE_NAME
+    if name == MODULE_NAME:
+        root = folder
+    mod = types.ModuleType(name)
     mod.__file__ = filename
     mod.__builtins__ = builtins
-    sys.modules[MODULE_NAME] = mod
-    folder = os.path.dirname(filename)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
+    if name != MODULE_NAME:
+        mod.__package__ = name.rpartition(".")[0]
+    sys.modules[name] = mod
+    if root not in sys.path:
+        sys.path.insert(0, root)
     exec(compile(kept, filename, "exec"), mod.__dict__)
     return mod.__dict__, filename, dropped
+
+
+def _watchdog(limit: Optional[float]) -> None:
+    """End this process when whoever started it is gone, or after ``limit`` seconds: a forward that
+    never returns must not outlive a shapelint that was killed before it could kill it."""
+    import threading
+    import time
+
+    parent = os.getppid()
+    deadline = time.monotonic() + limit if limit else None
+
+    def watch():
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent or (deadline is not None and time.monotonic() > deadline):
+                os._exit(70)
+
+    threading.Thread(target=watch, daemon=True, name="shapelint-watchdog").start()
 
 
 def serve_job(job: dict, send) -> None:
     """Execute the file's definitions, then each run of the job; every step is one message."""
     device = job.get("device", "auto")
+    if job.get("timeout"):  # the parent gives each step this long; this is a backstop
+        _watchdog(float(job["timeout"]) * (len(job.get("runs") or []) + 2) + 30)
     try:
         ns, filename, dropped = _load(job["path"])
     except BaseException as e:  # noqa: BLE001 - SystemExit from user code included
@@ -434,6 +466,23 @@ def _sender(stream):
     return send
 
 
+def _warm_meta() -> None:
+    """The meta device loads its Python shape functions on first use (seconds); done once here,
+    every fork starts with them loaded. Meta tensors hold no data and start no threads."""
+    try:
+        import torch
+        import torch.nn.functional as F
+
+        with torch.device("meta"), torch.no_grad():
+            x = torch.randn(2, 3, 8, 8)
+            y = F.batch_norm(F.conv2d(x, torch.randn(4, 3, 3, 3), padding=1), torch.zeros(4), torch.ones(4))
+            y = F.max_pool2d(F.relu(y), 2) + F.adaptive_avg_pool2d(y, 4)
+            y = torch.cat([y, y], 1).view(2, -1)
+            F.log_softmax(F.linear(y, torch.randn(5, y.shape[1])), dim=1)
+    except Exception:  # noqa: BLE001 - only a warm-up
+        pass
+
+
 def _serve_forks(send, proto) -> None:
     """Server mode: torch is imported once, then each job (one JSON line on stdin) runs in a fork
     of this process, in a session of its own (so the parent can kill its whole group), writing
@@ -443,11 +492,15 @@ def _serve_forks(send, proto) -> None:
     import signal
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the system
+    warm = False
     for line in sys.stdin:
         try:
             req = json.loads(line)
         except ValueError:
             continue
+        if not warm and req["job"].get("device") in ("meta", "auto"):
+            warm = True
+            _warm_meta()
         pid = os.fork()
         if pid == 0:  # the worker
             code = 0

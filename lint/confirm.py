@@ -285,6 +285,7 @@ class _Server:
         threading.Thread(target=self._read, daemon=True).start()
         self.hello: Optional[dict] = None
         self.count = 0
+        self.key = self.context()
         try:
             line = self.replies.get(timeout=IMPORT_BUDGET)
             self.hello = json.loads(line) if line else None
@@ -296,11 +297,17 @@ class _Server:
             self.replies.put(line)
         self.replies.put(None)
 
+    @staticmethod
+    def context():
+        """What a fork inherits from the server and would otherwise inherit from the caller."""
+        return sys.executable, os.getcwd(), tuple(sorted(os.environ.items()))
+
     @classmethod
     def get(cls) -> Optional["_Server"]:
         with cls._lock:
             srv = cls._instance
-            if srv is None or srv.proc.poll() is not None:
+            if srv is None or srv.proc.poll() is not None or srv.key != cls.context():
+                # a changed environment gets a new server; the old one stops at exit
                 srv = cls._instance = _Server()
                 import atexit
 
@@ -327,7 +334,7 @@ class _Server:
             try:
                 self.proc.stdin.write(json.dumps(req) + "\n")
                 self.proc.stdin.flush()
-                line = self.replies.get(timeout=30)
+                line = self.replies.get(timeout=IMPORT_BUDGET)  # the first meta job warms meta up first
                 msg = json.loads(line) if line else {}
             except (OSError, ValueError, queue.Empty):
                 return None
@@ -432,7 +439,8 @@ class _ForkedChild:
 
 
 def _open_child(job: dict):
-    if os.environ.get("SHAPELINT_CONFIRM_NO_SERVER", "") in ("", "0") and hasattr(os, "fork"):
+    if os.environ.get("SHAPELINT_CONFIRM_NO_SERVER", "") in ("", "0") and hasattr(os, "fork") and \
+            job["device"] != "cuda":
         srv = _Server.get()
         if srv.usable_for(job["device"]):
             child = srv.fork(job)
@@ -447,7 +455,7 @@ def _execute(path: str, device: str, timeout: float, jobs: List[dict]) -> Tuple[
     pending = list(jobs)
     load_error = None
     while pending:
-        child = _open_child({"path": path, "device": device, "runs": pending})
+        child = _open_child({"path": path, "device": device, "runs": pending, "timeout": timeout})
         try:
             kind, msg = child.next(max(IMPORT_BUDGET, timeout))
             if kind == "msg" and msg.get("event") == "fatal":
@@ -530,12 +538,14 @@ def _judge(run, findings, res, job, stmts: Statements, explicit_meta: bool) -> D
 
     def fold_evidence(f):
         s, _ = spans[id(f)]
-        for shapes in watched.get(str(s), []):
+        seen = watched.get(str(s), [])
+        for shapes in seen:
             if shapes and shapes[0] and batch is not None and shapes[0][0] != batch:
                 tail = f", output {_text_shape(out_shapes[0])}" if out_shapes else ""
                 return (f"output batch {shapes[0][0]} for input batch {batch} "
                         f"(line {f.line} gave {_text_shape(shapes[0])}{tail})")
-        if out_shapes and out_shapes[0] and batch is not None and out_shapes[0][0] != batch:
+        # the statement's own value is the evidence when it was seen; else the model's output
+        if not seen and ran(f) and out_shapes and out_shapes[0] and batch is not None and out_shapes[0][0] != batch:
             return f"output batch {out_shapes[0][0]} for input batch {batch} (output {_text_shape(out_shapes[0])})"
         return None
 
@@ -618,7 +628,9 @@ def _defects(run, res, job, path) -> List[Dict[str, Any]]:
         if m.name is None or getattr(m, "uncertain", False) or m.kind == "opaque":
             continue
         static.setdefault(m.name, []).append(rec)
-    label = f"class {_class_name(run)}, `{run.ctor_text}`" + (f", input {job['input_text']}" if job["input_text"] else "")
+    label = f"class {_class_name(run)}, `{run.ctor_text}`"
+    if job["input_text"]:
+        label += f", input {job['input_text']}"
     for name, recs in static.items():
         got = hooks.get(name)
         if got is None:
@@ -633,7 +645,7 @@ def _defects(run, res, job, path) -> List[Dict[str, Any]]:
                 if s is not None and s != t:
                     who = name or "the model"
                     nth = f" (call {i + 1})" if len(recs) > 1 else ""
-                    out.append({"path": path, "module": name, "call": i, "static": s, "torch": t,
+                    out.append({"path": path, "kind": "shape", "module": name, "call": i, "static": s, "torch": t,
                                 "message": f"shapelint defect: static shape of {who}{nth} was {_text_shape(s)}, "
                                            f"torch gives {_text_shape(t)} ({label})"})
                     break
@@ -644,14 +656,25 @@ def _defects(run, res, job, path) -> List[Dict[str, Any]]:
 # Entry point
 # ------------------------------------------------------------------------------------------------
 
+def _all_findings(analysis):
+    if not hasattr(analysis, "_unfiltered_findings"):
+        from .findings import facts_to_findings
+
+        try:
+            analysis._unfiltered_findings = facts_to_findings(analysis.source, analysis.runs)
+        except Exception:  # noqa: BLE001 - then the findings at hand must do
+            analysis._unfiltered_findings = list(analysis.findings)
+    return analysis._unfiltered_findings
+
+
 def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 60.0) -> Dict[Any, Any]:
     """Run the real forward pass for the models behind ``findings``.
 
     Returns ``{id(finding): {"confirmed": True | False | None, "evidence": str, "device": ...}}``
     plus ``"defects"``: a list of ``{"path", "message", ...}`` for each place where torch
     contradicts shapelint's own static shapes (a bug in shapelint, not in the model).
-    Raises :class:`ConfirmError` (a :class:`shapelint.cli.CliError`) when torch is not installed (or CUDA is asked for and
-    absent).
+    Raises :class:`ConfirmError` (a :class:`shapelint.cli.CliError`) when torch is not installed
+    (or CUDA is asked for and absent).
     """
     if device not in ("auto", "cpu", "cuda", "meta"):
         raise _cli_error(f"shapelint: unknown --device {device!r}")
@@ -705,10 +728,11 @@ def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 
         defects.extend(_defects(run, res, job, path))
         err = res.get("error")
         if err is not None and err["stage"] == "forward" and err.get("frames") and not err.get("name"):
-            # torch raised somewhere shapelint reported nothing (in any run of this file)
+            # torch raised somewhere shapelint reported nothing (in any run of this file, whatever
+            # --select/--ignore/noqa kept)
             line = err["frames"][-1]
             s, e = stmts.around(line)[:2]
-            if not any(s <= g.line <= e for g in analysis.findings):
+            if not any(s <= g.line <= e for g in _all_findings(analysis)):
                 defects.append({"path": path, "line": line, "kind": "missed",
                                 "message": f"shapelint defect: torch raised {err['text']} at line {line}, where "
                                            f"shapelint reported nothing (class {_class_name(run)}, `{run.ctor_text}`, "

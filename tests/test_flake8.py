@@ -67,10 +67,10 @@ def test_engine_error_becomes_shp000_and_other_files_survive(tmp_path, monkeypat
     boom.write_text(
         "import shapelint.engine as e\n"
         "_orig = e.execute\n"
-        "def execute(src, run, strict):\n"
+        "def execute(src, run, *args, **kwargs):\n"
         "    if 'BOOM' in src.code:\n"
         "        raise ZeroDivisionError('injected')\n"
-        "    return _orig(src, run, strict)\n"
+        "    return _orig(src, run, *args, **kwargs)\n"
         "e.execute = execute\n")
     bad = tmp_path / "bad.py"
     bad.write_text("# BOOM\n" + (FIX / "mnist_net.py").read_text())
