@@ -72,8 +72,15 @@ def cmd_check(args) -> int:
     except ShapelintInputError as e:
         raise CliError(f"shapelint: {e}")
     results = []
+    bad_files = 0
     for path in _iter_files(args.paths):
-        analysis, findings = _check_file(path, shapes, select, ignore)
+        try:
+            analysis, findings = _check_file(path, shapes, select, ignore)
+        except CliError as e:
+            # one unreadable or unparsable file must not hide the findings of the others
+            print(str(e), file=sys.stderr)
+            bad_files += 1
+            continue
         if findings:
             results.append((analysis, findings))
     all_findings = [f for _, fs in results for f in fs]
@@ -116,6 +123,8 @@ def cmd_check(args) -> int:
                 print(f"    {state}: {c.get('evidence', '')}")
         for d in defects:
             print(f"{d['path']}: {d['message']}")
+    if bad_files:
+        return 2
     return 1 if all_findings else 0
 
 

@@ -135,13 +135,12 @@ class Planner:
         return out
 
     def _factory_class(self, fn: cst.FunctionDef, seen=()) -> Optional[ClassInfo]:
-        """The model class a module-level function returns a new instance of, if any."""
-        for node in _walk_returns(fn):
-            v = _unchain(node.value) if node.value is not None else None
-            if isinstance(v, cst.Call):
-                cls = self._called_class(v, seen + (fn.name.value,))
-                if cls is not None:
-                    return cls
+        """The model class a module-level function returns a new instance of, if any
+        (`return Net(...)`, or `model = Net(...); ...; return model`)."""
+        for v in _returned_calls(fn):
+            cls = self._called_class(v, seen + (fn.name.value,))
+            if cls is not None:
+                return cls
         return None
 
     def _called_class(self, call: cst.Call, seen=()) -> Optional[ClassInfo]:
@@ -186,7 +185,8 @@ class Planner:
             if info is None:
                 continue
             local = self._function_locals(fn)
-            if local is None:
+            if local is None or (fn is not None and _uses_locals(call, fn)):
+                # built from a function's own variables: the function's own run covers it
                 continue
             ctor_calls.append((info, call, local))
         for info, call, local in ctor_calls:
@@ -198,7 +198,8 @@ class Planner:
             for specs, origin in linked.get(id(call), []):
                 add(info, call, text, specs, origin, local)
         for info, call, local in ctor_calls:
-            if not self.options.get(info.name):
+            # a construction fed a concrete input in the file needs no symbolic run of its own
+            if not self.options.get(info.name) and not linked.get(id(call)):
                 add(info, call, self.src.code_for(call), None, "symbolic", local)
         for name, fn in self.src.functions.items():
             if self._is_factory(fn):
@@ -220,13 +221,10 @@ class Planner:
         p = fn.params
         if any(q.default is None for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)):
             return False
-        returns = list(_walk_returns(fn))
-        if not returns:
+        calls = _returned_calls(fn)
+        if not calls or len(calls) != len(list(_walk_returns(fn))):
             return False
-        for r in returns:
-            v = _unchain(r.value) if r.value is not None else None
-            if not isinstance(v, cst.Call):
-                return False
+        for v in calls:
             name = dotted(v.func)
             if name is None or name == fn.name.value:
                 return False
@@ -257,7 +255,15 @@ class Planner:
         return loc
 
     def _default_constructible(self, info: ClassInfo) -> bool:
-        for c in self.interp.mro(info):
+        from .layers import LAYERS, REQUIRED
+
+        mro = self.interp.mro(info)
+        if not any("__init__" in c.methods for c in mro):
+            base = (self.interp.torch_base(info) or "").rsplit(".", 1)[-1]
+            spec = LAYERS.get(base)
+            if spec is not None:
+                return not spec.varargs and all(d is not REQUIRED for _, d in spec.signature)
+        for c in mro:
             init = c.methods.get("__init__")
             if init is not None:
                 params = list(init.params.posonly_params) + list(init.params.params)
@@ -331,6 +337,57 @@ def _size_specs(size) -> Optional[List[InputSpec]]:
     return None
 
 
+def _uses_locals(call: cst.Call, fn: cst.FunctionDef) -> bool:
+    """Does the call refer to a parameter or a local variable of the function it sits in?"""
+    p = fn.params
+    names = {q.name.value for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)}
+    if isinstance(p.star_arg, cst.Param):
+        names.add(p.star_arg.name.value)
+    if p.star_kwarg is not None:
+        names.add(p.star_kwarg.name.value)
+    stack = [fn.body]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cst.AssignTarget) and isinstance(n.target, cst.Name):
+            names.add(n.target.value)
+        if isinstance(n, (cst.AnnAssign, cst.AugAssign)) and isinstance(n.target, cst.Name):
+            names.add(n.target.value)
+        stack.extend(n.children)
+    stack = list(call.args)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cst.Name) and n.value in names:
+            return True
+        if isinstance(n, cst.Attribute):
+            stack.append(n.value)
+            continue
+        stack.extend(n.children)
+    return False
+
+
+def _returned_calls(fn) -> List[cst.Call]:
+    """The calls a function returns: `return f(...)`, or `x = f(...)` ... `return x`."""
+    assigned: Dict[str, cst.Call] = {}
+    stack = [fn.body]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(n, cst.Assign) and len(n.targets) == 1 and isinstance(n.targets[0].target, cst.Name):
+            v = _unchain(n.value)
+            if isinstance(v, cst.Call):
+                assigned.setdefault(n.targets[0].target.value, v)
+        stack.extend(n.children)
+    out = []
+    for r in _walk_returns(fn):
+        v = _unchain(r.value) if r.value is not None else None
+        if isinstance(v, cst.Name) and v.value in assigned:
+            v = assigned[v.value]
+        if isinstance(v, cst.Call):
+            out.append(v)
+    return out
+
+
 def _walk_returns(fn):
     stack = [fn.body]
     while stack:
@@ -371,14 +428,8 @@ def _symbolic_input(first: Optional[ModuleValue], index: int) -> Optional[Tensor
         if name in (f"BatchNorm{k}d", f"InstanceNorm{k}d") and k > 1:
             c = chan("num_features")
             return Tensor((n, c, *sp(k)), "float", 0) if c else None
-    if name == "BatchNorm1d":
-        c = chan("num_features")
-        return Tensor((n, c), "float", 0) if c else None
-    if name == "Linear":
-        c = chan("in_features")
-        return Tensor((n, c), "float", 0) if c else None
-    if name == "Embedding":
-        return Tensor((n, D.sym("L" + sfx)), "long", 0)
+    # Linear, Embedding and BatchNorm1d accept inputs of several ranks ((N, F), (N, T, F)...):
+    # guessing one would invent findings (x.split(C, dim=2) on a guessed 2-D input), so no guess.
     if name in ("LSTM", "GRU", "RNN"):
         c = chan("input_size")
         if not c:
@@ -391,9 +442,27 @@ def _symbolic_input(first: Optional[ModuleValue], index: int) -> Optional[Tensor
     return None
 
 
-def _spec_tensor(spec: InputSpec, dtype="float") -> Tensor:
+def _spec_tensor(spec: InputSpec, dtype="float", first: Optional[ModuleValue] = None) -> Tensor:
     shape = tuple(D.sym(d) if isinstance(d, str) else d for d in spec)
-    return Tensor(shape, dtype, 0 if len(shape) >= 1 else None)
+    return Tensor(shape, dtype, _batch_dim(first, len(shape)))
+
+
+def _batch_dim(first: Optional[ModuleValue], rank: int) -> Optional[int]:
+    """Where the batch is in a declared input, judging by the layer that first meets it: an
+    unbatched (C, H, W) image or a (784,) vector has none; an LSTM without batch_first has it at 1."""
+    name = first.type_name if first is not None else ""
+    a = first.args or {} if first is not None else {}
+    for k in (1, 2, 3):
+        if name in (f"Conv{k}d", f"ConvTranspose{k}d", f"MaxPool{k}d", f"AvgPool{k}d", f"AdaptiveAvgPool{k}d",
+                    f"AdaptiveMaxPool{k}d", f"InstanceNorm{k}d", f"LPPool{k}d"):
+            return 0 if rank == k + 2 else None
+        if name == f"BatchNorm{k}d" and k > 1:
+            return 0 if rank == k + 2 else None
+    if name in ("LSTM", "GRU", "RNN"):
+        if rank != 3:
+            return None
+        return 0 if a.get("batch_first") is True else (1 if a.get("batch_first") is False else None)
+    return 0 if rank >= 2 else None
 
 
 def execute(src: SourceModule, run: Run, strict: bool, project=None) -> None:
@@ -418,7 +487,7 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None) -> None:
             first = probe_layers.get(i)
             # an Embedding input is a LongTensor
             dtype = "long" if first is not None and first.type_name == "Embedding" else "float"
-            inputs.append(_spec_tensor(s, dtype))
+            inputs.append(_spec_tensor(s, dtype, first))
     else:
         inputs = []
         for i in range(n_inputs):
@@ -435,6 +504,25 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None) -> None:
         run.root = root
         run.calls = interp.calls
         run.facts = interp.facts
+    _settle_folds(run)
+
+
+def _settle_folds(run: Run) -> None:
+    """A view(-1, K) that moved whole samples between rows is batch folding (SHP005) when the
+    model's output still has the changed batch; when the batch is restored later (windows,
+    pixels or patches folded on purpose) it is not reported."""
+    out = run.output
+    while isinstance(out, (tuple, list)) and out:
+        out = out[0]
+    first = out.shape[0] if isinstance(out, Tensor) and out.shape else None
+    for f in run.facts:
+        if f.kind != "fold":
+            continue
+        d = f.data
+        if first is not None and D.equal(first, d["new_batch"]) == D.ALWAYS and \
+                D.equal(d["new_batch"], d["batch"]) == D.NEVER:
+            f.kind = "violation"
+            f.data = dict(d, kind="batch_fold")
 
 
 def _probe(interp: Interpreter, root: ModuleValue, n: int) -> Dict[int, ModuleValue]:
@@ -515,6 +603,8 @@ def analyze_source(code: str, path: str = "<string>", input_shapes: Optional[Dic
             if strict:
                 raise
             run.error = f"{type(e).__name__}: {e}"
+    # a construction whose arguments were unknown built nothing: it is not a run
+    runs = [r for r in runs if r.root is not None or r.facts or r.error]
     findings = facts_to_findings(src, runs, select, ignore)
     return Analysis(src, runs, findings)
 

@@ -92,17 +92,42 @@ def facts_to_findings(src: SourceModule, runs: List[Run], select=None, ignore=No
             if rule is None or not _selected(rule.CODE, select, ignore):
                 continue
             pos = positions().get(fact.node)
+            elsewhere = ""
             if pos is None:
-                continue
+                # the violation lies in a module this file imports: report it at the innermost
+                # call in this file that leads there, naming where torch would fail
+                pos, elsewhere = _site_in_file(src, fact, positions, cache)
+                if pos is None:
+                    continue
             key = (pos.start.line, pos.start.column, rule.CODE)
             if key in seen:
                 continue
             seen.add(key)
             ctx = MessageContext(src, run, positions)
             out.append(Finding(src.path, pos.start.line, pos.start.column, rule.CODE,
-                               rule.message(fact.data, fact.node, ctx), run))
+                               rule.message(fact.data, fact.node, ctx) + elsewhere, run))
     out.sort(key=lambda f: (f.line, f.col, f.code))
     return out
+
+
+def _site_in_file(src: SourceModule, fact, positions, cache):
+    other = fact.data.get("src")
+    if other is None or other is src:
+        return None, ""
+    for node, where in reversed(fact.data.get("sites", ())):
+        if where is src and node is not None:
+            pos = positions().get(node)
+            if pos is not None:
+                key = ("p", id(other))
+                if key not in cache:
+                    cache[key] = MetadataWrapper(other.tree, unsafe_skip_copy=True).resolve(PositionProvider)
+                there = cache[key].get(fact.node)
+                line = f":{there.start.line}" if there is not None else ""
+                import os
+
+                name = os.path.relpath(other.path, os.path.dirname(os.path.abspath(src.path)) or ".")
+                return pos, f" (in {name}{line})"
+    return None, ""
 
 
 def _selected(code: str, select, ignore) -> bool:

@@ -82,6 +82,7 @@ class CallRecord:
     depth: int
     start: int
     end: int = -1
+    speculative: bool = False  # made on a branch of an undecidable `if` (both branches run)
 
 
 class Frame:
@@ -118,6 +119,10 @@ class Interpreter:
         self._globals_busy: set = set()
         self._class_values: Dict[int, ClassValue] = {}
         self.project = project if project is not None else Project(source)
+        # where the analysis is: the module each active function belongs to, and the call sites
+        # that led here (to place a finding inside an imported module at a line of this file)
+        self.src_stack: List[SourceModule] = [source]
+        self.call_sites: List[tuple] = []
 
     # ------------------------------------------------------------------ facts
     def violation(self, v: Violation, node, module: Optional[ModuleValue] = None):
@@ -127,6 +132,8 @@ class Interpreter:
         data["kind"] = v.kind
         if module is not None:
             data["module"] = module
+        data["src"] = self.src_stack[-1]
+        data["sites"] = tuple(self.call_sites)
         self.facts.append(Fact("violation", node, data))
 
     def assume(self, a, b, node, what):
@@ -176,6 +183,8 @@ class Interpreter:
                     v = ModuleRef(ref) if ref is not None else UNKNOWN
             if v is UNKNOWN:
                 v = Qual(qual)
+        elif self._star_lookup(name, src) is not None:
+            v = self._star_lookup(name, src)
         elif name in _BUILTINS:
             v = Qual("builtins." + name)
         elif "*" in src.imports and name[:1].isupper():
@@ -184,6 +193,20 @@ class Interpreter:
             v = UNKNOWN
         table[name] = v
         return v
+
+    def _star_lookup(self, name: str, src: SourceModule):
+        """A name brought in by `from .parts import *` (a module of the project), else None."""
+        for level, module in src.star_imports:
+            absolute = self.project.absolute_name(src, level, module) if level else module
+            if not absolute or (not level and not self.project.owns(absolute)):
+                continue
+            mod = self.project.module(absolute)
+            if mod is None or mod is src:
+                continue
+            if name in mod.classes or name in mod.functions or name in mod.assigns or \
+                    name in mod.imports or name in mod.rel_imports:
+                return self.lookup_global(name, mod)
+        return None
 
     def import_from(self, module: Optional[str], name: str):
         """`from module import name` inside the project: a name of that module, or a submodule."""
@@ -563,6 +586,7 @@ class Interpreter:
 
     def tensor_rule(self, thunk, node, module=None):
         L.ASSUME_RECORDERS.append(lambda a, b, what: self.assume(a, b, node, what))
+        L.FOLD_RECORDERS.append(lambda data: self.fold(data, node))
         try:
             return thunk()
         except Violation as v:
@@ -572,6 +596,11 @@ class Interpreter:
             return Tensor(None)
         finally:
             L.ASSUME_RECORDERS.pop()
+            L.FOLD_RECORDERS.pop()
+
+    def fold(self, data, node):
+        if not self.speculative and not self.quiet:
+            self.facts.append(Fact("fold", node, dict(data)))
 
     # ------------------------------------------------------------------ attributes
     def getattr(self, obj, attr, node=None):
@@ -791,6 +820,8 @@ class Interpreter:
         if not self.bind_params(fdef.params, args, kwargs, frame):
             return UNKNOWN
         self.depth += 1
+        self.call_sites.append((node, self.src_stack[-1]))
+        self.src_stack.append(fn.scope)
         try:
             if isinstance(fdef, cst.Lambda):
                 return self.eval(fdef.body, frame)
@@ -806,6 +837,8 @@ class Interpreter:
             return result
         finally:
             self.depth -= 1
+            self.src_stack.pop()
+            self.call_sites.pop()
 
     def bind_params(self, params: cst.Parameters, args, kwargs, frame) -> bool:
         loc = frame.locals
@@ -1065,7 +1098,7 @@ class Interpreter:
     def call_module(self, m: ModuleValue, args, kwargs, node):
         if self.call_depth > MAX_DEPTH:
             raise AnalysisAbort("module nesting")
-        rec = CallRecord(m, list(args), None, node, self.call_depth, self.order)
+        rec = CallRecord(m, list(args), None, node, self.call_depth, self.order, speculative=self.speculative > 0)
         self.order += 1
         self.calls.append(rec)
         self.call_depth += 1
@@ -1380,6 +1413,10 @@ class Interpreter:
             if isinstance(value, Tensor) and value.shape is not None:
                 items = self.items_of(value)
             star = [i for i, e in enumerate(els) if isinstance(e, cst.StarredElement)]
+            if items is not None and not star and len(items) != len(els) and \
+                    isinstance(value, (tuple, Tensor)):
+                # `B, T, C = x.size()` on a 2-D tensor: Python raises here, this path goes no further
+                raise _Raise()
             if items is None or (not star and len(items) != len(els)):
                 for e in els:
                     self.assign(e.value, UNKNOWN, frame)

@@ -49,6 +49,15 @@ def assumed(a, b, what: str) -> None:
         ASSUME_RECORDERS[-1](a, b, what)
 
 
+FOLD_RECORDERS: list = []
+
+
+def folded(data: dict) -> None:
+    """A view(-1, K) moved whole samples between rows; whether that is a bug is decided later."""
+    if FOLD_RECORDERS:
+        FOLD_RECORDERS[-1](data)
+
+
 def need(v):
     if v is UNKNOWN or isinstance(v, Tensor) and False:
         raise Unknowable()
@@ -285,6 +294,8 @@ def _conv_rule(n, transposed):
                                     what=f"output_padding={op[i]} must be smaller than either stride={s[i]} or dilation={d[i]}")
             for i, L in enumerate(spatial):
                 o = D.add(D.mul(D.sub(L, 1), s[i]), -2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1)
+                # size 0: torch's slow path raises "Output size is too small", mkldnn returns an
+                # empty tensor (backend-dependent), so 0 is reported with the negative sizes
                 if D.at_least(o, 1) == D.NEVER:
                     raise Violation("collapse", layer=layer_name, dim=i, size=L, output=o)
                 out.append(o)
@@ -770,12 +781,23 @@ def _interp_rule(a, x):
     if size is not None:
         out = tup(size, n) if not isinstance(size, (list, tuple)) else tuple(need(v) for v in size)
         if len(out) != n:
-            raise Unknowable()
+            # torch: "Input and output must have the same number of spatial dimensions"
+            raise Violation("rank", layer="interpolate", expected=f"{len(out) + 2}D for size={size!r}",
+                            got=len(s), shape=s)
     else:
         sc = tup(scale, n) if not isinstance(scale, (list, tuple)) else tuple(need(v) for v in scale)
-        if len(sc) != n or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in sc):
+        if len(sc) != n:
+            # torch: "Input and scale_factor must have the same number of spatial dimensions"
+            raise Violation("rank", layer="interpolate", expected=f"{len(sc) + 2}D for scale_factor={scale!r}",
+                            got=len(s), shape=s)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in sc):
             raise Unknowable()
         out = tuple(D.floor_scale(L, f) for L, f in zip(s[2:], sc))
+    mode = a.get("mode", "nearest")
+    rank = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}.get(mode) if isinstance(mode, str) else None
+    if rank is not None and rank != len(s):
+        # torch: "Got 4D input, but linear mode needs 3D input"
+        raise Violation("rank", layer=f"interpolate(mode='{mode}')", expected=f"{rank}D", got=len(s), shape=s)
     for i, o in enumerate(out):
         if D.at_least(o, 1) == D.NEVER:
             raise Violation("collapse", layer="interpolate", dim=i, size=s[2 + i], output=o)
@@ -785,7 +807,8 @@ def _interp_rule(a, x):
 layer("Upsample", (R("size", None), R("scale_factor", None), R("mode", "nearest"), R("align_corners", None),
                    R("recompute_scale_factor", None)))(_interp_rule)
 layer("UpsamplingNearest2d", (R("size", None), R("scale_factor", None)))(_interp_rule)
-layer("UpsamplingBilinear2d", (R("size", None), R("scale_factor", None)))(_interp_rule)
+layer("UpsamplingBilinear2d", (R("size", None), R("scale_factor", None)))(
+    lambda a, x: _interp_rule(dict(a, mode="bilinear"), x))  # torch: F.interpolate(mode='bilinear')
 functional(["torch.nn.functional.interpolate", "torch.nn.functional.upsample",
             "torch.nn.functional.upsample_nearest", "torch.nn.functional.upsample_bilinear"],
            (R("input"), R("size", None), R("scale_factor", None), R("mode", "nearest"), R("align_corners", None),
@@ -831,7 +854,9 @@ functional(["torch.nn.functional.pixel_unshuffle", "torch.pixel_unshuffle"], (R(
 def pad_shape(x: Tensor, pad, mode="constant", layer_name="pad"):
     """F.pad: pad is (last_left, last_right, prev_left, prev_right, ...)."""
     s = shape_of(x)
-    pad = tuple(need(v) for v in need(pad))
+    # a one-element constant tensor stands for its value, as torch converts it (U-Net's diffX // 2)
+    pad = tuple(v.data[0] if isinstance(v, Tensor) and v.data is not None and len(v.data) == 1 else need(v)
+                for v in need(pad))
     if len(pad) % 2 or len(pad) // 2 > len(s):
         raise Violation("config", arg="pad", what=f"padding length {len(pad)} does not fit a {len(s)}D input")
     out = list(s)
@@ -852,7 +877,8 @@ def pad_shape(x: Tensor, pad, mode="constant", layer_name="pad"):
                 raise Violation("config", arg="padding",
                                 what=f"circular padding ({lo}, {hi}) must be at most the input size {L}")
         out[d] = D.add(s[d], lo + hi)
-        if D.at_least(out[d], 1) == D.NEVER:
+        # torch's constant pad may crop to an empty dim (size 0); only a negative size raises
+        if D.at_least(out[d], 0 if mode == "constant" else 1) == D.NEVER:
             raise Violation("collapse", layer=layer_name, dim=d, size=s[d], output=out[d])
     return _out(x, out)
 
@@ -995,7 +1021,8 @@ def _mha_params(a):
 @layer("MultiheadAttention", (R("embed_dim"), R("num_heads"), R("dropout", 0.0), R("bias", True),
                               R("add_bias_kv", False), R("add_zero_attn", False), R("kdim", None), R("vdim", None),
                               R("batch_first", False), *DEVICE), params=_mha_params, check=_mha_check)
-def _mha(a, q, k, v, *rest, **kw):
+def _mha(a, q, k, v, key_padding_mask=None, need_weights=True, attn_mask=None, average_attn_weights=True,
+         is_causal=False):
     sq, sk = shape_of(q), shape_of(k)
     e = need_int(a["embed_dim"])
     if D.equal(sq[-1], e) == D.NEVER:
@@ -1006,7 +1033,14 @@ def _mha(a, q, k, v, *rest, **kw):
     n, L = (sq[0], sq[1]) if bf else (sq[1], sq[0])
     S = sk[1] if bf else sk[0]
     S = D.add(S, int(bool(need(a["add_bias_kv"]))) + int(bool(need(a["add_zero_attn"]))))
-    return (q, Tensor((n, L, S), "float", 0))
+    out = Tensor(sq, "float", q.batch_dim)
+    need_weights, average = need(need_weights), need(average_attn_weights)
+    if need_weights is False:
+        return (out, None)
+    if need_weights is not True or average not in (True, False):
+        raise Unknowable()
+    weights = (n, L, S) if average else (n, need_int(a["num_heads"]), L, S)
+    return (out, Tensor(weights, "float", 0))
 
 
 def param_count(spec: LayerSpec, args) -> Optional[int]:

@@ -68,7 +68,15 @@ class Project:
         return name or None
 
     def owns(self, dotted: str) -> bool:
-        return bool(self.package) and dotted.split(".")[0] == self.package.split(".")[0]
+        """Is this absolute module name a module of the project (its package, or a sibling file
+        of a script: `from parts import Up` next to parts.py)?"""
+        top = dotted.split(".")[0]
+        if self.package and top == self.package.split(".")[0]:
+            return True
+        if not self.root or top in ("torch", "torchvision", "numpy", "math", "functools", "typing"):
+            return False
+        base = os.path.join(self.root, top)
+        return os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py"))
 
 
 def _package_of(path: str):

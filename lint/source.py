@@ -50,6 +50,7 @@ class SourceModule:
         self.tree = cst.parse_module(code)
         self.imports: Dict[str, str] = {}  # local name -> qualified name
         self.rel_imports: Dict[str, tuple] = {}  # local name -> (level, module, name or None)
+        self.star_imports: List[tuple] = []  # (level, module) of `from module import *`
         self.functions: Dict[str, cst.FunctionDef] = {}
         self.classes: Dict[str, ClassInfo] = {}
         self.assigns: Dict[str, List[cst.BaseExpression]] = {}  # top-level simple assignments, in order
@@ -83,6 +84,7 @@ class SourceModule:
         elif isinstance(s, cst.ImportFrom):
             if s.relative:
                 if isinstance(s.names, cst.ImportStar):
+                    self.star_imports.append((len(s.relative), dotted(s.module) if s.module is not None else ""))
                     return
                 mod = dotted(s.module) if s.module is not None else ""
                 for alias in s.names:
@@ -96,6 +98,8 @@ class SourceModule:
             if isinstance(s.names, cst.ImportStar):
                 if mod in ("torch.nn", "torch.nn.modules", "torch.nn.functional"):
                     self.imports.setdefault("*", mod)
+                else:
+                    self.star_imports.append((0, mod))
                 return
             for alias in s.names:
                 name = dotted(alias.name)

@@ -31,7 +31,8 @@ The JSON format (``--format json``) carries the true figures only, with these st
      "totals": {"params", "trainable", "non_trainable", "mult_adds"},
      "memory": {"convention", "unit", "input_size", "forward_backward_pass_size", "params_size",
                 "estimated_total_size"},
-     "admissible_inputs": null | {"text", "symbols", "regions": [{symbol: [lo, hi|null]}]},
+     "admissible_inputs": null | {"text", "input", "symbols", "admissible": bool, "complete": bool,
+                                  "components": [{"symbols": [str], "boxes": [{symbol: interval}]}]},
      "notes": [str]}
 
 ``layers`` lists every submodule that runs (containers and custom blocks included) in call
@@ -40,7 +41,14 @@ order, a module called twice appearing twice; ``name`` is the qualified name as
 ``trainable`` count the module's *own* parameters (not its children's); ``mult_adds`` is
 torchinfo's formula for leaf modules (Linear counted over all leading dims) and 0 otherwise.
 Shapes include the batch; a symbolic dim is a string; an unknown shape is null.  Memory figures
-are unrounded, in the chosen style's unit, at batch 1 for torchsummary, null when symbolic.
+are unrounded, in the chosen style's unit, at batch 1 for torchsummary, null when symbolic.  The
+torchsummary style runs the model as torchsummary does: batch 2, train mode.
+``admissible_inputs`` (null unless a size other than the batch is symbolic): every component
+must hold, and within a component one of its boxes; an interval is ``[lo, hi]`` (``hi`` null:
+no upper bound) or ``[lo, hi, period]`` (``lo + k*period .. hi + k*period`` for k >= 0).
+Unconstrained symbols (the batch) are left out.  "Admissible" means the forward runs *and keeps
+the batch*: a ``view(-1, K)`` that folds the batch to fit does not count.  Two linked sizes are
+searched up to 1,024 above their smallest value; three or more linked sizes are not solved.
 """
 from __future__ import annotations
 
@@ -69,7 +77,9 @@ def add_arguments(p) -> None:
                    help="whose table to print (default torchsummary)")
     p.add_argument("--depth", type=int, default=3, metavar="N",
                    help="torchinfo style: deepest level of the tree shown (default 3, as torchinfo)")
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                   help="text: the style's table (default); json: the true figures, stable keys (see the "
+                        "module docs); markdown: the table for issues and READMEs")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -197,10 +207,6 @@ class Model:
             return None, None
         return self.count(ps), self.count(ps, trainable_only=True)
 
-    def param_bytes(self, params) -> Optional[int]:
-        n = self.count(params)
-        return None if n is None else 4 * n
-
 
 def _fmt_int(n) -> str:
     return "?" if n is None else f"{n:,}"
@@ -212,14 +218,6 @@ def _dim_text(d) -> str:
 
 def _shape_list_text(shape) -> str:
     return "[" + ", ".join(_dim_text(d) for d in shape) + "]"
-
-
-def _eval_batch1(d, batch_syms=("N",)):
-    """A dim at batch 1 (torchsummary's |batch_size| = 1)."""
-    if isinstance(d, int):
-        return d
-    env = {s: 1 for s in batch_syms if s in D.symbols(d)}
-    return D.substitute(d, env) if env else d
 
 
 # ------------------------------------------------------------------------------------------------
@@ -261,10 +259,11 @@ def _ts_shape(out) -> Tuple[str, Any, Any, Optional[str]]:
                     return "?", None, None, None
                 parts.append(t)
                 true_n = D.add(true_n, n)
-                crash = crash or f"it returns a nested tuple (AttributeError: 'tuple' object has no attribute 'size')"
+                crash = crash or "it returns a nested tuple (AttributeError: 'tuple' object has no attribute 'size')"
             elif o is None:
                 parts.append("None")
-                crash = crash or "it returns None in a tuple (AttributeError: 'NoneType' object has no attribute 'size')"
+                crash = crash or ("it returns None in a tuple "
+                                  "(AttributeError: 'NoneType' object has no attribute 'size')")
             else:
                 return "?", None, None, None
         return "[" + ", ".join(parts) + "]", true_n, prod_n, crash
@@ -288,6 +287,12 @@ def torchsummary_table(run, model: Model) -> Table:
         own = model.own_params(m)
         n = model.count(own)
         text, tn, pn, cr = _ts_shape(c.output)
+        first = c.inputs[0] if c.inputs else None
+        if not c.inputs:
+            cr = cr or "it is called without a positional input (IndexError: tuple index out of range)"
+        elif isinstance(first, (list, tuple)):
+            cr = cr or (f"it is called with a {type(first).__name__} as its first input "
+                        f"(AttributeError: '{type(first).__name__}' object has no attribute 'size')")
         if cr and not crash:
             crash = f"{m.type_name} '{m.name}': {cr}"
         if tn is None:
@@ -397,7 +402,8 @@ def torchsummary_table(run, model: Model) -> Table:
         if f"{par_mb:0.2f}" != f"{p_par:0.2f}":
             why.append(f"its params size follows its total of {peer_total:,} params")
         if quotes:
-            notes.append("torchsummary 1.5.1 would print " + ", ".join(quotes[:-1]) + (" and " if len(quotes) > 1 else "")
+            notes.append("torchsummary 1.5.1 would print " + ", ".join(quotes[:-1])
+                         + (" and " if len(quotes) > 1 else "")
                          + quotes[-1] + ": " + "; ".join(why) + ".")
     sym_names = sorted({s for t in run.input_tensors if t.shape for d in t.shape[1:] for s in D.symbols(d)})
     dep = f"? (depends on {', '.join(sym_names)})" if sym_names else "?"
@@ -425,6 +431,16 @@ def torchsummary_table(run, model: Model) -> Table:
 # torchinfo 1.8.0
 # ------------------------------------------------------------------------------------------------
 
+def _has_sublayers(m: ModuleValue) -> bool:
+    if m.kind != "layer" or not m.args or m.args.get("__params_unknown__"):
+        return False
+    from .layers import Unknowable
+    try:
+        return any("." in k for k in m.spec.params(m.args))
+    except Unknowable:
+        return False
+
+
 class _Info:
     """torchinfo's LayerInfo, for one module call (or an inserted container)."""
 
@@ -434,7 +450,8 @@ class _Info:
         self.depth = depth
         self.parent = parent
         self.class_name = module.type_name
-        self.is_leaf = not module.children
+        # a torch layer with sub-layers of its own (MultiheadAttention's out_proj) is no leaf in torch
+        self.is_leaf = not module.children and not _has_sublayers(module)
         self.is_recursive = False
         self.depth_index = None
         self.children: List["_Info"] = []
@@ -623,7 +640,8 @@ def torchinfo_table(run, model: Model, max_depth: int) -> Table:
                 macs = D.add(macs, r.macs)
                 true_macs = D.add(true_macs, r.true_macs)
             if r.num_params:
-                out_bytes = None if (out_bytes is None or r.output_bytes is None) else D.add(out_bytes, D.mul(2, r.output_bytes))
+                if out_bytes is not None:
+                    out_bytes = None if r.output_bytes is None else D.add(out_bytes, D.mul(2, r.output_bytes))
             if r.is_recursive:
                 continue
             if r.num_params is None:
@@ -655,15 +673,18 @@ def torchinfo_table(run, model: Model, max_depth: int) -> Table:
             break
         in_bytes = D.add(in_bytes, D.add(D.mul(_ELEM_BYTES.get(t.dtype, 4), D.prod(t.shape)), 64))
     true_pbytes = None if total is None else 4 * total
-    if true_pbytes is not None and not unknown and f"{true_pbytes / 1e6:0.2f}" != f"{p_bytes / 1e6:0.2f}":
-        also = ""
+    if true_pbytes is not None and not unknown and true_pbytes != p_bytes:
+        quotes = []
+        if f"{true_pbytes / 1e6:0.2f}" != f"{p_bytes / 1e6:0.2f}":
+            quotes.append(f'"Params size (MB): {p_bytes / 1e6:0.2f}"')
         if isinstance(in_bytes, int) and isinstance(out_bytes, int):
             peer_tot, true_tot = (in_bytes + out_bytes + p_bytes) / 1e6, (in_bytes + out_bytes + true_pbytes) / 1e6
             if f"{peer_tot:0.2f}" != f"{true_tot:0.2f}":
-                also = f' and "Estimated Total Size (MB): {peer_tot:0.2f}"'
-        notes.append(f'torchinfo 1.8.0 would print "Params size (MB): {p_bytes / 1e6:0.2f}"{also}: it adds the bytes '
-                     f"of leaf modules that run only, and misses parameters held by a parent module (or by "
-                     f"modules that never run).")
+                quotes.append(f'"Estimated Total Size (MB): {peer_tot:0.2f}"')
+        if quotes:
+            notes.append(f"torchinfo 1.8.0 would print {' and '.join(quotes)}: it adds the bytes of leaf modules "
+                         f"that run only, and misses parameters held by a parent module (or by modules that "
+                         f"never run).")
     if macs is not None and true_macs is not None and isinstance(macs, int) and isinstance(true_macs, int) \
             and macs != true_macs:
         notes.append(f'torchinfo 1.8.0 would print "Total mult-adds{_units(macs)}": for Linear it multiplies by '
@@ -677,11 +698,13 @@ def torchinfo_table(run, model: Model, max_depth: int) -> Table:
     tot_bytes = None
     if isinstance(in_bytes, int) and isinstance(out_bytes, int) and true_pbytes is not None:
         tot_bytes = in_bytes + out_bytes + true_pbytes
+    known_macs = isinstance(true_macs, int) and macs is not None
+    non_trainable = None if params_line is None or trainable is None else total - trainable
     totals = [("Total params", _fmt_int(params_line)),
               ("Trainable params", _fmt_int(trainable if params_line is not None else None)),
-              ("Non-trainable params", _fmt_int(None if params_line is None or trainable is None else total - trainable)),
-              ("Total mult-adds" + (_units(true_macs).split(":")[0] if isinstance(true_macs, int) and macs is not None else ""),
-               (_units(true_macs).split(": ", 1)[1] if isinstance(true_macs, int) and macs is not None else dep))]
+              ("Non-trainable params", _fmt_int(non_trainable)),
+              ("Total mult-adds" + (_units(true_macs).split(":")[0] if known_macs else ""),
+               (_units(true_macs).split(": ", 1)[1] if known_macs else dep))]
     memory = [("Input size (MB)", mb(in_bytes)), ("Forward/backward pass size (MB)", mb(out_bytes)),
               ("Params size (MB)", mb(true_pbytes)), ("Estimated Total Size (MB)", mb(tot_bytes))]
     # layout
@@ -839,6 +862,14 @@ def _solve_last(sym, env, ge, eq, lo=1):
             vals.append(x)
     out = _intervals(vals)
     if hi is None and out and out[-1][1] == end:
+        full = out[:-1]
+        if len(full) >= 3:
+            # periodic (a size must be a multiple of 8, say): [lo, hi, period] stands for lo..hi + period*k
+            w = {b - a for a, b in full}
+            p = {full[i + 1][0] - full[i][0] for i in range(len(full) - 1)}
+            if len(w) == 1 and len(p) == 1:
+                a, b = full[0]
+                return [[a, b, p.pop()]]
         out[-1][1] = None
     return out
 
@@ -851,7 +882,9 @@ def admissible(run) -> Optional[Dict[str, Any]]:
     if bad:
         shapes = " and ".join(_shape_list_text(t.shape) for t in run.input_tensors if t.shape is not None)
         return {"text": f"none: the model fails for every input {shapes} ({bad[0].data.get('kind')} error; "
-                        f"see `shapelint check`)", "symbols": syms, "regions": [], "input": shapes}
+                        f"see `shapelint check`)", "symbols": syms, "admissible": False, "complete": True,
+                "components": [],
+                "input": shapes}
     # components of symbols linked by a constraint
     parent = {s: s for s in syms}
 
@@ -887,12 +920,29 @@ def admissible(run) -> Optional[Dict[str, Any]]:
             rest_ge = [d for d in cge if d not in ge1]
             rest_eq = [c for c in ceq if c not in eq1]
             first = _solve_last(s1, {}, ge1, eq1)
+            # f(s1, s2) == K with f non-decreasing in both: once f(v, w*) > K, with w* the least s2 for
+            # which f can be positive at all, no larger v has a solution
+            stops = []
+            for a, b in rest_eq:
+                f, k = (a, b) if isinstance(b, int) else (b, a)
+                if isinstance(k, int) and k >= 1 and not isinstance(f, int) and _monotone(f):
+                    w = _first_at_least(lambda x, f=f: D.evaluate(f, {s1: D.BOUND, s2: x}), 1, 1)
+                    if w is not None:
+                        stops.append((f, k, w))
             results = []
-            for lo1, hi1 in first:
+            for iv in first:
+                lo1, hi1 = iv[0], iv[1]
+                if len(iv) == 3:  # periodic: not searched in two dimensions
+                    incomplete.append(comp)
+                    break
                 end = hi1 if hi1 is not None else lo1 + _SEARCH - 1
                 for v in range(lo1, end + 1):
+                    if any(D.evaluate(f, {s1: v, s2: w}) > k for f, k, w in stops):
+                        break
                     ivs = _solve_last(s2, {s1: v}, rest_ge, rest_eq)
                     results.append((v, ivs, hi1 is None and v == end))
+            if comp in incomplete:
+                continue
             regions = []
             i = 0
             while i < len(results):
@@ -911,6 +961,11 @@ def admissible(run) -> Optional[Dict[str, Any]]:
 
 
 def _iv_text(iv) -> str:
+    if len(iv) == 3:
+        lo, hi, p = iv
+        if lo == hi and lo % p == 0:
+            return f"a multiple of {p}" + ("" if lo == p else f" (>= {lo})")
+        return f"= {lo} + {p}k (k >= 0)" if lo == hi else f"in {lo}..{hi} + {p}k (k >= 0)"
     lo, hi = iv
     if hi is None:
         return f">= {lo}"
@@ -920,6 +975,8 @@ def _iv_text(iv) -> str:
 
 
 def _iv_short(iv) -> str:
+    if len(iv) == 3:
+        return f"({_iv_text(iv)})"
     lo, hi = iv
     if hi is None:
         return f"{lo}.."
@@ -930,6 +987,7 @@ def _admissible_text(run, syms, regions_by_comp, incomplete) -> Dict[str, Any]:
     mains, alsos = [], []
     empty = False
     out_regions = []
+    singles: Dict[str, List[str]] = {}  # the same admissible sizes for several symbols: "H, W in ..."
     for comp, regions in regions_by_comp:
         if not regions:
             empty = True
@@ -939,15 +997,18 @@ def _admissible_text(run, syms, regions_by_comp, incomplete) -> Dict[str, Any]:
             ivs = [r[s] for r in regions]
             if ivs == [[1, None]]:
                 continue  # unconstrained (the batch, say)
-            out_regions.append({s: iv} for iv in ivs)
-            out_regions[-1] = [{s: iv} for iv in ivs]
+            out_regions.append({"symbols": [s], "boxes": [{s: iv} for iv in ivs]})
             if len(ivs) == 1:
-                mains.append(f"{s} {_iv_text(ivs[0])}")
+                what = _iv_text(ivs[0])
             else:
-                mains.append(f"{s} in " + ", ".join(_iv_short(iv) for iv in ivs))
+                what = "in " + ", ".join(_iv_short(iv) for iv in ivs)
+            if what not in singles:
+                singles[what] = []
+                mains.append(what)
+            singles[what].append(s)
             continue
         s1, s2 = comp
-        out_regions.append([{s1: r[s1], s2: r[s2]} for r in regions])
+        out_regions.append({"symbols": [s1, s2], "boxes": [{s1: r[s1], s2: r[s2]} for r in regions]})
         square = [r for r in regions if r[s1] == r[s2]]
         other = [r for r in regions if r[s1] != r[s2]]
         if square:
@@ -959,6 +1020,7 @@ def _admissible_text(run, syms, regions_by_comp, incomplete) -> Dict[str, Any]:
             listed = ", ".join(f"{_iv_short(r[s1])} x {_iv_short(r[s2])}" for r in other[:6])
             more = f" and {len(other) - 6} more" if len(other) > 6 else ""
             alsos.append(f"({s1}, {s2}) in {listed}{more}")
+    mains = [f"{', '.join(singles[m])} {m}" if m in singles else m for m in mains]
     fixed = ""
     ins = [t for t in run.input_tensors if t.shape is not None]
     if len(ins) == 1 and len(ins[0].shape) >= 3 and isinstance(ins[0].shape[1], int):
@@ -977,8 +1039,37 @@ def _admissible_text(run, syms, regions_by_comp, incomplete) -> Dict[str, Any]:
         if incomplete:
             text += ("; " if text else "") + "not computed for " + ", ".join(
                 ", ".join(c) for c in incomplete) + " (more than two linked sizes)"
-    flat = [r for comp in out_regions for r in comp]
-    return {"text": text, "symbols": syms, "regions": flat, "input": shapes}
+    partial = any(t is UNKNOWN or (isinstance(t, Tensor) and t.shape is None)
+                  for c in run.calls for t in _flat_tensors(c.output))
+    if partial and not empty:
+        text += " (not every shape could be followed: some of these sizes may still fail)"
+    return {"text": text, "input": shapes, "symbols": syms, "admissible": not empty, "components": out_regions,
+            "complete": not partial and not incomplete}
+
+
+def _merge_branches(calls) -> Tuple[list, bool]:
+    """An undecidable ``if`` runs both branches (speculatively): a module called with the same input
+    shapes under the same parent on both is one call in torch; keep the first, and its subtree."""
+    calls = sorted(calls, key=lambda c: c.start)
+    keep, seen, stack = [], set(), []
+    drop_until = -1
+    any_spec = False
+    for c in calls:
+        if c.start < drop_until:
+            continue
+        while stack and not (stack[-1].start < c.start < stack[-1].end):
+            stack.pop()
+        if getattr(c, "speculative", False):
+            any_spec = True
+            shapes = tuple(str(_json_shape(a)) for a in c.inputs)
+            key = (stack[-1].start if stack else -1, id(c.module), shapes)
+            if key in seen:
+                drop_until = c.end
+                continue
+            seen.add(key)
+        keep.append(c)
+        stack.append(c)
+    return keep, any_spec
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1102,7 +1193,15 @@ def run(args) -> int:
             notes.append(f"shapelint check reports a shape error in this model ({f.data.get('kind')}); "
                          f"run `shapelint check {path}`")
             break
+    r.calls, branched = _merge_branches(r.calls)
+    if branched:
+        notes.append("the forward takes a branch shapelint cannot decide (an `if` on requires_grad or on "
+                     "data, say): the calls of both branches are listed, each module call once")
     model = Model(r)
+    opaque = sorted({m.type_name for m in model.tree if m.kind == "opaque"})
+    if opaque:
+        notes.append(f"shapelint does not model {', '.join(opaque)}: shapes and counts that depend on "
+                     f"{'it' if len(opaque) == 1 else 'them'} show as ?")
     if args.style == "torchsummary":
         table = torchsummary_table(r, model)
         info_tab = None

@@ -177,6 +177,14 @@ def call_torch_function(interp, name, args, kwargs, node):
         return _FACTORIES[short](args, kwargs)
     if short in ("jit.is_scripting", "jit.is_tracing", "_C._get_tracing_state", "onnx.is_in_onnx_export"):
         return False
+    if short in ("utils.checkpoint.checkpoint", "utils.checkpoint") and args:
+        # activation checkpointing calls the function on the arguments: same shapes
+        return interp.call(args[0], list(args[1:]), {k: v for k, v in kwargs.items()
+                                                      if k not in ("use_reentrant", "preserve_rng_state",
+                                                                   "determinism_check", "debug",
+                                                                   "context_fn")}, node)
+    if short == "jit.annotate" and len(args) == 2:
+        return args[1]
     if short.startswith(("jit.", "_assert", "autograd.", "cuda.", "backends.", "manual_seed", "set_",
                          "no_grad", "enable_grad", "inference_mode", "device", "_C.", "utils.")):
         return UNKNOWN
@@ -229,12 +237,24 @@ def _shape_from(args, kwargs):
     return tuple(T.size_list(args))
 
 
+def _dtype_kind(v, default):
+    """'long' for integer and bool dtypes (index tensors), 'float' for the rest."""
+    from .values import Qual
+
+    if isinstance(v, Qual):
+        short = v.name.rsplit(".", 1)[-1]
+        return "long" if short in ("long", "int", "int64", "int32", "int16", "int8", "uint8", "bool",
+                                   "short") else "float"
+    return default
+
+
 def _factory(dtype="float"):
     def f(args, kwargs):
+        kind = _dtype_kind(kwargs.get("dtype"), dtype)
         try:
-            return Tensor(_shape_from(args, kwargs), kwargs.get("dtype_kind", dtype))
+            return Tensor(_shape_from(args, kwargs), kind)
         except Unknowable:
-            return Tensor(None, dtype)
+            return Tensor(None, kind)
     return f
 
 
@@ -319,7 +339,8 @@ def data_binop(op: str, a, b):
     xa = xa * n if len(xa) == 1 else xa
     xb = xb * n if len(xb) == 1 else xb
     fn = {"Add": lambda x, y: x + y, "Subtract": lambda x, y: x - y, "Multiply": lambda x, y: x * y,
-          "Divide": lambda x, y: x / y, "Power": lambda x, y: x ** y}.get(op)
+          "Divide": lambda x, y: x / y, "Power": lambda x, y: x ** y, "FloorDivide": lambda x, y: x // y,
+          "Modulo": lambda x, y: x % y}.get(op)
     if fn is None:
         return NotImplemented
     dtype = "long" if ta == tb == "long" and op != "Divide" else "float"

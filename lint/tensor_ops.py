@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, List, Optional, Sequence
 
 from . import dims as D
-from .layers import Unknowable, Violation, assumed, dim_or_violation, flatten_shape, need, shape_of
+from .layers import Unknowable, Violation, assumed, dim_or_violation, flatten_shape, folded, need, shape_of
 from .values import UNKNOWN, Tensor
 
 
@@ -60,14 +60,34 @@ def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
         n = s[0]
         per_sample, k = D.prod(s[1:]), D.prod(target[1:])
         rel = D.equal(per_sample, k)
+        if rel != D.ALWAYS and any(D.equal(D.prod(s[i:]), k) == D.ALWAYS for i in range(2, len(s))):
+            # view(-1, *trailing dims): the leading dims are merged on purpose (batch x time for a
+            # per-step classifier, windows or pixels into the batch); nothing to report
+            if _is_int(k) and k > 0:
+                merged = D.floordiv(D.mul(n, per_sample), k)
+            else:
+                merged = D.prod(s[:next(i for i in range(2, len(s)) if D.equal(D.prod(s[i:]), k) == D.ALWAYS)])
+            return x.with_shape((merged, *target[1:]), None)
         if rel == D.NEVER:
-            kind = "reshape_size"
-            if _is_int(per_sample) and _is_int(k):
-                if _is_int(n):
-                    kind = "batch_fold" if (n * per_sample) % k == 0 else "reshape_size"
-                else:
-                    kind = "batch_fold" if per_sample % k == 0 else "reshape_size"
-            raise Violation(kind, per_sample=per_sample, k=k, batch=n, total=total, **info)
+            data = dict(per_sample=per_sample, k=k, batch=n, total=total, **info)
+            if not (_is_int(per_sample) and _is_int(k)) or k <= 0:
+                raise Violation("reshape_size", **data)
+            whole = per_sample % k == 0 or k % per_sample == 0
+            if _is_int(n):
+                if (n * per_sample) % k:
+                    raise Violation("reshape_size", **data)
+                if not whole:  # rows straddle two samples: never what anyone means
+                    raise Violation("batch_fold", **data)
+                new_batch = n * per_sample // k
+            elif per_sample % k == 0:
+                new_batch = D.mul(n, per_sample // k)
+            else:
+                raise Violation("reshape_size", **data)
+            # Whole samples split into rows (or rows of whole samples) is also how windows and
+            # pixels are folded into the batch on purpose; it is a bug only if the model's output
+            # keeps the changed batch (the engine decides at the end of forward).
+            folded(dict(data, new_batch=new_batch))
+            return x.with_shape((new_batch, *target[1:]), None)
         if rel == D.DEPENDS:
             assumed(per_sample, k, op)
         return x.with_shape((n, *target[1:]), 0)
@@ -185,6 +205,7 @@ def broadcast(a: Tensor, b: Tensor, op: str) -> Tensor:
         elif rel == D.NEVER and _never_one(x) and _never_one(y):
             raise Violation("broadcast", op=op, left=tuple(sa), right=tuple(sb), dim=i - n, a=x, b=y)
         elif _never_one(x) and _never_one(y):
+            assumed(x, y, op)
             out.append(x)
         else:
             out.append(D.fresh())
@@ -216,8 +237,11 @@ def concat(tensors: Sequence[Tensor], dim, op: str, stack=False) -> Tensor:
         for i in range(r):
             if not stack and i == d:
                 continue
-            if D.equal(first[i], s[i]) == D.NEVER:
+            rel = D.equal(first[i], s[i])
+            if rel == D.NEVER:
                 raise Violation("concat", op=op, shapes=tuple(shapes), dim=d, bad=i, a=first[i], b=s[i])
+            if rel == D.DEPENDS:
+                assumed(first[i], s[i], op)
     bd = tensors[0].batch_dim
     if stack:
         out = list(first)
@@ -243,8 +267,11 @@ def matmul(a: Tensor, b: Tensor, op: str) -> Tensor:
         raise Violation("config", arg="input", what="both arguments to matmul need to be at least 1D")
     ka = sa[-1]
     kb = sb[0] if len(sb) == 1 else sb[-2]
-    if D.equal(ka, kb) == D.NEVER:
+    rel = D.equal(ka, kb)
+    if rel == D.NEVER:
         raise Violation("matmul", op=op, left=tuple(sa), right=tuple(sb), a=ka, b=kb)
+    if rel == D.DEPENDS:
+        assumed(ka, kb, op)
     if len(sa) == 1 and len(sb) == 1:
         return Tensor((), a.dtype, None)
     if len(sb) == 1:
@@ -260,6 +287,9 @@ def matmul(a: Tensor, b: Tensor, op: str) -> Tensor:
 def index(x: Tensor, key) -> Any:
     """Basic indexing: ints, slices with literal bounds, None and Ellipsis."""
     s = list(shape_of(x))
+    if isinstance(key, Tensor) and key.dtype == "long" and key.shape is not None and s:
+        # advanced indexing of the first dim by an integer tensor: index shape + the rest
+        return Tensor((*key.shape, *s[1:]), x.dtype, None)
     items = list(key) if isinstance(key, tuple) else [key]
     if any(isinstance(k, Tensor) or k is UNKNOWN or isinstance(k, list) for k in items):
         raise Unknowable()

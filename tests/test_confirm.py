@@ -303,12 +303,15 @@ def test_an_error_shapelint_missed_is_a_shapelint_defect(tmp_path):
                 self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
                 self.conv2 = nn.Conv2d(10, 40, kernel_size=5)
                 self.w = nn.Parameter(torch.randn(321, 10))
+                self.fc = nn.Linear(320, 10)
 
             def forward(self, x):
                 x = F.relu(F.max_pool2d(self.conv1(x), 2))
                 x = F.relu(F.max_pool2d(self.conv2(x), 2))
                 x = x.view(-1, 320)
-                return torch.einsum("ij,jk->ik", x, self.w)
+                y = self.fc(x)
+                torch.einsum("ij,jk->ik", x, self.w)
+                return y
 
 
         if __name__ == "__main__":
@@ -317,10 +320,10 @@ def test_an_error_shapelint_missed_is_a_shapelint_defect(tmp_path):
     '''))
     r = shapelint("check", path, "--confirm", "--device", "cpu", "--select", "SHP005")
     lines = r.stdout.splitlines()
-    assert lines[0].startswith(f"{path}:17:13: SHP005 ")
-    assert lines[1] == "    confirmed by torch (cpu): output batch 6 for input batch 3 (line 17 gave [6, 320])"
+    assert lines[0].startswith(f"{path}:18:13: SHP005 ")
+    assert lines[1] == "    confirmed by torch (cpu): output batch 6 for input batch 3 (line 18 gave [6, 320])"
     assert lines[2].startswith(f"{path}: shapelint defect: torch raised RuntimeError: einsum(): ")
-    assert lines[2].endswith("at line 18, where shapelint reported nothing "
+    assert lines[2].endswith("at line 20, where shapelint reported nothing "
                              "(class WideNet, `WideNet()`, input 3x1x28x28)")
     r = shapelint("check", path, "--confirm", "--device", "cpu", "--format", "json")
     assert [d["confirmed"] for d in json.loads(r.stdout)] == [True]

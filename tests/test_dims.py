@@ -1,0 +1,311 @@
+"""Unit tests of shapelint.dims against brute force.
+
+* random chains of conv / pool / transposed-conv / upsample formulas built with the dims ops are
+  evaluated symbolically (``dims.evaluate`` and ``dims.substitute``) and compared to the same
+  chain computed with plain Python ints (independent formulas from REFERENCE.md), for H in 1..200;
+* ``equal()`` / ``can_equal()`` / ``at_least()`` may answer NEVER only when a brute-force search
+  over the valid sizes (every intermediate size >= 1, i.e. where torch would run) finds no
+  solution, and ALWAYS only when every size agrees;
+* canonical forms: formulas that are equal as functions of H built by different routes compare
+  equal (``==``, ``hash``, text), e.g. conv k3 s2 p1 and conv k1 s2 p0.
+"""
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shapelint import dims as D
+from shapelint.layers import conv_output, pool_output
+
+H_RANGE = range(1, 201)
+SETTINGS = settings(max_examples=120, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+# --------------------------------------------------------------------------- a chain of formulas
+# Each step is a tuple; `sym_step` applies it with the dims ops (symbolic or int), `ref_step` with
+# plain Python ints, written independently from the torch docs.
+
+
+@st.composite
+def steps(draw):
+    kind = draw(st.sampled_from(["conv", "pool_ceil", "pool_floor", "tconv", "scale", "ceildiv", "min", "affine"]))
+    k = draw(st.integers(1, 7))
+    s = draw(st.integers(1, 4))
+    d = draw(st.integers(1, 3))
+    if kind == "conv":
+        return (kind, k, s, draw(st.integers(0, 3)), d)
+    if kind in ("pool_ceil", "pool_floor"):
+        eff = d * (k - 1) + 1
+        return (kind, k, s, draw(st.integers(0, eff // 2)), d)
+    if kind == "tconv":
+        return (kind, k, s, draw(st.integers(0, 3)), d, draw(st.integers(0, max(s, d) - 1)))
+    if kind == "scale":
+        return (kind, draw(st.sampled_from([0.5, 1.5, 2.0, 0.7, 1.3, 0.29, 3.0, 2.5])))
+    if kind == "ceildiv":
+        return (kind, draw(st.integers(1, 5)))
+    if kind == "min":
+        return (kind, draw(st.integers(1, 60)))
+    return (kind, draw(st.integers(1, 3)), draw(st.integers(-4, 4)))
+
+
+def sym_step(L, step):
+    kind = step[0]
+    if kind == "conv":
+        _, k, s, p, d = step
+        return conv_output(L, k, s, p, d)
+    if kind == "pool_ceil":
+        _, k, s, p, d = step
+        return pool_output(L, k, s, p, d, True)
+    if kind == "pool_floor":
+        _, k, s, p, d = step
+        return pool_output(L, k, s, p, d, False)
+    if kind == "tconv":
+        _, k, s, p, d, op = step
+        return D.add(D.mul(D.sub(L, 1), s), -2 * p + d * (k - 1) + op + 1)
+    if kind == "scale":
+        return D.floor_scale(L, step[1])
+    if kind == "ceildiv":
+        return D.ceildiv(L, step[1])
+    if kind == "min":
+        return D.dmin(L, step[1])
+    _, a, b = step
+    return D.add(D.mul(L, a), b)
+
+
+def ref_step(L: int, step) -> int:
+    kind = step[0]
+    if kind in ("conv", "pool_floor"):
+        _, k, s, p, d = step
+        return (L + 2 * p - d * (k - 1) - 1) // s + 1
+    if kind == "pool_ceil":
+        _, k, s, p, d = step
+        out = math.ceil((L + 2 * p - d * (k - 1) - 1) / s) + 1
+        # the last window must start inside the input or the left padding
+        if (out - 1) * s >= L + p:
+            out -= 1
+        return out
+    if kind == "tconv":
+        _, k, s, p, d, op = step
+        return (L - 1) * s - 2 * p + d * (k - 1) + op + 1
+    if kind == "scale":
+        return math.floor(L * step[1])
+    if kind == "ceildiv":
+        return -(-L // step[1])
+    if kind == "min":
+        return min(L, step[1])
+    _, a, b = step
+    return L * a + b
+
+
+def sym_chain(L, chain):
+    for stp in chain:
+        L = sym_step(L, stp)
+    return L
+
+
+def ref_chain(L: int, chain):
+    """The final value and whether every intermediate size was >= 1 (torch would run)."""
+    valid = L >= 1
+    for stp in chain:
+        L = ref_step(L, stp)
+        valid = valid and L >= 1
+    return L, valid
+
+
+chains = st.lists(steps(), min_size=1, max_size=6)
+
+
+@SETTINGS
+@given(chains)
+def test_chain_evaluates_like_plain_ints(chain):
+    f = sym_chain(D.sym("H"), chain)
+    for h in H_RANGE:
+        want, _ = ref_chain(h, chain)
+        assert D.evaluate(f, {"H": h}) == want, (D.text(f), h)
+        # the int path of the same ops (what a concrete run computes)
+        assert sym_chain(h, chain) == want, (chain, h)
+    for h in (1, 7, 64, 199):
+        assert D.substitute(f, {"H": h}) == ref_chain(h, chain)[0]
+
+
+def _plain_ceil_pool(L, k, s, p, d):
+    return ref_step(L, ("pool_ceil", k, s, p, d))
+
+
+def test_ceil_mode_reference_example():
+    # REFERENCE.md A.3: MaxPool1d(2, 2, padding=1, ceil_mode=True), L=5 -> 3 (naive ceil gives 4)
+    assert pool_output(5, 2, 2, 1, 1, True) == 3
+    assert D.evaluate(pool_output(D.sym("L"), 2, 2, 1, 1, True), {"L": 5}) == 3
+    assert _plain_ceil_pool(5, 2, 2, 1, 1) == 3
+
+
+def test_floor_scale_is_ieee_double():
+    # REFERENCE.md A.5: floor(100 * 0.29) = 28, not 29
+    assert D.floor_scale(100, 0.29) == 28
+    assert D.evaluate(D.floor_scale(D.sym("H"), 0.29), {"H": 100}) == 28
+
+
+# --------------------------------------------------------------------------- equal / can_equal
+
+
+def _brute_force_1(chain, target, lo=1, hi=400):
+    """Values of H in [lo, hi] where the chain is valid and equals target."""
+    out = []
+    for h in range(lo, hi + 1):
+        v, valid = ref_chain(h, chain)
+        if valid and v == target:
+            out.append(h)
+    return out
+
+
+@SETTINGS
+@given(chains, st.integers(1, 300), st.booleans())
+def test_equal_never_only_without_solution_1d(chain, target, hit):
+    f = sym_chain(D.sym("H"), chain)
+    if hit:  # a target that is reached somewhere, so NEVER would be wrong
+        vals = [ref_chain(h, chain) for h in range(1, 201)]
+        vals = [v for v, ok in vals if ok and v >= 1]
+        if vals:
+            target = vals[target % len(vals)]
+    rel = D.equal(f, target)
+    if rel == D.NEVER:
+        sols = _brute_force_1(chain, target)
+        assert not sols, f"equal({D.text(f)}, {target}) is NEVER but H={sols[:5]} solve it"
+        if isinstance(f, D.Lin):
+            assert not D.can_equal(f, target)
+    elif rel == D.ALWAYS:
+        for h in H_RANGE:
+            assert ref_chain(h, chain)[0] == target
+    if isinstance(f, D.Lin) and not D.can_equal(f, target):
+        assert not _brute_force_1(chain, target)
+
+
+@SETTINGS
+@given(chains, st.integers(-3, 40))
+def test_at_least_never_only_when_never(chain, lo):
+    f = sym_chain(D.sym("H"), chain)
+    rel = D.at_least(f, lo)
+    vals = [ref_chain(h, chain)[0] for h in range(1, 1025)]
+    if rel == D.NEVER:
+        assert max(vals) < lo, f"at_least({D.text(f)}, {lo}) is NEVER but reaches {max(vals)}"
+    elif rel == D.ALWAYS:
+        assert min(vals) >= lo
+
+
+@SETTINGS
+@given(st.lists(steps(), min_size=1, max_size=4), st.lists(steps(), min_size=1, max_size=4),
+       st.integers(1, 64), st.integers(1, 5000), st.booleans())
+def test_equal_never_only_without_solution_2d(chain_h, chain_w, channels, target, hit):
+    """A flatten product C * f(H) * g(W) against a Linear's in_features."""
+    fh = sym_chain(D.sym("H"), chain_h)
+    fw = sym_chain(D.sym("W"), chain_w)
+    f = D.prod([channels, fh, fw])
+    table_h = {h: ref_chain(h, chain_h) for h in range(1, 121)}
+    table_w = {w: ref_chain(w, chain_w) for w in range(1, 121)}
+    if hit:
+        vals = sorted({channels * vh * vw for vh, okh in table_h.values() if okh
+                       for vw, okw in table_w.values() if okw})
+        if vals:
+            target = vals[target % len(vals)]
+    rel = D.equal(f, target)
+    if rel == D.NEVER:
+        sols = [(h, w) for h, (vh, okh) in table_h.items() if okh
+                for w, (vw, okw) in table_w.items() if okw and channels * vh * vw == target]
+        assert not sols, f"equal({D.text(f)}, {target}) is NEVER but (H, W)={sols[:5]} solve it"
+    elif rel == D.ALWAYS:
+        for h in (1, 5, 50):
+            for w in (1, 7, 33):
+                assert channels * ref_chain(h, chain_h)[0] * ref_chain(w, chain_w)[0] == target
+
+
+def test_equal_never_examples():
+    H, W = D.sym("H"), D.sym("W")
+    # LeNet-style single side: 16 * (((H-4)//2 - 4)//2) reaches every multiple of 16, nothing else
+    f = D.mul(16, pool_output(conv_output(pool_output(conv_output(H, 5, 1, 0, 1), 2, 2, 0, 1, False),
+                                          5, 1, 0, 1), 2, 2, 0, 1, False))
+    assert D.equal(f, 80) == D.DEPENDS
+    assert D.equal(f, 81) == D.NEVER
+    g = D.prod([16, conv_output(H, 5, 1, 0, 1), conv_output(W, 5, 1, 0, 1)])
+    assert D.equal(g, 400) == D.DEPENDS  # H = W = 9
+    assert D.equal(g, 401) == D.NEVER
+    assert D.equal(g, 16 * 13) == D.DEPENDS  # 13 = 13 * 1: H = 17, W = 5
+    # a stride-2 output is ceil(H/2): every value >= 1 is reachable
+    h2 = conv_output(H, 3, 2, 1, 1)
+    for t in range(1, 50):
+        assert D.equal(h2, t) == D.DEPENDS
+    assert D.equal(D.add(H, 1), D.add(H, 2)) == D.NEVER
+    assert D.equal(D.add(H, 1), D.add(1, H)) == D.ALWAYS
+
+
+def test_can_equal_product_with_gaps():
+    # 4*H: only multiples of 4; 2*(H//3)+1 only odd values
+    H = D.sym("H")
+    f = D.mul(H, 4)
+    for t in range(1, 100):
+        assert D.can_equal(f, t) == (t % 4 == 0)
+    g = D.add(D.mul(D.floordiv(H, 3), 2), 1)
+    for t in range(1, 60):
+        want = any(2 * (h // 3) + 1 == t for h in range(1, 400))
+        if not D.can_equal(g, t):
+            assert not want, t
+        if t % 2 == 0:
+            assert not D.can_equal(g, t), t  # even values are never reached
+
+
+# --------------------------------------------------------------------------- canonical forms
+
+
+def test_canonical_strided_conv_and_shortcut():
+    H = D.sym("H")
+    a = conv_output(H, 3, 2, 1, 1)  # 3x3 stride-2 conv, padding 1
+    b = conv_output(H, 1, 2, 0, 1)  # 1x1 stride-2 shortcut
+    assert a == b
+    assert hash(a) == hash(b)
+    assert D.text(a) == D.text(b)
+    assert D.equal(a, b) == D.ALWAYS
+    assert D.sub(a, b) == 0
+
+
+@pytest.mark.parametrize("k,p", [(3, 1), (5, 2), (7, 3), (1, 0)])
+def test_canonical_same_conv_is_identity(k, p):
+    H = D.sym("H")
+    assert conv_output(H, k, 1, p, 1) == H
+    assert D.equal(conv_output(H, k, 1, p, 1), H) == D.ALWAYS
+
+
+def test_canonical_forms_misc():
+    H, W = D.sym("H"), D.sym("W")
+    assert D.floordiv(D.floordiv(H, 2), 2) == D.floordiv(H, 4)
+    assert D.add(H, W) == D.add(W, H)
+    assert D.mul(H, W) == D.mul(W, H)
+    assert D.prod([3, H, W]) == D.prod([W, 3, H])
+    assert D.add(D.floordiv(H, 2), 1) == D.floordiv(D.add(H, 2), 2)
+    assert D.sub(D.add(H, 5), 5) == H
+    assert D.floordiv(D.mul(H, 4), 2) == D.mul(H, 2)
+    assert D.floor_scale(H, 2.0) == D.mul(H, 2)
+    # two stride-2 maxpools == one stride-4 pool of kernel 4 (floor mode, no padding)
+    two = pool_output(pool_output(H, 2, 2, 0, 1, False), 2, 2, 0, 1, False)
+    assert two == pool_output(H, 4, 4, 0, 1, False)
+    # the same conv chain built twice is the same object text, whatever the route
+    a = D.add(D.mul(D.sub(H, 1), 2), 1)
+    b = D.sub(D.mul(H, 2), 1)
+    assert a == b
+
+
+@SETTINGS
+@given(st.integers(1, 7), st.integers(1, 4), st.integers(0, 3), st.integers(1, 3))
+def test_canonical_equal_functions_compare_equal(k, s, p, d):
+    """Two conv configurations that give the same function of H on a large range must compare
+    equal when dims reduces both to (H + c)//s + 1 (same stride): the canonical form is
+    determined by s and by 2p - d(k-1) alone."""
+    H = D.sym("H")
+    a = conv_output(H, k, s, p, d)
+    eff = d * (k - 1)
+    # the 1-dilation kernel with the same effective extent and the same padding
+    b = conv_output(H, eff + 1, s, p, 1)
+    assert a == b and hash(a) == hash(b)
+    for h in range(1, 100):
+        assert D.evaluate(a, {"H": h}) == (h + 2 * p - eff - 1) // s + 1
