@@ -169,15 +169,25 @@ class Interpreter:
                 v = self.eval(exprs[0], Frame(src=src)) if len(exprs) == 1 else UNKNOWN
             finally:
                 self._globals_busy.discard(key)
+        elif (id(src), name) in self._globals_busy:
+            return UNKNOWN  # modules importing each other's names in a cycle
         elif name in src.rel_imports:
             level, module, imported = src.rel_imports[name]
-            v = self.import_from(self.project.absolute_name(src, level, module), imported)
+            self._globals_busy.add((id(src), name))
+            try:
+                v = self.import_from(self.project.absolute_name(src, level, module), imported)
+            finally:
+                self._globals_busy.discard((id(src), name))
         elif name in src.imports:
             qual = src.imports[name]
             v = UNKNOWN
             if self.project.owns(qual):
                 mod, _, attr = qual.rpartition(".")
-                v = self.import_from(mod, attr) if mod else UNKNOWN
+                self._globals_busy.add((id(src), name))
+                try:
+                    v = self.import_from(mod, attr) if mod else UNKNOWN
+                finally:
+                    self._globals_busy.discard((id(src), name))
                 if v is UNKNOWN:
                     ref = self.project.module(qual)
                     v = ModuleRef(ref) if ref is not None else UNKNOWN

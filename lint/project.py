@@ -26,6 +26,9 @@ class Project:
         if path:
             self.cache[path] = main
         self.root, self.package = _package_of(path) if path else (None, None)
+        if self.package and self.package.split(".")[0] == "torch":
+            # torch's own sources: their names are what the layer table models, by qualified name
+            self.root, self.package = None, None
 
     def _load(self, path: str) -> Optional[SourceModule]:
         path = os.path.abspath(path)
@@ -54,7 +57,7 @@ class Project:
 
     def absolute_name(self, src: SourceModule, level: int, module: str) -> Optional[str]:
         """`from ..ops import x` in torchvision/models/resnet.py -> 'torchvision.ops'."""
-        if not src.path:
+        if not src.path or not self.root:
             return None
         _, pkg = _package_of(os.path.abspath(src.path))
         if pkg is None:

@@ -185,13 +185,18 @@ def _envs(run, native):
 
 @pytest.mark.parametrize("path", _params(CLEAN, "symbolic"), ids=IDS)
 def test_symbolic_runs_match_torch(path):
-    from shapelint import dims as D
-
     a = analysis(path)
     runs = _symbolic_runs(a)
     if not runs:
         pytest.skip("no symbolic run with calls")
     native = [r.inputs for r in a.runs if r.concrete]
+    _assert_symbolic_match(path, runs, native)
+
+
+def _assert_symbolic_match(path, runs, native):
+    from shapelint import dims as D
+    from conftest import torch_shapes
+
     all_problems = []
     checked = 0
     off_assumption = []
@@ -210,7 +215,6 @@ def test_symbolic_runs_match_torch(path):
                 all_problems += [f"{run.ctor_text} at {env} (torch raised {type(err).__name__} later): {p}"
                                  for p in problems]
                 continue
-            from conftest import torch_shapes
             final = torch_shapes(out)
             if isinstance(final, tuple) and final and final[0] != "seq" and len(final) and final[0] != env["N"]:
                 continue  # torch folds the batch at this size (SHP005 territory)
@@ -222,6 +226,54 @@ def test_symbolic_runs_match_torch(path):
     assert not all_problems, "\n".join(all_problems)
     assert checked > 0, ("no size tried both satisfies the engine's recorded assumptions and is accepted "
                          "by torch; sizes off an assumption:\n" + "\n".join(off_assumption))
+
+
+_SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def _symbolic_spec(shape, dtype, index):
+    """A concrete input made symbolic: the batch becomes N, the spatial dims of an (N, C, *spatial)
+    float input become L / H, W / D, H, W, and an index input's (N, L) becomes symbolic too."""
+    sfx = "" if index == 0 else str(index + 1)
+    if dtype == "long":
+        return ("N", *(f"L{sfx}" if i == 1 else d for i, d in enumerate(shape[1:], 1)))
+    k = len(shape) - 2
+    if k not in _SPATIAL_NAMES:
+        return ("N", *shape[1:])
+    return ("N", shape[1], *(n + sfx for n in _SPATIAL_NAMES[k]))
+
+
+@lru_cache(maxsize=None)
+def option_analysis(path: Path):
+    """The file analysed again with every concretely-fed class given a symbolic input instead."""
+    from shapelint.engine import analyze_source
+
+    base = analysis(path)
+    specs, native = {}, {}
+    for run in base.runs:
+        if not run.concrete or run.cls.name in specs:
+            continue
+        dtypes = [t.dtype for t in run.input_tensors] or ["float"] * len(run.inputs)
+        specs[run.cls.name] = [_symbolic_spec(s, dt, i) for i, (s, dt) in enumerate(zip(run.inputs, dtypes))]
+    for run in base.runs:
+        if run.concrete:
+            native.setdefault(run.cls.name, []).append(run.inputs)
+    if not specs:
+        return None, {}, {}
+    return analyze_source(path.read_text(), str(path), input_shapes=specs, strict=True), specs, native
+
+
+@pytest.mark.parametrize("path", _params(CLEAN, "symbolic"), ids=IDS)
+def test_option_symbolic_runs_match_torch(path):
+    """The concrete inputs of the file made symbolic (``input_shapes={'Net': [('N', 3, 'H', 'W')]}``),
+    evaluated at the file's own size and at other sizes, against torch."""
+    a, specs, native = option_analysis(path)
+    if a is None:
+        pytest.skip("no run with concrete inputs")
+    assert not a.findings, f"symbolic inputs {specs} give findings on a clean fixture: {a.findings}"
+    runs = [r for r in a.runs if r.cls.name in specs and r.input_origin == "option" and r.calls]
+    assert runs, f"no run of {sorted(specs)} with the symbolic inputs {specs} recorded a call"
+    _assert_symbolic_match(path, runs, [s for r in runs for s in native.get(r.cls.name, [])])
 
 
 def _broken_assumptions(run, env):

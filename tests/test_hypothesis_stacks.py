@@ -45,7 +45,7 @@ from conftest import compare_shapes, run_with_hooks, static_shapes, torch_shapes
 
 torch = pytest.importorskip("torch")
 
-MAX_EXAMPLES = int(os.environ.get("SHAPELINT_HYPOTHESIS_EXAMPLES", "300"))
+MAX_EXAMPLES = int(os.environ.get("SHAPELINT_HYPOTHESIS_EXAMPLES", "500"))
 # CI is deterministic; set SHAPELINT_HYPOTHESIS_EXPLORE=1 (and --hypothesis-seed=N) to search afresh.
 DERANDOMIZE = not os.environ.get("SHAPELINT_HYPOTHESIS_EXPLORE")
 FILENAME = "<hypothesis-stack>"
@@ -72,6 +72,7 @@ class Stack:
     shape: Tuple[int, ...]
     layers: List[Layer] = field(default_factory=list)
     source: str = ""
+    unbatched: bool = False
 
 
 # --------------------------------------------------------------------------- shape tracking
@@ -386,7 +387,7 @@ def stacks(draw):
     if draw(st.integers(0, 9)) == 0:  # an unbatched (C, *spatial) input, which conv/pool layers accept
         shape = (1, *shape[1:])
         fed = shape[1:]
-    stack = Stack(draw(st.sampled_from(["seq", "explicit"])), fed)
+    stack = Stack(draw(st.sampled_from(["seq", "explicit"])), fed, unbatched=fed is not shape)
     cur: Optional[Tuple[int, ...]] = shape
     flat = False
     for _ in range(draw(st.integers(1, 6))):
@@ -515,7 +516,8 @@ def test_stack_agrees_with_torch(stack):
     note(f"findings: {findings}")
     note(f"torch: {stage} {err!r}")
     event(f"torch {'accepts' if err is None else 'rejects at ' + stage}; "
-          f"shapelint {'reports' if findings else 'silent'}")
+          f"shapelint {'reports' if findings else 'silent'}"
+          f"{'; unbatched input' if stack.unbatched else ''}")
 
     # The static shape of every module call torch ran must equal torch's.
     problems: List[str] = []
