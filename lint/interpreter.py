@@ -1319,7 +1319,17 @@ class Interpreter:
             if name == "keys":
                 return _Iter(list(m.children.keys()))
             return _Iter(list(m.children.values()))
-        if name in ("children", "modules") and m.kind in ("sequential", "modulelist", "user"):
+        if name in ("children", "named_children"):
+            if m.uncertain:
+                return UNKNOWN
+            items = list(m.children.items())
+            return _Iter(items if name == "named_children" else [v for _, v in items])
+        if name == "__setattr__" and len(args) == 2 and isinstance(args[0], str):
+            self.setattr(m, args[0], args[1])
+            return None
+        if name == "__getattr__" and len(args) == 1 and isinstance(args[0], str):
+            return self.getattr(m, args[0])
+        if name == "modules":
             return UNKNOWN
         if name in ("parameters", "named_parameters", "buffers", "state_dict", "load_state_dict",
                     "named_modules", "named_children"):
@@ -1916,9 +1926,45 @@ def _b_getattr(interp, args, kwargs):
     return UNKNOWN
 
 
+def _b_hasattr(interp, args, kwargs):
+    """hasattr(self, 'shortcut') on a module or object whose layout is known."""
+    if len(args) != 2 or not isinstance(args[1], str):
+        return UNKNOWN
+    obj, name = args
+    if isinstance(obj, ModuleValue):
+        if obj.uncertain:
+            return UNKNOWN
+        if name in obj.attrs or name in obj.children or name in obj.params or name == "training":
+            return True
+        if obj.kind == "user":
+            if interp.class_attr(obj.cls, name) is not UNKNOWN:
+                return True
+            # nn.Module's own attributes and methods are not modelled: only plain names are False
+            return False if not name.startswith("_") and name not in _MODULE_API else UNKNOWN
+        return UNKNOWN
+    if isinstance(obj, ObjectValue):
+        if name in obj.attrs:
+            return True
+        return interp.class_attr(obj.cls, name) is not UNKNOWN or UNKNOWN
+    return UNKNOWN
+
+
+_MODULE_API = {"training", "forward", "modules", "children", "named_modules", "named_children", "parameters",
+               "named_parameters", "buffers", "named_buffers", "state_dict", "load_state_dict", "to", "cuda",
+               "cpu", "eval", "train", "apply", "register_buffer", "register_parameter", "add_module",
+               "register_module", "zero_grad", "requires_grad_", "half", "float", "double", "type",
+               "get_submodule", "get_parameter", "extra_repr", "dump_patches", "call_super_init"}
+
+
 def _b_setattr(interp, args, kwargs):
     if len(args) == 3 and isinstance(args[1], str):
         interp.setattr(args[0], args[1], args[2])
+    elif len(args) == 3 and isinstance(args[0], (ModuleValue, ObjectValue)):
+        # an attribute whose name is unknown: the object's layout is no longer known
+        if isinstance(args[0], ModuleValue):
+            args[0].uncertain = True
+        else:
+            args[0].attrs["__unknown_attrs__"] = True
     return None
 
 
@@ -1944,7 +1990,7 @@ _BUILTINS = {
     "min": _b_minmax(min), "sum": _b_sum, "list": _b_list, "tuple": _b_tuple, "dict": _concrete(dict),
     "enumerate": _b_iterfn(lambda xs, start=0: enumerate(xs, start)), "zip": _b_iterfn(zip),
     "reversed": _b_iterfn(lambda xs: reversed(xs)), "sorted": _b_iterfn(lambda xs: sorted(xs)),
-    "isinstance": _b_isinstance, "getattr": _b_getattr, "setattr": _b_setattr, "hasattr": lambda i, a, k: UNKNOWN,
+    "isinstance": _b_isinstance, "getattr": _b_getattr, "setattr": _b_setattr, "hasattr": _b_hasattr,
     "print": lambda i, a, k: None, "super": _b_super, "divmod": _concrete(divmod), "pow": _concrete(pow),
     "any": _concrete(any), "all": _concrete(all), "type": lambda i, a, k: UNKNOWN, "iter": lambda i, a, k: UNKNOWN,
     "next": lambda i, a, k: UNKNOWN, "map": lambda i, a, k: UNKNOWN, "filter": lambda i, a, k: UNKNOWN,
