@@ -527,32 +527,28 @@ def can_equal(f: Lin, target: int) -> bool:
     return _factorable(m, funcs)
 
 
-def _lower(f, s) -> int:
-    """Smallest value of symbol s (>= 1) from which monotone f is >= 1 (the valid region)."""
-    g = (lambda v: _eval(f, {s: v}))
-    lo, hi = 1, BOUND
-    if g(hi) < 1:
-        return hi
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if g(mid) >= 1:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
-def _reach(g, target, lo) -> bool:
-    hi = BOUND
+def first_at_least(g, target: int, lo: int = 1, hi: int = BOUND) -> Optional[int]:
+    """Smallest v in [lo, hi] with g(v) >= target, for a non-decreasing g; None if there is none."""
     if g(hi) < target:
-        return False
+        return None
     while lo < hi:
         mid = (lo + hi) // 2
         if g(mid) >= target:
             hi = mid
         else:
             lo = mid + 1
-    return g(lo) == target
+    return lo
+
+
+def _lower(f, s) -> int:
+    """Smallest value of symbol s (>= 1) from which monotone f is >= 1 (the valid region)."""
+    v = first_at_least(lambda x: _eval(f, {s: x}), 1)
+    return BOUND if v is None else v
+
+
+def _reach(g, target, lo) -> bool:
+    v = first_at_least(g, target, lo)
+    return v is not None and g(v) == target
 
 
 def _divisors(m: int):

@@ -797,19 +797,6 @@ def _constraints(run):
     return syms, list(ge.values()), list(eq.values())
 
 
-def _first_at_least(g, target, lo, hi=D.BOUND):
-    """Smallest v in [lo, hi] with g(v) >= target (g non-decreasing), else None."""
-    if g(hi) < target:
-        return None
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if g(mid) >= target:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
 def _intervals(values) -> List[List[int]]:
     out = []
     for v in values:
@@ -832,7 +819,7 @@ def _solve_last(sym, env, ge, eq, lo=1):
         if not _monotone(d):
             scan_ge.append(d)
             continue
-        v = _first_at_least(lambda x: D.evaluate(d, {**env, sym: x}), 1, lo)
+        v = D.first_at_least(lambda x: D.evaluate(d, {**env, sym: x}), 1, lo)
         if v is None:
             return []
         lo = max(lo, v)
@@ -840,10 +827,10 @@ def _solve_last(sym, env, ge, eq, lo=1):
         if isinstance(b, int) and _monotone(a) or isinstance(a, int) and _monotone(b):
             f, k = (a, b) if isinstance(b, int) else (b, a)
             g = (lambda x, f=f: D.evaluate(f, {**env, sym: x}))
-            v1 = _first_at_least(g, k, lo)
+            v1 = D.first_at_least(g, k, lo)
             if v1 is None or g(v1) != k:
                 return []
-            v2 = _first_at_least(g, k + 1, v1)
+            v2 = D.first_at_least(g, k + 1, v1)
             top = None if v2 is None else v2 - 1
             lo = max(lo, v1)
             hi = top if hi is None else (min(hi, top) if top is not None else hi)
@@ -926,7 +913,7 @@ def admissible(run) -> Optional[Dict[str, Any]]:
             for a, b in rest_eq:
                 f, k = (a, b) if isinstance(b, int) else (b, a)
                 if isinstance(k, int) and k >= 1 and not isinstance(f, int) and _monotone(f):
-                    w = _first_at_least(lambda x, f=f: D.evaluate(f, {s1: D.BOUND, s2: x}), 1, 1)
+                    w = D.first_at_least(lambda x, f=f: D.evaluate(f, {s1: D.BOUND, s2: x}), 1, 1)
                     if w is not None:
                         stops.append((f, k, w))
             results = []
