@@ -45,6 +45,7 @@ def _params(paths, which):
     return [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=gaps[p.stem]))
             if p.stem in gaps else p for p in paths]
 
+
 # Layers whose output must always be known in the clean fixtures (for a concrete run, and for a
 # symbolic run that has calls at all).
 CORE_LAYER = re.compile(r"^(Conv|ConvTranspose)[123]d$|^Linear$|Pool[123]d$|Norm([123]d)?$|^Embedding$"
@@ -310,8 +311,8 @@ _NO_SYMBOLIC_INPUT = {
 
 
 @pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="engine.py cannot infer a symbolic input: "
-                                                            + _NO_SYMBOLIC_INPUT[p.stem]))
+    pytest.param(p, marks=pytest.mark.xfail(
+        strict=True, reason="engine.py cannot infer a symbolic input: " + _NO_SYMBOLIC_INPUT[p.stem]))
     if p.stem in _NO_SYMBOLIC_INPUT else p for p in CLEAN], ids=IDS)
 def test_symbolic_runs_have_calls(path):
     """Every default-constructible model gets a symbolic run that actually runs its forward."""
