@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import re
 import sys
 import time
@@ -35,38 +33,9 @@ def builder_files(src: Path):
     return out
 
 
-def static_params(root):
-    """Total parameters of the static module tree (each module once), or None if any is unknown."""
-    from shapelint.layers import Unknowable
-
-    seen, total = set(), 0
-    stack = [root]
-    while stack:
-        m = stack.pop()
-        if id(m) in seen:
-            continue
-        seen.add(id(m))
-        if m.spec is not None:
-            if m.args is None or m.args.get("__params_unknown__"):
-                return None
-            try:
-                shapes = m.spec.params(m.args)
-            except Unknowable:
-                return None
-            total += sum(math.prod(s) for s in shapes.values())
-            own = {k: v for k, v in m.params.items() if k not in shapes}
-        else:
-            own = m.params
-        for p in own.values():
-            if p.shape is None or not all(isinstance(d, int) for d in p.shape):
-                return None
-            total += math.prod(p.shape)
-        stack.extend(m.children.values())
-    return total
-
-
 def compare(name, truth, files):
     from shapelint.engine import analyze_target
+    from shapelint.summary import Model
 
     f = files.get(name)
     if f is None:
@@ -79,7 +48,7 @@ def compare(name, truth, files):
     dt = time.perf_counter() - t0
     out = getattr(run.output, "shape", None)
     out = list(out) if out is not None else None
-    params = static_params(run.root) if run.root is not None else None
+    params = Model(run).totals()[0] if run.root is not None else None
     first = {}
     for c in run.calls:
         shape = getattr(c.output, "shape", None)

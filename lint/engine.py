@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import libcst as cst
 
 from . import dims as D
 from .interpreter import AnalysisAbort, CallRecord, Fact, Frame, Interpreter
 from .project import Project
-from .source import ClassInfo, SourceModule, dotted, is_main_guard
+from .source import ClassInfo, SourceModule, dotted
 from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
 
-from .options import InputSpec, ShapelintInputError, parse_dims, parse_input_shape  # noqa: F401
+from .options import InputSpec, ShapelintInputError
 
 
 def strict_mode() -> bool:

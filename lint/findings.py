@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
-import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from . import dims as D

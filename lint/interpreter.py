@@ -24,7 +24,7 @@ from .layers import Unknowable, Violation
 from .project import ModuleRef, Project
 from .source import ClassInfo, SourceModule, dotted
 from .values import (UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue, Param, Partial,
-                     Qual, Tensor, is_unknown)
+                     Qual, Tensor)
 
 _CONTAINERS = ("sequential", "modulelist", "moduledict")
 

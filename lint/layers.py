@@ -125,8 +125,6 @@ class LayerSpec:
     params: Callable = lambda a: {}
     check: Optional[Callable] = None
     varargs: bool = False
-    # the parameter names torchsummary reads: only attributes called weight/bias are counted there
-    conv_like: bool = False  # torchinfo's mult-adds formula: "Conv" in the class name
 
 
 @dataclass
@@ -142,10 +140,9 @@ LAYERS: Dict[str, LayerSpec] = {}
 FUNCTIONS: Dict[str, FunctionSpec] = {}
 
 
-def layer(name, signature, params=None, check=None, varargs=False, conv_like=False):
+def layer(name, signature, params=None, check=None, varargs=False):
     def deco(rule):
-        LAYERS[name] = LayerSpec(name, tuple(signature), rule, params or (lambda a: {}), check, varargs,
-                                 conv_like)
+        LAYERS[name] = LayerSpec(name, tuple(signature), rule, params or (lambda a: {}), check, varargs)
         return rule
     return deco
 
@@ -317,10 +314,10 @@ def _conv_rule(n, transposed):
 
 
 for _n in (1, 2, 3):
-    layer(f"Conv{_n}d", _conv_sig(False), _conv_params(_n, False), _conv_check(_n, False), conv_like=True)(
+    layer(f"Conv{_n}d", _conv_sig(False), _conv_params(_n, False), _conv_check(_n, False))(
         _conv_rule(_n, False))
-    layer(f"ConvTranspose{_n}d", _conv_sig(True), _conv_params(_n, True), _conv_check(_n, True),
-          conv_like=True)(_conv_rule(_n, True))
+    layer(f"ConvTranspose{_n}d", _conv_sig(True), _conv_params(_n, True), _conv_check(_n, True))(
+        _conv_rule(_n, True))
 
 
 def _f_conv(n, transposed):

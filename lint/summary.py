@@ -1113,7 +1113,8 @@ def run(args) -> int:
     import libcst as cst
 
     from .cli import CliError
-    from .engine import ShapelintInputError, parse_dims, run_target
+    from .engine import run_target
+    from .options import ShapelintInputError, parse_dims
 
     spec = args.target
     if "::" not in spec:

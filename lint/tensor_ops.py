@@ -6,7 +6,7 @@ the operation for certain, or :class:`~shapelint.layers.Unknowable`.
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Sequence
 
 from . import dims as D
 from .layers import Unknowable, Violation, assumed, dim_or_violation, flatten_shape, folded, need, shape_of
