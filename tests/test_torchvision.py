@@ -27,7 +27,7 @@ def _source():
 
 
 SRC = _source()
-pytestmark = pytest.mark.skipif(
+needs_torchvision = pytest.mark.skipif(
     SRC is None or not (SRC / "models").is_dir(),
     reason="torchvision source not available (install torchvision or set SHAPELINT_TORCHVISION_SRC to the "
            "torchvision/ folder of its wheel)")
@@ -46,9 +46,40 @@ def builders():
     return ONE_PER_FAMILY
 
 
+@needs_torchvision
 @pytest.mark.parametrize("name", builders())
 def test_builder_is_exact(name):
     from bench_torchvision import builder_files, compare
 
     r = compare(name, TRUTH["models"][name], builder_files(SRC))
     assert r["status"] == "exact", r
+
+
+def _package_files(folder: Path):
+    return sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _no_findings(files):
+    from shapelint.engine import analyze_source
+
+    spoken = []
+    for f in files:
+        a = analyze_source(f.read_text(encoding="utf-8"), str(f), strict=True)
+        spoken += [f"{f}:{x.line}: {x.code} {x.message}" for x in a.findings]
+    return spoken
+
+
+def test_torch_nn_package_is_silent():
+    """torch/nn is correct code: shapelint must say nothing on any of its files (strict mode:
+    an internal error would raise instead of becoming SHP000)."""
+    spec = importlib.util.find_spec("torch")
+    folder = Path(spec.origin).parent / "nn"
+    files = _package_files(folder)
+    assert len(files) > 100
+    assert _no_findings(files) == []
+
+
+@needs_torchvision
+@pytest.mark.skipif(not os.environ.get("SHAPELINT_TORCHVISION_ALL"), reason="slow (~90 s): set SHAPELINT_TORCHVISION_ALL=1")
+def test_torchvision_models_package_is_silent():
+    assert _no_findings(_package_files(SRC / "models")) == []
