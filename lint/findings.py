@@ -2,6 +2,7 @@
 computed once per file, and only when there is something to report."""
 from __future__ import annotations
 
+import re
 from typing import Dict, List, Optional
 
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -10,6 +11,9 @@ from . import dims as D
 from .engine import Finding, Run
 from .source import SourceModule
 from .values import ModuleValue
+
+
+_OPAQUE = re.compile(r"\?\d+")
 
 
 class MessageContext:
@@ -42,13 +46,13 @@ class MessageContext:
 
     @staticmethod
     def dim(d) -> str:
-        return D.text(d)
+        return _OPAQUE.sub("?", D.text(d))  # a size nobody knows prints as ?
 
-    @staticmethod
-    def shape(s) -> str:
+    @classmethod
+    def shape(cls, s) -> str:
         if s is None:
             return "?"
-        return "[" + ", ".join(D.text(d) for d in s) + "]"
+        return "[" + ", ".join(cls.dim(d) for d in s) + "]"
 
     @staticmethod
     def product(dims_) -> str:

@@ -34,6 +34,13 @@ def size_list(args) -> List[Any]:
 
 def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
     """view / reshape, with the per-sample check that tells a wrong size from batch folding."""
+    if x.shape is None:
+        # an input of unknown shape: torch either raises or gives exactly the target, with the
+        # one -1 inferred (MLPs start with x.view(-1, 784); what follows can still be checked)
+        target = list(target)
+        if any(not _is_int(t) or t < -1 for t in target) or sum(1 for t in target if t == -1) > 1:
+            raise Unknowable()
+        return Tensor(tuple(D.fresh() if t == -1 else t for t in target), x.dtype, None)
     s = shape_of(x)
     target = list(target)
     inferred = [i for i, t in enumerate(target) if _is_int(t) and t == -1]
