@@ -86,3 +86,41 @@ def test_no_cascade_after_a_wrong_size():
     src = (FIXTURES / "mnist_net.py").read_text().replace("nn.Linear(50, 10)", "nn.Linear(60, 10)")
     findings = analyze_source(src, "m.py", {"Net": [(1, 1, 56, 56)]}).findings
     assert [f.code for f in findings] == ["SHP001"]  # fc2's mismatch is downstream of the view
+
+
+MLP = '''
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class MLP(nn.Module):
+    def __init__(self, hidden=256):
+        super().__init__()
+        self.fc1 = nn.Linear(784, hidden)
+        self.fc2 = nn.Linear(FC2_IN, 10)
+
+    def forward(self, x):
+        x = x.view(-1, 784)
+        x = F.relu(self.fc1(x))
+        return self.fc2(x)
+'''
+
+
+@pytest.mark.parametrize("fc2_in", [128, 256])
+def test_mlp_without_any_input_shape(fc2_in):
+    """No input shape anywhere and a first layer (Linear) that takes any rank: the view fixes the
+    shape, and what follows is checked. torch is the judge of the expectation."""
+    import torch
+
+    src = MLP.replace("FC2_IN", str(fc2_in))
+    ns = {}
+    exec(compile(src, "mlp.py", "exec"), ns)
+    try:
+        ns["MLP"]()(torch.randn(3, 1, 28, 28))
+        torch_fails = False
+    except RuntimeError as e:
+        torch_fails = "mat1 and mat2" in str(e)
+    codes = [(f.line, f.code) for f in analyze_source(src, "mlp.py").findings]
+    line = src.splitlines().index("        return self.fc2(x)") + 1
+    assert codes == ([(line, "SHP002")] if torch_fails else [])
+    assert torch_fails == (fc2_in != 256)
