@@ -302,7 +302,8 @@ class Interpreter:
         return self.getattr(obj, node.attr.value, node)
 
     def _e_Tuple(self, node, frame):
-        return tuple(self._elements(node.elements, frame))
+        items = self._elements(node.elements, frame)
+        return UNKNOWN if items is UNKNOWN else tuple(items)
 
     def _e_List(self, node, frame):
         items = self._elements(node.elements, frame)

@@ -142,7 +142,11 @@ def _method(interp, x: Tensor, name, args, kwargs, node):
         return T.expand(x, args if args else kwargs.get("size"))
     if name == "repeat":
         return T.repeat(x, args)
-    if name in ("new_zeros", "new_ones", "new_empty", "new_full"):
+    if name in ("new_zeros", "new_ones", "new_empty"):
+        # sizes as varargs or one sequence: new_ones(2, 3, 4) == new_ones((2, 3, 4))
+        size = args if args else ([kwargs["size"]] if "size" in kwargs else None)
+        return Tensor(tuple(T.size_list(size)) if size else None, x.dtype, None)
+    if name == "new_full":
         return Tensor(tuple(T.size_list(args[:1])) if args else None, x.dtype, None)
     if name in ("item", "tolist", "numpy", "data_ptr", "backward", "register_hook", "element_size",
                 "is_contiguous", "get_device", "stride", "storage"):

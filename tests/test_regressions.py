@@ -1,0 +1,133 @@
+"""Code from third-party models that once made shapelint crash or speak on correct code.
+Each snippet is run in torch too: it must run cleanly there, and shapelint must say nothing."""
+import os
+import textwrap
+
+import pytest
+import torch
+
+os.environ["SHAPELINT_STRICT"] = "1"
+
+from shapelint.engine import analyze_source  # noqa: E402
+
+CASES = {
+    "starred shape in a tuple (lucidrains attention)": '''
+        import torch
+        import torch.nn as nn
+
+        class Attention(nn.Module):
+            def __init__(self, dim, heads=8):
+                super().__init__()
+                self.heads = heads
+                self.to_out = nn.Linear(dim, dim)
+
+            def forward(self, x):
+                b, n, _, h = *x.shape, self.heads
+                return self.to_out(x)
+
+        model = Attention(64)
+        model(torch.randn(2, 10, 64))
+    ''',
+    "new_ones with sizes as varargs": '''
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 4)
+
+            def forward(self, x):
+                y = self.fc(x)
+                return y + y.new_ones(2, 3, 4)
+
+        model = Net()
+        model(torch.randn(2, 3, 4))
+    ''',
+    "per-step classifier after an LSTM folds batch and time on purpose": '''
+        import torch
+        import torch.nn as nn
+
+        class Tagger(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = nn.LSTM(4, 64, batch_first=True)
+                self.fc = nn.Linear(64, 4)
+
+            def forward(self, x):
+                out, _ = self.lstm(x)
+                out = out.contiguous().view(-1, 64)
+                return self.fc(out)
+
+        model = Tagger()
+        model(torch.randn(8, 10, 4))
+    ''',
+    "unbatched image into a conv net": '''
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = nn.Conv2d(1, 10, 5)
+                self.fc = nn.Linear(10 * 24 * 24, 10)
+
+            def forward(self, x):
+                x = F.relu(self.conv1(x))
+                x = x.view(-1, 10 * 24 * 24)
+                return self.fc(x)
+
+        model = Net()
+        model(torch.randn(1, 28, 28))
+    ''',
+    "(batch, time, features) into a Linear then a Conv1d": '''
+        import torch
+        import torch.nn as nn
+
+        class TemporalBlock(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.proj = nn.Linear(16, 32)
+                self.conv = nn.Conv1d(32, 32, kernel_size=3, padding=1)
+
+            def forward(self, x):
+                h = self.proj(x).transpose(1, 2)
+                return self.conv(h).transpose(1, 2)
+
+        model = TemporalBlock()
+        model(torch.randn(4, 20, 16))
+    ''',
+    "attention that unpacks B, T, C = x.size() (no input shape in the file)": '''
+        import torch.nn as nn
+
+        class SelfAttention(nn.Module):
+            def __init__(self, dim=32, heads=4):
+                super().__init__()
+                self.dim, self.heads = dim, heads
+                self.qkv = nn.Linear(dim, 3 * dim)
+                self.proj = nn.Linear(dim, dim)
+
+            def forward(self, x):
+                B, T, C = x.size()
+                q, k, v = self.qkv(x).split(self.dim, dim=2)
+                q = q.view(B, T, self.heads, C // self.heads).transpose(1, 2)
+                k = k.view(B, T, self.heads, C // self.heads).transpose(1, 2)
+                v = v.view(B, T, self.heads, C // self.heads).transpose(1, 2)
+                att = (q @ k.transpose(-2, -1)).softmax(dim=-1)
+                y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+                return self.proj(y)
+    ''',
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_clean_in_torch_and_silent_in_shapelint(name):
+    src = textwrap.dedent(CASES[name])
+    ns = {}
+    exec(compile(src, "case.py", "exec"), ns)  # the file's own calls run the model in torch
+    if "SelfAttention" in ns:
+        ns["SelfAttention"]()(torch.randn(2, 7, 32))
+    a = analyze_source(src, "case.py")
+    assert a.findings == []
+    assert not [r.error for r in a.runs if r.error]
