@@ -160,6 +160,9 @@ class Planner:
         seen: Dict[Tuple[str, str, str], Run] = {}
         # variable -> construction call, for `model = Net(); model(x)` and `summary(model, ...)`
         var_ctor: Dict[str, cst.Call] = {}
+        self.var_values: Dict[str, List[cst.BaseExpression]] = {}
+        for name, value, fn in scanner.assigns:
+            self.var_values.setdefault(name, []).append(value)
         for name, value, fn in scanner.assigns:
             v = _unchain(value)
             if isinstance(v, cst.Call) and self._called_class(v) is not None:
@@ -205,11 +208,18 @@ class Planner:
             if self._is_factory(fn):
                 node = cst.parse_expression(f"{name}()")
                 add(None, node, f"{name}()", None, "symbolic", {})
+        built = {info.name for info, _, _ in ctor_calls}
+        concrete_texts = {(r.cls.name, " ".join(r.ctor_text.split())) for r in runs if r.cls and r.concrete}
         for info in classes:
-            if self._default_constructible(info):
-                text = f"{info.name}()"
-                opt = self.options.get(info.name)
-                add(info, None, text, opt, "option" if opt else "symbolic", {})
+            if not self._default_constructible(info):
+                continue
+            text = f"{info.name}()"
+            if (info.name, text) in concrete_texts:
+                continue  # the file already feeds exactly this construction a concrete input
+            # a declared input shape is meant for the constructions the file writes; the class's
+            # defaults get it only when the file builds the class nowhere
+            opt = self.options.get(info.name) if info.name not in built else None
+            add(info, None, text, opt, "option" if opt else "symbolic", {})
         # Concrete inputs first: when runs disagree on a message, the precise one wins.
         runs.sort(key=lambda r: 0 if r.concrete else 1)
         return runs
@@ -287,7 +297,10 @@ class Planner:
         if ctor is not None and call.args and all(a.keyword is None and not a.star for a in call.args):
             specs = []
             for a in call.args:
-                v = self.interp.eval(a.value, Frame())
+                expr = a.value
+                if isinstance(expr, cst.Name) and len(self.var_values.get(expr.value, ())) == 1:
+                    expr = self.var_values[expr.value][0]  # x = torch.rand(...); model(x), in a loop too
+                v = self.interp.eval(expr, Frame())
                 if not isinstance(v, Tensor) or v.shape is None or not all(isinstance(d, int) for d in v.shape):
                     return None
                 specs.append(tuple(v.shape))

@@ -42,7 +42,11 @@ class MessageContext:
 
     def input_desc(self) -> str:
         t = self.run.input_text()
-        return f" for input {t}" if t else ""
+        if not t:
+            return ""
+        ctor = " ".join(self.run.ctor_text.split())
+        built = "" if self.run.cls is not None and ctor == f"{self.run.cls.name}()" else f" of {ctor}"
+        return f" for input {t}{built}"
 
     @staticmethod
     def dim(d) -> str:
