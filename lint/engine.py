@@ -478,10 +478,13 @@ def _batch_dim(first: Optional[ModuleValue], rank: int) -> Optional[int]:
     return 0 if rank >= 2 else None
 
 
-def execute(src: SourceModule, run: Run, strict: bool, project=None) -> None:
-    """Build the model of ``run`` and run its forward; fills the run's results."""
+def execute(src: SourceModule, run: Run, strict: bool, project=None, training: bool = False) -> None:
+    """Build the model of ``run`` and run its forward (in eval mode, or in train mode when asked,
+    as torchsummary runs it); fills the run's results."""
     interp = Interpreter(src, strict, project)
     root = _construct(interp, run)
+    if training and isinstance(root, ModuleValue):
+        _set_training(root)
     if not isinstance(root, ModuleValue):
         run.root = None
         run.facts = [f for f in interp.facts if f.kind == "violation"]
@@ -554,6 +557,16 @@ def _probe(interp: Interpreter, root: ModuleValue, n: int) -> Dict[int, ModuleVa
     return dict(interp.probes)
 
 
+def _set_training(root: ModuleValue) -> None:
+    stack, seen = [root], set()
+    while stack:
+        m = stack.pop()
+        if id(m) not in seen:
+            seen.add(id(m))
+            m.training = True
+            stack.extend(m.children.values())
+
+
 def assign_names(root: ModuleValue) -> None:
     """Qualified names as ``model.named_modules()`` gives them: registration order, first path wins."""
     seen = set()
@@ -621,7 +634,7 @@ def analyze_source(code: str, path: str = "<string>", input_shapes: Optional[Dic
 
 
 def analyze_target(path: str, target: str, inputs: Optional[List[InputSpec]] = None,
-                   strict: Optional[bool] = None, code: Optional[str] = None) -> Run:
+                   strict: Optional[bool] = None, code: Optional[str] = None, training: bool = False) -> Run:
     """One run of ``TARGET`` from ``PATH``: a class name (built with its defaults) or a call in
     Python syntax evaluated in the file's namespace (``resnet50()``, ``ResNet(BasicBlock, [2, 2, 2, 2])``).
     Without ``inputs``, the shapes found in the file for that construction, else symbolic ones.
@@ -656,7 +669,7 @@ def analyze_target(path: str, target: str, inputs: Optional[List[InputSpec]] = N
             origin = "symbolic"
     run = Run(None, node, target, inputs, origin)
     try:
-        execute(src, run, strict, project)
+        execute(src, run, strict, project, training)
     except AnalysisAbort as e:
         run.error = f"abandoned: {e}"
     if run.root is None and run.error is None:
@@ -670,7 +683,6 @@ def run_target(code: str, path: str, target: str, inputs: Optional[List[InputSpe
     """:func:`analyze_target` for ``shapelint summary``: without ``inputs``, the inputs the file feeds
     *any* construction of the target's class (``Net`` finds ``summary(Net(), (1, 28, 28))``), and
     with ``training`` the forward runs in train mode (``self.training`` true), as torchsummary runs it."""
-    global _construct
     strict = strict_mode() if strict is None else strict
     src = SourceModule(code, path)
     try:
@@ -687,24 +699,8 @@ def run_target(code: str, path: str, target: str, inputs: Optional[List[InputSpe
                                       f"e.g. '{path}::{node.value}(...)'")
         if inputs is None and info is not None:
             for r in planner.plan():
-                if r.cls.name == info.name and r.inputs is not None and r.input_origin in ("summary", "call"):
+                if r.cls is not None and r.cls.name == info.name and r.inputs is not None and \
+                        r.input_origin in ("summary", "call"):
                     inputs = r.inputs
                     break
-    plain = _construct
-
-    def construct_training(interp, run):
-        root = plain(interp, run)
-        stack, seen = ([root] if isinstance(root, ModuleValue) else []), set()
-        while stack:
-            m = stack.pop()
-            if id(m) not in seen:
-                seen.add(id(m))
-                m.training = True
-                stack.extend(m.children.values())
-        return root
-    if training:
-        _construct = construct_training
-    try:
-        return analyze_target(path, target, inputs, strict, code=code)
-    finally:
-        _construct = plain
+    return analyze_target(path, target, inputs, strict, code=code, training=training)
