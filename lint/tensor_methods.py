@@ -117,6 +117,9 @@ def _method(interp, x: Tensor, name, args, kwargs, node):
         return (out, Tensor(out.shape, "long", out.batch_dim))
     if name in ("topk",):
         raise Unknowable()
+    if name == "unfold":
+        return T.unfold(x, _arg(args, kwargs, 0, "dimension"), _arg(args, kwargs, 1, "size"),
+                        _arg(args, kwargs, 2, "step"))
     if name in _BINARY or name.rstrip("_") in _BINARY:
         o = args[0] if args else kwargs.get("other")
         o = _tensor_like(o)
@@ -196,6 +199,14 @@ def call_torch_function(interp, name, args, kwargs, node):
         items = interp.items_of(args[0]) if args else None
         return tuple(items) if items is not None else UNKNOWN
     x = args[0] if args else kwargs.get("input")
+    if short == "einsum" and args and isinstance(args[0], str):
+        ops = list(args[1:])
+        if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
+            ops = list(ops[0])
+        ts = [_tensor_like(t) for t in ops]
+        if not ts or any(t is None or t.shape is None for t in ts):
+            return Tensor(None)
+        return interp.tensor_rule(lambda: T.einsum(args[0], ts), node)
     if short in ("cat", "concat", "concatenate", "stack", "hstack", "vstack"):
         seq = interp.items_of(args[0] if args else kwargs.get("tensors"))
         if seq is None or not seq:

@@ -427,3 +427,72 @@ def numel(x: Tensor):
 
 def flatten(x: Tensor, start=0, end=-1) -> Tensor:
     return flatten_shape(x, start, end)
+
+
+def einsum(equation: str, operands: Sequence[Tensor]) -> Tensor:
+    """torch.einsum: each label's sizes must agree (or be 1, which broadcasts); '...' broadcasts."""
+    eq = equation.replace(" ", "")
+    if "->" in eq:
+        lhs, rhs = eq.split("->")
+    else:
+        lhs, rhs = eq, None
+    terms = lhs.split(",")
+    if len(terms) != len(operands):
+        raise Violation("config", arg="equation",
+                        what=f"einsum(): {len(terms)} operands in the equation but {len(operands)} given")
+    sizes = {}
+    ell_shapes = []
+    for term, t in zip(terms, operands):
+        s = list(shape_of(t))
+        labels = term.replace("...", ".")
+        if not all(c.isalpha() or c == "." for c in labels) or labels.count(".") > 1:
+            raise Unknowable()
+        n_ell = len(s) - (len(labels) - labels.count("."))
+        if ("." in labels and n_ell < 0) or ("." not in labels and n_ell != 0):
+            raise Violation("config", arg="equation",
+                            what=f"einsum(): the subscripts {term!r} do not fit a {len(s)}D operand")
+        i = 0
+        for c in labels:
+            if c == ".":
+                ell_shapes.append(tuple(s[i:i + n_ell]))
+                i += n_ell
+                continue
+            d = s[i]
+            i += 1
+            if c not in sizes or (_is_int(sizes[c]) and sizes[c] == 1):
+                sizes[c] = d
+            elif not (_is_int(d) and d == 1):
+                if D.equal(sizes[c], d) == D.NEVER:
+                    raise Violation("einsum", op=equation, label=c, a=sizes[c], b=d,
+                                    shapes=tuple(tuple(shape_of(o)) for o in operands))
+    ell = ()
+    for es in ell_shapes:
+        ell = broadcast(Tensor(ell), Tensor(es), "einsum").shape if ell or es else ()
+    if rhs is None:
+        counts = {}
+        for c in lhs.replace("...", "").replace(",", ""):
+            counts[c] = counts.get(c, 0) + 1
+        rhs = ("..." if "..." in lhs else "") + "".join(sorted(c for c, k in counts.items() if k == 1))
+    out = []
+    for c in rhs.replace("...", "."):
+        if c == ".":
+            out.extend(ell)
+        elif c in sizes:
+            out.append(sizes[c])
+        else:
+            raise Violation("config", arg="equation", what=f"einsum(): output subscript {c!r} appears in no input")
+    return Tensor(tuple(out), operands[0].dtype, None)
+
+
+def unfold(x: Tensor, dim, size, step) -> Tensor:
+    """Tensor.unfold(dim, size, step): windows along dim, the window as a new last dim."""
+    s = list(shape_of(x))
+    d = dim_or_violation(dim, max(len(s), 1))
+    size, step = need(size), need(step)
+    if not (_is_int(size) and _is_int(step)) or step <= 0 or size < 0:
+        raise Unknowable()
+    if D.at_least(D.sub(s[d], size), 0) == D.NEVER:
+        raise Violation("collapse", layer="unfold", dim=d, size=s[d], kernel=size)
+    s[d] = D.floordiv(D.sub(s[d], size), step) + 1
+    bd = x.batch_dim if x.batch_dim != d else None
+    return Tensor((*s, size), x.dtype, bd)

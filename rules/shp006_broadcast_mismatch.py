@@ -1,7 +1,7 @@
 CODE = "SHP006"
 NAME = "broadcast-mismatch"
-KINDS = ("broadcast", "concat", "matmul")
-SUMMARY = "a + b, a * b, torch.cat or @ on tensors whose shapes do not fit"
+KINDS = ("broadcast", "concat", "matmul", "einsum")
+SUMMARY = "a + b, a * b, torch.cat, @ or einsum on tensors whose shapes do not fit"
 DOC = """\
 ## What it catches
 Element-wise arithmetic on shapes that do not broadcast (a residual `out + identity` whose branch
@@ -36,6 +36,10 @@ def message(d, node, ctx):
             return (f"{ctx.text(node)}: tensors {shapes} differ in dim {d['bad']} ({ctx.dim(d['a'])} vs "
                     f"{ctx.dim(d['b'])}); only dim {d['dim']} may differ{ctx.input_desc()}")
         return f"{ctx.text(node)}: {d['what']}"
+    if kind == "einsum":
+        shapes = ", ".join(ctx.shape(x) for x in d["shapes"])
+        return (f"{ctx.text(node)}: subscript {d['label']!r} is {ctx.dim(d['a'])} in one operand and "
+                f"{ctx.dim(d['b'])} in another (operands {shapes}){ctx.input_desc()}")
     if kind == "matmul":
         return (f"{ctx.text(node)}: matrix product of {ctx.shape(d['left'])} and {ctx.shape(d['right'])}: "
                 f"inner dimensions {ctx.dim(d['a'])} and {ctx.dim(d['b'])} differ{ctx.input_desc()}")
