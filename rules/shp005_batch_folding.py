@@ -22,6 +22,13 @@ x = x.view(-1, 320)            # SHP005: batch N becomes 2N
 ```python
 x = x.view(x.size(0), -1)      # or torch.flatten(x, 1); then size the Linear to 640
 ```
+
+## When it stays silent
+Folding into the batch is also done on purpose, so shapelint reports it only when it is sure:
+* `view(-1, *trailing dims)` that merges whole leading dimensions (`out.view(-1, hidden)` after an
+  LSTM for a per-step classifier, windows or pixels folded into the batch) is never reported;
+* another fold of whole samples is reported only when the model's output keeps the changed batch;
+* rows that straddle two samples (neither size divides the other) are always reported.
 """
 
 
