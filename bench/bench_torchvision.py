@@ -35,7 +35,7 @@ def builder_files(src: Path):
 
 def compare(name, truth, files):
     from shapelint.engine import analyze_target
-    from shapelint.summary import Model
+    from shapelint.commands.summary import Model
 
     f = files.get(name)
     if f is None:

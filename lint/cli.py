@@ -87,7 +87,7 @@ def cmd_check(args) -> int:
     confirmations = {}
     defects = []  # places where torch contradicts shapelint itself: not findings, never the exit status
     if args.confirm and all_findings:
-        from .confirm import ConfirmError, confirm_findings
+        from .commands.confirm import ConfirmError, confirm_findings
 
         from concurrent.futures import ThreadPoolExecutor
 
@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_check)
 
     try:
-        from .summary import add_arguments as add_summary_arguments, run as run_summary
+        from .commands.summary import add_arguments as add_summary_arguments, run as run_summary
     except ImportError:  # pragma: no cover - during development only
         add_summary_arguments = run_summary = None
     if add_summary_arguments is not None:

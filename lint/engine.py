@@ -13,11 +13,11 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import libcst as cst
 
-from . import dims as D
-from .interpreter import AnalysisAbort, CallRecord, Fact, Frame, Interpreter
-from .project import Project
-from .source import ClassInfo, SourceModule, dotted
-from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
+from .core import dims as D
+from .core.interpreter import AnalysisAbort, CallRecord, Fact, Frame, Interpreter
+from .core.project import Project
+from .core.source import ClassInfo, SourceModule, dotted
+from .core.values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
 
 from .options import InputSpec, ShapelintInputError
 
@@ -265,7 +265,7 @@ class Planner:
         return loc
 
     def _default_constructible(self, info: ClassInfo) -> bool:
-        from .layers import LAYERS, REQUIRED
+        from .frameworks.torch.layers import LAYERS, REQUIRED
 
         mro = self.interp.mro(info)
         if not any("__init__" in c.methods for c in mro):

@@ -7,10 +7,10 @@ from typing import Dict, List, Optional
 
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from . import dims as D
+from .core import dims as D
 from .engine import Finding, Run
-from .source import SourceModule
-from .values import ModuleValue
+from .core.source import SourceModule
+from .core.values import ModuleValue
 
 
 _OPAQUE = re.compile(r"\?\d+")

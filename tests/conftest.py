@@ -142,8 +142,8 @@ def static_shapes(value, env: Optional[Dict[str, int]] = None):
     With ``env`` the symbolic dims are evaluated (``dims.evaluate``); a dim whose symbols are not
     all in ``env`` (an opaque symbol) makes the whole shape unknown.
     """
-    from shapelint import dims as D
-    from shapelint.values import Tensor
+    from shapelint.core import dims as D
+    from shapelint.core.values import Tensor
 
     if isinstance(value, Tensor):
         if value.shape is None:

@@ -106,7 +106,7 @@ def test_text_format_prints_the_evidence_under_the_finding(env):
 
 
 def test_api_confirms_core_bugs():
-    from shapelint.confirm import confirm_findings
+    from shapelint.commands.confirm import confirm_findings
     from shapelint.engine import analyze_source
 
     def one(item):
@@ -168,7 +168,7 @@ def test_no_torch_gives_one_clear_message(tmp_path):
 
 
 def test_definitions_only_keeps_definitions_and_constants():
-    from shapelint._confirm_runner import definitions_only
+    from shapelint.commands._confirm_runner import definitions_only
 
     code = textwrap.dedent('''
         """doc"""
@@ -253,7 +253,7 @@ def test_failed_construction_is_reported_as_such(tmp_path):
 # ------------------------------------------------------------------------------------------------
 
 def test_a_wrong_finding_is_refuted_on_cpu_but_only_unconfirmed_on_meta():
-    from shapelint.confirm import confirm_findings
+    from shapelint.commands.confirm import confirm_findings
     from shapelint.engine import Finding, analyze_source
 
     path = str(FIXTURES / "mnist_net.py")  # clean; its summary(model, (1, 28, 28)) gives N x 1 x 28 x 28
@@ -274,7 +274,7 @@ def test_a_wrong_finding_is_refuted_on_cpu_but_only_unconfirmed_on_meta():
 
 
 def test_a_wrong_static_shape_is_a_shapelint_defect():
-    from shapelint.confirm import confirm_findings
+    from shapelint.commands.confirm import confirm_findings
     from shapelint.engine import analyze_source
 
     path = str(FIXTURES / "mnist_linear_mismatch.py")

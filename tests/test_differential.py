@@ -57,7 +57,7 @@ def _check_run(path, run, env=None, shapes=None, require_final=True):
 
     Every known static shape must equal torch's. A concrete run must also know the final output;
     a symbolic one may leave a size unknown (e.g. padding to a multiple of a window, `(4 - W % 4) % 4`)."""
-    from shapelint.values import Tensor
+    from shapelint.core.values import Tensor
 
     mod = load_fixture_module(path)
     model = build_model(mod, run.ctor_text)
@@ -117,7 +117,7 @@ def test_concrete_runs_match_torch(path):
 @pytest.mark.parametrize("path", CLEAN, ids=IDS)
 def test_core_layers_known(path):
     """Every Conv/Linear/Pool/Norm/... call of a concrete run has a known output shape."""
-    from shapelint.values import Tensor
+    from shapelint.core.values import Tensor
 
     a = analysis(path)
     runs = [r for r in a.runs if r.concrete]
@@ -150,7 +150,7 @@ def _envs(run, native):
     """Concrete sizes for the symbols of a run's inputs, in the order tried: N=2 always; the
     fixture's own concrete size first, then one non-square pair (37, 45, ...), then every other
     symbol (H, W, L, D...) set to each of SPATIAL_SIZES."""
-    from shapelint import dims as D
+    from shapelint.core import dims as D
 
     syms = sorted(set().union(*(D.symbols(d) for t in run.input_tensors for d in t.shape)))
     spatial = [s for s in syms if s != "N"]
@@ -198,7 +198,7 @@ def test_symbolic_runs_match_torch(path):
 
 
 def _assert_symbolic_match(path, runs, native):
-    from shapelint import dims as D
+    from shapelint.core import dims as D
     from conftest import torch_shapes
 
     all_problems = []
@@ -283,7 +283,7 @@ def test_option_symbolic_runs_match_torch(path):
 def _broken_assumptions(run, env):
     """The engine's recorded assumptions (facts of kind 'assume': it took a == b to go on) that
     are false at env: its symbolic shapes only claim anything where they all hold."""
-    from shapelint import dims as D
+    from shapelint.core import dims as D
 
     out = []
     for fact in run.facts:
@@ -315,7 +315,7 @@ _NO_SYMBOLIC_INPUT = {
     if p.stem in _NO_SYMBOLIC_INPUT else p for p in CLEAN], ids=IDS)
 def test_symbolic_runs_have_calls(path):
     """Every default-constructible model gets a symbolic run whose forward infers some shape."""
-    from shapelint.values import Tensor
+    from shapelint.core.values import Tensor
 
     a = analysis(path)
     empty = [r.ctor_text for r in a.runs if not r.concrete and r.inputs is None and

@@ -1,4 +1,4 @@
-"""Unit tests of shapelint.dims against brute force.
+"""Unit tests of shapelint.core.dims against brute force.
 
 * random chains of conv / pool / transposed-conv / upsample formulas built with the dims ops are
   evaluated symbolically (``dims.evaluate`` and ``dims.substitute``) and compared to the same
@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shapelint import dims as D
-from shapelint.layers import conv_output, pool_output
+from shapelint.core import dims as D
+from shapelint.frameworks.torch.layers import conv_output, pool_output
 
 H_RANGE = range(1, 201)
 SETTINGS = settings(max_examples=120, deadline=None, derandomize=True,

@@ -6,9 +6,9 @@ import torch
 
 os.environ["SHAPELINT_STRICT"] = "1"
 
-from shapelint import tensor_ops as T  # noqa: E402
-from shapelint.layers import Unknowable, Violation  # noqa: E402
-from shapelint.values import Tensor  # noqa: E402
+from shapelint.frameworks.torch import tensor_ops as T  # noqa: E402
+from shapelint.frameworks.torch.layers import Unknowable, Violation  # noqa: E402
+from shapelint.core.values import Tensor  # noqa: E402
 
 EINSUM = [
     ("ij,jk->ik", [(2, 3), (3, 4)]), ("ij,jk->ik", [(2, 3), (4, 4)]),

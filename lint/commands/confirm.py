@@ -1,7 +1,7 @@
 """``shapelint check --confirm``: prove (or fail to prove) each finding with the real forward pass.
 
 For each analysed model (a :class:`~shapelint.engine.Run`) that produced findings, a child
-process (:mod:`shapelint._confirm_runner`) executes the file's definitions only, builds the model
+process (:mod:`shapelint.commands._confirm_runner`) executes the file's definitions only, builds the model
 with the constructor text the static analysis used, feeds it the input the analysis assumed and
 runs the forward under ``torch.no_grad()`` in ``eval()`` mode. This module turns what torch did
 into one verdict per finding:
@@ -36,9 +36,9 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import dims as D
-from .cli import CliError
-from .values import Tensor
+from ..core import dims as D
+from ..cli import CliError
+from ..core.values import Tensor
 
 SILENT_CODES = {"SHP005"}  # bugs torch does not raise on: judged by the batch it produces
 BATCH = 2  # the batch given to a symbolic batch dim (BatchNorm needs more than one sample in training)
@@ -658,7 +658,7 @@ def _defects(run, res, job, path) -> List[Dict[str, Any]]:
 
 def _all_findings(analysis):
     if not hasattr(analysis, "_unfiltered_findings"):
-        from .findings import facts_to_findings
+        from ..findings import facts_to_findings
 
         try:
             analysis._unfiltered_findings = facts_to_findings(analysis.source, analysis.runs)

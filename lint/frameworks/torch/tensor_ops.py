@@ -1,16 +1,16 @@
 """Shape rules of tensor methods and ``torch.*`` functions that are not layers: view/reshape,
 flatten, permute, indexing, reductions, cat/stack, broadcasting arithmetic, matmul.
 
-Each rule returns a value, raises :class:`~shapelint.layers.Violation` when torch would refuse
-the operation for certain, or :class:`~shapelint.layers.Unknowable`.
+Each rule returns a value, raises :class:`~shapelint.frameworks.torch.layers.Violation` when torch would refuse
+the operation for certain, or :class:`~shapelint.frameworks.torch.layers.Unknowable`.
 """
 from __future__ import annotations
 
 from typing import Any, List, Sequence
 
-from . import dims as D
+from ...core import dims as D
 from .layers import Unknowable, Violation, assumed, dim_or_violation, flatten_shape, folded, need, shape_of
-from .values import UNKNOWN, Tensor
+from ...core.values import UNKNOWN, Tensor
 
 
 def _is_int(v):

@@ -1,7 +1,7 @@
 """Abstract values the interpreter computes with.
 
 Plain Python values (int, float, str, bool, None, tuple, list, dict) stand for themselves;
-dimensions are ``int`` or :class:`shapelint.dims.Lin`.  The classes below cover the rest.
+dimensions are ``int`` or :class:`shapelint.core.dims.Lin`.  The classes below cover the rest.
 Anything not modelled is :data:`UNKNOWN`, which is contagious and never reported.
 """
 from __future__ import annotations

@@ -18,9 +18,9 @@ from typing import Any, Dict, List, Optional
 import libcst as cst
 
 from . import dims as D
-from . import layers as L
-from . import tensor_ops as T
-from .layers import Unknowable, Violation
+from ..frameworks.torch import layers as L
+from ..frameworks.torch import tensor_ops as T
+from ..frameworks.torch.layers import Unknowable, Violation
 from .project import ModuleRef, Project
 from .source import ClassInfo, SourceModule, dotted
 from .values import (UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue, Param, Partial,
@@ -564,7 +564,7 @@ class Interpreter:
         if a is UNKNOWN or b is UNKNOWN:
             return UNKNOWN
         if isinstance(a, Tensor) or isinstance(b, Tensor) or isinstance(a, Param) or isinstance(b, Param):
-            from .tensor_methods import data_binop
+            from ..frameworks.torch.tensor_methods import data_binop
 
             v = data_binop(op, a, b)
             if v is not NotImplemented:
@@ -1014,7 +1014,7 @@ class Interpreter:
         if canon.startswith("torch.nn.") and canon.count(".") == 2 and short[:1].isupper():
             return ModuleValue("opaque", short, node=node)
         if name.startswith("torch.") and any(isinstance(a, Tensor) and a.data is not None for a in args):
-            from .tensor_methods import data_function
+            from ..frameworks.torch.tensor_methods import data_function
 
             v = data_function(self, name[6:], args, kwargs)
             if v is not NotImplemented:
@@ -1185,7 +1185,7 @@ class Interpreter:
                 return UNKNOWN
             return None
         if isinstance(obj, Tensor):
-            from .tensor_methods import call_tensor_method
+            from ..frameworks.torch.tensor_methods import call_tensor_method
             return call_tensor_method(self, obj, name, args, kwargs, node)
         if isinstance(obj, ModuleValue):
             return self.module_method(obj, name, args, kwargs, node)
@@ -1345,7 +1345,7 @@ class Interpreter:
         return f(self, args, kwargs)
 
     def call_torch(self, name, args, kwargs, node):
-        from .tensor_methods import call_torch_function
+        from ..frameworks.torch.tensor_methods import call_torch_function
         return call_torch_function(self, name, args, kwargs, node)
 
     # ------------------------------------------------------------------ statements

@@ -15,8 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from . import dims as D
-from .values import UNKNOWN, Tensor
+from ...core import dims as D
+from ...core.values import UNKNOWN, Tensor
 
 REQUIRED = object()
 

@@ -1,7 +1,7 @@
 """The child process of ``shapelint check --confirm``: execute a file's definitions and run the
 real forward pass of the models the static analysis built.
 
-It is started by :mod:`shapelint.confirm` as ``python -m shapelint._confirm_runner`` (or by the
+It is started by :mod:`shapelint.commands.confirm` as ``python -m shapelint.commands._confirm_runner`` (or by the
 path of this file), reads one JSON job on stdin and writes JSON lines on its own stdout. It
 reports what torch did (the exception and the traceback lines in the user's file, the lines that
 ran, the shapes each module produced, the values of watched statements); the parent decides what

@@ -1,11 +1,11 @@
 """Dispatch of tensor methods (``x.view(...)``) and ``torch.*`` functions to their shape rules."""
 from __future__ import annotations
 
-from . import dims as D
+from ...core import dims as D
 from . import layers as L
 from . import tensor_ops as T
 from .layers import Unknowable, need
-from .values import UNKNOWN, Param, Tensor
+from ...core.values import UNKNOWN, Param, Tensor
 
 # Methods that return a tensor of the same shape.
 _SAME = {
@@ -254,7 +254,7 @@ def _shape_from(args, kwargs):
 
 def _dtype_kind(v, default):
     """'long' for integer and bool dtypes (index tensors), 'float' for the rest."""
-    from .values import Qual
+    from ...core.values import Qual
 
     if isinstance(v, Qual):
         short = v.name.rsplit(".", 1)[-1]

@@ -58,8 +58,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import dims as D
-from .values import UNKNOWN, ModuleValue, Param, Tensor
+from ..core import dims as D
+from ..core.values import UNKNOWN, ModuleValue, Param, Tensor
 
 MIB = 1024 ** 2
 _ELEM_BYTES = {"float": 4, "long": 8, "int": 4, "bool": 1, "half": 2, "double": 8}
@@ -151,7 +151,7 @@ class Model:
         if m.kind == "layer":
             if m.args is None or m.args.get("__params_unknown__"):
                 return None
-            from .layers import Unknowable
+            from ..frameworks.torch.layers import Unknowable
             try:
                 shapes = m.spec.params(m.args)
             except Unknowable:
@@ -434,7 +434,7 @@ def torchsummary_table(run, model: Model) -> Table:
 def _has_sublayers(m: ModuleValue) -> bool:
     if m.kind != "layer" or not m.args or m.args.get("__params_unknown__"):
         return False
-    from .layers import Unknowable
+    from ..frameworks.torch.layers import Unknowable
     try:
         return any("." in k for k in m.spec.params(m.args))
     except Unknowable:
@@ -1112,9 +1112,9 @@ def _markdown(table: Table, title: str, notes, adm) -> str:
 def run(args) -> int:
     import libcst as cst
 
-    from .cli import CliError
-    from .engine import run_target
-    from .options import ShapelintInputError, parse_dims
+    from ..cli import CliError
+    from ..engine import run_target
+    from ..options import ShapelintInputError, parse_dims
 
     spec = args.target
     if "::" not in spec:
