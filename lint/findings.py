@@ -4,7 +4,7 @@ to report."""
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from libcst.metadata import MetadataWrapper, PositionProvider
 
@@ -84,10 +84,10 @@ def facts_to_findings(src: SourceModule, runs: List[Run], select=None, ignore=No
         return cache["p"]
 
     out: List[Finding] = []
-    seen = set()
+    seen: Set[Tuple[Any, ...]] = set()
     for run in runs:
         if run.error and not run.error.startswith("abandoned"):
-            key = ("SHP000", run.cls.name if run.cls else run.ctor_text)
+            key: Tuple[Any, ...] = ("SHP000", run.cls.name if run.cls else run.ctor_text)
             if key not in seen:
                 seen.add(key)
                 line = positions()[run.cls.node].start.line if run.cls and run.cls.source is src else 1

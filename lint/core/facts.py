@@ -55,7 +55,7 @@ class Violation(Exception):
         if not isinstance(payload, Payload) or not dataclasses.is_dataclass(payload):
             raise TypeError(f"Violation needs a Payload dataclass, got {payload!r}")
         super().__init__(payload.KIND)
-        self.payload = payload
+        self.payload: Payload = payload
 
     @property
     def kind(self) -> str:

@@ -469,7 +469,7 @@ def _round_half_even(v: float) -> float:
 
 
 def data_method(x: Tensor, name, args, kwargs):
-    vals = x.data
+    vals: Any = x.data
     if name == "tolist":
         return list(vals)
     if name in ("int", "long"):

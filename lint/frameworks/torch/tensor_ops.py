@@ -7,7 +7,7 @@ a rule module) when torch would refuse the operation for certain, or
 """
 from __future__ import annotations
 
-from typing import Any, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 from ...core import dims as D
 from ...core.facts import Fold, Unknowable, Violation, assumed, folded
@@ -56,7 +56,7 @@ def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
     for t in target:
         if _is_int(t) and t < -1:
             raise Violation(C.InvalidShapeDim(t))
-    total = D.prod(s)
+    total: Any = D.prod(s)
     bd = x.batch_dim
     if not inferred:
         rel = D.equal(total, D.prod(target))
@@ -68,10 +68,11 @@ def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
         return x.with_shape(tuple(target), 0 if keep else None)
     j = inferred[0]
     rest = [t for i, t in enumerate(target) if i != j]
-    known = D.prod(rest)
+    known: Any = D.prod(rest)
     if bd == 0 and len(s) >= 1 and j == 0:
         n = s[0]
-        per_sample, k = D.prod(s[1:]), D.prod(target[1:])
+        per_sample: Any = D.prod(s[1:])
+        k: Any = D.prod(target[1:])
         rel = D.equal(per_sample, k)
         if rel != D.ALWAYS and any(D.equal(D.prod(s[i:]), k) == D.ALWAYS for i in range(2, len(s))):
             # view(-1, *trailing dims): the leading dims are merged on purpose (batch x time for a
@@ -160,8 +161,8 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
             raise Unknowable()
         keep = [i for i, v in enumerate(s) if v != 1]
     else:
-        ds = dim if isinstance(dim, (tuple, list)) else (dim,)
-        ds = {dim_or_violation(d, max(len(s), 1)) for d in ds} if s else set()
+        given = dim if isinstance(dim, (tuple, list)) else (dim,)
+        ds = {dim_or_violation(d, max(len(s), 1)) for d in given} if s else set()
         for d in ds:
             if not _is_int(s[d]) and D.equal(s[d], 1) != D.NEVER:
                 raise Unknowable()
@@ -184,8 +185,8 @@ def reduce(x: Tensor, dim=None, keepdim=False) -> Tensor:
     s = shape_of(x)
     if dim is None:
         return Tensor((), x.dtype, None)
-    ds = dim if isinstance(dim, (tuple, list)) else (dim,)
-    ds = {dim_or_violation(d, len(s)) for d in ds}
+    given = dim if isinstance(dim, (tuple, list)) else (dim,)
+    ds = {dim_or_violation(d, len(s)) for d in given}
     if keepdim:
         out = tuple(1 if i in ds else v for i, v in enumerate(s))
         bd = x.batch_dim if x.batch_dim not in ds else None
@@ -266,7 +267,7 @@ def concat(tensors: Sequence[Tensor], dim, op: str, stack=False) -> Tensor:
 
 
 def sum_dims(ds) -> Any:
-    r = 0
+    r: Any = 0
     for d in ds:
         r = D.add(r, d)
     return r
@@ -290,7 +291,7 @@ def matmul(a: Tensor, b: Tensor, op: str) -> Tensor:
     if len(sa) == 1:
         return Tensor((*sb[:-2], sb[-1]), a.dtype, None)
     batch_a, batch_b = Tensor(tuple(sa[:-2])), Tensor(tuple(sb[:-2]))
-    bshape = broadcast(batch_a, batch_b, op).shape if (sa[:-2] or sb[:-2]) else ()
+    bshape: Any = broadcast(batch_a, batch_b, op).shape if (sa[:-2] or sb[:-2]) else ()
     bd = a.batch_dim if a.batch_dim is not None and a.batch_dim < len(sa) - 2 else None
     return Tensor((*bshape, sa[-2], sb[-1]), a.dtype, bd)
 
@@ -442,7 +443,7 @@ def einsum(equation: str, operands: Sequence[Tensor]) -> Tensor:
     terms = lhs.split(",")
     if len(terms) != len(operands):
         raise Violation(C.EinsumOperands(len(terms), len(operands)))
-    sizes = {}
+    sizes: Dict[str, Any] = {}
     ell_shapes = []
     for term, t in zip(terms, operands):
         s = list(shape_of(t))
@@ -466,11 +467,11 @@ def einsum(equation: str, operands: Sequence[Tensor]) -> Tensor:
                 if D.equal(sizes[c], d) == D.NEVER:
                     raise Violation(EinsumMismatch(op=equation, label=c, a=sizes[c], b=d,
                                                    shapes=tuple(tuple(shape_of(o)) for o in operands)))
-    ell = ()
+    ell: Any = ()
     for es in ell_shapes:
         ell = broadcast(Tensor(ell), Tensor(es), "einsum").shape if ell or es else ()
     if rhs is None:
-        counts = {}
+        counts: Dict[str, int] = {}
         for c in lhs.replace("...", "").replace(",", ""):
             counts[c] = counts.get(c, 0) + 1
         rhs = ("..." if "..." in lhs else "") + "".join(sorted(c for c, k in counts.items() if k == 1))

@@ -58,9 +58,13 @@ for _n in (1, 2, 3):
                                  R("bias", True)),
           params=lambda a: _affine_params(a, (need_int(a["num_features"]),)),
           implies=LayerInput("spatial", _n, "num_features" if _n > 1 else None))(_in_rule(_n))
-layer("SyncBatchNorm", (*_NORM_SIG, R("affine", True), R("track_running_stats", True), R("process_group", None),
-                        *DEVICE), params=lambda a: _affine_params(a, (need_int(a["num_features"]),)))(
-    lambda a, x: (_check_channels(shape_of(x)[1], need_int(a["num_features"]), "num_features", "SyncBatchNorm"), x)[1])
+
+
+@layer("SyncBatchNorm", (*_NORM_SIG, R("affine", True), R("track_running_stats", True), R("process_group", None),
+                         *DEVICE), params=lambda a: _affine_params(a, (need_int(a["num_features"]),)))
+def _sync_bn(a, x):
+    _check_channels(shape_of(x)[1], need_int(a["num_features"]), "num_features", "SyncBatchNorm")
+    return x
 
 
 def _gn_check(a):
