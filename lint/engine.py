@@ -14,12 +14,15 @@ from typing import Any, Dict, List, Optional, Tuple
 import libcst as cst
 
 from .core import dims as D
-from .core.interpreter import AnalysisAbort, CallRecord, Fact, Frame, Interpreter
+from .core.facts import CallRecord, Fact
+from .core.interpreter import AnalysisAbort, Frame, Interpreter
 from .core.project import Project
 from .core.source import ClassInfo, SourceModule, dotted
 from .core.values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
 
+from .frameworks.torch.inputs import batch_dim, symbolic_input
 from .options import InputSpec, ShapelintInputError
+from .rules_registry import forward_end_hooks
 
 
 def strict_mode() -> bool:
@@ -416,66 +419,9 @@ def _walk_returns(fn):
 # Running
 # ------------------------------------------------------------------------------------------------
 
-_SPATIAL = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
-
-
-def _symbolic_input(first: Optional[ModuleValue], index: int) -> Optional[Tensor]:
-    """The symbolic input a layer expects: Conv2d(3, ...) -> (N, 3, H, W)."""
-    sfx = "" if index == 0 else str(index + 1)
-    n = D.sym("N")
-    if first is None or first.kind != "layer" or first.args is None:
-        return None
-    name, a = first.type_name, first.args
-
-    def sp(k):
-        return [D.sym(s + sfx) for s in _SPATIAL[k]]
-
-    def chan(key):
-        v = a.get(key)
-        return v if isinstance(v, int) and not isinstance(v, bool) else None
-
-    for k in (1, 2, 3):
-        if name in (f"Conv{k}d", f"ConvTranspose{k}d"):
-            c = chan("in_channels")
-            return Tensor((n, c, *sp(k)), "float", 0) if c else None
-        if name in (f"BatchNorm{k}d", f"InstanceNorm{k}d") and k > 1:
-            c = chan("num_features")
-            return Tensor((n, c, *sp(k)), "float", 0) if c else None
-    # Linear, Embedding and BatchNorm1d accept inputs of several ranks ((N, F), (N, T, F)...):
-    # guessing one would invent findings (x.split(C, dim=2) on a guessed 2-D input), so no guess.
-    if name in ("LSTM", "GRU", "RNN"):
-        c = chan("input_size")
-        if not c:
-            return None
-        bf = a.get("batch_first")
-        if bf is True:
-            return Tensor((n, D.sym("L" + sfx), c), "float", 0)
-        if bf is False:
-            return Tensor((D.sym("L" + sfx), n, c), "float", 1)
-    return None
-
-
 def _spec_tensor(spec: InputSpec, dtype="float", first: Optional[ModuleValue] = None) -> Tensor:
     shape = tuple(D.sym(d) if isinstance(d, str) else d for d in spec)
-    return Tensor(shape, dtype, _batch_dim(first, len(shape)))
-
-
-def _batch_dim(first: Optional[ModuleValue], rank: int) -> Optional[int]:
-    """Where the batch is in a declared input, judging by the layer that first meets it: an
-    unbatched (C, H, W) image or a (784,) vector has none; an LSTM without batch_first has it at 1."""
-    name = first.type_name if first is not None else ""
-    a = first.args or {} if first is not None else {}
-    for k in (1, 2, 3):
-        if name in (f"Conv{k}d", f"ConvTranspose{k}d", f"MaxPool{k}d", f"AvgPool{k}d", f"AdaptiveAvgPool{k}d",
-                    f"AdaptiveMaxPool{k}d", f"InstanceNorm{k}d", f"LPPool{k}d"):
-            return 0 if rank == k + 2 else None
-        if name == f"BatchNorm{k}d" and k > 1:
-            return 0 if rank == k + 2 else None
-    if name in ("LSTM", "GRU", "RNN"):
-        if rank != 3:
-            return None
-        return 0 if a.get("batch_first") is True else (1 if a.get("batch_first") is False else None)
-    return 0 if rank >= 2 else None
+    return Tensor(shape, dtype, batch_dim(first, len(shape)))
 
 
 def execute(src: SourceModule, run: Run, strict: bool, project=None, training: bool = False) -> None:
@@ -507,7 +453,7 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
     else:
         inputs = []
         for i in range(n_inputs):
-            t = _symbolic_input(probe_layers.get(i), i)
+            t = symbolic_input(probe_layers.get(i), i)
             inputs.append(t if t is not None else Tensor(None))
         # an input no layer told the shape of stays of unknown rank: forward still runs, and
         # whatever fixes a shape on the way (x.view(-1, 784)) is checked from there on
@@ -518,25 +464,8 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
         run.root = root
         run.calls = interp.calls
         run.facts = interp.facts
-    _settle_folds(run)
-
-
-def _settle_folds(run: Run) -> None:
-    """A view(-1, K) that moved whole samples between rows is batch folding (SHP005) when the
-    model's output still has the changed batch; when the batch is restored later (windows,
-    pixels or patches folded on purpose) it is not reported."""
-    out = run.output
-    while isinstance(out, (tuple, list)) and out:
-        out = out[0]
-    first = out.shape[0] if isinstance(out, Tensor) and out.shape else None
-    for f in run.facts:
-        if f.kind != "fold":
-            continue
-        d = f.data
-        if first is not None and D.equal(first, d["new_batch"]) == D.ALWAYS and \
-                D.equal(d["new_batch"], d["batch"]) == D.NEVER:
-            f.kind = "violation"
-            f.data = dict(d, kind="batch_fold")
+    for hook in forward_end_hooks():  # rules that decide at the end of forward (SHP005's folds)
+        hook(run.facts, run.output)
 
 
 def _probe(interp: Interpreter, root: ModuleValue, n: int) -> Dict[int, ModuleValue]:

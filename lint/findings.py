@@ -1,9 +1,10 @@
-"""Facts to findings: each violation fact goes to the rule that owns its kind; positions are
-computed once per file, and only when there is something to report."""
+"""Facts to findings: each violation fact goes to the rule that owns its payload (the registry
+guarantees exactly one); positions are computed once per file, and only when there is something
+to report."""
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from libcst.metadata import MetadataWrapper, PositionProvider
 
@@ -19,10 +20,11 @@ _OPAQUE = re.compile(r"\?\d+")
 class MessageContext:
     """What a rule may ask while writing its message: source text, lines, the run's input."""
 
-    def __init__(self, src: SourceModule, run: Run, positions):
+    def __init__(self, src: SourceModule, run: Run, positions, module: Optional[ModuleValue] = None):
         self.src = src
         self.run = run
         self._positions = positions
+        self.module = module  # the layer the violation belongs to, if any (its definition line)
 
     def text(self, node, limit=60) -> str:
         if node is None:
@@ -71,7 +73,7 @@ class MessageContext:
 
 
 def facts_to_findings(src: SourceModule, runs: List[Run], select=None, ignore=None) -> List[Finding]:
-    from .rules_registry import rule_for_kind
+    from .rules_registry import rule_for_payload
 
     cache: Dict[str, Dict] = {}
 
@@ -82,10 +84,10 @@ def facts_to_findings(src: SourceModule, runs: List[Run], select=None, ignore=No
         return cache["p"]
 
     out: List[Finding] = []
-    seen = set()
+    seen: Set[Tuple[Any, ...]] = set()
     for run in runs:
         if run.error and not run.error.startswith("abandoned"):
-            key = ("SHP000", run.cls.name if run.cls else run.ctor_text)
+            key: Tuple[Any, ...] = ("SHP000", run.cls.name if run.cls else run.ctor_text)
             if key not in seen:
                 seen.add(key)
                 line = positions()[run.cls.node].start.line if run.cls and run.cls.source is src else 1
@@ -95,8 +97,8 @@ def facts_to_findings(src: SourceModule, runs: List[Run], select=None, ignore=No
         for fact in run.facts:
             if fact.kind != "violation" or fact.node is None:
                 continue
-            rule = rule_for_kind(fact.data["kind"])
-            if rule is None or not _selected(rule.CODE, select, ignore):
+            rule = rule_for_payload(fact.payload)
+            if not _selected(rule.CODE, select, ignore):
                 continue
             pos = positions().get(fact.node)
             elsewhere = ""
@@ -110,18 +112,18 @@ def facts_to_findings(src: SourceModule, runs: List[Run], select=None, ignore=No
             if key in seen:
                 continue
             seen.add(key)
-            ctx = MessageContext(src, run, positions)
+            ctx = MessageContext(src, run, positions, fact.module)
             out.append(Finding(src.path, pos.start.line, pos.start.column, rule.CODE,
-                               rule.message(fact.data, fact.node, ctx) + elsewhere, run))
+                               rule.message(fact.payload, fact.node, ctx) + elsewhere, run))
     out.sort(key=lambda f: (f.line, f.col, f.code))
     return out
 
 
 def _site_in_file(src: SourceModule, fact, positions, cache):
-    other = fact.data.get("src")
+    other = fact.src
     if other is None or other is src:
         return None, ""
-    for node, where in reversed(fact.data.get("sites", ())):
+    for node, where in reversed(fact.sites):
         if where is src and node is not None:
             pos = positions().get(node)
             if pos is not None:

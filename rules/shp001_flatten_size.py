@@ -1,6 +1,12 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Tuple, Union
+
+from shapelint.core.facts import Payload
+
 CODE = "SHP001"
 NAME = "flatten-size-mismatch"
-KINDS = ("reshape_size",)
 SUMMARY = "a view/reshape/Unflatten with a hardcoded size that the incoming tensor cannot have"
 DOC = """\
 ## What it catches
@@ -35,15 +41,49 @@ file) shapelint reports only sizes that no input resolution can produce.
 """
 
 
-def message(d, node, ctx):
+@dataclass
+class ReshapeSize(Payload):
+    """view/reshape keeping the batch: each sample has ``per_sample`` elements, the view wants ``k``."""
+
+    KIND = "reshape_size"
+    per_sample: Any
+    k: Any
+    shape: Tuple[Any, ...]
+
+
+@dataclass
+class UnflattenSize(Payload):
+    """nn.Unflatten(dim, target) on a dim of size ``got``."""
+
+    KIND = "reshape_size"
+    target: Tuple[Any, ...]
+    got: Any
+    shape: Tuple[Any, ...]
+    dim: int
+
+
+@dataclass
+class ViewSize(Payload):
+    """A view/reshape whose ``target`` cannot hold the tensor's ``total`` elements."""
+
+    KIND = "reshape_size"
+    total: Any
+    target: Tuple[Any, ...]
+    shape: Tuple[Any, ...]
+
+
+KINDS = (ReshapeSize, UnflattenSize, ViewSize)
+
+
+def message(d: Union[ReshapeSize, UnflattenSize, ViewSize], node: Any, ctx: Any) -> str:
     op = ctx.text(node)
-    shape = d.get("shape")
-    if "per_sample" in d:
-        per = ctx.product(shape[1:]) if shape is not None else ctx.dim(d["per_sample"])
+    shape = d.shape
+    if isinstance(d, ReshapeSize):
+        per = ctx.product(shape[1:]) if shape is not None else ctx.dim(d.per_sample)
         return (f"{op}: the layers before it yield {per} features per sample{ctx.input_desc()}, "
-                f"not {ctx.dim(d['k'])}")
-    if d.get("op") == "Unflatten":
-        return (f"{op}: Unflatten to {tuple(d['target'])} needs {ctx.product(d['target'])} elements in "
-                f"dim {d['dim']}, but it has {ctx.dim(d['got'])} (shape {ctx.shape(shape)}{ctx.input_desc()})")
-    return (f"{op}: a tensor of shape {ctx.shape(shape)} ({ctx.dim(d['total'])} elements{ctx.input_desc()}) "
-            f"cannot be viewed as {list(ctx.dim(t) for t in d['target'])}".replace("'", ""))
+                f"not {ctx.dim(d.k)}")
+    if isinstance(d, UnflattenSize):
+        return (f"{op}: Unflatten to {tuple(d.target)} needs {ctx.product(d.target)} elements in "
+                f"dim {d.dim}, but it has {ctx.dim(d.got)} (shape {ctx.shape(shape)}{ctx.input_desc()})")
+    return (f"{op}: a tensor of shape {ctx.shape(shape)} ({ctx.dim(d.total)} elements{ctx.input_desc()}) "
+            f"cannot be viewed as {list(ctx.dim(t) for t in d.target)}".replace("'", ""))

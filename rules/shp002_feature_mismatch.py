@@ -1,6 +1,12 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Tuple
+
+from shapelint.core.facts import Payload
+
 CODE = "SHP002"
 NAME = "in-features-mismatch"
-KINDS = ("features",)
 SUMMARY = "Linear in_features (or an RNN's input_size, attention's embed_dim) differs from the incoming last dimension"
 DOC = """\
 ## What it catches
@@ -34,9 +40,23 @@ The message names the `Linear` line; the finding is on the call, where torch fai
 """
 
 
-def message(d, node, ctx):
-    layer = d.get("layer", "Linear")
-    mod = d.get("module")
-    return (f"{ctx.text(node)}: {layer} {d['param']}={ctx.dim(d['expected'])}{ctx.defined_at(mod)} "
-            f"but the incoming tensor has {ctx.dim(d['got'])} features "
-            f"(shape {ctx.shape(d.get('shape'))}{ctx.input_desc()})")
+@dataclass
+class Features(Payload):
+    """``layer``'s ``param`` (in_features, input_size, embed_dim...) is ``expected``; the input's last
+    dimension is ``got``."""
+
+    KIND = "features"
+    layer: str
+    param: str
+    expected: Any
+    got: Any
+    shape: Tuple[Any, ...]
+
+
+KINDS = (Features,)
+
+
+def message(d: Features, node: Any, ctx: Any) -> str:
+    return (f"{ctx.text(node)}: {d.layer} {d.param}={ctx.dim(d.expected)}{ctx.defined_at(ctx.module)} "
+            f"but the incoming tensor has {ctx.dim(d.got)} features "
+            f"(shape {ctx.shape(d.shape)}{ctx.input_desc()})")

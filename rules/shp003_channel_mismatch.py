@@ -1,6 +1,12 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shapelint.core.facts import Payload
+
 CODE = "SHP003"
 NAME = "channel-mismatch"
-KINDS = ("channels",)
 SUMMARY = "a conv/norm layer's channel count differs from the incoming tensor's channels"
 DOC = """\
 ## What it catches
@@ -31,11 +37,26 @@ self.bn2 = nn.BatchNorm2d(64)
 """
 
 
-def message(d, node, ctx):
-    mod = d.get("module")
-    got = d["got"]
+@dataclass
+class Channels(Payload):
+    """``layer``'s ``param`` is ``expected``; the input has ``got`` channels (a tuple: the trailing
+    dims a LayerNorm's normalized_shape does not match)."""
+
+    KIND = "channels"
+    layer: str
+    param: str
+    expected: Any
+    got: Any
+
+
+KINDS = (Channels,)
+
+
+def message(d: Channels, node: Any, ctx: Any) -> str:
+    mod = ctx.module
+    got = d.got
     if isinstance(got, tuple):
-        return (f"{ctx.text(node)}: {d['layer']} {d['param']}={list(d['expected'])}{ctx.defined_at(mod)} "
+        return (f"{ctx.text(node)}: {d.layer} {d.param}={list(d.expected)}{ctx.defined_at(mod)} "
                 f"but the input ends in {ctx.shape(got)}{ctx.input_desc()}")
-    return (f"{ctx.text(node)}: {d['layer']} expects {d['param']}={ctx.dim(d['expected'])}{ctx.defined_at(mod)} "
+    return (f"{ctx.text(node)}: {d.layer} expects {d.param}={ctx.dim(d.expected)}{ctx.defined_at(mod)} "
             f"but the incoming tensor has {ctx.dim(got)} channels{ctx.input_desc()}")

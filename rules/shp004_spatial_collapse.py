@@ -1,6 +1,12 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from shapelint.core.facts import Payload
+
 CODE = "SHP004"
 NAME = "spatial-collapse"
-KINDS = ("collapse",)
 SUMMARY = "a kernel larger than its (padded) input: the output size would be below 1"
 DOC = """\
 ## What it catches
@@ -28,8 +34,25 @@ Without an input shape, shapelint reports only what collapses for every input si
 """
 
 
-def message(d, node, ctx):
-    size = d.get("padded", d.get("size"))
-    what = f"kernel {ctx.dim(d['kernel'])} is larger than its padded input {ctx.dim(size)}" if "kernel" in d \
-        else f"the output size would be {ctx.dim(d.get('output'))}"
-    return f"{ctx.text(node)}: {d['layer']} {what} in spatial dim {d['dim']}{ctx.input_desc()}"
+@dataclass
+class Collapse(Payload):
+    """Spatial dim ``dim`` of size ``size`` (``padded`` after padding) cannot take the ``kernel``, or
+    gives an ``output`` below 1. ``kernel`` set: the message names the kernel, else the output."""
+
+    KIND = "collapse"
+    layer: str
+    dim: int
+    size: Any
+    padded: Optional[Any] = None
+    kernel: Optional[Any] = None
+    output: Optional[Any] = None
+
+
+KINDS = (Collapse,)
+
+
+def message(d: Collapse, node: Any, ctx: Any) -> str:
+    size = d.padded if d.padded is not None else d.size
+    what = f"kernel {ctx.dim(d.kernel)} is larger than its padded input {ctx.dim(size)}" if d.kernel is not None \
+        else f"the output size would be {ctx.dim(d.output)}"
+    return f"{ctx.text(node)}: {d.layer} {what} in spatial dim {d.dim}{ctx.input_desc()}"

@@ -1,6 +1,14 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, List, Tuple
+
+from shapelint.core import dims as D
+from shapelint.core.facts import Fact, Fold, Payload
+from shapelint.core.values import Tensor
+
 CODE = "SHP005"
 NAME = "batch-folding"
-KINDS = ("batch_fold",)
 SUMMARY = "view(-1, K) where the per-sample size is not K: the batch size silently changes"
 DOC = """\
 ## What it catches
@@ -32,9 +40,42 @@ Folding into the batch is also done on purpose, so shapelint reports it only whe
 """
 
 
-def message(d, node, ctx):
-    p, k, n = d["per_sample"], d["k"], d["batch"]
-    shape = d.get("shape")
+@dataclass
+class BatchFold(Payload):
+    """view(-1, K) on samples of ``per_sample`` elements: a batch of ``batch`` changes size."""
+
+    KIND = "batch_fold"
+    per_sample: Any
+    k: Any
+    batch: Any
+    shape: Tuple[Any, ...]
+
+
+KINDS = (BatchFold,)
+
+
+def on_forward_end(facts: List[Fact], output: Any) -> None:
+    """Settle the folds of whole samples recorded during one forward (:class:`Fold` facts): a fold
+    is batch folding when the model's output still has the changed batch; when the batch is
+    restored later (windows, pixels or patches folded on purpose) it is not reported."""
+    out = output
+    while isinstance(out, (tuple, list)) and out:
+        out = out[0]
+    first = out.shape[0] if isinstance(out, Tensor) and out.shape else None
+    if first is None:
+        return
+    for f in facts:
+        if f.kind != "fold" or not isinstance(f.payload, Fold):
+            continue
+        d = f.payload
+        if D.equal(first, d.new_batch) == D.ALWAYS and D.equal(d.new_batch, d.batch) == D.NEVER:
+            f.kind = "violation"
+            f.payload = BatchFold(d.per_sample, d.k, d.batch, d.shape)
+
+
+def message(d: BatchFold, node: Any, ctx: Any) -> str:
+    p, k, n = d.per_sample, d.k, d.batch
+    shape = d.shape
     per = ctx.product(shape[1:]) if shape is not None else ctx.dim(p)
     if isinstance(n, int) and isinstance(p, int) and isinstance(k, int):
         becomes = f"a batch of {n} silently becomes {n * p // k}"

@@ -1,6 +1,12 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence, Tuple, Union
+
+from shapelint.core.facts import Payload
+
 CODE = "SHP006"
 NAME = "broadcast-mismatch"
-KINDS = ("broadcast", "concat", "matmul", "einsum")
 SUMMARY = "a + b, a * b, torch.cat, @ or einsum on tensors whose shapes do not fit"
 DOC = """\
 ## What it catches
@@ -28,20 +34,82 @@ out = out + self.shortcut(x)
 """
 
 
-def message(d, node, ctx):
-    kind = d["kind"]
-    if kind == "concat":
-        if "bad" in d:
-            shapes = ", ".join(ctx.shape(s) for s in d["shapes"])
-            return (f"{ctx.text(node)}: tensors {shapes} differ in dim {d['bad']} ({ctx.dim(d['a'])} vs "
-                    f"{ctx.dim(d['b'])}); only dim {d['dim']} may differ{ctx.input_desc()}")
-        return f"{ctx.text(node)}: {d['what']}"
-    if kind == "einsum":
-        shapes = ", ".join(ctx.shape(x) for x in d["shapes"])
-        return (f"{ctx.text(node)}: subscript {d['label']!r} is {ctx.dim(d['a'])} in one operand and "
-                f"{ctx.dim(d['b'])} in another (operands {shapes}){ctx.input_desc()}")
-    if kind == "matmul":
-        return (f"{ctx.text(node)}: matrix product of {ctx.shape(d['left'])} and {ctx.shape(d['right'])}: "
-                f"inner dimensions {ctx.dim(d['a'])} and {ctx.dim(d['b'])} differ{ctx.input_desc()}")
-    return (f"{ctx.text(node)}: shapes {ctx.shape(d['left'])} and {ctx.shape(d['right'])} do not broadcast: "
-            f"dim {d['dim']} is {ctx.dim(d['a'])} vs {ctx.dim(d['b'])}{ctx.input_desc()}")
+@dataclass
+class Broadcast(Payload):
+    """Element-wise ``op`` (or expand) on ``left`` and ``right``: dim ``dim`` (from the end) is ``a`` vs ``b``."""
+
+    KIND = "broadcast"
+    op: str
+    left: Tuple[Any, ...]
+    right: Tuple[Any, ...]
+    dim: int
+    a: Any
+    b: Any
+
+
+@dataclass
+class ConcatMismatch(Payload):
+    """cat/stack along ``dim`` of ``shapes`` that differ in dim ``bad`` (``a`` vs ``b``)."""
+
+    KIND = "concat"
+    op: str
+    shapes: Tuple[Any, ...]
+    dim: int
+    bad: int
+    a: Any
+    b: Any
+
+
+@dataclass
+class ConcatRank(Payload):
+    """cat of tensors of different ranks."""
+
+    KIND = "concat"
+    op: str
+    shapes: Tuple[Any, ...]
+    dim: Any
+    ranks: Sequence[int]
+
+
+@dataclass
+class MatmulMismatch(Payload):
+    KIND = "matmul"
+    op: str
+    left: Tuple[Any, ...]
+    right: Tuple[Any, ...]
+    a: Any
+    b: Any
+
+
+@dataclass
+class EinsumMismatch(Payload):
+    """einsum subscript ``label`` is ``a`` in one operand and ``b`` in another."""
+
+    KIND = "einsum"
+    op: str
+    label: str
+    a: Any
+    b: Any
+    shapes: Tuple[Any, ...]
+
+
+KINDS = (Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, EinsumMismatch)
+
+
+def message(d: Union[Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, EinsumMismatch], node: Any,
+            ctx: Any) -> str:
+    if isinstance(d, ConcatMismatch):
+        shapes = ", ".join(ctx.shape(s) for s in d.shapes)
+        return (f"{ctx.text(node)}: tensors {shapes} differ in dim {d.bad} ({ctx.dim(d.a)} vs "
+                f"{ctx.dim(d.b)}); only dim {d.dim} may differ{ctx.input_desc()}")
+    if isinstance(d, ConcatRank):
+        return f"{ctx.text(node)}: tensors must have the same number of dimensions, got {sorted(d.ranks)}"
+    if isinstance(d, EinsumMismatch):
+        shapes = ", ".join(ctx.shape(x) for x in d.shapes)
+        return (f"{ctx.text(node)}: subscript {d.label!r} is {ctx.dim(d.a)} in one operand and "
+                f"{ctx.dim(d.b)} in another (operands {shapes}){ctx.input_desc()}")
+    if isinstance(d, MatmulMismatch):
+        return (f"{ctx.text(node)}: matrix product of {ctx.shape(d.left)} and {ctx.shape(d.right)}: "
+                f"inner dimensions {ctx.dim(d.a)} and {ctx.dim(d.b)} differ{ctx.input_desc()}")
+    return (f"{ctx.text(node)}: shapes {ctx.shape(d.left)} and {ctx.shape(d.right)} do not broadcast: "
+            f"dim {d.dim} is {ctx.dim(d.a)} vs {ctx.dim(d.b)}{ctx.input_desc()}")

@@ -1,6 +1,12 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Tuple
+
+from shapelint.core.facts import Payload
+
 CODE = "SHP008"
 NAME = "wrong-input-rank"
-KINDS = ("rank",)
 SUMMARY = "a layer receives a tensor with the wrong number of dimensions"
 DOC = """\
 ## What it catches
@@ -23,6 +29,106 @@ Use the layer of the right dimensionality (`nn.BatchNorm1d`) or move it before t
 """
 
 
-def message(d, node, ctx):
-    return (f"{ctx.text(node)}: {d['layer']} expects {d['expected']} input, got {d['got']}D "
-            f"(shape {ctx.shape(d.get('shape'))}{ctx.input_desc()})")
+class Rank(Payload):
+    """A layer fed a tensor of rank ``got``; each case says which ranks it accepts."""
+
+    KIND = "rank"
+    layer: str
+    got: int
+    shape: Tuple[Any, ...]
+
+    def expected(self) -> str:  # pragma: no cover - every case overrides it
+        raise NotImplementedError
+
+    def layer_text(self) -> str:
+        return self.layer
+
+
+@dataclass
+class RankBatchedOrNot(Rank):
+    """(C, *spatial) or (N, C, *spatial): ``unbatched`` is the rank without the batch."""
+
+    layer: str
+    got: int
+    shape: Tuple[Any, ...]
+    unbatched: int
+    labelled: bool = True  # '3D (unbatched) or 4D (batched)' rather than '3D or 4D'
+
+    def expected(self) -> str:
+        if self.labelled:
+            return f"{self.unbatched}D (unbatched) or {self.unbatched + 1}D (batched)"
+        return f"{self.unbatched}D or {self.unbatched + 1}D"
+
+
+@dataclass
+class RankOneOf(Rank):
+    layer: str
+    got: int
+    shape: Tuple[Any, ...]
+    ranks: Tuple[int, ...]
+
+    def expected(self) -> str:
+        return " or ".join(f"{r}D" for r in self.ranks)
+
+
+@dataclass
+class RankAtLeast(Rank):
+    layer: str
+    got: int
+    shape: Tuple[Any, ...]
+    least: int
+
+    def expected(self) -> str:
+        return f"at least {self.least}D"
+
+
+@dataclass
+class InterpolateRank(Rank):
+    """interpolate needs (N, C, *spatial)."""
+
+    layer: str
+    got: int
+    shape: Tuple[Any, ...]
+
+    def expected(self) -> str:
+        return "at least 3D (N, C, *spatial)"
+
+
+@dataclass
+class InterpolateSpatialRank(Rank):
+    """torch: "Input and output (or scale_factor) must have the same number of spatial dimensions"."""
+
+    layer: str
+    got: int
+    shape: Tuple[Any, ...]
+    rank: int
+    arg: str  # 'size' | 'scale_factor'
+    value: Any
+
+    def expected(self) -> str:
+        return f"{self.rank}D for {self.arg}={self.value!r}"
+
+
+@dataclass
+class InterpolateModeRank(Rank):
+    """torch: "Got 4D input, but linear mode needs 3D input"."""
+
+    layer: str
+    got: int
+    shape: Tuple[Any, ...]
+    mode: str
+    rank: int
+
+    def layer_text(self) -> str:
+        return f"{self.layer}(mode='{self.mode}')"
+
+    def expected(self) -> str:
+        return f"{self.rank}D"
+
+
+KINDS = (RankBatchedOrNot, RankOneOf, RankAtLeast, InterpolateRank, InterpolateSpatialRank, InterpolateModeRank)
+
+
+def message(d: Rank, node: Any, ctx: Any) -> str:
+    return (f"{ctx.text(node)}: {d.layer_text()} expects {d.expected()} input, got {d.got}D "
+            f"(shape {ctx.shape(d.shape)}{ctx.input_desc()})")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import inspect
 import math
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 import libcst as cst
@@ -20,7 +19,7 @@ import libcst as cst
 from . import dims as D
 from ..frameworks.torch import layers as L
 from ..frameworks.torch import tensor_ops as T
-from ..frameworks.torch.layers import Unknowable, Violation
+from .facts import AnalysisContext, CallRecord, Fact, Fold, RuleScope, Unknowable, Violation, rule_scope
 from .project import ModuleRef, Project
 from .source import ClassInfo, SourceModule, dotted
 from .values import (UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue, Param, Partial,
@@ -66,25 +65,6 @@ class _Raise(Exception):
     """The analysed code raises on this path: the path ends and its result is unknown."""
 
 
-@dataclass
-class Fact:
-    kind: str  # 'violation' | 'assume'
-    node: Any
-    data: Dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class CallRecord:
-    module: ModuleValue
-    inputs: List[Any]
-    output: Any
-    node: Any
-    depth: int
-    start: int
-    end: int = -1
-    speculative: bool = False  # made on a branch of an undecidable `if` (both branches run)
-
-
 class Frame:
     __slots__ = ("locals", "func", "returns", "fork", "src")
 
@@ -105,7 +85,8 @@ class Interpreter:
     def __init__(self, source: SourceModule, strict: bool = False, project: Optional[Project] = None):
         self.src = source
         self.strict = strict
-        self.facts: List[Fact] = []
+        self.context = AnalysisContext()  # the facts of this run (core/facts.py)
+        self.facts: List[Fact] = self.context.facts
         self.calls: List[CallRecord] = []
         self.speculative = 0
         self.quiet = False  # probing: record nothing
@@ -128,17 +109,11 @@ class Interpreter:
     def violation(self, v: Violation, node, module: Optional[ModuleValue] = None):
         if self.speculative or self.quiet:
             return
-        data = dict(v.data)
-        data["kind"] = v.kind
-        if module is not None:
-            data["module"] = module
-        data["src"] = self.src_stack[-1]
-        data["sites"] = tuple(self.call_sites)
-        self.facts.append(Fact("violation", node, data))
+        self.context.violation(v.payload, node, module, self.src_stack[-1], tuple(self.call_sites))
 
     def assume(self, a, b, node, what):
         if not self.speculative and not self.quiet:
-            self.facts.append(Fact("assume", node, {"a": a, "b": b, "what": what}))
+            self.context.assume(a, b, node, what)
 
     def tick(self):
         self.steps += 1
@@ -596,22 +571,20 @@ class Interpreter:
             return UNKNOWN
 
     def tensor_rule(self, thunk, node, module=None):
-        L.ASSUME_RECORDERS.append(lambda a, b, what: self.assume(a, b, node, what))
-        L.FOLD_RECORDERS.append(lambda data: self.fold(data, node))
-        try:
-            return thunk()
-        except Violation as v:
-            self.violation(v, node, module)
-            return Tensor(None)
-        except Unknowable:
-            return Tensor(None)
-        finally:
-            L.ASSUME_RECORDERS.pop()
-            L.FOLD_RECORDERS.pop()
+        # the rule reports assumptions and folds through a per-thread scope (core/facts.py)
+        scope = RuleScope(lambda a, b, what: self.assume(a, b, node, what), lambda f: self.fold(f, node))
+        with rule_scope(scope):
+            try:
+                return thunk()
+            except Violation as v:
+                self.violation(v, node, module)
+                return Tensor(None)
+            except Unknowable:
+                return Tensor(None)
 
-    def fold(self, data, node):
+    def fold(self, fold: Fold, node):
         if not self.speculative and not self.quiet:
-            self.facts.append(Fact("fold", node, dict(data)))
+            self.context.fold(fold, node)
 
     # ------------------------------------------------------------------ attributes
     def getattr(self, obj, attr, node=None):

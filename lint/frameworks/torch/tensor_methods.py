@@ -1,6 +1,8 @@
 """Dispatch of tensor methods (``x.view(...)``) and ``torch.*`` functions to their shape rules."""
 from __future__ import annotations
 
+from typing import Any, Callable, Dict, Iterable, List, Tuple
+
 from ...core import dims as D
 from . import layers as L
 from . import tensor_ops as T
@@ -46,115 +48,212 @@ def call_tensor_method(interp, x: Tensor, name, args, kwargs, node):
     return interp.tensor_rule(lambda: _method(interp, x, name, args, kwargs, node), node)
 
 
-def _method(interp, x: Tensor, name, args, kwargs, node):
+Handler = Callable[..., Any]  # handler(interp, x, name, args, kwargs, node) -> value
+
+
+def _method(interp: Any, x: Tensor, name: str, args: List[Any], kwargs: Dict[str, Any], node: Any) -> Any:
     if any(a is UNKNOWN for a in args) or any(v is UNKNOWN for v in kwargs.values()):
         if name in ("size", "dim"):
             return UNKNOWN
         if name in _SAME:
             return x if name not in _FLOAT_OF_INT | _INT_OF else x.with_shape(x.shape)
         return Tensor(None)
-    if name in ("size", "shape"):
-        s = T.shape_of(x)
-        d = _arg(args, kwargs, 0, "dim")
-        if d is None:
-            return s
-        return s[L.dim_or_violation(d, len(s))]
-    if name in ("dim", "ndimension"):
-        return len(T.shape_of(x))
-    if name == "numel":
-        return T.numel(x)
-    if name in _SAME:
-        if name in _FLOAT_OF_INT:
-            return Tensor(x.shape, "float", x.batch_dim)
-        if name in _INT_OF:
-            return Tensor(x.shape, "long", x.batch_dim)
-        if name == "to" and args and isinstance(args[0], Tensor):
-            return x
-        return x
-    if name in ("view", "reshape"):
-        if len(args) == 1 and isinstance(args[0], Tensor):  # view(dtype) / reshape of a tensor: unknown
-            raise Unknowable()
-        return T.reshape(x, T.size_list(args), _op_text(interp, node))
-    if name in ("view_as", "reshape_as", "expand_as"):
-        o = args[0] if args else None
-        if not isinstance(o, Tensor):
-            raise Unknowable()
-        if name == "expand_as":
-            return T.expand(x, T.shape_of(o))
-        return T.reshape(x, list(T.shape_of(o)), _op_text(interp, node))
-    if name == "flatten":
-        return T.flatten(x, _arg(args, kwargs, 0, "start_dim", 0), _arg(args, kwargs, 1, "end_dim", -1))
-    if name == "unflatten":
-        return L.LAYERS["Unflatten"].rule({"dim": _arg(args, kwargs, 0, "dim"),
-                                           "unflattened_size": _arg(args, kwargs, 1, "sizes")}, x)
-    if name == "permute":
-        return T.permute(x, args if args else kwargs.get("dims", ()))
-    if name in ("transpose", "swapaxes", "swapdims"):
-        return T.transpose(x, _arg(args, kwargs, 0, "dim0"), _arg(args, kwargs, 1, "dim1"))
-    if name in ("t", "T"):
-        s = T.shape_of(x)
-        return T.transpose(x, 0, 1) if len(s) == 2 else x
-    if name == "squeeze" or name == "squeeze_":
-        return T.squeeze(x, _arg(args, kwargs, 0, "dim"))
-    if name == "unsqueeze" or name == "unsqueeze_":
-        return T.unsqueeze(x, _arg(args, kwargs, 0, "dim"))
-    if name in _REDUCE:
-        dim = _arg(args, kwargs, 0, "dim")
-        keep = _arg(args, kwargs, 1, "keepdim", False)
-        if name == "norm":
-            dim, keep = _arg(args, kwargs, 1, "dim"), _arg(args, kwargs, 2, "keepdim", False)
-        if name in ("std", "var") and isinstance(dim, bool):
-            dim = None
-        out = T.reduce(x, dim, need(keep))
-        return Tensor(out.shape, "long", out.batch_dim) if name in ("argmax", "argmin") else out
-    if name in ("max", "min", "median", "mode"):
-        dim = _arg(args, kwargs, 0, "dim")
-        if isinstance(dim, Tensor):
-            return T.broadcast(x, dim, name)
-        if dim is None:
-            return Tensor((), x.dtype, None)
-        out = T.reduce(x, dim, need(_arg(args, kwargs, 1, "keepdim", False)))
-        return (out, Tensor(out.shape, "long", out.batch_dim))
-    if name in ("topk",):
+    handler = _METHODS.get(name)
+    if handler is None and name.rstrip("_") in _BINARY:
+        handler = _m_binary
+    if handler is None:
         raise Unknowable()
-    if name == "unfold":
-        return T.unfold(x, _arg(args, kwargs, 0, "dimension"), _arg(args, kwargs, 1, "size"),
-                        _arg(args, kwargs, 2, "step"))
-    if name in _BINARY or name.rstrip("_") in _BINARY:
-        o = args[0] if args else kwargs.get("other")
-        o = _tensor_like(o)
-        if o is None:
-            raise Unknowable()
-        return T.broadcast(x, o, _BINARY.get(name.rstrip("_"), name))
-    if name in ("matmul", "mm", "bmm"):
-        o = _tensor_like(args[0] if args else None)
-        if o is None:
-            raise Unknowable()
-        return T.matmul(x, o, name)
-    if name == "chunk":
-        return T.chunk(x, _arg(args, kwargs, 0, "chunks"), _arg(args, kwargs, 1, "dim", 0))
-    if name == "split":
-        return T.split(x, _arg(args, kwargs, 0, "split_size"), _arg(args, kwargs, 1, "dim", 0))
-    if name == "unbind":
-        s = T.shape_of(x)
-        d = L.dim_or_violation(_arg(args, kwargs, 0, "dim", 0), len(s))
-        if not isinstance(s[d], int) or s[d] > 64:
-            raise Unknowable()
-        return tuple(T.index(x, tuple([slice(None)] * d + [i])) for i in range(s[d]))
-    if name == "expand":
-        return T.expand(x, args if args else kwargs.get("size"))
-    if name == "repeat":
-        return T.repeat(x, args)
-    if name in ("new_zeros", "new_ones", "new_empty"):
-        # sizes as varargs or one sequence: new_ones(2, 3, 4) == new_ones((2, 3, 4))
-        size = args if args else ([kwargs["size"]] if "size" in kwargs else None)
-        return Tensor(tuple(T.size_list(size)) if size else None, x.dtype, None)
-    if name == "new_full":
-        return Tensor(tuple(T.size_list(args[:1])) if args else None, x.dtype, None)
-    if name in ("item", "tolist", "numpy", "data_ptr", "backward", "register_hook", "element_size",
-                "is_contiguous", "get_device", "stride", "storage"):
-        return UNKNOWN
+    return handler(interp, x, name, args, kwargs, node)
+
+
+def _m_size(interp, x, name, args, kwargs, node):
+    s = T.shape_of(x)
+    d = _arg(args, kwargs, 0, "dim")
+    if d is None:
+        return s
+    return s[L.dim_or_violation(d, len(s))]
+
+
+def _m_dim(interp, x, name, args, kwargs, node):
+    return len(T.shape_of(x))
+
+
+def _m_numel(interp, x, name, args, kwargs, node):
+    return T.numel(x)
+
+
+def _m_same(interp, x, name, args, kwargs, node):
+    if name in _FLOAT_OF_INT:
+        return Tensor(x.shape, "float", x.batch_dim)
+    if name in _INT_OF:
+        return Tensor(x.shape, "long", x.batch_dim)
+    return x
+
+
+def _m_view(interp, x, name, args, kwargs, node):
+    if len(args) == 1 and isinstance(args[0], Tensor):  # view(dtype) / reshape of a tensor: unknown
+        raise Unknowable()
+    return T.reshape(x, T.size_list(args), _op_text(interp, node))
+
+
+def _m_view_as(interp, x, name, args, kwargs, node):
+    o = args[0] if args else None
+    if not isinstance(o, Tensor):
+        raise Unknowable()
+    if name == "expand_as":
+        return T.expand(x, T.shape_of(o))
+    return T.reshape(x, list(T.shape_of(o)), _op_text(interp, node))
+
+
+def _m_flatten(interp, x, name, args, kwargs, node):
+    return T.flatten(x, _arg(args, kwargs, 0, "start_dim", 0), _arg(args, kwargs, 1, "end_dim", -1))
+
+
+def _m_unflatten(interp, x, name, args, kwargs, node):
+    return L.LAYERS["Unflatten"].rule({"dim": _arg(args, kwargs, 0, "dim"),
+                                       "unflattened_size": _arg(args, kwargs, 1, "sizes")}, x)
+
+
+def _m_permute(interp, x, name, args, kwargs, node):
+    return T.permute(x, args if args else kwargs.get("dims", ()))
+
+
+def _m_transpose(interp, x, name, args, kwargs, node):
+    return T.transpose(x, _arg(args, kwargs, 0, "dim0"), _arg(args, kwargs, 1, "dim1"))
+
+
+def _m_t(interp, x, name, args, kwargs, node):
+    s = T.shape_of(x)
+    return T.transpose(x, 0, 1) if len(s) == 2 else x
+
+
+def _m_squeeze(interp, x, name, args, kwargs, node):
+    return T.squeeze(x, _arg(args, kwargs, 0, "dim"))
+
+
+def _m_unsqueeze(interp, x, name, args, kwargs, node):
+    return T.unsqueeze(x, _arg(args, kwargs, 0, "dim"))
+
+
+def _m_reduce(interp, x, name, args, kwargs, node):
+    dim = _arg(args, kwargs, 0, "dim")
+    keep = _arg(args, kwargs, 1, "keepdim", False)
+    if name == "norm":
+        dim, keep = _arg(args, kwargs, 1, "dim"), _arg(args, kwargs, 2, "keepdim", False)
+    if name in ("std", "var") and isinstance(dim, bool):
+        dim = None
+    out = T.reduce(x, dim, need(keep))
+    return Tensor(out.shape, "long", out.batch_dim) if name in ("argmax", "argmin") else out
+
+
+def _m_max(interp, x, name, args, kwargs, node):
+    dim = _arg(args, kwargs, 0, "dim")
+    if isinstance(dim, Tensor):
+        return T.broadcast(x, dim, name)
+    if dim is None:
+        return Tensor((), x.dtype, None)
+    out = T.reduce(x, dim, need(_arg(args, kwargs, 1, "keepdim", False)))
+    return (out, Tensor(out.shape, "long", out.batch_dim))
+
+
+def _m_unknowable(interp, x, name, args, kwargs, node):
     raise Unknowable()
+
+
+def _m_unfold(interp, x, name, args, kwargs, node):
+    return T.unfold(x, _arg(args, kwargs, 0, "dimension"), _arg(args, kwargs, 1, "size"),
+                    _arg(args, kwargs, 2, "step"))
+
+
+def _m_binary(interp, x, name, args, kwargs, node):
+    o = args[0] if args else kwargs.get("other")
+    o = _tensor_like(o)
+    if o is None:
+        raise Unknowable()
+    return T.broadcast(x, o, _BINARY.get(name.rstrip("_"), name))
+
+
+def _m_matmul(interp, x, name, args, kwargs, node):
+    o = _tensor_like(args[0] if args else None)
+    if o is None:
+        raise Unknowable()
+    return T.matmul(x, o, name)
+
+
+def _m_chunk(interp, x, name, args, kwargs, node):
+    return T.chunk(x, _arg(args, kwargs, 0, "chunks"), _arg(args, kwargs, 1, "dim", 0))
+
+
+def _m_split(interp, x, name, args, kwargs, node):
+    return T.split(x, _arg(args, kwargs, 0, "split_size"), _arg(args, kwargs, 1, "dim", 0))
+
+
+def _m_unbind(interp, x, name, args, kwargs, node):
+    s = T.shape_of(x)
+    d = L.dim_or_violation(_arg(args, kwargs, 0, "dim", 0), len(s))
+    if not isinstance(s[d], int) or s[d] > 64:
+        raise Unknowable()
+    return tuple(T.index(x, tuple([slice(None)] * d + [i])) for i in range(s[d]))
+
+
+def _m_expand(interp, x, name, args, kwargs, node):
+    return T.expand(x, args if args else kwargs.get("size"))
+
+
+def _m_repeat(interp, x, name, args, kwargs, node):
+    return T.repeat(x, args)
+
+
+def _m_new(interp, x, name, args, kwargs, node):
+    # sizes as varargs or one sequence: new_ones(2, 3, 4) == new_ones((2, 3, 4))
+    size = args if args else ([kwargs["size"]] if "size" in kwargs else None)
+    return Tensor(tuple(T.size_list(size)) if size else None, x.dtype, None)
+
+
+def _m_new_full(interp, x, name, args, kwargs, node):
+    return Tensor(tuple(T.size_list(args[:1])) if args else None, x.dtype, None)
+
+
+def _m_opaque(interp, x, name, args, kwargs, node):
+    return UNKNOWN
+
+
+# name -> handler; where a name fits several entries the first listed wins (setdefault below).
+# A name not listed whose stem without '_' is a binary op (x.eq_(y)) goes to _m_binary.
+_METHOD_ENTRIES: List[Tuple[Iterable[str], Handler]] = [
+    (("size", "shape"), _m_size),
+    (("dim", "ndimension"), _m_dim),
+    (("numel",), _m_numel),
+    (_SAME, _m_same),
+    (("view", "reshape"), _m_view),
+    (("view_as", "reshape_as", "expand_as"), _m_view_as),
+    (("flatten",), _m_flatten),
+    (("unflatten",), _m_unflatten),
+    (("permute",), _m_permute),
+    (("transpose", "swapaxes", "swapdims"), _m_transpose),
+    (("t", "T"), _m_t),
+    (("squeeze", "squeeze_"), _m_squeeze),
+    (("unsqueeze", "unsqueeze_"), _m_unsqueeze),
+    (_REDUCE, _m_reduce),
+    (("max", "min", "median", "mode"), _m_max),
+    (("topk",), _m_unknowable),
+    (("unfold",), _m_unfold),
+    (_BINARY, _m_binary),
+    (("matmul", "mm", "bmm"), _m_matmul),
+    (("chunk",), _m_chunk),
+    (("split",), _m_split),
+    (("unbind",), _m_unbind),
+    (("expand",), _m_expand),
+    (("repeat",), _m_repeat),
+    (("new_zeros", "new_ones", "new_empty"), _m_new),
+    (("new_full",), _m_new_full),
+    (("item", "tolist", "numpy", "data_ptr", "backward", "register_hook", "element_size", "is_contiguous",
+      "get_device", "stride", "storage"), _m_opaque),
+]
+_METHODS: Dict[str, Handler] = {}
+for _names, _handler in _METHOD_ENTRIES:
+    for _n in _names:
+        _METHODS.setdefault(_n, _handler)
 
 
 def _tensor_like(o):
@@ -370,7 +469,7 @@ def _round_half_even(v: float) -> float:
 
 
 def data_method(x: Tensor, name, args, kwargs):
-    vals = x.data
+    vals: Any = x.data
     if name == "tolist":
         return list(vals)
     if name in ("int", "long"):

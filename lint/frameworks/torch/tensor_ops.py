@@ -1,15 +1,22 @@
 """Shape rules of tensor methods and ``torch.*`` functions that are not layers: view/reshape,
 flatten, permute, indexing, reductions, cat/stack, broadcasting arithmetic, matmul.
 
-Each rule returns a value, raises :class:`~shapelint.frameworks.torch.layers.Violation` when torch would refuse
-the operation for certain, or :class:`~shapelint.frameworks.torch.layers.Unknowable`.
+Each rule returns a value, raises :class:`~shapelint.core.facts.Violation` (with a payload owned by
+a rule module) when torch would refuse the operation for certain, or
+:class:`~shapelint.core.facts.Unknowable`.
 """
 from __future__ import annotations
 
-from typing import Any, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 from ...core import dims as D
-from .layers import Unknowable, Violation, assumed, dim_or_violation, flatten_shape, folded, need, shape_of
+from ...core.facts import Fold, Unknowable, Violation, assumed, folded
+from ...rules import shp007_invalid_config as C
+from ...rules.shp001_flatten_size import ReshapeSize, ViewSize
+from ...rules.shp004_spatial_collapse import Collapse
+from ...rules.shp005_batch_folding import BatchFold
+from ...rules.shp006_broadcast_mismatch import Broadcast, ConcatMismatch, ConcatRank, EinsumMismatch, MatmulMismatch
+from .layers import dim_or_violation, flatten_shape, need, shape_of
 from ...core.values import UNKNOWN, Tensor
 
 
@@ -45,27 +52,27 @@ def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
     target = list(target)
     inferred = [i for i, t in enumerate(target) if _is_int(t) and t == -1]
     if len(inferred) > 1:
-        raise Violation("config", arg="shape", what="only one dimension can be inferred")
+        raise Violation(C.OneInferred())
     for t in target:
         if _is_int(t) and t < -1:
-            raise Violation("config", arg="shape", what=f"invalid shape dimension {t}")
-    total = D.prod(s)
+            raise Violation(C.InvalidShapeDim(t))
+    total: Any = D.prod(s)
     bd = x.batch_dim
-    info = dict(op=op, target=tuple(target), shape=s, batch_dim=bd)
     if not inferred:
         rel = D.equal(total, D.prod(target))
         if rel == D.NEVER:
-            raise Violation("reshape_size", total=total, **info)
+            raise Violation(ViewSize(total=total, target=tuple(target), shape=s))
         if rel == D.DEPENDS:
             assumed(total, D.prod(target), op)
         keep = bd == 0 and len(target) > 0 and D.equal(target[0], s[0]) == D.ALWAYS
         return x.with_shape(tuple(target), 0 if keep else None)
     j = inferred[0]
     rest = [t for i, t in enumerate(target) if i != j]
-    known = D.prod(rest)
+    known: Any = D.prod(rest)
     if bd == 0 and len(s) >= 1 and j == 0:
         n = s[0]
-        per_sample, k = D.prod(s[1:]), D.prod(target[1:])
+        per_sample: Any = D.prod(s[1:])
+        k: Any = D.prod(target[1:])
         rel = D.equal(per_sample, k)
         if rel != D.ALWAYS and any(D.equal(D.prod(s[i:]), k) == D.ALWAYS for i in range(2, len(s))):
             # view(-1, *trailing dims): the leading dims are merged on purpose (batch x time for a
@@ -76,24 +83,23 @@ def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
                 merged = D.prod(s[:next(i for i in range(2, len(s)) if D.equal(D.prod(s[i:]), k) == D.ALWAYS)])
             return x.with_shape((merged, *target[1:]), None)
         if rel == D.NEVER:
-            data = dict(per_sample=per_sample, k=k, batch=n, total=total, **info)
             if not (_is_int(per_sample) and _is_int(k)) or k <= 0:
-                raise Violation("reshape_size", **data)
+                raise Violation(ReshapeSize(per_sample, k, s))
             whole = per_sample % k == 0 or k % per_sample == 0
             if _is_int(n):
                 if (n * per_sample) % k:
-                    raise Violation("reshape_size", **data)
+                    raise Violation(ReshapeSize(per_sample, k, s))
                 if not whole:  # rows straddle two samples: never what anyone means
-                    raise Violation("batch_fold", **data)
+                    raise Violation(BatchFold(per_sample, k, n, s))
                 new_batch = n * per_sample // k
             elif per_sample % k == 0:
                 new_batch = D.mul(n, per_sample // k)
             else:
-                raise Violation("reshape_size", **data)
+                raise Violation(ReshapeSize(per_sample, k, s))
             # Whole samples split into rows (or rows of whole samples) is also how windows and
             # pixels are folded into the batch on purpose; it is a bug only if the model's output
             # keeps the changed batch (the engine decides at the end of forward).
-            folded(dict(data, new_batch=new_batch))
+            folded(Fold(per_sample=per_sample, k=k, batch=n, new_batch=new_batch, shape=s))
             return x.with_shape((new_batch, *target[1:]), None)
         if rel == D.DEPENDS:
             assumed(per_sample, k, op)
@@ -103,7 +109,7 @@ def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
         k = D.prod(t for i, t in enumerate(target) if i not in (0, j))
         if _is_int(per_sample) and _is_int(k):
             if k == 0 or per_sample % k:
-                raise Violation("reshape_size", per_sample=per_sample, k=k, batch=s[0], total=total, **info)
+                raise Violation(ReshapeSize(per_sample, k, s))
             v = per_sample // k
         elif _is_int(k) and k > 0:
             v = D.floordiv(per_sample, k)
@@ -114,7 +120,7 @@ def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
         return x.with_shape(tuple(out), 0)
     if _is_int(total) and _is_int(known):
         if known == 0 or total % known:
-            raise Violation("reshape_size", total=total, **info)
+            raise Violation(ViewSize(total=total, target=tuple(target), shape=s))
         v = total // known
     elif _is_int(known) and known > 0:
         v = D.floordiv(total, known)
@@ -129,7 +135,7 @@ def permute(x: Tensor, order) -> Tensor:
     s = shape_of(x)
     order = [dim_or_violation(o, len(s)) for o in size_list(order)]
     if sorted(order) != list(range(len(s))):
-        raise Violation("config", arg="dims", what=f"permute dims {order} do not match a {len(s)}D tensor")
+        raise Violation(C.PermuteDims(order, len(s)))
     bd = order.index(x.batch_dim) if x.batch_dim is not None else None
     return x.with_shape(tuple(s[o] for o in order), bd)
 
@@ -155,8 +161,8 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
             raise Unknowable()
         keep = [i for i, v in enumerate(s) if v != 1]
     else:
-        ds = dim if isinstance(dim, (tuple, list)) else (dim,)
-        ds = {dim_or_violation(d, max(len(s), 1)) for d in ds} if s else set()
+        given = dim if isinstance(dim, (tuple, list)) else (dim,)
+        ds = {dim_or_violation(d, max(len(s), 1)) for d in given} if s else set()
         for d in ds:
             if not _is_int(s[d]) and D.equal(s[d], 1) != D.NEVER:
                 raise Unknowable()
@@ -179,8 +185,8 @@ def reduce(x: Tensor, dim=None, keepdim=False) -> Tensor:
     s = shape_of(x)
     if dim is None:
         return Tensor((), x.dtype, None)
-    ds = dim if isinstance(dim, (tuple, list)) else (dim,)
-    ds = {dim_or_violation(d, len(s)) for d in ds}
+    given = dim if isinstance(dim, (tuple, list)) else (dim,)
+    ds = {dim_or_violation(d, len(s)) for d in given}
     if keepdim:
         out = tuple(1 if i in ds else v for i, v in enumerate(s))
         bd = x.batch_dim if x.batch_dim not in ds else None
@@ -210,7 +216,7 @@ def broadcast(a: Tensor, b: Tensor, op: str) -> Tensor:
         if rel == D.ALWAYS:
             out.append(x)
         elif rel == D.NEVER and _never_one(x) and _never_one(y):
-            raise Violation("broadcast", op=op, left=tuple(sa), right=tuple(sb), dim=i - n, a=x, b=y)
+            raise Violation(Broadcast(op=op, left=tuple(sa), right=tuple(sb), dim=i - n, a=x, b=y))
         elif _never_one(x) and _never_one(y):
             assumed(x, y, op)
             out.append(x)
@@ -235,8 +241,7 @@ def concat(tensors: Sequence[Tensor], dim, op: str, stack=False) -> Tensor:
     ranks = {len(s) for s in shapes}
     if len(ranks) != 1:
         if stack or not all(len(s) == 1 and s[0] == 0 for s in shapes if len(s) != max(ranks)):
-            raise Violation("concat", op=op, shapes=tuple(shapes), dim=dim,
-                            what=f"tensors must have the same number of dimensions, got {sorted(ranks)}")
+            raise Violation(ConcatRank(op=op, shapes=tuple(shapes), dim=dim, ranks=sorted(ranks)))
     r = shapes[0].__len__()
     d = dim_or_violation(dim, r, allow_end=stack)
     first = shapes[0]
@@ -246,7 +251,7 @@ def concat(tensors: Sequence[Tensor], dim, op: str, stack=False) -> Tensor:
                 continue
             rel = D.equal(first[i], s[i])
             if rel == D.NEVER:
-                raise Violation("concat", op=op, shapes=tuple(shapes), dim=d, bad=i, a=first[i], b=s[i])
+                raise Violation(ConcatMismatch(op=op, shapes=tuple(shapes), dim=d, bad=i, a=first[i], b=s[i]))
             if rel == D.DEPENDS:
                 assumed(first[i], s[i], op)
     bd = tensors[0].batch_dim
@@ -262,7 +267,7 @@ def concat(tensors: Sequence[Tensor], dim, op: str, stack=False) -> Tensor:
 
 
 def sum_dims(ds) -> Any:
-    r = 0
+    r: Any = 0
     for d in ds:
         r = D.add(r, d)
     return r
@@ -271,12 +276,12 @@ def sum_dims(ds) -> Any:
 def matmul(a: Tensor, b: Tensor, op: str) -> Tensor:
     sa, sb = shape_of(a), shape_of(b)
     if len(sa) == 0 or len(sb) == 0:
-        raise Violation("config", arg="input", what="both arguments to matmul need to be at least 1D")
+        raise Violation(C.MatmulScalar())
     ka = sa[-1]
     kb = sb[0] if len(sb) == 1 else sb[-2]
     rel = D.equal(ka, kb)
     if rel == D.NEVER:
-        raise Violation("matmul", op=op, left=tuple(sa), right=tuple(sb), a=ka, b=kb)
+        raise Violation(MatmulMismatch(op=op, left=tuple(sa), right=tuple(sb), a=ka, b=kb))
     if rel == D.DEPENDS:
         assumed(ka, kb, op)
     if len(sa) == 1 and len(sb) == 1:
@@ -286,7 +291,7 @@ def matmul(a: Tensor, b: Tensor, op: str) -> Tensor:
     if len(sa) == 1:
         return Tensor((*sb[:-2], sb[-1]), a.dtype, None)
     batch_a, batch_b = Tensor(tuple(sa[:-2])), Tensor(tuple(sb[:-2]))
-    bshape = broadcast(batch_a, batch_b, op).shape if (sa[:-2] or sb[:-2]) else ()
+    bshape: Any = broadcast(batch_a, batch_b, op).shape if (sa[:-2] or sb[:-2]) else ()
     bd = a.batch_dim if a.batch_dim is not None and a.batch_dim < len(sa) - 2 else None
     return Tensor((*bshape, sa[-2], sb[-1]), a.dtype, bd)
 
@@ -302,7 +307,7 @@ def index(x: Tensor, key) -> Any:
         raise Unknowable()
     n_real = sum(1 for k in items if k is not None and k is not Ellipsis)
     if n_real > len(s):
-        raise Violation("config", arg="index", what=f"too many indices for a {len(s)}D tensor")
+        raise Violation(C.TooManyIndices(len(s)))
     if Ellipsis in items:
         e = items.index(Ellipsis)
         items = items[:e] + [slice(None)] * (len(s) - n_real) + items[e + 1:]
@@ -316,7 +321,7 @@ def index(x: Tensor, key) -> Any:
         dim = s[src]
         if _is_int(k):
             if _is_int(dim) and not -dim <= k < dim:
-                raise Violation("config", arg="index", what=f"index {k} is out of bounds for dimension {src} with size {dim}")
+                raise Violation(C.IndexOutOfBounds(k, src, dim))
             src += 1
             continue
         if isinstance(k, slice):
@@ -378,8 +383,7 @@ def split(x: Tensor, split_size, dim=0):
     if isinstance(split_size, (list, tuple)):
         parts = list(split_size)
         if _is_int(size) and all(_is_int(p) for p in parts) and sum(parts) != size:
-            raise Violation("config", arg="split_size",
-                            what=f"split sizes {parts} sum to {sum(parts)}, not to the dimension size {size}")
+            raise Violation(C.SplitSizes(parts, size))
     elif _is_int(split_size) and _is_int(size):
         parts = [min(split_size, size - i) for i in range(0, size, split_size)]
     else:
@@ -392,7 +396,7 @@ def expand(x: Tensor, sizes) -> Tensor:
     s = shape_of(x)
     sizes = size_list(sizes)
     if len(sizes) < len(s):
-        raise Violation("config", arg="sizes", what="the number of sizes provided must be greater or equal to the number of dimensions in the tensor")
+        raise Violation(C.ExpandSizes())
     pad = len(sizes) - len(s)
     out = []
     for i, t in enumerate(sizes):
@@ -405,7 +409,7 @@ def expand(x: Tensor, sizes) -> Tensor:
         elif _is_int(cur) and cur == 1:
             out.append(t)
         elif D.equal(cur, t) == D.NEVER:
-            raise Violation("broadcast", op="expand", left=tuple(s), right=tuple(sizes), dim=i - len(sizes), a=cur, b=t)
+            raise Violation(Broadcast(op="expand", left=tuple(s), right=tuple(sizes), dim=i - len(sizes), a=cur, b=t))
         else:
             out.append(cur)
     return x.with_shape(tuple(out), x.batch_dim + pad if x.batch_dim is not None else None)
@@ -415,7 +419,7 @@ def repeat(x: Tensor, sizes) -> Tensor:
     s = shape_of(x)
     sizes = size_list(sizes)
     if len(sizes) < len(s):
-        raise Violation("config", arg="sizes", what="number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+        raise Violation(C.RepeatDims())
     pad = len(sizes) - len(s)
     full = (1,) * pad + tuple(s)
     return Tensor(tuple(D.mul(a, b) for a, b in zip(full, sizes)), x.dtype, None)
@@ -438,9 +442,8 @@ def einsum(equation: str, operands: Sequence[Tensor]) -> Tensor:
         lhs, rhs = eq, None
     terms = lhs.split(",")
     if len(terms) != len(operands):
-        raise Violation("config", arg="equation",
-                        what=f"einsum(): {len(terms)} operands in the equation but {len(operands)} given")
-    sizes = {}
+        raise Violation(C.EinsumOperands(len(terms), len(operands)))
+    sizes: Dict[str, Any] = {}
     ell_shapes = []
     for term, t in zip(terms, operands):
         s = list(shape_of(t))
@@ -449,8 +452,7 @@ def einsum(equation: str, operands: Sequence[Tensor]) -> Tensor:
             raise Unknowable()
         n_ell = len(s) - (len(labels) - labels.count("."))
         if ("." in labels and n_ell < 0) or ("." not in labels and n_ell != 0):
-            raise Violation("config", arg="equation",
-                            what=f"einsum(): the subscripts {term!r} do not fit a {len(s)}D operand")
+            raise Violation(C.EinsumSubscripts(term, len(s)))
         i = 0
         for c in labels:
             if c == ".":
@@ -463,13 +465,13 @@ def einsum(equation: str, operands: Sequence[Tensor]) -> Tensor:
                 sizes[c] = d
             elif not (_is_int(d) and d == 1):
                 if D.equal(sizes[c], d) == D.NEVER:
-                    raise Violation("einsum", op=equation, label=c, a=sizes[c], b=d,
-                                    shapes=tuple(tuple(shape_of(o)) for o in operands))
-    ell = ()
+                    raise Violation(EinsumMismatch(op=equation, label=c, a=sizes[c], b=d,
+                                                   shapes=tuple(tuple(shape_of(o)) for o in operands)))
+    ell: Any = ()
     for es in ell_shapes:
         ell = broadcast(Tensor(ell), Tensor(es), "einsum").shape if ell or es else ()
     if rhs is None:
-        counts = {}
+        counts: Dict[str, int] = {}
         for c in lhs.replace("...", "").replace(",", ""):
             counts[c] = counts.get(c, 0) + 1
         rhs = ("..." if "..." in lhs else "") + "".join(sorted(c for c, k in counts.items() if k == 1))
@@ -480,7 +482,7 @@ def einsum(equation: str, operands: Sequence[Tensor]) -> Tensor:
         elif c in sizes:
             out.append(sizes[c])
         else:
-            raise Violation("config", arg="equation", what=f"einsum(): output subscript {c!r} appears in no input")
+            raise Violation(C.EinsumOutputLabel(c))
     return Tensor(tuple(out), operands[0].dtype, None)
 
 
@@ -492,7 +494,7 @@ def unfold(x: Tensor, dim, size, step) -> Tensor:
     if not (_is_int(size) and _is_int(step)) or step <= 0 or size < 0:
         raise Unknowable()
     if D.at_least(D.sub(s[d], size), 0) == D.NEVER:
-        raise Violation("collapse", layer="unfold", dim=d, size=s[d], kernel=size)
+        raise Violation(Collapse("unfold", d, s[d], kernel=size))
     s[d] = D.floordiv(D.sub(s[d], size), step) + 1
     bd = x.batch_dim if x.batch_dim != d else None
     return Tensor((*s, size), x.dtype, bd)

@@ -1,0 +1,111 @@
+"""Pooling: max, average, LP and adaptive pooling, and their F.* forms."""
+from __future__ import annotations
+
+from ....core import dims as D
+from ....core.facts import Unknowable, Violation
+from ....core.values import Tensor
+from ....rules import shp007_invalid_config as C
+from ....rules.shp004_spatial_collapse import Collapse
+from .table import LayerInput, R, _out, _spatial_input, functional, layer, need, tup
+
+
+def pool_output(L, k, s, p, d, ceil_mode):
+    """ATen pooling_output_shape: floor or ceil, and in ceil mode the last window must start
+    inside the input or the left padding (pytorch#46929)."""
+    eff = d * (k - 1) + 1
+    if not ceil_mode:
+        return D.floordiv(D.sub(D.add(L, 2 * p), eff), s) + 1
+    if isinstance(L, int):
+        out = -(-(L + 2 * p - eff) // s) + 1
+        if (out - 1) * s >= L + p:
+            out -= 1
+        return out
+    a = D.ceildiv(D.sub(D.add(L, 2 * p), eff), s) + 1
+    return D.dmin(a, D.ceildiv(D.add(L, p), s))
+
+
+def _pool_rule(n, kind):
+    layer_name = f"{kind}Pool{n}d"
+
+    def rule(a, x):
+        batched, c, spatial = _spatial_input(x, n, layer_name)
+        k = tup(a["kernel_size"], n)
+        s = a.get("stride")
+        s = k if s is None or (isinstance(s, (list, tuple)) and len(s) == 0) else tup(s, n)
+        p = tup(a.get("padding", 0), n)
+        d = tup(a.get("dilation", 1), n)
+        ceil_mode = need(a.get("ceil_mode", False))
+        out = []
+        for i, L in enumerate(spatial):
+            eff = d[i] * (k[i] - 1) + 1
+            # torch compares the pad with the raw kernel, dilation ignored: kW/2 >= padW (pool2d_shape_check)
+            if p[i] > k[i] // 2:
+                raise Violation(C.PoolPaddingTooLarge(p[i], k[i]))
+            if kind == "Avg" and n == 3 and D.at_least(D.sub(L, k[i]), 0) == D.NEVER:
+                # avg_pool3d: "input image (T, H, W) smaller than kernel size", padding or not
+                raise Violation(Collapse(layer_name, i, L, kernel=k[i]))
+            o = pool_output(L, k[i], s[i], p[i], d[i], ceil_mode)
+            if D.at_least(o, 1) == D.NEVER:
+                raise Violation(Collapse(layer_name, i, L, padded=D.add(L, 2 * p[i]), kernel=eff, output=o))
+            out.append(o)
+        y = _out(x, (*x.shape[:len(x.shape) - n], *out))
+        if a.get("return_indices"):
+            return (y, Tensor(y.shape, "long", y.batch_dim))
+        return y
+    return rule
+
+
+for _n in (1, 2, 3):
+    layer(f"MaxPool{_n}d", (R("kernel_size"), R("stride", None), R("padding", 0), R("dilation", 1),
+                            R("return_indices", False), R("ceil_mode", False)),
+          implies=LayerInput("spatial", _n))(_pool_rule(_n, "Max"))
+    layer(f"AvgPool{_n}d", (R("kernel_size"), R("stride", None), R("padding", 0), R("ceil_mode", False),
+                            R("count_include_pad", True), R("divisor_override", None)),
+          implies=LayerInput("spatial", _n))(_pool_rule(_n, "Avg"))
+    functional([f"torch.nn.functional.max_pool{_n}d", f"torch.max_pool{_n}d",
+                f"torch.nn.functional.max_pool{_n}d_with_indices"],
+               (R("input"), R("kernel_size"), R("stride", None), R("padding", 0), R("dilation", 1),
+                R("ceil_mode", False), R("return_indices", False)),
+               lambda a, x, _r=_pool_rule(_n, "Max"): _r(a, x))
+    functional([f"torch.nn.functional.avg_pool{_n}d", f"torch.avg_pool{_n}d"],
+               (R("input"), R("kernel_size"), R("stride", None), R("padding", 0), R("ceil_mode", False),
+                R("count_include_pad", True), R("divisor_override", None)),
+               lambda a, x, _r=_pool_rule(_n, "Avg"): _r(a, x))
+
+for _n in (1, 2, 3):
+    layer(f"LPPool{_n}d", (R("norm_type"), R("kernel_size"), R("stride", None), R("ceil_mode", False)),
+          implies=LayerInput("spatial", _n))(
+        _pool_rule(_n, "LP"))
+    functional([f"torch.nn.functional.lp_pool{_n}d"],
+               (R("input"), R("norm_type"), R("kernel_size"), R("stride", None), R("ceil_mode", False)),
+               lambda a, x, _r=_pool_rule(_n, "LP"): _r(a, x))
+
+
+def _adaptive_rule(n, kind):
+    layer_name = f"Adaptive{kind}Pool{n}d"
+
+    def rule(a, x):
+        batched, c, spatial = _spatial_input(x, n, layer_name)
+        o = need(a["output_size"])
+        if o is None or isinstance(o, int):
+            o = (o,) * n
+        o = tuple(o)
+        if len(o) != n:
+            raise Unknowable()
+        out = [spatial[i] if o[i] is None else need(o[i]) for i in range(n)]
+        y = _out(x, (*x.shape[:len(x.shape) - n], *out))
+        if a.get("return_indices"):
+            return (y, Tensor(y.shape, "long", y.batch_dim))
+        return y
+    return rule
+
+
+for _n in (1, 2, 3):
+    layer(f"AdaptiveAvgPool{_n}d", (R("output_size"),), implies=LayerInput("spatial", _n))(
+        _adaptive_rule(_n, "Avg"))
+    layer(f"AdaptiveMaxPool{_n}d", (R("output_size"), R("return_indices", False)),
+          implies=LayerInput("spatial", _n))(_adaptive_rule(_n, "Max"))
+    functional([f"torch.nn.functional.adaptive_avg_pool{_n}d", f"torch.adaptive_avg_pool{_n}d"],
+               (R("input"), R("output_size")), _adaptive_rule(_n, "Avg"))
+    functional([f"torch.nn.functional.adaptive_max_pool{_n}d", f"torch.adaptive_max_pool{_n}d"],
+               (R("input"), R("output_size"), R("return_indices", False)), _adaptive_rule(_n, "Max"))

@@ -1,0 +1,201 @@
+"""The layer table's machinery: signatures and binding, the specs (:class:`LayerSpec` for
+``nn.*`` layers, :class:`FunctionSpec` for ``F.*``/``torch.*`` functions), the registration
+functions, and the helpers every shape rule shares.
+
+A shape rule is ``rule(args, *tensors)``: it returns the output (a Tensor, or a tuple for layers
+that return several), raises :class:`~shapelint.core.facts.Violation` with a rule's payload when
+torch would refuse the call *for certain*, and raises :class:`~shapelint.core.facts.Unknowable`
+when it cannot tell. An equality it relies on but cannot decide goes to
+:func:`~shapelint.core.facts.assumed`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+
+from ....core import dims as D
+from ....core.facts import BindError, Unknowable, Violation, assumed
+from ....core.values import UNKNOWN, Tensor
+from ....rules.shp003_channel_mismatch import Channels
+from ....rules.shp007_invalid_config import DimOutOfRange
+from ....rules.shp008_wrong_rank import RankBatchedOrNot
+
+REQUIRED = object()
+
+Signature = Tuple[Tuple[str, Any], ...]
+Args = Dict[str, Any]
+
+
+def need(v: Any) -> Any:
+    if v is UNKNOWN:
+        raise Unknowable()
+    if isinstance(v, (list, tuple)):
+        for e in v:
+            if e is UNKNOWN:
+                raise Unknowable()
+    return v
+
+
+def need_int(v: Any) -> int:
+    v = need(v)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise Unknowable()
+    return v
+
+
+def tup(v: Any, n: int, what: str = "") -> Tuple[Any, ...]:
+    """An int-or-tuple layer argument as an n-tuple (torch's _ntuple)."""
+    v = need(v)
+    if isinstance(v, (list, tuple)):
+        if len(v) == 1 and n > 1:
+            return tuple(v) * n
+        if len(v) != n:
+            raise Unknowable()
+        return tuple(need_int(e) if not isinstance(e, float) else e for e in v)
+    if isinstance(v, bool):
+        raise Unknowable()
+    if isinstance(v, (int, float)):
+        return (v,) * n
+    raise Unknowable()
+
+
+def shape_of(x: Any) -> Tuple[Any, ...]:
+    if not isinstance(x, Tensor) or x.shape is None:
+        raise Unknowable()
+    return x.shape
+
+
+def bind(signature: Signature, args: Sequence[Any], kwargs: Dict[str, Any], varargs: bool = False) -> Args:
+    """Bind call arguments to a signature the way Python does."""
+    if varargs:
+        return {}
+    names = [n for n, _ in signature]
+    if len(args) > len(names):
+        raise BindError("too many positional arguments")
+    out = dict(zip(names, args))
+    for k, v in kwargs.items():
+        if k not in names or k in out:
+            raise BindError(f"unexpected argument {k}")
+        out[k] = v
+    for n, default in signature:
+        if n not in out:
+            if default is REQUIRED:
+                raise BindError(f"missing argument {n}")
+            out[n] = default
+    return out
+
+
+@dataclass(frozen=True)
+class LayerInput:
+    """The input a layer implies when it is the first to meet a forward input (see ``inputs.py``):
+
+    * ``kind='spatial'``: ``(N, C, *spatial)`` with ``spatial`` dims (``(C, *spatial)`` unbatched);
+    * ``kind='sequence'``: an RNN's ``(L, N, F)``, or ``(N, L, F)`` under ``batch_first``.
+
+    ``channels`` names the argument that gives C (or F); without it no symbolic input is guessed,
+    only where the batch is in a declared one."""
+
+    kind: str
+    spatial: int = 0
+    channels: Optional[str] = None
+
+
+def _no_params(a: Args) -> Dict[str, Tuple[int, ...]]:
+    return {}
+
+
+@dataclass
+class LayerSpec:
+    name: str
+    signature: Signature
+    rule: Callable[..., Any]
+    params: Callable[[Args], Dict[str, Tuple[int, ...]]] = _no_params
+    check: Optional[Callable[[Args], None]] = None
+    varargs: bool = False
+    implies: Optional[LayerInput] = None  # the input this layer implies as a model's first layer
+
+
+@dataclass
+class FunctionSpec:
+    name: str
+    signature: Signature
+    rule: Callable[..., Any]  # rule(args, *tensors)
+    inputs: Tuple[str, ...] = ("input",)
+    varargs: bool = False  # element-wise ops: only the input matters, the rest is ignored
+
+
+LAYERS: Dict[str, LayerSpec] = {}
+FUNCTIONS: Dict[str, FunctionSpec] = {}
+
+
+def layer(name: str, signature: Sequence[Tuple[str, Any]],
+          params: Optional[Callable[[Args], Dict[str, Tuple[int, ...]]]] = None,
+          check: Optional[Callable[[Args], None]] = None, varargs: bool = False,
+          implies: Optional[LayerInput] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``nn.<name>``: ``@layer(...)`` on its shape rule."""
+    def deco(rule: Callable[..., Any]) -> Callable[..., Any]:
+        LAYERS[name] = LayerSpec(name, tuple(signature), rule, params or _no_params, check, varargs, implies)
+        return rule
+    return deco
+
+
+def functional(qualnames: Sequence[str], signature: Sequence[Tuple[str, Any]], rule: Callable[..., Any],
+               inputs: Tuple[str, ...] = ("input",), varargs: bool = False) -> None:
+    for q in qualnames:
+        FUNCTIONS[q] = FunctionSpec(q, tuple(signature), rule, inputs, varargs)
+
+
+def R(name: str, default: Any = REQUIRED) -> Tuple[str, Any]:
+    return (name, default)
+
+
+DEVICE = (R("device", None), R("dtype", None))
+
+
+def _out(x: Tensor, shape: Sequence[Any], batch_dim: Any = "keep") -> Tensor:
+    return x.with_shape(tuple(shape), batch_dim)
+
+
+def _spatial_input(x: Any, n: int, layer: str) -> Tuple[bool, Any, Tuple[Any, ...]]:
+    """(batched, channel dim, spatial dims) for a (N, C, *spatial) or (C, *spatial) input."""
+    s = shape_of(x)
+    if len(s) not in (n + 1, n + 2):
+        raise Violation(RankBatchedOrNot(layer=layer, got=len(s), shape=s, unbatched=n + 1))
+    batched = len(s) == n + 2
+    return batched, s[1 if batched else 0], s[-n:]
+
+
+def _check_channels(got: Any, expected: Any, param: str, layer: str) -> None:
+    rel = D.equal(got, expected)
+    if rel == D.NEVER:
+        raise Violation(Channels(layer=layer, param=param, expected=expected, got=got))
+    if rel == D.DEPENDS:
+        assumed(got, expected, f"{layer} {param}")
+
+
+def _norm_dim(dim: Any, rank: int, allow_end: bool = False) -> Optional[int]:
+    """torch's maybe_wrap_dim; None if out of range."""
+    n = rank + (1 if allow_end else 0)
+    lo, hi = (-n, n - 1) if n > 0 else (-1, 0)
+    if not isinstance(dim, int) or isinstance(dim, bool) or dim < lo or dim > hi:
+        return None
+    return dim + n if dim < 0 else dim
+
+
+def dim_or_violation(dim: Any, rank: int, what: str = "dim", allow_end: bool = False) -> int:
+    dim = need(dim)
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise Unknowable()
+    d = _norm_dim(dim, rank, allow_end)
+    if d is None:
+        n = rank + (1 if allow_end else 0)
+        raise Violation(DimOutOfRange(low=-max(n, 1), high=max(n, 1) - 1, dim=dim))
+    return d
+
+
+def param_count(spec: LayerSpec, args: Args) -> Optional[int]:
+    try:
+        return sum(math.prod(s) for s in spec.params(args).values())
+    except Unknowable:
+        return None
