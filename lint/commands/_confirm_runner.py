@@ -7,10 +7,13 @@ reports what torch did (the exception and the traceback lines in the user's file
 ran, the shapes each module produced, the values of watched statements); the parent decides what
 that means for each finding.
 
-Safety: only the file's imports, constants, function and class definitions run (see
-:func:`definitions_only`); ``if __name__ == "__main__":`` blocks and every other module-level
-statement are dropped. This module imports torch lazily, so the parent can import
-:func:`definitions_only` without it.
+What runs: of the file's own module-level statements, only its imports, constants, function and
+class definitions (see :func:`definitions_only`, a filter by the names written in the source, not
+a sandbox); imported modules run in full. Containment (see the README's ``--confirm`` section):
+resource limits (:func:`apply_limits`), a subreaper that kills every descendant before it exits
+(:func:`become_subreaper`, :func:`kill_descendants`), a closed stdin, and a report channel on a
+random high descriptor (:func:`private_fd`) whose messages carry the job's token. This module
+imports torch lazily, so the parent can import it without torch.
 """
 from __future__ import annotations
 
