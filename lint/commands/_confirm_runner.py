@@ -427,6 +427,7 @@ def _load(path: str):
 # ------------------------------------------------------------------------------------------------
 
 PR_SET_CHILD_SUBREAPER = 36
+PER_THREAD = 96 << 20  # address space each torch thread maps (stack, malloc arena), on top of the budget
 _OWNER = {"pid": None}  # the process whose messages count: forks of the model's code send nothing
 
 
@@ -442,13 +443,24 @@ def _vm_size() -> int:
     return 0
 
 
+def _torch_threads() -> int:
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return 0
+    try:
+        return int(torch.get_num_threads()) + int(torch.get_num_interop_threads())
+    except Exception:  # noqa: BLE001
+        return 0
+
+
 def apply_limits(limits: dict, cuda: bool) -> dict:
     """Resource limits for the rest of this process's life (and of every process it starts), set
     after ``import torch`` and before the user's file runs. Returns what was set, for the record.
 
     * address space: what is mapped now (the interpreter and torch, about 0.7 GB on CPU) plus
-      ``limits["memory"]`` bytes; not on CUDA, whose driver reserves far more address space than
-      it uses;
+      ``limits["memory"]`` bytes plus :data:`PER_THREAD` for each of torch's threads (each maps a
+      stack and a malloc arena of its own: 16 threads map about 1.2 GB they barely use); not on
+      CUDA, whose driver reserves far more address space than it uses;
     * CPU seconds: ``limits["cpu"]`` (then SIGXCPU, and SIGKILL 5 s later);
     * file size: ``limits["fsize"]`` bytes per file written (a bigger write fails with EFBIG);
     * no core dumps.
@@ -473,7 +485,7 @@ def apply_limits(limits: dict, cuda: bool) -> dict:
     if memory and not cuda and hasattr(resource, "RLIMIT_AS"):
         base = _vm_size()
         if base:
-            done["address_space"] = put(resource.RLIMIT_AS, base + int(memory))
+            done["address_space"] = put(resource.RLIMIT_AS, base + int(memory) + PER_THREAD * _torch_threads())
     cpu = limits.get("cpu")
     if cpu and hasattr(resource, "RLIMIT_CPU"):
         soft = int(cpu) + 1
