@@ -92,7 +92,8 @@ def cmd_check(args) -> int:
         from concurrent.futures import ThreadPoolExecutor
 
         def confirm(item):
-            return confirm_findings(item[0], item[1], device=args.device, timeout=args.timeout)
+            return confirm_findings(item[0], item[1], device=args.device, timeout=args.timeout,
+                                    memory=args.confirm_memory)
 
         # one child process per file: a few at a time, since each mostly waits for torch to import
         try:
@@ -164,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--device", choices=("auto", "cuda", "cpu", "meta"), default="auto",
                    help="with --confirm: where to run (auto: CUDA if available, else meta with CPU fallback)")
     c.add_argument("--timeout", type=float, default=60.0, help="with --confirm: seconds per model (default 60)")
+    c.add_argument("--confirm-memory", default="4G", metavar="SIZE",
+                   help="with --confirm: memory the model may use beyond torch's own (default 4G; 0: no limit)")
     c.set_defaults(func=cmd_check)
 
     try:

@@ -54,7 +54,8 @@ def bug_fixtures():
 def confirmed_all(tmp_path_factory):
     """One CLI run over every bug fixture (the hanging one aside), on CPU, in JSON."""
     marker = tmp_path_factory.mktemp("confirm") / "trained.pt"
-    env = dict(ENV, SHAPELINT_CONFIRM_MARKER=str(marker))
+    # the child's environment is scrubbed: the marker's name is passed through explicitly
+    env = dict(ENV, SHAPELINT_CONFIRM_MARKER=str(marker), SHAPELINT_CONFIRM_ENV="SHAPELINT_CONFIRM_MARKER")
     r = shapelint("check", *bug_fixtures(), "--confirm", "--device", "cpu", "--format", "json", env=env)
     assert r.returncode == 1, r.stderr
     return {"findings": json.loads(r.stdout), "stderr": r.stderr, "marker": marker, "seconds": r.seconds}

@@ -7,10 +7,13 @@ reports what torch did (the exception and the traceback lines in the user's file
 ran, the shapes each module produced, the values of watched statements); the parent decides what
 that means for each finding.
 
-Safety: only the file's imports, constants, function and class definitions run (see
-:func:`definitions_only`); ``if __name__ == "__main__":`` blocks and every other module-level
-statement are dropped. This module imports torch lazily, so the parent can import
-:func:`definitions_only` without it.
+What runs: of the file's own module-level statements, only its imports, constants, function and
+class definitions (see :func:`definitions_only`, a filter by the names written in the source, not
+a sandbox); imported modules run in full. Containment (see the README's ``--confirm`` section):
+resource limits (:func:`apply_limits`), a subreaper that kills every descendant before it exits
+(:func:`become_subreaper`, :func:`kill_descendants`), a closed stdin, and a report channel on a
+random high descriptor (:func:`private_fd`) whose messages carry the job's token. This module
+imports torch lazily, so the parent can import it without torch.
 """
 from __future__ import annotations
 
@@ -280,7 +283,8 @@ def _first_line(exc: BaseException) -> str:
 def _error(exc: BaseException, filename: str, stage: str) -> dict:
     frames = [fr.lineno for fr in traceback.extract_tb(exc.__traceback__) if fr.filename == filename]
     return {"type": type(exc).__name__, "text": _first_line(exc), "frames": frames, "stage": stage,
-            "name": getattr(exc, "name", None) if isinstance(exc, NameError) else None}
+            "name": getattr(exc, "name", None) if isinstance(exc, NameError) else None,
+            "memory": memory_error(exc)}
 
 
 def _attempt(ns, job_run, device: str, filename: str) -> dict:
@@ -418,9 +422,230 @@ def _load(path: str):
     return mod.__dict__, filename, dropped
 
 
+# ------------------------------------------------------------------------------------------------
+# Containment: resource limits, a subreaper, a private channel
+# ------------------------------------------------------------------------------------------------
+
+PR_SET_CHILD_SUBREAPER = 36
+PER_THREAD = 96 << 20  # address space each torch thread maps (stack, malloc arena), on top of the budget
+_OWNER = {"pid": None}  # the process whose messages count: forks of the model's code send nothing
+
+
+def _vm_size() -> int:
+    """Bytes of address space this process has mapped now (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _torch_threads() -> int:
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return 0
+    try:
+        return int(torch.get_num_threads()) + int(torch.get_num_interop_threads())
+    except Exception:  # noqa: BLE001
+        return 0
+
+
+def apply_limits(limits: dict, cuda: bool) -> dict:
+    """Resource limits for the rest of this process's life (and of every process it starts), set
+    after ``import torch`` and before the user's file runs. Returns what was set, for the record.
+
+    * address space: what is mapped now (the interpreter and torch, about 0.7 GB on CPU) plus
+      ``limits["memory"]`` bytes plus :data:`PER_THREAD` for each of torch's threads (each maps a
+      stack and a malloc arena of its own: 16 threads map about 1.2 GB they barely use); not on
+      CUDA, whose driver reserves far more address space than it uses;
+    * CPU seconds: ``limits["cpu"]`` (then SIGXCPU, and SIGKILL 5 s later);
+    * file size: ``limits["fsize"]`` bytes per file written (a bigger write fails with EFBIG);
+    * no core dumps.
+    """
+    import resource
+    import signal
+
+    done = {}
+
+    def put(what, value):
+        try:
+            _soft, hard = resource.getrlimit(what)
+            if hard != resource.RLIM_INFINITY and value > hard:
+                value = hard
+            resource.setrlimit(what, (value, hard))
+            return value
+        except (ValueError, OSError):
+            return None
+
+    put(resource.RLIMIT_CORE, 0)
+    memory = limits.get("memory")
+    if memory and not cuda and hasattr(resource, "RLIMIT_AS"):
+        base = _vm_size()
+        if base:
+            done["address_space"] = put(resource.RLIMIT_AS, base + int(memory) + PER_THREAD * _torch_threads())
+    cpu = limits.get("cpu")
+    if cpu and hasattr(resource, "RLIMIT_CPU"):
+        soft = int(cpu) + 1
+        try:
+            _s, hard = resource.getrlimit(resource.RLIMIT_CPU)
+            hard2 = soft + 5 if hard == resource.RLIM_INFINITY else min(hard, soft + 5)
+            resource.setrlimit(resource.RLIMIT_CPU, (min(soft, hard2), hard2))
+            done["cpu"] = min(soft, hard2)
+        except (ValueError, OSError):
+            pass
+    fsize = limits.get("fsize")
+    if fsize and hasattr(resource, "RLIMIT_FSIZE"):
+        try:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-long write fails instead of killing
+        except (OSError, ValueError, AttributeError):
+            pass
+        done["fsize"] = put(resource.RLIMIT_FSIZE, int(fsize))
+    return done
+
+
+def become_subreaper() -> bool:
+    """Linux: orphaned descendants (a double fork, ``start_new_session``) are re-parented to this
+    process instead of init, so :func:`kill_descendants` finds them."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _children_map() -> Dict[int, List[int]]:
+    """ppid -> [pid] of every live process (zombies left out), from /proc."""
+    out: Dict[int, List[int]] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return out
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        rest = data[data.rfind(b")") + 2:].split()
+        if len(rest) < 2 or rest[0] in (b"Z", b"X"):
+            continue
+        out.setdefault(int(rest[1]), []).append(int(name))
+    return out
+
+
+def descendants(root: int) -> List[int]:
+    """Every live process below ``root`` in the parent tree (Linux /proc)."""
+    kids = _children_map()
+    out, todo = [], [root]
+    while todo:
+        for c in kids.get(todo.pop(), []):
+            if c not in out:
+                out.append(c)
+                todo.append(c)
+    return out
+
+
+def kill_tree(root: int, include_root: bool, reap: bool = False) -> None:
+    """Stop, then kill, every descendant of ``root`` (and ``root`` itself if asked). Stopped
+    processes cannot fork, so repeated scans converge; an orphan of a process that dies meanwhile
+    is re-parented to ``root`` when it is a subreaper, and found by the next scan."""
+    import signal
+
+    def signal_all(pids, sig):
+        for p in pids:
+            try:
+                os.kill(p, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    if include_root:
+        signal_all([root], signal.SIGSTOP)
+    seen: List[int] = []
+    for _ in range(100):
+        found = [p for p in descendants(root) if p not in seen]
+        if not found:
+            break
+        signal_all(found, signal.SIGSTOP)
+        seen.extend(found)
+    signal_all(seen + ([root] if include_root else []), signal.SIGKILL)
+    if reap:
+        import time
+
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                if not descendants(root):
+                    break
+                time.sleep(0.01)
+
+
+def kill_descendants() -> None:
+    """End every process the model's code started, before this worker exits."""
+    if os.getpid() != _OWNER["pid"]:
+        return
+    for _ in range(3):
+        if not descendants(os.getpid()):
+            return
+        kill_tree(os.getpid(), include_root=False, reap=True)
+
+
+def private_fd(fd: int) -> int:
+    """Move ``fd`` to a free, random, high descriptor, closed on exec: the channel to the parent
+    is then no descriptor that the model's code would write to by accident (1, 2, 3...)."""
+    import random
+
+    try:
+        import resource
+
+        top = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if top == resource.RLIM_INFINITY or top > 65536:
+            top = 65536
+    except (ImportError, ValueError, OSError):
+        top = 256
+    low = max(10, top // 2)
+    for _ in range(64):
+        target = random.SystemRandom().randrange(low, max(low + 1, top))
+        try:
+            os.fstat(target)
+            continue  # in use
+        except OSError:
+            pass
+        try:
+            os.dup2(fd, target, inheritable=False)
+        except OSError:
+            break
+        os.close(fd)
+        return target
+    os.set_inheritable(fd, False)
+    return fd
+
+
+def memory_error(exc: BaseException) -> bool:
+    """An exception that means "out of memory" (the address-space limit, or the machine's)."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc)
+    return type(exc).__name__ == "OutOfMemoryError" or any(s in text for s in (
+        "can't allocate memory", "Cannot allocate memory", "std::bad_alloc", "out of memory"))
+
+
 def _watchdog(limit: Optional[float]) -> None:
-    """End this process when whoever started it is gone, or after ``limit`` seconds: a forward that
-    never returns must not outlive a shapelint that was killed before it could kill it."""
+    """End this process (and whatever it started) when whoever started it is gone, or after
+    ``limit`` seconds: a forward that never returns must not outlive a shapelint that was killed
+    before it could kill it."""
     import threading
     import time
 
@@ -431,16 +656,48 @@ def _watchdog(limit: Optional[float]) -> None:
         while True:
             time.sleep(0.5)
             if os.getppid() != parent or (deadline is not None and time.monotonic() > deadline):
-                os._exit(70)
+                try:
+                    kill_descendants()
+                finally:
+                    os._exit(70)
 
     threading.Thread(target=watch, daemon=True, name="shapelint-watchdog").start()
 
 
+def _cuda_wanted(device: str) -> bool:
+    if device == "cuda":
+        return True
+    if device != "auto":
+        return False
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def serve_job(job: dict, send) -> None:
-    """Execute the file's definitions, then each run of the job; every step is one message."""
+    """Execute the file's definitions, then each run of the job; every step is one message.
+    Runs in a process of its own (a fresh runner or a fork of the server), which this contains
+    first: it becomes a subreaper, takes its resource limits, and kills every process the model's
+    code started before it returns."""
     device = job.get("device", "auto")
+    _OWNER["pid"] = os.getpid()
+    become_subreaper()
+    limits = dict(job.get("limits") or {})
     if job.get("timeout"):  # the parent gives each step this long; this is a backstop
-        _watchdog(float(job["timeout"]) * (len(job.get("runs") or []) + 2) + 30)
+        backstop = float(job["timeout"]) * (len(job.get("runs") or []) + 2) + 30
+        _watchdog(backstop)
+        limits.setdefault("cpu", backstop * (os.cpu_count() or 1))  # every thread of torch counts
+    apply_limits(limits, cuda=_cuda_wanted(device))
+    try:
+        _serve_job(job, send, device)
+    finally:
+        kill_descendants()
+
+
+def _serve_job(job: dict, send, device: str) -> None:
     try:
         ns, filename, dropped = _load(job["path"])
     except BaseException as e:  # noqa: BLE001 - SystemExit from user code included
@@ -459,8 +716,15 @@ def serve_job(job: dict, send) -> None:
     send(event="exit")
 
 
-def _sender(stream):
+def _sender(stream, token: Optional[str] = None):
+    """Messages to the parent, each marked with the job's token (the parent drops lines without
+    it). A fork of the model's code (``os.fork()`` in ``__init__``) that reaches a message ends
+    there: only the process that owns the job speaks."""
     def send(**msg):
+        if _OWNER["pid"] is not None and os.getpid() != _OWNER["pid"]:
+            os._exit(0)
+        if token is not None:
+            msg["token"] = token
         stream.write(json.dumps(msg) + "\n")
         stream.flush()
     return send
@@ -511,11 +775,14 @@ def _serve_forks(send, proto) -> None:
                 fd = os.open(req["err"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
                 os.dup2(fd, 1)
                 os.dup2(fd, 2)
+                os.close(fd)
                 null = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(null, 0)
+                os.close(null)
                 sys.stdin = open(os.devnull)
-                with open(req["out"], "a", buffering=1) as out:
-                    serve_job(req["job"], _sender(out))
+                out_fd = private_fd(os.open(req["out"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+                with os.fdopen(out_fd, "a", buffering=1) as out:
+                    serve_job(req["job"], _sender(out, req["job"].get("token")))
             except BaseException:  # noqa: BLE001
                 code = 1
             finally:
@@ -529,18 +796,23 @@ def _serve_forks(send, proto) -> None:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     server = "--server" in argv
-    # The protocol owns the real stdout; whatever the user's code prints goes to stderr.
-    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    _OWNER["pid"] = os.getpid()
+    # The protocol owns the real stdout, moved to a random high descriptor; descriptor 1 and
+    # sys.stdout then lead where stderr does (the parent's capture), so whatever the user's code
+    # prints or writes to descriptor 1 never reaches the protocol.
+    proto = os.fdopen(private_fd(os.dup(1)), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
-    send = _sender(proto)
 
     job = None if server else json.loads(sys.stdin.read())
-    if not server:
+    send = _sender(proto, None if server else job.get("token"))
+    if not server:  # stdin reads as empty from here on
         try:
-            sys.stdin.close()
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.close(null)
             sys.stdin = open(os.devnull)
         except OSError:  # pragma: no cover
             pass
@@ -550,6 +822,7 @@ def main(argv=None) -> int:
         send(event="fatal", kind="no-torch", message=str(e))
         return 3
     if server:
+        become_subreaper()  # a worker's orphans come back here, inside the tree the parent kills at the end
         send(event="ready", torch=torch.__version__, cuda_built=torch.backends.cuda.is_built())
         _serve_forks(send, proto)
         return 0

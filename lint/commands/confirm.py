@@ -28,6 +28,7 @@ import ast
 import json
 import os
 import queue
+import secrets
 import signal
 import subprocess
 import sys
@@ -45,6 +46,13 @@ BATCH = 2  # the batch given to a symbolic batch dim (BatchNorm needs more than 
 IMPORT_BUDGET = 120.0  # seconds to import torch in the child, on top of --timeout
 RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_confirm_runner.py")
 NO_TORCH = "shapelint: --confirm needs torch: pip install shapelint[torch]"
+DEFAULT_MEMORY = 4 << 30  # bytes of address space a child may add to what torch's import mapped
+FILE_SIZE_LIMIT = 64 << 20  # bytes: the largest file a child may write
+# The environment a child sees: these names (and LC_*), plus the names listed in
+# $SHAPELINT_CONFIRM_ENV (comma-separated); everything else (tokens, credentials...) is dropped.
+KEEP_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "PYTHONPATH", "PYTHONHASHSEED",
+            "LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+RUN_MARK = "SHAPELINT_CONFIRM_RUN"  # set in each child's environment: its descendants carry it too
 
 
 class ConfirmError(CliError):
@@ -53,6 +61,85 @@ class ConfirmError(CliError):
 
 def _cli_error(msg: str) -> Exception:
     return ConfirmError(msg)
+
+
+_UNITS = {"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "KIB": 1 << 10, "M": 1 << 20, "MB": 1 << 20,
+          "MIB": 1 << 20, "G": 1 << 30, "GB": 1 << 30, "GIB": 1 << 30, "T": 1 << 40, "TB": 1 << 40, "TIB": 1 << 40}
+
+
+def parse_memory(text) -> Optional[int]:
+    """``--confirm-memory``: bytes (``4G``, ``512M``, ``1.5GiB``, a plain number of bytes); ``0`` or
+    ``none`` for no limit (None)."""
+    if text is None:
+        return DEFAULT_MEMORY
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return int(text) if text > 0 else None
+    t = str(text).strip().upper().replace(" ", "")
+    if t in ("0", "NONE", "UNLIMITED"):
+        return None
+    num = t.rstrip("KMGTIB")
+    unit = t[len(num):]
+    try:
+        value = float(num)
+    except ValueError:
+        value = -1.0
+    if unit not in _UNITS or value <= 0:
+        raise _cli_error(f"shapelint: --confirm-memory {text!r}: give a size such as 4G or 512M, or 0 for no limit")
+    return int(value * _UNITS[unit])
+
+
+def memory_text(n: Optional[int]) -> str:
+    if n is None:
+        return "no limit"
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            v = n / size
+            return f"{v:g} {unit}" if v == int(v) else f"{v:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _child_env(mark: str) -> Dict[str, str]:
+    extra = {n.strip() for n in os.environ.get("SHAPELINT_CONFIRM_ENV", "").split(",") if n.strip()}
+    env = {k: v for k, v in os.environ.items() if k in KEEP_ENV or k.startswith("LC_") or k in extra}
+    env[RUN_MARK] = mark
+    return env
+
+
+def _marked(mark: str) -> List[int]:
+    """Processes whose environment carries ``mark`` (Linux /proc; the same user's only)."""
+    needle = f"{RUN_MARK}={mark}".encode() + b"\0"
+    out = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return out
+    for name in names:
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                if needle in f.read() + b"\0":
+                    out.append(int(name))
+        except OSError:
+            continue
+    return out
+
+
+def _contain(pid: Optional[int], mark: Optional[str] = None) -> None:
+    """Kill a child and everything below it: its process tree (stopped first, so that nothing
+    forks meanwhile), then any process still carrying its environment mark (a descendant that
+    escaped the tree when its parent died)."""
+    from ._confirm_runner import kill_tree
+
+    if pid is not None:
+        kill_tree(pid, include_root=True)
+    if mark is not None:
+        for _ in range(3):
+            left = _marked(mark)
+            if not left:
+                break
+            for p in left:
+                kill_tree(p, include_root=True)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -211,8 +298,11 @@ class _Child:
 
     def __init__(self, job: dict):
         self.err = tempfile.TemporaryFile(mode="w+")
+        self.token = job.get("token")
+        self.mark = secrets.token_hex(8)
         self.proc = subprocess.Popen([sys.executable, RUNNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.err, text=True, start_new_session=True)
+                                     stderr=self.err, text=True, start_new_session=True,
+                                     env=_child_env(self.mark))
         self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         try:
@@ -240,9 +330,11 @@ class _Child:
             if line is None:
                 return "eof", None
             try:
-                return "msg", json.loads(line)
+                msg = json.loads(line)
             except ValueError:
                 continue
+            if isinstance(msg, dict) and msg.get("token") == self.token:
+                return "msg", msg
 
     def stderr_tail(self, n=3) -> str:
         try:
@@ -257,10 +349,12 @@ class _Child:
 
     def close(self):
         if self.proc.poll() is None:
+            _contain(self.proc.pid)  # its whole tree, DataLoader workers and double forks too
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)  # the group: DataLoader workers too
+                os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
-                self.proc.kill()
+                pass
+        _contain(None, self.mark)
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover
@@ -278,8 +372,10 @@ class _Server:
 
     def __init__(self):
         self.err = tempfile.TemporaryFile(mode="w+")
+        self.mark = secrets.token_hex(8)
         self.proc = subprocess.Popen([sys.executable, RUNNER, "--server"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self.err, text=True, start_new_session=True)
+                                     stdout=subprocess.PIPE, stderr=self.err, text=True, start_new_session=True,
+                                     env=_child_env(self.mark))
         self.tmp = tempfile.mkdtemp(prefix="shapelint-confirm-")
         self.replies: "queue.Queue[Optional[str]]" = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -340,7 +436,7 @@ class _Server:
                 return None
             if msg.get("event") != "forked" or msg.get("tag") != self.count:
                 return None
-            return _ForkedChild(msg["pid"], req["out"], req["err"], self.hello)
+            return _ForkedChild(msg["pid"], req["out"], req["err"], self.hello, job.get("token"))
 
     def stop(self):
         try:
@@ -348,10 +444,12 @@ class _Server:
         except OSError:
             pass
         if self.proc.poll() is None:
+            _contain(self.proc.pid)
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+        _contain(None, self.mark)
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover
@@ -365,8 +463,8 @@ class _ForkedChild:
     """A worker forked by the server: the same interface as :class:`_Child`, reading the worker's
     messages from the file it appends them to."""
 
-    def __init__(self, pid: int, out: str, err: str, hello: dict):
-        self.pid, self.out, self.err = pid, out, err
+    def __init__(self, pid: int, out: str, err: str, hello: dict, token: Optional[str]):
+        self.pid, self.out, self.err, self.token = pid, out, err, token
         self.pos = 0
         self.pending = [dict(hello)]  # torch is already imported: the worker starts "ready"
         self.exited = False
@@ -388,9 +486,11 @@ class _ForkedChild:
         self.pos += len(data[:end].encode())
         for line in data[:end].splitlines():
             try:
-                self.pending.append(json.loads(line))
+                msg = json.loads(line)
             except ValueError:
                 continue
+            if isinstance(msg, dict) and msg.get("token") == self.token:
+                self.pending.append(msg)
         return bool(self.pending)
 
     def next(self, timeout: float) -> Tuple[str, Optional[dict]]:
@@ -424,13 +524,11 @@ class _ForkedChild:
 
     def close(self):
         if self._alive():
+            _contain(self.pid)  # its whole tree: DataLoader workers and double forks too
             try:
-                os.killpg(self.pid, signal.SIGKILL)  # its session: DataLoader workers too
+                os.killpg(self.pid, signal.SIGKILL)  # its session
             except (ProcessLookupError, PermissionError):
-                try:
-                    os.kill(self.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                pass
         for p in (self.out, self.err):
             try:
                 os.remove(p)
@@ -449,13 +547,35 @@ def _open_child(job: dict):
     return _Child(job)
 
 
-def _execute(path: str, device: str, timeout: float, jobs: List[dict]) -> Tuple[Dict[int, dict], Optional[dict]]:
+MEMORY_SIGNS = ("MemoryError", "bad_alloc", "Cannot allocate memory", "can't allocate memory", "out of memory")
+
+
+def _memory_why(memory: Optional[int]) -> str:
+    limit = f"{memory_text(memory)} beyond torch's own, --confirm-memory" if memory else "the machine's"
+    return f"the model exceeded the memory limit ({limit})"
+
+
+def _exit_why(child, memory: Optional[int], stage: str) -> str:
+    """Why a child ended without its message: the memory or CPU limit, else its status and stderr."""
+    tail = child.stderr_tail()
+    status = child.status()
+    if any(m in tail for m in MEMORY_SIGNS):
+        return f"{_memory_why(memory)}: {tail}"
+    if status == -getattr(signal, "SIGXCPU", -1000):
+        return f"the confirmation process exceeded its CPU time limit {stage}"
+    return f"the confirmation process exited {stage} (status {status}): {tail or 'no message'}"
+
+
+def _execute(path: str, device: str, timeout: float, jobs: List[dict],
+             memory: Optional[int] = DEFAULT_MEMORY) -> Tuple[Dict[int, dict], Optional[dict]]:
     """Run the jobs in children; returns {job id: result or {'outcome': ...}} and the load failure."""
     results: Dict[int, dict] = {}
     pending = list(jobs)
     load_error = None
+    limits = {"memory": memory, "fsize": FILE_SIZE_LIMIT}
     while pending:
-        child = _open_child({"path": path, "device": device, "runs": pending, "timeout": timeout})
+        child = _open_child({"path": path, "device": device, "runs": pending, "timeout": timeout,
+                             "token": secrets.token_hex(16), "limits": limits})
         try:
             kind, msg = child.next(max(IMPORT_BUDGET, timeout))
             if kind == "msg" and msg.get("event") == "fatal":
@@ -479,8 +599,8 @@ def _execute(path: str, device: str, timeout: float, jobs: List[dict]) -> Tuple[
                 return results, None
             if kind == "eof" or msg.get("event") != "loaded":
                 for j in pending:
-                    results[j["id"]] = {"outcome": "crash", "why": "the confirmation process exited while executing "
-                                                                   f"the file's definitions ({child.stderr_tail()})"}
+                    results[j["id"]] = {"outcome": "crash",
+                                        "why": _exit_why(child, memory, "while executing the file's definitions")}
                 return results, None
             if not msg.get("ok"):
                 load_error = msg.get("error") or {}
@@ -498,8 +618,7 @@ def _execute(path: str, device: str, timeout: float, jobs: List[dict]) -> Tuple[
                 if kind == "timeout":
                     results[j["id"]] = {"outcome": "timeout", "why": f"timed out after {timeout:g} s"}
                 else:
-                    results[j["id"]] = {"outcome": "crash", "why": "the confirmation process exited "
-                                        f"(status {child.status()}): {child.stderr_tail() or 'no message'}"}
+                    results[j["id"]] = {"outcome": "crash", "why": _exit_why(child, memory, "while running the model")}
                 pending = pending[1:]
                 restart = True
                 break
@@ -571,6 +690,9 @@ def _judge(run, findings, res, job, stmts: Statements, explicit_meta: bool) -> D
             if ev is not None:
                 out[id(f)] = _verdict(True, ev, dev)
                 continue
+        if err is not None and err.get("memory"):
+            out[id(f)] = _verdict(None, f"{_memory_why(job.get('memory'))}{where}: {err['text']}", dev)
+            continue
         if err is not None:
             if err["stage"] == "construct":
                 hint = ""
@@ -667,17 +789,22 @@ def _all_findings(analysis):
     return analysis._unfiltered_findings
 
 
-def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 60.0) -> Dict[Any, Any]:
+def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 60.0,
+                     memory: Any = DEFAULT_MEMORY) -> Dict[Any, Any]:
     """Run the real forward pass for the models behind ``findings``.
 
     Returns ``{id(finding): {"confirmed": True | False | None, "evidence": str, "device": ...}}``
     plus ``"defects"``: a list of ``{"path", "message", ...}`` for each place where torch
     contradicts shapelint's own static shapes (a bug in shapelint, not in the model).
+    ``memory``: address space the child may use beyond what importing torch mapped (bytes, or a
+    size such as ``"4G"``; 0 or ``"none"``: no limit); going over it gives an unconfirmed verdict
+    that says so, never a finding or a shapelint defect.
     Raises :class:`ConfirmError` (a :class:`shapelint.cli.CliError`) when torch is not installed
-    (or CUDA is asked for and absent).
+    (or CUDA is asked for and absent), or ``memory`` is not a size.
     """
     if device not in ("auto", "cpu", "cuda", "meta"):
         raise _cli_error(f"shapelint: unknown --device {device!r}")
+    memory = parse_memory(memory)
     path = analysis.source.path
     stmts = Statements(analysis.source.code)
     result: Dict[Any, Any] = {}
@@ -705,18 +832,22 @@ def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 
                "ctor_locals": {k: v for k, v in (run.ctor_locals or {}).items() if _plain(v)},
                "finding_spans": [list(stmts.around(f.line)[:2]) for f in fs if f.code not in SILENT_CODES]}
         jobs.append(job)
-        plans[i] = (run, fs, dict(job, env=env,
+        plans[i] = (run, fs, dict(job, env=env, memory=memory,
                                   input_text=" and ".join("x".join(map(str, s["shape"])) for s in specs or [])))
     if not jobs:
         return result
-    results, load_error = _execute(os.path.abspath(path), device, timeout, jobs)
+    results, load_error = _execute(os.path.abspath(path), device, timeout, jobs, memory)
     for i, (run, fs, job) in plans.items():
         if load_error is not None:
             line = (load_error.get("frames") or [None])[-1]
             at = f" (line {line})" if line else ""
             for f in fs:
-                result[id(f)] = _verdict(None, f"the file's imports and definitions failed to execute{at}: "
-                                               f"{load_error.get('text')}")
+                if load_error.get("memory"):
+                    result[id(f)] = _verdict(None, f"{_memory_why(memory)} executing the file's imports and "
+                                                   f"definitions{at}: {load_error.get('text')}")
+                else:
+                    result[id(f)] = _verdict(None, f"the file's imports and definitions failed to execute{at}: "
+                                                   f"{load_error.get('text')}")
             continue
         res = results.get(i)
         if res is None or "outcome" in res:
@@ -727,7 +858,8 @@ def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 
         result.update(_judge(run, fs, res, job, stmts, explicit_meta=(device == "meta")))
         defects.extend(_defects(run, res, job, path))
         err = res.get("error")
-        if err is not None and err["stage"] == "forward" and err.get("frames") and not err.get("name"):
+        if err is not None and err["stage"] == "forward" and err.get("frames") and not err.get("name") \
+                and not err.get("memory"):  # running out of memory is the model's size, not a shape bug
             # torch raised somewhere shapelint reported nothing (in any run of this file, whatever
             # --select/--ignore/noqa kept)
             line = err["frames"][-1]
