@@ -8,7 +8,7 @@ from typing import Dict, List, Optional
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .core import dims as D
-from .engine import Finding, Run
+from .results import Finding, Run
 from .core.source import SourceModule
 from .core.values import ModuleValue
 
