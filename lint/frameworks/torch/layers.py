@@ -3,7 +3,7 @@ parameters (names and shapes, from which counts and mult-adds follow) and its co
 checks.  The ``F.*`` forms bind their own signature and call the same rule.
 
 Formulas follow the torch docs pages ``torch.nn.<Name>`` and ATen's shape checks (see
-``shared/REFERENCE.md``); every one is tested against a real torch forward.
+``docs/formulas.md``); every one is tested against a real torch forward.
 
 A rule returns the output (a Tensor, or a tuple for layers that return several), raises
 :class:`Violation` when torch would refuse the call *for certain*, and raises :class:`Unknowable`
@@ -307,7 +307,7 @@ def _conv_rule(n, transposed):
                 padded = D.add(L, 2 * p)
                 if D.at_least(D.sub(padded, eff), 0) == D.NEVER:
                     raise Violation("collapse", layer=layer_name, dim=i, size=L, padded=padded, kernel=eff)
-                out.append(D.floordiv(D.sub(padded, eff), s[i]) + 1)
+                out.append(conv_output(L, k[i], s[i], p, d[i]))  # the formula tests/test_dims.py checks
         lead = (x.shape[0],) if batched else ()
         return _out(x, (*lead, cout, *out))
     return rule
