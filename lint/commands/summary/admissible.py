@@ -52,7 +52,7 @@ def _constraints(run):
 
 
 def _intervals(values) -> List[List[int]]:
-    out = []
+    out: List[List[int]] = []
     for v in values:
         if out and out[-1][1] == v - 1:
             out[-1][1] = v

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ...core import dims as D
 from ...core.values import ModuleValue
-from .accounting import ELEM_BYTES, Model, first_tensor, fmt_int, has_sublayers, known
+from .accounting import ELEM_BYTES, Model, first_tensor, fmt_int, has_sublayers, known, numel
 from .renderer import Renderer, Table, register
 
 PEER = "torchinfo 1.8.0"
@@ -54,7 +54,7 @@ class LayerInfo:
             self.macs = self.true_macs = None
             return
         for name, p in own.items():
-            n = math.prod(p.shape) if known(p.shape) else None
+            n = numel(p.shape) if known(p.shape) else None
             if n is None:
                 self.macs = self.true_macs = None
                 return

@@ -58,7 +58,7 @@ class _Rows:
     """The rows, and what torchsummary would have summed while printing them."""
 
     calls: List[Any]
-    rows: List[Tuple[str, str, str]] = field(default_factory=list)
+    rows: List[Tuple[str, ...]] = field(default_factory=list)
     peer_total: int = 0
     peer_trainable: int = 0
     peer_out: Any = 0
@@ -97,7 +97,7 @@ def _rows(run: Any, model: Model) -> _Rows:
             r.unknown = True
             continue
         # torchsummary's Param #: prod(weight) + prod(bias), attributes with those names only, per call
-        ts_n = sum(math.prod(own[k].shape) for k in ("weight", "bias") if k in own and known(own[k].shape))
+        ts_n = sum(numel(own[k].shape) for k in ("weight", "bias") if k in own and known(own[k].shape))
         r.rows.append((f"{m.type_name}-{i}", text, f"{ts_n:,}"))
         r.peer_total += ts_n
         if "weight" in own and own["weight"].requires_grad:
@@ -180,8 +180,9 @@ _MEMORY_LABELS = ("Input size (MB)", "Forward/backward pass size (MB)", "Params 
 def _memory(run: Any, r: _Rows, total: Optional[int]) -> Tuple[List[Optional[float]], List[str]]:
     """torchsummary's memory lines (MiB, 4 bytes, batch |-1| = 1), and notes where it would differ."""
     per_input = [None if t.shape is None else numel(t.shape[1:]) for t in run.input_tensors]
-    concrete_in = all(isinstance(p, int) for p in per_input)
-    in_mb = sum(per_input) * 4 / MIB if concrete_in else None
+    sizes_in = [p for p in per_input if isinstance(p, int)]
+    concrete_in = len(sizes_in) == len(per_input)
+    in_mb = sum(sizes_in) * 4 / MIB if concrete_in else None
     fb_mb = 2 * r.true_out * 4 / MIB if not r.unknown and isinstance(r.true_out, int) else None
     par_mb = None if total is None or r.unknown else total * 4 / MIB
     tot_mb = None if in_mb is None or fb_mb is None or par_mb is None else in_mb + fb_mb + par_mb
@@ -196,7 +197,7 @@ def _memory(run: Any, r: _Rows, total: Optional[int]) -> Tuple[List[Optional[flo
     if r.crash or in_mb is None or fb_mb is None or par_mb is None or tot_mb is None:
         return mine, []
     # what torchsummary would print, line by line: quote the lines that differ
-    p_in = math.prod(per_input) * 4 / MIB
+    p_in = math.prod(sizes_in) * 4 / MIB
     p_fb = 2 * r.peer_out * 4 / MIB if isinstance(r.peer_out, int) else fb_mb
     p_par = r.peer_total * 4 / MIB
     theirs = [p_in, p_fb, p_par, p_in + p_fb + p_par]
