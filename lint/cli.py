@@ -11,11 +11,9 @@ import os
 import sys
 from typing import List, Optional
 
+from .errors import CliError  # noqa: F401 - re-exported: shapelint.cli.CliError
+
 _SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "build", "dist"}
-
-
-class CliError(Exception):
-    pass
 
 
 def _iter_files(paths: List[str]):
@@ -169,14 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --confirm: memory the model may use beyond torch's own (default 4G; 0: no limit)")
     c.set_defaults(func=cmd_check)
 
-    try:
-        from .commands.summary import add_arguments as add_summary_arguments, run as run_summary
-    except ImportError:  # pragma: no cover - during development only
-        add_summary_arguments = run_summary = None
-    if add_summary_arguments is not None:
-        s = sub.add_parser("summary", help="print a torchsummary/torchinfo table without running the model")
-        add_summary_arguments(s)
-        s.set_defaults(func=run_summary)
+    from .commands.summary import add_arguments as add_summary_arguments, run as run_summary
+
+    s = sub.add_parser("summary", help="print a torchsummary/torchinfo table without running the model")
+    add_summary_arguments(s)
+    s.set_defaults(func=run_summary)
 
     e = sub.add_parser("explain", help="print the documentation of a rule")
     e.add_argument("code", metavar="SHPNNN")

@@ -8,7 +8,7 @@ layer that the input meets (symbolic ``(N, C, H, W)``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 import libcst as cst
@@ -23,51 +23,11 @@ from .core.values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, 
 from .frameworks.torch.inputs import batch_dim, symbolic_input
 from .options import InputSpec, ShapelintInputError
 from .rules_registry import forward_end_hooks
+from .results import Finding, Run  # noqa: F401 - re-exported: shapelint.engine.Finding/Run
 
 
 def strict_mode() -> bool:
     return os.environ.get("SHAPELINT_STRICT", "") not in ("", "0")
-
-
-@dataclass
-class Finding:
-    path: str
-    line: int
-    col: int
-    code: str
-    message: str
-    run: Optional["Run"] = field(default=None, repr=False, compare=False)
-
-    def as_dict(self):
-        return {"path": self.path, "line": self.line, "col": self.col, "code": self.code, "message": self.message}
-
-
-@dataclass
-class Run:
-    """One analysis of a class: how it is built, what it is fed, and what came out."""
-
-    cls: Optional[ClassInfo]  # None until built, for a factory call (``resnet50()``)
-    ctor: Optional[cst.BaseExpression]  # None: the class's defaults, ``Cls()``
-    ctor_text: str
-    inputs: Optional[List[InputSpec]]  # None: inferred symbolically
-    input_origin: str  # 'option' | 'summary' | 'call' | 'symbolic'
-    ctor_locals: Dict[str, Any] = field(default_factory=dict)
-    root: Optional[ModuleValue] = None
-    input_tensors: List[Tensor] = field(default_factory=list)
-    output: Any = None
-    calls: List[CallRecord] = field(default_factory=list)
-    facts: List[Fact] = field(default_factory=list)
-    error: Optional[str] = None
-
-    @property
-    def concrete(self) -> bool:
-        return self.inputs is not None and all(isinstance(d, int) for s in self.inputs for d in s)
-
-    def input_text(self) -> str:
-        shapes = [t.shape for t in self.input_tensors if t.shape is not None]
-        if not shapes:
-            return ""
-        return " and ".join("x".join(D.text(d) for d in s) for s in shapes)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .core import dims as D
-from .engine import Finding, Run
+from .results import Finding, Run
 from .core.source import SourceModule
 from .core.values import ModuleValue
 

@@ -2,7 +2,7 @@
 
 * random chains of conv / pool / transposed-conv / upsample formulas built with the dims ops are
   evaluated symbolically (``dims.evaluate`` and ``dims.substitute``) and compared to the same
-  chain computed with plain Python ints (independent formulas from REFERENCE.md), for H in 1..200;
+  chain computed with plain Python ints (independent formulas, see docs/formulas.md), for H in 1..200;
 * ``equal()`` / ``can_equal()`` / ``at_least()`` may answer NEVER only when a brute-force search
   over the valid sizes (every intermediate size >= 1, i.e. where torch would run) finds no
   solution, and ALWAYS only when every size agrees;
@@ -136,14 +136,14 @@ def _plain_ceil_pool(L, k, s, p, d):
 
 
 def test_ceil_mode_reference_example():
-    # REFERENCE.md A.3: MaxPool1d(2, 2, padding=1, ceil_mode=True), L=5 -> 3 (naive ceil gives 4)
+    # docs/formulas.md, pooling: MaxPool1d(2, 2, padding=1, ceil_mode=True), L=5 -> 3 (naive ceil gives 4)
     assert pool_output(5, 2, 2, 1, 1, True) == 3
     assert D.evaluate(pool_output(D.sym("L"), 2, 2, 1, 1, True), {"L": 5}) == 3
     assert _plain_ceil_pool(5, 2, 2, 1, 1) == 3
 
 
 def test_floor_scale_is_ieee_double():
-    # REFERENCE.md A.5: floor(100 * 0.29) = 28, not 29
+    # docs/formulas.md, upsample: floor(100 * 0.29) = 28, not 29
     assert D.floor_scale(100, 0.29) == 28
     assert D.evaluate(D.floor_scale(D.sym("H"), 0.29), {"H": 100}) == 28
 

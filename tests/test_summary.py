@@ -14,6 +14,7 @@ import json
 import os
 import re
 import warnings
+from pathlib import Path
 
 os.environ["SHAPELINT_STRICT"] = "1"
 
@@ -49,11 +50,11 @@ PEER_WRONG_TS = {"summary_shared.py", "summary_two_inputs.py", "summary_lstm.py"
 BATCH = 2
 
 
-def ours(*argv):
+def ours(*argv, rc=0):
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        rc = main(["summary", *map(str, argv)])
-    assert rc == 0
+        got = main(["summary", *map(str, argv)])
+    assert got == rc
     return buf.getvalue()
 
 
@@ -111,8 +112,8 @@ def test_torchsummary_style_matches_torchsummary(file, target, sizes):
     model = build(file, target)
     peer, err = peer_torchsummary(model, sizes)
     args = [f"{FIXTURES / file}::{target}", "--style", "torchsummary"]
-    for s in sizes:
-        args += ["--input-shape", ",".join(map(str, s))]
+    for s in sizes:  # the whole tensor, batch included, as torchsummary runs it
+        args += ["--input-shape", ",".join(map(str, (BATCH, *s)))]
     mine, notes = split(ours(*args))
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -158,12 +159,18 @@ def test_torchinfo_depth(depth):
     compare(mine, split(peer)[0], notes)
 
 
-def test_mnist_matches_the_shipped_example():
-    expected = (FIXTURES.parent.parent / "shared" / "examples" / "mnist_net.torchsummary.txt")
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def test_mnist_matches_the_golden_table():
+    """The project's golden torchsummary table (tests/golden/), from the file's own summary() call
+    and from the same input given on the command line, batch included."""
+    expected = (GOLDEN / "mnist_net.torchsummary.txt").read_text().strip("\n")
     mine = ours(f"{FIXTURES / 'mnist_net.py'}::Net")  # the input comes from the file's summary() call
-    if expected.exists():
-        assert mine.strip("\n") == expected.read_text().strip("\n")
-    assert "Total params: 21,840" in mine and "Estimated Total Size (MB): 0.15" in mine
+    assert mine.strip("\n") == expected
+    assert ours(f"{FIXTURES / 'mnist_net.py'}::Net", "--input-shape", "2,1,28,28").strip("\n") == expected
+    peer, err = peer_torchsummary(build("mnist_net.py", "Net"), [(1, 28, 28)])
+    assert err is None and peer.strip("\n") == expected
 
 
 def _torch_calls(model, inputs):
@@ -242,7 +249,7 @@ def _runs(model, shape):
 ])
 def test_admissible_inputs_against_torch(file, target, chan):
     """Every region's corners run in torch, and the sizes just outside a square region do not."""
-    doc = json.loads(ours(f"{FIXTURES / file}::{target}", "--input-shape", f"{chan},H,W", "--format", "json"))
+    doc = json.loads(ours(f"{FIXTURES / file}::{target}", "--input-shape", f"N,{chan},H,W", "--format", "json"))
     adm = doc["admissible_inputs"]
     assert adm and adm["admissible"] and adm["components"], doc
     model = build(file, target)
@@ -262,7 +269,7 @@ def test_admissible_inputs_against_torch(file, target, chan):
 def test_periodic_admissible_unet():
     """UNet's skip connections need H and W divisible by 8 (torch.cat of the upsampled path)."""
     target = "UNet(n_channels=1, n_classes=2)"
-    out = ours(f"{FIXTURES / 'unet_skip.py'}::{target}", "--input-shape", "1,H,W")
+    out = ours(f"{FIXTURES / 'unet_skip.py'}::{target}", "--input-shape", "N,1,H,W")
     assert "Admissible inputs: accepts H, W a multiple of 8 with 1 channel" in out
     model = build("unet_skip.py", target)
     assert _runs(model, (1, 1, 8, 24)) and _runs(model, (1, 1, 16, 16))
@@ -270,15 +277,17 @@ def test_periodic_admissible_unet():
 
 
 def test_symbolic_mnist_text():
-    out = ours(f"{FIXTURES / 'mnist_net.py'}::Net", "--input-shape", "1,H,W")
+    out = ours(f"{FIXTURES / 'mnist_net.py'}::Net", "--input-shape", "N,1,H,W")
     assert "[-1, 20, (H-12)//2, (W-12)//2]" in out
     assert "Admissible inputs: accepts H, W in 28..31 with 1 channel" in out
     assert "Params size (MB): 0.08" in out
 
 
-def test_no_admissible_input():
-    out = ours(f"{FIXTURES / 'mnist_linear_mismatch.py'}::Net", "--input-shape", "1,H,W")
+def test_no_admissible_input(capsys):
+    """A model that fails for every size: the table, the verdict, the finding on stderr, exit 1."""
+    out = ours(f"{FIXTURES / 'mnist_linear_mismatch.py'}::Net", "--input-shape", "N,1,H,W", rc=1)
     assert "Admissible inputs: none" in out
+    assert re.search(r"mnist_linear_mismatch\.py:\d+:\d+: SHP002 ", capsys.readouterr().err)
 
 
 def test_markdown_and_bad_input(capsys):
@@ -329,3 +338,85 @@ def test_torchinfo_style_on_every_fixture(file, ctor, inputs, dtypes):
         args += ["--input-shape", ",".join(map(str, s))]
     mine, notes = split(ours(*args))
     compare(mine, split(peer)[0], notes)
+
+
+# --------------------------------------------------------------------------- one meaning for an input shape
+
+
+@pytest.mark.parametrize("file,target,sizes", [c for c in CASES if c[0] in ("mnist_net.py", "summary_two_inputs.py",
+                                                                               "summary_lstm.py")])
+def test_same_input_shape_text_in_both_styles(file, target, sizes):
+    """The same --input-shape text (the whole tensor, batch included) gives each style its peer's
+    table, and the same input and output shapes in JSON; torch agrees on the output shapes."""
+    texts = [",".join(map(str, (BATCH, *s))) for s in sizes]
+    args = [f"{FIXTURES / file}::{target}"]
+    for t in texts:
+        args += ["--input-shape", t]
+    docs = {style: json.loads(ours(*args, "--style", style, "--format", "json"))
+            for style in ("torchsummary", "torchinfo")}
+    want = [[BATCH, *s] for s in sizes]
+    assert docs["torchsummary"]["input_shapes"] == docs["torchinfo"]["input_shapes"] == want
+    model = build(file, target)
+    model.eval()
+    with torch.no_grad():
+        out = model(*[torch.rand(BATCH, *s) for s in sizes])
+    outs = out if isinstance(out, (tuple, list)) else [out]
+    for doc in docs.values():
+        assert doc["output_shapes"] == [list(o.shape) for o in outs]
+
+
+def _refused(argv, capsys):
+    assert main(["summary", *map(str, argv)]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == "" and "Traceback" not in cap.err and cap.err.count("\n") == 1, cap
+    return cap.err
+
+
+@pytest.mark.parametrize("style", ["torchsummary", "torchinfo"])
+def test_input_without_batch_is_refused(style, capsys):
+    """torchsummary's input_size (1, 28, 28) typed as --input-shape: a message, not a table of '?'."""
+    model = build("mnist_net.py", "Net")
+    with torch.no_grad(), warnings.catch_warnings():  # torch reads (1, 28, 28) as one unbatched image
+        warnings.simplefilter("ignore")
+        assert model.eval()(torch.rand(1, 28, 28)).shape == (1, 10)
+    err = _refused([f"{FIXTURES / 'mnist_net.py'}::Net", "--input-shape", "1,28,28", "--style", style], capsys)
+    assert "no batch dimension" in err and "Conv2d 'conv1'" in err and "2,1,28,28" in err
+    err = _refused([f"{FIXTURES / 'mnist_net.py'}::Net", "--input-shape", "2,1,1,28,28", "--style", style], capsys)
+    assert "5 dims" in err and "N, C, H, W (4 dims)" in err
+    with pytest.raises(RuntimeError):  # and torch refuses 5 dims
+        model(torch.rand(2, 1, 1, 28, 28))
+    err = _refused([f"{FIXTURES / 'summary_lstm.py'}::LSTMClassifier", "--input-shape", "7,10"], capsys)
+    assert "LSTM 'lstm'" in err and "2,7,10" in err
+
+
+def test_model_that_cannot_be_built_or_run_is_refused(capsys):
+    """Wrong constructor arguments, too few inputs: Python's own reason, exit 2, no table."""
+    with pytest.raises(TypeError):
+        build("mnist_net.py", "Net(1, 2, 3)")
+    err = _refused([f"{FIXTURES / 'mnist_net.py'}::Net(1, 2, 3)", "--input-shape", "2,1,28,28"], capsys)
+    assert "Net() takes 0 positional arguments but 3 were given" in err
+    err = _refused([f"{FIXTURES / 'mnist_net.py'}::Net(depth=3)", "--input-shape", "2,1,28,28"], capsys)
+    assert "unexpected keyword argument 'depth'" in err
+    model = build("summary_two_inputs.py", "TwoInputNet")
+    with pytest.raises(TypeError):
+        model(torch.rand(2, 3, 16, 16))
+    for style in ("torchsummary", "torchinfo"):
+        err = _refused([f"{FIXTURES / 'summary_two_inputs.py'}::TwoInputNet", "--input-shape", "2,3,16,16",
+                        "--style", style], capsys)
+        assert "takes 2 inputs" in err and "1 --input-shape was given" in err
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_shape_error_exits_1_with_the_finding(fmt, capsys):
+    """A model torch rejects at this input: the table (rows up to the error), the finding as
+    `shapelint check` prints it on stderr (code, line), exit 1; never exit 0."""
+    path = FIXTURES / "mnist_net_56.py"
+    model = build("mnist_net_56.py", "Net")
+    with pytest.raises(RuntimeError, match="is invalid for input of size"):
+        model(torch.rand(2, 1, 56, 56))
+    assert main(["summary", f"{path}::Net", "--format", fmt]) == 1
+    cap = capsys.readouterr()
+    line = next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if "# expect: SHP001" in ln)
+    assert f"mnist_net_56.py:{line}:" in cap.err and " SHP001 " in cap.err and "Traceback" not in cap.err
+    if fmt == "json":
+        assert any("SHP001" in n for n in json.loads(cap.out)["notes"])

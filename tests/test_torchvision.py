@@ -53,6 +53,8 @@ def test_builder_is_exact(name):
 
     r = compare(name, TRUTH["models"][name], builder_files(SRC))
     assert r["status"] == "exact", r
+    # exact means every layer's static shape is known and equal to torch's, not merely "none wrong"
+    assert r["layers_exact"] == r["layers"] and not r["layers_unknown"], r
 
 
 def _package_files(folder: Path):

@@ -38,7 +38,7 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..core import dims as D
-from ..cli import CliError
+from ..errors import CliError
 from ..core.values import Tensor
 
 SILENT_CODES = {"SHP005"}  # bugs torch does not raise on: judged by the batch it produces

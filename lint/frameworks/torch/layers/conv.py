@@ -125,7 +125,7 @@ def _conv_rule(n, transposed):
                 padded = D.add(L, 2 * p)
                 if D.at_least(D.sub(padded, eff), 0) == D.NEVER:
                     raise Violation(Collapse(layer_name, i, L, padded=padded, kernel=eff))
-                out.append(D.floordiv(D.sub(padded, eff), s[i]) + 1)
+                out.append(conv_output(L, k[i], s[i], p, d[i]))  # the formula tests/test_dims.py checks
         lead = (x.shape[0],) if batched else ()
         return _out(x, (*lead, cout, *out))
     return rule

@@ -1,0 +1,175 @@
+"""The ``shapelint summary`` command: arguments, building and running the target, the checks that
+refuse a meaningless table, and the output."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, List, Optional, Tuple
+
+from ...core import dims as D
+from ...errors import CliError
+from . import preflight
+from .accounting import Model, merge_branches
+from .admissible import admissible
+from .output import json_text, markdown_text, plain_text
+from .renderer import RENDERERS, Renderer, renderer
+
+
+def add_arguments(p: Any) -> None:
+    p.add_argument("target", metavar="PATH::TARGET",
+                   help="a model file and what to build: a class name (built with its defaults), a function "
+                        "returning a model, or a call, e.g. 'models.py::ResNet(BasicBlock, [2, 2, 2, 2])'")
+    p.add_argument("--input-shape", action="append", metavar="DIMS",
+                   help="one model input: the whole tensor forward receives, batch included, in every style "
+                        "(2,1,28,28 where torchsummary's input_size is (1, 28, 28)); a dim may be a symbol "
+                        "(N,1,H,W); repeat for several inputs. Default: the file's own inputs, else symbolic")
+    p.add_argument("--style", choices=tuple(RENDERERS), default="torchsummary",
+                   help="whose table to print (default torchsummary)")
+    p.add_argument("--depth", type=int, default=3, metavar="N",
+                   help="torchinfo style: deepest level of the tree shown (default 3, as torchinfo)")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                   help="text: the style's table (default); json: the true figures, stable keys (see the "
+                        "module docs); markdown: the table for issues and READMEs")
+
+
+def _target(args: Any) -> Tuple[str, str]:
+    spec = args.target
+    if "::" not in spec:
+        raise CliError(f"shapelint: summary target {spec!r} must be PATH::TARGET, e.g. models.py::Net")
+    path, target = spec.split("::", 1)
+    if not target.strip():
+        raise CliError(f"shapelint: summary target {spec!r} names no class after '::'")
+    if args.depth is not None and args.depth < 0:
+        raise CliError("shapelint: --depth must be >= 0")
+    return path, target.strip()
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CliError(f"shapelint: {path}: cannot read: {e}")
+
+
+def _inputs(args: Any) -> Optional[List[Tuple[Any, ...]]]:
+    """--input-shape as given: the whole tensor, batch included, whatever the style."""
+    from ...options import ShapelintInputError, parse_dims
+
+    if not args.input_shape:
+        return None
+    try:
+        return [tuple(parse_dims(text)) for text in args.input_shape]
+    except ShapelintInputError as e:
+        raise CliError(f"shapelint: {e}")
+
+
+def _analyse(code: str, path: str, target: str, inputs: Optional[List[Tuple[Any, ...]]], style: Renderer) -> Any:
+    import libcst as cst
+
+    from ...engine import run_target
+    from ...options import ShapelintInputError
+
+    try:
+        return run_target(code, path, target, inputs, training=style.training)
+    except ShapelintInputError as e:
+        msg = str(e)
+        raise CliError(f"shapelint: {msg}" if msg.startswith(path) else f"shapelint: {path}: {msg}")
+    except cst.ParserSyntaxError as e:
+        raise CliError(f"shapelint: {path}:{e.raw_line}:{e.raw_column + 1}: syntax error: {e.message}")
+
+
+def _file_inputs(r: Any) -> Optional[List[Tuple[Any, ...]]]:
+    """The inputs the run used (the file's own, or symbolic), a symbolic dim as text."""
+    found = []
+    for t in r.input_tensors:
+        if t.shape is None or not t.shape:
+            return None
+        dims_ = tuple(d if isinstance(d, int) else D.text(d) for d in t.shape)
+        if not all(isinstance(d, int) or d.isidentifier() for d in dims_):
+            return None
+        found.append(dims_)
+    return found
+
+
+def _build(args: Any, code: str, path: str, target: str, style: Renderer) -> Tuple[Any, List[str]]:
+    """The run of the target with the inputs to summarise, or CliError saying why there is none."""
+    inputs = _inputs(args)
+    r = _analyse(code, path, target, inputs, style)
+    if r.error:
+        raise CliError(f"shapelint: {path}: could not analyse {target}: {r.error}")
+    problem = preflight.constructor_problem(r)
+    if problem:
+        raise CliError(f"shapelint: {path}: cannot build {target}: {problem}")
+    if r.root is None:
+        raise CliError(f"shapelint: {path}: could not build {target} statically (an argument or a layer is unknown)")
+    if inputs is not None:
+        problem = preflight.forward_problem(r, len(inputs))
+        if problem:
+            raise CliError(f"shapelint: {path}: cannot run {target}: {problem}")
+        for problem in preflight.batch_problems(r, args.input_shape):
+            raise CliError(f"shapelint: {path}: {problem}")
+    if not r.input_tensors or all(t.shape is None for t in r.input_tensors):
+        raise CliError(f"shapelint: {path}: cannot tell the input of {target}: pass --input-shape")
+    notes = []
+    if inputs is None:
+        # the file's own (or symbolic) inputs, with the batch the style's tool would use
+        found = _file_inputs(r)
+        batch, note = style.file_batch(found) if found else (None, None)
+        if note:
+            notes.append(note)
+        if batch is not None and found:
+            r = _analyse(code, path, target, [(batch,) + f[1:] for f in found], style)
+    return r, notes
+
+
+def _shape_errors(r: Any, path: str) -> List[str]:
+    """The model's shape errors at these inputs, as `shapelint check` prints them."""
+    bad = [f for f in r.facts if f.kind == "violation"]
+    if not bad:
+        return []
+    from ...findings import facts_to_findings
+
+    found = facts_to_findings(r.source, [r]) if getattr(r, "source", None) is not None else []
+    if found:
+        return [f"{f.path}:{f.line}:{f.col + 1}: {f.code} {f.message}" for f in found]
+    return [f"{path}: a shape error ({bad[0].data.get('kind')}); run `shapelint check {path}`"]
+
+
+def run(args: Any) -> int:
+    """Exit status: 0 a table; 1 a table of a model with a shape error (the findings on stderr);
+    2 no table (bad input, a model that cannot be built or run, nothing known)."""
+    path, target = _target(args)
+    code = _read(path)
+    style = renderer(args.style)
+    r, notes = _build(args, code, path, target, style)
+    errors = _shape_errors(r, path)
+    if not errors and preflight.nothing_known(r):
+        raise CliError(f"shapelint: {path}: could not follow the forward of {target}: no layer's output shape "
+                       f"is known (`shapelint check {path}` may say why)")
+    r.calls, branched = merge_branches(r.calls)
+    if branched:
+        notes.append("the forward takes a branch shapelint cannot decide (an `if` on requires_grad or on "
+                     "data, say): the calls of both branches are listed, each module call once")
+    model = Model(r)
+    opaque = sorted({m.type_name for m in model.tree if m.kind == "opaque"})
+    if opaque:
+        notes.append(f"shapelint does not model {', '.join(opaque)}: shapes and counts that depend on "
+                     f"{'it' if len(opaque) == 1 else 'them'} show as ?")
+    table = style.render(r, model, args.depth)
+    # the admissible sizes, when a size other than the batch is symbolic
+    adm = admissible(r) if any(not isinstance(d, int) for t in r.input_tensors for d in (t.shape or ())[1:]) \
+        else None
+    all_notes = table.notes + notes
+    if args.format == "json":
+        info = table if style.name == "torchinfo" else renderer("torchinfo").render(r, model, args.depth)
+        print(json_text(r, model, target, style.name, table, info, adm,
+                        all_notes + [f"shape error: {e}" for e in errors]))
+    elif args.format == "markdown":
+        title = f"{os.path.basename(path)}::{target} ({style.name} style, computed by shapelint)"
+        print(markdown_text(table, title, all_notes, adm))
+    else:
+        print(plain_text(table, all_notes, adm))
+    for e in errors:
+        print(f"shapelint: {e}", file=sys.stderr)
+    return 1 if errors else 0

@@ -1,0 +1,65 @@
+"""What an analysis produces: one :class:`Run` per (construction, input) of a model class, and the
+:class:`Finding` objects reported for it.
+
+Kept apart from :mod:`shapelint.engine` (which re-exports both) so that the modules that read
+results (findings, commands, reporters) need not import the engine: no import cycle.  The
+types named only in annotations are imported for type checkers, never at run time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+from .core import dims as D
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    import libcst as cst
+
+    from .core.interpreter import CallRecord, Fact
+    from .core.source import ClassInfo
+    from .core.values import ModuleValue, Tensor
+    from .options import InputSpec
+
+
+@dataclass
+class Finding:
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+    run: Optional["Run"] = field(default=None, repr=False, compare=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"path": self.path, "line": self.line, "col": self.col, "code": self.code, "message": self.message}
+
+
+@dataclass
+class Run:
+    """One analysis of a class: how it is built, what it is fed, and what came out."""
+
+    cls: Optional[ClassInfo]  # None until built, for a factory call (``resnet50()``)
+    ctor: Optional[cst.BaseExpression]  # None: the class's defaults, ``Cls()``
+    ctor_text: str
+    inputs: Optional[List[InputSpec]]  # None: inferred symbolically
+    input_origin: str  # 'option' | 'summary' | 'call' | 'symbolic'
+    ctor_locals: Dict[str, Any] = field(default_factory=dict)
+    root: Optional[ModuleValue] = None
+    input_tensors: List[Tensor] = field(default_factory=list)
+    output: Any = None
+    calls: List[CallRecord] = field(default_factory=list)
+    facts: List[Fact] = field(default_factory=list)
+    error: Optional[str] = None
+
+    @property
+    def concrete(self) -> bool:
+        return self.inputs is not None and all(isinstance(d, int) for s in self.inputs for d in s)
+
+    def input_text(self) -> str:
+        shapes = [t.shape for t in self.input_tensors if t.shape is not None]
+        if not shapes:
+            return ""
+        return " and ".join("x".join(D.text(d) for d in s) for s in shapes)
+
+
+__all__ = ["Finding", "Run"]
