@@ -9,7 +9,7 @@ from ..frameworks import NOT_MINE
 from .values import UNKNOWN, ClassValue, ModuleValue, ObjectValue, Param, Qual, Tensor
 
 
-def _b_len(interp, args, kwargs):
+def _b_len(interp, args, kwargs) -> Any:
     if len(args) != 1:
         return UNKNOWN
     v = args[0]
@@ -21,8 +21,8 @@ def _b_len(interp, args, kwargs):
     return len(items) if items is not None else UNKNOWN
 
 
-def _concrete(fn):
-    def f(interp, args, kwargs):
+def _concrete(fn) -> Any:
+    def f(interp, args, kwargs) -> Any:
         if any(a is UNKNOWN for a in args) or any(v is UNKNOWN for v in kwargs.values()):
             return UNKNOWN
         try:
@@ -32,7 +32,7 @@ def _concrete(fn):
     return f
 
 
-def _b_range(interp, args, kwargs):
+def _b_range(interp, args, kwargs) -> Any:
     if kwargs or not args or any(not isinstance(a, int) or isinstance(a, bool) for a in args):
         return UNKNOWN
     try:
@@ -41,8 +41,8 @@ def _b_range(interp, args, kwargs):
         return UNKNOWN
 
 
-def _b_iterfn(fn):
-    def f(interp, args, kwargs):
+def _b_iterfn(fn) -> Any:
+    def f(interp, args, kwargs) -> Any:
         lists = [interp.items_of(a) for a in args]
         if any(x is None for x in lists):
             return UNKNOWN
@@ -53,28 +53,28 @@ def _b_iterfn(fn):
     return f
 
 
-def _b_list(interp, args, kwargs):
+def _b_list(interp, args, kwargs) -> Any:
     if not args:
         return []
     items = interp.items_of(args[0])
     return list(items) if items is not None else UNKNOWN
 
 
-def _b_tuple(interp, args, kwargs):
+def _b_tuple(interp, args, kwargs) -> Any:
     if not args:
         return ()
     items = interp.items_of(args[0])
     return tuple(items) if items is not None else UNKNOWN
 
 
-def _b_int(interp, args, kwargs):
+def _b_int(interp, args, kwargs) -> Any:
     if len(args) == 1 and isinstance(args[0], D.Lin):
         return args[0]
     return _concrete(int)(interp, args, kwargs)
 
 
-def _b_minmax(fn):
-    def f(interp, args, kwargs):
+def _b_minmax(fn) -> Any:
+    def f(interp, args, kwargs) -> Any:
         vals = args
         if len(args) == 1:
             vals = interp.items_of(args[0])
@@ -93,7 +93,7 @@ def _b_minmax(fn):
     return f
 
 
-def _b_sum(interp, args, kwargs):
+def _b_sum(interp, args, kwargs) -> Any:
     items = interp.items_of(args[0]) if args else None
     if items is None:
         return UNKNOWN
@@ -108,7 +108,7 @@ def _b_sum(interp, args, kwargs):
     return r
 
 
-def _b_isinstance(interp, args, kwargs):
+def _b_isinstance(interp, args, kwargs) -> Any:
     if len(args) != 2:
         return UNKNOWN
     v, t = args
@@ -125,7 +125,7 @@ _PY_TYPES = {"builtins.int": int, "builtins.float": float, "builtins.str": str, 
              "builtins.list": list, "builtins.tuple": tuple, "builtins.dict": dict}
 
 
-def _isinstance_one(interp, v, t):
+def _isinstance_one(interp, v, t) -> Any:
     if v is UNKNOWN or t is UNKNOWN:
         return UNKNOWN
     if isinstance(t, ClassValue):
@@ -155,7 +155,7 @@ def _isinstance_one(interp, v, t):
     return UNKNOWN
 
 
-def _b_getattr(interp, args, kwargs):
+def _b_getattr(interp, args, kwargs) -> Any:
     if len(args) >= 2 and isinstance(args[1], str):
         v = interp.getattr(args[0], args[1])
         if v is UNKNOWN and len(args) == 3:
@@ -164,7 +164,7 @@ def _b_getattr(interp, args, kwargs):
     return UNKNOWN
 
 
-def _b_hasattr(interp, args, kwargs):
+def _b_hasattr(interp, args, kwargs) -> Any:
     """hasattr(self, 'shortcut') on a module or object whose layout is known."""
     if len(args) != 2 or not isinstance(args[1], str):
         return UNKNOWN
@@ -182,7 +182,7 @@ def _b_hasattr(interp, args, kwargs):
     return UNKNOWN
 
 
-def _b_setattr(interp, args, kwargs):
+def _b_setattr(interp, args, kwargs) -> Any:
     if len(args) == 3 and isinstance(args[1], str):
         interp.setattr(args[0], args[1], args[2])
     elif len(args) == 3 and isinstance(args[0], (ModuleValue, ObjectValue)):
@@ -194,7 +194,7 @@ def _b_setattr(interp, args, kwargs):
     return None
 
 
-def _b_set(interp, args, kwargs):
+def _b_set(interp, args, kwargs) -> Any:
     """A set of plain hashable values, kept as a sorted-by-insertion tuple (len(), in, iteration)."""
     if kwargs:
         return UNKNOWN
@@ -204,7 +204,7 @@ def _b_set(interp, args, kwargs):
     return tuple(dict.fromkeys(items))
 
 
-def _b_super(interp, args, kwargs):
+def _b_super(interp, args, kwargs) -> Any:
     return _SUPER
 
 

@@ -21,7 +21,7 @@ else:
 
 class CallsMixin(_Host):
     # ------------------------------------------------------------------ calls
-    def call(self, func, args, kwargs, node, frame=None):
+    def call(self, func, args, kwargs, node, frame=None) -> Any:
         self.tick()
         if func is UNKNOWN:
             return UNKNOWN
@@ -42,7 +42,7 @@ class CallsMixin(_Host):
             return None
         return UNKNOWN
 
-    def call_function(self, fn: FunctionValue, args, kwargs, node):
+    def call_function(self, fn: FunctionValue, args, kwargs, node) -> Any:
         if self.depth > MAX_DEPTH:
             raise AnalysisAbort("call depth")
         fdef = fn.node
@@ -106,7 +106,7 @@ class CallsMixin(_Host):
             kwargs = {}
         return not kwargs
 
-    def call_qual(self, name, args, kwargs, node):
+    def call_qual(self, name, args, kwargs, node) -> Any:
         if name.startswith("builtins."):
             return self.call_builtin(name[9:], args, kwargs, node)
         for fw in self.frameworks:
@@ -152,7 +152,7 @@ class CallsMixin(_Host):
         return UNKNOWN
 
     # ------------------------------------------------------------------ modules
-    def call_module(self, m: ModuleValue, args, kwargs, node):
+    def call_module(self, m: ModuleValue, args, kwargs, node) -> Any:
         if self.call_depth > MAX_DEPTH:
             raise AnalysisAbort("module nesting")
         rec = CallRecord(m, list(args), None, node, self.call_depth, self.order, speculative=self.speculative > 0)
@@ -176,7 +176,7 @@ class CallsMixin(_Host):
         return UNKNOWN
 
     # ------------------------------------------------------------------ methods of values
-    def call_method(self, obj, name, args, kwargs, node):
+    def call_method(self, obj, name, args, kwargs, node) -> Any:
         if isinstance(obj, (SuperRef, Tensor, ModuleValue)):
             # a SuperRef here reached a base class outside the analysed code (a framework's, object)
             for fw in self.frameworks:
@@ -228,7 +228,7 @@ class CallsMixin(_Host):
             return UNKNOWN
         return UNKNOWN
 
-    def list_method(self, obj: list, name, args, node):
+    def list_method(self, obj: list, name, args, node) -> Any:
         if name in ("append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort"):
             if self.speculative or id(obj) in self.havoc:
                 self.havoc.add(id(obj))
@@ -262,7 +262,7 @@ class CallsMixin(_Host):
         return f(self, args, kwargs)
 
 
-def _call_math(name, args):
+def _call_math(name, args) -> Any:
     if any(not isinstance(a, (int, float)) or isinstance(a, bool) for a in args):
         if name in ("ceil", "floor") and len(args) == 1 and isinstance(args[0], D.Lin):
             return args[0]

@@ -2,7 +2,7 @@
 (truth, items, merging the values of two branches, comparisons).  A mixin of Interpreter."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 import libcst as cst
 
@@ -22,36 +22,36 @@ _FRAMEWORK_VALUES = (ModuleValue, Tensor, Param)  # values whose meaning the fra
 
 class ExpressionsMixin(_Host):
     # ------------------------------------------------------------------ expressions
-    def eval(self, node, frame: Frame):
+    def eval(self, node, frame: Frame) -> Any:
         self.tick()
         m = getattr(self, "_e_" + type(node).__name__, None)
         if m is None:
             return UNKNOWN
         return m(node, frame)
 
-    def _e_Integer(self, node, frame):
+    def _e_Integer(self, node, frame) -> Any:
         return node.evaluated_value
 
-    def _e_Float(self, node, frame):
+    def _e_Float(self, node, frame) -> Any:
         return node.evaluated_value
 
-    def _e_Imaginary(self, node, frame):
+    def _e_Imaginary(self, node, frame) -> Any:
         return UNKNOWN
 
-    def _e_SimpleString(self, node, frame):
+    def _e_SimpleString(self, node, frame) -> Any:
         try:
             return node.evaluated_value
         except Exception:
             return UNKNOWN
 
-    def _e_ConcatenatedString(self, node, frame):
+    def _e_ConcatenatedString(self, node, frame) -> Any:
         try:
             v = node.evaluated_value
             return v if v is not None else UNKNOWN
         except Exception:
             return UNKNOWN
 
-    def _e_FormattedString(self, node, frame):
+    def _e_FormattedString(self, node, frame) -> Any:
         out = []
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
@@ -65,32 +65,33 @@ class ExpressionsMixin(_Host):
                 if not all(isinstance(p, cst.FormattedStringText) for p in part.format_spec):
                     return UNKNOWN
                 spec = "".join(p.value for p in part.format_spec)
-            conv = {"r": repr, "s": str, "a": ascii}.get(part.conversion or "", None)
+            convs: Dict[str, Callable[[Any], str]] = {"r": repr, "s": str, "a": ascii}
+            conv = convs.get(part.conversion or "", None)
             try:
                 out.append(format(conv(v) if conv else v, spec))
             except (ValueError, TypeError):
                 return UNKNOWN
         return "".join(out)
 
-    def _e_Name(self, node, frame):
+    def _e_Name(self, node, frame) -> Any:
         return self.lookup(node.value, frame)
 
-    def _e_Attribute(self, node, frame):
+    def _e_Attribute(self, node, frame) -> Any:
         obj = self.eval(node.value, frame)
         return self.getattr(obj, node.attr.value, node)
 
-    def _e_Tuple(self, node, frame):
+    def _e_Tuple(self, node, frame) -> Any:
         items = self._elements(node.elements, frame)
         return UNKNOWN if items is UNKNOWN else tuple(items)
 
-    def _e_List(self, node, frame):
+    def _e_List(self, node, frame) -> Any:
         items = self._elements(node.elements, frame)
         return items if items is not UNKNOWN else UNKNOWN
 
-    def _e_Set(self, node, frame):
+    def _e_Set(self, node, frame) -> Any:
         return UNKNOWN
 
-    def _elements(self, elements, frame):
+    def _elements(self, elements, frame) -> Any:
         out = []
         for el in elements:
             if isinstance(el, cst.StarredElement):
@@ -102,7 +103,7 @@ class ExpressionsMixin(_Host):
                 out.append(self.eval(el.value, frame))
         return out
 
-    def _e_Dict(self, node, frame):
+    def _e_Dict(self, node, frame) -> Any:
         out = {}
         for el in node.elements:
             if isinstance(el, cst.StarredDictElement):
@@ -117,7 +118,7 @@ class ExpressionsMixin(_Host):
             out[k] = self.eval(el.value, frame)
         return out
 
-    def _e_IfExp(self, node, frame):
+    def _e_IfExp(self, node, frame) -> Any:
         c = self.truth(self.eval(node.test, frame))
         if c is UNKNOWN:
             self.speculative += 1
@@ -129,7 +130,7 @@ class ExpressionsMixin(_Host):
             return merge_values(a, b)
         return self.eval(node.body if c else node.orelse, frame)
 
-    def _e_UnaryOperation(self, node, frame):
+    def _e_UnaryOperation(self, node, frame) -> Any:
         v = self.eval(node.expression, frame)
         op = type(node.operator).__name__
         if op == "Not":
@@ -150,7 +151,7 @@ class ExpressionsMixin(_Host):
             return ~v if isinstance(v, int) else v
         return UNKNOWN
 
-    def _e_BooleanOperation(self, node, frame):
+    def _e_BooleanOperation(self, node, frame) -> Any:
         left = self.eval(node.left, frame)
         t = self.truth(left)
         if t is UNKNOWN:
@@ -159,7 +160,7 @@ class ExpressionsMixin(_Host):
             return self.eval(node.right, frame) if t else left
         return left if t else self.eval(node.right, frame)
 
-    def _e_Comparison(self, node, frame):
+    def _e_Comparison(self, node, frame) -> Any:
         left = self.eval(node.left, frame)
         result = True
         for c in node.comparisons:
@@ -172,12 +173,12 @@ class ExpressionsMixin(_Host):
             left = right
         return result
 
-    def _e_BinaryOperation(self, node, frame):
+    def _e_BinaryOperation(self, node, frame) -> Any:
         a = self.eval(node.left, frame)
         b = self.eval(node.right, frame)
         return self.binop(type(node.operator).__name__, a, b, node)
 
-    def _e_Subscript(self, node, frame):
+    def _e_Subscript(self, node, frame) -> Any:
         obj = self.eval(node.value, frame)
         keys = []
         for el in node.slice:
@@ -193,26 +194,26 @@ class ExpressionsMixin(_Host):
         key = keys[0] if len(keys) == 1 else tuple(keys)
         return self.getitem(obj, key, node)
 
-    def _e_Ellipsis(self, node, frame):
+    def _e_Ellipsis(self, node, frame) -> Any:
         return Ellipsis
 
-    def _e_Lambda(self, node, frame):
+    def _e_Lambda(self, node, frame) -> Any:
         return FunctionValue(node, frame.src or self.src, closure=dict(frame.locals))
 
-    def _e_ListComp(self, node, frame):
+    def _e_ListComp(self, node, frame) -> Any:
         return self._comprehension(node, frame, list)
 
-    def _e_GeneratorExp(self, node, frame):
+    def _e_GeneratorExp(self, node, frame) -> Any:
         return self._comprehension(node, frame, list)
 
-    def _e_DictComp(self, node, frame):
+    def _e_DictComp(self, node, frame) -> Any:
         return UNKNOWN
 
-    def _e_SetComp(self, node, frame):
+    def _e_SetComp(self, node, frame) -> Any:
         return UNKNOWN
 
-    def _comprehension(self, node, frame, kind):
-        out = []
+    def _comprehension(self, node, frame, kind) -> Any:
+        out: List[Any] = []
         local = Frame(dict(frame.locals), frame.func, src=frame.src)
         ok = self._comp_loop(node.for_in, node.elt, local, out)
         return out if ok else UNKNOWN
@@ -238,7 +239,7 @@ class ExpressionsMixin(_Host):
                 out.append(self.eval(elt, frame))
         return True
 
-    def _e_Call(self, node, frame):
+    def _e_Call(self, node, frame) -> Any:
         func = self.eval(node.func, frame)
         if isinstance(func, Qual) and func.name == "builtins.super":
             return self._super(frame)
@@ -260,11 +261,11 @@ class ExpressionsMixin(_Host):
                 args.append(v)
         return self.call(func, args, kwargs, node, frame)
 
-    def _unknown_call(self, func):
+    def _unknown_call(self, func) -> Any:
         return UNKNOWN
 
     # ------------------------------------------------------------------ helpers on values
-    def truth(self, v):
+    def truth(self, v) -> Any:
         if v is UNKNOWN or isinstance(v, (Tensor, FunctionValue)):
             return UNKNOWN
         if isinstance(v, D.Lin):
@@ -305,7 +306,7 @@ class ExpressionsMixin(_Host):
                     return r
         return None
 
-    def binop(self, op, a, b, node):
+    def binop(self, op, a, b, node) -> Any:
         if a is UNKNOWN or b is UNKNOWN:
             return UNKNOWN
         if isinstance(a, (Tensor, Param)) or isinstance(b, (Tensor, Param)):
@@ -330,7 +331,7 @@ class ExpressionsMixin(_Host):
             return UNKNOWN
 
     # ------------------------------------------------------------------ subscripts
-    def getitem(self, obj, key, node):
+    def getitem(self, obj, key, node) -> Any:
         if obj is UNKNOWN or key is UNKNOWN:
             return UNKNOWN
         if isinstance(obj, _FRAMEWORK_VALUES):
@@ -354,7 +355,7 @@ class ExpressionsMixin(_Host):
         return UNKNOWN
 
 
-def _hashable(v):
+def _hashable(v) -> Any:
     try:
         hash(v)
         return v is not UNKNOWN
@@ -363,11 +364,11 @@ def _hashable(v):
 
 
 class _Iter:
-    def __init__(self, items):
+    def __init__(self, items) -> None:
         self.items = items
 
 
-def merge_values(a, b):
+def merge_values(a, b) -> Any:
     if a is b:
         return a
     if a is UNKNOWN or b is UNKNOWN:
@@ -386,7 +387,7 @@ def merge_values(a, b):
     return UNKNOWN
 
 
-def compare(op, a, b):
+def compare(op, a, b) -> Any:
     if a is UNKNOWN or b is UNKNOWN:
         return UNKNOWN
     if op in ("Is", "IsNot"):
@@ -435,7 +436,7 @@ def compare(op, a, b):
         return UNKNOWN
 
 
-def _plain(v):
+def _plain(v) -> Any:
     return v is None or isinstance(v, (int, float, str, bool)) or (
         isinstance(v, (tuple, list)) and all(_plain(e) for e in v))
 

@@ -31,7 +31,7 @@ class AnalysisAbort(Exception):
 
 
 class _Return(Exception):
-    def __init__(self, value):
+    def __init__(self, value) -> None:
         self.value = value
 
 
@@ -69,7 +69,7 @@ class CallRecord:
 class Frame:
     __slots__ = ("locals", "func", "returns", "fork", "src")
 
-    def __init__(self, locals_=None, func=None, returns=None, fork=0, src=None):
+    def __init__(self, locals_=None, func=None, returns=None, fork=0, src=None) -> None:
         self.locals = locals_ if locals_ is not None else {}
         self.func = func
         self.returns = returns if returns is not None else []  # returns under unknown control flow
@@ -90,7 +90,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
     (core/expressions.py, statements.py, calls.py, objects.py), framework meaning is asked of
     ``self.frameworks`` (see lint/frameworks/__init__.py)."""
 
-    def __init__(self, source: SourceModule, strict: bool = False, project: Optional[Project] = None):
+    def __init__(self, source: SourceModule, strict: bool = False, project: Optional[Project] = None) -> None:
         self.src = source
         self.strict = strict
         self.facts: List[Fact] = []
@@ -138,11 +138,12 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
     def class_value(self, info: ClassInfo) -> ClassValue:
         return self._class_values.setdefault(id(info), ClassValue(info))
 
-    def lookup_global(self, name: str, src: Optional[SourceModule] = None):
+    def lookup_global(self, name: str, src: Optional[SourceModule] = None) -> Any:
         src = src or self.src
         table = self._globals.setdefault(id(src), {})
         if name in table:
             return table[name]
+        v: Any
         if name in src.classes:
             v = self.class_value(src.classes[name])
         elif name in src.functions:
@@ -193,7 +194,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         table[name] = v
         return v
 
-    def _star_lookup(self, name: str, src: SourceModule):
+    def _star_lookup(self, name: str, src: SourceModule) -> Any:
         """A name brought in by `from .parts import *` (a module of the project), else None."""
         for level, module in src.star_imports:
             absolute = self.project.absolute_name(src, level, module) if level else module
@@ -207,7 +208,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
                 return self.lookup_global(name, mod)
         return None
 
-    def import_from(self, module: Optional[str], name: str):
+    def import_from(self, module: Optional[str], name: str) -> Any:
         """`from module import name` inside the project: a name of that module, or a submodule."""
         if not module:
             return UNKNOWN
@@ -221,7 +222,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
             return ModuleRef(sub)
         return UNKNOWN
 
-    def lookup(self, name: str, frame: Frame):
+    def lookup(self, name: str, frame: Frame) -> Any:
         if name in frame.locals:
             return frame.locals[name]
         if name == "True":

@@ -18,7 +18,7 @@ else:
 
 
 class ObjectsMixin(_Host):
-    def _super(self, frame):
+    def _super(self, frame) -> Any:
         fn = frame.func
         if fn is None or fn.cls is None:
             return UNKNOWN
@@ -29,7 +29,7 @@ class ObjectsMixin(_Host):
             return UNKNOWN
         return SuperRef(fn.cls, inst)
 
-    def super_attr(self, ref: "SuperRef", attr):
+    def super_attr(self, ref: "SuperRef", attr) -> Any:
         inst = ref.instance
         mro = self.mro(inst.cls) if inst.cls is not None else []
         after = mro[mro.index(ref.cls) + 1:] if ref.cls in mro else []
@@ -43,7 +43,7 @@ class ObjectsMixin(_Host):
         return BoundMethod(ref, attr)
 
     # ------------------------------------------------------------------ attributes
-    def getattr(self, obj, attr, node=None):
+    def getattr(self, obj, attr, node=None) -> Any:
         if obj is UNKNOWN:
             return UNKNOWN
         if isinstance(obj, Qual):
@@ -75,7 +75,7 @@ class ObjectsMixin(_Host):
             return {"func": obj.func, "args": obj.args, "keywords": obj.kwargs}[attr]
         return UNKNOWN
 
-    def class_attr(self, info: ClassInfo, attr, instance=None):
+    def class_attr(self, info: ClassInfo, attr, instance=None) -> Any:
         for c in self.mro(info):
             if attr in c.methods:
                 fn = c.methods[attr]
@@ -92,7 +92,8 @@ class ObjectsMixin(_Host):
         return UNKNOWN
 
     def mro(self, info: ClassInfo) -> List[ClassInfo]:
-        out, todo = [], [info]
+        out: List[ClassInfo] = []
+        todo = [info]
         while todo:
             c = todo.pop(0)
             if c in out or len(out) > 20:
@@ -119,7 +120,7 @@ class ObjectsMixin(_Host):
                 return fw
         return None
 
-    def setattr(self, obj, attr, value):
+    def setattr(self, obj, attr, value) -> None:
         if isinstance(obj, ModuleValue):
             if self.speculative:
                 # Which branch ran is unknown: the attribute (and the module's layout) is unknown.
@@ -149,7 +150,7 @@ class ObjectsMixin(_Host):
                     return v
         return self.instantiate_object(info, args, kwargs, node)
 
-    def instantiate_object(self, info: ClassInfo, args, kwargs, node):
+    def instantiate_object(self, info: ClassInfo, args, kwargs, node) -> Any:
         """A plain class: a block config, a dataclass, a NamedTuple."""
         bases = []
         for c in self.mro(info):
@@ -199,12 +200,12 @@ def _is_record(info: ClassInfo) -> bool:
 
 
 class _RecordInit:
-    def __init__(self, cls, obj):
+    def __init__(self, cls, obj) -> None:
         self.cls, self.obj = cls, obj
 
 
 class SuperRef:
-    def __init__(self, cls, instance):
+    def __init__(self, cls, instance) -> None:
         self.cls = cls
         self.instance = instance
 

@@ -3,7 +3,7 @@ both branches speculatively, keep what they agree on), loops (unrolled when thei
 else havoc), `with`, `try`, local imports and definitions.  A mixin of Interpreter."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterator, List
 
 import libcst as cst
 
@@ -17,12 +17,12 @@ else:
 
 
 class StatementsMixin(_Host):
-    def exec_block(self, block, frame: Frame):
+    def exec_block(self, block, frame: Frame) -> None:
         body = block.body if isinstance(block, (cst.IndentedBlock, cst.SimpleStatementSuite)) else block
         for stmt in body:
             self.exec_stmt(stmt, frame)
 
-    def exec_stmt(self, stmt, frame: Frame):
+    def exec_stmt(self, stmt, frame: Frame) -> None:
         self.tick()
         if isinstance(stmt, cst.SimpleStatementLine):
             for s in stmt.body:
@@ -32,7 +32,7 @@ class StatementsMixin(_Host):
         if m is not None:
             m(stmt, frame)
 
-    def exec_small(self, s, frame):
+    def exec_small(self, s, frame) -> None:
         if isinstance(s, cst.Expr):
             self.eval(s.value, frame)
         elif isinstance(s, cst.Assign):
@@ -73,12 +73,12 @@ class StatementsMixin(_Host):
         elif isinstance(s, cst.Del):
             pass
 
-    def _local_import(self, s, frame):
+    def _local_import(self, s, frame) -> None:
         if isinstance(s, cst.Import):
             for a in s.names:
-                full = dotted(a.name)
+                full = dotted(a.name) or ""  # an import's name is a dotted chain: never None
                 if a.asname is not None:
-                    frame.locals[a.asname.name.value] = Qual(full)
+                    frame.locals[a.asname.name.value] = Qual(full)  # type: ignore[union-attr]  # `as` a Name
                 else:
                     frame.locals[full.split(".")[0]] = Qual(full.split(".")[0])
         elif not s.relative and s.module is not None and not isinstance(s.names, cst.ImportStar):
@@ -87,7 +87,7 @@ class StatementsMixin(_Host):
                 local = a.asname.name.value if a.asname is not None else dotted(a.name)
                 frame.locals[local] = Qual(f"{mod}.{dotted(a.name)}")
 
-    def assign(self, target, value, frame):
+    def assign(self, target, value, frame) -> None:
         if isinstance(target, cst.Name):
             frame.locals[target.value] = value
         elif isinstance(target, (cst.Tuple, cst.List)):
@@ -121,7 +121,8 @@ class StatementsMixin(_Host):
             self.setattr(obj, target.attr.value, value)
         elif isinstance(target, cst.Subscript):
             obj = self.eval(target.value, frame)
-            if isinstance(obj, (list, dict)) and len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
+            if isinstance(obj, (list, dict)) and len(target.slice) == 1 and \
+                    isinstance(target.slice[0].slice, cst.Index):
                 key = self.eval(target.slice[0].slice.value, frame)
                 if self.speculative or key is UNKNOWN or id(obj) in self.havoc:
                     self.havoc.add(id(obj))
@@ -136,7 +137,7 @@ class StatementsMixin(_Host):
         elif isinstance(target, cst.StarredElement):
             self.assign(target.value, value, frame)
 
-    def _s_If(self, stmt, frame):
+    def _s_If(self, stmt, frame) -> None:
         c = self.truth(self.eval(stmt.test, frame))
         if c is UNKNOWN:
             self._fork(stmt.body, stmt.orelse, frame)
@@ -149,7 +150,7 @@ class StatementsMixin(_Host):
             else:
                 self.exec_block(stmt.orelse.body, frame)
 
-    def _fork(self, body, orelse, frame):
+    def _fork(self, body, orelse, frame) -> None:
         """Run both branches speculatively; keep what they agree on."""
         envs = []
         base = frame.locals
@@ -185,7 +186,7 @@ class StatementsMixin(_Host):
         base.clear()
         base.update(merged)
 
-    def _s_For(self, stmt, frame):
+    def _s_For(self, stmt, frame) -> None:
         items = self.items_of(self.eval(stmt.iter, frame))
         if items is None or len(items) > MAX_UNROLL:
             self._havoc_loop(stmt, frame)
@@ -201,13 +202,13 @@ class StatementsMixin(_Host):
         if stmt.orelse is not None:
             self.exec_block(stmt.orelse.body, frame)
 
-    def _s_While(self, stmt, frame):
+    def _s_While(self, stmt, frame) -> None:
         c = self.truth(self.eval(stmt.test, frame))
         if c is False:
             return
         self._havoc_loop(stmt, frame)
 
-    def _havoc_loop(self, stmt, frame):
+    def _havoc_loop(self, stmt, frame) -> None:
         """A loop we cannot unroll: whatever it assigns or mutates becomes unknown."""
         targets = _assigned_names(stmt)
         for n in targets:
@@ -224,28 +225,28 @@ class StatementsMixin(_Host):
                 obj.uncertain = True
                 obj.attrs[attr_target.attr.value] = UNKNOWN
 
-    def _s_With(self, stmt, frame):
+    def _s_With(self, stmt, frame) -> None:
         for item in stmt.items:
             v = self.eval(item.item, frame)
             if item.asname is not None:
                 self.assign(item.asname.name, UNKNOWN if not isinstance(v, Tensor) else v, frame)
         self.exec_block(stmt.body, frame)
 
-    def _s_Try(self, stmt, frame):
+    def _s_Try(self, stmt, frame) -> None:
         self.exec_block(stmt.body, frame)
         if stmt.orelse is not None:
             self.exec_block(stmt.orelse.body, frame)
         if stmt.finalbody is not None:
             self.exec_block(stmt.finalbody.body, frame)
 
-    def _s_FunctionDef(self, stmt, frame):
+    def _s_FunctionDef(self, stmt, frame) -> None:
         frame.locals[stmt.name.value] = FunctionValue(stmt, frame.src or self.src, closure=frame.locals)
 
-    def _s_ClassDef(self, stmt, frame):
+    def _s_ClassDef(self, stmt, frame) -> None:
         frame.locals[stmt.name.value] = UNKNOWN
 
 
-def _walk(node):
+def _walk(node) -> Iterator[cst.CSTNode]:
     stack = [node]
     while stack:
         n = stack.pop()
@@ -253,7 +254,7 @@ def _walk(node):
         stack.extend(n.children)
 
 
-def _assigned_names(stmt):
+def _assigned_names(stmt) -> Any:
     names = set()
     for n in _walk(stmt):
         targets = []
@@ -275,7 +276,7 @@ _MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "update", "
              "reverse"}
 
 
-def _mutated_receivers(stmt):
+def _mutated_receivers(stmt) -> Any:
     out = []
     for n in _walk(stmt):
         if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value in _MUTATORS:
@@ -285,8 +286,8 @@ def _mutated_receivers(stmt):
     return out
 
 
-def _assigned_attrs(stmt):
-    out = []
+def _assigned_attrs(stmt) -> Any:
+    out: List[cst.CSTNode] = []
     for n in _walk(stmt):
         if isinstance(n, cst.Assign):
             out.extend(t.target for t in n.targets if isinstance(t.target, cst.Attribute))

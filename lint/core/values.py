@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 
-
 class _Unknown:
     __slots__ = ()
 
@@ -153,4 +152,3 @@ class BoundMethod:
 
     obj: Any
     name: str
-

@@ -9,7 +9,7 @@ claims it, the core's generic answer applies (mostly UNKNOWN).
 A framework owns qualified-name prefixes (``torch.``): a class deriving from an owned name is not
 a plain Python object, and ``isinstance(v, owned.Name)`` is the framework's to decide.
 
-The torch framework (``frameworks/torch/modules.py``) is registered by default; another one
+The torch framework (``frameworks/torch/framework.py``) is registered by default; another one
 (Keras) registers itself with :func:`register`.  The lint path imports no framework library: a
 framework here is a model of one, in pure Python.
 """
@@ -114,6 +114,6 @@ def registered() -> Tuple[Framework, ...]:
     """The frameworks in the order the interpreter asks them (the built-in ones loaded on first use)."""
     global _defaults_loaded
     if not _defaults_loaded:
-        from .torch import modules  # noqa: F401  (registers the torch framework, once: the import lock)
+        from .torch import framework  # noqa: F401  (registers the torch framework, once: the import lock)
         _defaults_loaded = True
     return tuple(_REGISTRY)
