@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict
 
 from . import dims as D
 from ..frameworks import NOT_MINE
-from .values import UNKNOWN, ClassValue, ModuleValue, ObjectValue, Param, Qual, Tensor
+from .values import CONCRETE_ERRORS, UNKNOWN, ClassValue, ModuleValue, ObjectValue, Param, Qual, Tensor
 
 
 def _b_len(interp, args, kwargs) -> Any:
@@ -27,7 +27,7 @@ def _concrete(fn) -> Any:
             return UNKNOWN
         try:
             return fn(*args, **kwargs)
-        except Exception:
+        except CONCRETE_ERRORS:
             return UNKNOWN
     return f
 
@@ -37,7 +37,7 @@ def _b_range(interp, args, kwargs) -> Any:
         return UNKNOWN
     try:
         return range(*args)
-    except Exception:
+    except CONCRETE_ERRORS:
         return UNKNOWN
 
 
@@ -48,7 +48,7 @@ def _b_iterfn(fn) -> Any:
             return UNKNOWN
         try:
             return _Iter(list(fn(*lists, **{k: v for k, v in kwargs.items()})))
-        except Exception:
+        except CONCRETE_ERRORS:
             return UNKNOWN
     return f
 

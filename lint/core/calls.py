@@ -10,8 +10,8 @@ import libcst as cst
 
 from . import dims as D
 from ..frameworks import NOT_MINE
-from .values import (UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue, Partial, Qual,
-                     Tensor)
+from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue,
+                     Partial, Qual, Tensor)
 
 if TYPE_CHECKING:
     from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
@@ -205,7 +205,7 @@ class CallsMixin(_Host):
                     return UNKNOWN
                 try:
                     return getattr(obj, name)(*args, **kwargs)
-                except Exception:
+                except CONCRETE_ERRORS:
                     self.havoc.add(id(obj))
                     return UNKNOWN
             return UNKNOWN
@@ -214,14 +214,14 @@ class CallsMixin(_Host):
                         "strip"):
                 try:
                     return getattr(obj, name)(*args, **kwargs)
-                except Exception:
+                except (*CONCRETE_ERRORS, AttributeError):  # "{.x}".format(v) looks an attribute up
                     return UNKNOWN
             return UNKNOWN
         if isinstance(obj, tuple):
             if name in ("index", "count"):
                 try:
                     return getattr(obj, name)(*args)
-                except Exception:
+                except CONCRETE_ERRORS:
                     return UNKNOWN
             if name == "numel":
                 return D.prod(obj) if all(D.is_dim(v) for v in obj) else UNKNOWN
@@ -242,13 +242,13 @@ class CallsMixin(_Host):
                 return None
             try:
                 return getattr(obj, name)(*args)
-            except Exception:
+            except CONCRETE_ERRORS:
                 self.havoc.add(id(obj))
                 return UNKNOWN
         if name in ("index", "count"):
             try:
                 return getattr(obj, name)(*args)
-            except Exception:
+            except CONCRETE_ERRORS:
                 return UNKNOWN
         if name == "copy":
             return list(obj)
@@ -272,7 +272,7 @@ def _call_math(name, args) -> Any:
         return UNKNOWN
     try:
         return f(*args)
-    except Exception:
+    except CONCRETE_ERRORS:
         return UNKNOWN
 
 

@@ -9,8 +9,8 @@ import libcst as cst
 from . import dims as D
 from ..frameworks import NOT_MINE
 from .project import ModuleRef
-from .values import (UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue, Param, Partial,
-                     Qual, Tensor)
+from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue,
+                     Param, Partial, Qual, Tensor)
 
 if TYPE_CHECKING:
     from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
@@ -41,14 +41,14 @@ class ExpressionsMixin(_Host):
     def _e_SimpleString(self, node, frame) -> Any:
         try:
             return node.evaluated_value
-        except Exception:
+        except (ValueError, SyntaxError):  # literal_eval of a string libcst parsed but Python rejects
             return UNKNOWN
 
     def _e_ConcatenatedString(self, node, frame) -> Any:
         try:
             v = node.evaluated_value
             return v if v is not None else UNKNOWN
-        except Exception:
+        except (ValueError, SyntaxError, TypeError):  # also b"x" "y": bytes and str concatenated
             return UNKNOWN
 
     def _e_FormattedString(self, node, frame) -> Any:
@@ -325,9 +325,14 @@ class ExpressionsMixin(_Host):
             if op == "FloorDivide" and isinstance(b, int) and b > 0:
                 return D.floordiv(a, b)
             return D.fresh() if op in ("FloorDivide", "Divide", "Modulo", "Power") and op != "Divide" else UNKNOWN
+        if (isinstance(a, D.Lin) and not isinstance(b, int)) or (isinstance(b, D.Lin) and not isinstance(a, int)):
+            return UNKNOWN  # a symbolic dim with a float, a list...: dims' arithmetic does not model it
+        op_fn = _PY_OPS.get(op)
+        if op_fn is None:
+            return UNKNOWN  # `@` on plain values
         try:
-            return _PY_OPS[op](a, b)
-        except Exception:
+            return op_fn(a, b)
+        except (*CONCRETE_ERRORS, MemoryError):  # MemoryError: [0] * (1 << 40)
             return UNKNOWN
 
     # ------------------------------------------------------------------ subscripts
@@ -432,7 +437,7 @@ def compare(op, a, b) -> Any:
         return UNKNOWN
     try:
         return _CMP[op](a, b)
-    except Exception:
+    except TypeError:  # 1 < "a", None < 1
         return UNKNOWN
 
 

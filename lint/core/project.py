@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from typing import Dict, Optional, Tuple
 
+import libcst as cst
+
 from .source import SourceModule
 
 MAX_MODULES = 64  # a model should not need more; past this, names become unknown
@@ -42,7 +44,8 @@ class Project:
             with open(path, encoding="utf-8") as f:
                 code = f.read()
             mod = SourceModule(code, path)
-        except Exception:  # unreadable or unparsable: its names stay unknown
+        except (OSError, UnicodeError, cst.ParserSyntaxError, RecursionError):  # unreadable or unparsable:
+            # its names stay unknown (RecursionError: libcst on deeply nested code)
             mod = None
         self.cache[path] = mod
         return mod

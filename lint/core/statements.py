@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterator, List
 import libcst as cst
 
 from .source import dotted
-from .values import UNKNOWN, FunctionValue, ModuleValue, Qual, Tensor
+from .values import CONCRETE_ERRORS, UNKNOWN, FunctionValue, ModuleValue, Qual, Tensor
 
 if TYPE_CHECKING:
     from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
@@ -129,7 +129,7 @@ class StatementsMixin(_Host):
                     return
                 try:
                     obj[key] = value
-                except Exception:
+                except CONCRETE_ERRORS:
                     self.havoc.add(id(obj))
             elif isinstance(obj, ModuleValue):
                 obj.uncertain = True

@@ -22,6 +22,11 @@ class _Unknown:
 
 UNKNOWN = _Unknown()
 
+# What Python raises running the analysed code's own operations on concrete values (`float("x")`,
+# `[].pop()`, `1 / 0`, `math.log(-1)`): that code fails there or the path is dead, so the result is
+# UNKNOWN.  Any other exception is an engine bug: it reaches SHP000 (and raises under strict mode).
+CONCRETE_ERRORS = (TypeError, ValueError, ArithmeticError, LookupError)
+
 
 def is_unknown(v) -> bool:
     return v is UNKNOWN
