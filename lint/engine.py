@@ -14,7 +14,6 @@ from typing import Any, Dict, List, Optional, Tuple
 import libcst as cst
 
 from .core import dims as D
-from .core.facts import CallRecord, Fact
 from .core.interpreter import AnalysisAbort, Frame, Interpreter
 from .core.project import Project
 from .core.source import ClassInfo, SourceModule, dotted
@@ -93,7 +92,7 @@ class Planner:
     def model_classes(self) -> List[ClassInfo]:
         out = []
         for info in self.src.classes.values():
-            if self.interp.torch_base(info) is not None:
+            if self.interp.framework_base(info) is not None:
                 out.append(info)
         return out
 
@@ -110,7 +109,7 @@ class Planner:
         name = dotted(call.func)
         if name in self.src.classes:
             info = self.src.classes[name]
-            return info if self.interp.torch_base(info) is not None else None
+            return info if self.interp.framework_base(info) is not None else None
         if name in self.src.functions and name not in seen and len(seen) < 5:
             return self._factory_class(self.src.functions[name], seen)
         return None
@@ -232,7 +231,7 @@ class Planner:
 
         mro = self.interp.mro(info)
         if not any("__init__" in c.methods for c in mro):
-            base = (self.interp.torch_base(info) or "").rsplit(".", 1)[-1]
+            base = (self.interp.framework_base(info) or "").rsplit(".", 1)[-1]
             spec = LAYERS.get(base)
             if spec is not None:
                 return not spec.varargs and all(d is not REQUIRED for _, d in spec.signature)

@@ -4,7 +4,9 @@ Names from outside the project (torch, math, functools) are left to the interpre
 from __future__ import annotations
 
 import os
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
+
+import libcst as cst
 
 from .source import SourceModule
 
@@ -25,6 +27,8 @@ class Project:
         path = os.path.abspath(main.path) if main.path and os.path.exists(main.path) else None
         if path:
             self.cache[path] = main
+        self.root: Optional[str]
+        self.package: Optional[str]
         self.root, self.package = _package_of(path) if path else (None, None)
         if self.package and self.package.split(".")[0] == "torch":
             # torch's own sources: their names are what the layer table models, by qualified name
@@ -40,7 +44,8 @@ class Project:
             with open(path, encoding="utf-8") as f:
                 code = f.read()
             mod = SourceModule(code, path)
-        except Exception:  # unreadable or unparsable: its names stay unknown
+        except (OSError, UnicodeError, cst.ParserSyntaxError, RecursionError):  # unreadable or unparsable:
+            # its names stay unknown (RecursionError: libcst on deeply nested code)
             mod = None
         self.cache[path] = mod
         return mod
@@ -82,7 +87,7 @@ class Project:
         return os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py"))
 
 
-def _package_of(path: str):
+def _package_of(path: str) -> Tuple[str, str]:
     """(root folder, dotted package of the file's folder) following __init__.py upwards."""
     d = os.path.dirname(path)
     parts = []

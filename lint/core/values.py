@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 
-
 class _Unknown:
     __slots__ = ()
 
@@ -22,6 +21,11 @@ class _Unknown:
 
 
 UNKNOWN = _Unknown()
+
+# What Python raises running the analysed code's own operations on concrete values (`float("x")`,
+# `[].pop()`, `1 / 0`, `math.log(-1)`): that code fails there or the path is dead, so the result is
+# UNKNOWN.  Any other exception is an engine bug: it reaches SHP000 (and raises under strict mode).
+CONCRETE_ERRORS = (TypeError, ValueError, ArithmeticError, LookupError)
 
 
 def is_unknown(v) -> bool:
@@ -153,4 +157,3 @@ class BoundMethod:
 
     obj: Any
     name: str
-

@@ -1,0 +1,229 @@
+"""Python's builtins as the interpreter models them: each takes (interp, args, kwargs) and returns a
+value or UNKNOWN.  ``isinstance`` and ``hasattr`` on framework values are asked of the frameworks."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict
+
+from . import dims as D
+from .framework_api import NOT_MINE
+from .values import CONCRETE_ERRORS, UNKNOWN, ClassValue, ModuleValue, ObjectValue, Param, Qual, Tensor
+
+
+def _b_len(interp, args, kwargs) -> Any:
+    if len(args) != 1:
+        return UNKNOWN
+    v = args[0]
+    if isinstance(v, Tensor):
+        return v.shape[0] if v.shape else UNKNOWN
+    if isinstance(v, ModuleValue):
+        return len(v.children) if not v.uncertain and v.kind != "user" else UNKNOWN
+    items = interp.items_of(v)
+    return len(items) if items is not None else UNKNOWN
+
+
+def _concrete(fn) -> Any:
+    def f(interp, args, kwargs) -> Any:
+        if any(a is UNKNOWN for a in args) or any(v is UNKNOWN for v in kwargs.values()):
+            return UNKNOWN
+        try:
+            return fn(*args, **kwargs)
+        except CONCRETE_ERRORS:
+            return UNKNOWN
+    return f
+
+
+def _b_range(interp, args, kwargs) -> Any:
+    if kwargs or not args or any(not isinstance(a, int) or isinstance(a, bool) for a in args):
+        return UNKNOWN
+    try:
+        return range(*args)
+    except CONCRETE_ERRORS:
+        return UNKNOWN
+
+
+def _b_iterfn(fn) -> Any:
+    def f(interp, args, kwargs) -> Any:
+        lists = [interp.items_of(a) for a in args]
+        if any(x is None for x in lists):
+            return UNKNOWN
+        try:
+            return _Iter(list(fn(*lists, **{k: v for k, v in kwargs.items()})))
+        except CONCRETE_ERRORS:
+            return UNKNOWN
+    return f
+
+
+def _b_list(interp, args, kwargs) -> Any:
+    if not args:
+        return []
+    items = interp.items_of(args[0])
+    return list(items) if items is not None else UNKNOWN
+
+
+def _b_tuple(interp, args, kwargs) -> Any:
+    if not args:
+        return ()
+    items = interp.items_of(args[0])
+    return tuple(items) if items is not None else UNKNOWN
+
+
+def _b_int(interp, args, kwargs) -> Any:
+    if len(args) == 1 and isinstance(args[0], D.Lin):
+        return args[0]
+    return _concrete(int)(interp, args, kwargs)
+
+
+def _b_minmax(fn) -> Any:
+    def f(interp, args, kwargs) -> Any:
+        vals = args
+        if len(args) == 1:
+            vals = interp.items_of(args[0])
+            if vals is None:
+                return UNKNOWN
+        if kwargs or not vals:
+            return UNKNOWN
+        if any(isinstance(v, D.Lin) for v in vals):
+            if fn is min and all(D.is_dim(v) for v in vals):
+                r = vals[0]
+                for v in vals[1:]:
+                    r = D.dmin(r, v)
+                return r
+            return UNKNOWN
+        return _concrete(fn)(interp, list(vals), {})
+    return f
+
+
+def _b_sum(interp, args, kwargs) -> Any:
+    items = interp.items_of(args[0]) if args else None
+    if items is None:
+        return UNKNOWN
+    r = args[1] if len(args) > 1 else 0
+    for v in items:
+        if D.is_dim(v) and D.is_dim(r):
+            r = D.add(r, v)
+        elif isinstance(v, (int, float)) and isinstance(r, (int, float)):
+            r = r + v
+        else:
+            return UNKNOWN
+    return r
+
+
+def _b_isinstance(interp, args, kwargs) -> Any:
+    if len(args) != 2:
+        return UNKNOWN
+    v, t = args
+    types = t if isinstance(t, tuple) else (t,)
+    results = [_isinstance_one(interp, v, x) for x in types]
+    if True in results:
+        return True
+    if UNKNOWN in results:
+        return UNKNOWN
+    return False
+
+
+_PY_TYPES = {"builtins.int": int, "builtins.float": float, "builtins.str": str, "builtins.bool": bool,
+             "builtins.list": list, "builtins.tuple": tuple, "builtins.dict": dict}
+
+
+def _isinstance_one(interp, v, t) -> Any:
+    if v is UNKNOWN or t is UNKNOWN:
+        return UNKNOWN
+    if isinstance(t, ClassValue):
+        if isinstance(v, ModuleValue) and v.cls is not None:
+            return t.info in interp.mro(v.cls)
+        if isinstance(v, ObjectValue):
+            return t.info in interp.mro(v.cls)
+        if isinstance(v, (Tensor, int, float, str, list, tuple, dict)) or v is None:
+            return False
+        return UNKNOWN
+    if not isinstance(t, Qual):
+        return UNKNOWN
+    name = t.name
+    if name in _PY_TYPES:
+        if isinstance(v, D.Lin):
+            return name == "builtins.int"
+        if v is None or isinstance(v, (int, float, str, bool, list, tuple, dict)):
+            return isinstance(v, _PY_TYPES[name])
+        if isinstance(v, (Tensor, ModuleValue, ObjectValue, Param)):
+            return False
+        return UNKNOWN
+    for fw in interp.frameworks:
+        if fw.owns(name):
+            r = fw.isinstance(interp, v, name)
+            if r is not NOT_MINE:
+                return r
+    return UNKNOWN
+
+
+def _b_getattr(interp, args, kwargs) -> Any:
+    if len(args) >= 2 and isinstance(args[1], str):
+        v = interp.getattr(args[0], args[1])
+        if v is UNKNOWN and len(args) == 3:
+            return UNKNOWN
+        return v
+    return UNKNOWN
+
+
+def _b_hasattr(interp, args, kwargs) -> Any:
+    """hasattr(self, 'shortcut') on a module or object whose layout is known."""
+    if len(args) != 2 or not isinstance(args[1], str):
+        return UNKNOWN
+    obj, name = args
+    if isinstance(obj, ModuleValue):
+        for fw in interp.frameworks:
+            r = fw.hasattr(interp, obj, name)
+            if r is not NOT_MINE:
+                return r
+        return UNKNOWN
+    if isinstance(obj, ObjectValue):
+        if name in obj.attrs:
+            return True
+        return interp.class_attr(obj.cls, name) is not UNKNOWN or UNKNOWN
+    return UNKNOWN
+
+
+def _b_setattr(interp, args, kwargs) -> Any:
+    if len(args) == 3 and isinstance(args[1], str):
+        interp.setattr(args[0], args[1], args[2])
+    elif len(args) == 3 and isinstance(args[0], (ModuleValue, ObjectValue)):
+        # an attribute whose name is unknown: the object's layout is no longer known
+        if isinstance(args[0], ModuleValue):
+            args[0].uncertain = True
+        else:
+            args[0].attrs["__unknown_attrs__"] = True
+    return None
+
+
+def _b_set(interp, args, kwargs) -> Any:
+    """A set of plain hashable values, kept as a sorted-by-insertion tuple (len(), in, iteration)."""
+    if kwargs:
+        return UNKNOWN
+    items = interp.items_of(args[0]) if args else []
+    if items is None or not all(_plain(v) and _hashable(v) for v in items):
+        return UNKNOWN
+    return tuple(dict.fromkeys(items))
+
+
+def _b_super(interp, args, kwargs) -> Any:
+    return _SUPER
+
+
+_SUPER = Qual("__super__")
+
+BUILTINS: Dict[str, Callable[..., Any]] = {
+    "len": _b_len, "range": _b_range, "int": _b_int, "float": _concrete(float), "bool": _concrete(bool),
+    "str": _concrete(str), "abs": _concrete(abs), "round": _concrete(round), "max": _b_minmax(max),
+    "min": _b_minmax(min), "sum": _b_sum, "list": _b_list, "tuple": _b_tuple, "dict": _concrete(dict),
+    "enumerate": _b_iterfn(lambda xs, start=0: enumerate(xs, start)), "zip": _b_iterfn(zip),
+    "reversed": _b_iterfn(lambda xs: reversed(xs)), "sorted": _b_iterfn(lambda xs: sorted(xs)),
+    "isinstance": _b_isinstance, "getattr": _b_getattr, "setattr": _b_setattr, "hasattr": _b_hasattr,
+    "print": lambda i, a, k: None, "super": _b_super, "divmod": _concrete(divmod), "pow": _concrete(pow),
+    "any": _concrete(any), "all": _concrete(all), "type": lambda i, a, k: UNKNOWN, "iter": lambda i, a, k: UNKNOWN,
+    "next": lambda i, a, k: UNKNOWN, "map": lambda i, a, k: UNKNOWN, "filter": lambda i, a, k: UNKNOWN,
+    "callable": lambda i, a, k: UNKNOWN, "id": lambda i, a, k: UNKNOWN, "set": _b_set, "frozenset": _b_set,
+    "object": lambda i, a, k: UNKNOWN, "NotImplementedError": lambda i, a, k: UNKNOWN,
+    "ValueError": lambda i, a, k: UNKNOWN, "RuntimeError": lambda i, a, k: UNKNOWN,
+}
+
+
+from .expressions import _hashable, _Iter, _plain  # noqa: E402  (a cycle: expressions -> interpreter -> here)

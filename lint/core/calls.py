@@ -1,0 +1,283 @@
+"""Calls: dispatch on the callee, functions of the analysed code with their argument binding,
+qualified names (the frameworks first, then the few standard-library functions modelled), module
+calls (recorded as CallRecords), and methods of plain values.  A mixin of Interpreter."""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from . import dims as D
+from .framework_api import NOT_MINE
+from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue,
+                     Partial, Qual, Tensor)
+
+if TYPE_CHECKING:
+    from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
+else:
+    _Host = object
+
+
+class CallsMixin(_Host):
+    # ------------------------------------------------------------------ calls
+    def call(self, func, args, kwargs, node, frame=None) -> Any:
+        self.tick()
+        if func is UNKNOWN:
+            return UNKNOWN
+        if isinstance(func, ModuleValue):
+            return self.call_module(func, args, kwargs, node)
+        if isinstance(func, FunctionValue):
+            return self.call_function(func, args, kwargs, node)
+        if isinstance(func, ClassValue):
+            return self.instantiate(func.info, args, kwargs, node)
+        if isinstance(func, Qual):
+            return self.call_qual(func.name, args, kwargs, node)
+        if isinstance(func, BoundMethod):
+            return self.call_method(func.obj, func.name, args, kwargs, node)
+        if isinstance(func, Partial):
+            return self.call(func.func, list(func.args) + list(args), {**func.kwargs, **kwargs}, node)
+        if isinstance(func, _RecordInit):
+            self.bind_fields(func.cls, func.obj, args, kwargs, node)
+            return None
+        return UNKNOWN
+
+    def call_function(self, fn: FunctionValue, args, kwargs, node) -> Any:
+        if self.depth > MAX_DEPTH:
+            raise AnalysisAbort("call depth")
+        fdef = fn.node
+        frame = Frame(dict(fn.closure) if fn.closure else {}, fn, src=fn.scope)
+        if fn.bound_self is not None:
+            args = [fn.bound_self] + list(args)
+        if not self.bind_params(fdef.params, args, kwargs, frame):
+            return UNKNOWN
+        self.depth += 1
+        self.call_sites.append((node, self.src_stack[-1]))
+        self.src_stack.append(fn.scope)
+        try:
+            if isinstance(fdef, cst.Lambda):
+                return self.eval(fdef.body, frame)
+            try:
+                self.exec_block(fdef.body, frame)
+                result = None
+            except _Return as r:
+                result = r.value
+            except _Raise:
+                result = UNKNOWN if not frame.returns else frame.returns[0]
+            for spec in frame.returns:
+                result = merge_values(result, spec)
+            return result
+        finally:
+            self.depth -= 1
+            self.src_stack.pop()
+            self.call_sites.pop()
+
+    def bind_params(self, params: cst.Parameters, args, kwargs, frame) -> bool:
+        loc = frame.locals
+        positional = list(params.posonly_params) + list(params.params)
+        kwargs = dict(kwargs)
+        args = list(args)
+        for p in positional:
+            name = p.name.value
+            if args:
+                loc[name] = args.pop(0)
+            elif name in kwargs:
+                loc[name] = kwargs.pop(name)
+            elif p.default is not None:
+                loc[name] = self.eval(p.default, Frame(src=frame.src))
+            else:
+                return False
+        star = params.star_arg
+        if isinstance(star, cst.Param):
+            loc[star.name.value] = tuple(args)
+            args = []
+        if args:
+            return False
+        for p in params.kwonly_params:
+            name = p.name.value
+            if name in kwargs:
+                loc[name] = kwargs.pop(name)
+            elif p.default is not None:
+                loc[name] = self.eval(p.default, Frame(src=frame.src))
+            else:
+                return False
+        if params.star_kwarg is not None:
+            loc[params.star_kwarg.name.value] = kwargs
+            kwargs = {}
+        return not kwargs
+
+    def call_qual(self, name, args, kwargs, node) -> Any:
+        if name.startswith("builtins."):
+            return self.call_builtin(name[9:], args, kwargs, node)
+        for fw in self.frameworks:
+            v = fw.call_qual(self, name, args, kwargs, node)
+            if v is not NOT_MINE:
+                return v
+        if name in ("functools.partial",):
+            if not args:
+                return UNKNOWN
+            return Partial(args[0], tuple(args[1:]), dict(kwargs))
+        if name in ("collections.OrderedDict", "typing.OrderedDict"):
+            if not args:
+                return dict(kwargs)
+            items = self.items_of(args[0]) if not isinstance(args[0], dict) else None
+            if isinstance(args[0], dict):
+                return dict(args[0])
+            if items is None:
+                return UNKNOWN
+            out = {}
+            for kv in items:
+                if isinstance(kv, (list, tuple)) and len(kv) == 2 and _hashable(kv[0]):
+                    out[kv[0]] = kv[1]
+                else:
+                    return UNKNOWN
+            return out
+        if name.startswith("math."):
+            return _call_math(name[5:], args)
+        if name in ("typing.cast",) and len(args) == 2:
+            return args[1]
+        if name in ("copy.copy", "copy.deepcopy") and len(args) == 1:
+            v = args[0]
+            if isinstance(v, ObjectValue):
+                return ObjectValue(v.cls, dict(v.attrs))
+            if isinstance(v, (list, dict)) and id(v) not in self.havoc:
+                return type(v)(v)
+            return v if isinstance(v, (int, float, str, tuple, bool)) or v is None else UNKNOWN
+        if name == "dataclasses.field":
+            if "default" in kwargs:
+                return kwargs["default"]
+            if "default_factory" in kwargs:
+                return self.call(kwargs["default_factory"], [], {}, node)
+            return UNKNOWN
+        return UNKNOWN
+
+    # ------------------------------------------------------------------ modules
+    def call_module(self, m: ModuleValue, args, kwargs, node) -> Any:
+        if self.call_depth > MAX_DEPTH:
+            raise AnalysisAbort("module nesting")
+        rec = CallRecord(m, list(args), None, node, self.call_depth, self.order, speculative=self.speculative > 0)
+        self.order += 1
+        self.calls.append(rec)
+        self.call_depth += 1
+        try:
+            out = self._run_module(m, args, kwargs, node)
+        finally:
+            self.call_depth -= 1
+        rec.output = out
+        rec.end = self.order
+        self.order += 1
+        return out
+
+    def _run_module(self, m: ModuleValue, args, kwargs, node) -> Any:
+        for fw in self.frameworks:
+            v = fw.call_module(self, m, args, kwargs, node)
+            if v is not NOT_MINE:
+                return v
+        return UNKNOWN
+
+    # ------------------------------------------------------------------ methods of values
+    def call_method(self, obj, name, args, kwargs, node) -> Any:
+        if isinstance(obj, (SuperRef, Tensor, ModuleValue)):
+            # a SuperRef here reached a base class outside the analysed code (a framework's, object)
+            for fw in self.frameworks:
+                v = fw.call_method(self, obj, name, args, kwargs, node)
+                if v is not NOT_MINE:
+                    return v
+            if isinstance(obj, SuperRef):
+                return None if name == "__init__" else UNKNOWN  # object.__init__
+            return UNKNOWN
+        if isinstance(obj, list):
+            return self.list_method(obj, name, args, node)
+        if isinstance(obj, dict):
+            if id(obj) in self.havoc:
+                return UNKNOWN
+            if name == "items":
+                return _Iter([(k, v) for k, v in obj.items()])
+            if name == "keys":
+                return _Iter(list(obj.keys()))
+            if name == "values":
+                return _Iter(list(obj.values()))
+            if name == "get" and args and _hashable(args[0]):
+                return obj.get(args[0], args[1] if len(args) > 1 else None)
+            if name in ("update", "pop", "setdefault", "__setitem__", "clear"):
+                if self.speculative:
+                    self.havoc.add(id(obj))
+                    return UNKNOWN
+                try:
+                    return getattr(obj, name)(*args, **kwargs)
+                except CONCRETE_ERRORS:
+                    self.havoc.add(id(obj))
+                    return UNKNOWN
+            return UNKNOWN
+        if isinstance(obj, str):
+            if name in ("format", "join", "lower", "upper", "replace", "startswith", "endswith", "split",
+                        "strip"):
+                try:
+                    return getattr(obj, name)(*args, **kwargs)
+                except (*CONCRETE_ERRORS, AttributeError):  # "{.x}".format(v) looks an attribute up
+                    return UNKNOWN
+            return UNKNOWN
+        if isinstance(obj, tuple):
+            if name in ("index", "count"):
+                try:
+                    return getattr(obj, name)(*args)
+                except CONCRETE_ERRORS:
+                    return UNKNOWN
+            if name == "numel":
+                return D.prod(obj) if all(D.is_dim(v) for v in obj) else UNKNOWN
+            return UNKNOWN
+        return UNKNOWN
+
+    def list_method(self, obj: list, name, args, node) -> Any:
+        if name in ("append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort"):
+            if self.speculative or id(obj) in self.havoc:
+                self.havoc.add(id(obj))
+                return UNKNOWN
+            if name == "extend":
+                items = self.items_of(args[0]) if args else None
+                if items is None:
+                    self.havoc.add(id(obj))
+                    return UNKNOWN
+                obj.extend(items)
+                return None
+            try:
+                return getattr(obj, name)(*args)
+            except CONCRETE_ERRORS:
+                self.havoc.add(id(obj))
+                return UNKNOWN
+        if name in ("index", "count"):
+            try:
+                return getattr(obj, name)(*args)
+            except CONCRETE_ERRORS:
+                return UNKNOWN
+        if name == "copy":
+            return list(obj)
+        return UNKNOWN
+
+    # ------------------------------------------------------------------ builtins
+    def call_builtin(self, name, args, kwargs, node) -> Any:
+        f = BUILTINS.get(name)
+        if f is None:
+            return UNKNOWN
+        return f(self, args, kwargs)
+
+
+def _call_math(name, args) -> Any:
+    if any(not isinstance(a, (int, float)) or isinstance(a, bool) for a in args):
+        if name in ("ceil", "floor") and len(args) == 1 and isinstance(args[0], D.Lin):
+            return args[0]
+        return UNKNOWN
+    f = getattr(math, name, None)
+    if f is None or not callable(f):
+        return UNKNOWN
+    try:
+        return f(*args)
+    except CONCRETE_ERRORS:
+        return UNKNOWN
+
+
+from .builtins import BUILTINS  # noqa: E402
+from .expressions import _hashable, _Iter, merge_values  # noqa: E402
+from .facts import CallRecord
+from .frames import MAX_DEPTH, AnalysisAbort, Frame, _Raise, _Return
+from .objects import SuperRef, _RecordInit  # noqa: E402

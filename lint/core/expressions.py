@@ -1,0 +1,464 @@
+"""Expressions: literals, names, operators, comprehensions, subscripts, and the value helpers
+(truth, items, merging the values of two branches, comparisons).  A mixin of Interpreter."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+
+import libcst as cst
+
+from . import dims as D
+from .framework_api import NOT_MINE
+from .project import ModuleRef
+from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue,
+                     Param, Partial, Qual, Tensor)
+
+if TYPE_CHECKING:
+    from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
+else:
+    _Host = object
+
+_FRAMEWORK_VALUES = (ModuleValue, Tensor, Param)  # values whose meaning the frameworks give
+
+
+class ExpressionsMixin(_Host):
+    # ------------------------------------------------------------------ expressions
+    def eval(self, node, frame: Frame) -> Any:
+        self.tick()
+        m = getattr(self, "_e_" + type(node).__name__, None)
+        if m is None:
+            return UNKNOWN
+        return m(node, frame)
+
+    def _e_Integer(self, node, frame) -> Any:
+        return node.evaluated_value
+
+    def _e_Float(self, node, frame) -> Any:
+        return node.evaluated_value
+
+    def _e_Imaginary(self, node, frame) -> Any:
+        return UNKNOWN
+
+    def _e_SimpleString(self, node, frame) -> Any:
+        try:
+            return node.evaluated_value
+        except (ValueError, SyntaxError):  # literal_eval of a string libcst parsed but Python rejects
+            return UNKNOWN
+
+    def _e_ConcatenatedString(self, node, frame) -> Any:
+        try:
+            v = node.evaluated_value
+            return v if v is not None else UNKNOWN
+        except (ValueError, SyntaxError, TypeError):  # also b"x" "y": bytes and str concatenated
+            return UNKNOWN
+
+    def _e_FormattedString(self, node, frame) -> Any:
+        out = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                out.append(part.value)
+                continue
+            v = self.eval(part.expression, frame)
+            if not (v is None or isinstance(v, (int, float, str, bool))):
+                return UNKNOWN
+            spec = ""
+            if part.format_spec:
+                if not all(isinstance(p, cst.FormattedStringText) for p in part.format_spec):
+                    return UNKNOWN
+                spec = "".join(p.value for p in part.format_spec)
+            convs: Dict[str, Callable[[Any], str]] = {"r": repr, "s": str, "a": ascii}
+            conv = convs.get(part.conversion or "", None)
+            try:
+                out.append(format(conv(v) if conv else v, spec))
+            except (ValueError, TypeError):
+                return UNKNOWN
+        return "".join(out)
+
+    def _e_Name(self, node, frame) -> Any:
+        return self.lookup(node.value, frame)
+
+    def _e_Attribute(self, node, frame) -> Any:
+        obj = self.eval(node.value, frame)
+        return self.getattr(obj, node.attr.value, node)
+
+    def _e_Tuple(self, node, frame) -> Any:
+        items = self._elements(node.elements, frame)
+        return UNKNOWN if items is UNKNOWN else tuple(items)
+
+    def _e_List(self, node, frame) -> Any:
+        items = self._elements(node.elements, frame)
+        return items if items is not UNKNOWN else UNKNOWN
+
+    def _e_Set(self, node, frame) -> Any:
+        return UNKNOWN
+
+    def _elements(self, elements, frame) -> Any:
+        out = []
+        for el in elements:
+            if isinstance(el, cst.StarredElement):
+                v = self.items_of(self.eval(el.value, frame))
+                if v is None:
+                    return UNKNOWN
+                out.extend(v)
+            else:
+                out.append(self.eval(el.value, frame))
+        return out
+
+    def _e_Dict(self, node, frame) -> Any:
+        out = {}
+        for el in node.elements:
+            if isinstance(el, cst.StarredDictElement):
+                v = self.eval(el.value, frame)
+                if not isinstance(v, dict) or id(v) in self.havoc:
+                    return UNKNOWN
+                out.update(v)
+                continue
+            k = self.eval(el.key, frame)
+            if not _hashable(k):
+                return UNKNOWN
+            out[k] = self.eval(el.value, frame)
+        return out
+
+    def _e_IfExp(self, node, frame) -> Any:
+        c = self.truth(self.eval(node.test, frame))
+        if c is UNKNOWN:
+            self.speculative += 1
+            try:
+                a = self.eval(node.body, frame)
+                b = self.eval(node.orelse, frame)
+            finally:
+                self.speculative -= 1
+            return merge_values(a, b)
+        return self.eval(node.body if c else node.orelse, frame)
+
+    def _e_UnaryOperation(self, node, frame) -> Any:
+        v = self.eval(node.expression, frame)
+        op = type(node.operator).__name__
+        if op == "Not":
+            t = self.truth(v)
+            return UNKNOWN if t is UNKNOWN else (not t)
+        if v is UNKNOWN:
+            return UNKNOWN
+        if op == "Minus":
+            if D.is_dim(v):
+                return D.mul(v, -1)
+            if isinstance(v, float):
+                return -v
+            if isinstance(v, Tensor):
+                return v
+        if op == "Plus" and (D.is_dim(v) or isinstance(v, (float, Tensor))):
+            return v
+        if op == "BitInvert" and isinstance(v, (int, Tensor)):
+            return ~v if isinstance(v, int) else v
+        return UNKNOWN
+
+    def _e_BooleanOperation(self, node, frame) -> Any:
+        left = self.eval(node.left, frame)
+        t = self.truth(left)
+        if t is UNKNOWN:
+            return UNKNOWN
+        if isinstance(node.operator, cst.And):
+            return self.eval(node.right, frame) if t else left
+        return left if t else self.eval(node.right, frame)
+
+    def _e_Comparison(self, node, frame) -> Any:
+        left = self.eval(node.left, frame)
+        result = True
+        for c in node.comparisons:
+            right = self.eval(c.comparator, frame)
+            r = compare(type(c.operator).__name__, left, right)
+            if r is UNKNOWN:
+                return UNKNOWN
+            if not r:
+                result = False
+            left = right
+        return result
+
+    def _e_BinaryOperation(self, node, frame) -> Any:
+        a = self.eval(node.left, frame)
+        b = self.eval(node.right, frame)
+        return self.binop(type(node.operator).__name__, a, b, node)
+
+    def _e_Subscript(self, node, frame) -> Any:
+        obj = self.eval(node.value, frame)
+        keys = []
+        for el in node.slice:
+            s = el.slice
+            if isinstance(s, cst.Index):
+                keys.append(self.eval(s.value, frame))
+            else:
+                parts = [None if p is None else self.eval(p, frame) for p in (s.lower, s.upper, s.step)]
+                if any(p is UNKNOWN for p in parts):
+                    keys.append(UNKNOWN)
+                else:
+                    keys.append(slice(*parts))
+        key = keys[0] if len(keys) == 1 else tuple(keys)
+        return self.getitem(obj, key, node)
+
+    def _e_Ellipsis(self, node, frame) -> Any:
+        return Ellipsis
+
+    def _e_Lambda(self, node, frame) -> Any:
+        return FunctionValue(node, frame.src or self.src, closure=dict(frame.locals))
+
+    def _e_ListComp(self, node, frame) -> Any:
+        return self._comprehension(node, frame, list)
+
+    def _e_GeneratorExp(self, node, frame) -> Any:
+        return self._comprehension(node, frame, list)
+
+    def _e_DictComp(self, node, frame) -> Any:
+        return UNKNOWN
+
+    def _e_SetComp(self, node, frame) -> Any:
+        return UNKNOWN
+
+    def _comprehension(self, node, frame, kind) -> Any:
+        out: List[Any] = []
+        local = Frame(dict(frame.locals), frame.func, src=frame.src)
+        ok = self._comp_loop(node.for_in, node.elt, local, out)
+        return out if ok else UNKNOWN
+
+    def _comp_loop(self, for_in, elt, frame, out) -> bool:
+        items = self.items_of(self.eval(for_in.iter, frame))
+        if items is None:
+            return False
+        for item in items:
+            self.assign(for_in.target, item, frame)
+            ok = True
+            for cond in for_in.ifs:
+                t = self.truth(self.eval(cond.test, frame))
+                if t is UNKNOWN:
+                    return False
+                ok = ok and t
+            if not ok:
+                continue
+            if for_in.inner_for_in is not None:
+                if not self._comp_loop(for_in.inner_for_in, elt, frame, out):
+                    return False
+            else:
+                out.append(self.eval(elt, frame))
+        return True
+
+    def _e_Call(self, node, frame) -> Any:
+        func = self.eval(node.func, frame)
+        if isinstance(func, Qual) and func.name == "builtins.super":
+            return self._super(frame)
+        args, kwargs = [], {}
+        for a in node.args:
+            v = self.eval(a.value, frame)
+            if a.star == "*":
+                items = self.items_of(v)
+                if items is None:
+                    return self._unknown_call(func)
+                args.extend(items)
+            elif a.star == "**":
+                if not isinstance(v, dict) or id(v) in self.havoc:
+                    return self._unknown_call(func)
+                kwargs.update(v)
+            elif a.keyword is not None:
+                kwargs[a.keyword.value] = v
+            else:
+                args.append(v)
+        return self.call(func, args, kwargs, node, frame)
+
+    def _unknown_call(self, func) -> Any:
+        return UNKNOWN
+
+    # ------------------------------------------------------------------ helpers on values
+    def truth(self, v) -> Any:
+        if v is UNKNOWN or isinstance(v, (Tensor, FunctionValue)):
+            return UNKNOWN
+        if isinstance(v, D.Lin):
+            return True if D.at_least(v, 1) == D.ALWAYS else UNKNOWN
+        if isinstance(v, (ModuleValue, Param, ClassValue, Qual, BoundMethod, Partial, ObjectValue, ModuleRef)):
+            return True
+        if isinstance(v, (list, dict)) and id(v) in self.havoc:
+            return UNKNOWN
+        if isinstance(v, (list, tuple)) and any(e is UNKNOWN for e in v) and not v:
+            return UNKNOWN
+        try:
+            return bool(v)
+        except TypeError:
+            return UNKNOWN
+
+    def items_of(self, v) -> Optional[list]:
+        """The items of an iterable we know exactly, else None."""
+        if v is UNKNOWN:
+            return None
+        if isinstance(v, (list, tuple)):
+            if id(v) in self.havoc:
+                return None
+            return list(v)
+        if isinstance(v, range):
+            return list(v) if len(v) <= MAX_UNROLL else None
+        if isinstance(v, dict):
+            return None if id(v) in self.havoc else list(v.keys())
+        if isinstance(v, str):
+            return list(v)
+        if isinstance(v, ObjectValue) and "__items__" in v.attrs:
+            return list(v.attrs["__items__"])
+        if isinstance(v, _Iter):
+            return v.items
+        if isinstance(v, _FRAMEWORK_VALUES):
+            for fw in self.frameworks:
+                r = fw.items_of(self, v)
+                if r is not NOT_MINE:
+                    return r
+        return None
+
+    def binop(self, op, a, b, node) -> Any:
+        if a is UNKNOWN or b is UNKNOWN:
+            return UNKNOWN
+        if isinstance(a, (Tensor, Param)) or isinstance(b, (Tensor, Param)):
+            for fw in self.frameworks:
+                v = fw.binop(self, op, a, b, node)
+                if v is not NOT_MINE:
+                    return v
+            return UNKNOWN
+        if D.is_dim(a) and D.is_dim(b) and (isinstance(a, D.Lin) or isinstance(b, D.Lin)):
+            if op == "Add":
+                return D.add(a, b)
+            if op == "Subtract":
+                return D.sub(a, b)
+            if op == "Multiply":
+                return D.mul(a, b)
+            if op == "FloorDivide" and isinstance(b, int) and b > 0:
+                return D.floordiv(a, b)
+            return D.fresh() if op in ("FloorDivide", "Divide", "Modulo", "Power") and op != "Divide" else UNKNOWN
+        if (isinstance(a, D.Lin) and not isinstance(b, int)) or (isinstance(b, D.Lin) and not isinstance(a, int)):
+            return UNKNOWN  # a symbolic dim with a float, a list...: dims' arithmetic does not model it
+        op_fn = _PY_OPS.get(op)
+        if op_fn is None:
+            return UNKNOWN  # `@` on plain values
+        try:
+            return op_fn(a, b)
+        except (*CONCRETE_ERRORS, MemoryError):  # MemoryError: [0] * (1 << 40)
+            return UNKNOWN
+
+    # ------------------------------------------------------------------ subscripts
+    def getitem(self, obj, key, node) -> Any:
+        if obj is UNKNOWN or key is UNKNOWN:
+            return UNKNOWN
+        if isinstance(obj, _FRAMEWORK_VALUES):
+            for fw in self.frameworks:
+                v = fw.getitem(self, obj, key, node)
+                if v is not NOT_MINE:
+                    return v
+            return UNKNOWN
+        if isinstance(obj, (list, tuple, str)):
+            if isinstance(obj, list) and id(obj) in self.havoc:
+                return UNKNOWN
+            if isinstance(key, int) and not isinstance(key, bool):
+                return obj[key] if -len(obj) <= key < len(obj) else UNKNOWN
+            if isinstance(key, slice):
+                return obj[key]
+            return UNKNOWN
+        if isinstance(obj, dict):
+            if id(obj) in self.havoc or not _hashable(key):
+                return UNKNOWN
+            return obj.get(key, UNKNOWN)
+        return UNKNOWN
+
+
+def _hashable(v) -> Any:
+    try:
+        hash(v)
+        return v is not UNKNOWN
+    except TypeError:
+        return False
+
+
+class _Iter:
+    def __init__(self, items) -> None:
+        self.items = items
+
+
+def merge_values(a, b) -> Any:
+    if a is b:
+        return a
+    if a is UNKNOWN or b is UNKNOWN:
+        return UNKNOWN
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if a.shape is not None and b.shape is not None and len(a.shape) == len(b.shape) and \
+                all(D.equal(x, y) == D.ALWAYS for x, y in zip(a.shape, b.shape)):
+            return Tensor(a.shape, a.dtype, a.batch_dim if a.batch_dim == b.batch_dim else None)
+        return Tensor(None)
+    if type(a) is type(b) and isinstance(a, (int, float, str, bool)) and a == b:
+        return a
+    if isinstance(a, D.Lin) and isinstance(b, D.Lin) and a == b:
+        return a
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        return tuple(merge_values(x, y) for x, y in zip(a, b))
+    return UNKNOWN
+
+
+def compare(op, a, b) -> Any:
+    if a is UNKNOWN or b is UNKNOWN:
+        return UNKNOWN
+    if op in ("Is", "IsNot"):
+        if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
+            if isinstance(a, (Tensor, ModuleValue, Qual)) or isinstance(b, (Tensor, ModuleValue, Qual)):
+                r = False if (a is None) != (b is None) else UNKNOWN
+            else:
+                r = a is b
+            return r if r is UNKNOWN else (r if op == "Is" else not r)
+        if isinstance(a, (Qual, ClassValue)) and isinstance(b, (Qual, ClassValue)):
+            same = (a.name == b.name) if isinstance(a, Qual) and isinstance(b, Qual) else (
+                a.info is b.info if isinstance(a, ClassValue) and isinstance(b, ClassValue) else False)
+            return same if op == "Is" else not same
+        return UNKNOWN
+    if op in ("In", "NotIn"):
+        if isinstance(b, (list, tuple, dict, str)) and _plain(a):
+            try:
+                r = a in b
+            except TypeError:
+                return UNKNOWN
+            return r if op == "In" else not r
+        return UNKNOWN
+    if D.is_dim(a) and D.is_dim(b) and (isinstance(a, D.Lin) or isinstance(b, D.Lin)):
+        rel = D.equal(a, b)
+        if op == "Equal":
+            return {D.ALWAYS: True, D.NEVER: False}.get(rel, UNKNOWN)
+        if op == "NotEqual":
+            return {D.ALWAYS: False, D.NEVER: True}.get(rel, UNKNOWN)
+        return UNKNOWN
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return UNKNOWN
+    if isinstance(a, tuple) and isinstance(b, tuple) and op in ("Equal", "NotEqual"):
+        if len(a) != len(b):
+            return op == "NotEqual"
+        rs = [compare("Equal", x, y) for x, y in zip(a, b)]
+        if UNKNOWN in rs:
+            return UNKNOWN
+        return all(rs) if op == "Equal" else not all(rs)
+    if not (_plain(a) and _plain(b)):
+        if op in ("Equal", "NotEqual") and (a is None or b is None):
+            return (a is b) if op == "Equal" else (a is not b)
+        return UNKNOWN
+    try:
+        return _CMP[op](a, b)
+    except TypeError:  # 1 < "a", None < 1
+        return UNKNOWN
+
+
+def _plain(v) -> Any:
+    return v is None or isinstance(v, (int, float, str, bool)) or (
+        isinstance(v, (tuple, list)) and all(_plain(e) for e in v))
+
+
+_CMP = {
+    "Equal": lambda a, b: a == b, "NotEqual": lambda a, b: a != b, "LessThan": lambda a, b: a < b,
+    "LessThanEqual": lambda a, b: a <= b, "GreaterThan": lambda a, b: a > b,
+    "GreaterThanEqual": lambda a, b: a >= b,
+}
+
+_PY_OPS = {
+    "Add": lambda a, b: a + b, "Subtract": lambda a, b: a - b, "Multiply": lambda a, b: a * b,
+    "Divide": lambda a, b: a / b, "FloorDivide": lambda a, b: a // b, "Modulo": lambda a, b: a % b,
+    "Power": lambda a, b: a ** b if not (isinstance(b, int) and abs(b) > 64) else UNKNOWN,
+    "LeftShift": lambda a, b: a << b, "RightShift": lambda a, b: a >> b, "BitAnd": lambda a, b: a & b,
+    "BitOr": lambda a, b: a | b, "BitXor": lambda a, b: a ^ b,
+}
+
+
+from .frames import MAX_UNROLL, Frame

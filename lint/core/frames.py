@@ -1,0 +1,39 @@
+"""The interpreter's control-flow signals, call frames and limits, shared by its parts
+(expressions, statements, calls, objects) without importing the interpreter itself."""
+from __future__ import annotations
+
+MAX_DEPTH = 60
+MAX_STEPS = 400_000
+MAX_UNROLL = 5_000
+
+
+class AnalysisAbort(Exception):
+    """The class is too large or too deep to analyse: it becomes unknown (not a crash)."""
+
+
+class _Return(Exception):
+    def __init__(self, value) -> None:
+        self.value = value
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+class _Raise(Exception):
+    """The analysed code raises on this path: the path ends and its result is unknown."""
+
+
+class Frame:
+    __slots__ = ("locals", "func", "returns", "fork", "src")
+
+    def __init__(self, locals_=None, func=None, returns=None, fork=0, src=None) -> None:
+        self.locals = locals_ if locals_ is not None else {}
+        self.func = func
+        self.returns = returns if returns is not None else []  # returns under unknown control flow
+        self.fork = fork
+        self.src = src  # the module whose globals names resolve in (None: the analysed file)

@@ -1,0 +1,302 @@
+"""Statements: blocks, assignment and unpacking, `if` on decidable and undecidable conditions (run
+both branches speculatively, keep what they agree on), loops (unrolled when their items are known,
+else havoc), `with`, `try`, local imports and definitions.  A mixin of Interpreter."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator, List
+
+import libcst as cst
+
+from .source import dotted
+from .values import CONCRETE_ERRORS, UNKNOWN, FunctionValue, ModuleValue, Qual, Tensor
+
+if TYPE_CHECKING:
+    from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
+else:
+    _Host = object
+
+
+class StatementsMixin(_Host):
+    def exec_block(self, block, frame: Frame) -> None:
+        body = block.body if isinstance(block, (cst.IndentedBlock, cst.SimpleStatementSuite)) else block
+        for stmt in body:
+            self.exec_stmt(stmt, frame)
+
+    def exec_stmt(self, stmt, frame: Frame) -> None:
+        self.tick()
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for s in stmt.body:
+                self.exec_small(s, frame)
+            return
+        m = getattr(self, "_s_" + type(stmt).__name__, None)
+        if m is not None:
+            m(stmt, frame)
+
+    def exec_small(self, s, frame) -> None:
+        if isinstance(s, cst.Expr):
+            self.eval(s.value, frame)
+        elif isinstance(s, cst.Assign):
+            v = self.eval(s.value, frame)
+            for t in s.targets:
+                self.assign(t.target, v, frame)
+        elif isinstance(s, cst.AnnAssign):
+            if s.value is not None:
+                self.assign(s.target, self.eval(s.value, frame), frame)
+        elif isinstance(s, cst.AugAssign):
+            cur = self.eval(s.target, frame)
+            v = self.eval(s.value, frame)
+            op = type(s.operator).__name__.replace("Assign", "")
+            if isinstance(cur, list) and op == "Add" and id(cur) not in self.havoc:
+                items = self.items_of(v)
+                if items is None or self.speculative:
+                    self.havoc.add(id(cur))
+                else:
+                    cur.extend(items)
+                return
+            if isinstance(cur, ModuleValue) and any(fw.aug_assign(self, op, cur, v) for fw in self.frameworks):
+                return
+            self.assign(s.target, self.binop(op, cur, v, s), frame)
+        elif isinstance(s, cst.Return):
+            v = self.eval(s.value, frame) if s.value is not None else None
+            if frame.fork:
+                frame.returns.append(v)
+                raise _SpecReturn(v)
+            raise _Return(v)
+        elif isinstance(s, cst.Raise):
+            raise _Raise()
+        elif isinstance(s, cst.Break):
+            raise _Break()
+        elif isinstance(s, cst.Continue):
+            raise _Continue()
+        elif isinstance(s, (cst.Import, cst.ImportFrom)):
+            self._local_import(s, frame)
+        elif isinstance(s, cst.Del):
+            pass
+
+    def _local_import(self, s, frame) -> None:
+        if isinstance(s, cst.Import):
+            for a in s.names:
+                full = dotted(a.name) or ""  # an import's name is a dotted chain: never None
+                if a.asname is not None:
+                    frame.locals[a.asname.name.value] = Qual(full)  # type: ignore[union-attr]  # `as` a Name
+                else:
+                    frame.locals[full.split(".")[0]] = Qual(full.split(".")[0])
+        elif not s.relative and s.module is not None and not isinstance(s.names, cst.ImportStar):
+            mod = dotted(s.module)
+            for a in s.names:
+                local = a.asname.name.value if a.asname is not None else dotted(a.name)
+                frame.locals[local] = Qual(f"{mod}.{dotted(a.name)}")
+
+    def assign(self, target, value, frame) -> None:
+        if isinstance(target, cst.Name):
+            frame.locals[target.value] = value
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            els = target.elements
+            items = self.items_of(value) if not isinstance(value, Tensor) else None
+            if isinstance(value, Tensor) and value.shape is not None:
+                items = self.items_of(value)
+            star = [i for i, e in enumerate(els) if isinstance(e, cst.StarredElement)]
+            if items is not None and not star and len(items) != len(els) and \
+                    isinstance(value, (tuple, Tensor)):
+                # `B, T, C = x.size()` on a 2-D tensor: Python raises here, this path goes no further
+                raise _Raise()
+            if items is None or (not star and len(items) != len(els)):
+                for e in els:
+                    self.assign(e.value, UNKNOWN, frame)
+                return
+            if star:
+                i = star[0]
+                after = len(els) - i - 1
+                if len(items) < len(els) - 1:
+                    for e in els:
+                        self.assign(e.value, UNKNOWN, frame)
+                    return
+                vals = items[:i] + [list(items[i:len(items) - after])] + items[len(items) - after:]
+            else:
+                vals = items
+            for e, v in zip(els, vals):
+                self.assign(e.value, v, frame)
+        elif isinstance(target, cst.Attribute):
+            obj = self.eval(target.value, frame)
+            self.setattr(obj, target.attr.value, value)
+        elif isinstance(target, cst.Subscript):
+            obj = self.eval(target.value, frame)
+            if isinstance(obj, (list, dict)) and len(target.slice) == 1 and \
+                    isinstance(target.slice[0].slice, cst.Index):
+                key = self.eval(target.slice[0].slice.value, frame)
+                if self.speculative or key is UNKNOWN or id(obj) in self.havoc:
+                    self.havoc.add(id(obj))
+                    return
+                try:
+                    obj[key] = value
+                except CONCRETE_ERRORS:
+                    self.havoc.add(id(obj))
+            elif isinstance(obj, ModuleValue):
+                obj.uncertain = True
+            # tensor item assignment leaves the shape unchanged
+        elif isinstance(target, cst.StarredElement):
+            self.assign(target.value, value, frame)
+
+    def _s_If(self, stmt, frame) -> None:
+        c = self.truth(self.eval(stmt.test, frame))
+        if c is UNKNOWN:
+            self._fork(stmt.body, stmt.orelse, frame)
+            return
+        if c:
+            self.exec_block(stmt.body, frame)
+        elif stmt.orelse is not None:
+            if isinstance(stmt.orelse, cst.If):
+                self._s_If(stmt.orelse, frame)
+            else:
+                self.exec_block(stmt.orelse.body, frame)
+
+    def _fork(self, body, orelse, frame) -> None:
+        """Run both branches speculatively; keep what they agree on."""
+        envs = []
+        base = frame.locals
+        for branch in (body, orelse):
+            f = Frame(dict(base), frame.func, frame.returns, frame.fork + 1, frame.src)
+            self.speculative += 1
+            ended = False
+            try:
+                if branch is None:
+                    pass
+                elif isinstance(branch, cst.If):
+                    self._s_If(branch, f)
+                elif isinstance(branch, cst.Else):
+                    self.exec_block(branch.body, f)
+                else:
+                    self.exec_block(branch, f)
+            except (_Return, _Raise, _Break, _Continue):
+                ended = True
+            finally:
+                self.speculative -= 1
+            if not ended:
+                envs.append(f.locals)
+        if not envs:
+            raise _Raise()  # both branches leave: the rest of this path never runs
+        merged = {}
+        keys = set().union(*envs)
+        for k in keys:
+            vals = [e.get(k, UNKNOWN) for e in envs]
+            v = vals[0]
+            for other in vals[1:]:
+                v = merge_values(v, other)
+            merged[k] = v
+        base.clear()
+        base.update(merged)
+
+    def _s_For(self, stmt, frame) -> None:
+        items = self.items_of(self.eval(stmt.iter, frame))
+        if items is None or len(items) > MAX_UNROLL:
+            self._havoc_loop(stmt, frame)
+            return
+        for item in items:
+            self.assign(stmt.target, item, frame)
+            try:
+                self.exec_block(stmt.body, frame)
+            except _Break:
+                return
+            except _Continue:
+                continue
+        if stmt.orelse is not None:
+            self.exec_block(stmt.orelse.body, frame)
+
+    def _s_While(self, stmt, frame) -> None:
+        c = self.truth(self.eval(stmt.test, frame))
+        if c is False:
+            return
+        self._havoc_loop(stmt, frame)
+
+    def _havoc_loop(self, stmt, frame) -> None:
+        """A loop we cannot unroll: whatever it assigns or mutates becomes unknown."""
+        targets = _assigned_names(stmt)
+        for n in targets:
+            frame.locals[n] = UNKNOWN
+        for recv in _mutated_receivers(stmt):
+            v = self.eval(recv, frame) if not isinstance(recv, str) else frame.locals.get(recv)
+            if isinstance(v, (list, dict)):
+                self.havoc.add(id(v))
+            elif isinstance(v, ModuleValue):
+                v.uncertain = True
+        for attr_target in _assigned_attrs(stmt):
+            obj = self.eval(attr_target.value, frame)
+            if isinstance(obj, ModuleValue):
+                obj.uncertain = True
+                obj.attrs[attr_target.attr.value] = UNKNOWN
+
+    def _s_With(self, stmt, frame) -> None:
+        for item in stmt.items:
+            v = self.eval(item.item, frame)
+            if item.asname is not None:
+                self.assign(item.asname.name, UNKNOWN if not isinstance(v, Tensor) else v, frame)
+        self.exec_block(stmt.body, frame)
+
+    def _s_Try(self, stmt, frame) -> None:
+        self.exec_block(stmt.body, frame)
+        if stmt.orelse is not None:
+            self.exec_block(stmt.orelse.body, frame)
+        if stmt.finalbody is not None:
+            self.exec_block(stmt.finalbody.body, frame)
+
+    def _s_FunctionDef(self, stmt, frame) -> None:
+        frame.locals[stmt.name.value] = FunctionValue(stmt, frame.src or self.src, closure=frame.locals)
+
+    def _s_ClassDef(self, stmt, frame) -> None:
+        frame.locals[stmt.name.value] = UNKNOWN
+
+
+def _walk(node) -> Iterator[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(n.children)
+
+
+def _assigned_names(stmt) -> Any:
+    names = set()
+    for n in _walk(stmt):
+        targets = []
+        if isinstance(n, cst.Assign):
+            targets = [t.target for t in n.targets]
+        elif isinstance(n, (cst.AugAssign, cst.AnnAssign)):
+            targets = [n.target]
+        elif isinstance(n, (cst.For, cst.CompFor)):
+            targets = [n.target]
+        for t in targets:
+            for x in _walk(t):
+                if isinstance(x, cst.Name) and (t is x or isinstance(t, (cst.Tuple, cst.List, cst.StarredElement))):
+                    names.add(x.value)
+    return names
+
+
+_MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "add_module",
+             "register_module", "register_buffer", "register_parameter", "__setitem__", "popitem", "sort",
+             "reverse"}
+
+
+def _mutated_receivers(stmt) -> Any:
+    out = []
+    for n in _walk(stmt):
+        if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value in _MUTATORS:
+            out.append(n.func.value)
+        if isinstance(n, cst.AugAssign):
+            out.append(n.target)
+    return out
+
+
+def _assigned_attrs(stmt) -> Any:
+    out: List[cst.CSTNode] = []
+    for n in _walk(stmt):
+        if isinstance(n, cst.Assign):
+            out.extend(t.target for t in n.targets if isinstance(t.target, cst.Attribute))
+    return out
+
+
+from .expressions import merge_values  # noqa: E402
+from .frames import MAX_UNROLL, Frame, _Break, _Continue, _Raise, _Return
+
+
+class _SpecReturn(_Return):
+    """A return under unknown control flow: recorded in Frame.returns, ends only that branch."""

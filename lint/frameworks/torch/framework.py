@@ -1,0 +1,303 @@
+"""The torch framework: the hooks the interpreter calls (see lint/frameworks/__init__.py), for
+qualified names under ``torch.``, tensors and parameters (attributes, indexing, operators,
+methods), ``isinstance`` on torch classes, and nn.Module instances (modules.py)."""
+from __future__ import annotations
+
+from typing import Any, Optional, cast
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ...core.interpreter import Interpreter
+from ...core.objects import SuperRef
+from ...core.source import ClassInfo
+from ...core.values import UNKNOWN, BoundMethod, FunctionValue, ModuleValue, ObjectValue, Param, Tensor
+from .. import NOT_MINE, Framework, register
+from . import layers as L
+from . import tensor_ops as T
+from .modules import (_CONTAINER_BASES, _CONTAINERS, _add_child, _as_tensor, _call_module, _canonical_nn,
+                      _container, _fill_container, _init_torch_base, _run_sequential, apply_layer, call_functional,
+                      container_kind, make_layer, module_attr, module_method, torch_base)
+
+_OP_TEXT = {"Add": "+", "Subtract": "-", "Multiply": "*", "Divide": "/", "FloorDivide": "//", "Modulo": "%",
+            "Power": "**", "BitAnd": "&", "BitOr": "|", "BitXor": "^"}
+
+_MODULE_API = {"training", "forward", "modules", "children", "named_modules", "named_children", "parameters",
+               "named_parameters", "buffers", "named_buffers", "state_dict", "load_state_dict", "to", "cuda",
+               "cpu", "eval", "train", "apply", "register_buffer", "register_parameter", "add_module",
+               "register_module", "zero_grad", "requires_grad_", "half", "float", "double", "type",
+               "get_submodule", "get_parameter", "extra_repr", "dump_patches", "call_super_init"}
+
+
+def call_torch(interp: Interpreter, name, args, kwargs, node) -> Any:
+    from .tensor_methods import call_torch_function
+    return call_torch_function(interp, name, args, kwargs, node)
+
+
+def instantiate_user_module(interp: Interpreter, info: ClassInfo, base: str, args, kwargs, node) -> ModuleValue:
+    """An instance of a user class deriving from ``base`` (a canonical torch.nn name)."""
+    kind = _CONTAINER_BASES.get(base, "user")
+    m = ModuleValue("user", info.name, cls=info, node=node)
+    m.attrs["__container__"] = kind
+    m.attrs["__torch_base__"] = base
+    init = interp.class_attr(info, "__init__", instance=m)
+    if isinstance(init, FunctionValue):
+        interp.call_function(init, args, kwargs, node)
+    elif kind != "user":
+        _fill_container(interp, m, kind, args)
+    else:
+        _init_torch_base(interp, m, args, kwargs, node)
+    return m
+
+
+def call_qual(interp: Interpreter, name: str, args, kwargs, node) -> Any:
+    """torch.nn layers, containers and Parameter; torch functions; NOT_MINE for other names."""
+    if not name.startswith("torch"):
+        return NOT_MINE
+    canon = _canonical_nn(name)
+    short = canon.rsplit(".", 1)[-1]
+    if canon.startswith("torch.nn.") and canon.count(".") == 2 and short in L.LAYERS:
+        return make_layer(interp, L.LAYERS[short], args, kwargs, node)
+    if canon in ("torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"):
+        kind = canon.rsplit(".", 1)[1].lower()
+        m = ModuleValue(kind, short, node=node)
+        _fill_container(interp, m, kind, args)
+        return m
+    if canon in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
+        t = args[0] if args else kwargs.get("data", UNKNOWN)
+        rg = kwargs.get("requires_grad", args[1] if len(args) > 1 else True)
+        shape = t.shape if isinstance(t, Tensor) else None
+        return Param(shape, rg if isinstance(rg, bool) else True)
+    if canon == "torch.nn.Module":
+        return UNKNOWN
+    if canon.startswith("torch.nn.") and canon.count(".") == 2 and short[:1].isupper():
+        return ModuleValue("opaque", short, node=node)
+    if name.startswith("torch.") and any(isinstance(a, Tensor) and a.data is not None for a in args):
+        from .tensor_methods import data_function
+
+        v = data_function(interp, name[6:], args, kwargs)
+        if v is not NotImplemented:
+            return v
+    if name in L.FUNCTIONS:
+        return call_functional(interp, L.FUNCTIONS[name], args, kwargs, node)
+    if name.startswith("torch."):
+        return call_torch(interp, name, args, kwargs, node)
+    if name.startswith(("torchsummary.", "torchinfo.")):
+        return None  # summary(model, ...) in the analysed file does nothing to the model
+    return NOT_MINE
+
+
+def call_super(interp: Interpreter, ref: SuperRef, name: str, args, kwargs, node) -> Any:
+    """super().name(...) reaching torch's own base class: nn.Module.__init__ is a no-op,
+    containers fill, a layer base binds its arguments; forward runs the base's own."""
+    inst = ref.instance
+    kind = inst.attrs.get("__container__", "user")
+    if name == "__init__" and kind != "user":
+        _fill_container(interp, inst, kind, args)
+    elif name == "__init__" and kind == "user":
+        _init_torch_base(interp, inst, args, kwargs, node)
+    elif name == "forward" and kind == "sequential":
+        return _run_sequential(interp, inst, args, kwargs, node)
+    elif name == "forward" and inst.spec is not None:
+        return apply_layer(interp, inst, args, kwargs, node)
+    elif name != "__init__":
+        return UNKNOWN
+    return None
+
+
+# ------------------------------------------------------------------ tensors and parameters
+
+
+def tensor_attr(interp: Interpreter, obj: Any, attr: str, node) -> Any:
+    if isinstance(obj, Tensor):
+        if attr == "shape":
+            return obj.shape if obj.shape is not None else UNKNOWN
+        if attr == "ndim":
+            return obj.rank if obj.rank is not None else UNKNOWN
+        if attr in ("T", "mT"):
+            return interp.tensor_rule(lambda: T.transpose(obj, -2, -1) if obj.rank and obj.rank >= 2 else obj, node)
+        if attr in ("data", "real"):
+            return obj
+        if attr in ("dtype", "device", "is_cuda", "requires_grad", "grad"):
+            return UNKNOWN
+        return BoundMethod(obj, attr)
+    if isinstance(obj, Param):
+        if attr == "shape":
+            return obj.shape if obj.shape is not None else UNKNOWN
+        if attr == "data":
+            return _as_tensor(obj)
+        if attr == "requires_grad":
+            return obj.requires_grad
+        return BoundMethod(_as_tensor(obj), attr)
+    return NOT_MINE
+
+
+def getitem(interp: Interpreter, obj: Any, key: Any, node) -> Any:
+    if isinstance(obj, Tensor):
+        return interp.tensor_rule(lambda: T.index(obj, key), node)
+    if isinstance(obj, Param):
+        return interp.tensor_rule(lambda: T.index(cast(Tensor, _as_tensor(obj)), key), node)
+    if isinstance(obj, ModuleValue):
+        if obj.uncertain:
+            return UNKNOWN
+        kids = list(obj.children.values())
+        kind = container_kind(obj)
+        if kind in ("sequential", "modulelist"):
+            if isinstance(key, int) and not isinstance(key, bool) and -len(kids) <= key < len(kids):
+                return kids[key]
+            if isinstance(key, slice):
+                return _container("sequential" if kind == "sequential" else "modulelist", kids[key])
+        if kind == "moduledict" and isinstance(key, str):
+            return obj.children.get(key, UNKNOWN)
+        return UNKNOWN
+    return NOT_MINE
+
+
+def items_of(interp: Interpreter, v: Any) -> Any:
+    if isinstance(v, ModuleValue):
+        if v.uncertain:
+            return None
+        kind = container_kind(v)
+        if kind in ("sequential", "modulelist"):
+            return list(v.children.values())
+        if kind == "moduledict":
+            return list(v.children.keys())
+        return None
+    if isinstance(v, Tensor):
+        s = v.shape
+        if s and isinstance(s[0], int) and s[0] <= 64:
+            return [T.index(v, i) for i in range(s[0])]
+        return None
+    return NOT_MINE
+
+
+def binop(interp: Interpreter, op: str, a: Any, b: Any, node) -> Any:
+    from .tensor_methods import data_binop
+
+    v = data_binop(op, a, b)
+    if v is not NotImplemented:
+        return v
+    a, b = _as_tensor(a), _as_tensor(b)
+    if a is None or b is None:
+        return UNKNOWN
+    if op == "MatrixMultiply":
+        return interp.tensor_rule(lambda: T.matmul(a, b, "@"), node)
+    if op in ("Add", "Subtract", "Multiply", "Divide", "FloorDivide", "Modulo", "Power", "BitAnd",
+              "BitOr", "BitXor"):
+        if a.shape is None or b.shape is None:
+            return Tensor(None)
+        return interp.tensor_rule(lambda: T.broadcast(a, b, _OP_TEXT.get(op, op)), node)
+    return UNKNOWN
+
+
+def aug_assign(interp: Interpreter, op: str, cur: Any, v: Any) -> bool:
+    """``self.layers += [...]`` on an nn.ModuleList."""
+    if isinstance(cur, ModuleValue) and cur.kind == "modulelist" and op == "Add":
+        items = interp.items_of(v)
+        if items is None or interp.speculative:
+            cur.uncertain = True
+        else:
+            for it in items:
+                _add_child(interp, cur, str(len(cur.children)), it)
+        return True
+    return False
+
+
+def is_instance(interp: Interpreter, v: Any, qualname: str) -> Any:
+    """isinstance(v, torch.X)."""
+    name = _canonical_nn(qualname)
+    if name in ("torch.Tensor", "torch.nn.Parameter"):
+        if isinstance(v, Param):
+            return True
+        if isinstance(v, Tensor):
+            return name == "torch.Tensor"
+        if v is None or isinstance(v, (int, float, str, list, tuple, dict, ModuleValue, ObjectValue)):
+            return False
+        return UNKNOWN
+    if isinstance(v, ModuleValue) and name.startswith("torch.nn."):
+        if name == "torch.nn.Module":
+            return True
+        if v.kind == "layer":
+            return name == f"torch.nn.{v.type_name}"
+        if v.kind in _CONTAINERS:
+            return name == f"torch.nn.{v.type_name}"
+        base = v.attrs.get("__torch_base__")
+        if base is not None:
+            return name == base or UNKNOWN
+        return UNKNOWN
+    if isinstance(v, (Tensor, int, float, str, list, tuple, dict)) or v is None:
+        return False if name.startswith("torch.nn.") else UNKNOWN
+    return UNKNOWN
+
+
+def has_attr(interp: Interpreter, obj: ModuleValue, name: str) -> Any:
+    """hasattr(self, 'shortcut') on a module whose layout is known."""
+    if obj.uncertain:
+        return UNKNOWN
+    if name in obj.attrs or name in obj.children or name in obj.params or name == "training":
+        return True
+    if obj.kind == "user":
+        if interp.class_attr(obj.cls, name) is not UNKNOWN:
+            return True
+        # nn.Module's own attributes and methods are not modelled: only plain names are False
+        return False if not name.startswith("_") and name not in _MODULE_API else UNKNOWN
+    return UNKNOWN
+
+
+# ------------------------------------------------------------------ the framework
+
+
+class TorchFramework(Framework):
+    """PyTorch.  It claims every ModuleValue, Tensor and Param, so a framework registered for
+    other modules must be asked first (``register(fw, first=True)``) and claim only its own."""
+
+    name = "torch"
+    prefixes = ("torch.",)
+
+    def class_base(self, interp, info) -> Optional[str]:
+        return torch_base(interp, info)
+
+    def instantiate(self, interp, info, base, args, kwargs, node) -> Any:
+        return instantiate_user_module(interp, info, base, args, kwargs, node)
+
+    def call_qual(self, interp, name, args, kwargs, node) -> Any:
+        return call_qual(interp, name, args, kwargs, node)
+
+    def call_module(self, interp, m, args, kwargs, node) -> Any:
+        return _call_module(interp, m, args, kwargs, node)
+
+    def call_method(self, interp, obj, name, args, kwargs, node) -> Any:
+        if isinstance(obj, Tensor):
+            from .tensor_methods import call_tensor_method
+            return call_tensor_method(interp, obj, name, args, kwargs, node)
+        if isinstance(obj, ModuleValue):
+            return module_method(interp, obj, name, args, kwargs, node)
+        if isinstance(obj, SuperRef) and isinstance(obj.instance, ModuleValue):
+            return call_super(interp, obj, name, args, kwargs, node)
+        return NOT_MINE
+
+    def getattr(self, interp, obj, attr, node) -> Any:
+        if isinstance(obj, ModuleValue):
+            return module_attr(interp, obj, attr)
+        return tensor_attr(interp, obj, attr, node)
+
+    def getitem(self, interp, obj, key, node) -> Any:
+        return getitem(interp, obj, key, node)
+
+    def items_of(self, interp, v) -> Any:
+        return items_of(interp, v)
+
+    def binop(self, interp, op, a, b, node) -> Any:
+        return binop(interp, op, a, b, node)
+
+    def aug_assign(self, interp, op, target, value) -> bool:
+        return aug_assign(interp, op, target, value)
+
+    def isinstance(self, interp, v, qualname) -> Any:
+        return is_instance(interp, v, qualname)
+
+    def hasattr(self, interp, obj, name) -> Any:
+        return has_attr(interp, obj, name) if isinstance(obj, ModuleValue) else NOT_MINE
+
+
+register(TorchFramework())

@@ -1,0 +1,337 @@
+"""What torch means to the interpreter: nn.Module subclasses of the analysed code, the layer
+table's layers (built with their bound arguments and parameters, applied through their shape
+rules), the containers (Sequential, ModuleList, ModuleDict), nn.Parameter, torch functions and
+tensor methods, ``isinstance`` on torch classes.  The hooks of the :class:`TorchFramework`
+(framework.py) call these."""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Dict, List, Optional
+
+from ...core import dims as D
+from typing import TYPE_CHECKING
+
+from ...core.frames import Frame
+
+if TYPE_CHECKING:
+    from ...core.interpreter import Interpreter
+from ...core.expressions import _Iter
+from ...core.source import ClassInfo
+from ...core.values import UNKNOWN, BoundMethod, FunctionValue, ModuleValue, Param, Qual, Tensor
+from . import layers as L
+from .layers import Unknowable, Violation
+
+_CONTAINERS = ("sequential", "modulelist", "moduledict")
+_CONTAINER_BASES = {"torch.nn.Sequential": "sequential", "torch.nn.ModuleList": "modulelist",
+                    "torch.nn.ModuleDict": "moduledict"}
+
+
+def container_kind(m: ModuleValue) -> str:
+    """'sequential' | 'modulelist' | 'moduledict' for torch containers and their subclasses, else ''."""
+    if m.kind in _CONTAINERS:
+        return m.kind
+    if m.kind == "user":
+        k = m.attrs.get("__container__", "user")
+        return k if k in _CONTAINERS else ""
+    return ""
+
+
+def _container(kind: str, kids: List[Any]) -> ModuleValue:
+    m = ModuleValue(kind, {"sequential": "Sequential", "modulelist": "ModuleList"}[kind])
+    for i, k in enumerate(kids):
+        m.children[str(i)] = k
+    return m
+
+
+def _canonical_nn(name: str) -> str:
+    """torch.nn.modules.conv.Conv2d -> torch.nn.Conv2d; torch.nn.modules.Conv2d -> torch.nn.Conv2d."""
+    if name.startswith("torch.nn.modules."):
+        return "torch.nn." + name.rsplit(".", 1)[-1]
+    if name.startswith("torch.nn.parameter."):
+        return "torch.nn." + name.rsplit(".", 1)[-1]
+    return name
+
+
+def _as_tensor(v: Any) -> Optional[Tensor]:
+    if isinstance(v, Tensor):
+        return v
+    if isinstance(v, Param):
+        return Tensor(v.shape, "float", None)
+    if isinstance(v, (int, float)) or D.is_dim(v):
+        return Tensor((), "float", None)
+    return None
+
+
+_SIGNATURES: Dict[Any, inspect.Signature] = {}
+
+
+def _signature(fn: Any) -> inspect.Signature:
+    sig = _SIGNATURES.get(fn)
+    if sig is None:
+        sig = _SIGNATURES[fn] = inspect.signature(fn)
+    return sig
+
+
+# ------------------------------------------------------------------ modules and their construction
+
+
+def torch_base(interp: Interpreter, info: ClassInfo) -> Optional[str]:
+    """The torch class a user class derives from ('torch.nn.Module', 'torch.nn.Sequential'...)."""
+    for c in interp.mro(info):
+        for b in c.base_nodes:
+            v = interp.eval(b, Frame(src=c.source))
+            if isinstance(v, Qual) and v.name.startswith("torch.nn"):
+                return _canonical_nn(v.name)
+    return None
+
+
+def _init_torch_base(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> None:
+    """`super().__init__(...)` reaching a torch layer class (class LayerNorm2d(nn.LayerNorm))."""
+    short = m.attrs.get("__torch_base__", "").rsplit(".", 1)[-1]
+    spec = L.LAYERS.get(short)
+    if spec is None:
+        return
+    layer = make_layer(interp, spec, args, kwargs, node)
+    m.spec, m.args = spec, layer.args
+    m.params.update(layer.params)
+
+
+def _fill_container(interp: Interpreter, m: ModuleValue, kind, args) -> None:
+    if kind == "sequential":
+        if len(args) == 1 and isinstance(args[0], dict):
+            for k, v in args[0].items():
+                _add_child(interp, m, str(k), v)
+        else:
+            for i, v in enumerate(args):
+                _add_child(interp, m, str(i), v)
+    elif kind == "modulelist" and args:
+        items = interp.items_of(args[0])
+        if items is None:
+            m.uncertain = True
+        else:
+            for i, v in enumerate(items):
+                _add_child(interp, m, str(i), v)
+    elif kind == "moduledict" and args:
+        d = args[0]
+        if isinstance(d, dict) and id(d) not in interp.havoc:
+            for k, v in d.items():
+                _add_child(interp, m, str(k), v)
+        elif isinstance(d, (list, tuple)):
+            for kv in d:
+                if isinstance(kv, (list, tuple)) and len(kv) == 2:
+                    _add_child(interp, m, str(kv[0]), kv[1])
+                else:
+                    m.uncertain = True
+        else:
+            m.uncertain = True
+
+
+def _add_child(interp: Interpreter, m: ModuleValue, name, v) -> None:
+    if isinstance(v, ModuleValue):
+        m.children[name] = v
+    else:
+        m.uncertain = True
+
+
+def make_layer(interp: Interpreter, spec: L.LayerSpec, args, kwargs, node) -> ModuleValue:
+    m = ModuleValue("layer", spec.name, spec=spec, node=node)
+    try:
+        m.args = L.bind(spec.signature, args, kwargs, spec.varargs)
+    except L.BindError:
+        m.args = None
+        return m
+    if spec.check is not None:
+        try:
+            spec.check(m.args)
+        except Violation as v:
+            interp.violation(v, node, m)
+            m.args = None
+        except Unknowable:
+            pass
+    if m.args is not None:
+        try:
+            for pname, shape in spec.params(m.args).items():
+                if "." not in pname:
+                    m.params[pname] = Param(shape)
+        except Unknowable:
+            m.args = dict(m.args, __params_unknown__=True)
+    return m
+
+
+def call_functional(interp: Interpreter, fs: L.FunctionSpec, args, kwargs, node) -> Any:
+    if fs.varargs:
+        args, kwargs = (args[:1], {}) if args else ([], {"input": kwargs.get("input", UNKNOWN)})
+    try:
+        a = L.bind(fs.signature, args, kwargs)
+    except L.BindError:
+        return UNKNOWN
+    tensors = []
+    for name in fs.inputs:
+        v = a.pop(name)
+        v = _as_tensor(v)
+        if v is None:
+            return Tensor(None) if name == "input" else UNKNOWN
+        tensors.append(v)
+    if tensors and tensors[0].probe is not None:
+        return Tensor(None)
+    return interp.tensor_rule(lambda: fs.rule(a, *tensors), node)
+
+
+def _call_module(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
+    if m.uncertain:
+        return UNKNOWN
+    container = m.attrs.get("__container__", m.kind) if m.kind == "user" else m.kind
+    if m.kind == "layer":
+        return apply_layer(interp, m, args, kwargs, node)
+    if m.kind == "user":
+        fwd = interp.class_attr(m.cls, "forward", instance=m)
+        if isinstance(fwd, FunctionValue):
+            return interp.call_function(fwd, args, kwargs, node)
+        if container == "sequential":
+            return _run_sequential(interp, m, args, kwargs, node)
+        if m.spec is not None:
+            return apply_layer(interp, m, args, kwargs, node)
+        return UNKNOWN
+    if m.kind == "sequential":
+        return _run_sequential(interp, m, args, kwargs, node)
+    return UNKNOWN
+
+
+def _run_sequential(interp: Interpreter, m, args, kwargs, node) -> Any:
+    if len(args) != 1 or kwargs:
+        return UNKNOWN
+    x = args[0]
+    for child in m.children.values():
+        x = interp.call_module(child, [x], {}, node)
+    return x
+
+
+def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
+    if m.args is None:
+        return Tensor(None)
+    tensors = [_as_tensor(a) if isinstance(a, (Tensor, Param)) else a for a in args]
+    for t in tensors:
+        if isinstance(t, Tensor) and t.probe is not None:
+            interp.probes.setdefault(t.probe, m)
+            return Tensor(None)
+    if not tensors or not isinstance(tensors[0], Tensor):
+        return Tensor(None)
+    try:
+        _signature(m.spec.rule).bind(m.args, *tensors, **kwargs)
+    except TypeError:
+        return Tensor(None)
+    if any(a is UNKNOWN for a in m.args.values()):
+        return Tensor(None)
+    return interp.tensor_rule(lambda: m.spec.rule(m.args, *tensors, **kwargs), node, m)
+
+
+def module_method(interp: Interpreter, m: ModuleValue, name, args, kwargs, node) -> Any:
+    if name == "forward":
+        return interp.call_module(m, args, kwargs, node)
+    if name in ("to", "cuda", "cpu", "eval", "train", "float", "double", "half", "requires_grad_",
+                "apply", "type", "share_memory", "bfloat16", "zero_grad"):
+        if name == "train":
+            return m
+        return m
+    if name in ("add_module", "register_module") and len(args) == 2:
+        key, child = args
+        if not isinstance(key, str):
+            m.uncertain = True
+            return None
+        if interp.speculative:
+            m.uncertain = True
+            return None
+        if isinstance(child, ModuleValue):
+            m.children[key] = child
+            if m.kind == "user":
+                m.attrs[key] = child
+        elif child is None:
+            m.attrs[key] = None
+        else:
+            m.uncertain = True
+        return None
+    if name == "register_buffer":
+        if args and isinstance(args[0], str) and not interp.speculative:
+            t = args[1] if len(args) > 1 else kwargs.get("tensor", UNKNOWN)
+            m.attrs[args[0]] = t
+        return None
+    if name == "register_parameter":
+        if len(args) == 2 and isinstance(args[0], str) and not interp.speculative:
+            m.attrs[args[0]] = args[1]
+            m.register(args[0], args[1])
+        return None
+    if container_kind(m) in ("modulelist", "sequential"):
+        if name in ("append", "extend", "insert"):
+            if interp.speculative:
+                m.uncertain = True
+                return None
+            new = []
+            if name == "append":
+                new = [args[0]] if args else []
+            elif name == "extend":
+                items = interp.items_of(args[0]) if args else None
+                if items is None:
+                    m.uncertain = True
+                    return None
+                new = items
+            else:
+                m.uncertain = True
+                return None
+            for v in new:
+                _add_child(interp, m, str(len(m.children)), v)
+            return m
+    if container_kind(m) == "moduledict" and name in ("items", "keys", "values"):
+        if m.uncertain:
+            return UNKNOWN
+        if name == "items":
+            return _Iter(list(m.children.items()))
+        if name == "keys":
+            return _Iter(list(m.children.keys()))
+        return _Iter(list(m.children.values()))
+    if name in ("children", "named_children"):
+        if m.uncertain:
+            return UNKNOWN
+        items = list(m.children.items())
+        return _Iter(items if name == "named_children" else [v for _, v in items])
+    if name == "__setattr__" and len(args) == 2 and isinstance(args[0], str):
+        interp.setattr(m, args[0], args[1])
+        return None
+    if name == "__getattr__" and len(args) == 1 and isinstance(args[0], str):
+        return interp.getattr(m, args[0])
+    if name == "modules":
+        return UNKNOWN
+    if name in ("parameters", "named_parameters", "buffers", "state_dict", "load_state_dict",
+                "named_modules", "named_children"):
+        return UNKNOWN
+    return UNKNOWN
+
+
+def module_attr(interp: Interpreter, m: ModuleValue, attr) -> Any:
+    if attr in m.attrs:
+        return m.attrs[attr]
+    if attr in m.children:
+        return m.children[attr]
+    if attr in m.params:
+        return m.params[attr]
+    if attr == "training":
+        return m.training
+    if m.kind == "user":
+        v = interp.class_attr(m.cls, attr, instance=m)
+        if v is not UNKNOWN:
+            return v
+    if m.spec is not None and m.args is not None:
+        if attr in ("weight", "bias") or attr.startswith(("weight_", "bias_", "in_proj")):
+            try:
+                shapes = m.spec.params(m.args)
+            except Unknowable:
+                return UNKNOWN
+            if attr in shapes:
+                return Param(shapes[attr])
+            return None if attr == "bias" else UNKNOWN
+        if attr in m.args:
+            v = m.args[attr]
+            if attr in ("kernel_size", "stride", "padding", "dilation", "output_padding") and \
+                    isinstance(v, int) and m.type_name[-2:] in ("1d", "2d", "3d") and "Conv" in m.type_name:
+                return (v,) * int(m.type_name[-2])
+            return v
+    return BoundMethod(m, attr)
