@@ -537,6 +537,7 @@ def run(args) -> int:
               f"fp={sum(len(x) for x in rec['fp'].values())} ({time.time() - t0:.0f}s)", file=sys.stderr)
 
     report = summarize(results)
+    report["blockers"] = {k: {"count": len(v), "examples": v} for k, v in blockers(results).items()}
     report["seconds"] = {"total": round(time.time() - t0, 1), "torch": round(t_torch, 1)}
     print(render(report))
     if args.json:
@@ -581,6 +582,39 @@ def summarize(results) -> dict:
     return {"by_repo": by_repo, "total": tot, "false_positives": fps}
 
 
+def blocker(m) -> str:
+    """A first, mechanical reason for a miss (with an input shape); RECALL.md refines it by hand."""
+    t = m["torch"]
+    if t.get("phase") in ("import", "construct"):
+        return f"crash while building the model ({t['phase']}: {t.get('exc', '').split(':')[0]}), no construction-error rule"
+    if t.get("line") is None:
+        return "torch fails outside the model file"
+    d = m.get("diag") or {}
+    if not d:
+        return "no diagnosis"
+    if not d.get("target_built"):
+        return "model class not built by shapelint from the file alone"
+    errs = {r["error"] for r in d["runs"] if r["error"]}
+    if errs:
+        return "run abandoned: " + sorted(errs)[0][:70]
+    if not d.get("reached"):
+        return "class built, failing line never reached (analysis stopped before it)"
+    return "failing line reached, no finding (value unknown there or op not checked)"
+
+
+def blockers(results) -> dict:
+    out = {}
+    for r in results:
+        for m in r.get("mutants", []):
+            if not m["torch"].get("crash") or m["shape"]["hit"] or m["driver"]["hit"]:
+                continue
+            b = blocker(m)
+            ex = (f"{r['repo']}/{r['path']}:{m['torch'].get('line')} ({m['callee']} literal {m['old']}->{m['new']} "
+                  f"at line {m['line']}; {m['torch'].get('exc', '')[:90]})")
+            out.setdefault(b, []).append(ex)
+    return dict(sorted(out.items(), key=lambda kv: -len(kv[1])))
+
+
 def _pct(a, b):
     return f"{a}/{b} ({100 * a / b:.0f}%)" if b else "-"
 
@@ -598,6 +632,11 @@ def render(rep) -> str:
     lines.append("")
     lines.append(f"Forward-phase crashes only: with input {_pct(t['with_input_fwd'], t['crash_forward'])}, "
                  f"no input {_pct(t['plain_fwd'], t['crash_forward'])}.")
+    if rep.get("blockers"):
+        lines.append("")
+        lines.append("Misses with an input shape, by first blocker:")
+        for k, v in rep["blockers"].items():
+            lines.append(f"* {v['count']}: {k} — e.g. {v['examples'][0]}")
     if rep["false_positives"]:
         lines.append("")
         lines.append("False positives:")
