@@ -23,7 +23,9 @@ from .options import InputSpec, ShapelintInputError
 
 
 def strict_mode() -> bool:
-    return os.environ.get("SHAPELINT_STRICT", "") not in ("", "0")
+    from .options import env_flag  # SHAPELINT_STRICT read as a boolean: 0/false/no/off/"" are false
+
+    return env_flag("SHAPELINT_STRICT")
 
 
 @dataclass
