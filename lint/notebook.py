@@ -88,11 +88,12 @@ def notebook_source(text: str, path: str = "<notebook>") -> Tuple[str, CellMappe
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         number += 1
-        for i, line in enumerate(_python_lines(_cell_lines(cell.get("source", ""))), 1):
+        lines = _python_lines(_cell_lines(cell.get("source", "")))
+        for i, line in enumerate(lines, 1):
             out.append(line)
             mapper.lines.append((number, i))
-        out.append("")  # a blank line between cells; it maps to the end of the cell before
-        mapper.lines.append((number, len(mapper.lines) and mapper.lines[-1][1] + 1))
+        out.append("")  # a blank line between cells; it maps just past the end of the cell before
+        mapper.lines.append((number, len(lines) + 1))
     return "\n".join(out) + "\n", mapper
 
 
