@@ -254,3 +254,21 @@ def test_syntax_error_at_pythons_position(tmp_path):
         want = f"{e.lineno}:{e.offset}"
     r = shapelint("check", p)
     one_error(r, f"{p}:{want}: syntax error")
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    import io
+
+    from shapelint import cli
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    items = list(range(5))
+    monkeypatch.setattr(cli.sys, "stderr", io.StringIO())
+    assert cli._progress(items, 5) is items  # not a terminal: no bar, tqdm not even imported
+    monkeypatch.setattr(cli.sys, "stderr", Tty())
+    bar = cli._progress(iter(items), 5)
+    assert type(bar).__name__ == "tqdm" and list(bar) == items
+    assert cli._progress(items, 1) is items  # one file: nothing to show
