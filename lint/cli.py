@@ -6,7 +6,6 @@ malformed --input-shape), always with one readable message and never a traceback
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import List, Optional
@@ -16,115 +15,167 @@ from .errors import CliError  # noqa: F401 - re-exported: shapelint.cli.CliError
 _SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "build", "dist"}
 
 
+FORMATS = ("text", "json", "sarif", "github")  # lint/reporters: one class each
+
+
 def _iter_files(paths: List[str]):
+    """Yield (path, None) for each file to check and (path, message) for a path that does not
+    exist: one bad path never stops the others."""
     for p in paths:
         if os.path.isdir(p):
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS
                                  and not os.path.isfile(os.path.join(root, d, "pyvenv.cfg")))
                 for f in sorted(files):
-                    if f.endswith(".py"):
-                        yield os.path.join(root, f)
-        elif os.path.isfile(p):
-            yield p
+                    if f.endswith((".py", ".ipynb")):
+                        yield os.path.join(root, f), None
+        elif os.path.lexists(p):
+            yield p, None  # files, and what only looks like one (FIFOs, devices): read_source decides
         else:
-            raise CliError(f"shapelint: {p}: no such file or directory")
+            yield p, f"shapelint: {p}: no such file or directory"
 
 
-def _check_file(path, shapes, select, ignore):
-    import libcst as cst
-
-    from .engine import analyze_source
-    from .options import suppressed
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            code = f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise CliError(f"shapelint: {path}: cannot read: {e}")
-    if "torch" not in code:
-        return None, []
-    try:
-        analysis = analyze_source(code, path, shapes, select=select, ignore=ignore)
-    except cst.ParserSyntaxError as e:
-        raise CliError(f"shapelint: {path}:{e.raw_line}:{e.raw_column + 1}: syntax error: {e.message}")
-    lines = code.splitlines()
-    kept = [f for f in analysis.findings
-            if not (0 < f.line <= len(lines) and suppressed(lines[f.line - 1], f.code))]
-    return analysis, kept
-
-
-def cmd_check(args) -> int:
-    from .options import ShapelintInputError, codes, input_shapes, load_config
+def _options(args):
+    """Flags and [tool.shapelint] merged and validated: a typo is an error naming the fix."""
+    from .checker import CheckOptions
+    from .options import (DEFAULT_MAX_FILE_SIZE, ShapelintInputError, check_codes, codes, input_shapes,
+                          load_config, parse_size)
 
     try:
         cfg = load_config(args.paths[0] if args.paths else ".")
-        cfg_shapes = cfg.get("input-shape", cfg.get("input_shape", []))
+        cfg_shapes = cfg.get("input-shape", [])
         if isinstance(cfg_shapes, str):
             cfg_shapes = [cfg_shapes]
         shapes = input_shapes(list(cfg_shapes))
+        origin = {name: "input-shape in [tool.shapelint]" for name in shapes}
         for name, specs in input_shapes(args.input_shape or []).items():
             shapes[name] = specs  # the command line wins over the config file
-        select = codes(args.select) or codes(cfg.get("select"))
-        ignore = codes(args.ignore) or codes(cfg.get("ignore"))
+            origin[name] = "--input-shape"
+        select = check_codes(codes(args.select), "--select") or check_codes(
+            codes(cfg.get("select")), "select in [tool.shapelint]")
+        ignore = check_codes(codes(args.ignore), "--ignore") or check_codes(
+            codes(cfg.get("ignore")), "ignore in [tool.shapelint]")
+        if args.max_file_size is not None:
+            max_size = parse_size(args.max_file_size, "--max-file-size")
+        elif "max-file-size" in cfg:
+            max_size = parse_size(cfg["max-file-size"], "max-file-size in [tool.shapelint]")
+        else:
+            max_size = DEFAULT_MAX_FILE_SIZE
     except ShapelintInputError as e:
         raise CliError(f"shapelint: {e}")
-    results = []
-    bad_files = 0
-    for path in _iter_files(args.paths):
-        try:
-            analysis, findings = _check_file(path, shapes, select, ignore)
-        except CliError as e:
-            # one unreadable or unparsable file must not hide the findings of the others
-            print(str(e), file=sys.stderr)
+    opts = CheckOptions(shapes, select, ignore, max_size, want_classes=bool(shapes), keep_analysis=args.confirm)
+    return opts, origin
+
+
+def _check_input_shapes(opts, origin, results) -> None:
+    """Every class named by ``--input-shape`` must be defined in a checked file (the config's
+    ``input-shape`` may name classes of files not checked in this run: pre-commit passes only the
+    changed files), and no class may be given more inputs than its forward takes (repeating
+    CLASS=DIMS is how several inputs are given)."""
+    from .options import did_you_mean
+
+    defined: dict = {}
+    for r in results:
+        for name, n in r.classes.items():
+            defined.setdefault(name, []).append(n)
+    for name, specs in opts.shapes.items():
+        text = ",".join(str(d) for d in specs[0])
+        if name not in defined:
+            if origin[name] != "--input-shape":
+                continue  # the config names classes of the whole project; a run may check a few files
+            hint = did_you_mean(name, defined) if defined else "; no class is defined in the checked files"
+            raise CliError(f"shapelint: {origin[name]} {name}={text}: no class {name!r} in the checked files{hint}")
+        arities = defined[name]
+        if len(specs) > 1 and all(n is not None and n < len(specs) for n in arities):
+            most = max(arities)
+            raise CliError(f"shapelint: {origin[name]} {name}: given {len(specs)} times, but {name}.forward takes "
+                           f"{most} input{'s' if most != 1 else ''} (give CLASS=DIMS once per forward input)")
+
+
+def _results(files, opts, jobs: int):
+    """check_file over the files, in order; in worker processes when jobs > 1."""
+    from .checker import check_file
+
+    if jobs <= 1 or len(files) <= 1:
+        for f in files:
+            yield check_file(f, opts)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from itertools import repeat
+
+    with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
+        yield from pool.map(check_file, files, repeat(opts), chunksize=1)
+
+
+def _progress(it, total: int):
+    """A progress bar on stderr when it is a terminal and the run takes more than a second or two
+    (tqdm, imported only then); silent otherwise."""
+    if total < 2 or not sys.stderr.isatty():
+        return it
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency, but never required
+        return it
+    return tqdm(it, total=total, delay=1.5, unit="file", file=sys.stderr, leave=False)
+
+
+def cmd_check(args) -> int:
+    from .reporters import Item, get_reporter
+
+    opts, origin = _options(args)
+    files, bad_files = [], 0
+    for path, problem in _iter_files(args.paths):
+        if problem:
+            print(problem, file=sys.stderr)
             bad_files += 1
-            continue
-        if findings:
-            results.append((analysis, findings))
-    all_findings = [f for _, fs in results for f in fs]
-    confirmations = {}
+        else:
+            files.append(path)
+    jobs = 1 if args.confirm else (args.jobs or os.cpu_count() or 1)
+    results = []
+    for r in _progress(_results(files, opts, jobs), len(files)):
+        # one unreadable, unparsable or too deep file must not hide the findings of the others
+        for msg in r.errors + r.notes:
+            print(msg, file=sys.stderr)
+        bad_files += bool(r.errors)
+        results.append(r)
+    if opts.shapes:
+        _check_input_shapes(opts, origin, results)
+    items: List[Item] = [it for r in results for it in r.items]
     defects = []  # places where torch contradicts shapelint itself: not findings, never the exit status
-    if args.confirm and all_findings:
+    with_findings = [r for r in results if r.findings]
+    if args.confirm and with_findings:
         from .commands.confirm import ConfirmError, confirm_findings
 
         from concurrent.futures import ThreadPoolExecutor
 
-        def confirm(item):
-            return confirm_findings(item[0], item[1], device=args.device, timeout=args.timeout,
+        def confirm(r):
+            return confirm_findings(r.analysis, r.findings, device=args.device, timeout=args.timeout,
                                     memory=args.confirm_memory)
 
+        confirmations = {}
         # one child process per file: a few at a time, since each mostly waits for torch to import
         try:
-            with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1, len(results)))) as pool:
-                for got in pool.map(confirm, results):
+            with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1, len(with_findings)))) as pool:
+                for got in pool.map(confirm, with_findings):
                     defects.extend(got.pop("defects", []))
                     confirmations.update(got)
         except ConfirmError as e:  # also under `python -m shapelint.cli`, where this module is __main__
             raise CliError(str(e))
-    if args.format == "json":
-        out = []
-        for f in all_findings:
-            d = f.as_dict()
-            if id(f) in confirmations:
-                d.update(confirmations[id(f)])
-            out.append(d)
-        print(json.dumps(out, indent=2))
-        for d in defects:  # stdout stays a list of findings
-            print(f"{d['path']}: {d['message']}", file=sys.stderr)
+        for r in with_findings:
+            for it, f in zip(r.items, r.findings):
+                it.confirmation = confirmations.get(id(f))
+    reporter = get_reporter(args.format)
+    if args.output_file:
+        try:
+            with open(args.output_file, "w", encoding="utf-8") as out:
+                reporter(out, sys.stderr).report(items, defects)
+        except OSError as e:
+            raise CliError(f"shapelint: --output-file {args.output_file}: {e.strerror or e}")
     else:
-        for f in all_findings:
-            print(f"{f.path}:{f.line}:{f.col + 1}: {f.code} {f.message}")
-            c = confirmations.get(id(f))
-            if c is not None:
-                dev = f" ({c['device']})" if c.get("device") else ""
-                state = {True: f"confirmed by torch{dev}", False: f"NOT confirmed by torch{dev}"}.get(
-                    c.get("confirmed"), "unconfirmed")
-                print(f"    {state}: {c.get('evidence', '')}")
-        for d in defects:
-            print(f"{d['path']}: {d['message']}")
+        reporter(sys.stdout, sys.stderr).report(items, defects)
     if bad_files:
         return 2
-    return 1 if all_findings else 0
+    return 1 if items else 0
 
 
 def cmd_explain(args) -> int:
@@ -146,6 +197,22 @@ def cmd_rules(args) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return n
+
+
+def _run_summary(args) -> int:
+    from .commands.summary import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="shapelint", description="Static tensor-shape checks for PyTorch models.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
@@ -155,7 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
     c.add_argument("--input-shape", action="append", metavar="CLASS=DIMS",
                    help="input shape of a model class, e.g. Net=1,1,28,28 or Net=N,3,H,W (repeat for several)")
-    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument("--format", choices=FORMATS, default="text",
+                   help="text (flake8's lines), json, sarif (SARIF 2.1.0, for GitHub code scanning), "
+                        "github (GitHub Actions annotations)")
+    c.add_argument("--output-file", metavar="PATH", help="write the report to PATH instead of stdout")
+    c.add_argument("--jobs", "-j", type=_positive_int, default=None, metavar="N",
+                   help="files analysed in parallel (default: all cores); the output is the same for any N")
+    c.add_argument("--max-file-size", metavar="SIZE",
+                   help="skip larger files with one line on stderr (default 2MB; e.g. 500kB, 5MB)")
     c.add_argument("--select", help="comma-separated codes or prefixes to report (default: all)")
     c.add_argument("--ignore", help="comma-separated codes or prefixes to skip")
     c.add_argument("--confirm", action="store_true",
@@ -167,11 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --confirm: memory the model may use beyond torch's own (default 4G; 0: no limit)")
     c.set_defaults(func=cmd_check)
 
-    from .commands.summary import add_arguments as add_summary_arguments, run as run_summary
+    from .commands.summary.arguments import add_arguments as add_summary_arguments
 
     s = sub.add_parser("summary", help="print a torchsummary/torchinfo table without running the model")
     add_summary_arguments(s)
-    s.set_defaults(func=run_summary)
+    s.set_defaults(func=_run_summary)
 
     e = sub.add_parser("explain", help="print the documentation of a rule")
     e.add_argument("code", metavar="SHPNNN")

@@ -7,7 +7,6 @@ layer that the input meets (symbolic ``(N, C, H, W)``).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -26,7 +25,9 @@ from .results import Finding, Run  # noqa: F401 - re-exported: shapelint.engine.
 
 
 def strict_mode() -> bool:
-    return os.environ.get("SHAPELINT_STRICT", "") not in ("", "0")
+    from .options import env_flag  # SHAPELINT_STRICT read as a boolean: 0/false/no/off/"" are false
+
+    return env_flag("SHAPELINT_STRICT")
 
 
 @dataclass

@@ -3,9 +3,14 @@
 Kept light: the engine (and libcst) is imported only for files that mention torch, and the lint
 path never imports torch itself. An exception in the analysis never stops flake8: it becomes one
 SHP000 finding, or is raised under SHAPELINT_STRICT=1.
+
+Deep but valid code is analysed on a large stack (lint/guard.py); code deeper than that, and files
+over ``--shapelint-max-file-size``, are skipped with one line on stderr and no finding, so that
+flake8's own report stays clean and every other file's findings stand.
 """
 from __future__ import annotations
 
+import sys
 from typing import Dict, List
 
 from . import __version__
@@ -16,8 +21,10 @@ class ShapeLintPlugin:
     version = __version__
     _input_shapes: Dict[str, List] = {}
     _config_error = None
+    _max_file_size = None
 
     def __init__(self, tree, filename: str, lines: List[str]):
+        self.tree = tree
         self.filename = filename
         self.lines = lines
 
@@ -28,16 +35,22 @@ class ShapeLintPlugin:
             help="shapelint: input shape of a model class, CLASS=DIMS (e.g. Net=1,1,28,28 or Net=N,3,H,W); "
                  "repeat for several classes or inputs. In a config file, separate entries by spaces or newlines.",
         )
+        parser.add_option(
+            "--shapelint-max-file-size", default="2MB", parse_from_config=True,
+            help="shapelint: skip larger files with one line on stderr (default 2MB; e.g. 500kB, 5MB)",
+        )
 
     @classmethod
     def parse_options(cls, options):
-        from .options import ShapelintInputError, input_shapes
+        from .options import DEFAULT_MAX_FILE_SIZE, ShapelintInputError, input_shapes, parse_size
 
         raw = getattr(options, "input_shape", None) or []
         if isinstance(raw, str):
             raw = [raw]
         try:
             cls._input_shapes = input_shapes(raw)
+            cls._max_file_size = parse_size(getattr(options, "shapelint_max_file_size", None) or DEFAULT_MAX_FILE_SIZE,
+                                            "--shapelint-max-file-size")
             cls._config_error = None
         except ShapelintInputError as e:
             cls._input_shapes = {}
@@ -48,16 +61,29 @@ class ShapeLintPlugin:
         if "torch" not in code:
             return
         if self._config_error:
-            yield 1, 0, f"SHP000 shapelint: bad --input-shape option: {self._config_error}", type(self)
+            yield 1, 0, f"SHP000 shapelint: bad option: {self._config_error}", type(self)
+            return
+        size = len(code.encode("utf-8", "surrogatepass"))
+        if self._max_file_size is not None and size > self._max_file_size:
+            print(f"shapelint: {self.filename}: skipped: {size} bytes is over --shapelint-max-file-size "
+                  f"({self._max_file_size})", file=sys.stderr)
             return
         import libcst as cst
 
         from .engine import analyze_source, strict_mode
+        from .guard import TooDeep, check_depth, run_deep
+
+        def analyse():
+            check_depth(code, self.tree)
+            return analyze_source(code, self.filename, self._input_shapes)
 
         try:
-            analysis = analyze_source(code, self.filename, self._input_shapes)
+            analysis = run_deep(analyse)
         except cst.ParserSyntaxError:
-            return  # flake8 reports syntax errors itself (E999)
+            return  # flake8 reports syntax errors itself (E999); libcst's own limits: nothing to say
+        except TooDeep as e:
+            print(f"shapelint: {self.filename}: not analysed: {e}", file=sys.stderr)
+            return
         except Exception as e:  # never take flake8 down
             if strict_mode():
                 raise

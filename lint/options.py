@@ -2,6 +2,7 @@
 ``[tool.shapelint]`` table of the nearest pyproject.toml."""
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -30,9 +31,13 @@ def parse_input_shape(text: str) -> Tuple[str, InputSpec]:
 def parse_dims(dims_text: str, whole: Optional[str] = None) -> InputSpec:
     whole = whole or dims_text
     out = []
-    parts = [p.strip() for p in dims_text.strip().strip("()[]").split(",") if p.strip()]
-    if not parts:
+    parts = [p.strip() for p in dims_text.strip().strip("()[]").split(",")]
+    if len(parts) > 1 and parts[-1] == "":
+        parts.pop()  # a trailing comma, as in a Python tuple: (1, 28, 28,)
+    if parts == [""]:
         raise ShapelintInputError(f"malformed input shape {whole!r}: no dimensions")
+    if "" in parts:
+        raise ShapelintInputError(f"malformed input shape {whole!r}: an empty dimension (two commas in a row?)")
     for p in parts:
         if p.lstrip("-").isdigit():
             v = int(p)
@@ -63,6 +68,36 @@ def input_shapes(entries: Iterable[str]) -> Dict[str, List[InputSpec]]:
     return out
 
 
+def closest(token: str, candidates: Iterable[str]) -> Optional[str]:
+    """The candidate nearest to ``token`` (difflib's ratio), for "did you mean" messages."""
+    cands = sorted(set(candidates))
+    if not cands:
+        return None
+    got = difflib.get_close_matches(token, cands, n=1, cutoff=0.0)
+    return got[0] if got else cands[0]
+
+
+def did_you_mean(token: str, candidates: Iterable[str]) -> str:
+    c = closest(token, candidates)
+    return f"; did you mean {c!r}?" if c is not None else ""
+
+
+def known_codes() -> List[str]:
+    from .rules_registry import all_rules
+
+    return [r.CODE for r in all_rules()]
+
+
+def check_codes(selected: List[str], where: str) -> List[str]:
+    """Every entry must be a rule code or a prefix of one (``SHP``, ``SHP00``): a typo would
+    otherwise silently select nothing or ignore nothing."""
+    known = known_codes()
+    for c in selected:
+        if not any(k.startswith(c) for k in known):
+            raise ShapelintInputError(f"{where}: unknown code {c!r}{did_you_mean(c, known)}")
+    return selected
+
+
 def codes(text) -> List[str]:
     if not text:
         return []
@@ -86,8 +121,13 @@ def find_pyproject(start: str) -> Optional[str]:
         d = parent
 
 
+CONFIG_KEYS = ("input-shape", "select", "ignore", "max-file-size")
+DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
+
+
 def load_config(start: str) -> dict:
-    """The [tool.shapelint] table: input-shape (list or string), select, ignore."""
+    """The [tool.shapelint] table (keys normalised to dashes): input-shape (list or string),
+    select, ignore, max-file-size. An unknown key is an error naming the closest valid one."""
     path = find_pyproject(start)
     if path is None:
         return {}
@@ -97,7 +137,8 @@ def load_config(start: str) -> dict:
         try:
             import tomli as tomllib  # type: ignore
         except ImportError:
-            return {}
+            raise ShapelintInputError(f"cannot read {path}: Python < 3.11 needs the 'tomli' package "
+                                      "(a dependency of shapelint: reinstall it)") from None
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -106,7 +147,42 @@ def load_config(start: str) -> dict:
     cfg = data.get("tool", {}).get("shapelint", {})
     if not isinstance(cfg, dict):
         raise ShapelintInputError(f"{path}: [tool.shapelint] must be a table")
-    return cfg
+    out = {}
+    for key, value in cfg.items():
+        norm = key.replace("_", "-")
+        if norm not in CONFIG_KEYS:
+            raise ShapelintInputError(f"{path}: unknown key {key!r} in [tool.shapelint]{did_you_mean(norm, CONFIG_KEYS)}")
+        out[norm] = value
+    return out
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+
+
+def parse_size(value, where: str = "max-file-size") -> int:
+    """``2000000``, ``"2MB"``, ``"500kB"``, ``"1MiB"`` -> bytes (k/M/G are powers of 1024)."""
+    if isinstance(value, bool):
+        raise ShapelintInputError(f"{where}: {value!r} is not a size")
+    if isinstance(value, int):
+        n = value
+    else:
+        m = _SIZE.match(str(value))
+        if m is None:
+            raise ShapelintInputError(f"{where}: {value!r} is not a size (e.g. 2000000, 2MB, 500kB)")
+        unit = (m.group(2) or "b").lower()[:1]
+        n = int(float(m.group(1)) * {"b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[unit])
+    if n < 1:
+        raise ShapelintInputError(f"{where}: {value!r} must be positive")
+    return n
+
+
+_FALSE = ("", "0", "false", "no", "off", "n", "f")
+
+
+def env_flag(name: str) -> bool:
+    """A boolean environment variable: unset, ``""``, ``0``, ``false``, ``no``, ``off`` are false
+    (any case); anything else is true."""
+    return os.environ.get(name, "").strip().lower() not in _FALSE
 
 
 NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)

@@ -420,3 +420,9 @@ def test_shape_error_exits_1_with_the_finding(fmt, capsys):
     assert f"mnist_net_56.py:{line}:" in cap.err and " SHP001 " in cap.err and "Traceback" not in cap.err
     if fmt == "json":
         assert any("SHP001" in n for n in json.loads(cap.out)["notes"])
+
+
+def test_parser_styles_are_the_registered_renderers():
+    from shapelint.commands.summary import RENDERERS, STYLES
+
+    assert set(STYLES) == set(RENDERERS)

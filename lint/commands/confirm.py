@@ -45,7 +45,7 @@ SILENT_CODES = {"SHP005"}  # bugs torch does not raise on: judged by the batch i
 BATCH = 2  # the batch given to a symbolic batch dim (BatchNorm needs more than one sample in training)
 IMPORT_BUDGET = 120.0  # seconds to import torch in the child, on top of --timeout
 RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_confirm_runner.py")
-NO_TORCH = "shapelint: --confirm needs torch: pip install shapelint[torch]"
+NO_TORCH = "shapelint: --confirm needs torch (any 2.x): pip install torch"
 DEFAULT_MEMORY = 4 << 30  # bytes of address space a child may add to what torch's import mapped
 FILE_SIZE_LIMIT = 64 << 20  # bytes: the largest file a child may write
 # The environment a child sees: these names (and LC_*), plus the names listed in

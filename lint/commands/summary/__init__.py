@@ -64,10 +64,22 @@ markdown, JSON) and ``command`` (the arguments and ``run``).
 """
 from __future__ import annotations
 
-from . import torchinfo_style, torchsummary_style  # noqa: F401 - registers the styles
-from .accounting import Model
-from .admissible import admissible
-from .command import add_arguments, run
-from .renderer import RENDERERS, Renderer, Table, register
+import importlib
+from typing import Any
 
-__all__ = ["Model", "admissible", "add_arguments", "run", "RENDERERS", "Renderer", "Table", "register"]
+from .arguments import STYLES, add_arguments  # light: the CLI's parser needs only these
+
+_LAZY = {"Model": "accounting", "admissible": "admissible", "run": "command", "RENDERERS": "renderer",
+         "Renderer": "renderer", "Table": "renderer", "register": "renderer"}
+
+
+def __getattr__(name: str) -> Any:
+    """The heavy parts (engine, libcst) load on first use, with the styles registered."""
+    if name not in _LAZY:
+        raise AttributeError(name)
+    importlib.import_module(".torchinfo_style", __name__)
+    importlib.import_module(".torchsummary_style", __name__)
+    return getattr(importlib.import_module("." + _LAZY[name], __name__), name)
+
+
+__all__ = ["Model", "admissible", "add_arguments", "run", "RENDERERS", "Renderer", "Table", "register", "STYLES"]

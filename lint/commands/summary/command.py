@@ -8,28 +8,12 @@ from typing import Any, List, Optional, Tuple
 
 from ...core import dims as D
 from ...errors import CliError
-from . import preflight
+from . import preflight, torchinfo_style, torchsummary_style  # noqa: F401  (the styles register themselves)
 from .accounting import Model, merge_branches
 from .admissible import admissible
 from .output import json_text, markdown_text, plain_text
-from .renderer import RENDERERS, Renderer, renderer
-
-
-def add_arguments(p: Any) -> None:
-    p.add_argument("target", metavar="PATH::TARGET",
-                   help="a model file and what to build: a class name (built with its defaults), a function "
-                        "returning a model, or a call, e.g. 'models.py::ResNet(BasicBlock, [2, 2, 2, 2])'")
-    p.add_argument("--input-shape", action="append", metavar="DIMS",
-                   help="one model input: the whole tensor forward receives, batch included, in every style "
-                        "(2,1,28,28 where torchsummary's input_size is (1, 28, 28)); a dim may be a symbol "
-                        "(N,1,H,W); repeat for several inputs. Default: the file's own inputs, else symbolic")
-    p.add_argument("--style", choices=tuple(RENDERERS), default="torchsummary",
-                   help="whose table to print (default torchsummary)")
-    p.add_argument("--depth", type=int, default=3, metavar="N",
-                   help="torchinfo style: deepest level of the tree shown (default 3, as torchinfo)")
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
-                   help="text: the style's table (default); json: the true figures, stable keys (see the "
-                        "module docs); markdown: the table for issues and READMEs")
+from .arguments import add_arguments  # noqa: F401  (re-exported)
+from .renderer import Renderer, renderer
 
 
 def _target(args: Any) -> Tuple[str, str]:

@@ -1,0 +1,137 @@
+"""Run a parse-and-analyse step where deep but valid code cannot crash it.
+
+libcst's tree and the interpreter recurse once per nesting level, and some constructs nest far
+deeper than they look: 350 implicitly concatenated string lines, ``1+1+...`` chained 340 times,
+``a or a or ...`` 400 times, 150 nested ``F.relu(`` calls. Under CPython's default limit (1000
+frames, 8 MB main-thread stack) each of these is a RecursionError.
+
+``run_deep(fn, ...)`` runs ``fn`` in a worker thread with a large stack (``threading.stack_size``;
+only the pages touched are ever committed) while the interpreter's recursion limit is raised; the
+caller gets fn's result or its exception, re-raised in the calling thread. Code deeper than even
+that still ends in RecursionError (or MemoryError), which callers turn into a single
+"not analysed" note for the file -- never a traceback, never a finding.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, Callable
+
+STACK_BYTES = 512 * 1024 * 1024
+RECURSION_LIMIT = 60_000
+
+_lock = threading.Lock()
+_active = 0
+_saved_limit = None
+
+
+class TooDeep(Exception):
+    """The file nests deeper than the guarded analysis can follow."""
+
+
+def _enter() -> None:
+    global _active, _saved_limit
+    with _lock:
+        if _active == 0:
+            _saved_limit = sys.getrecursionlimit()
+            if _saved_limit < RECURSION_LIMIT:
+                sys.setrecursionlimit(RECURSION_LIMIT)
+        _active += 1
+
+
+def _leave() -> None:
+    global _active
+    with _lock:
+        _active -= 1
+        if _active == 0 and _saved_limit is not None:
+            sys.setrecursionlimit(_saved_limit)
+
+
+def run_deep(fn: Callable[..., Any], *args, **kwargs) -> Any:
+    """``fn(*args, **kwargs)`` on a big stack with a raised recursion limit.
+
+    RecursionError and MemoryError become ``TooDeep``; any other exception is re-raised as is.
+    """
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except (RecursionError, MemoryError) as e:
+            box["deep"] = e
+        except BaseException as e:  # re-raised in the caller's thread
+            box["error"] = e
+
+    _enter()
+    try:
+        with _lock:
+            old = threading.stack_size()
+            try:
+                threading.stack_size(STACK_BYTES)
+            except (ValueError, RuntimeError):  # pragma: no cover - platform without the knob
+                pass
+            try:
+                t = threading.Thread(target=target, name="shapelint-analysis", daemon=True)
+                t.start()
+            finally:
+                threading.stack_size(old)
+        t.join()
+    finally:
+        _leave()
+    if "deep" in box:
+        raise TooDeep(f"the code nests too deeply ({type(box['deep']).__name__})") from None
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+# libcst's parser takes time cubic in the length of one chain of binary operators (2,000 `1+1+...`
+# take seconds, 4,000 half a minute, 100,000 never end), so a file whose syntax tree is deeper than
+# MAX_DEPTH is not handed to it. Measuring needs Python's own parse, done only for files with
+# many operators (a cheap count), so ordinary files pay nothing.
+MAX_DEPTH = 1000
+_OPERATORS = None
+
+
+def _many_operators(code: str, threshold: int = 300) -> bool:
+    global _OPERATORS
+    if _OPERATORS is None:
+        import re
+
+        _OPERATORS = re.compile(r"[-+*/%|&^@<>]|\b(?:and|or|not|if|else)\b|\(")
+    n = 0
+    for _ in _OPERATORS.finditer(code):
+        n += 1
+        if n > threshold:
+            return True
+    return False
+
+
+def tree_depth(tree) -> int:
+    """Depth of a Python ``ast`` tree, walked without recursion."""
+    import ast
+
+    best, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        if d > best:
+            best = d
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(node))
+    return best
+
+
+def check_depth(code: str, tree=None) -> None:
+    """Raise TooDeep when the code nests deeper than MAX_DEPTH (run it on the guarded stack: Python's
+    own parser recurses too). A file Python cannot parse is left to the caller's parse."""
+    if not _many_operators(code):
+        return
+    if tree is None:
+        import ast
+
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError):
+            return
+    depth = tree_depth(tree)
+    if depth > MAX_DEPTH:
+        raise TooDeep(f"syntax tree {depth} levels deep (limit {MAX_DEPTH})")
