@@ -71,11 +71,17 @@ def cmd_check(args) -> int:
         ignore = codes(args.ignore) or codes(cfg.get("ignore"))
     except ShapelintInputError as e:
         raise CliError(f"shapelint: {e}")
+    # -- result cache (lint/cache.py); --confirm needs each file's analysis, so it bypasses it --
+    from .cache import check_file as cached_check_file, open_cache, result_options
+
+    cache = open_cache(args.paths[0] if args.paths else ".", "cli",
+                       result_options(cfg, shapes=shapes, select=select, ignore=ignore),
+                       enabled=not (args.no_cache or args.confirm), directory=args.cache_dir, config=cfg)
     results = []
     bad_files = 0
     for path in _iter_files(args.paths):
         try:
-            analysis, findings = _check_file(path, shapes, select, ignore)
+            analysis, findings = cached_check_file(cache, path, shapes, select, ignore, _check_file, CliError)
         except CliError as e:
             # one unreadable or unparsable file must not hide the findings of the others
             print(str(e), file=sys.stderr)
@@ -164,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--device", choices=("auto", "cuda", "cpu", "meta"), default="auto",
                    help="with --confirm: where to run (auto: CUDA if available, else meta with CPU fallback)")
     c.add_argument("--timeout", type=float, default=60.0, help="with --confirm: seconds per model (default 60)")
+    c.add_argument("--no-cache", action="store_true",
+                   help="do not read or write the result cache (config: cache = false)")
+    c.add_argument("--cache-dir", metavar="DIR",
+                   help="result cache directory (config: cache-dir; default: .shapelint_cache/ at the project root)")
     c.set_defaults(func=cmd_check)
 
     try:

@@ -16,6 +16,7 @@ class ShapeLintPlugin:
     version = __version__
     _input_shapes: Dict[str, List] = {}
     _config_error = None
+    _cache = None  # lint/cache.py's ResultCache, made by parse_options unless --shapelint-no-cache
 
     def __init__(self, tree, filename: str, lines: List[str]):
         self.filename = filename
@@ -28,6 +29,11 @@ class ShapeLintPlugin:
             help="shapelint: input shape of a model class, CLASS=DIMS (e.g. Net=1,1,28,28 or Net=N,3,H,W); "
                  "repeat for several classes or inputs. In a config file, separate entries by spaces or newlines.",
         )
+        # -- result cache (lint/cache.py) --
+        parser.add_option("--shapelint-no-cache", action="store_true", default=False, parse_from_config=True,
+                          help="shapelint: do not read or write the result cache (.shapelint_cache/)")
+        parser.add_option("--shapelint-cache-dir", default=None, parse_from_config=True,
+                          help="shapelint: result cache directory (default: .shapelint_cache/ at the project root)")
 
     @classmethod
     def parse_options(cls, options):
@@ -42,6 +48,12 @@ class ShapeLintPlugin:
         except ShapelintInputError as e:
             cls._input_shapes = {}
             cls._config_error = str(e)
+        # -- result cache (lint/cache.py) --
+        from .cache import open_cache
+
+        cls._cache = open_cache(".", "flake8", {"input-shape": cls._input_shapes},
+                                enabled=not getattr(options, "shapelint_no_cache", False),
+                                directory=getattr(options, "shapelint_cache_dir", None))
 
     def run(self):
         code = "".join(self.lines)
@@ -50,18 +62,27 @@ class ShapeLintPlugin:
         if self._config_error:
             yield 1, 0, f"SHP000 shapelint: bad --input-shape option: {self._config_error}", type(self)
             return
-        import libcst as cst
-
-        from .engine import analyze_source, strict_mode
+        from .cache import flake8_results
 
         try:
-            analysis = analyze_source(code, self.filename, self._input_shapes)
-        except cst.ParserSyntaxError:
-            return  # flake8 reports syntax errors itself (E999)
+            results = flake8_results(self._cache, self.filename, code, lambda: self._analyze(code))
         except Exception as e:  # never take flake8 down
+            from .engine import strict_mode
+
             if strict_mode():
                 raise
             yield 1, 0, f"SHP000 shapelint failed on {self.filename}: {type(e).__name__}: {e}", type(self)
             return
-        for f in analysis.findings:
-            yield f.line, f.col, f"{f.code} {f.message}", type(self)
+        for line, col, text in results:
+            yield line, col, text, type(self)
+
+    def _analyze(self, code):
+        import libcst as cst
+
+        from .engine import analyze_source
+
+        try:
+            analysis = analyze_source(code, self.filename, self._input_shapes)
+        except cst.ParserSyntaxError:
+            return []  # flake8 reports syntax errors itself (E999)
+        return [(f.line, f.col, f"{f.code} {f.message}") for f in analysis.findings]
