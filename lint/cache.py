@@ -196,6 +196,7 @@ class ResultCache:
                 "shapelint": _shapelint_version(),
                 "code": code_version(self.directory if self._prepare() else None),
                 "python": list(sys.version_info[:2]),
+                "libcst": _libcst_stamp(),
                 "frontend": self.frontend,
                 "strict": os.environ.get("SHAPELINT_STRICT", "") not in ("", "0"),
                 "options": self.options,
@@ -276,6 +277,18 @@ def recording():
         READ_HOOK.reset(token)
 
 
+def _libcst_stamp() -> str:
+    """Which libcst is installed (its parser decides what a file means), without importing it."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("libcst")
+        st = os.stat(spec.origin)
+        return f"{spec.origin}:{st.st_mtime_ns}:{st.st_size}"
+    except (ImportError, ValueError, TypeError, OSError, AttributeError):
+        return "?"
+
+
 def _shapelint_version() -> str:
     from . import __version__
 
@@ -336,16 +349,15 @@ class CachedFinding:
 
 def check_file(cache: Optional[ResultCache], path: str, shapes, select, ignore, check, error_cls):
     """``cli._check_file`` through the cache: (analysis or None on a hit, findings to print).
-    A file that cannot be read or does not mention torch goes straight to ``check``, which
-    reports or skips it at no cost; a syntax error is cached as its message."""
+    A file that cannot be opened goes straight to ``check``, which reports it; any other outcome
+    (findings, nothing, a file skipped for not mentioning torch, a syntax error's message) is
+    cached, so a hit never calls ``check`` (whose first line imports libcst)."""
     if cache is None:
         return check(path, shapes, select, ignore)
     try:
         with open(path, "rb") as f:
             content = f.read()
     except OSError:
-        return check(path, shapes, select, ignore)
-    if b"torch" not in content:
         return check(path, shapes, select, ignore)
     fresh = []
 
