@@ -288,7 +288,7 @@ def test_concurrent_processes_leave_a_valid_cache(project):
 HIT_PROBE = """
 import sys
 from shapelint.cli import main
-rc = main(["check", "model.py"])
+rc = main(["check", "model.py", "plain.py"])
 print("LOADED", sorted(m for m in sys.modules if m.split(".")[0] in ("libcst", "torch")
                        or m in ("shapelint.engine", "shapelint.core.interpreter", "shapelint.core.source")))
 """
@@ -313,6 +313,7 @@ def _probe(script, project, *args):
 
 def test_a_hit_imports_neither_libcst_nor_the_engine(project):
     (project / "blocks.py").write_text(HEAD.format(n=65))
+    (project / "plain.py").write_text("def f():\n    return 1\n")  # skipped, and cached as such
     cold, loaded = _probe(HIT_PROBE, project)
     assert "libcst" in loaded and "SHP002" in cold
     hit, loaded = _probe(HIT_PROBE, project)
