@@ -30,6 +30,7 @@ class CheckOptions:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     want_classes: bool = False  # collect class names and forward arities (to validate --input-shape)
     keep_analysis: bool = False  # keep the engine's Analysis (in-process runs only: --confirm)
+    cache: Any = None  # lint/cache.py's ResultCache (None: no cache); picklable, so workers share it
 
 
 @dataclass

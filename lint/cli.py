@@ -64,6 +64,13 @@ def _options(args):
     except ShapelintInputError as e:
         raise CliError(f"shapelint: {e}")
     opts = CheckOptions(shapes, select, ignore, max_size, want_classes=bool(shapes), keep_analysis=args.confirm)
+    # the result cache (lint/cache.py); --confirm needs each file's analysis, so it bypasses it
+    from .cache import open_cache, result_options
+
+    opts.cache = open_cache(args.paths[0] if args.paths else ".", "cli",
+                            result_options(cfg, shapes=shapes, select=select, ignore=ignore, max_size=max_size,
+                                           want_classes=opts.want_classes),
+                            enabled=not (args.no_cache or args.confirm), directory=args.cache_dir, config=cfg)
     return opts, origin
 
 
@@ -94,7 +101,7 @@ def _check_input_shapes(opts, origin, results) -> None:
 
 def _results(files, opts, jobs: int):
     """check_file over the files, in order; in worker processes when jobs > 1."""
-    from .checker import check_file
+    from .cache import cached_check as check_file
 
     if jobs <= 1 or len(files) <= 1:
         for f in files:
@@ -239,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--timeout", type=float, default=60.0, help="with --confirm: seconds per model (default 60)")
     c.add_argument("--confirm-memory", default="4G", metavar="SIZE",
                    help="with --confirm: memory the model may use beyond torch's own (default 4G; 0: no limit)")
+    c.add_argument("--no-cache", action="store_true",
+                   help="do not read or write the result cache (config: cache = false)")
+    c.add_argument("--cache-dir", metavar="DIR",
+                   help="result cache directory (config: cache-dir; default: .shapelint_cache/ at the project root)")
     c.set_defaults(func=cmd_check)
 
     from .commands.summary.arguments import add_arguments as add_summary_arguments

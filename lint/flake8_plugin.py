@@ -22,6 +22,7 @@ class ShapeLintPlugin:
     _input_shapes: Dict[str, List] = {}
     _config_error = None
     _max_file_size = None
+    _cache = None  # lint/cache.py's ResultCache, made by parse_options unless --shapelint-no-cache
 
     def __init__(self, tree, filename: str, lines: List[str]):
         self.tree = tree
@@ -39,6 +40,11 @@ class ShapeLintPlugin:
             "--shapelint-max-file-size", default="2MB", parse_from_config=True,
             help="shapelint: skip larger files with one line on stderr (default 2MB; e.g. 500kB, 5MB)",
         )
+        # -- result cache (lint/cache.py) --
+        parser.add_option("--shapelint-no-cache", action="store_true", default=False, parse_from_config=True,
+                          help="shapelint: do not read or write the result cache (.shapelint_cache/)")
+        parser.add_option("--shapelint-cache-dir", default=None, parse_from_config=True,
+                          help="shapelint: result cache directory (default: .shapelint_cache/ at the project root)")
 
     @classmethod
     def parse_options(cls, options):
@@ -55,6 +61,12 @@ class ShapeLintPlugin:
         except ShapelintInputError as e:
             cls._input_shapes = {}
             cls._config_error = str(e)
+        # -- result cache (lint/cache.py) --
+        from .cache import open_cache
+
+        cls._cache = open_cache(".", "flake8", {"input-shape": cls._input_shapes},
+                                enabled=not getattr(options, "shapelint_no_cache", False),
+                                directory=getattr(options, "shapelint_cache_dir", None))
 
     def run(self):
         code = "".join(self.lines)
@@ -68,9 +80,25 @@ class ShapeLintPlugin:
             print(f"shapelint: {self.filename}: skipped: {size} bytes is over --shapelint-max-file-size "
                   f"({self._max_file_size})", file=sys.stderr)
             return
+        from .cache import flake8_results
+
+        try:
+            results = flake8_results(self._cache, self.filename, code, lambda: self._analyze(code))
+        except Exception as e:  # never take flake8 down
+            from .engine import strict_mode
+
+            if strict_mode():
+                raise
+            yield 1, 0, f"SHP000 shapelint failed on {self.filename}: {type(e).__name__}: {e}", type(self)
+            return
+        for line, col, text in results:
+            yield line, col, text, type(self)
+
+    def _analyze(self, code):
+        """The findings as (line, col, text), analysed on a deep stack (lint/guard.py)."""
         import libcst as cst
 
-        from .engine import analyze_source, strict_mode
+        from .engine import analyze_source
         from .guard import TooDeep, check_depth, run_deep
 
         def analyse():
@@ -80,14 +108,8 @@ class ShapeLintPlugin:
         try:
             analysis = run_deep(analyse)
         except cst.ParserSyntaxError:
-            return  # flake8 reports syntax errors itself (E999); libcst's own limits: nothing to say
+            return []  # flake8 reports syntax errors itself (E999); libcst's own limits: nothing to say
         except TooDeep as e:
             print(f"shapelint: {self.filename}: not analysed: {e}", file=sys.stderr)
-            return
-        except Exception as e:  # never take flake8 down
-            if strict_mode():
-                raise
-            yield 1, 0, f"SHP000 shapelint failed on {self.filename}: {type(e).__name__}: {e}", type(self)
-            return
-        for f in analysis.findings:
-            yield f.line, f.col, f"{f.code} {f.message}", type(self)
+            return []
+        return [(f.line, f.col, f"{f.code} {f.message}") for f in analysis.findings]

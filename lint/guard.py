@@ -14,6 +14,7 @@ that still ends in RecursionError (or MemoryError), which callers turn into a si
 from __future__ import annotations
 
 import sys
+import contextvars
 import threading
 from typing import Any, Callable
 
@@ -53,10 +54,12 @@ def run_deep(fn: Callable[..., Any], *args, **kwargs) -> Any:
     RecursionError and MemoryError become ``TooDeep``; any other exception is re-raised as is.
     """
     box: dict = {}
+    # the caller's context variables (the cache's read hook, the analysis scope) go along
+    ctx = contextvars.copy_context()
 
     def target():
         try:
-            box["value"] = fn(*args, **kwargs)
+            box["value"] = ctx.run(fn, *args, **kwargs)
         except (RecursionError, MemoryError) as e:
             box["deep"] = e
         except BaseException as e:  # re-raised in the caller's thread

@@ -83,14 +83,22 @@ def did_you_mean(token: str, candidates: Iterable[str]) -> str:
 
 
 def known_codes() -> List[str]:
-    from .rules_registry import all_rules
+    """The rule codes, from the rule modules' names (``shp001_flatten_size`` -> SHP001) without
+    importing them: validating ``--select`` must not load the engine (a cache hit never does);
+    tests/test_rules_registry.py checks that the names and the modules' CODEs agree."""
+    import pkgutil
 
-    return [r.CODE for r in all_rules()]
+    from . import rules
+
+    return sorted(info.name[:6].upper() for info in pkgutil.iter_modules(rules.__path__)
+                  if info.name.startswith("shp"))
 
 
 def check_codes(selected: List[str], where: str) -> List[str]:
     """Every entry must be a rule code or a prefix of one (``SHP``, ``SHP00``): a typo would
     otherwise silently select nothing or ignore nothing."""
+    if not selected:
+        return selected
     known = known_codes()
     for c in selected:
         if not any(k.startswith(c) for k in known):
@@ -121,13 +129,13 @@ def find_pyproject(start: str) -> Optional[str]:
         d = parent
 
 
-CONFIG_KEYS = ("input-shape", "select", "ignore", "max-file-size")
+CONFIG_KEYS = ("input-shape", "select", "ignore", "max-file-size", "cache", "cache-dir")
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 
 
 def load_config(start: str) -> dict:
     """The [tool.shapelint] table (keys normalised to dashes): input-shape (list or string),
-    select, ignore, max-file-size. An unknown key is an error naming the closest valid one."""
+    select, ignore, max-file-size, cache, cache-dir. An unknown key is an error naming the closest valid one."""
     path = find_pyproject(start)
     if path is None:
         return {}

@@ -8,6 +8,16 @@ from __future__ import annotations
 import os
 
 os.environ["SHAPELINT_STRICT"] = "1"
+# The result cache (lint/cache.py) of every `shapelint check` / flake8 run of the session, subprocesses
+# included, goes to one private folder, removed at exit: each session starts cold and the
+# repository is not written to. tests/test_cache.py chooses its own folders.
+if "SHAPELINT_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["SHAPELINT_CACHE_DIR"] = tempfile.mkdtemp(prefix="shapelint-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["SHAPELINT_CACHE_DIR"], True)
 
 import importlib.util  # noqa: E402
 import re  # noqa: E402

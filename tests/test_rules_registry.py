@@ -138,3 +138,10 @@ def test_facts_do_not_cross_threads():
         t.join()
     assert all(results[i] == expected[w] for i, w in enumerate(widths))
     assert [w for w in set(widths) if expected[w]] and [w for w in set(widths) if not expected[w]]
+
+
+def test_known_codes_from_module_names_match_the_rules():
+    from shapelint.options import known_codes
+    from shapelint.rules_registry import all_rules
+
+    assert known_codes() == sorted(r.CODE for r in all_rules())

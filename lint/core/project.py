@@ -3,6 +3,7 @@ absolute imports of modules under the same root are followed; each file is parse
 Names from outside the project (torch, math, functools) are left to the interpreter's models."""
 from __future__ import annotations
 
+import contextvars
 import os
 from typing import Dict, Optional, Tuple
 
@@ -11,6 +12,19 @@ import libcst as cst
 from .source import SourceModule
 
 MAX_MODULES = 64  # a model should not need more; past this, names become unknown
+
+# Dependency log for lint/cache.py: while it records an analysis, this holds a callable
+# ``note(path, found, read)`` told of every file this module looks for or reads (before reading
+# it), so a cached result is dropped when any of them changes, appears or disappears.
+READ_HOOK: contextvars.ContextVar = contextvars.ContextVar("shapelint_read_hook", default=None)
+
+
+def _isfile(path: str) -> bool:
+    found = os.path.isfile(path)
+    note = READ_HOOK.get()
+    if note is not None:
+        note(path, found, False)
+    return found
 
 
 class ModuleRef:
@@ -40,6 +54,9 @@ class Project:
             return self.cache[path]
         if len(self.cache) >= MAX_MODULES:
             return None
+        note = READ_HOOK.get()
+        if note is not None:
+            note(path, True, True)
         try:
             with open(path, encoding="utf-8") as f:
                 code = f.read()
@@ -56,7 +73,7 @@ class Project:
             return None
         base = os.path.join(self.root, *dotted.split("."))
         for cand in (base + ".py", os.path.join(base, "__init__.py")):
-            if os.path.isfile(cand):
+            if _isfile(cand):
                 return self._load(cand)
         return None
 
@@ -84,14 +101,14 @@ class Project:
         if not self.root or top in ("torch", "torchvision", "numpy", "math", "functools", "typing"):
             return False
         base = os.path.join(self.root, top)
-        return os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py"))
+        return _isfile(base + ".py") or _isfile(os.path.join(base, "__init__.py"))
 
 
 def _package_of(path: str) -> Tuple[str, str]:
     """(root folder, dotted package of the file's folder) following __init__.py upwards."""
     d = os.path.dirname(path)
     parts = []
-    while os.path.isfile(os.path.join(d, "__init__.py")):
+    while _isfile(os.path.join(d, "__init__.py")):
         parts.append(os.path.basename(d))
         parent = os.path.dirname(d)
         if parent == d:
