@@ -27,8 +27,13 @@ BOUND = 1 << 20
 
 class Atom:
     __slots__ = ("_key", "_hash")
+    _key: str
+    _hash: int
 
     def key(self) -> str:  # canonical text, also used for ordering
+        raise NotImplementedError
+
+    def eval(self, env) -> int:  # the value under concrete symbol values
         raise NotImplementedError
 
     def __eq__(self, other):
@@ -194,6 +199,8 @@ class Lin:
     """const + sum(coeff * atom), canonical; never built with no terms (that is an int)."""
 
     __slots__ = ("const", "terms", "_key", "_hash")
+    _key: str
+    _hash: int
 
     def __init__(self, const: int, terms: Tuple[Tuple[Atom, int], ...]):
         self.const = const
@@ -373,7 +380,7 @@ def mul(a: Dim, b: Dim) -> Dim:
     coeff = 1
     factors = []
     for x in (a, b):
-        for f in _factors(x):
+        for f in _factors(x):  # type: ignore[arg-type]  # both are Lin here
             if isinstance(f, int):
                 coeff *= f
             else:
@@ -471,7 +478,7 @@ def equal(a: Dim, b: Dim) -> str:
         return ALWAYS if d == 0 else NEVER
     if isinstance(a, int) or isinstance(b, int):
         f, t = (b, a) if isinstance(a, int) else (a, b)
-        return NEVER if not can_equal(f, t) else DEPENDS
+        return NEVER if not can_equal(f, t) else DEPENDS  # type: ignore[arg-type]  # f: Lin, t: int
     return DEPENDS
 
 
