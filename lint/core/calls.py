@@ -140,7 +140,7 @@ class CallsMixin(_Host):
             v = args[0]
             if isinstance(v, ObjectValue):
                 return ObjectValue(v.cls, dict(v.attrs))
-            if isinstance(v, (list, dict)) and id(v) not in self.havoc:
+            if isinstance(v, (list, dict)) and v not in self.havoc:
                 return type(v)(v)
             return v if isinstance(v, (int, float, str, tuple, bool)) or v is None else UNKNOWN
         if name == "dataclasses.field":
@@ -189,7 +189,7 @@ class CallsMixin(_Host):
         if isinstance(obj, list):
             return self.list_method(obj, name, args, node)
         if isinstance(obj, dict):
-            if id(obj) in self.havoc:
+            if obj in self.havoc:
                 return UNKNOWN
             if name == "items":
                 return _Iter([(k, v) for k, v in obj.items()])
@@ -201,12 +201,12 @@ class CallsMixin(_Host):
                 return obj.get(args[0], args[1] if len(args) > 1 else None)
             if name in ("update", "pop", "setdefault", "__setitem__", "clear"):
                 if self.speculative:
-                    self.havoc.add(id(obj))
+                    self.havoc.add(obj)
                     return UNKNOWN
                 try:
                     return getattr(obj, name)(*args, **kwargs)
                 except CONCRETE_ERRORS:
-                    self.havoc.add(id(obj))
+                    self.havoc.add(obj)
                     return UNKNOWN
             return UNKNOWN
         if isinstance(obj, str):
@@ -230,20 +230,20 @@ class CallsMixin(_Host):
 
     def list_method(self, obj: list, name, args, node) -> Any:
         if name in ("append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort"):
-            if self.speculative or id(obj) in self.havoc:
-                self.havoc.add(id(obj))
+            if self.speculative or obj in self.havoc:
+                self.havoc.add(obj)
                 return UNKNOWN
             if name == "extend":
                 items = self.items_of(args[0]) if args else None
                 if items is None:
-                    self.havoc.add(id(obj))
+                    self.havoc.add(obj)
                     return UNKNOWN
                 obj.extend(items)
                 return None
             try:
                 return getattr(obj, name)(*args)
             except CONCRETE_ERRORS:
-                self.havoc.add(id(obj))
+                self.havoc.add(obj)
                 return UNKNOWN
         if name in ("index", "count"):
             try:

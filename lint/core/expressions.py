@@ -108,7 +108,7 @@ class ExpressionsMixin(_Host):
         for el in node.elements:
             if isinstance(el, cst.StarredDictElement):
                 v = self.eval(el.value, frame)
-                if not isinstance(v, dict) or id(v) in self.havoc:
+                if not isinstance(v, dict) or v in self.havoc:
                     return UNKNOWN
                 out.update(v)
                 continue
@@ -252,7 +252,7 @@ class ExpressionsMixin(_Host):
                     return self._unknown_call(func)
                 args.extend(items)
             elif a.star == "**":
-                if not isinstance(v, dict) or id(v) in self.havoc:
+                if not isinstance(v, dict) or v in self.havoc:
                     return self._unknown_call(func)
                 kwargs.update(v)
             elif a.keyword is not None:
@@ -272,7 +272,7 @@ class ExpressionsMixin(_Host):
             return True if D.at_least(v, 1) == D.ALWAYS else UNKNOWN
         if isinstance(v, (ModuleValue, Param, ClassValue, Qual, BoundMethod, Partial, ObjectValue, ModuleRef)):
             return True
-        if isinstance(v, (list, dict)) and id(v) in self.havoc:
+        if isinstance(v, (list, dict)) and v in self.havoc:
             return UNKNOWN
         if isinstance(v, (list, tuple)) and any(e is UNKNOWN for e in v) and not v:
             return UNKNOWN
@@ -286,13 +286,13 @@ class ExpressionsMixin(_Host):
         if v is UNKNOWN:
             return None
         if isinstance(v, (list, tuple)):
-            if id(v) in self.havoc:
+            if v in self.havoc:
                 return None
             return list(v)
         if isinstance(v, range):
             return list(v) if len(v) <= MAX_UNROLL else None
         if isinstance(v, dict):
-            return None if id(v) in self.havoc else list(v.keys())
+            return None if v in self.havoc else list(v.keys())
         if isinstance(v, str):
             return list(v)
         if isinstance(v, ObjectValue) and "__items__" in v.attrs:
@@ -346,7 +346,7 @@ class ExpressionsMixin(_Host):
                     return v
             return UNKNOWN
         if isinstance(obj, (list, tuple, str)):
-            if isinstance(obj, list) and id(obj) in self.havoc:
+            if isinstance(obj, list) and obj in self.havoc:
                 return UNKNOWN
             if isinstance(key, int) and not isinstance(key, bool):
                 return obj[key] if -len(obj) <= key < len(obj) else UNKNOWN
@@ -354,7 +354,7 @@ class ExpressionsMixin(_Host):
                 return obj[key]
             return UNKNOWN
         if isinstance(obj, dict):
-            if id(obj) in self.havoc or not _hashable(key):
+            if obj in self.havoc or not _hashable(key):
                 return UNKNOWN
             return obj.get(key, UNKNOWN)
         return UNKNOWN

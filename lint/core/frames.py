@@ -37,3 +37,20 @@ class Frame:
         self.returns = returns if returns is not None else []  # returns under unknown control flow
         self.fork = fork
         self.src = src  # the module whose globals names resolve in (None: the analysed file)
+
+
+class ObjectSet:
+    """A set of objects by identity that keeps them alive: an ``id()`` alone may be reused by a
+    new object once the first is freed, which made results depend on the allocator (a fresh
+    list mistaken for one mutated under unknown control flow)."""
+
+    __slots__ = ("_objs",)
+
+    def __init__(self) -> None:
+        self._objs: dict = {}
+
+    def add(self, obj) -> None:
+        self._objs[id(obj)] = obj
+
+    def __contains__(self, obj) -> bool:
+        return self._objs.get(id(obj)) is obj

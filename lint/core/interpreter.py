@@ -18,7 +18,7 @@ from .project import ModuleRef, Project
 from .source import ClassInfo, SourceModule
 from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
 
-from .frames import MAX_DEPTH, MAX_STEPS, MAX_UNROLL, AnalysisAbort, Frame, _Break, _Continue, _Raise, _Return  # noqa: F401
+from .frames import MAX_DEPTH, MAX_STEPS, MAX_UNROLL, AnalysisAbort, Frame, ObjectSet, _Break, _Continue, _Raise, _Return  # noqa: F401
 
 from .builtins import BUILTINS
 from .calls import CallsMixin
@@ -44,7 +44,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.steps = 0
         self.order = 0
         self.call_depth = 0
-        self.havoc: set = set()  # ids of lists/dicts mutated under unknown control flow
+        self.havoc = ObjectSet()  # lists/dicts mutated under unknown control flow
         self.probes: Dict[int, Any] = {}  # probe id -> first layer applied to that input
         self._globals: Dict[int, Dict[str, Any]] = {}
         self._globals_busy: set = set()

@@ -46,10 +46,10 @@ class StatementsMixin(_Host):
             cur = self.eval(s.target, frame)
             v = self.eval(s.value, frame)
             op = type(s.operator).__name__.replace("Assign", "")
-            if isinstance(cur, list) and op == "Add" and id(cur) not in self.havoc:
+            if isinstance(cur, list) and op == "Add" and cur not in self.havoc:
                 items = self.items_of(v)
                 if items is None or self.speculative:
-                    self.havoc.add(id(cur))
+                    self.havoc.add(cur)
                 else:
                     cur.extend(items)
                 return
@@ -124,13 +124,13 @@ class StatementsMixin(_Host):
             if isinstance(obj, (list, dict)) and len(target.slice) == 1 and \
                     isinstance(target.slice[0].slice, cst.Index):
                 key = self.eval(target.slice[0].slice.value, frame)
-                if self.speculative or key is UNKNOWN or id(obj) in self.havoc:
-                    self.havoc.add(id(obj))
+                if self.speculative or key is UNKNOWN or obj in self.havoc:
+                    self.havoc.add(obj)
                     return
                 try:
                     obj[key] = value
                 except CONCRETE_ERRORS:
-                    self.havoc.add(id(obj))
+                    self.havoc.add(obj)
             elif isinstance(obj, ModuleValue):
                 obj.uncertain = True
             # tensor item assignment leaves the shape unchanged
@@ -216,7 +216,7 @@ class StatementsMixin(_Host):
         for recv in _mutated_receivers(stmt):
             v = self.eval(recv, frame) if not isinstance(recv, str) else frame.locals.get(recv)
             if isinstance(v, (list, dict)):
-                self.havoc.add(id(v))
+                self.havoc.add(v)
             elif isinstance(v, ModuleValue):
                 v.uncertain = True
         for attr_target in _assigned_attrs(stmt):

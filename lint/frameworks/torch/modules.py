@@ -113,7 +113,7 @@ def _fill_container(interp: Interpreter, m: ModuleValue, kind, args) -> None:
                 _add_child(interp, m, str(i), v)
     elif kind == "moduledict" and args:
         d = args[0]
-        if isinstance(d, dict) and id(d) not in interp.havoc:
+        if isinstance(d, dict) and d not in interp.havoc:
             for k, v in d.items():
                 _add_child(interp, m, str(k), v)
         elif isinstance(d, (list, tuple)):
