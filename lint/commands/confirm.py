@@ -641,6 +641,8 @@ def _verdict(confirmed, evidence, device=None, **extra) -> Dict[str, Any]:
     return d
 
 
+# Long on purpose (~95 lines): one verdict table, case by case (raised on the line / elsewhere /
+# ran through / folded the batch / meta could not tell); split, the cases lose their order.
 def _judge(run, findings, res, job, stmts: Statements, explicit_meta: bool) -> Dict[int, Dict[str, Any]]:
     out: Dict[int, Dict[str, Any]] = {}
     dev = res.get("device")
@@ -789,6 +791,7 @@ def _all_findings(analysis):
     return analysis._unfiltered_findings
 
 
+# ~80 lines: the job's steps in order (build the job, run, fall back from meta to CPU, judge, defects).
 def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 60.0,
                      memory: Any = DEFAULT_MEMORY) -> Dict[Any, Any]:
     """Run the real forward pass for the models behind ``findings``.
