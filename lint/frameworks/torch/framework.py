@@ -70,6 +70,9 @@ def call_qual(interp: Interpreter, name: str, args, kwargs, node) -> Any:
         return Param(shape, rg if isinstance(rg, bool) else True)
     if canon == "torch.nn.Module":
         return UNKNOWN
+    if canon == "torch.nn.Transformer.generate_square_subsequent_mask":
+        sz = args[0] if args else kwargs.get("sz", UNKNOWN)
+        return Tensor((sz, sz), "float", None) if isinstance(sz, int) and not isinstance(sz, bool) else Tensor(None)
     if canon.startswith("torch.nn.") and canon.count(".") == 2 and short[:1].isupper():
         return ModuleValue("opaque", short, node=node)
     if name.startswith("torch.") and any(isinstance(a, Tensor) and a.data is not None for a in args):
