@@ -105,11 +105,25 @@ class MaskShape(Payload):
     expected: Tuple[Any, ...]
 
 
-KINDS = (Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, EinsumMismatch, MaskShape)
+@dataclass
+class TableOverflow(Payload):
+    """A fixed table of ``rows`` rows (an Embedding's weight, a positional table) indexed up to
+    ``index`` (``torch.arange(T)`` positions with T known): torch raises ``index out of range in self``."""
+
+    KIND = "table"
+    layer: str
+    rows: int
+    index: int
+
+
+KINDS = (Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, EinsumMismatch, MaskShape, TableOverflow)
 
 
 def message(d: Union[Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, EinsumMismatch, MaskShape], node: Any,
             ctx: Any) -> str:
+    if isinstance(d, TableOverflow):
+        return (f"{ctx.text(node)}: {d.layer}{ctx.defined_at(ctx.module)} has {d.rows} rows but is indexed "
+                f"with {d.index} (index out of range: the sequence is longer than the table){ctx.input_desc()}")
     if isinstance(d, MaskShape):
         return (f"{ctx.text(node)}: {d.layer} {d.mask} has shape {ctx.shape(d.got)} but must be "
                 f"{ctx.shape(d.expected)}{ctx.input_desc()}")

@@ -6,6 +6,7 @@ from ....core.facts import Unknowable, Violation
 from ....core.values import Tensor
 from ....rules import shp007_invalid_config as C
 from ....rules.shp002_feature_mismatch import Features, StateShape
+from ....rules.shp006_broadcast_mismatch import TableOverflow
 from ....rules.shp008_wrong_rank import RankBatchedOrNot
 from .table import DEVICE, LayerInput, R, functional, layer, need, need_int, shape_of
 
@@ -22,6 +23,11 @@ def _emb_check(a):
        params=lambda a: {"weight": (need_int(a["num_embeddings"]), need_int(a["embedding_dim"]))})
 def _embedding(a, x):
     s = shape_of(x)
+    n = a["num_embeddings"]
+    if x.data is not None and isinstance(n, int) and x.data and all(isinstance(v, int) for v in x.data):
+        hi, lo = max(x.data), min(x.data)
+        if hi >= n or lo < 0:
+            raise Violation(TableOverflow(layer="Embedding", rows=n, index=hi if hi >= n else lo))
     return Tensor((*s, need_int(a["embedding_dim"])), "float", x.batch_dim)
 
 
