@@ -167,6 +167,8 @@ class Model:
         ps = self.subtree(self.root)
         if ps is None:
             return None, None
+        if any(m.attrs.get("__grads_unknown__") for m in self.tree):
+            return self.count(ps), None  # requires_grad_(flag) with a flag not known
         return self.count(ps), self.count(ps, trainable_only=True)
 
 

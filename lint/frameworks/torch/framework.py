@@ -188,6 +188,8 @@ def tensor_attr(interp: Interpreter, obj: Any, attr: str, node) -> Any:
             return _as_tensor(obj)
         if attr == "requires_grad":
             return obj.requires_grad
+        if attr == "requires_grad_":
+            return BoundMethod(obj, attr)
         return BoundMethod(_as_tensor(obj), attr)
     return NOT_MINE
 
@@ -332,6 +334,14 @@ class TorchFramework(Framework):
             return call_tensor_method(interp, obj, name, args, kwargs, node)
         if isinstance(obj, ModuleValue):
             return module_method(interp, obj, name, args, kwargs, node)
+        if isinstance(obj, Param):
+            if name == "requires_grad_":
+                flag = args[0] if args else kwargs.get("requires_grad", True)
+                if isinstance(flag, bool) and not interp.speculative:
+                    obj.requires_grad = flag
+                return obj
+            from .tensor_methods import call_tensor_method
+            return call_tensor_method(interp, _as_tensor(obj), name, args, kwargs, node)
         if isinstance(obj, SuperRef) and isinstance(obj.instance, ModuleValue):
             return call_super(interp, obj, name, args, kwargs, node)
         return NOT_MINE

@@ -166,8 +166,8 @@ def make_layer(interp: Interpreter, spec: L.LayerSpec, args, kwargs, node) -> Mo
     if m.args is not None:
         try:
             for pname, shape in spec.params(m.args).items():
-                if "." not in pname:
-                    m.params[pname] = Param(shape)
+                # dotted ones (MultiheadAttention's out_proj.weight) too: parameters() yields them
+                m.params[pname] = Param(shape)
         except Unknowable:
             m.args = dict(m.args, __params_unknown__=True)
     return m
@@ -300,7 +300,27 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
 def module_method(interp: Interpreter, m: ModuleValue, name, args, kwargs, node) -> Any:
     if name == "forward":
         return interp.call_module(m, args, kwargs, node)
-    if name in ("to", "cuda", "cpu", "eval", "train", "float", "double", "half", "requires_grad_",
+    if name == "requires_grad_":
+        flag = args[0] if args else kwargs.get("requires_grad", True)
+        params = named_parameters(m)
+        if params is None or not isinstance(flag, bool) or interp.speculative:
+            _havoc_grads(m)
+        else:
+            for _, p in params:
+                p.requires_grad = flag
+        return m
+    if name in ("parameters", "named_parameters") and not args and set(kwargs) <= {"recurse", "prefix"}:
+        recurse = kwargs.get("recurse", True)
+        prefix = kwargs.get("prefix", "")
+        if not isinstance(recurse, bool) or not isinstance(prefix, str):
+            return UNKNOWN
+        params = named_parameters(m, recurse)
+        if params is None:
+            return UNKNOWN
+        if name == "parameters":
+            return _Iter([p for _, p in params])
+        return _Iter([(f"{prefix}.{n}" if prefix else n, p) for n, p in params])
+    if name in ("to", "cuda", "cpu", "eval", "train", "float", "double", "half",
                 "apply", "type", "share_memory", "bfloat16", "zero_grad"):
         if name == "train":
             return m
@@ -376,6 +396,39 @@ def module_method(interp: Interpreter, m: ModuleValue, name, args, kwargs, node)
                 "named_modules", "named_children"):
         return UNKNOWN
     return UNKNOWN
+
+
+def named_parameters(m: ModuleValue, recurse: bool = True) -> Optional[List[Any]]:
+    """(name, Param) as ``m.named_parameters()`` gives them (deduplicated, registration order, own
+    before children's); None when some module's parameters are not known."""
+    out: List[Any] = []
+    seen_p: set = set()
+    seen_m: set = set()
+
+    def walk(x: ModuleValue, prefix: str) -> bool:
+        if id(x) in seen_m:
+            return True
+        seen_m.add(id(x))
+        if x.uncertain or x.kind == "opaque":
+            return False
+        if x.kind == "layer" and (x.args is None or x.args.get("__params_unknown__")):
+            return False
+        for n, p in x.params.items():
+            if p.buffer or id(p) in seen_p:
+                continue
+            seen_p.add(id(p))
+            out.append((prefix + n, p))
+        if recurse:
+            for cn, c in x.children.items():
+                if not walk(c, f"{prefix}{cn}."):
+                    return False
+        return True
+    return out if walk(m, "") else None
+
+
+def _havoc_grads(m: ModuleValue) -> None:
+    """A freeze we cannot follow: mark the tree so that trainable counts say unknown."""
+    m.attrs["__grads_unknown__"] = True
 
 
 def module_attr(interp: Interpreter, m: ModuleValue, attr) -> Any:
