@@ -25,6 +25,7 @@ CASES = [
     ("seq_lstm_lm.py", "RNNModel", [((35, 4), "long")]),
     ("seq_gru_attention.py", "Seq2Seq", [((2, 12), "long"), ((2, 9), "long")]),
     ("seq_einops_vit.py", "ViT", [((2, 3, 32, 32), "float")]),
+    ("seq_positional_encoding.py", "TransformerModel", [((35, 4), "long")]),
 ]
 IDS = [c[1] for c in CASES]
 
