@@ -412,3 +412,29 @@ class Net(nn.Module):
 def test_embeddings(ctor, inputs, pre, call):
     body = EMB.format(ctor=ctor, pre=pre or "pass", call=call)
     check(body, inputs, ["long"])
+
+
+# ------------------------------------------------------------------ norms on the last dims
+
+NORM = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.{ctor}
+
+    def forward(self, x):
+        return self.norm(x)
+"""
+
+
+@pytest.mark.parametrize("ctor,inputs", [
+    ("RMSNorm(16)", [(2, 5, 16)]), ("RMSNorm([5, 16])", [(2, 5, 16)]), ("LayerNorm([5, 16])", [(2, 5, 16)]),
+    ("RMSNorm(16, elementwise_affine=False)", [(2, 16)]),
+    ("RMSNorm(12)", [(2, 5, 16)]), ("LayerNorm([4, 16])", [(2, 5, 16)]), ("RMSNorm([2, 5, 16])", [(5, 16)]),
+])
+def test_last_dim_norms(ctor, inputs):
+    body = NORM.format(ctor=ctor)
+    check(body, inputs)
+    want, code = params_of(body)
+    if want is not None:
+        assert _total(code) == want
