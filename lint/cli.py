@@ -68,7 +68,7 @@ def _options(args):
     from .cache import open_cache, result_options
 
     opts.cache = open_cache(args.paths[0] if args.paths else ".", "cli",
-                            result_options(cfg, shapes=shapes, select=select, ignore=ignore, max_size=max_size,
+                            result_options(cfg, shapes={k: [repr(v) for v in vs] for k, vs in shapes.items()}, select=select, ignore=ignore, max_size=max_size,
                                            want_classes=opts.want_classes),
                             enabled=not (args.no_cache or args.confirm), directory=args.cache_dir, config=cfg)
     return opts, origin
@@ -93,6 +93,7 @@ def _check_input_shapes(opts, origin, results) -> None:
             hint = did_you_mean(name, defined) if defined else "; no class is defined in the checked files"
             raise CliError(f"shapelint: {origin[name]} {name}={text}: no class {name!r} in the checked files{hint}")
         arities = defined[name]
+        specs = [s for s in specs if getattr(s, "name", None) is None]  # named inputs (CLASS.param=) aside
         if len(specs) > 1 and all(n is not None and n < len(specs) for n in arities):
             most = max(arities)
             raise CliError(f"shapelint: {origin[name]} {name}: given {len(specs)} times, but {name}.forward takes "
@@ -228,7 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="report shape bugs in model files")
     c.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
     c.add_argument("--input-shape", action="append", metavar="CLASS=DIMS",
-                   help="input shape of a model class, e.g. Net=1,1,28,28 or Net=N,3,H,W (repeat for several)")
+                   help="input shape of a model class, e.g. Net=1,1,28,28 or Net=N,3,H,W (repeat for several); "
+                        "Net.cond=2,4 names a forward parameter, Net.batch.x=2,3 a key of a dict parameter, "
+                        "a :long suffix the dtype (Net=2,16:long)")
     c.add_argument("--format", choices=FORMATS, default="text",
                    help="text (flake8's lines), json, sarif (SARIF 2.1.0, for GitHub code scanning), "
                         "github (GitHub Actions annotations)")

@@ -19,7 +19,7 @@ from .core.source import ClassInfo, SourceModule, dotted
 from .core.values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
 
 from .frameworks.torch.inputs import batch_dim, symbolic_input
-from .options import InputSpec, ShapelintInputError
+from .options import InputSpec, ShapelintInputError, spec_dtype, spec_name
 from .rules_registry import forward_end_hooks
 from .results import Finding, Run  # noqa: F401 - re-exported: shapelint.engine.Finding/Run
 
@@ -262,7 +262,7 @@ class Planner:
             inner = _unchain(target)
             if self._called_class(inner) is not None:
                 ctor = inner
-        if ctor is not None and call.args and all(a.keyword is None and not a.star for a in call.args):
+        if ctor is not None and call.args and all(not a.star for a in call.args):
             specs = []
             for a in call.args:
                 expr = a.value
@@ -271,7 +271,9 @@ class Planner:
                 v = self.interp.eval(expr, Frame())
                 if not isinstance(v, Tensor) or v.shape is None or not all(isinstance(d, int) for d in v.shape):
                     return None
-                specs.append(tuple(v.shape))
+                # model(x, cond=c): a named input; torch.randint(...): indices
+                specs.append(InputSpec(v.shape, a.keyword.value if a.keyword is not None else None,
+                                       "long" if v.dtype == "long" else None))
             return ctor, specs, "call"
         # torchsummary.summary(model, (1, 28, 28)) / torchinfo.summary(model, input_size=(1, 1, 28, 28))
         qual = self.interp.eval(func, Frame())
@@ -416,14 +418,30 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
     if run.inputs is None and n_inputs == 0:
         run.root, run.facts = root, interp.facts
         return
-    probe_layers = _probe(interp, root, max(n_inputs, len(run.inputs or ())))
+    positional = [s for s in run.inputs or () if spec_name(s) is None]
+    probe_layers = _probe(interp, root, max(n_inputs, len(positional)))
+    kwargs: Dict[str, Any] = {}
     if run.inputs is not None:
         inputs = []
-        for i, s in enumerate(run.inputs):
+        for i, s in enumerate(positional):
             first = probe_layers.get(i)
             # an Embedding input is a LongTensor
-            dtype = "long" if first is not None and first.type_name == "Embedding" else "float"
+            dtype = spec_dtype(s) or ("long" if first is not None and first.type_name == "Embedding" else "float")
             inputs.append(_spec_tensor(s, dtype, first))
+        named = []
+        for s in run.inputs:
+            name = spec_name(s)
+            if name is None:
+                continue
+            t = _spec_tensor(s, spec_dtype(s) or "float", None)
+            named.append(t)
+            param, _, key = name.partition(".")
+            if key:
+                d = kwargs.setdefault(param, {})
+                if isinstance(d, dict):
+                    d[key] = t
+            else:
+                kwargs[param] = t
     else:
         inputs = []
         for i in range(n_inputs):
@@ -431,9 +449,9 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
             inputs.append(t if t is not None else Tensor(None))
         # an input no layer told the shape of stays of unknown rank: forward still runs, and
         # whatever fixes a shape on the way (x.view(-1, 784)) is checked from there on
-    run.input_tensors = inputs
+    run.input_tensors = inputs + (named if run.inputs is not None else [])
     try:
-        run.output = interp.call_module(root, list(inputs), {}, None)
+        run.output = interp.call_module(root, list(inputs), kwargs, None)
     finally:
         run.root = root
         run.calls = interp.calls

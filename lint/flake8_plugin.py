@@ -64,7 +64,8 @@ class ShapeLintPlugin:
         # -- result cache (lint/cache.py) --
         from .cache import open_cache
 
-        cls._cache = open_cache(".", "flake8", {"input-shape": cls._input_shapes},
+        shapes = {k: [repr(v) for v in vs] for k, vs in cls._input_shapes.items()}  # names and dtypes too
+        cls._cache = open_cache(".", "flake8", {"input-shape": shapes},
                                 enabled=not getattr(options, "shapelint_no_cache", False),
                                 directory=getattr(options, "shapelint_cache_dir", None))
 

@@ -56,10 +56,18 @@ class Run:
         return self.inputs is not None and all(isinstance(d, int) for s in self.inputs for d in s)
 
     def input_text(self) -> str:
-        shapes = [t.shape for t in self.input_tensors if t.shape is not None]
-        if not shapes:
-            return ""
-        return " and ".join("x".join(D.text(d) for d in s) for s in shapes)
+        # a named input (CLASS.param=, model(x, cond=...)) is shown with its name
+        names = [getattr(s, "name", None) for s in self.inputs or ()]
+        positional = [n for n in names if n is None]
+        names = positional + [n for n in names if n is not None]
+        parts = []
+        for i, t in enumerate(self.input_tensors):
+            if t.shape is None:
+                continue
+            text = "x".join(D.text(d) for d in t.shape)
+            name = names[i] if i < len(names) else None
+            parts.append(f"{name}={text}" if name else text)
+        return " and ".join(parts)
 
 
 __all__ = ["Finding", "Run"]

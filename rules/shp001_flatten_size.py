@@ -72,12 +72,33 @@ class ViewSize(Payload):
     shape: Tuple[Any, ...]
 
 
-KINDS = (ReshapeSize, UnflattenSize, ViewSize)
+@dataclass
+class EinopsAxis(Payload):
+    """An einops pattern that cannot apply to ``shape``: input dim ``dim`` has ``got`` elements where
+    the pattern's composition ``group`` needs ``need`` (a product that must equal it) or a divisor of
+    it (``divides``: einops' "can't divide axis of length 10 in chunks of 3")."""
+
+    KIND = "reshape_size"
+    op: str
+    pattern: str
+    group: str
+    got: Any
+    need: Any
+    divides: bool
+    shape: Tuple[Any, ...]
 
 
-def message(d: Union[ReshapeSize, UnflattenSize, ViewSize], node: Any, ctx: Any) -> str:
+KINDS = (ReshapeSize, UnflattenSize, ViewSize, EinopsAxis)
+
+
+def message(d: Union[ReshapeSize, UnflattenSize, ViewSize, EinopsAxis], node: Any, ctx: Any) -> str:
     op = ctx.text(node)
     shape = d.shape
+    if isinstance(d, EinopsAxis):
+        how = (f"cannot be split into chunks of {ctx.dim(d.need)}" if d.divides
+               else f"is not {d.group} = {ctx.dim(d.need)}")
+        return (f"{op}: {d.op} pattern {d.pattern!r}: an axis of length {ctx.dim(d.got)} {how} "
+                f"(shape {ctx.shape(shape)}{ctx.input_desc()})")
     if isinstance(d, ReshapeSize):
         per = ctx.product(shape[1:]) if shape is not None else ctx.dim(d.per_sample)
         return (f"{op}: the layers before it yield {per} features per sample{ctx.input_desc()}, "

@@ -93,11 +93,40 @@ class EinsumMismatch(Payload):
     shapes: Tuple[Any, ...]
 
 
-KINDS = (Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, EinsumMismatch)
+@dataclass
+class MaskShape(Payload):
+    """An attention ``mask`` of shape ``got`` where ``layer`` needs ``expected`` (torch: "The shape of
+    the 2D attn_mask is ..., but should be ...", "expecting key_padding_mask shape of ...")."""
+
+    KIND = "mask"
+    layer: str
+    mask: str
+    got: Tuple[Any, ...]
+    expected: Tuple[Any, ...]
 
 
-def message(d: Union[Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, EinsumMismatch], node: Any,
+@dataclass
+class TableOverflow(Payload):
+    """A fixed table of ``rows`` rows (an Embedding's weight, a positional table) indexed up to
+    ``index`` (``torch.arange(T)`` positions with T known): torch raises ``index out of range in self``."""
+
+    KIND = "table"
+    layer: str
+    rows: int
+    index: int
+
+
+KINDS = (Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, EinsumMismatch, MaskShape, TableOverflow)
+
+
+def message(d: Union[Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, EinsumMismatch, MaskShape], node: Any,
             ctx: Any) -> str:
+    if isinstance(d, TableOverflow):
+        return (f"{ctx.text(node)}: {d.layer}{ctx.defined_at(ctx.module)} has {d.rows} rows but is indexed "
+                f"with {d.index} (index out of range: the sequence is longer than the table){ctx.input_desc()}")
+    if isinstance(d, MaskShape):
+        return (f"{ctx.text(node)}: {d.layer} {d.mask} has shape {ctx.shape(d.got)} but must be "
+                f"{ctx.shape(d.expected)}{ctx.input_desc()}")
     if isinstance(d, ConcatMismatch):
         shapes = ", ".join(ctx.shape(s) for s in d.shapes)
         return (f"{ctx.text(node)}: tensors {shapes} differ in dim {d.bad} ({ctx.dim(d.a)} vs "

@@ -180,6 +180,15 @@ class DropoutProbability(Config):
 
 
 @dataclass
+class PaddingIdx(Config):
+    padding_idx: int
+    num_embeddings: int
+
+    def what(self) -> str:
+        return f"padding_idx={self.padding_idx} must be within num_embeddings={self.num_embeddings}"
+
+
+@dataclass
 class HeadsNotDivisible(Config):
     embed_dim: int
     num_heads: int

@@ -11,7 +11,7 @@ import libcst as cst
 from . import dims as D
 from .framework_api import NOT_MINE
 from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue,
-                     Partial, Qual, Tensor)
+                     Param, Partial, Qual, Tensor)
 
 if TYPE_CHECKING:
     from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
@@ -177,7 +177,7 @@ class CallsMixin(_Host):
 
     # ------------------------------------------------------------------ methods of values
     def call_method(self, obj, name, args, kwargs, node) -> Any:
-        if isinstance(obj, (SuperRef, Tensor, ModuleValue)):
+        if isinstance(obj, (SuperRef, Tensor, ModuleValue, Param)):  # Param: p.requires_grad_(False)
             # a SuperRef here reached a base class outside the analysed code (a framework's, object)
             for fw in self.frameworks:
                 v = fw.call_method(self, obj, name, args, kwargs, node)

@@ -28,7 +28,8 @@ peer would have printed and why.  Parameter counts and mult-adds come from the l
 
 The JSON format (``--format json``) carries the true figures only, with these stable keys::
 
-    {"model": str, "style": str, "input_shapes": [[dim, ...], ...], "output_shapes": [shape, ...],
+    {"model": str, "style": str, "input_shapes": [[dim, ...], ...], "input_names": [null | str, ...],
+     "output_shapes": [shape, ...],
      "layers": [{"name", "type", "depth", "output_shape", "params", "trainable", "mult_adds"}],
      "totals": {"params", "trainable", "non_trainable", "mult_adds"},
      "memory": {"convention", "unit", "input_size", "forward_backward_pass_size", "params_size",
@@ -42,7 +43,9 @@ order, a module called twice appearing twice; ``name`` is the qualified name as
 ``model.named_modules()`` gives it; ``depth`` its depth in the module tree; ``params`` and
 ``trainable`` count the module's *own* parameters (not its children's); ``mult_adds`` is
 torchinfo's formula for leaf modules (Linear counted over all leading dims) and 0 otherwise.
-Shapes include the batch; a symbolic dim is a string; an unknown shape is null.  Memory figures
+Shapes include the batch; a symbolic dim is a string; an unknown shape is null; a tuple output is
+a list of shapes, a dict output an object of them.  ``input_names`` gives, per input, null for a
+positional one or the name it was given (``cond``, ``batch.x`` for a key of a dict parameter).  Memory figures
 are unrounded, in the chosen style's unit, at batch 1 for torchsummary, null when symbolic.  The
 torchsummary style runs the model in train mode, as torchsummary does (the file's own inputs
 at batch 2, as torchsummary feeds them).

@@ -15,7 +15,9 @@ def add_arguments(p: Any) -> None:
     p.add_argument("--input-shape", action="append", metavar="DIMS",
                    help="one model input: the whole tensor forward receives, batch included, in every style "
                         "(2,1,28,28 where torchsummary's input_size is (1, 28, 28)); a dim may be a symbol "
-                        "(N,1,H,W); repeat for several inputs. Default: the file's own inputs, else symbolic")
+                        "(N,1,H,W); repeat for several inputs. As for `check` without the class: cond=2,4 names a forward "
+                        "parameter, batch.x=2,3 a key of a dict parameter, a :long suffix the dtype (2,16:long). "
+                        "Default: the file's own inputs, else symbolic")
     p.add_argument("--style", choices=STYLES, default="torchsummary",
                    help="whose table to print (default torchsummary)")
     p.add_argument("--depth", type=int, default=3, metavar="N",

@@ -38,12 +38,12 @@ def _read(path: str) -> str:
 
 def _inputs(args: Any) -> Optional[List[Tuple[Any, ...]]]:
     """--input-shape as given: the whole tensor, batch included, whatever the style."""
-    from ...options import ShapelintInputError, parse_dims
+    from ...options import ShapelintInputError, parse_named_dims
 
     if not args.input_shape:
         return None
     try:
-        return [tuple(parse_dims(text)) for text in args.input_shape]
+        return [parse_named_dims(text) for text in args.input_shape]
     except ShapelintInputError as e:
         raise CliError(f"shapelint: {e}")
 
@@ -65,14 +65,18 @@ def _analyse(code: str, path: str, target: str, inputs: Optional[List[Tuple[Any,
 
 def _file_inputs(r: Any) -> Optional[List[Tuple[Any, ...]]]:
     """The inputs the run used (the file's own, or symbolic), a symbolic dim as text."""
+    from ...options import InputSpec
+
+    names = [getattr(s, "name", None) for s in r.inputs or ()]
+    names = [n for n in names if n is None] + [n for n in names if n is not None]
     found = []
-    for t in r.input_tensors:
+    for i, t in enumerate(r.input_tensors):
         if t.shape is None or not t.shape:
             return None
         dims_ = tuple(d if isinstance(d, int) else D.text(d) for d in t.shape)
         if not all(isinstance(d, int) or d.isidentifier() for d in dims_):
             return None
-        found.append(dims_)
+        found.append(InputSpec(dims_, names[i] if i < len(names) else None, t.dtype if t.dtype != "float" else None))
     return found
 
 
@@ -88,10 +92,13 @@ def _build(args: Any, code: str, path: str, target: str, style: Renderer) -> Tup
     if r.root is None:
         raise CliError(f"shapelint: {path}: could not build {target} statically (an argument or a layer is unknown)")
     if inputs is not None:
-        problem = preflight.forward_problem(r, len(inputs))
+        problem = preflight.forward_problem(r, len([s for s in inputs if s.name is None]),
+                                            [s.name for s in inputs if s.name is not None])
         if problem:
             raise CliError(f"shapelint: {path}: cannot run {target}: {problem}")
-        for problem in preflight.batch_problems(r, args.input_shape):
+        texts = [t for t, s in zip(args.input_shape, inputs) if s.name is None] + \
+            [t for t, s in zip(args.input_shape, inputs) if s.name is not None]
+        for problem in preflight.batch_problems(r, texts):
             raise CliError(f"shapelint: {path}: {problem}")
     if not r.input_tensors or all(t.shape is None for t in r.input_tensors):
         raise CliError(f"shapelint: {path}: cannot tell the input of {target}: pass --input-shape")
@@ -103,7 +110,7 @@ def _build(args: Any, code: str, path: str, target: str, style: Renderer) -> Tup
         if note:
             notes.append(note)
         if batch is not None and found:
-            r = _analyse(code, path, target, [(batch,) + f[1:] for f in found], style)
+            r = _analyse(code, path, target, [f.with_dims((batch,) + f[1:]) for f in found], style)
     return r, notes
 
 

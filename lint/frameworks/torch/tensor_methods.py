@@ -7,7 +7,7 @@ from ...core import dims as D
 from . import layers as L
 from . import tensor_ops as T
 from .layers import Unknowable, need
-from ...core.values import UNKNOWN, Param, Tensor
+from ...core.values import UNKNOWN, Param, Qual, Tensor
 
 # Methods that return a tensor of the same shape.
 _SAME = {
@@ -397,9 +397,25 @@ def _like(args, kwargs):
 
 
 def _arange(args, kwargs):
-    if len(args) == 1 and isinstance(args[0], int):
-        return Tensor((max(args[0], 0),), "long")
-    return Tensor(None, "long")
+    """torch.arange(end) / (start, end[, step]): ceil((end - start) / step) values; a symbolic end
+    from 0 by 1 gives that many."""
+    dt = kwargs.get("dtype")
+    dtype = "long" if dt is None or (isinstance(dt, Qual) and dt.name in ("torch.long", "torch.int64")) else None
+    if dtype is None and isinstance(dt, Qual) and dt.name in ("torch.float", "torch.float32"):
+        dtype = "float"
+    dtype = dtype or "float"
+    if len(args) == 1:
+        args = (0, args[0])
+    if len(args) == 2:
+        args = (*args, 1)
+    if len(args) != 3:
+        return Tensor(None, dtype)
+    start, end, step = args
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in args) and step:
+        return Tensor((max(-((start - end) // step), 0),), dtype)
+    if start == 0 and step == 1 and D.is_dim(end):
+        return Tensor((end,), dtype)
+    return Tensor(None, dtype)
 
 
 _FACTORIES = {
@@ -485,8 +501,12 @@ def data_method(x: Tensor, name, args, kwargs):
     return NotImplemented
 
 
+def _long_or_none(dt) -> bool:
+    return dt is None or (isinstance(dt, Qual) and dt.name in ("torch.long", "torch.int64"))
+
+
 def data_function(interp, short, args, kwargs):
-    if short == "arange" and not kwargs and 1 <= len(args) <= 3 and all(
+    if short == "arange" and set(kwargs) <= {"dtype"} and _long_or_none(kwargs.get("dtype")) and 1 <= len(args) <= 3 and all(
             isinstance(a, int) and not isinstance(a, bool) for a in args):
         r = range(*args)
         return data_tensor(r, "long") if 0 < len(r) <= MAX_DATA else NotImplemented
