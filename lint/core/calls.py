@@ -201,12 +201,12 @@ class CallsMixin(_Host):
                 return obj.get(args[0], args[1] if len(args) > 1 else None)
             if name in ("update", "pop", "setdefault", "__setitem__", "clear"):
                 if self.speculative:
-                    self.havoc.add(id(obj))
+                    self.havoc.add(obj)
                     return UNKNOWN
                 try:
                     return getattr(obj, name)(*args, **kwargs)
                 except CONCRETE_ERRORS:
-                    self.havoc.add(id(obj))
+                    self.havoc.add(obj)
                     return UNKNOWN
             return UNKNOWN
         if isinstance(obj, str):
@@ -231,19 +231,19 @@ class CallsMixin(_Host):
     def list_method(self, obj: list, name, args, node) -> Any:
         if name in ("append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort"):
             if self.speculative or id(obj) in self.havoc:
-                self.havoc.add(id(obj))
+                self.havoc.add(obj)
                 return UNKNOWN
             if name == "extend":
                 items = self.items_of(args[0]) if args else None
                 if items is None:
-                    self.havoc.add(id(obj))
+                    self.havoc.add(obj)
                     return UNKNOWN
                 obj.extend(items)
                 return None
             try:
                 return getattr(obj, name)(*args)
             except CONCRETE_ERRORS:
-                self.havoc.add(id(obj))
+                self.havoc.add(obj)
                 return UNKNOWN
         if name in ("index", "count"):
             try:

@@ -27,6 +27,15 @@ from .objects import ObjectsMixin
 from .statements import StatementsMixin
 
 
+class IdSet(dict):
+    """Objects by ``id()``, each kept alive while it is in the set: a freed list's id would be
+    reused by the next list allocated at that address, which then looked mutated -- results that
+    depended on the memory layout (issue 12's nondeterminism). ``id(x) in s`` asks."""
+
+    def add(self, obj) -> None:
+        self[id(obj)] = obj
+
+
 class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
     """Evaluation state and facts; expressions, statements, calls and the object model are mixins
     (core/expressions.py, statements.py, calls.py, objects.py), framework meaning is asked of
@@ -44,7 +53,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.steps = 0
         self.order = 0
         self.call_depth = 0
-        self.havoc: set = set()  # ids of lists/dicts mutated under unknown control flow
+        self.havoc = IdSet()  # lists/dicts mutated under unknown control flow, by id (kept alive)
         self.probes: Dict[int, Any] = {}  # probe id -> first layer applied to that input
         self._globals: Dict[int, Dict[str, Any]] = {}
         self._globals_busy: set = set()

@@ -49,7 +49,7 @@ class StatementsMixin(_Host):
             if isinstance(cur, list) and op == "Add" and id(cur) not in self.havoc:
                 items = self.items_of(v)
                 if items is None or self.speculative:
-                    self.havoc.add(id(cur))
+                    self.havoc.add(cur)
                 else:
                     cur.extend(items)
                 return
@@ -125,12 +125,12 @@ class StatementsMixin(_Host):
                     isinstance(target.slice[0].slice, cst.Index):
                 key = self.eval(target.slice[0].slice.value, frame)
                 if self.speculative or key is UNKNOWN or id(obj) in self.havoc:
-                    self.havoc.add(id(obj))
+                    self.havoc.add(obj)
                     return
                 try:
                     obj[key] = value
                 except CONCRETE_ERRORS:
-                    self.havoc.add(id(obj))
+                    self.havoc.add(obj)
             elif isinstance(obj, ModuleValue):
                 obj.uncertain = True
             # tensor item assignment leaves the shape unchanged
@@ -176,7 +176,7 @@ class StatementsMixin(_Host):
         if not envs:
             raise _Raise()  # both branches leave: the rest of this path never runs
         merged = {}
-        keys = set().union(*envs)
+        keys = list(dict.fromkeys(k for e in envs for k in e))  # ordered: no hash order
         for k in keys:
             vals = [e.get(k, UNKNOWN) for e in envs]
             v = vals[0]
@@ -216,7 +216,7 @@ class StatementsMixin(_Host):
         for recv in _mutated_receivers(stmt):
             v = self.eval(recv, frame) if not isinstance(recv, str) else frame.locals.get(recv)
             if isinstance(v, (list, dict)):
-                self.havoc.add(id(v))
+                self.havoc.add(v)
             elif isinstance(v, ModuleValue):
                 v.uncertain = True
         for attr_target in _assigned_attrs(stmt):
