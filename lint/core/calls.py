@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from . import dims as D
+from . import limits as L
 from .framework_api import NOT_MINE
 from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue,
                      Partial, Qual, Tensor)
@@ -212,8 +213,10 @@ class CallsMixin(_Host):
         if isinstance(obj, str):
             if name in ("format", "join", "lower", "upper", "replace", "startswith", "endswith", "split",
                         "strip"):
+                if not L.str_method_ok(obj, name, args, kwargs):  # "{:>1500000000}".format(1)
+                    return UNKNOWN
                 try:
-                    return getattr(obj, name)(*args, **kwargs)
+                    return L.bounded(getattr(obj, name)(*args, **kwargs))
                 except (*CONCRETE_ERRORS, AttributeError):  # "{.x}".format(v) looks an attribute up
                     return UNKNOWN
             return UNKNOWN
@@ -235,7 +238,7 @@ class CallsMixin(_Host):
                 return UNKNOWN
             if name == "extend":
                 items = self.items_of(args[0]) if args else None
-                if items is None:
+                if items is None or len(obj) + len(items) > L.MAX_ITEMS:
                     self.havoc.add(obj)
                     return UNKNOWN
                 obj.extend(items)
@@ -268,10 +271,10 @@ def _call_math(name, args) -> Any:
             return args[0]
         return UNKNOWN
     f = getattr(math, name, None)
-    if f is None or not callable(f):
+    if f is None or not callable(f) or not L.math_ok(name, args):  # math.factorial(10**7)
         return UNKNOWN
     try:
-        return f(*args)
+        return L.bounded(f(*args))
     except CONCRETE_ERRORS:
         return UNKNOWN
 

@@ -21,6 +21,7 @@ from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tenso
 from .frames import MAX_DEPTH, MAX_STEPS, MAX_UNROLL, AnalysisAbort, Frame, _Break, _Continue, _Raise, _Return  # noqa: F401
 
 from .builtins import BUILTINS
+from .limits import TIME_CHECK_EVERY, current_deadline
 from .calls import CallsMixin
 from .expressions import ExpressionsMixin
 from .objects import ObjectsMixin
@@ -64,6 +65,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.src_stack: List[SourceModule] = [source]
         self.call_sites: List[tuple] = []
         self.frameworks: Tuple[Framework, ...] = registered()
+        self.deadline = current_deadline()  # the file's time budget (core/limits.py)
 
     # ------------------------------------------------------------------ facts
     def violation(self, v: Violation, node, module: Optional[ModuleValue] = None):
@@ -79,6 +81,15 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise AnalysisAbort("step budget exhausted")
+        if not self.steps & (TIME_CHECK_EVERY - 1) and self.deadline.passed():
+            raise AnalysisAbort(f"time budget ({self.deadline.budget:g} s) spent")
+
+    def eval_or_unknown(self, node, frame: Frame) -> Any:
+        """eval for the planner: a budget spent makes the value unknown (a run would be abandoned)."""
+        try:
+            return self.eval(node, frame)
+        except AnalysisAbort:
+            return UNKNOWN
 
     # ------------------------------------------------------------------ names
     def class_value(self, info: ClassInfo) -> ClassValue:
