@@ -50,7 +50,17 @@ def main(argv=None) -> int:
         if kind == "grammar":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                code = "import torch\nimport torch.nn as nn\n" + grammar.example()
+                src = grammar.example()
+            if rng.random() < 0.5:
+                code = "import torch\nimport torch.nn as nn\n" + src
+            else:  # inside a model's __init__ and forward
+                import textwrap
+
+                body = textwrap.indent(src, "        ") or "        pass\n"
+                code = ("import torch\nimport torch.nn as nn\n\n\nclass M(nn.Module):\n    def __init__(self):\n"
+                        "        super().__init__()\n" + body + "\n        self.fc = nn.Linear(4, 2)\n\n"
+                        "    def forward(self, x):\n" + body + "\n        return self.fc(x)\n\n\nm = M()\n"
+                        "y = m(torch.randn(2, 4))\n")
             runnable = False
         else:
             code, runnable = fuzz_gen.model_program(random.Random(rng.getrandbits(32)))
