@@ -290,3 +290,17 @@ def test_dims_size_cap():
     assert s.is_opaque()
     small = D.mul(D.sym("H"), D.sym("W"))
     assert not small.is_opaque()
+
+
+def test_havoc_ids_are_never_reused():
+    """Issue 12's nondeterminism (BertModel's summary: 'call depth' on some runs, an empty table on
+    others): the interpreter marked mutated lists by id() alone; once such a list was freed, the next
+    list allocated at its address looked mutated too. The mark now keeps its object alive."""
+    from shapelint.core.interpreter import Interpreter
+    from shapelint.core.source import SourceModule
+
+    interp = Interpreter(SourceModule("import torch\n", "x.py"))
+    for _ in range(50):
+        interp.havoc.add([0])  # each list is dropped by the caller at once
+    fresh = [[i] for i in range(5000)]
+    assert not any(id(x) in interp.havoc for x in fresh)
