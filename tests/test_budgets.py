@@ -41,6 +41,12 @@ HOSTILE_EXPRS = {
     "str_replace": '("x" * 900000).replace("x", "y" * 900000)',
     "join": '"-".join(["x" * 900000] * 1000)',
     "big_literal": "1" + "0" * 4000,
+    # memory: many lists each under the item cap, or nested ones 10**10 elements deep
+    "rows": "[[0] * 100000 for _ in range(3000)]",
+    "str_nested": "str([[0] * 100000] * 100000)",
+    "eq_nested": "[[0] * 100000] * 100000 == [[0] * 100000] * 100000",
+    "in_nested": "[0] * 100000 in [[0] * 100000] * 100000",
+    "sorted_nested": "sorted([[0] * 100000] * 100000)",
 }
 
 GOOD = '''

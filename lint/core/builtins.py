@@ -35,8 +35,10 @@ def _concrete(fn, ok=None) -> Any:
             return UNKNOWN
         if any(isinstance(a, range) for a in args) or (ok is not None and not ok(args)):
             return UNKNOWN
+        if not all(L.weight_ok(a) for a in args):  # str([[0] * 10**5] * 10**5)
+            return UNKNOWN
         try:
-            return L.bounded(fn(*args, **kwargs))
+            return interp.charge(L.bounded(fn(*args, **kwargs)))
         except CONCRETE_ERRORS:
             return UNKNOWN
     return f
@@ -69,10 +71,10 @@ def _b_range(interp, args, kwargs) -> Any:
 def _b_iterfn(fn) -> Any:
     def f(interp, args, kwargs) -> Any:
         lists = [interp.items_of(a) for a in args]
-        if any(x is None for x in lists):
+        if any(x is None for x in lists) or not all(L.weight_ok(x) for x in lists):
             return UNKNOWN
         try:
-            return _Iter(list(fn(*lists, **{k: v for k, v in kwargs.items()})))
+            return _Iter(interp.charge(list(fn(*lists, **{k: v for k, v in kwargs.items()}))))
         except CONCRETE_ERRORS:
             return UNKNOWN
     return f

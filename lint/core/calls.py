@@ -216,7 +216,7 @@ class CallsMixin(_Host):
                 if not L.str_method_ok(obj, name, args, kwargs):  # "{:>1500000000}".format(1)
                     return UNKNOWN
                 try:
-                    return L.bounded(getattr(obj, name)(*args, **kwargs))
+                    return self.charge(L.bounded(getattr(obj, name)(*args, **kwargs)))
                 except (*CONCRETE_ERRORS, AttributeError):  # "{.x}".format(v) looks an attribute up
                     return UNKNOWN
             return UNKNOWN

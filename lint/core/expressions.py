@@ -348,7 +348,7 @@ class ExpressionsMixin(_Host):
         if not L.binop_ok(op, a, b):  # 10**10**10, "x" * 10**10, [0] * 10**9: over a cap (core/limits.py)
             return UNKNOWN
         try:
-            return L.bounded(op_fn(a, b))
+            return self.charge(L.bounded(op_fn(a, b)))
         except (*CONCRETE_ERRORS, MemoryError):  # MemoryError: [0] * (1 << 40)
             return UNKNOWN
 
@@ -425,7 +425,7 @@ def compare(op, a, b) -> Any:
             return same if op == "Is" else not same
         return UNKNOWN
     if op in ("In", "NotIn"):
-        if isinstance(b, (list, tuple, dict, str)) and _plain(a):
+        if isinstance(b, (list, tuple, dict, str)) and _plain(a) and L.weight_ok(b):
             try:
                 r = a in b
             except TypeError:
@@ -459,6 +459,8 @@ def compare(op, a, b) -> Any:
 
 
 def _plain(v) -> Any:
+    if isinstance(v, (tuple, list)) and not L.weight_ok(v):  # [[0] * 10**5] * 10**5: 10**10 to compare
+        return False
     return v is None or isinstance(v, (int, float, str, bool)) or (
         isinstance(v, (tuple, list)) and all(_plain(e) for e in v))
 

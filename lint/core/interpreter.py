@@ -21,7 +21,7 @@ from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tenso
 from .frames import MAX_DEPTH, MAX_STEPS, MAX_UNROLL, AnalysisAbort, Frame, _Break, _Continue, _Raise, _Return  # noqa: F401
 
 from .builtins import BUILTINS
-from .limits import TIME_CHECK_EVERY, current_deadline
+from .limits import MAX_ALLOC, TIME_CHECK_EVERY, current_deadline, size_of
 from .calls import CallsMixin
 from .expressions import ExpressionsMixin
 from .objects import ObjectsMixin
@@ -52,6 +52,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.quiet = False  # probing: record nothing
         self.depth = 0
         self.steps = 0
+        self.allocated = 0  # elements built by concrete operations (core/limits.py MAX_ALLOC)
         self.order = 0
         self.call_depth = 0
         self.havoc = IdSet()  # lists/dicts mutated under unknown control flow, by id (kept alive)
@@ -83,6 +84,15 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
             raise AnalysisAbort("step budget exhausted")
         if not self.steps & (TIME_CHECK_EVERY - 1) and self.deadline.passed():
             raise AnalysisAbort(f"time budget ({self.deadline.budget:g} s) spent")
+
+    def charge(self, v: Any) -> Any:
+        """Count what a concrete operation built; past MAX_ALLOC the class is abandoned (memory)."""
+        n = size_of(v)
+        if n:
+            self.allocated += n
+            if self.allocated > MAX_ALLOC:
+                raise AnalysisAbort("size budget exhausted")
+        return v
 
     def eval_or_unknown(self, node, frame: Frame) -> Any:
         """eval for the planner: a budget spent makes the value unknown (a run would be abandoned)."""

@@ -7,7 +7,9 @@ never a hang, never a finding.
 
 - integers: magnitude at most ``2**64`` (``MAX_INT``);
 - strings and bytes: at most ``MAX_STR`` characters;
-- lists, tuples, dicts: at most ``MAX_ITEMS`` elements;
+- lists, tuples, dicts: at most ``MAX_ITEMS`` elements, nested ones counted where Python would
+  walk them all (``str``, ``==``, ``in``, ``sorted``); at most ``MAX_ALLOC`` elements built per class
+  (then the class is abandoned: many lists each under the cap);
 - format widths/precisions: at most ``MAX_STR``;
 - ``range`` stays a lazy range object; iterating one longer than MAX_UNROLL (frames.py) is UNKNOWN.
 
@@ -28,6 +30,7 @@ MAX_INT_BITS = 64
 MAX_INT = 1 << MAX_INT_BITS
 MAX_STR = 1_000_000
 MAX_ITEMS = 100_000
+MAX_ALLOC = 20_000_000  # elements (list/tuple items, characters) built by concrete operations per class
 DEFAULT_TIME_BUDGET = 2.0  # seconds of analysis per file (flake8, shapelint check)
 TIME_CHECK_EVERY = 256  # steps between two reads of the clock
 
@@ -53,6 +56,30 @@ def too_big(v: Any) -> bool:
 def bounded(v: Any) -> Any:
     """v, or UNKNOWN when it is over a cap."""
     return _unknown() if too_big(v) else v
+
+
+def weight_ok(v: Any, limit: int = MAX_ITEMS) -> bool:
+    """At most ``limit`` elements in v, nested containers counted (``str([[0] * 10**5] * 10**5)``
+    would print 10**10 of them): walked without recursion, stopping as soon as it is over."""
+    n, stack = 0, [v]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            n += len(x)
+            stack.extend(e for e in x if isinstance(e, (list, tuple, dict, str, bytes)))
+        elif isinstance(x, dict):
+            n += len(x)
+            stack.extend(e for e in x.values() if isinstance(e, (list, tuple, dict, str, bytes)))
+        elif isinstance(x, (str, bytes)):
+            n += len(x) // 16
+        if n > limit:
+            return False
+    return True
+
+
+def size_of(v: Any) -> int:
+    """What a result costs against MAX_ALLOC (its own elements; nested ones were charged when built)."""
+    return len(v) if isinstance(v, (list, tuple, dict, str, bytes)) else 0
 
 
 def _size(v) -> Optional[int]:
@@ -94,7 +121,7 @@ def binop_ok(op: str, a: Any, b: Any) -> bool:
             return sa + sb <= _seq_cap(a)
         return True
     if op == "Modulo" and isinstance(a, (str, bytes)):
-        return format_ok(a if isinstance(a, str) else a.decode("latin-1"), percent=True)
+        return format_ok(a if isinstance(a, str) else a.decode("latin-1"), percent=True) and weight_ok(b)
     return True
 
 
