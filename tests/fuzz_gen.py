@@ -73,6 +73,8 @@ def model_program(rng: random.Random, hostile: Optional[bool] = None) -> Tuple[s
         fwd = "        return self.body(x)"
     reshape = rng.random() < 0.3
     pre = f"        x = x.view(x.size(0), -1)\n" if reshape else ""
+    if hostile and rng.random() < 0.5:  # a symbolic size squared until its formula would explode
+        pre += "        k = x.shape[-1]\n        for _ in range(%d):\n            k = k * k + 1\n" % rng.choice([8, 30, 200])
     shape = f"({batch}, {dims[0]})" if not reshape else f"({batch}, 1, {dims[0]})"
     body = textwrap.indent("\n".join(init), " " * 8)
     code = f'''import math

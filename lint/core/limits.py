@@ -13,7 +13,7 @@ never a hang, never a finding.
 - format widths/precisions: at most ``MAX_STR``;
 - ``range`` stays a lazy range object; iterating one longer than MAX_UNROLL (frames.py) is UNKNOWN.
 
-The step budget (``frames.MAX_STEPS`` per class) and the wall-clock budget (``Deadline``, per file,
+The step budget (``frames.MAX_STEPS`` per class) and the time budget (``Deadline``: CPU seconds per file,
 ``--time-budget``) end the analysis of a class: it becomes unknown with one note, the rest of the
 run goes on.
 """
