@@ -47,6 +47,9 @@ HOSTILE_EXPRS = {
     "eq_nested": "[[0] * 100000] * 100000 == [[0] * 100000] * 100000",
     "in_nested": "[0] * 100000 in [[0] * 100000] * 100000",
     "sorted_nested": "sorted([[0] * 100000] * 100000)",
+    "format_nested": '"{}".format([[0] * 100000] * 100000)',
+    "count_nested": "([[0] * 100000] * 100000).count([0] * 100000)",
+    "hash_nested": "{((0,) * 100000,) * 100000: 1}",
 }
 
 GOOD = '''
@@ -250,7 +253,8 @@ def test_cli_time_budget_validation(tmp_path):
 
 def test_flake8_jobs_2_mixed_directory(tmp_path):
     """flake8 -j 2 over hostile files and a good buggy file: finishes, reports every file's finding."""
-    names = ["seq_relu_1e8", "pow_builtin", "all_range", "factorial", "square_int_24", "format_width", "loops_16M"]
+    names = ["seq_relu_1e8", "pow_builtin", "all_range", "factorial", "square_int_24", "format_width", "loops_16M",
+             "rows", "str_nested"]
     d = _write_dir(tmp_path, names)
     p = subprocess.run([sys.executable, "-m", "flake8", "-j", "2", "--select", "SHP", "--shapelint-no-cache",
                         str(d)], capture_output=True, text=True, timeout=300, cwd=str(tmp_path))

@@ -221,7 +221,7 @@ class CallsMixin(_Host):
                     return UNKNOWN
             return UNKNOWN
         if isinstance(obj, tuple):
-            if name in ("index", "count"):
+            if name in ("index", "count") and L.weight_ok(obj) and L.weight_ok(list(args)):
                 try:
                     return getattr(obj, name)(*args)
                 except CONCRETE_ERRORS:
@@ -248,7 +248,7 @@ class CallsMixin(_Host):
             except CONCRETE_ERRORS:
                 self.havoc.add(obj)
                 return UNKNOWN
-        if name in ("index", "count"):
+        if name in ("index", "count") and L.weight_ok(obj) and L.weight_ok(list(args)):
             try:
                 return getattr(obj, name)(*args)
             except CONCRETE_ERRORS:

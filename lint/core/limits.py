@@ -144,6 +144,8 @@ def format_ok(fmt: str, args=(), kwargs=None, percent: bool = False) -> bool:
 
 def str_method_ok(s: str, name: str, args, kwargs) -> bool:
     """May ``s.name(*args)`` run within the caps?"""
+    if not weight_ok(list(args)) or not weight_ok(list((kwargs or {}).values())):
+        return False  # "{}".format([[0] * 10**5] * 10**5)
     if name == "format":
         return format_ok(s, args, kwargs)
     if name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
