@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-file-size", metavar="SIZE",
                    help="skip larger files with one line on stderr (default 2MB; e.g. 500kB, 5MB)")
     c.add_argument("--time-budget", metavar="SECONDS",
-                   help="CPU seconds of analysis per file (default 2; 0: none); a class still being analysed "
+                   help="CPU seconds of analysis per class, three times that per file (default 2; 0: none); a class still being analysed "
                         "when it is spent is left unknown, with one line on stderr")
     c.add_argument("--select", help="comma-separated codes or prefixes to report (default: all)")
     c.add_argument("--ignore", help="comma-separated codes or prefixes to skip")

@@ -518,8 +518,8 @@ def analyze_source(code: str, path: str = "<string>", input_shapes: Optional[Dic
                    time_budget: Optional[float] = None) -> Analysis:
     """Analyse one file. Raises cst.ParserSyntaxError on a syntax error.
 
-    ``time_budget``: CPU seconds for the analysis after the parse (core/limits.py; None: none). A
-    class still being analysed when it is spent, and those after it, are abandoned (unknown, no
+    ``time_budget``: CPU seconds for each class's analysis, three times that for the file's, after the
+    parse (core/limits.py; None: none). A class still being analysed when either is spent is abandoned (unknown, no
     finding); :func:`budget_notes` says so in one line."""
     # The tree and the interpretation are many small objects that all live until the end: the
     # cyclic collector would rescan them again and again (25-35 % of the time on torch/nn and on a

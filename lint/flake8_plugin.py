@@ -22,7 +22,7 @@ class ShapeLintPlugin:
     _input_shapes: Dict[str, List] = {}
     _config_error = None
     _max_file_size = None
-    _time_budget = None  # CPU seconds per file (--shapelint-time-budget, default 2)
+    _time_budget = None  # CPU seconds per class, 3x per file (--shapelint-time-budget, default 2)
     _cache = None  # lint/cache.py's ResultCache, made by parse_options unless --shapelint-no-cache
 
     def __init__(self, tree, filename: str, lines: List[str]):
@@ -43,7 +43,7 @@ class ShapeLintPlugin:
         )
         parser.add_option(
             "--shapelint-time-budget", default="2", parse_from_config=True,
-            help="shapelint: CPU seconds of analysis per file (default 2; 0: none); a class still being "
+            help="shapelint: CPU seconds of analysis per class, three times that per file (default 2; 0: none); a class still being "
                  "analysed when it is spent is left unknown, with one line on stderr",
         )
         # -- result cache (lint/cache.py) --

@@ -167,7 +167,7 @@ def load_config(start: str) -> dict:
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 
 
-DEFAULT_TIME_BUDGET = 2.0  # CPU seconds of analysis per file (core/limits.py)
+DEFAULT_TIME_BUDGET = 2.0  # CPU seconds of analysis per class, 3x per file (core/limits.py)
 
 
 def parse_seconds(value, where: str = "time-budget") -> Optional[float]:

@@ -154,6 +154,7 @@ class CallsMixin(_Host):
 
     # ------------------------------------------------------------------ modules
     def call_module(self, m: ModuleValue, args, kwargs, node) -> Any:
+        self.tick()  # containers call their children here directly: each counts (steps, time)
         if self.call_depth > MAX_DEPTH:
             raise AnalysisAbort("module nesting")
         rec = CallRecord(m, list(args), None, node, self.call_depth, self.order, speculative=self.speculative > 0)

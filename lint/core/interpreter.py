@@ -66,7 +66,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.src_stack: List[SourceModule] = [source]
         self.call_sites: List[tuple] = []
         self.frameworks: Tuple[Framework, ...] = registered()
-        self.deadline = current_deadline()  # the file's time budget (core/limits.py)
+        self.deadline = current_deadline().for_run()  # this class's time budget (core/limits.py)
 
     # ------------------------------------------------------------------ facts
     def violation(self, v: Violation, node, module: Optional[ModuleValue] = None):

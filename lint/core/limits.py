@@ -13,8 +13,8 @@ never a hang, never a finding.
 - format widths/precisions: at most ``MAX_STR``;
 - ``range`` stays a lazy range object; iterating one longer than MAX_UNROLL (frames.py) is UNKNOWN.
 
-The step budget (``frames.MAX_STEPS`` per class) and the time budget (``Deadline``: CPU seconds per file,
-``--time-budget``) end the analysis of a class: it becomes unknown with one note, the rest of the
+The step budget (``frames.MAX_STEPS`` per class) and the time budget (``Deadline``: CPU seconds per
+class, ``--time-budget``, and three times that per file) end the analysis of a class: it becomes unknown with one note, the rest of the
 run goes on.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ MAX_INT = 1 << MAX_INT_BITS
 MAX_STR = 1_000_000
 MAX_ITEMS = 100_000
 MAX_ALLOC = 20_000_000  # elements (list/tuple items, characters) built by concrete operations per class
-DEFAULT_TIME_BUDGET = 2.0  # seconds of analysis per file (flake8, shapelint check)
+DEFAULT_TIME_BUDGET = 2.0  # CPU seconds of analysis per class, 3x per file (flake8, shapelint check)
 TIME_CHECK_EVERY = 256  # steps between two reads of the clock
 
 def _unknown():
@@ -188,18 +188,31 @@ def round_ok(args) -> bool:
     return not (len(args) == 2 and isinstance(args[1], int) and abs(args[1]) > 400)
 
 
+FILE_BUDGET_FACTOR = 3  # a file gets this many class budgets in all
+
+
 class Deadline:
-    """A time budget (seconds; None: none), shared by every class analysed in one file.
+    """A time budget (seconds; None: none) of one file: each class analysed gets ``budget`` seconds
+    of its own (``for_run``), and the file ``FILE_BUDGET_FACTOR`` times that in all.
 
     Measured in CPU seconds of the analysing thread (``time.thread_time``): on an idle machine
     that is the wall clock, and a machine busy with other work does not cut the analysis short
     (the same file gives the same result under load)."""
 
-    __slots__ = ("budget", "end")
+    __slots__ = ("budget", "end", "file_end")
 
-    def __init__(self, budget: Optional[float]) -> None:
+    def __init__(self, budget: Optional[float], file_end: Optional[float] = None) -> None:
         self.budget = budget
-        self.end = None if budget is None or budget <= 0 or math.isinf(budget) else time.thread_time() + budget
+        if budget is None or budget <= 0 or math.isinf(budget):
+            self.budget = self.end = self.file_end = None
+            return
+        now = time.thread_time()
+        self.file_end = file_end if file_end is not None else now + budget * FILE_BUDGET_FACTOR
+        self.end = min(now + budget, self.file_end)
+
+    def for_run(self) -> "Deadline":
+        """The budget of one class analysed from now on."""
+        return self if self.budget is None else Deadline(self.budget, self.file_end)
 
     def passed(self) -> bool:
         return self.end is not None and time.thread_time() > self.end
