@@ -31,6 +31,7 @@ class CheckOptions:
     want_classes: bool = False  # collect class names and forward arities (to validate --input-shape)
     keep_analysis: bool = False  # keep the engine's Analysis (in-process runs only: --confirm)
     cache: Any = None  # lint/cache.py's ResultCache (None: no cache); picklable, so workers share it
+    time_budget: Optional[float] = None  # CPU seconds of analysis per file (core/limits.py); None: none
 
 
 @dataclass
@@ -129,7 +130,8 @@ def _analyse(code: str, path: str, opts: CheckOptions, mapper):
         return None, None, classes
     check_depth(code)
     try:
-        analysis = analyze_source(code, path, opts.shapes, select=opts.select, ignore=opts.ignore)
+        analysis = analyze_source(code, path, opts.shapes, select=opts.select, ignore=opts.ignore,
+                                  time_budget=opts.time_budget)
     except cst.ParserSyntaxError as e:
         got = _python_syntax_error(code, path)
         if got is None:  # Python accepts it, libcst does not (one of its limits): not the user's error
@@ -164,6 +166,9 @@ def check_file(path: str, opts: CheckOptions) -> FileResult:
         return res
     if analysis is None:
         return res
+    from .engine import budget_notes
+
+    res.notes.extend(budget_notes(analysis, path))  # a class a budget cut short: one line, no finding
     lines = code.splitlines()
     for f in analysis.findings:
         if 0 < f.line <= len(lines) and suppressed(lines[f.line - 1], f.code):

@@ -38,8 +38,8 @@ def _iter_files(paths: List[str]):
 def _options(args):
     """Flags and [tool.shapelint] merged and validated: a typo is an error naming the fix."""
     from .checker import CheckOptions
-    from .options import (DEFAULT_MAX_FILE_SIZE, ShapelintInputError, check_codes, codes, input_shapes,
-                          load_config, parse_size)
+    from .options import (DEFAULT_MAX_FILE_SIZE, DEFAULT_TIME_BUDGET, ShapelintInputError, check_codes, codes,
+                          input_shapes, load_config, parse_seconds, parse_size)
 
     try:
         cfg = load_config(args.paths[0] if args.paths else ".")
@@ -61,15 +61,23 @@ def _options(args):
             max_size = parse_size(cfg["max-file-size"], "max-file-size in [tool.shapelint]")
         else:
             max_size = DEFAULT_MAX_FILE_SIZE
+        if args.time_budget is not None:
+            budget = parse_seconds(args.time_budget, "--time-budget")
+        elif "time-budget" in cfg:
+            budget = parse_seconds(cfg["time-budget"], "time-budget in [tool.shapelint]")
+        else:
+            budget = DEFAULT_TIME_BUDGET
     except ShapelintInputError as e:
         raise CliError(f"shapelint: {e}")
-    opts = CheckOptions(shapes, select, ignore, max_size, want_classes=bool(shapes), keep_analysis=args.confirm)
+    opts = CheckOptions(shapes, select, ignore, max_size, want_classes=bool(shapes), keep_analysis=args.confirm,
+                        time_budget=budget)
     # the result cache (lint/cache.py); --confirm needs each file's analysis, so it bypasses it
     from .cache import open_cache, result_options
 
     opts.cache = open_cache(args.paths[0] if args.paths else ".", "cli",
-                            result_options(cfg, shapes={k: [repr(v) for v in vs] for k, vs in shapes.items()}, select=select, ignore=ignore, max_size=max_size,
-                                           want_classes=opts.want_classes),
+                            result_options(cfg, shapes={k: [repr(v) for v in vs] for k, vs in shapes.items()},
+                                           select=select, ignore=ignore, max_size=max_size,
+                                           want_classes=opts.want_classes, time_budget=budget),
                             enabled=not (args.no_cache or args.confirm), directory=args.cache_dir, config=cfg)
     return opts, origin
 
@@ -240,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="files analysed in parallel (default: all cores); the output is the same for any N")
     c.add_argument("--max-file-size", metavar="SIZE",
                    help="skip larger files with one line on stderr (default 2MB; e.g. 500kB, 5MB)")
+    c.add_argument("--time-budget", metavar="SECONDS",
+                   help="CPU seconds of analysis per class, three times that per file (default 2; 0: none); a class still being analysed "
+                        "when it is spent is left unknown, with one line on stderr")
     c.add_argument("--select", help="comma-separated codes or prefixes to report (default: all)")
     c.add_argument("--ignore", help="comma-separated codes or prefixes to skip")
     c.add_argument("--confirm", action="store_true",

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import libcst as cst
 
 from .core import dims as D
+from .core import limits
 from .core.interpreter import AnalysisAbort, Frame, Interpreter
 from .core.project import Project
 from .core.source import ClassInfo, SourceModule, dotted
@@ -211,7 +212,10 @@ class Planner:
         return True
 
     def _project_callable(self, name: str) -> bool:
-        v = self.interp.lookup_global(name.split(".")[0])
+        try:
+            v = self.interp.lookup_global(name.split(".")[0])
+        except AnalysisAbort:  # a global whose value spends a budget
+            return False
         return isinstance(v, (FunctionValue, ClassValue))
 
     def _function_locals(self, fn: Optional[cst.FunctionDef]) -> Optional[Dict[str, Any]]:
@@ -225,7 +229,7 @@ class Planner:
             if param.default is None:
                 loc[param.name.value] = UNKNOWN
             else:
-                loc[param.name.value] = self.interp.eval(param.default, Frame())
+                loc[param.name.value] = self.interp.eval_or_unknown(param.default, Frame())
         if isinstance(p.star_arg, cst.Param):
             loc[p.star_arg.name.value] = ()
         if p.star_kwarg is not None:
@@ -268,7 +272,7 @@ class Planner:
                 expr = a.value
                 if isinstance(expr, cst.Name) and len(self.var_values.get(expr.value, ())) == 1:
                     expr = self.var_values[expr.value][0]  # x = torch.rand(...); model(x), in a loop too
-                v = self.interp.eval(expr, Frame())
+                v = self.interp.eval_or_unknown(expr, Frame())
                 if not isinstance(v, Tensor) or v.shape is None or not all(isinstance(d, int) for d in v.shape):
                     return None
                 # model(x, cond=c): a named input; torch.randint(...): indices
@@ -276,7 +280,7 @@ class Planner:
                                        "long" if v.dtype == "long" else None))
             return ctor, specs, "call"
         # torchsummary.summary(model, (1, 28, 28)) / torchinfo.summary(model, input_size=(1, 1, 28, 28))
-        qual = self.interp.eval(func, Frame())
+        qual = self.interp.eval_or_unknown(func, Frame())
         if isinstance(qual, Qual) and qual.name in ("torchsummary.summary", "torchsummary.torchsummary.summary",
                                                     "torchinfo.summary", "torchinfo.torchinfo.summary"):
             if not call.args:
@@ -297,7 +301,7 @@ class Planner:
                     size_node = a.value
             if size_node is None:
                 return None
-            size = self.interp.eval(size_node, Frame())
+            size = self.interp.eval_or_unknown(size_node, Frame())
             specs = _size_specs(size)
             if specs is None:
                 return None
@@ -528,8 +532,13 @@ def _forward_arity(interp: Interpreter, m: ModuleValue) -> int:
 # ------------------------------------------------------------------------------------------------
 
 def analyze_source(code: str, path: str = "<string>", input_shapes: Optional[Dict[str, List[InputSpec]]] = None,
-                   strict: Optional[bool] = None, select=None, ignore=None) -> Analysis:
-    """Analyse one file. Raises cst.ParserSyntaxError on a syntax error."""
+                   strict: Optional[bool] = None, select=None, ignore=None,
+                   time_budget: Optional[float] = None) -> Analysis:
+    """Analyse one file. Raises cst.ParserSyntaxError on a syntax error.
+
+    ``time_budget``: CPU seconds for each class's analysis, three times that for the file's, after the
+    parse (core/limits.py; None: none). A class still being analysed when either is spent is abandoned (unknown, no
+    finding); :func:`budget_notes` says so in one line."""
     # The tree and the interpretation are many small objects that all live until the end: the
     # cyclic collector would rescan them again and again (25-35 % of the time on torch/nn and on a
     # 10,000-layer Sequential, at ~4 % more peak memory). It is paused meanwhile.
@@ -538,17 +547,32 @@ def analyze_source(code: str, path: str = "<string>", input_shapes: Optional[Dic
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _analyze_source(code, path, input_shapes, strict, select, ignore)
+        return _analyze_source(code, path, input_shapes, strict, select, ignore, time_budget)
     finally:
         if collecting:
             gc.enable()
 
 
-def _analyze_source(code, path, input_shapes, strict, select, ignore) -> Analysis:
-    from .findings import facts_to_findings
-
+def _analyze_source(code, path, input_shapes, strict, select, ignore, budget=None) -> Analysis:
     strict = strict_mode() if strict is None else strict
     src = SourceModule(code, path)
+    with limits.time_budget(budget):
+        return _analyze_parsed(src, input_shapes, strict, select, ignore)
+
+
+def budget_notes(analysis: Analysis, path: str) -> List[str]:
+    """One line for a file some of whose classes a budget (time, steps) cut short; none otherwise."""
+    cut = [r for r in analysis.runs if r.error and r.error.startswith("abandoned:") and "budget" in r.error]
+    if not cut:
+        return []
+    names = ", ".join(dict.fromkeys(r.cls.name if r.cls is not None else (r.ctor_text or "?") for r in cut))
+    why = cut[0].error[len("abandoned: "):]
+    return [f"shapelint: {path}: not fully analysed: {why}: {names} unknown"]
+
+
+def _analyze_parsed(src, input_shapes, strict, select, ignore) -> Analysis:
+    from .findings import facts_to_findings
+
     project = Project(src)
     planner = Planner(src, input_shapes or {}, strict, project)
     runs = planner.plan()

@@ -22,6 +22,7 @@ class ShapeLintPlugin:
     _input_shapes: Dict[str, List] = {}
     _config_error = None
     _max_file_size = None
+    _time_budget = None  # CPU seconds per class, 3x per file (--shapelint-time-budget, default 2)
     _cache = None  # lint/cache.py's ResultCache, made by parse_options unless --shapelint-no-cache
 
     def __init__(self, tree, filename: str, lines: List[str]):
@@ -40,6 +41,11 @@ class ShapeLintPlugin:
             "--shapelint-max-file-size", default="2MB", parse_from_config=True,
             help="shapelint: skip larger files with one line on stderr (default 2MB; e.g. 500kB, 5MB)",
         )
+        parser.add_option(
+            "--shapelint-time-budget", default="2", parse_from_config=True,
+            help="shapelint: CPU seconds of analysis per class, three times that per file (default 2; 0: none); a class still being "
+                 "analysed when it is spent is left unknown, with one line on stderr",
+        )
         # -- result cache (lint/cache.py) --
         parser.add_option("--shapelint-no-cache", action="store_true", default=False, parse_from_config=True,
                           help="shapelint: do not read or write the result cache (.shapelint_cache/)")
@@ -48,7 +54,8 @@ class ShapeLintPlugin:
 
     @classmethod
     def parse_options(cls, options):
-        from .options import DEFAULT_MAX_FILE_SIZE, ShapelintInputError, input_shapes, parse_size
+        from .options import DEFAULT_MAX_FILE_SIZE, DEFAULT_TIME_BUDGET, ShapelintInputError, input_shapes, \
+            parse_seconds, parse_size
 
         raw = getattr(options, "input_shape", None) or []
         if isinstance(raw, str):
@@ -57,6 +64,9 @@ class ShapeLintPlugin:
             cls._input_shapes = input_shapes(raw)
             cls._max_file_size = parse_size(getattr(options, "shapelint_max_file_size", None) or DEFAULT_MAX_FILE_SIZE,
                                             "--shapelint-max-file-size")
+            raw_budget = getattr(options, "shapelint_time_budget", None)
+            cls._time_budget = parse_seconds(raw_budget if raw_budget is not None else DEFAULT_TIME_BUDGET,
+                                             "--shapelint-time-budget")
             cls._config_error = None
         except ShapelintInputError as e:
             cls._input_shapes = {}
@@ -65,7 +75,7 @@ class ShapeLintPlugin:
         from .cache import open_cache
 
         shapes = {k: [repr(v) for v in vs] for k, vs in cls._input_shapes.items()}  # names and dtypes too
-        cls._cache = open_cache(".", "flake8", {"input-shape": shapes},
+        cls._cache = open_cache(".", "flake8", {"input-shape": shapes, "time-budget": cls._time_budget},
                                 enabled=not getattr(options, "shapelint_no_cache", False),
                                 directory=getattr(options, "shapelint_cache_dir", None))
 
@@ -104,7 +114,7 @@ class ShapeLintPlugin:
 
         def analyse():
             check_depth(code, self.tree)
-            return analyze_source(code, self.filename, self._input_shapes)
+            return analyze_source(code, self.filename, self._input_shapes, time_budget=self._time_budget)
 
         try:
             analysis = run_deep(analyse)
@@ -113,4 +123,8 @@ class ShapeLintPlugin:
         except TooDeep as e:
             print(f"shapelint: {self.filename}: not analysed: {e}", file=sys.stderr)
             return []
+        from .engine import budget_notes
+
+        for note in budget_notes(analysis, self.filename):  # stderr only: never a finding
+            print(note, file=sys.stderr)
         return [(f.line, f.col, f"{f.code} {f.message}") for f in analysis.findings]

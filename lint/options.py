@@ -193,13 +193,13 @@ def find_pyproject(start: str) -> Optional[str]:
         d = parent
 
 
-CONFIG_KEYS = ("input-shape", "select", "ignore", "max-file-size", "cache", "cache-dir")
+CONFIG_KEYS = ("input-shape", "select", "ignore", "max-file-size", "time-budget", "cache", "cache-dir")
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 
 
 def load_config(start: str) -> dict:
     """The [tool.shapelint] table (keys normalised to dashes): input-shape (list or string),
-    select, ignore, max-file-size, cache, cache-dir. An unknown key is an error naming the closest valid one."""
+    select, ignore, max-file-size, time-budget, cache, cache-dir. An unknown key is an error naming the closest valid one."""
     path = find_pyproject(start)
     if path is None:
         return {}
@@ -229,6 +229,30 @@ def load_config(start: str) -> dict:
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+
+
+DEFAULT_TIME_BUDGET = 2.0  # CPU seconds of analysis per class, 3x per file (core/limits.py)
+
+
+def parse_seconds(value, where: str = "time-budget") -> Optional[float]:
+    """``2``, ``"2.5"``, ``"500ms"``, ``"3s"`` -> seconds; ``0``/``"none"``/``"off"``: no budget (None)."""
+    if isinstance(value, bool):
+        raise ShapelintInputError(f"{where}: {value!r} is not a number of seconds")
+    text = str(value).strip().lower()
+    if text in ("none", "off", "0", "0s", "0.0"):
+        return None
+    scale = 1.0
+    if text.endswith("ms"):
+        text, scale = text[:-2], 0.001
+    elif text.endswith("s"):
+        text = text[:-1]
+    try:
+        n = float(text) * scale
+    except ValueError:
+        raise ShapelintInputError(f"{where}: {value!r} is not a number of seconds (e.g. 2, 0.5, 500ms; 0: none)")
+    if not n > 0 or n != n or n == float("inf"):
+        raise ShapelintInputError(f"{where}: {value!r} must be a positive number of seconds (0: none)")
+    return n
 
 
 def parse_size(value, where: str = "max-file-size") -> int:

@@ -132,18 +132,3 @@ def test_clean_in_torch_and_silent_in_shapelint(name):
     assert a.findings == []
     assert not [r.error for r in a.runs if r.error]
 
-
-def test_havoc_set_is_by_identity_and_keeps_its_objects_alive():
-    # A set of id()s let a freed list's address be reused by a fresh one, which then counted as
-    # mutated under unknown control flow: swin_b's stage 4 became unknown in a long-running process.
-    from shapelint.core.frames import ObjectSet
-
-    s = ObjectSet()
-    gone = [1]
-    s.add(gone)
-    del gone
-    fresh = [[i] for i in range(20000)]
-    assert not any(x in s for x in fresh)
-    kept = fresh[0]
-    s.add(kept)
-    assert kept in s and [0] not in s

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from . import dims as D
+from . import limits as L
 from .framework_api import NOT_MINE
 from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue,
                      Param, Partial, Qual, Tensor)
@@ -153,6 +154,7 @@ class CallsMixin(_Host):
 
     # ------------------------------------------------------------------ modules
     def call_module(self, m: ModuleValue, args, kwargs, node) -> Any:
+        self.tick()  # containers call their children here directly: each counts (steps, time)
         if self.call_depth > MAX_DEPTH:
             raise AnalysisAbort("module nesting")
         rec = CallRecord(m, list(args), None, node, self.call_depth, self.order, speculative=self.speculative > 0)
@@ -212,13 +214,15 @@ class CallsMixin(_Host):
         if isinstance(obj, str):
             if name in ("format", "join", "lower", "upper", "replace", "startswith", "endswith", "split",
                         "strip"):
+                if not L.str_method_ok(obj, name, args, kwargs):  # "{:>1500000000}".format(1)
+                    return UNKNOWN
                 try:
-                    return getattr(obj, name)(*args, **kwargs)
+                    return self.charge(L.bounded(getattr(obj, name)(*args, **kwargs)))
                 except (*CONCRETE_ERRORS, AttributeError):  # "{.x}".format(v) looks an attribute up
                     return UNKNOWN
             return UNKNOWN
         if isinstance(obj, tuple):
-            if name in ("index", "count"):
+            if name in ("index", "count") and L.weight_ok(obj) and L.weight_ok(list(args)):
                 try:
                     return getattr(obj, name)(*args)
                 except CONCRETE_ERRORS:
@@ -235,7 +239,7 @@ class CallsMixin(_Host):
                 return UNKNOWN
             if name == "extend":
                 items = self.items_of(args[0]) if args else None
-                if items is None:
+                if items is None or len(obj) + len(items) > L.MAX_ITEMS:
                     self.havoc.add(obj)
                     return UNKNOWN
                 obj.extend(items)
@@ -245,7 +249,7 @@ class CallsMixin(_Host):
             except CONCRETE_ERRORS:
                 self.havoc.add(obj)
                 return UNKNOWN
-        if name in ("index", "count"):
+        if name in ("index", "count") and L.weight_ok(obj) and L.weight_ok(list(args)):
             try:
                 return getattr(obj, name)(*args)
             except CONCRETE_ERRORS:
@@ -268,10 +272,10 @@ def _call_math(name, args) -> Any:
             return args[0]
         return UNKNOWN
     f = getattr(math, name, None)
-    if f is None or not callable(f):
+    if f is None or not callable(f) or not L.math_ok(name, args):  # math.factorial(10**7)
         return UNKNOWN
     try:
-        return f(*args)
+        return L.bounded(f(*args))
     except CONCRETE_ERRORS:
         return UNKNOWN
 

@@ -322,10 +322,21 @@ def _as_lin(x: Dim):
     return x.const, dict(x.terms)
 
 
+# A canonical form larger than these is a fresh opaque symbol (unknown), never an exponential
+# blow-up: `h = h * h` repeated doubles the factors of a product each time.
+MAX_TERMS = 64
+MAX_FACTORS = 32
+MAX_TEXT = 2_000
+MAX_COEFF = 1 << 64
+
+
 def _make(const: int, terms: Dict[Atom, int]) -> Dim:
     terms = {a: c for a, c in terms.items() if c != 0}
     if not terms:
         return const
+    if len(terms) > MAX_TERMS or abs(const) > MAX_COEFF or any(abs(c) > MAX_COEFF for c in terms.values()) or \
+            sum(len(a.key()) for a in terms) > MAX_TEXT:
+        return fresh()
     # Canonical: a lone floor division absorbs the constant, (n)//k + c == (n + c*k)//k.
     if const and len(terms) == 1:
         (a, c), = terms.items()
@@ -385,6 +396,8 @@ def mul(a: Dim, b: Dim) -> Dim:
                 coeff *= f
             else:
                 factors.append(f)
+    if len(factors) > MAX_FACTORS:
+        return fresh()
     factors.sort(key=lambda f: f.key() if isinstance(f, Atom) else "(" + f.text())
     return _make(0, {Prod(tuple(factors)): coeff})
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 import libcst as cst
 
 from . import dims as D
+from . import limits as L
 from .framework_api import NOT_MINE
 from .project import ModuleRef
 from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue,
@@ -30,7 +31,10 @@ class ExpressionsMixin(_Host):
         return m(node, frame)
 
     def _e_Integer(self, node, frame) -> Any:
-        return node.evaluated_value
+        try:
+            return L.bounded(node.evaluated_value)
+        except (ValueError, SyntaxError):  # over Python's int-from-text digit limit (4300)
+            return UNKNOWN
 
     def _e_Float(self, node, frame) -> Any:
         return node.evaluated_value
@@ -40,14 +44,14 @@ class ExpressionsMixin(_Host):
 
     def _e_SimpleString(self, node, frame) -> Any:
         try:
-            return node.evaluated_value
+            return L.bounded(node.evaluated_value)
         except (ValueError, SyntaxError):  # literal_eval of a string libcst parsed but Python rejects
             return UNKNOWN
 
     def _e_ConcatenatedString(self, node, frame) -> Any:
         try:
             v = node.evaluated_value
-            return v if v is not None else UNKNOWN
+            return L.bounded(v) if v is not None else UNKNOWN
         except (ValueError, SyntaxError, TypeError):  # also b"x" "y": bytes and str concatenated
             return UNKNOWN
 
@@ -65,11 +69,15 @@ class ExpressionsMixin(_Host):
                 if not all(isinstance(p, cst.FormattedStringText) for p in part.format_spec):
                     return UNKNOWN
                 spec = "".join(p.value for p in part.format_spec)
+                if not L.format_ok(spec):
+                    return UNKNOWN
             convs: Dict[str, Callable[[Any], str]] = {"r": repr, "s": str, "a": ascii}
             conv = convs.get(part.conversion or "", None)
             try:
                 out.append(format(conv(v) if conv else v, spec))
             except (ValueError, TypeError):
+                return UNKNOWN
+            if sum(map(len, out)) > L.MAX_STR:
                 return UNKNOWN
         return "".join(out)
 
@@ -147,6 +155,8 @@ class ExpressionsMixin(_Host):
                 return v
         if op == "Plus" and (D.is_dim(v) or isinstance(v, (float, Tensor))):
             return v
+        if isinstance(v, int) and L.too_big(v):
+            return UNKNOWN
         if op == "BitInvert" and isinstance(v, (int, Tensor)):
             return ~v if isinstance(v, int) else v
         return UNKNOWN
@@ -237,6 +247,8 @@ class ExpressionsMixin(_Host):
                     return False
             else:
                 out.append(self.eval(elt, frame))
+                if len(out) > L.MAX_ITEMS:
+                    return False
         return True
 
     def _e_Call(self, node, frame) -> Any:
@@ -290,7 +302,10 @@ class ExpressionsMixin(_Host):
                 return None
             return list(v)
         if isinstance(v, range):
-            return list(v) if len(v) <= MAX_UNROLL else None
+            try:
+                return list(v) if len(v) <= MAX_UNROLL else None
+            except OverflowError:  # len() of a range over sys.maxsize
+                return None
         if isinstance(v, dict):
             return None if v in self.havoc else list(v.keys())
         if isinstance(v, str):
@@ -330,8 +345,10 @@ class ExpressionsMixin(_Host):
         op_fn = _PY_OPS.get(op)
         if op_fn is None:
             return UNKNOWN  # `@` on plain values
+        if not L.binop_ok(op, a, b):  # 10**10**10, "x" * 10**10, [0] * 10**9: over a cap (core/limits.py)
+            return UNKNOWN
         try:
-            return op_fn(a, b)
+            return self.charge(L.bounded(op_fn(a, b)))
         except (*CONCRETE_ERRORS, MemoryError):  # MemoryError: [0] * (1 << 40)
             return UNKNOWN
 
@@ -361,6 +378,8 @@ class ExpressionsMixin(_Host):
 
 
 def _hashable(v) -> Any:
+    if isinstance(v, tuple) and not L.weight_ok(v):  # hashing ((0,) * 10**5,) * 10**5 walks 10**10
+        return False
     try:
         hash(v)
         return v is not UNKNOWN
@@ -408,7 +427,7 @@ def compare(op, a, b) -> Any:
             return same if op == "Is" else not same
         return UNKNOWN
     if op in ("In", "NotIn"):
-        if isinstance(b, (list, tuple, dict, str)) and _plain(a):
+        if isinstance(b, (list, tuple, dict, str)) and _plain(a) and L.weight_ok(b):
             try:
                 r = a in b
             except TypeError:
@@ -442,6 +461,8 @@ def compare(op, a, b) -> Any:
 
 
 def _plain(v) -> Any:
+    if isinstance(v, (tuple, list)) and not L.weight_ok(v):  # [[0] * 10**5] * 10**5: 10**10 to compare
+        return False
     return v is None or isinstance(v, (int, float, str, bool)) or (
         isinstance(v, (tuple, list)) and all(_plain(e) for e in v))
 

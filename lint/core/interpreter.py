@@ -21,6 +21,7 @@ from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tenso
 from .frames import MAX_DEPTH, MAX_STEPS, MAX_UNROLL, AnalysisAbort, Frame, ObjectSet, _Break, _Continue, _Raise, _Return  # noqa: F401
 
 from .builtins import BUILTINS
+from .limits import MAX_ALLOC, TIME_CHECK_EVERY, current_deadline, size_of
 from .calls import CallsMixin
 from .expressions import ExpressionsMixin
 from .objects import ObjectsMixin
@@ -42,9 +43,10 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.quiet = False  # probing: record nothing
         self.depth = 0
         self.steps = 0
+        self.allocated = 0  # elements built by concrete operations (core/limits.py MAX_ALLOC)
         self.order = 0
         self.call_depth = 0
-        self.havoc = ObjectSet()  # lists/dicts mutated under unknown control flow
+        self.havoc = ObjectSet()  # lists/dicts mutated under unknown control flow (kept alive)
         self.probes: Dict[int, Any] = {}  # probe id -> first layer applied to that input
         self._globals: Dict[int, Dict[str, Any]] = {}
         self._globals_busy: set = set()
@@ -55,6 +57,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.src_stack: List[SourceModule] = [source]
         self.call_sites: List[tuple] = []
         self.frameworks: Tuple[Framework, ...] = registered()
+        self.deadline = current_deadline().for_run()  # this class's time budget (core/limits.py)
 
     # ------------------------------------------------------------------ facts
     def violation(self, v: Violation, node, module: Optional[ModuleValue] = None):
@@ -70,6 +73,24 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise AnalysisAbort("step budget exhausted")
+        if not self.steps & (TIME_CHECK_EVERY - 1) and self.deadline.passed():
+            raise AnalysisAbort(f"time budget ({self.deadline.budget:g} s) spent")
+
+    def charge(self, v: Any) -> Any:
+        """Count what a concrete operation built; past MAX_ALLOC the class is abandoned (memory)."""
+        n = size_of(v)
+        if n:
+            self.allocated += n
+            if self.allocated > MAX_ALLOC:
+                raise AnalysisAbort("size budget exhausted")
+        return v
+
+    def eval_or_unknown(self, node, frame: Frame) -> Any:
+        """eval for the planner: a budget spent makes the value unknown (a run would be abandoned)."""
+        try:
+            return self.eval(node, frame)
+        except AnalysisAbort:
+            return UNKNOWN
 
     # ------------------------------------------------------------------ names
     def class_value(self, info: ClassInfo) -> ClassValue:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Iterator, List
 
 import libcst as cst
 
+from . import limits as L
 from .source import dotted
 from .values import CONCRETE_ERRORS, UNKNOWN, FunctionValue, ModuleValue, Qual, Tensor
 
@@ -48,7 +49,7 @@ class StatementsMixin(_Host):
             op = type(s.operator).__name__.replace("Assign", "")
             if isinstance(cur, list) and op == "Add" and cur not in self.havoc:
                 items = self.items_of(v)
-                if items is None or self.speculative:
+                if items is None or self.speculative or len(cur) + len(items) > L.MAX_ITEMS:
                     self.havoc.add(cur)
                 else:
                     cur.extend(items)
@@ -176,7 +177,7 @@ class StatementsMixin(_Host):
         if not envs:
             raise _Raise()  # both branches leave: the rest of this path never runs
         merged = {}
-        keys = set().union(*envs)
+        keys = list(dict.fromkeys(k for e in envs for k in e))  # ordered: no hash order
         for k in keys:
             vals = [e.get(k, UNKNOWN) for e in envs]
             v = vals[0]
