@@ -118,6 +118,47 @@ CASES = {
                 y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
                 return self.proj(y)
     ''',
+    "reshape(shape=...) keyword form before an einsum (diffusers unpatchify)": '''
+        import torch
+        import torch.nn as nn
+
+        class Unpatchify(nn.Module):
+            def __init__(self, patch=2, channels=4):
+                super().__init__()
+                self.patch = patch
+                self.out_channels = channels
+                self.proj = nn.Linear(8, patch * patch * channels)
+
+            def forward(self, hidden_states):
+                hidden_states = self.proj(hidden_states)
+                height = width = 2
+                hidden_states = hidden_states.reshape(
+                    shape=(hidden_states.shape[0], height, width, self.patch, self.patch, self.out_channels))
+                hidden_states = torch.einsum("nhwpqc->nchpwq", hidden_states)
+                output = hidden_states.reshape(
+                    shape=(hidden_states.shape[0], self.out_channels, height * self.patch, width * self.patch))
+                return output.flatten(start_dim=1, end_dim=2).sum(dim=-1, keepdim=True)
+
+        model = Unpatchify()
+        model(torch.randn(3, 4, 8))
+    ''',
+    "keyword forms of permute/transpose/split/cat": '''
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(6, 6)
+
+            def forward(self, x):
+                a, b = torch.split(x, split_size_or_sections=3, dim=-1)
+                y = torch.cat(tensors=[b, a], dim=-1).permute(dims=(0, 2, 1)).transpose(dim0=1, dim1=2)
+                return self.fc(y.view(size=(-1, 6))).unsqueeze(dim=0).squeeze(dim=0)
+
+        model = Net()
+        model(torch.randn(2, 5, 6))
+    ''',
 }
 
 
