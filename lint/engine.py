@@ -127,17 +127,39 @@ class Planner:
         runs: List[Run] = []
         seen: Dict[Tuple[str, str, str], Run] = {}
         # variable -> construction call, for `model = Net(); model(x)` and `summary(model, ...)`
-        var_ctor: Dict[str, cst.Call] = {}
-        self.var_values: Dict[str, List[cst.BaseExpression]] = {}
+        # Both follow Python's scopes: a name a function binds is that function's own (two test
+        # functions that each write `model = ...; model(x)` are two variables), any other name is the
+        # module's.
+        scoped_ctor: Dict[Tuple[Optional[int], str], cst.Call] = {}
+        scoped_values: Dict[Tuple[Optional[int], str], List[cst.BaseExpression]] = {}
         for name, value, fn in scanner.assigns:
-            self.var_values.setdefault(name, []).append(value)
-        for name, value, fn in scanner.assigns:
+            key = (id(fn) if fn is not None else None, name)
+            scoped_values.setdefault(key, []).append(value)
             v = _unchain(value)
             if isinstance(v, cst.Call) and self._called_class(v) is not None:
-                var_ctor[name] = v
+                scoped_ctor[key] = v
+        views: Dict[Optional[int], Tuple[Dict[str, cst.Call], Dict[str, List[cst.BaseExpression]]]] = {}
+
+        def scope_view(fn):
+            """(var_ctor, var_values) as seen from inside `fn` (None: the module)."""
+            fid = id(fn) if fn is not None else None
+            if fid not in views:
+                ctor = {n: c for (f, n), c in scoped_ctor.items() if f is None}
+                vals = {n: v for (f, n), v in scoped_values.items() if f is None}
+                if fn is not None:
+                    for n in _bound_names(fn):
+                        ctor.pop(n, None)
+                        vals.pop(n, None)
+                    ctor.update({n: c for (f, n), c in scoped_ctor.items() if f == fid})
+                    vals.update({n: v for (f, n), v in scoped_values.items() if f == fid})
+                views[fid] = (ctor, vals)
+            return views[fid]
+
+        var_ctor, self.var_values = scope_view(None)
         linked: Dict[int, List[Tuple[List[InputSpec], str]]] = {}
         for call, fn in scanner.calls:
-            got = self._input_of(call, var_ctor)
+            var_ctor_here, self.var_values = scope_view(fn)
+            got = self._input_of(call, var_ctor_here)
             if got is not None:
                 ctor, specs, origin = got
                 linked.setdefault(id(ctor), []).append((specs, origin))
@@ -316,6 +338,77 @@ def _size_specs(size) -> Optional[List[InputSpec]]:
             out.append(tuple(s))
         return out
     return None
+
+
+def _bound_names(fn: cst.FunctionDef) -> set:
+    """The names a function binds (its locals, by Python's rule), nested functions and classes
+    aside; `global`/`nonlocal` names are not its own."""
+    p = fn.params
+    names = {q.name.value for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)}
+    for star in (p.star_arg, p.star_kwarg):
+        if isinstance(star, cst.Param):
+            names.add(star.name.value)
+    declared = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_FunctionDef(self, node):
+            names.add(node.name.value)
+            return False
+
+        def visit_ClassDef(self, node):
+            names.add(node.name.value)
+            return False
+
+        def visit_Lambda(self, node):
+            return False
+
+        def visit_AssignTarget(self, node):
+            _targets(node.target)
+
+        def visit_AnnAssign(self, node):
+            _targets(node.target)
+
+        def visit_AugAssign(self, node):
+            _targets(node.target)
+
+        def visit_For(self, node):
+            _targets(node.target)
+
+        def visit_WithItem(self, node):
+            if node.asname is not None:
+                _targets(node.asname.name)
+
+        def visit_NamedExpr(self, node):
+            _targets(node.target)
+
+        def visit_ImportAlias(self, node):
+            name = node.asname.name if node.asname is not None else node.name
+            if isinstance(name, cst.Name):
+                names.add(name.value)
+            elif isinstance(name, cst.Attribute):
+                root = name
+                while isinstance(root, cst.Attribute):
+                    root = root.value
+                if isinstance(root, cst.Name):
+                    names.add(root.value)
+
+        def visit_Global(self, node):
+            declared.update(n.name.value for n in node.names)
+
+        def visit_Nonlocal(self, node):
+            declared.update(n.name.value for n in node.names)
+
+    def _targets(t):
+        if isinstance(t, cst.Name):
+            names.add(t.value)
+        elif isinstance(t, (cst.Tuple, cst.List)):
+            for e in t.elements:
+                _targets(e.value)
+        elif isinstance(t, cst.StarredElement):
+            _targets(t.value)
+
+    fn.body.visit(_V())
+    return names - declared
 
 
 def _uses_locals(call: cst.Call, fn: cst.FunctionDef) -> bool:

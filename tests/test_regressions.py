@@ -159,6 +159,44 @@ CASES = {
         model = Net()
         model(torch.randn(2, 5, 6))
     ''',
+    "two functions each build their model and feed it its own input (Python scopes)": '''
+        import torch
+        import torch.nn as nn
+
+        class A(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(10, 2)
+
+            def forward(self, x):
+                return self.fc(x)
+
+        class B(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+
+            def forward(self, x):
+                return self.conv(x)
+
+        def test_a():
+            model = A()
+            return model(torch.randn(4, 10))
+
+        def test_b():
+            model = B()
+            x = torch.randn(1, 3, 32, 32)
+            return model(x)
+
+        def test_b_again():
+            x = torch.randn(2, 3, 16, 16)
+            model = B()
+            return model(x)
+
+        test_a()
+        test_b()
+        test_b_again()
+    ''',
 }
 
 
@@ -172,3 +210,18 @@ def test_clean_in_torch_and_silent_in_shapelint(name):
     a = analyze_source(src, "case.py")
     assert a.findings == []
     assert not [r.error for r in a.runs if r.error]
+
+
+def test_inputs_follow_python_scopes():
+    """Each function's model is fed that function's input, and a bug is still found through it."""
+    src = textwrap.dedent(CASES["two functions each build their model and feed it its own input (Python scopes)"])
+    runs = analyze_source(src, "case.py").runs
+    fed = sorted((r.ctor_text, tuple(map(tuple, r.inputs))) for r in runs if r.concrete)
+    assert fed == [("A()", ((4, 10),)), ("B()", ((1, 3, 32, 32),)), ("B()", ((2, 3, 16, 16),))]
+    bug = src.replace("nn.Linear(10, 2)", "nn.Linear(11, 2)")
+    with pytest.raises(RuntimeError) as e:
+        exec(compile(bug, "bug.py", "exec"), {})
+    import traceback
+    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "bug.py"][-1]
+    codes = [(f.code, f.line) for f in analyze_source(bug, "bug.py").findings]
+    assert codes == [("SHP002", torch_line)]
