@@ -225,3 +225,72 @@ def test_inputs_follow_python_scopes():
     torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "bug.py"][-1]
     codes = [(f.code, f.line) for f in analyze_source(bug, "bug.py").findings]
     assert codes == [("SHP002", torch_line)]
+
+
+KIND_BUG = '''
+import torch
+import torch.nn as nn
+{imports}
+
+
+@torch.jit.script
+def double(x):
+    return torch.cat([x, x], dim=1)
+
+
+class Net({base}):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(8 * 16 * 16, 10)
+
+    def forward(self, x):
+        x = double(torch.relu(self.conv(x)))
+        return self.fc(x.flatten(1))
+
+
+model = Net()
+model(torch.randn(2, 3, 16, 16))
+'''
+
+
+def _fake_lightning(monkeypatch):
+    """Lightning is not installed: torch runs the snippets with its module names bound to nn.Module."""
+    import sys
+    import types
+
+    for name in ("pytorch_lightning", "lightning", "lightning.pytorch"):
+        m = types.ModuleType(name)
+        m.LightningModule = torch.nn.Module
+        monkeypatch.setitem(sys.modules, name, m)
+    monkeypatch.setattr(sys.modules["lightning"], "pytorch", sys.modules["lightning.pytorch"], raising=False)
+
+
+@pytest.mark.parametrize("imports,base", [
+    ("import pytorch_lightning as pl", "pl.LightningModule"),
+    ("import lightning as L", "L.LightningModule"),
+    ("from lightning.pytorch import LightningModule", "LightningModule"),
+    ("import lightning.pytorch as lp", "lp.LightningModule"),
+    ("", "torch.jit.ScriptModule"),
+])
+def test_model_kinds_are_analysed(imports, base, monkeypatch, tmp_path):
+    """Modules whose base reaches nn.Module through a known package are analysed like nn.Module
+    subclasses, and a @torch.jit.script helper is a plain function (it doubles the channels the
+    Linear does not expect): the finding sits on the line torch fails on."""
+    import traceback
+
+    _fake_lightning(monkeypatch)
+    import runpy
+
+    src = KIND_BUG.format(imports=imports, base=base)
+    path = tmp_path / "kind.py"  # torch.jit.script reads the helper's source from a real file
+    path.write_text(src)
+    with pytest.raises(RuntimeError, match="cannot be multiplied") as e:
+        runpy.run_path(str(path))
+    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == str(path)][-1]
+    found = [(f.code, f.line) for f in analyze_source(src, "kind.py").findings]
+    assert found == [("SHP002", torch_line)]
+    fixed = src.replace("nn.Linear(8 * 16 * 16, 10)", "nn.Linear(16 * 16 * 16, 10)")
+    path.write_text(fixed)
+    runpy.run_path(str(path))
+    assert analyze_source(fixed, "kind.py").findings == []

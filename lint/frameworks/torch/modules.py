@@ -82,7 +82,20 @@ def torch_base(interp: Interpreter, info: ClassInfo) -> Optional[str]:
             v = interp.eval(b, Frame(src=c.source))
             if isinstance(v, Qual) and v.name.startswith("torch.nn"):
                 return _canonical_nn(v.name)
+            if isinstance(v, Qual) and v.name in MODULE_SUBCLASSES:
+                return "torch.nn.Module"
     return None
+
+
+# nn.Module subclasses of known packages whose instances are plain modules to the analysis (their
+# extra methods: training_step, configure_optimizers, log..., are never part of forward)
+MODULE_SUBCLASSES = frozenset({
+    "pytorch_lightning.LightningModule", "pytorch_lightning.core.LightningModule",
+    "pytorch_lightning.core.module.LightningModule", "pytorch_lightning.core.lightning.LightningModule",
+    "lightning.LightningModule", "lightning.pytorch.LightningModule", "lightning.pytorch.core.LightningModule",
+    "lightning.pytorch.core.module.LightningModule", "lightning.pytorch.core.lightning.LightningModule",
+    "torch.jit.ScriptModule", "torch.jit._script.ScriptModule",
+})
 
 
 def _init_torch_base(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> None:
