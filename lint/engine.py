@@ -136,8 +136,12 @@ class Planner:
             key = (id(fn) if fn is not None else None, name)
             scoped_values.setdefault(key, []).append(value)
             v = _unchain(value)
-            if isinstance(v, cst.Call) and self._called_class(v) is not None:
+            if isinstance(v, cst.Call) and (self._called_class(v) is not None or
+                                            fn is None and self._is_container_model(v)):
                 scoped_ctor[key] = v
+        # module-level `model = nn.Sequential(...)`: a model of its own (nested containers aside)
+        container_models = {id(c): (c, name) for (f, name), c in scoped_ctor.items()
+                            if f is None and self._called_class(c) is None}
         views: Dict[Optional[int], Tuple[Dict[str, cst.Call], Dict[str, List[cst.BaseExpression]]]] = {}
 
         def scope_view(fn):
@@ -157,12 +161,15 @@ class Planner:
 
         var_ctor, self.var_values = scope_view(None)
         linked: Dict[int, List[Tuple[List[InputSpec], str]]] = {}
+        container_calls: Dict[Tuple[int, str], cst.Call] = {}
         for call, fn in scanner.calls:
             var_ctor_here, self.var_values = scope_view(fn)
             got = self._input_of(call, var_ctor_here)
             if got is not None:
                 ctor, specs, origin = got
                 linked.setdefault(id(ctor), []).append((specs, origin))
+                if id(ctor) in container_models and origin == "call":
+                    container_calls.setdefault((id(ctor), repr(specs)), call)
 
         def add(info, ctor, text, inputs, origin, local):
             key = (info.name if info is not None else "", text, repr(inputs))
@@ -194,6 +201,13 @@ class Planner:
             # a construction fed a concrete input in the file needs no symbolic run of its own
             if not self.options.get(info.name) and not linked.get(id(call)):
                 add(info, call, self.src.code_for(call), None, "symbolic", local)
+        for call, var in container_models.values():
+            text = _code_without_comments(call)
+            for specs, origin in linked.get(id(call), []) or [(None, "symbolic")]:
+                n = len(runs)
+                add(None, call, text, specs, origin, {})
+                if len(runs) > n and (id(call), repr(specs)) in container_calls:
+                    runs[-1].call_node = container_calls[(id(call), repr(specs))]
         for name, fn in self.src.functions.items():
             if self._is_factory(fn):
                 node = cst.parse_expression(f"{name}()")
@@ -213,6 +227,14 @@ class Planner:
         # Concrete inputs first: when runs disagree on a message, the precise one wins.
         runs.sort(key=lambda r: 0 if r.concrete else 1)
         return runs
+
+    def _is_container_model(self, call: cst.Call) -> bool:
+        """`nn.Sequential(...)`: a torch container with a forward of its own."""
+        name = dotted(call.func)
+        if name is None or name.split(".")[0] in self.src.classes or name in self.src.functions:
+            return False
+        v = self.interp.eval(call.func, Frame())
+        return isinstance(v, Qual) and v.name in ("torch.nn.Sequential", "torch.nn.modules.container.Sequential")
 
     def _is_factory(self, fn: cst.FunctionDef) -> bool:
         """A module-level function callable without arguments whose every return is a call of a
@@ -338,6 +360,16 @@ def _size_specs(size) -> Optional[List[InputSpec]]:
             out.append(tuple(s))
         return out
     return None
+
+
+def _code_without_comments(expr: cst.BaseExpression) -> str:
+    """An expression's code on one line, comments dropped (a construction quoted in messages)."""
+    class _Strip(cst.CSTTransformer):
+        def leave_Comment(self, original, updated):
+            return cst.RemoveFromParent()
+
+    code = cst.Module(body=[]).code_for_node(expr.visit(_Strip()))
+    return " ".join(code.split())
 
 
 def _bound_names(fn: cst.FunctionDef) -> set:
@@ -526,11 +558,17 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
         # whatever fixes a shape on the way (x.view(-1, 784)) is checked from there on
     run.input_tensors = inputs
     try:
-        run.output = interp.call_module(root, list(inputs), {}, None)
+        run.output = interp.call_module(root, list(inputs), {}, run.call_node)
     finally:
         run.root = root
         run.calls = interp.calls
         run.facts = interp.facts
+    if run.call_node is None and run.cls is None and root.kind == "sequential":
+        # a bare container model the file never calls: a layer that cannot take what the previous
+        # one gives is reported where it is defined
+        for f in run.facts:
+            if f.kind == "violation" and f.node is None and f.module is not None and f.module.node is not None:
+                f.node = f.module.node
     for hook in forward_end_hooks():  # rules that decide at the end of forward (SHP005's folds)
         hook(run.facts, run.output)
 

@@ -294,3 +294,23 @@ def test_model_kinds_are_analysed(imports, base, monkeypatch, tmp_path):
     path.write_text(fixed)
     runpy.run_path(str(path))
     assert analyze_source(fixed, "kind.py").findings == []
+
+
+def test_module_level_sequential_without_a_call_is_analysed_symbolically():
+    """fixtures/model_kind_sequential_symbolic_bug.py never calls its model: torch, fed any image,
+    fails at the conv the finding names (its definition line), and the fixed file is silent."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "model_kind_sequential_symbolic_bug.py"
+    src = path.read_text()
+    ns = {}
+    exec(compile(src, str(path), "exec"), ns)
+    for h, w in ((8, 8), (13, 5)):
+        with pytest.raises(RuntimeError, match="expected input.*to have 32 channels"):
+            ns["features"](torch.randn(2, 3, h, w))
+    marked = [i for i, line in enumerate(src.splitlines(), 1) if "# expect: SHP003" in line]
+    assert [(f.code, f.line) for f in analyze_source(src, str(path)).findings] == [("SHP003", marked[0])]
+    fixed = src.replace("nn.Conv2d(32, 64", "nn.Conv2d(16, 64")
+    exec(compile(fixed, "fixed.py", "exec"), ns)
+    ns["features"](torch.randn(2, 3, 8, 8))
+    assert analyze_source(fixed, "fixed.py").findings == []
