@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import libcst as cst
 
 from .core import dims as D
-from .core.interpreter import AnalysisAbort, Frame, Interpreter
+from .core.interpreter import AnalysisAbort, ConstructionAbort, Frame, Interpreter
 from .core.project import Project
 from .core.source import ClassInfo, SourceModule, dotted
 from .core.values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
@@ -527,7 +527,15 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
     """Build the model of ``run`` and run its forward (in eval mode, or in train mode when asked,
     as torchsummary runs it); fills the run's results."""
     interp = Interpreter(src, strict, project)
-    root = _construct(interp, run)
+    interp.constructing = True
+    try:
+        root = _construct(interp, run)
+    except ConstructionAbort:  # Python raises while building it (SHP009): there is no model
+        run.root = None
+        run.facts = [f for f in interp.facts if f.kind == "violation"]
+        return
+    finally:
+        interp.constructing = False
     if training and isinstance(root, ModuleValue):
         _set_training(root)
     if not isinstance(root, ModuleValue):

@@ -197,6 +197,39 @@ CASES = {
         test_b()
         test_b_again()
     ''',
+    "Python errors that are caught or not certain to happen while building (SHP009 stays quiet)": '''
+        import contextlib
+        import math
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, widths=(8, 16), depth=0):
+                super().__init__()
+                try:
+                    extra = widths[2]
+                except IndexError:
+                    extra = widths[-1]
+                try:
+                    scale = 1 / depth
+                except ZeroDivisionError:
+                    scale = 1.0
+                with contextlib.suppress(ZeroDivisionError):
+                    scale = 2 / depth
+                if torch.cuda.is_available():
+                    extra = widths[5] // depth
+                self.scale = scale
+                self.fc = nn.Linear(extra, 4)
+                for m in self.modules():
+                    if isinstance(m, nn.Linear):
+                        m.weight.data.normal_(0, math.sqrt(2. / m.in_features))
+
+            def forward(self, x):
+                return self.fc(x) * self.scale
+
+        model = Net()
+        model(torch.randn(2, 16))
+    ''',
 }
 
 

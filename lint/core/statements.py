@@ -243,14 +243,25 @@ class StatementsMixin(_Host):
                 obj.attrs[attr_target.attr.value] = UNKNOWN
 
     def _s_With(self, stmt, frame) -> None:
+        known = True  # torch.no_grad() and friends never swallow an exception; others might
         for item in stmt.items:
             v = self.eval(item.item, frame)
+            f = self.eval(item.item.func, frame) if isinstance(item.item, cst.Call) else v
+            known = known and isinstance(f, Qual) and f.name.startswith("torch.")
             if item.asname is not None:
                 self.assign(item.asname.name, UNKNOWN if not isinstance(v, Tensor) else v, frame)
-        self.exec_block(stmt.body, frame)
+        self.try_depth += 0 if known else 1
+        try:
+            self.exec_block(stmt.body, frame)
+        finally:
+            self.try_depth -= 0 if known else 1
 
     def _s_Try(self, stmt, frame) -> None:
-        self.exec_block(stmt.body, frame)
+        self.try_depth += 1
+        try:
+            self.exec_block(stmt.body, frame)
+        finally:
+            self.try_depth -= 1
         if stmt.orelse is not None:
             self.exec_block(stmt.orelse.body, frame)
         if stmt.finalbody is not None:

@@ -311,12 +311,34 @@ def module_method(interp: Interpreter, m: ModuleValue, name, args, kwargs, node)
         return None
     if name == "__getattr__" and len(args) == 1 and isinstance(args[0], str):
         return interp.getattr(m, args[0])
-    if name == "modules":
-        return UNKNOWN
+    if name in ("modules", "named_modules") and not args and not kwargs:
+        tree = _module_tree(m)
+        if tree is None:
+            return UNKNOWN
+        return _Iter(tree if name == "named_modules" else [v for _, v in tree])
     if name in ("parameters", "named_parameters", "buffers", "state_dict", "load_state_dict",
                 "named_modules", "named_children"):
         return UNKNOWN
     return UNKNOWN
+
+
+def _module_tree(root: ModuleValue):
+    """torch's named_modules(): pre-order, each module once; None when any part is uncertain."""
+    out, seen = [], set()
+    stack = [("", root)]
+    while stack:
+        name, m = stack.pop()
+        if not isinstance(m, ModuleValue) or m.uncertain:
+            return None
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        out.append((name, m))
+        for k, c in reversed(list(m.children.items())):
+            if c is None:
+                continue
+            stack.append((f"{name}.{k}" if name else k, c))
+    return out
 
 
 def module_attr(interp: Interpreter, m: ModuleValue, attr) -> Any:
