@@ -230,6 +230,35 @@ CASES = {
         model = Net()
         model(torch.randn(2, 16))
     ''',
+    "while loops: unrolled when decidable, havocked when the body may leave early": '''
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, isize=32, repeat=2):
+                super().__init__()
+                blocks, c, size = [], 3, isize
+                while size > 8:
+                    blocks.append(nn.Conv2d(c, 2 * c, 4, 2, 1))
+                    c, size = 2 * c, size // 2
+                while repeat:
+                    blocks.append(nn.Conv2d(c, c, 3, 1, 1))
+                    repeat -= 1
+                extra = []
+                while True:
+                    extra.append(nn.Conv2d(c, c, 1))
+                    if torch.cuda.is_available() or len(extra) >= 2:
+                        break
+                self.body = nn.Sequential(*blocks)
+                self.extra = nn.ModuleList(extra)
+                self.head = nn.Linear(c * 8 * 8, 10)
+
+            def forward(self, x):
+                return self.head(self.body(x).flatten(1))
+
+        model = Net()
+        model(torch.randn(2, 3, 32, 32))
+    ''',
 }
 
 
@@ -347,3 +376,15 @@ def test_module_level_sequential_without_a_call_is_analysed_symbolically():
     exec(compile(fixed, "fixed.py", "exec"), ns)
     ns["features"](torch.randn(2, 3, 8, 8))
     assert analyze_source(fixed, "fixed.py").findings == []
+
+
+def test_decidable_while_loops_are_unrolled():
+    """The stage builders run: the head's wrong size is found (torch fails on that line too)."""
+    import traceback
+
+    src = textwrap.dedent(CASES["while loops: unrolled when decidable, havocked when the body may leave early"])
+    bug = src.replace("nn.Linear(c * 8 * 8, 10)", "nn.Linear(c * 4 * 4, 10)")
+    with pytest.raises(RuntimeError) as e:
+        exec(compile(bug, "bug.py", "exec"), {})
+    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "bug.py"][-1]
+    assert [(f.code, f.line) for f in analyze_source(bug, "bug.py").findings] == [("SHP002", torch_line)]
