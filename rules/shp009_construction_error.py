@@ -13,7 +13,8 @@ DOC = """\
 An error Python itself raises while `__init__` (or what it calls) builds the model, on values
 known exactly: a division by zero (`math.sqrt(2. / n)` in a weight-init loop, with
 `n = kernel_size[0] * kernel_size[1] * out_channels` = 0 after a `kernel_size=0`), an index past
-the end of a configuration tuple (`out_planes[4]` on a 4-tuple).
+the end of a configuration tuple (`out_planes[4]` on a 4-tuple), a function or block of the
+project called with arguments its signature cannot take.
 
 ## Why it matters
 The model cannot even be constructed: the script dies before the first batch.
@@ -63,7 +64,19 @@ class TupleIndexOutOfRange(ConstructionError):
                 f"{'' if self.length == 1 else 's'}) while the model is built")
 
 
-KINDS = (DivisionByZero, TupleIndexOutOfRange)
+@dataclass
+class WrongArguments(ConstructionError):
+    func: str
+    positional: int  # as given, the bound instance included
+    keywords: tuple
+
+    def what(self) -> str:
+        kw = f" and keyword(s) {', '.join(self.keywords)}" if self.keywords else ""
+        return (f"TypeError: {self.func}() does not take {self.positional} positional argument"
+                f"{'' if self.positional == 1 else 's'}{kw} while the model is built")
+
+
+KINDS = (DivisionByZero, TupleIndexOutOfRange, WrongArguments)
 
 
 def message(p: ConstructionError, node: Any, ctx: Any) -> str:
