@@ -14,7 +14,7 @@ import libcst as cst
 
 from .core import dims as D
 from .core import limits
-from .core.interpreter import AnalysisAbort, Frame, Interpreter
+from .core.interpreter import AnalysisAbort, ConstructionAbort, Frame, Interpreter
 from .core.project import Project
 from .core.source import ClassInfo, SourceModule, dotted
 from .core.values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
@@ -128,20 +128,49 @@ class Planner:
         runs: List[Run] = []
         seen: Dict[Tuple[str, str, str], Run] = {}
         # variable -> construction call, for `model = Net(); model(x)` and `summary(model, ...)`
-        var_ctor: Dict[str, cst.Call] = {}
-        self.var_values: Dict[str, List[cst.BaseExpression]] = {}
+        # Both follow Python's scopes: a name a function binds is that function's own (two test
+        # functions that each write `model = ...; model(x)` are two variables), any other name is the
+        # module's.
+        scoped_ctor: Dict[Tuple[Optional[int], str], cst.Call] = {}
+        scoped_values: Dict[Tuple[Optional[int], str], List[cst.BaseExpression]] = {}
         for name, value, fn in scanner.assigns:
-            self.var_values.setdefault(name, []).append(value)
-        for name, value, fn in scanner.assigns:
+            key = (id(fn) if fn is not None else None, name)
+            scoped_values.setdefault(key, []).append(value)
             v = _unchain(value)
-            if isinstance(v, cst.Call) and self._called_class(v) is not None:
-                var_ctor[name] = v
+            if isinstance(v, cst.Call) and (self._called_class(v) is not None or
+                                            fn is None and self._is_container_model(v)):
+                scoped_ctor[key] = v
+        # module-level `model = nn.Sequential(...)`: a model of its own (nested containers aside)
+        container_models = {id(c): (c, name) for (f, name), c in scoped_ctor.items()
+                            if f is None and self._called_class(c) is None}
+        views: Dict[Optional[int], Tuple[Dict[str, cst.Call], Dict[str, List[cst.BaseExpression]]]] = {}
+
+        def scope_view(fn):
+            """(var_ctor, var_values) as seen from inside `fn` (None: the module)."""
+            fid = id(fn) if fn is not None else None
+            if fid not in views:
+                ctor = {n: c for (f, n), c in scoped_ctor.items() if f is None}
+                vals = {n: v for (f, n), v in scoped_values.items() if f is None}
+                if fn is not None:
+                    for n in _bound_names(fn):
+                        ctor.pop(n, None)
+                        vals.pop(n, None)
+                    ctor.update({n: c for (f, n), c in scoped_ctor.items() if f == fid})
+                    vals.update({n: v for (f, n), v in scoped_values.items() if f == fid})
+                views[fid] = (ctor, vals)
+            return views[fid]
+
+        var_ctor, self.var_values = scope_view(None)
         linked: Dict[int, List[Tuple[List[InputSpec], str]]] = {}
+        container_calls: Dict[Tuple[int, str], cst.Call] = {}
         for call, fn in scanner.calls:
-            got = self._input_of(call, var_ctor)
+            var_ctor_here, self.var_values = scope_view(fn)
+            got = self._input_of(call, var_ctor_here)
             if got is not None:
                 ctor, specs, origin = got
                 linked.setdefault(id(ctor), []).append((specs, origin))
+                if id(ctor) in container_models and origin == "call":
+                    container_calls.setdefault((id(ctor), repr(specs)), call)
 
         def add(info, ctor, text, inputs, origin, local):
             key = (info.name if info is not None else "", text, repr(inputs))
@@ -173,6 +202,13 @@ class Planner:
             # a construction fed a concrete input in the file needs no symbolic run of its own
             if not self.options.get(info.name) and not linked.get(id(call)):
                 add(info, call, self.src.code_for(call), None, "symbolic", local)
+        for call, var in container_models.values():
+            text = _code_without_comments(call)
+            for specs, origin in linked.get(id(call), []) or [(None, "symbolic")]:
+                n = len(runs)
+                add(None, call, text, specs, origin, {})
+                if len(runs) > n and (id(call), repr(specs)) in container_calls:
+                    runs[-1].call_node = container_calls[(id(call), repr(specs))]
         for name, fn in self.src.functions.items():
             if self._is_factory(fn):
                 node = cst.parse_expression(f"{name}()")
@@ -192,6 +228,14 @@ class Planner:
         # Concrete inputs first: when runs disagree on a message, the precise one wins.
         runs.sort(key=lambda r: 0 if r.concrete else 1)
         return runs
+
+    def _is_container_model(self, call: cst.Call) -> bool:
+        """`nn.Sequential(...)`: a torch container with a forward of its own."""
+        name = dotted(call.func)
+        if name is None or name.split(".")[0] in self.src.classes or name in self.src.functions:
+            return False
+        v = self.interp.eval(call.func, Frame())
+        return isinstance(v, Qual) and v.name in ("torch.nn.Sequential", "torch.nn.modules.container.Sequential")
 
     def _is_factory(self, fn: cst.FunctionDef) -> bool:
         """A module-level function callable without arguments whose every return is a call of a
@@ -324,6 +368,87 @@ def _size_specs(size) -> Optional[List[InputSpec]]:
     return None
 
 
+def _code_without_comments(expr: cst.BaseExpression) -> str:
+    """An expression's code on one line, comments dropped (a construction quoted in messages)."""
+    class _Strip(cst.CSTTransformer):
+        def leave_Comment(self, original, updated):
+            return cst.RemoveFromParent()
+
+    code = cst.Module(body=[]).code_for_node(expr.visit(_Strip()))
+    return " ".join(code.split())
+
+
+def _bound_names(fn: cst.FunctionDef) -> set:
+    """The names a function binds (its locals, by Python's rule), nested functions and classes
+    aside; `global`/`nonlocal` names are not its own."""
+    p = fn.params
+    names = {q.name.value for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)}
+    for star in (p.star_arg, p.star_kwarg):
+        if isinstance(star, cst.Param):
+            names.add(star.name.value)
+    declared = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_FunctionDef(self, node):
+            names.add(node.name.value)
+            return False
+
+        def visit_ClassDef(self, node):
+            names.add(node.name.value)
+            return False
+
+        def visit_Lambda(self, node):
+            return False
+
+        def visit_AssignTarget(self, node):
+            _targets(node.target)
+
+        def visit_AnnAssign(self, node):
+            _targets(node.target)
+
+        def visit_AugAssign(self, node):
+            _targets(node.target)
+
+        def visit_For(self, node):
+            _targets(node.target)
+
+        def visit_WithItem(self, node):
+            if node.asname is not None:
+                _targets(node.asname.name)
+
+        def visit_NamedExpr(self, node):
+            _targets(node.target)
+
+        def visit_ImportAlias(self, node):
+            name = node.asname.name if node.asname is not None else node.name
+            if isinstance(name, cst.Name):
+                names.add(name.value)
+            elif isinstance(name, cst.Attribute):
+                root = name
+                while isinstance(root, cst.Attribute):
+                    root = root.value
+                if isinstance(root, cst.Name):
+                    names.add(root.value)
+
+        def visit_Global(self, node):
+            declared.update(n.name.value for n in node.names)
+
+        def visit_Nonlocal(self, node):
+            declared.update(n.name.value for n in node.names)
+
+    def _targets(t):
+        if isinstance(t, cst.Name):
+            names.add(t.value)
+        elif isinstance(t, (cst.Tuple, cst.List)):
+            for e in t.elements:
+                _targets(e.value)
+        elif isinstance(t, cst.StarredElement):
+            _targets(t.value)
+
+    fn.body.visit(_V())
+    return names - declared
+
+
 def _uses_locals(call: cst.Call, fn: cst.FunctionDef) -> bool:
     """Does the call refer to a parameter or a local variable of the function it sits in?"""
     p = fn.params
@@ -408,7 +533,15 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
     """Build the model of ``run`` and run its forward (in eval mode, or in train mode when asked,
     as torchsummary runs it); fills the run's results."""
     interp = Interpreter(src, strict, project)
-    root = _construct(interp, run)
+    interp.constructing = True
+    try:
+        root = _construct(interp, run)
+    except ConstructionAbort:  # Python raises while building it (SHP009): there is no model
+        run.root = None
+        run.facts = [f for f in interp.facts if f.kind == "violation"]
+        return
+    finally:
+        interp.constructing = False
     if training and isinstance(root, ModuleValue):
         _set_training(root)
     if not isinstance(root, ModuleValue):
@@ -455,11 +588,17 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
         # whatever fixes a shape on the way (x.view(-1, 784)) is checked from there on
     run.input_tensors = inputs + (named if run.inputs is not None else [])
     try:
-        run.output = interp.call_module(root, list(inputs), kwargs, None)
+        run.output = interp.call_module(root, list(inputs), kwargs, run.call_node)
     finally:
         run.root = root
         run.calls = interp.calls
         run.facts = interp.facts
+    if run.call_node is None and run.cls is None and root.kind == "sequential":
+        # a bare container model the file never calls: a layer that cannot take what the previous
+        # one gives is reported where it is defined
+        for f in run.facts:
+            if f.kind == "violation" and f.node is None and f.module is not None and f.module.node is not None:
+                f.node = f.module.node
     for hook in forward_end_hooks():  # rules that decide at the end of forward (SHP005's folds)
         hook(run.facts, run.output)
 

@@ -50,6 +50,7 @@ class Run:
     calls: List[CallRecord] = field(default_factory=list)
     facts: List[Fact] = field(default_factory=list)
     error: Optional[str] = None
+    call_node: Any = None  # where the file calls a container model (`model(x)`): its findings' line
 
     @property
     def concrete(self) -> bool:

@@ -682,6 +682,13 @@ def _judge(run, findings, res, job, stmts: Statements, explicit_meta: bool) -> D
             if hit is not None:
                 break
     err_line = (err.get("frames") or [None])[-1] if err is not None else None
+    if hit is None and err is not None and err.get("stage") == "forward" and not err.get("frames") and \
+            getattr(run, "call_node", None) is not None:
+        # a bare container model (module-level nn.Sequential): torch fails inside torch, called from
+        # the file's `model(x)`, which is where its one finding sits
+        loud = [f for f in findings if f.code not in SILENT_CODES]
+        if len(loud) == 1:
+            hit, err_line = loud[0], loud[0].line
     where = f" at line {err_line}" if err_line else ""
     for f in findings:
         if f is hit:

@@ -51,6 +51,14 @@ class CallsMixin(_Host):
         if fn.bound_self is not None:
             args = [fn.bound_self] + list(args)
         if not self.bind_params(fdef.params, args, kwargs, frame):
+            if isinstance(fdef, cst.FunctionDef) and not fdef.decorators and isinstance(node, cst.Call) and \
+                    not any(a.star for a in node.args) and \
+                    len([a for a in node.args if a.keyword is None]) + (fn.bound_self is not None) == len(args) and \
+                    sorted(a.keyword.value for a in node.args if a.keyword is not None) == sorted(kwargs):
+                # TypeError in Python too: the call's arguments are all written out, the function is
+                # plain (no decorator that could change its signature)
+                from ..rules.shp009_construction_error import WrongArguments
+                self.construction_error(WrongArguments(fdef.name.value, len(args), tuple(sorted(kwargs))), node)
             return UNKNOWN
         self.depth += 1
         self.call_sites.append((node, self.src_stack[-1]))

@@ -349,6 +349,10 @@ class ExpressionsMixin(_Host):
             return UNKNOWN
         try:
             return self.charge(L.bounded(op_fn(a, b)))
+        except ZeroDivisionError:
+            if _number(a) and _number(b) and op in _DIV_OPS:
+                self.construction_error(DivisionByZero(_DIV_OPS[op], a), node)
+            return UNKNOWN
         except (*CONCRETE_ERRORS, MemoryError):  # MemoryError: [0] * (1 << 40)
             return UNKNOWN
 
@@ -366,7 +370,11 @@ class ExpressionsMixin(_Host):
             if isinstance(obj, list) and obj in self.havoc:
                 return UNKNOWN
             if isinstance(key, int) and not isinstance(key, bool):
-                return obj[key] if -len(obj) <= key < len(obj) else UNKNOWN
+                if -len(obj) <= key < len(obj):
+                    return obj[key]
+                if isinstance(obj, tuple):  # a tuple's length is exact: IndexError in Python too
+                    self.construction_error(TupleIndexOutOfRange(key, len(obj)), node)
+                return UNKNOWN
             if isinstance(key, slice):
                 return obj[key]
             return UNKNOWN
@@ -375,6 +383,13 @@ class ExpressionsMixin(_Host):
                 return UNKNOWN
             return obj.get(key, UNKNOWN)
         return UNKNOWN
+
+
+_DIV_OPS = {"Divide": "/", "FloorDivide": "//", "Modulo": "%"}
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, D.Lin)
 
 
 def _hashable(v) -> Any:
@@ -483,3 +498,4 @@ _PY_OPS = {
 
 
 from .frames import MAX_UNROLL, Frame
+from ..rules.shp009_construction_error import DivisionByZero, TupleIndexOutOfRange

@@ -11,6 +11,10 @@ class AnalysisAbort(Exception):
     """The class is too large or too deep to analyse: it becomes unknown (not a crash)."""
 
 
+class ConstructionAbort(Exception):
+    """Python raised while the model was being built (SHP009 recorded): nothing after it runs."""
+
+
 class _Return(Exception):
     def __init__(self, value) -> None:
         self.value = value

@@ -18,7 +18,8 @@ from .project import ModuleRef, Project
 from .source import ClassInfo, SourceModule
 from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
 
-from .frames import MAX_DEPTH, MAX_STEPS, MAX_UNROLL, AnalysisAbort, Frame, ObjectSet, _Break, _Continue, _Raise, _Return  # noqa: F401
+from .frames import (MAX_DEPTH, MAX_STEPS, MAX_UNROLL, AnalysisAbort, ConstructionAbort, Frame, ObjectSet,  # noqa: F401
+                     _Break, _Continue, _Raise, _Return)
 
 from .builtins import BUILTINS
 from .limits import MAX_ALLOC, TIME_CHECK_EVERY, current_deadline, size_of
@@ -41,6 +42,8 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.calls: List[CallRecord] = []
         self.speculative = 0
         self.quiet = False  # probing: record nothing
+        self.constructing = False  # building the run's model (SHP009 applies)
+        self.try_depth = 0  # inside a try body (or a suppressing with): a Python error may be caught
         self.depth = 0
         self.steps = 0
         self.allocated = 0  # elements built by concrete operations (core/limits.py MAX_ALLOC)
@@ -64,6 +67,15 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         if self.speculative or self.quiet:
             return
         self.context.violation(v.payload, node, module, self.src_stack[-1], tuple(self.call_sites))
+
+    def construction_error(self, payload, node) -> None:
+        """Python raises here while the model is built: recorded (SHP009) and the construction
+        ends, when it is certain to get here (not speculative, not in a try, not while a module
+        global is computed lazily); else the value is simply unknown."""
+        if not self.constructing or self.speculative or self.quiet or self.try_depth or self._globals_busy:
+            return
+        self.context.violation(payload, node, None, self.src_stack[-1], tuple(self.call_sites))
+        raise ConstructionAbort()
 
     def assume(self, a, b, node, what):
         if not self.speculative and not self.quiet:

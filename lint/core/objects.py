@@ -55,7 +55,11 @@ class ObjectsMixin(_Host):
                     return v
             return UNKNOWN
         if isinstance(obj, ClassValue):
+            if attr in ("__name__", "__qualname__"):  # "{}_{}".format(block.__name__, i) module names
+                return obj.info.name
             return self.class_attr(obj.info, attr)
+        if isinstance(obj, FunctionValue) and attr in ("__name__", "__qualname__") and obj.bound_self is None:
+            return obj.node.name.value
         if isinstance(obj, SuperRef):
             return self.super_attr(obj, attr)
         if isinstance(obj, ObjectValue):

@@ -204,9 +204,26 @@ class StatementsMixin(_Host):
             self.exec_block(stmt.orelse.body, frame)
 
     def _s_While(self, stmt, frame) -> None:
-        c = self.truth(self.eval(stmt.test, frame))
-        if c is False:
+        """Run while the condition is decidable (`while csize > 4:`, `while n - 1:` with known
+        values), at most MAX_WHILE times; from the first undecidable test on, the rest of the
+        loop is havocked as a loop that cannot be unrolled. A body that can leave early (break,
+        continue, return, raise) is not unrolled: an exit under an unknown condition would make the
+        following iterations speculative."""
+        if _leaves_early(stmt.body):
+            if self.truth(self.eval(stmt.test, frame)) is not False:
+                self._havoc_loop(stmt, frame)
+            elif stmt.orelse is not None:
+                self.exec_block(stmt.orelse.body, frame)
             return
+        for _ in range(MAX_WHILE + 1):
+            c = self.truth(self.eval(stmt.test, frame))
+            if c is False:
+                if stmt.orelse is not None:
+                    self.exec_block(stmt.orelse.body, frame)
+                return
+            if c is not True:
+                break
+            self.exec_block(stmt.body, frame)
         self._havoc_loop(stmt, frame)
 
     def _havoc_loop(self, stmt, frame) -> None:
@@ -227,14 +244,25 @@ class StatementsMixin(_Host):
                 obj.attrs[attr_target.attr.value] = UNKNOWN
 
     def _s_With(self, stmt, frame) -> None:
+        known = True  # torch.no_grad() and friends never swallow an exception; others might
         for item in stmt.items:
             v = self.eval(item.item, frame)
+            f = self.eval(item.item.func, frame) if isinstance(item.item, cst.Call) else v
+            known = known and isinstance(f, Qual) and f.name.startswith("torch.")
             if item.asname is not None:
                 self.assign(item.asname.name, UNKNOWN if not isinstance(v, Tensor) else v, frame)
-        self.exec_block(stmt.body, frame)
+        self.try_depth += 0 if known else 1
+        try:
+            self.exec_block(stmt.body, frame)
+        finally:
+            self.try_depth -= 0 if known else 1
 
     def _s_Try(self, stmt, frame) -> None:
-        self.exec_block(stmt.body, frame)
+        self.try_depth += 1
+        try:
+            self.exec_block(stmt.body, frame)
+        finally:
+            self.try_depth -= 1
         if stmt.orelse is not None:
             self.exec_block(stmt.orelse.body, frame)
         if stmt.finalbody is not None:
@@ -245,6 +273,22 @@ class StatementsMixin(_Host):
 
     def _s_ClassDef(self, stmt, frame) -> None:
         frame.locals[stmt.name.value] = UNKNOWN
+
+
+MAX_WHILE = 1_000  # iterations of a while loop run before it is havocked
+
+
+def _leaves_early(body) -> bool:
+    """Does a loop body contain break/continue/return/raise (nested functions and classes aside)?"""
+    stack = [body]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (cst.Break, cst.Continue, cst.Return, cst.Raise)):
+            return True
+        if isinstance(n, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        stack.extend(n.children)
+    return False
 
 
 def _walk(node) -> Iterator[cst.CSTNode]:

@@ -175,6 +175,8 @@ def tensor_attr(interp: Interpreter, obj: Any, attr: str, node) -> Any:
         if attr == "ndim":
             return obj.rank if obj.rank is not None else UNKNOWN
         if attr in ("T", "mT"):
+            if attr == "T" and obj.rank is not None and obj.rank > 2:  # torch reverses every dim
+                return interp.tensor_rule(lambda: T.permute(obj, tuple(range(obj.rank - 1, -1, -1))), node)
             return interp.tensor_rule(lambda: T.transpose(obj, -2, -1) if obj.rank and obj.rank >= 2 else obj, node)
         if attr in ("data", "real"):
             return obj

@@ -82,7 +82,20 @@ def torch_base(interp: Interpreter, info: ClassInfo) -> Optional[str]:
             v = interp.eval(b, Frame(src=c.source))
             if isinstance(v, Qual) and v.name.startswith("torch.nn"):
                 return _canonical_nn(v.name)
+            if isinstance(v, Qual) and v.name in MODULE_SUBCLASSES:
+                return "torch.nn.Module"
     return None
+
+
+# nn.Module subclasses of known packages whose instances are plain modules to the analysis (their
+# extra methods: training_step, configure_optimizers, log..., are never part of forward)
+MODULE_SUBCLASSES = frozenset({
+    "pytorch_lightning.LightningModule", "pytorch_lightning.core.LightningModule",
+    "pytorch_lightning.core.module.LightningModule", "pytorch_lightning.core.lightning.LightningModule",
+    "lightning.LightningModule", "lightning.pytorch.LightningModule", "lightning.pytorch.core.LightningModule",
+    "lightning.pytorch.core.module.LightningModule", "lightning.pytorch.core.lightning.LightningModule",
+    "torch.jit.ScriptModule", "torch.jit._script.ScriptModule",
+})
 
 
 def _init_torch_base(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> None:
@@ -390,8 +403,11 @@ def module_method(interp: Interpreter, m: ModuleValue, name, args, kwargs, node)
         return None
     if name == "__getattr__" and len(args) == 1 and isinstance(args[0], str):
         return interp.getattr(m, args[0])
-    if name == "modules":
-        return UNKNOWN
+    if name in ("modules", "named_modules") and not args and not kwargs:
+        tree = _module_tree(m)
+        if tree is None:
+            return UNKNOWN
+        return _Iter(tree if name == "named_modules" else [v for _, v in tree])
     if name in ("parameters", "named_parameters", "buffers", "state_dict", "load_state_dict",
                 "named_modules", "named_children"):
         return UNKNOWN
@@ -429,6 +445,25 @@ def named_parameters(m: ModuleValue, recurse: bool = True) -> Optional[List[Any]
 def _havoc_grads(m: ModuleValue) -> None:
     """A freeze we cannot follow: mark the tree so that trainable counts say unknown."""
     m.attrs["__grads_unknown__"] = True
+
+
+def _module_tree(root: ModuleValue):
+    """torch's named_modules(): pre-order, each module once; None when any part is uncertain."""
+    out, seen = [], set()
+    stack = [("", root)]
+    while stack:
+        name, m = stack.pop()
+        if not isinstance(m, ModuleValue) or m.uncertain:
+            return None
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        out.append((name, m))
+        for k, c in reversed(list(m.children.items())):
+            if c is None:
+                continue
+            stack.append((f"{name}.{k}" if name else k, c))
+    return out
 
 
 def module_attr(interp: Interpreter, m: ModuleValue, attr) -> Any:
