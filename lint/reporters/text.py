@@ -13,7 +13,7 @@ class TextReporter(Reporter):
     def report(self, items: List[Item], defects: List[dict]) -> None:
         w = self.out.write
         for it in items:
-            w(f"{it.path}:{it.position}: {it.code} {it.message}\n")
+            w(f"{it.path}:{it.position}: {it.marked_code} {it.message}\n")
             c = it.confirmation
             if c is not None:
                 dev = f" ({c['device']})" if c.get("device") else ""
