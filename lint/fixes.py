@@ -259,23 +259,28 @@ def fix_source(code: str, path: str, shapes: Optional[Dict[str, Any]] = None, se
     ``first``: the analysis of ``code`` when the caller has it already."""
     from .engine import analyze_source
 
-    if first is None:
-        first = analyze_source(code, path, shapes, strict=strict, select=select, ignore=ignore)
+    from .findings import _selected
+
+    # the chain is analysed under every rule: --select/--ignore choose what is fixed first, but a
+    # fix must not introduce a finding of any rule
+    if first is None or select or ignore:
+        first = analyze_source(code, path, shapes, strict=strict)
     before = {(f.line, f.code) for f in first.findings}
     out = FixOutcome(path, code, code)
     current, analysis, fixed = code, first, []
     for i in range(rounds):
         fxs = fixes_of(analysis, unsafe)
+        if i == 0:
+            fxs = [(f, fx) for f, fx in fxs if _selected(f.code, select, ignore)]
+            fixed = [(f.line, f.col + 1, f.code, fx.title) for f, fx in fxs]
         if not fxs:
             break
-        if i == 0:
-            fixed = [(f.line, f.col + 1, f.code, fx.title) for f, fx in fxs]
         new = apply_fixes(analysis.source.tree, [fx for _, fx in fxs])
         if new == current:
             break
         current = new
         try:
-            analysis = analyze_source(current, path, shapes, strict=strict, select=select, ignore=ignore)
+            analysis = analyze_source(current, path, shapes, strict=strict)
         except cst.ParserSyntaxError:  # pragma: no cover - an edit is always one expression
             return out
         out.rounds = i + 1
