@@ -243,13 +243,33 @@ def _run_inputs(run) -> Tuple[Optional[List[dict]], Dict[str, int], Optional[int
             shape.append(v)
         specs.append({"shape": shape, "dtype": "long" if t.dtype == "long" else "float"})
     if free:
-        dims = ", ".join(sorted(free))
-        shape = "x".join(D.text(d) for d in tensors[0].shape)
-        return None, env, None, (f"the input {shape} has free sizes ({dims}); give a concrete shape "
-                                 f"with --input-shape {_class_name(run)}=... to confirm")
+        # a finding that holds for every size: confirm it at a witness, the smallest sizes the
+        # admissible-input solver admits up to the failing line (the batch stays BATCH)
+        from .summary.admissible import witness
+
+        chosen = witness(run, env)
+        if chosen is None or not free <= set(chosen):
+            dims = ", ".join(sorted(free))
+            shape = "x".join(D.text(d) for d in tensors[0].shape)
+            return None, env, None, (f"the input {shape} has free sizes ({dims}) and no witness size could be "
+                                     f"chosen; give a concrete shape with --input-shape {_class_name(run)}=... "
+                                     f"to confirm")
+        return _run_inputs_at(run, chosen)
     first = tensors[0]
     batch = specs[0]["shape"][first.batch_dim] if first.batch_dim is not None and specs[0]["shape"] else None
     return specs, env, batch, None
+
+
+def _run_inputs_at(run, env: Dict[str, int]):
+    specs = []
+    for i, t in enumerate(run.input_tensors):
+        shape = [_concrete(d, env) for d in t.shape]
+        if any(v is None or v < 0 for v in shape):
+            return None, env, None, f"input {i + 1} has no concrete size at the witness {env}"
+        specs.append({"shape": shape, "dtype": "long" if t.dtype == "long" else "float"})
+    first = run.input_tensors[0]
+    batch = specs[0]["shape"][first.batch_dim] if first.batch_dim is not None and specs[0]["shape"] else None
+    return specs, dict(env, __witness__=1), batch, None
 
 
 def _class_name(run) -> str:
@@ -832,7 +852,8 @@ def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 
                "ctor_locals": {k: v for k, v in (run.ctor_locals or {}).items() if _plain(v)},
                "finding_spans": [list(stmts.around(f.line)[:2]) for f in fs if f.code not in SILENT_CODES]}
         jobs.append(job)
-        plans[i] = (run, fs, dict(job, env=env, memory=memory,
+        witnessed = bool(env.pop("__witness__", None))
+        plans[i] = (run, fs, dict(job, env=env, memory=memory, witness=witnessed,
                                   input_text=" and ".join("x".join(map(str, s["shape"])) for s in specs or [])))
     if not jobs:
         return result
@@ -855,7 +876,14 @@ def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 
             for f in fs:
                 result[id(f)] = _verdict(None, f"{why} (running `{run.ctor_text}`)")
             continue
-        result.update(_judge(run, fs, res, job, stmts, explicit_meta=(device == "meta")))
+        verdicts = _judge(run, fs, res, job, stmts, explicit_meta=(device == "meta"))
+        if job.get("witness"):
+            for f in fs:
+                v = verdicts.get(id(f))
+                if v is not None:
+                    v["witness"] = job["input_text"]
+                    v["evidence"] = f"at witness input {job['input_text']}: {v['evidence']}"
+        result.update(verdicts)
         defects.extend(_defects(run, res, job, path))
         err = res.get("error")
         if err is not None and err["stage"] == "forward" and err.get("frames") and not err.get("name") \

@@ -243,6 +243,8 @@ class ExpressionsMixin(_Host):
         func = self.eval(node.func, frame)
         if isinstance(func, Qual) and func.name == "builtins.super":
             return self._super(frame)
+        if isinstance(func, Qual) and func.name == "torch._assert":
+            self._assert_equal(node, frame)
         args, kwargs = [], {}
         for a in node.args:
             v = self.eval(a.value, frame)
@@ -260,6 +262,18 @@ class ExpressionsMixin(_Host):
             else:
                 args.append(v)
         return self.call(func, args, kwargs, node, frame)
+
+    def _assert_equal(self, node, frame) -> None:
+        """``torch._assert(h == self.image_size, ...)`` on a size the analysis cannot decide: the
+        input sizes must satisfy it (an assumption, as ``view(-1, 320)`` makes one; the admissible
+        input solver and --confirm's witness read it)."""
+        cond = node.args[0].value if node.args and node.args[0].keyword is None else None
+        if not (isinstance(cond, cst.Comparison) and len(cond.comparisons) == 1
+                and isinstance(cond.comparisons[0].operator, cst.Equal)):
+            return
+        a, b = self.eval(cond.left, frame), self.eval(cond.comparisons[0].comparator, frame)
+        if D.is_dim(a) and D.is_dim(b) and D.equal(a, b) == D.DEPENDS:
+            self.assume(a, b, node, "torch._assert")
 
     def _unknown_call(self, func) -> Any:
         return UNKNOWN
