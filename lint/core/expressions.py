@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 import libcst as cst
 
 from . import dims as D
+from .facts import LINEAGE, record_lineage
 from .framework_api import NOT_MINE
 from .project import ModuleRef
 from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue,
@@ -261,7 +262,10 @@ class ExpressionsMixin(_Host):
                 kwargs[a.keyword.value] = v
             else:
                 args.append(v)
-        return self.call(func, args, kwargs, node, frame)
+        out = self.call(func, args, kwargs, node, frame)
+        if LINEAGE.get() is not None:  # only `shapelint summary`'s graph asks
+            record_lineage(out, [getattr(func, "obj", None), *args, *kwargs.values()])
+        return out
 
     def _assert_equal(self, node, frame) -> None:
         """``torch._assert(h == self.image_size, ...)`` on a size the analysis cannot decide: the
@@ -321,6 +325,12 @@ class ExpressionsMixin(_Host):
         return None
 
     def binop(self, op, a, b, node) -> Any:
+        out = self._binop(op, a, b, node)
+        if LINEAGE.get() is not None:  # only `shapelint summary`'s graph asks
+            record_lineage(out, [a, b])
+        return out
+
+    def _binop(self, op, a, b, node) -> Any:
         if a is UNKNOWN or b is UNKNOWN:
             return UNKNOWN
         if isinstance(a, (Tensor, Param)) or isinstance(b, (Tensor, Param)):
