@@ -47,6 +47,11 @@ def test_every_symbolic_bug_fixture_is_confirmed_at_its_witness(tmp_path):
         assert d["confirmed"] is True, d
         w = d["witness"]
         assert w.startswith("2x") and f"at witness input {w}: " in d["evidence"], d
+    # a finding of several constructions is confirmed for each, at its own witness
+    fk = next(d for d in got if d["path"].endswith("construct_factory_kwargs_bug.py"))
+    assert [c["construction"] for c in fk["constructions"]] == ["net_small()", "net_large()"]
+    assert all(c["confirmed"] is True and c["witness"].startswith("2x") for c in fk["constructions"])
+    assert "(2x48 and 32x10)" in fk["constructions"][1]["evidence"]  # net_large's own numbers, from torch
     # the witness is the smallest admitted size: MNIST's view(-1, 320) admits only 28x28
     mnist = next(d for d in got if d["path"].endswith("mnist_linear_mismatch.py"))
     assert mnist["witness"] == "2x1x28x28"

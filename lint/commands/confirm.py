@@ -25,6 +25,7 @@ must not import torch, and must never execute the code being edited.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import os
 import queue
@@ -836,6 +837,23 @@ def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 
             result[id(f)] = _verdict(None, "not a shape finding: nothing to run")
             continue
         by_run.setdefault(id(f.run), (f.run, []))[1].append(f)
+    # a finding several constructions make (Net(), Net(64)) is confirmed for each: the findings
+    # list it once, under its first run; the other runs get a copy of it, merged back below
+    shadows: Dict[int, List[Any]] = {}
+    for f in findings:
+        fact = getattr(f, "fact", None)
+        if f.run is None or fact is None or f.code == "SHP000":
+            continue
+        covered = {(f.run.ctor_text, f.run.input_text())}
+        for r2 in analysis.runs:
+            key = (r2.ctor_text, r2.input_text())
+            if r2 is f.run or key in covered or r2.error:
+                continue
+            if any(x.kind == "violation" and x.node is fact.node for x in r2.facts):
+                covered.add(key)
+                copy = dataclasses.replace(f, run=r2)
+                shadows.setdefault(id(f), []).append(copy)
+                by_run.setdefault(id(r2), (r2, []))[1].append(copy)
     jobs, plans = [], {}
     for i, (run, fs) in enumerate(by_run.values()):
         specs, env, batch, why = _run_inputs(run)
@@ -855,9 +873,24 @@ def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 
         witnessed = bool(env.pop("__witness__", None))
         plans[i] = (run, fs, dict(job, env=env, memory=memory, witness=witnessed,
                                   input_text=" and ".join("x".join(map(str, s["shape"])) for s in specs or [])))
-    if not jobs:
-        return result
-    results, load_error = _execute(os.path.abspath(path), device, timeout, jobs, memory)
+    if jobs:
+        results, load_error = _execute(os.path.abspath(path), device, timeout, jobs, memory)
+        _collect(result, defects, plans, results, load_error, analysis, stmts, device, memory, path)
+    for f in findings:  # each construction's verdict, under the finding
+        copies = shadows.get(id(f))
+        if not copies:
+            continue
+        each = [dict(result.get(id(f), {}), construction=f.run.ctor_text)]
+        for c in copies:
+            v = result.pop(id(c), None)
+            if v is not None:
+                each.append(dict(v, construction=c.run.ctor_text))
+        if id(f) in result:
+            result[id(f)]["constructions"] = each
+    return result
+
+
+def _collect(result, defects, plans, results, load_error, analysis, stmts, device, memory, path) -> None:
     for i, (run, fs, job) in plans.items():
         if load_error is not None:
             line = (load_error.get("frames") or [None])[-1]
@@ -897,4 +930,3 @@ def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 
                                 "message": f"shapelint defect: torch raised {err['text']} at line {line}, where "
                                            f"shapelint reported nothing (class {_class_name(run)}, `{run.ctor_text}`, "
                                            f"input {job['input_text']})"})
-    return result

@@ -20,5 +20,8 @@ class TextReporter(Reporter):
                 state = {True: f"confirmed by torch{dev}", False: f"NOT confirmed by torch{dev}"}.get(
                     c.get("confirmed"), "unconfirmed")
                 w(f"    {state}: {c.get('evidence', '')}\n")
+                for each in c.get("constructions", [])[1:]:  # the finding's other constructions
+                    st = {True: "confirmed", False: "NOT confirmed"}.get(each.get("confirmed"), "unconfirmed")
+                    w(f"    {st} for {each['construction']}: {each.get('evidence', '')}\n")
         for d in defects:
             w(f"{d['path']}: {d['message']}\n")
