@@ -11,9 +11,9 @@ decide at the end of forward (SHP005). Rules never walk syntax and never infer s
 has done that once for all of them.
 
 Fixes (``shapelint check --fix`` / ``--diff`` / ``--unsafe-fixes``): a rule may define
-``fix(payload, node, ctx) -> Optional[shapelint.fixes.Fix]`` beside ``message``. It reads the same
+``fix(payload, node, ctx) -> Optional[shapelint.core.fixes.Fix]`` beside ``message``. It reads the same
 typed payload (the right size is already in it: ``per_sample``, ``got``...) and asks the
-``shapelint.fixes.FixContext`` ``ctx`` for syntax (the layer's constructor call, the argument bound
+``shapelint.core.fixes.FixContext`` ``ctx`` for syntax (the layer's constructor call, the argument bound
 to a parameter, whether an expression is a literal constant); it returns the edits (node ->
 replacement expression) and whether the fix is safe (a hardcoded size replaced by the integer the
 analysis computed) or unsafe (a rewrite that changes behaviour: ``torch.flatten(x, 1)``,

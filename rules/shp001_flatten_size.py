@@ -92,7 +92,7 @@ def message(d: Union[ReshapeSize, UnflattenSize, ViewSize], node: Any, ctx: Any)
 def fix(d: Union[ReshapeSize, UnflattenSize, ViewSize], node: Any, ctx: Any) -> Any:
     """Safe: the hardcoded size -> the size the layers yield (concrete input). Unsafe:
     ``x.view(-1, K)`` -> ``torch.flatten(x, 1)``."""
-    from shapelint.fixes import reshape_fix, view_size_fix
+    from shapelint.core.fixes import reshape_fix, view_size_fix
 
     if isinstance(d, ReshapeSize):
         return reshape_fix(ctx, node, d.per_sample, d.k, "flatten")

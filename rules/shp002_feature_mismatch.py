@@ -65,7 +65,7 @@ def message(d: Features, node: Any, ctx: Any) -> str:
 def fix(d: Features, node: Any, ctx: Any) -> Any:
     """Safe: the layer's hardcoded ``in_features`` (input_size, embed_dim) -> the incoming size
     (concrete input). Unsafe: ``nn.Linear(K, out)`` fed a symbolic size -> ``nn.LazyLinear(out)``."""
-    from shapelint.fixes import lazy_linear_fix, replace_constant
+    from shapelint.core.fixes import lazy_linear_fix, replace_constant
 
     if isinstance(d.got, int):
         return replace_constant(ctx, ctx.layer_call(), ctx.param_index(d.param), d.param, d.expected, d.got,

@@ -65,7 +65,7 @@ def message(d: Channels, node: Any, ctx: Any) -> str:
 def fix(d: Channels, node: Any, ctx: Any) -> Any:
     """Safe: the layer's hardcoded channel count (in_channels, num_features, num_channels, a
     one-entry normalized_shape) -> the incoming one (concrete input)."""
-    from shapelint.fixes import replace_constant
+    from shapelint.core.fixes import replace_constant
 
     got, expected = d.got, d.expected
     if isinstance(got, tuple):

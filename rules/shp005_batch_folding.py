@@ -88,6 +88,6 @@ def message(d: BatchFold, node: Any, ctx: Any) -> str:
 
 def fix(d: BatchFold, node: Any, ctx: Any) -> Any:
     """Safe: K -> the per-sample size (concrete input). Unsafe: ``x.view(x.size(0), -1)``."""
-    from shapelint.fixes import reshape_fix
+    from shapelint.core.fixes import reshape_fix
 
     return reshape_fix(ctx, node, d.per_sample, d.k, "keep_batch")
