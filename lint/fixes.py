@@ -44,7 +44,7 @@ class _Swap(cst.CSTTransformer):
         super().__init__()
         self.edits = edits
 
-    def on_leave(self, original, updated):  # type: ignore[override]
+    def on_leave(self, original, updated):
         new = self.edits.get(id(original))
         if new is None:
             return updated
