@@ -30,6 +30,7 @@ class CheckOptions:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     want_classes: bool = False  # collect class names and forward arities (to validate --input-shape)
     keep_analysis: bool = False  # keep the engine's Analysis (in-process runs only: --confirm)
+    unsafe_fixes: bool = False  # mark the findings --unsafe-fixes would fix too
     cache: Any = None  # lint/cache.py's ResultCache (None: no cache); picklable, so workers share it
     time_budget: Optional[float] = None  # CPU seconds of analysis per file (core/limits.py); None: none
 
@@ -140,6 +141,29 @@ def _analyse(code: str, path: str, opts: CheckOptions, mapper):
     return analysis, None, classes
 
 
+def _fix_marks(analysis, code: str, path: str, opts: CheckOptions, mapper) -> Dict[Tuple[int, str], str]:
+    """(line, code) -> 'safe'/'unsafe' for the findings a verified fix chain removes (lint/fixes.py);
+    notebooks are not fixed."""
+    if mapper is not None or not analysis.findings:
+        return {}
+    from .fixes import fixable
+
+    out: Dict[Tuple[int, str], str] = {}
+    kinds = (False, True) if opts.unsafe_fixes else (False,)
+    for unsafe in kinds:
+        try:
+            got = run_deep(fixable, analysis, code, path, opts.shapes, opts.select, opts.ignore, unsafe)
+        except Exception:  # a fix that cannot be verified is no fix; never a failed check
+            from .engine import strict_mode
+
+            if strict_mode():
+                raise
+            continue
+        for key in got:
+            out.setdefault(key, "unsafe" if unsafe else "safe")
+    return out
+
+
 def check_file(path: str, opts: CheckOptions) -> FileResult:
     from .engine import strict_mode
     from .options import suppressed
@@ -170,6 +194,7 @@ def check_file(path: str, opts: CheckOptions) -> FileResult:
 
     res.notes.extend(budget_notes(analysis, path))  # a class a budget cut short: one line, no finding
     lines = code.splitlines()
+    marks = _fix_marks(analysis, code, path, opts, mapper)
     for f in analysis.findings:
         if 0 < f.line <= len(lines) and suppressed(lines[f.line - 1], f.code):
             continue
@@ -177,7 +202,7 @@ def check_file(path: str, opts: CheckOptions) -> FileResult:
             cell, line = mapper.cell_line(f.line)
             res.items.append(Item(path, line, f.col + 1, f.code, f.message, cell=cell))
         else:
-            res.items.append(Item(path, f.line, f.col + 1, f.code, f.message))
+            res.items.append(Item(path, f.line, f.col + 1, f.code, f.message, fix=marks.get((f.line, f.code))))
         if opts.keep_analysis:
             res.findings.append(f)
     if opts.keep_analysis:

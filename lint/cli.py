@@ -70,7 +70,7 @@ def _options(args):
     except ShapelintInputError as e:
         raise CliError(f"shapelint: {e}")
     opts = CheckOptions(shapes, select, ignore, max_size, want_classes=bool(shapes), keep_analysis=args.confirm,
-                        time_budget=budget)
+                        time_budget=budget, unsafe_fixes=args.unsafe_fixes)
     # the result cache (lint/cache.py); --confirm needs each file's analysis, so it bypasses it
     from .cache import open_cache, result_options
 
@@ -78,7 +78,8 @@ def _options(args):
                             result_options(cfg, shapes={k: [repr(v) for v in vs] for k, vs in shapes.items()},
                                            select=select, ignore=ignore, max_size=max_size,
                                            want_classes=opts.want_classes, time_budget=budget),
-                            enabled=not (args.no_cache or args.confirm), directory=args.cache_dir, config=cfg)
+                            enabled=not (args.no_cache or args.confirm or args.unsafe_fixes or args.fix or args.diff),
+                            directory=args.cache_dir, config=cfg)
     return opts, origin
 
 
@@ -135,6 +136,60 @@ def _progress(it, total: int):
     return tqdm(it, total=total, delay=1.5, unit="file", file=sys.stderr, leave=False)
 
 
+def _fix_files(files, opts, args) -> int:
+    """--fix / --diff: each file's verified fix chain (lint/fixes.py); --fix writes the files,
+    --diff prints unified diffs. Returns the number of files that changed (or would)."""
+    from .checker import read_source
+    from .fixes import fix_source
+    from .guard import TooDeep, run_deep
+
+    changed = fixed = 0
+    for path in files:
+        code, mapper, problem = read_source(path, opts.max_file_size)
+        if problem is not None or mapper is not None or "torch" not in code:
+            continue  # unreadable files are reported by the check that follows; notebooks are not fixed
+        try:
+            out = run_deep(fix_source, code, path, opts.shapes, opts.select, opts.ignore, args.unsafe_fixes)
+        except TooDeep:
+            continue
+        except Exception:  # a syntax error: the check that follows reports it
+            from .engine import strict_mode
+
+            if strict_mode():
+                import libcst as cst
+
+                if not isinstance(sys.exc_info()[1], cst.ParserSyntaxError):
+                    raise
+            continue
+        if not out.changed:
+            continue
+        changed += 1
+        fixed += len(out.fixed)
+        if args.diff:
+            sys.stdout.write(out.diff())
+        else:
+            with open(path, "rb") as f:
+                raw = f.read()
+            newline = "\r\n" if b"\r\n" in raw else "\n"
+            with open(path, "w", encoding=_encoding(raw), newline=newline) as f:
+                f.write(out.after)
+    if args.fix and not args.diff:
+        print(f"shapelint: fixed {fixed} finding{'s' if fixed != 1 else ''} in {changed} "
+              f"file{'s' if changed != 1 else ''}", file=sys.stderr)
+    return changed
+
+
+def _encoding(raw: bytes) -> str:
+    import io
+    import tokenize
+
+    try:
+        enc, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except SyntaxError:
+        return "utf-8"
+    return enc
+
+
 def cmd_check(args) -> int:
     from .reporters import Item, get_reporter
 
@@ -146,6 +201,12 @@ def cmd_check(args) -> int:
             bad_files += 1
         else:
             files.append(path)
+    if args.diff:
+        if args.confirm:
+            raise CliError("shapelint: --diff and --confirm cannot be combined")
+        return 1 if _fix_files(files, opts, args) else (2 if bad_files else 0)
+    if args.fix:
+        _fix_files(files, opts, args)
     jobs = 1 if args.confirm else (args.jobs or os.cpu_count() or 1)
     results = []
     for r in _progress(_results(files, opts, jobs), len(files)):
@@ -260,6 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--timeout", type=float, default=60.0, help="with --confirm: seconds per model (default 60)")
     c.add_argument("--confirm-memory", default="4G", metavar="SIZE",
                    help="with --confirm: memory the model may use beyond torch's own (default 4G; 0: no limit)")
+    c.add_argument("--fix", action="store_true",
+                   help="rewrite the files with the safe fixes (verified: the fixed file lints clean of them), "
+                        "then report what is left")
+    c.add_argument("--unsafe-fixes", action="store_true",
+                   help="with --fix/--diff: also the unsafe fixes (torch.flatten(x, 1), nn.LazyLinear, "
+                        "view(x.size(0), -1)); in the report, mark them")
+    c.add_argument("--diff", action="store_true",
+                   help="print the fixes as a unified diff instead of writing them (exit 1 if any)")
     c.add_argument("--no-cache", action="store_true",
                    help="do not read or write the result cache (config: cache = false)")
     c.add_argument("--cache-dir", metavar="DIR",

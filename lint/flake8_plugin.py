@@ -127,4 +127,16 @@ class ShapeLintPlugin:
 
         for note in budget_notes(analysis, self.filename):  # stderr only: never a finding
             print(note, file=sys.stderr)
-        return [(f.line, f.col, f"{f.code} {f.message}") for f in analysis.findings]
+        marks = set()
+        if analysis.findings:
+            from .fixes import fixable
+
+            try:  # `[*]`: a verified safe fix exists (`shapelint check --fix` applies it)
+                marks = run_deep(fixable, analysis, code, self.filename, self._input_shapes)
+            except Exception:
+                from .engine import strict_mode
+
+                if strict_mode():
+                    raise
+        return [(f.line, f.col, f"{f.code} {'[*] ' if (f.line, f.code) in marks else ''}{f.message}")
+                for f in analysis.findings]

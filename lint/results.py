@@ -29,6 +29,7 @@ class Finding:
     code: str
     message: str
     run: Optional["Run"] = field(default=None, repr=False, compare=False)
+    fact: Optional["Fact"] = field(default=None, repr=False, compare=False)  # the violation (fixes read it)
 
     def as_dict(self) -> Dict[str, Any]:
         return {"path": self.path, "line": self.line, "col": self.col, "code": self.code, "message": self.message}

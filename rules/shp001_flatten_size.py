@@ -108,3 +108,15 @@ def message(d: Union[ReshapeSize, UnflattenSize, ViewSize, EinopsAxis], node: An
                 f"dim {d.dim}, but it has {ctx.dim(d.got)} (shape {ctx.shape(shape)}{ctx.input_desc()})")
     return (f"{op}: a tensor of shape {ctx.shape(shape)} ({ctx.dim(d.total)} elements{ctx.input_desc()}) "
             f"cannot be viewed as {list(ctx.dim(t) for t in d.target)}".replace("'", ""))
+
+
+def fix(d: Union[ReshapeSize, UnflattenSize, ViewSize], node: Any, ctx: Any) -> Any:
+    """Safe: the hardcoded size -> the size the layers yield (concrete input). Unsafe:
+    ``x.view(-1, K)`` -> ``torch.flatten(x, 1)``."""
+    from shapelint.core.fixes import reshape_fix, view_size_fix
+
+    if isinstance(d, ReshapeSize):
+        return reshape_fix(ctx, node, d.per_sample, d.k, "flatten")
+    if isinstance(d, ViewSize):
+        return view_size_fix(ctx, node, d.total, d.target)
+    return None

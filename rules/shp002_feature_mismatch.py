@@ -75,3 +75,16 @@ def message(d: Any, node: Any, ctx: Any) -> str:
     return (f"{ctx.text(node)}: {d.layer} {d.param}={ctx.dim(d.expected)}{ctx.defined_at(ctx.module)} "
             f"but the incoming tensor has {ctx.dim(d.got)} features "
             f"(shape {ctx.shape(d.shape)}{ctx.input_desc()})")
+
+
+def fix(d: Features, node: Any, ctx: Any) -> Any:
+    """Safe: the layer's hardcoded ``in_features`` (input_size, embed_dim) -> the incoming size
+    (concrete input). Unsafe: ``nn.Linear(K, out)`` fed a symbolic size -> ``nn.LazyLinear(out)``."""
+    from shapelint.core.fixes import lazy_linear_fix, replace_constant
+
+    if isinstance(d.got, int):
+        return replace_constant(ctx, ctx.layer_call(), ctx.param_index(d.param), d.param, d.expected, d.got,
+                                f"{d.param}={{old}} -> {{new}}")
+    if d.layer == "Linear":
+        return lazy_linear_fix(ctx)
+    return None

@@ -8,6 +8,7 @@ import libcst as cst
 
 from . import dims as D
 from . import limits as L
+from .facts import LINEAGE, record_lineage
 from .framework_api import NOT_MINE
 from .project import ModuleRef
 from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue,
@@ -255,6 +256,8 @@ class ExpressionsMixin(_Host):
         func = self.eval(node.func, frame)
         if isinstance(func, Qual) and func.name == "builtins.super":
             return self._super(frame)
+        if isinstance(func, Qual) and func.name == "torch._assert":
+            self._assert_equal(node, frame)
         args, kwargs = [], {}
         for a in node.args:
             v = self.eval(a.value, frame)
@@ -271,7 +274,22 @@ class ExpressionsMixin(_Host):
                 kwargs[a.keyword.value] = v
             else:
                 args.append(v)
-        return self.call(func, args, kwargs, node, frame)
+        out = self.call(func, args, kwargs, node, frame)
+        if LINEAGE.get() is not None:  # only `shapelint summary`'s graph asks
+            record_lineage(out, [getattr(func, "obj", None), *args, *kwargs.values()])
+        return out
+
+    def _assert_equal(self, node, frame) -> None:
+        """``torch._assert(h == self.image_size, ...)`` on a size the analysis cannot decide: the
+        input sizes must satisfy it (an assumption, as ``view(-1, 320)`` makes one; the admissible
+        input solver and --confirm's witness read it)."""
+        cond = node.args[0].value if node.args and node.args[0].keyword is None else None
+        if not (isinstance(cond, cst.Comparison) and len(cond.comparisons) == 1
+                and isinstance(cond.comparisons[0].operator, cst.Equal)):
+            return
+        a, b = self.eval(cond.left, frame), self.eval(cond.comparisons[0].comparator, frame)
+        if D.is_dim(a) and D.is_dim(b) and D.equal(a, b) == D.DEPENDS:
+            self.assume(a, b, node, "torch._assert")
 
     def _unknown_call(self, func) -> Any:
         return UNKNOWN
@@ -322,6 +340,12 @@ class ExpressionsMixin(_Host):
         return None
 
     def binop(self, op, a, b, node) -> Any:
+        out = self._binop(op, a, b, node)
+        if LINEAGE.get() is not None:  # only `shapelint summary`'s graph asks
+            record_lineage(out, [a, b])
+        return out
+
+    def _binop(self, op, a, b, node) -> Any:
         if a is UNKNOWN or b is UNKNOWN:
             return UNKNOWN
         if isinstance(a, (Tensor, Param)) or isinstance(b, (Tensor, Param)):

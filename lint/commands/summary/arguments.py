@@ -6,6 +6,8 @@ from typing import Any
 
 # The registered table styles (renderer.RENDERERS); tests/test_summary.py checks the two agree.
 STYLES = ("torchsummary", "torchinfo")
+# --format: the tables, and the pictures of the graph model (graph.py)
+FORMATS = ("text", "json", "markdown", "mermaid", "dot", "svg", "html")
 
 
 def add_arguments(p: Any) -> None:
@@ -22,6 +24,8 @@ def add_arguments(p: Any) -> None:
                    help="whose table to print (default torchsummary)")
     p.add_argument("--depth", type=int, default=3, metavar="N",
                    help="torchinfo style: deepest level of the tree shown (default 3, as torchinfo)")
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
-                   help="text: the style's table (default); json: the true figures, stable keys (see the "
-                        "module docs); markdown: the table for issues and READMEs")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="text: the style's table (default); json: the true figures and the graph, stable keys "
+                        "(see the module docs and docs/graph.md); markdown: the table for issues and READMEs; "
+                        "mermaid, dot: a picture of the model (modules, shapes on the edges); svg, html: that "
+                        "picture drawn by Graphviz's dot (needs Graphviz installed)")

@@ -127,13 +127,40 @@ def _shape_errors(r: Any, path: str) -> List[str]:
     return [f"{path}: a shape error ({bad[0].data.get('kind')}); run `shapelint check {path}`"]
 
 
+def _violations(r: Any) -> List[Tuple[Any, str, str]]:
+    """(fact, rule code, text of the operation) of the run's findings, for the graph."""
+    from ...rules_registry import rule_for_payload
+
+    out = []
+    src = getattr(r, "source", None)
+    for f in r.facts:
+        if f.kind != "violation" or f.payload is None:
+            continue
+        text = ""
+        if src is not None and f.node is not None:
+            try:
+                text = " ".join(src.code_for(f.node).split())[:40]
+            except Exception:  # noqa: BLE001 - a node of another file: the code alone
+                text = ""
+        out.append((f, rule_for_payload(f.payload).CODE, text))
+    return out
+
+
 def run(args: Any) -> int:
     """Exit status: 0 a table; 1 a table of a model with a shape error (the findings on stderr);
     2 no table (bad input, a model that cannot be built or run, nothing known)."""
     path, target = _target(args)
     code = _read(path)
     style = renderer(args.style)
-    r, notes = _build(args, code, path, target, style)
+    from ...core.facts import LINEAGE
+
+    lineage: dict = {}
+    token = LINEAGE.set(lineage) if args.format in ("json", "mermaid", "dot", "svg", "html") else None
+    try:
+        r, notes = _build(args, code, path, target, style)
+    finally:
+        if token is not None:
+            LINEAGE.reset(token)
     errors = _shape_errors(r, path)
     if not errors and preflight.nothing_known(r):
         raise CliError(f"shapelint: {path}: could not follow the forward of {target}: no layer's output shape "
@@ -152,10 +179,29 @@ def run(args: Any) -> int:
     adm = admissible(r) if any(not isinstance(d, int) for t in r.input_tensors for d in (t.shape or ())[1:]) \
         else None
     all_notes = table.notes + notes
-    if args.format == "json":
+    title = f"{os.path.basename(path)}::{target}"
+    if args.format in ("mermaid", "dot", "svg", "html"):
+        from . import graph as G
+
+        g = G.build_graph(r, model, title, _violations(r), lineage)
+        if args.format == "mermaid":
+            text = G.mermaid(g)
+        elif args.format == "dot":
+            text = G.dot(g)
+        else:
+            try:
+                svg = G.render_svg(G.dot(g))
+            except G.NoGraphviz as why:
+                raise CliError(f"shapelint: --format {args.format}: {why}")
+            text = svg if args.format == "svg" else G.html(g, svg)
+        sys.stdout.write(text)
+    elif args.format == "json":
+        from .graph import build_graph
+
         info = table if style.name == "torchinfo" else renderer("torchinfo").render(r, model, args.depth)
         print(json_text(r, model, target, style.name, table, info, adm,
-                        all_notes + [f"shape error: {e}" for e in errors]))
+                        all_notes + [f"shape error: {e}" for e in errors],
+                        graph=build_graph(r, model, title, _violations(r), lineage).as_dict()))
     elif args.format == "markdown":
         title = f"{os.path.basename(path)}::{target} ({style.name} style, computed by shapelint)"
         print(markdown_text(table, title, all_notes, adm))

@@ -41,7 +41,7 @@ def _input_names(run: Any) -> List[Optional[str]]:
 
 
 def json_text(run: Any, model: Model, target: str, style: str, table: Table, info_table: Table,
-              adm: Optional[Dict[str, Any]], notes: List[str]) -> str:
+              adm: Optional[Dict[str, Any]], notes: List[str], graph: Optional[Dict[str, Any]] = None) -> str:
     """``info_table`` is the torchinfo table (its mult-adds are the true ones)."""
     total, trainable = model.totals()
     outs = run.output if isinstance(run.output, (tuple, list)) else [run.output]
@@ -59,6 +59,8 @@ def json_text(run: Any, model: Model, target: str, style: str, table: Table, inf
         # the peers' figures stay in the text table's notes: JSON carries the true figures only
         "notes": [n for n in notes if not n.startswith(("torchsummary", "torchinfo", "and \""))],
     }
+    if graph is not None:
+        doc["graph"] = graph  # the graph model the pictures are drawn from (graph.py, docs/graph.md)
     return json.dumps(doc, indent=2)
 
 
