@@ -18,6 +18,7 @@ from .core.project import Project
 from .core.source import ClassInfo, SourceModule, dotted
 from .core.values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
 
+from .frameworks import registered
 from .frameworks.torch.inputs import batch_dim, symbolic_input
 from .options import InputSpec, ShapelintInputError
 from .rules_registry import forward_end_hooks
@@ -545,6 +546,8 @@ def _analyze_source(code, path, input_shapes, strict, select, ignore) -> Analysi
             if strict:
                 raise
             run.error = f"{type(e).__name__}: {e}"
+    for fw in registered():  # runs of model-building code the planner does not see (Keras models)
+        runs += fw.file_runs(src, strict, lambda: Interpreter(src, strict, project))
     # a construction whose arguments were unknown built nothing: it is not a run
     runs = [r for r in runs if r.root is not None or r.facts or r.error]
     findings = facts_to_findings(src, runs, select, ignore)

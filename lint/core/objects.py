@@ -73,6 +73,10 @@ class ObjectsMixin(_Host):
             return BoundMethod(obj, attr)
         if isinstance(obj, Partial) and attr in ("func", "args", "keywords"):
             return {"func": obj.func, "args": obj.args, "keywords": obj.kwargs}[attr]
+        fw = self.value_framework(obj)
+        if fw is not None:  # a framework's own value (a Keras layer or model)
+            v = fw.getattr(self, obj, attr, node)
+            return UNKNOWN if v is NOT_MINE else v
         return UNKNOWN
 
     def class_attr(self, info: ClassInfo, attr, instance=None) -> Any:
@@ -111,6 +115,13 @@ class ObjectsMixin(_Host):
             base = fw.class_base(self, info)
             if base is not None:
                 return base
+        return None
+
+    def value_framework(self, v: Any) -> Any:
+        """The registered framework whose own value ``v`` is (Framework.owns_value), else None."""
+        for fw in self.frameworks:
+            if fw.owns_value(v):
+                return fw
         return None
 
     def framework_of(self, qualname: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 # The registered table styles (renderer.RENDERERS); tests/test_summary.py checks the two agree.
-STYLES = ("torchsummary", "torchinfo")
+STYLES = ("torchsummary", "torchinfo", "keras")
 
 
 def add_arguments(p: Any) -> None:
@@ -16,8 +16,8 @@ def add_arguments(p: Any) -> None:
                    help="one model input: the whole tensor forward receives, batch included, in every style "
                         "(2,1,28,28 where torchsummary's input_size is (1, 28, 28)); a dim may be a symbol "
                         "(N,1,H,W); repeat for several inputs. Default: the file's own inputs, else symbolic")
-    p.add_argument("--style", choices=STYLES, default="torchsummary",
-                   help="whose table to print (default torchsummary)")
+    p.add_argument("--style", choices=STYLES, default=None,
+                   help="whose table to print (default: keras for a Keras model, else torchsummary)")
     p.add_argument("--depth", type=int, default=3, metavar="N",
                    help="torchinfo style: deepest level of the tree shown (default 3, as torchinfo)")
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text",

@@ -1,0 +1,50 @@
+"""Keras 3 (and tf.keras) behind the Framework interface (shapelint.core.framework_api).
+
+Registered before torch: it claims only names under its prefixes and its own values (KLayer,
+KModel, their bound methods), never a ModuleValue, Tensor or Param, so torch's hooks see what they
+always saw.  A Keras symbolic tensor (KTensor) is a Tensor: its methods and attributes are torch's
+tensor model's, which is what a Keras tensor offers of its shape."""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import register
+from ...core.framework_api import NOT_MINE, Framework
+from ...core.values import UNKNOWN
+from . import PREFIXES
+
+
+class KerasFramework(Framework):
+    name = "keras"
+    prefixes = PREFIXES
+
+    def call_qual(self, interp, name, args, kwargs, node) -> Any:
+        if not name.startswith(self.prefixes):
+            return NOT_MINE
+        from .model import call_qual
+
+        return call_qual(interp, name, args, kwargs, node)
+
+    def owns_value(self, v) -> bool:
+        from .model import KLayer, KModel, _Method
+
+        return isinstance(v, (KLayer, KModel, _Method))
+
+    def call_value(self, interp, func, args, kwargs, node) -> Any:
+        return func.call_value(interp, args, kwargs, node)
+
+    def getattr(self, interp, obj, attr, node) -> Any:
+        if not self.owns_value(obj) or not hasattr(obj, "get_attr"):
+            return NOT_MINE
+        return obj.get_attr(interp, attr, node)
+
+    def isinstance(self, interp, v, qualname) -> Any:
+        return UNKNOWN  # Keras's class hierarchy is not modelled
+
+    def file_runs(self, src, strict, interpreter) -> list:
+        from .frontend import keras_runs
+
+        return keras_runs(src, strict, interpreter)
+
+
+register(KerasFramework(), first=True)
