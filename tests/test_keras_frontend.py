@@ -148,3 +148,35 @@ def test_lint_path_does_not_import_keras():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "HEAVY []" in r.stdout, r.stdout + r.stderr
     assert "SHP006" in r.stdout
+
+
+@pytest.mark.parametrize("name", ["keras_two_input.py", "keras_mnist_cnn.py"])
+def test_cli_summary_json_is_keras_figures(name, capsys):
+    """--format json for a Keras model: the torch styles' keys, Keras's own figures."""
+    import json
+
+    from shapelint.cli import main
+
+    path = FIXTURES / name
+    keras.backend.clear_session()
+    model = _load(path).build_model()
+    assert main(["summary", f"{path}::build_model()", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {"model", "style", "input_shapes", "output_shapes", "layers", "totals", "memory",
+                        "admissible_inputs", "notes"}
+    tr = sum(int(w.numpy().size) for w in model.trainable_weights)
+    nt = sum(int(w.numpy().size) for w in model.non_trainable_weights)
+    assert doc["totals"]["params"] == model.count_params() == tr + nt
+    assert (doc["totals"]["trainable"], doc["totals"]["non_trainable"]) == (tr, nt)
+
+    def shape(s):
+        return [None if d == "N" else d for d in s]
+
+    assert [shape(s) for s in doc["input_shapes"]] == [list(t.shape) for t in model.inputs]
+    assert [shape(s) for s in doc["output_shapes"]] == [list(t.shape) for t in model.outputs]
+    layers = model.layers  # a Sequential's leave its InputLayer out, as shapelint's JSON does
+    assert [(d["name"], d["type"], d["params"]) for d in doc["layers"]] == \
+        [(l.name, type(l).__name__, l.count_params()) for l in layers]
+    assert all(shape(d["output_shape"]) == list(l.output.shape) for d, l in zip(doc["layers"], layers))
+    # and an explicit torch style on a Keras model is refused with one line
+    assert main(["summary", f"{path}::build_model()", "--style", "torchinfo"]) == 2

@@ -59,7 +59,10 @@ class Framework:
     def owns_value(self, v: Any) -> bool:
         """Is ``v`` one of the framework's own value objects, beyond the core's ModuleValue, Tensor
         and Param (a Keras layer or model)?  The core then asks this framework alone to call it
-        (:meth:`call_value`) and to look its attributes up (:meth:`getattr`)."""
+        (:meth:`call_value`) and to look its attributes up (:meth:`getattr`).  It may be an
+        ObjectValue (an instance of a user class deriving from the framework's base class, built by
+        :meth:`instantiate`): the core keeps its attributes and methods, and asks the framework for
+        an attribute the class does not define (what the base class provides) and to call it."""
         return False
 
     def call_value(self, interp: "Interpreter", func: Any, args: list, kwargs: dict, node: Any) -> Any:

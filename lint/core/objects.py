@@ -61,7 +61,12 @@ class ObjectsMixin(_Host):
         if isinstance(obj, ObjectValue):
             if attr in obj.attrs:
                 return obj.attrs[attr]
-            return self.class_attr(obj.cls, attr, instance=obj)
+            v = self.class_attr(obj.cls, attr, instance=obj)
+            fw = self.value_framework(obj) if v is UNKNOWN else None
+            if fw is not None:  # an instance of a framework's base class: what the base provides
+                v = fw.getattr(self, obj, attr, node)
+                return UNKNOWN if v is NOT_MINE else v
+            return v
         if isinstance(obj, ModuleRef):
             v = self.lookup_global(attr, obj.src)
             if v is UNKNOWN:

@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import register
 from ...core.framework_api import NOT_MINE, Framework
+from ...core.objects import SuperRef
 from ...core.values import UNKNOWN
 from . import PREFIXES
 
@@ -17,6 +18,27 @@ from . import PREFIXES
 class KerasFramework(Framework):
     name = "keras"
     prefixes = PREFIXES
+
+    # -- user subclasses of keras.Model / keras.layers.Layer (subclass.py)
+    def class_base(self, interp, info) -> Any:
+        from .subclass import keras_base
+
+        return keras_base(interp, info)
+
+    def instantiate(self, interp, info, base, args, kwargs, node) -> Any:
+        from .subclass import instantiate
+
+        return instantiate(interp, info, base, args, kwargs, node)
+
+    def call_method(self, interp, obj, name, args, kwargs, node) -> Any:
+        from .subclass import KObject, base_init
+
+        if not (isinstance(obj, SuperRef) and isinstance(obj.instance, KObject)):
+            return NOT_MINE
+        if name == "__init__":  # super().__init__(name=..., trainable=..., **kwargs)
+            base_init(obj.instance, kwargs)
+            return None
+        return None if name == "build" else UNKNOWN
 
     def call_qual(self, interp, name, args, kwargs, node) -> Any:
         if not name.startswith(self.prefixes):
@@ -27,8 +49,9 @@ class KerasFramework(Framework):
 
     def owns_value(self, v) -> bool:
         from .model import KLayer, KModel, _Method
+        from .subclass import KObject
 
-        return isinstance(v, (KLayer, KModel, _Method))
+        return isinstance(v, (KLayer, KModel, _Method, KObject))
 
     def call_value(self, interp, func, args, kwargs, node) -> Any:
         return func.call_value(interp, args, kwargs, node)

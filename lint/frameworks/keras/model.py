@@ -80,6 +80,7 @@ class KLayer:
     trainable: bool = True
     input_tensor: Any = None  # InputLayer's tensor
     sequence_index: int = -1
+    called: bool = False  # called at least once (built by Keras, even where shapelint could not follow)
 
     @property
     def type_name(self):
@@ -87,7 +88,7 @@ class KLayer:
 
     def count(self, trainable=None) -> Optional[int]:
         if self.weights is None:
-            return None
+            return 0 if not self.built and not self.called else None  # never called: no weights yet
         return sum(_numel(s) for _, s, t in self.weights if trainable is None or (t and self.trainable) == trainable)
 
     def get_attr(self, interp, attr, node):
@@ -134,8 +135,11 @@ class KModel:
     def weights_list(self):
         out, seen = [], set()
         for l in self.layers:
-            if isinstance(l, KModel):
-                out += l.weights_list()
+            if not isinstance(l, KLayer):  # a nested model, a subclassed model or layer (subclass.py)
+                w = l.weights_list()
+                if w is None:
+                    return None
+                out += [(n, s, t and self.trainable) for n, s, t in w]
             elif l.weights is None and l.spec.name != "InputLayer" and l.built is not True:
                 return None
             elif l.weights is None and l.spec.name != "InputLayer":
@@ -250,6 +254,8 @@ def call_qual(interp, name, args, kwargs, node):
         return make_sequential(interp, args, kwargs, node)
     if last in ("Model", "Functional") and (len(parts) == 1 or parts[0] == "models"):
         return make_functional(interp, args, kwargs, node)
+    if parts[0] == "ops" and len(parts) == 2:
+        return call_op(interp, last, args, kwargs, node)
     if parts[0] != "layers":
         return UNKNOWN
     if last in _FUNCTIONAL and len(parts) == 2:
@@ -268,6 +274,23 @@ def call_qual(interp, name, args, kwargs, node):
     if spec is None:
         return UNKNOWN
     return make_layer(interp, spec, args, kwargs, node)
+
+
+_OP_BINARY = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply", "divide": "Divide",
+              "matmul": "MatrixMultiply"}
+_OP_SAME_SHAPE = ("relu", "relu6", "sigmoid", "tanh", "gelu", "silu", "swish", "softmax", "log_softmax", "elu",
+                  "selu", "softplus", "exp", "log", "sqrt", "abs", "negative", "square", "erf", "leaky_relu")
+
+
+def call_op(interp, name, args, kwargs, node):
+    """``keras.ops.X``: the element-wise and matmul forms (numpy broadcasting, as the tensor model's
+    operators have it) and the shape-preserving activations; anything else is UNKNOWN."""
+    if name in _OP_BINARY and len(args) == 2 and not kwargs:
+        return interp.binop(_OP_BINARY[name], args[0], args[1], node)
+    if name in _OP_SAME_SHAPE and args and isinstance(args[0], Tensor):
+        x = args[0]
+        return Tensor(x.shape, x.dtype, x.batch_dim) if x.shape is not None else Tensor(None)
+    return UNKNOWN
 
 
 def make_layer(interp, spec, args, kwargs, node, name=None):
@@ -364,7 +387,7 @@ def seq_add(interp, model: KModel, item, node):
         model.input_layer = item
         model.current = item.input_tensor
         return
-    if not isinstance(item, (KLayer, KModel)):
+    if not isinstance(item, (KLayer, KModel)) and not hasattr(item, "call_value"):  # subclass.KObject has it
         model.uncertain = True
         return
     if not model.layers and model.input_layer is None and isinstance(item, KLayer):
@@ -496,6 +519,7 @@ def call_layer(interp, layer: KLayer, args, kwargs, node):
     """layer(x): the output tensor(s); a violation where Keras would raise."""
     if layer.args is None or not args:
         return Tensor(None)
+    layer.called = True
     spec = layer.spec
     try:
         if spec.merge:
