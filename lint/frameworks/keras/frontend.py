@@ -95,6 +95,5 @@ def keras_runs(src: SourceModule, strict: bool, interpreter):
         r = Run(None, None, kr.target, None, "symbolic")
         r.facts = kr.facts
         r.error = None if kr.error is None or kr.error.startswith("abandoned") else kr.error
-        r.keras = kr
         out.append(r)
     return out

@@ -46,7 +46,7 @@ class KSpec:
     name: str  # the Keras class name
     positional: Tuple[Tuple[str, Any], ...]  # bound in this order
     keywords: Dict[str, Any] = field(default_factory=dict)  # keyword-only options we read
-    rule: Callable = None  # rule(args, shape) -> shape | list of shapes
+    rule: Optional[Callable] = None  # rule(args, shape) -> shape | list of shapes (None: a wrapper)
     weights: Callable = lambda a, s: []  # weights(args, input shape) -> [Weight]
     check: Optional[Callable] = None  # check(args), at construction
     merge: bool = False  # called on a list of tensors

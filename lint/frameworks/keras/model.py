@@ -528,7 +528,7 @@ def call_layer(interp, layer: KLayer, args, kwargs, node):
                 raise Unknowable()
             flat_in = list(items)
             shapes = [_shape(t) for t in flat_in]
-            out = spec.rule(layer.args, shapes)
+            out = _rule(spec)(layer.args, shapes)
             weights = []
         elif spec.name == "MultiHeadAttention":
             q = args[0]
@@ -549,7 +549,7 @@ def call_layer(interp, layer: KLayer, args, kwargs, node):
             if spec.wrapper:
                 out, weights = _wrapper(layer, s)
             else:
-                out = spec.rule(layer.args, s)
+                out = _rule(spec)(layer.args, s)
                 weights = _weights(spec.weights, layer.args, s)
     except Violation as v:
         interp.violation(v, node)
@@ -560,12 +560,18 @@ def call_layer(interp, layer: KLayer, args, kwargs, node):
         layer.weights, layer.built = weights, True
     idx = len(layer.nodes)
     if isinstance(out, list):
-        res = [KTensor(tuple(o), history=(layer, idx, i), batch_dim=0) for i, o in enumerate(out)]
-        layer.nodes.append(Node(flat_in, res))
-        return res
+        outs = [KTensor(tuple(o), history=(layer, idx, i), batch_dim=0) for i, o in enumerate(out)]
+        layer.nodes.append(Node(flat_in, outs))
+        return outs
     res = KTensor(tuple(out), history=(layer, idx, 0), batch_dim=0)
     layer.nodes.append(Node(flat_in, [res]))
     return res
+
+
+def _rule(spec: KSpec):
+    if spec.rule is None:  # a wrapper's spec: its call is _wrapper's
+        raise Unknowable()
+    return spec.rule
 
 
 def _weights(fn, *a):
