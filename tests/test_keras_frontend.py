@@ -3,7 +3,6 @@ fixtures/keras_*.py is built in Keras — a clean one builds, a bug fixture rais
 its `# expect:` marker is on — and `shapelint summary` prints the table Keras's
 `model.summary()` prints."""
 import ast
-import importlib.util
 import os
 import re
 import sys

@@ -29,12 +29,13 @@ def _outputs(layer: Any) -> Any:
 
 def _layers(model: Any, depth: int = 1) -> List[Dict[str, Any]]:
     from ...frameworks.keras.model import KModel
+    from ...frameworks.keras.summary import model_layers
 
     out = []
-    for layer in model.layers:
+    for layer in model_layers(model):
         if model.kind == "sequential" and not isinstance(layer, KModel) and layer.spec.name == "InputLayer":
             continue
-        nested = isinstance(layer, KModel)
+        nested = isinstance(layer, KModel) or getattr(layer, "kind", "") == "model"
         out.append({"name": layer.name, "type": layer.type_name, "depth": depth, "output_shape": _outputs(layer),
                     "params": 0 if nested else layer.count(), "trainable": 0 if nested else layer.count(True),
                     "mult_adds": None})
@@ -45,11 +46,15 @@ def _layers(model: Any, depth: int = 1) -> List[Dict[str, Any]]:
 
 def json_doc(model: Any, target: str) -> Dict[str, Any]:
     """The summary JSON (shapelint.commands.summary's keys) of a Keras model."""
-    if model.kind == "sequential":
+    from ...frameworks.keras.model import KModel
+
+    if getattr(model, "kind", "") == "sequential":
         ins = [model.input_layer.input_tensor] if model.input_layer is not None else []
         outs = [model.current] if model.current is not None else []
-    else:
+    elif isinstance(model, KModel):
         ins, outs = list(model.inputs), list(model.outputs)
+    else:  # a subclassed model: its first call
+        ins, outs = (list(model.nodes[0].inputs), list(model.nodes[0].outputs)) if model.nodes else ([], [])
     tr, nt = model.count(True), model.count(False)
     total = None if tr is None else tr + nt
     return {"model": target, "style": "keras",

@@ -31,6 +31,8 @@ class KObject(ObjectValue):
     built: bool = False
     trainable: bool = True
     busy: bool = False  # its call is running (a call that calls itself is not followed)
+    uncertain: bool = False  # (as KModel's) never: what is not followed is unknown locally
+    failed: bool = False
 
     @property
     def type_name(self) -> str:

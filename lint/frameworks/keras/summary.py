@@ -32,8 +32,8 @@ def _shape_text(layer) -> str:
 
 def _sequential_like(model: KModel) -> bool:
     """summary_utils.print_summary's test: one node per depth, each with one input tensor, and
-    no layer called twice inside the model."""
-    if model.kind == "sequential":
+    no layer called twice inside the model.  A subclassed model is a sequence of its layers."""
+    if model.kind == "sequential" or not isinstance(model, KModel):
         return True
     nodes = []
     for v in model.nodes_by_depth.values():
@@ -64,17 +64,22 @@ def _connections(model, layer) -> str:
     return ", ".join(out) if out else "-"
 
 
+def model_layers(model) -> list:
+    """``model.layers``: a subclassed model's are the layers it tracks (subclass.KObject)."""
+    return model.layers if isinstance(model, KModel) else model.tracked()
+
+
 def summary_rows(model: KModel):
     seq = _sequential_like(model)
     rows = []
-    for l in model.layers:
+    for l in model_layers(model):
         if model.kind == "sequential" and isinstance(l, KLayer) and l.spec.name == "InputLayer":
             continue
         name = f"{l.name} ({l.type_name})"
         count = l.count()
         if isinstance(l, KLayer) and l.spec.name == "InputLayer":
             params = "0"
-        elif not l.nodes and not (isinstance(l, KModel) and l.built):
+        elif not l.nodes and not getattr(l, "called", False) and not (not isinstance(l, KLayer) and l.built):
             params = "0 (unbuilt)"
         else:
             params = "?" if count is None else f"{count:,}"
@@ -135,7 +140,8 @@ def _plain(title, header, widths, align, rows, footer) -> str:
     ws = [w - 1 for w in widths]
     out = [title]
     out.append("┏" + "┳".join("━" * w for w in ws) + "┓")
-    out.append("┃" + "┃".join(cell(h, w, "left" if a == "left" else "right") for h, w, a in zip(header, ws, align)) + "┃")
+    out.append("┃" + "┃".join(cell(h, w, "left" if a == "left" else "right")
+                              for h, w, a in zip(header, ws, align)) + "┃")
     out.append("┡" + "╇".join("━" * w for w in ws) + "┩")
     for i, r in enumerate(rows):
         out.append("│" + "│".join(cell(c, w, a) for c, w, a in zip(r, ws, align)) + "│")
@@ -179,4 +185,6 @@ def build_target(path: str, code: str, target: str, strict: bool = False):
             v = interp.eval(node, frame)
     except (AnalysisAbort, RecursionError):
         return None
+    # a subclassed model (subclass.KObject) is not summarised: Keras's own table for one depends on
+    # which layer classes mark themselves built at construction, and on the backend's tracing batch
     return v if isinstance(v, KModel) else None
