@@ -119,6 +119,7 @@ def _analyse(code: str, path: str, opts: CheckOptions, mapper):
     import libcst as cst
 
     from .engine import analyze_source
+    from .frameworks import mentions_framework
     from .guard import check_depth
 
     classes: Dict[str, Optional[int]] = {}
@@ -127,7 +128,7 @@ def _analyse(code: str, path: str, opts: CheckOptions, mapper):
             classes = forward_inputs(ast.parse(code))
         except (SyntaxError, ValueError):
             pass
-    if "torch" not in code:
+    if not mentions_framework(code):
         return None, None, classes
     check_depth(code)
     try:

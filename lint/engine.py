@@ -19,6 +19,7 @@ from .core.project import Project
 from .core.source import ClassInfo, SourceModule, dotted
 from .core.values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
 
+from .frameworks import registered
 from .frameworks.torch.inputs import batch_dim, symbolic_input
 from .options import InputSpec, ShapelintInputError, spec_dtype, spec_name
 from .rules_registry import forward_end_hooks
@@ -726,6 +727,8 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore) -> Analysis:
             if strict:
                 raise
             run.error = f"{type(e).__name__}: {e}"
+    for fw in registered():  # runs of model-building code the planner does not see (Keras models)
+        runs += fw.file_runs(src, strict, lambda: Interpreter(src, strict, project))
     # a construction whose arguments were unknown built nothing: it is not a run
     runs = [r for r in runs if r.root is not None or r.facts or r.error]
     findings = facts_to_findings(src, runs, select, ignore)
@@ -771,10 +774,11 @@ def analyze_target(path: str, target: str, inputs: Optional[List[InputSpec]] = N
         execute(src, run, strict, project, training)
     except AnalysisAbort as e:
         run.error = f"abandoned: {e}"
-    if run.root is None and run.error is None:
-        raise ShapelintInputError(f"{target} does not build a model shapelint can follow in {path}")
     run.source = src
-    return run
+    built_wrong = any(getattr(f.payload, "KIND", None) == "construction" for f in run.facts or ())
+    if run.root is None and run.error is None and not built_wrong:
+        raise ShapelintInputError(f"{target} does not build a model shapelint can follow in {path}")
+    return run  # a construction that fails (SHP009): the caller says why (summary's preflight)
 
 
 def run_target(code: str, path: str, target: str, inputs: Optional[List[InputSpec]] = None,

@@ -80,8 +80,10 @@ class ShapeLintPlugin:
                                 directory=getattr(options, "shapelint_cache_dir", None))
 
     def run(self):
+        from .frameworks import mentions_framework
+
         code = "".join(self.lines)
-        if "torch" not in code:
+        if not mentions_framework(code):
             return
         if self._config_error:
             yield 1, 0, f"SHP000 shapelint: bad option: {self._config_error}", type(self)

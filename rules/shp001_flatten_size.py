@@ -88,10 +88,23 @@ class EinopsAxis(Payload):
     shape: Tuple[Any, ...]
 
 
-KINDS = (ReshapeSize, UnflattenSize, ViewSize, EinopsAxis)
+@dataclass
+class KerasReshapeSize(Payload):
+    """keras.layers.Reshape(target_shape): each sample has ``per_sample`` values, the target wants
+    ``k`` (or a multiple of ``k`` with a -1)."""
+
+    KIND = "reshape_size"
+    per_sample: Any
+    k: Any
+    shape: Tuple[Any, ...]
+    target: Tuple[Any, ...]
+    multiple: bool = False
 
 
-def message(d: Union[ReshapeSize, UnflattenSize, ViewSize, EinopsAxis], node: Any, ctx: Any) -> str:
+KINDS = (ReshapeSize, UnflattenSize, ViewSize, EinopsAxis, KerasReshapeSize)
+
+
+def message(d: Union[ReshapeSize, UnflattenSize, ViewSize, EinopsAxis, KerasReshapeSize], node: Any, ctx: Any) -> str:
     op = ctx.text(node)
     shape = d.shape
     if isinstance(d, EinopsAxis):
@@ -99,6 +112,11 @@ def message(d: Union[ReshapeSize, UnflattenSize, ViewSize, EinopsAxis], node: An
                else f"is not {d.group} = {ctx.dim(d.need)}")
         return (f"{op}: {d.op} pattern {d.pattern!r}: an axis of length {ctx.dim(d.got)} {how} "
                 f"(shape {ctx.shape(shape)}{ctx.input_desc()})")
+    if isinstance(d, KerasReshapeSize):
+        per = ctx.product(shape[1:]) if shape is not None else ctx.dim(d.per_sample)
+        k = f"a multiple of {ctx.dim(d.k)}" if d.multiple else ctx.dim(d.k)
+        return (f"{op}: Reshape to target_shape {tuple(d.target)}: the layers before it yield {per} values "
+                f"per sample{ctx.input_desc()}, not {k}")
     if isinstance(d, ReshapeSize):
         per = ctx.product(shape[1:]) if shape is not None else ctx.dim(d.per_sample)
         return (f"{op}: the layers before it yield {per} features per sample{ctx.input_desc()}, "

@@ -388,6 +388,20 @@ class EinsumOutputLabel(Config):
         return f"einsum(): output subscript {self.label!r} appears in no input"
 
 
+# ---- Keras ------------------------------------------------------------------------------------
+
+@dataclass
+class KerasConfig(Config):
+    """An argument a Keras layer refuses (Keras 3 raises ValueError at construction or at the first
+    call); ``text`` says what, in Keras's terms."""
+
+    arg: str
+    text: str
+
+    def what(self) -> str:
+        return self.text
+
+
 KINDS = tuple(c for c in list(globals().values())
               if isinstance(c, type) and issubclass(c, Config) and c is not Config)
 

@@ -20,9 +20,10 @@ from shapelint.fixes import fix_source
 # the bug fixtures --fix repairs (the test below fails if one is added or lost without saying so)
 SAFE = ["cifar_tutorial_bug", "confirm_trains_at_import", "construct_channel_shuffle_bug",
         "construct_checkpoint_bug", "construct_hasattr_shortcut_bug", "construct_index_gather_bug",
-        "conv1d_net_bug", "lenet5_bug", "mnist_linear_mismatch", "mnist_net_56", "rule_shp001_view_size0",
+        "conv1d_net_bug", "lenet5_bug", "mnist_linear_mismatch", "mnist_net_56", "model_kind_lightning_bug",
+        "model_kind_sequential_bug", "rule_shp001_view_size0",
         "rule_shp002_flatten_linear", "rule_shp002_sequential", "rule_shp003_batchnorm",
-        "rule_shp005_batch_fold", "rule_shp005_reshape_fold", "vgg_cfg_bug"]
+        "rule_shp005_batch_fold", "rule_shp005_reshape_fold", "seq_bert_encoder_bug", "vgg_cfg_bug"]
 MARK = re.compile(r"\s*#\s*expect:.*$")
 
 

@@ -41,6 +41,10 @@ class CallsMixin(_Host):
         if isinstance(func, _RecordInit):
             self.bind_fields(func.cls, func.obj, args, kwargs, node)
             return None
+        fw = self.value_framework(func)
+        if fw is not None:  # a framework's own value (a Keras layer or model)
+            v = fw.call_value(self, func, args, kwargs, node)
+            return UNKNOWN if v is NOT_MINE else v
         return UNKNOWN
 
     def call_function(self, fn: FunctionValue, args, kwargs, node) -> Any:

@@ -1,6 +1,6 @@
 """``shapelint summary``: torchsummary's and torchinfo's tables, computed from source.
 
-    shapelint summary 'PATH::TARGET' [--input-shape DIMS]... [--style torchsummary|torchinfo]
+    shapelint summary 'PATH::TARGET' [--input-shape DIMS]... [--style torchsummary|torchinfo|keras]
                       [--depth N] [--format text|json|markdown]
 
 TARGET is a model class name (built with its defaults), a function that returns a model
@@ -60,8 +60,15 @@ Exit status: 0 a table; 1 a table of a model that has a shape error at these inp
 as ``shapelint check`` prints them, on stderr and in the JSON notes); 2 no table: bad input, a
 model that cannot be built or run with these inputs, or a forward of which nothing is known.
 
+Keras models (``--style keras``, the default for a target that builds one: a function such as
+``build_model()`` or a module-level name): Keras 3's ``model.summary()`` text, exactly; its JSON
+has the keys above, ``layers`` in ``model.layers`` order with depth 1 (a nested model's layers
+at depth 2), ``mult_adds`` null, ``memory`` {"convention": "keras", "unit": "B", "params_size":
+float32 bytes}.
+
 Modules: ``accounting`` (the module tree, parameters, sizes), ``renderer`` (the interface a style
 implements), ``torchsummary_style`` and ``torchinfo_style`` (the two peers' tables),
+``keras_style`` (Keras's ``model.summary()``, over ``shapelint.frameworks.keras.summary``),
 ``admissible`` (the input-size solver), ``preflight`` (what refuses a table), ``output`` (text,
 markdown, JSON) and ``command`` (the arguments and ``run``).
 """
@@ -82,6 +89,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(name)
     importlib.import_module(".torchinfo_style", __name__)
     importlib.import_module(".torchsummary_style", __name__)
+    importlib.import_module(".keras_style", __name__)
     return getattr(importlib.import_module("." + _LAZY[name], __name__), name)
 
 

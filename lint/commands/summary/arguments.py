@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 # The registered table styles (renderer.RENDERERS); tests/test_summary.py checks the two agree.
-STYLES = ("torchsummary", "torchinfo")
+STYLES = ("torchsummary", "torchinfo", "keras")
 # --format: the tables, and the pictures of the graph model (graph.py)
 FORMATS = ("text", "json", "markdown", "mermaid", "dot", "svg", "html")
 
@@ -20,8 +20,8 @@ def add_arguments(p: Any) -> None:
                         "(N,1,H,W); repeat for several inputs. As for `check` without the class: cond=2,4 names a forward "
                         "parameter, batch.x=2,3 a key of a dict parameter, a :long suffix the dtype (2,16:long). "
                         "Default: the file's own inputs, else symbolic")
-    p.add_argument("--style", choices=STYLES, default="torchsummary",
-                   help="whose table to print (default torchsummary)")
+    p.add_argument("--style", choices=STYLES, default=None,
+                   help="whose table to print (default: keras for a Keras model, else torchsummary)")
     p.add_argument("--depth", type=int, default=3, metavar="N",
                    help="torchinfo style: deepest level of the tree shown (default 3, as torchinfo)")
     p.add_argument("--format", choices=FORMATS, default="text",

@@ -8,12 +8,12 @@ from typing import Any, List, Optional, Tuple
 
 from ...core import dims as D
 from ...errors import CliError
-from . import preflight, torchinfo_style, torchsummary_style  # noqa: F401  (the styles register themselves)
+from . import keras_style, preflight, torchinfo_style, torchsummary_style  # noqa: F401  (the styles register themselves)
 from .accounting import Model, merge_branches
 from .admissible import admissible
 from .output import json_text, markdown_text, plain_text
 from .arguments import add_arguments  # noqa: F401  (re-exported)
-from .renderer import Renderer, renderer
+from .renderer import RENDERERS, Renderer, renderer
 
 
 def _target(args: Any) -> Tuple[str, str]:
@@ -151,7 +151,17 @@ def run(args: Any) -> int:
     2 no table (bad input, a model that cannot be built or run, nothing known)."""
     path, target = _target(args)
     code = _read(path)
-    style = renderer(args.style)
+    # a style of another framework's models (Keras) builds them itself; without --style, the first
+    # that finds its model in the target is used
+    for own in [renderer(args.style)] if args.style else [renderer(n) for n in RENDERERS]:
+        if own.own_models:
+            m = own.own_model(path, code, target)
+            if m is not None:
+                print(own.render_own(m, target, args.format), end="" if args.format == "text" else "\n")
+                return 0
+            if args.style:
+                raise CliError(f"shapelint: {path}: {target} does not build a {own.name} model shapelint can follow")
+    style = renderer(args.style or "torchsummary")
     from ...core.facts import LINEAGE
 
     lineage: dict = {}
