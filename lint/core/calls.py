@@ -46,12 +46,21 @@ class CallsMixin(_Host):
         if self.depth > MAX_DEPTH:
             raise AnalysisAbort("call depth")
         fdef = fn.node
+        if self.library_models:
+            model = self.library_model(fn)
+            if model is not None:
+                return model(self, fn, args, kwargs, node)
+        active = self.active_functions
+        if active.get(id(fdef), 0) >= MAX_REENTRY:
+            # (mutual) recursion: this call becomes unknown instead of exhausting the call depth
+            return UNKNOWN
         frame = Frame(dict(fn.closure) if fn.closure else {}, fn, src=fn.scope)
         if fn.bound_self is not None:
             args = [fn.bound_self] + list(args)
         if not self.bind_params(fdef.params, args, kwargs, frame):
             return UNKNOWN
         self.depth += 1
+        active[id(fdef)] = active.get(id(fdef), 0) + 1
         self.call_sites.append((node, self.src_stack[-1]))
         self.src_stack.append(fn.scope)
         try:
@@ -69,8 +78,25 @@ class CallsMixin(_Host):
             return result
         finally:
             self.depth -= 1
+            active[id(fdef)] -= 1
             self.src_stack.pop()
             self.call_sites.pop()
+
+    def library_model(self, fn: FunctionValue) -> Any:
+        """A framework's model of a library function of the analysed code (a transformers
+        ``post_init``), found once per function by its qualified name; None: interpret it."""
+        key = id(fn.node)
+        cache = self._library_model_cache
+        if key not in cache:
+            found = None
+            qual = _qualified(self, fn)
+            if qual is not None:
+                for model_of in self.library_models:
+                    found = model_of(qual)
+                    if found is not None:
+                        break
+            cache[key] = found
+        return cache[key]
 
     def bind_params(self, params: cst.Parameters, args, kwargs, frame) -> bool:
         loc = frame.locals
@@ -262,6 +288,21 @@ class CallsMixin(_Host):
         return f(self, args, kwargs)
 
 
+def _qualified(interp, fn: FunctionValue):
+    """``package.module.Class.method`` of a function of the analysed code, by its file's path."""
+    path = getattr(fn.scope, "path", None)
+    if not path:
+        return None
+    import os
+
+    parts = os.path.normpath(os.path.abspath(path))[:-3].split(os.sep)
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    name = fn.node.name.value if isinstance(fn.node, cst.FunctionDef) else "<lambda>"
+    owner = [fn.cls.name] if fn.cls is not None else []
+    return ".".join(parts[-4:] + owner + [name])
+
+
 def _call_math(name, args) -> Any:
     if any(not isinstance(a, (int, float)) or isinstance(a, bool) for a in args):
         if name in ("ceil", "floor") and len(args) == 1 and isinstance(args[0], D.Lin):
@@ -279,5 +320,5 @@ def _call_math(name, args) -> Any:
 from .builtins import BUILTINS  # noqa: E402
 from .expressions import _hashable, _Iter, merge_values  # noqa: E402
 from .facts import CallRecord
-from .frames import MAX_DEPTH, AnalysisAbort, Frame, _Raise, _Return
+from .frames import MAX_DEPTH, MAX_REENTRY, AnalysisAbort, Frame, _Raise, _Return
 from .objects import SuperRef, _RecordInit  # noqa: E402

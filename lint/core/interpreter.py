@@ -44,6 +44,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.steps = 0
         self.order = 0
         self.call_depth = 0
+        self.active_functions: Dict[int, int] = {}  # id(function node) -> active calls
         self.havoc: set = set()  # ids of lists/dicts mutated under unknown control flow
         self.probes: Dict[int, Any] = {}  # probe id -> first layer applied to that input
         self._globals: Dict[int, Dict[str, Any]] = {}
@@ -55,6 +56,9 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.src_stack: List[SourceModule] = [source]
         self.call_sites: List[tuple] = []
         self.frameworks: Tuple[Framework, ...] = registered()
+        # frameworks' models of library functions (lint/frameworks/torch/libraries.py), by qualified name
+        self.library_models = tuple(f.library_model for f in self.frameworks if f.library_model is not None)
+        self._library_model_cache: Dict[int, Any] = {}
 
     # ------------------------------------------------------------------ facts
     def violation(self, v: Violation, node, module: Optional[ModuleValue] = None):

@@ -14,6 +14,7 @@ from ...core.source import ClassInfo
 from ...core.values import UNKNOWN, BoundMethod, FunctionValue, ModuleValue, ObjectValue, Param, Tensor
 from .. import NOT_MINE, Framework, register
 from . import layers as L
+from . import libraries
 from . import tensor_ops as T
 from .modules import (_CONTAINER_BASES, _CONTAINERS, _add_child, _as_tensor, _call_module, _canonical_nn,
                       _container, _fill_container, _init_torch_base, _run_sequential, apply_layer, call_functional,
@@ -253,6 +254,9 @@ class TorchFramework(Framework):
 
     name = "torch"
     prefixes = ("torch.",)
+    # the model libraries' plumbing (transformers, timm, diffusers): libraries.py
+    library_model = staticmethod(libraries.library_model)
+    instantiate_object = staticmethod(libraries.instantiate_object)
 
     def class_base(self, interp, info) -> Optional[str]:
         return torch_base(interp, info)

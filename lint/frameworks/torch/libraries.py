@@ -1,0 +1,154 @@
+"""Models of the model libraries' own plumbing (transformers, timm, diffusers), for code that uses
+them: what their helpers do to a model's *shapes* — mostly nothing — without following their
+internals.
+
+* ``library_model(qualname)``: a function of the analysed code, by its qualified name (the last
+  parts of its file's path, its class, its name), answered by a model instead of being
+  interpreted: weight initialisation and ``post_init`` do nothing to shapes; a transformers config
+  is built from its dataclass fields (see :func:`build_config`).
+* ``instantiate_object(interp, info, args, kwargs, node)``: a plain class of the analysed code that
+  a library gives meaning to (a transformers ``PreTrainedConfig`` subclass), else NOT_MINE.
+
+Nothing here imports a library: these are models in pure Python, keyed by names.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
+
+from ...core.framework_api import NOT_MINE
+from ...core.values import UNKNOWN, ModuleValue, ObjectValue
+
+if TYPE_CHECKING:
+    from ...core.interpreter import Interpreter
+
+
+def _nothing(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """A helper that changes no shape (weight init, gradient checkpointing switches, logging)."""
+    return None
+
+
+def _unknown(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    return UNKNOWN
+
+
+def _pretrained_init(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """transformers' ``PreTrainedModel.__init__(self, config, ...)``: keeps the config."""
+    if args and isinstance(args[0], ModuleValue):
+        cfg = args[1] if len(args) > 1 else kwargs.get("config", UNKNOWN)
+        args[0].attrs["config"] = cfg
+        args[0].attrs["gradient_checkpointing"] = False
+    return None
+
+
+def _identity_decorator(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    return args[0] if args else UNKNOWN
+
+
+# (module path tail, class or '', function) -> model
+_MODELS: Dict[str, Callable[..., Any]] = {
+    # transformers
+    "transformers.modeling_utils.PreTrainedModel.__init__": _pretrained_init,
+    "transformers.modeling_utils.PreTrainedModel.post_init": _nothing,
+    "transformers.modeling_utils.PreTrainedModel.init_weights": _nothing,
+    "transformers.modeling_utils.PreTrainedModel._init_weights": _nothing,
+    "transformers.modeling_utils.PreTrainedModel.initialize_weights": _nothing,
+    "transformers.modeling_utils.PreTrainedModel.tie_weights": _nothing,
+    "transformers.modeling_utils.PreTrainedModel.gradient_checkpointing_enable": _nothing,
+    "transformers.modeling_utils.PreTrainedModel.gradient_checkpointing_disable": _nothing,
+    "transformers.modeling_utils.PreTrainedModel._backward_compatibility_gradient_checkpointing": _nothing,
+    "transformers.modeling_utils.PreTrainedModel.warn_if_padding_and_no_attention_mask": _nothing,
+    "transformers.modeling_utils.PreTrainedModel.get_extended_attention_mask": _unknown,
+    "transformers.configuration_utils.PreTrainedConfig.__post_init__": _nothing,
+    "transformers.utils.generic.ModelOutput.__post_init__": _nothing,
+    "diffusers.utils.outputs.BaseOutput.__post_init__": _nothing,
+    # timm
+    "timm.models._builder.load_pretrained": _nothing,
+    "timm.models._manipulate.checkpoint_seq": _unknown,
+    "timm.layers.weight_init.trunc_normal_": _nothing,
+    "timm.layers.weight_init.lecun_normal_": _nothing,
+    # diffusers
+    "diffusers.models.modeling_utils.ModelMixin.__init__": _nothing,
+    "diffusers.configuration_utils.ConfigMixin.register_to_config": _nothing,
+}
+
+
+def library_model(qualname: str) -> Optional[Callable[..., Any]]:
+    """The model of a library function by its qualified name (the path's last parts, the class, the
+    name: '...unpacked.transformers.modeling_utils.PreTrainedModel.post_init'), else None."""
+    parts = qualname.split(".")
+    for i in range(len(parts)):
+        found = _MODELS.get(".".join(parts[i:]))
+        if found is not None:
+            return found
+    return None
+
+
+# ------------------------------------------------------------------ transformers configs
+
+def _is_transformers_config(interp: "Interpreter", info) -> bool:
+    for c in interp.mro(info):
+        if c.name in ("PreTrainedConfig", "PretrainedConfig") and c.source.path and \
+                c.source.path.replace("\\", "/").endswith("transformers/configuration_utils.py"):
+            return True
+    return False
+
+
+def build_config(interp: "Interpreter", info, args, kwargs, node) -> Any:
+    """A ``PreTrainedConfig`` subclass (a keyword-only dataclass in transformers 5): every field of
+    the class and its bases with its default, the keyword overrides (an ``attribute_map`` alias
+    names its field), then the subclass's own ``__post_init__`` (the base's is modelled: unknown
+    keywords become attributes); attention runs eagerly (plain torch code)."""
+    from ...core.frames import Frame
+    from ...core.values import FunctionValue
+
+    if args:
+        return UNKNOWN  # keyword-only
+    obj = ObjectValue(info)
+    amap: Dict[str, str] = {}
+    mro = interp.mro(info)
+    for c in reversed(mro):
+        if "attribute_map" in c.class_assigns:
+            m = interp.eval(c.class_assigns["attribute_map"], Frame(src=c.source))
+            if isinstance(m, dict):
+                amap.update({k: v for k, v in m.items() if isinstance(k, str) and isinstance(v, str)})
+    for c in reversed(mro):
+        for name, default in c.fields:
+            obj.attrs[name] = interp.eval(default, Frame(src=c.source)) if default is not None else None
+    extra = {}
+    for k, v in kwargs.items():
+        k = amap.get(k, k)
+        if k in obj.attrs:
+            obj.attrs[k] = v
+        else:
+            extra[k] = v
+    num_labels = extra.pop("num_labels", None)
+    if obj.attrs.get("id2label") is None:
+        n = num_labels if isinstance(num_labels, int) else 2
+        obj.attrs["id2label"] = {i: f"LABEL_{i}" for i in range(n)}
+        obj.attrs["label2id"] = {f"LABEL_{i}": i for i in range(n)}
+    ids = obj.attrs.get("id2label")
+    obj.attrs["num_labels"] = len(ids) if isinstance(ids, dict) else UNKNOWN
+    obj.attrs["_attn_implementation"] = extra.pop("attn_implementation", "eager")
+    obj.attrs["_attn_implementation_internal"] = obj.attrs["_attn_implementation"]
+    obj.attrs["_experts_implementation"] = extra.pop("experts_implementation", None)
+    obj.attrs["output_attentions"] = obj.attrs["_output_attentions"] = extra.pop("output_attentions", False)
+    obj.attrs["name_or_path"] = obj.attrs["_name_or_path"] = ""
+    obj.attrs["use_return_dict"] = obj.attrs.get("return_dict", True)
+    obj.attrs.update(extra)
+    for c in mro:
+        if "__post_init__" in c.methods:
+            if c.name in ("PreTrainedConfig", "PretrainedConfig"):
+                break
+            interp.call_function(FunctionValue(c.methods["__post_init__"], c.source, bound_self=obj, cls=c),
+                                 [], dict(extra), node)
+            break
+    for alias, real in amap.items():
+        if real in obj.attrs:
+            obj.attrs[alias] = obj.attrs[real]
+    return obj
+
+
+def instantiate_object(interp: "Interpreter", info, args, kwargs, node) -> Any:
+    if _is_transformers_config(interp, info):
+        return build_config(interp, info, args, kwargs, node)
+    return NOT_MINE
