@@ -357,6 +357,10 @@ class ExpressionsMixin(_Host):
             if id(obj) in self.havoc or not _hashable(key):
                 return UNKNOWN
             return obj.get(key, UNKNOWN)
+        if isinstance(obj, ObjectValue) and obj.cls is not None:  # a class of the analysed code with __getitem__
+            method = self.class_attr(obj.cls, "__getitem__", instance=obj)
+            if isinstance(method, FunctionValue):
+                return self.call_function(method, [key], {}, node)
         return UNKNOWN
 
 

@@ -168,6 +168,12 @@ class ObjectsMixin(_Host):
         obj = ObjectValue(info)
         is_record = _is_record(info) or any(b in ("typing.NamedTuple", "collections.namedtuple") for b in bases)
         init = self.class_attr(info, "__init__", instance=obj)
+        for c in self.mro(info):  # a @dataclass's generated __init__ overrides its bases' own
+            if "__init__" in c.methods:
+                break
+            if _is_record(c):
+                init, is_record = None, True
+                break
         if isinstance(init, FunctionValue):
             self.call_function(init, args, kwargs, node)
         elif is_record:

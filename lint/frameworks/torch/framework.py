@@ -69,6 +69,8 @@ def call_qual(interp: Interpreter, name: str, args, kwargs, node) -> Any:
         rg = kwargs.get("requires_grad", args[1] if len(args) > 1 else True)
         shape = t.shape if isinstance(t, Tensor) else None
         return Param(shape, rg if isinstance(rg, bool) else True)
+    if canon in ("torch.nn.Buffer", "torch.nn.parameter.Buffer"):  # a buffer is its tensor
+        return args[0] if args else kwargs.get("data", UNKNOWN)
     if canon == "torch.nn.Module":
         return UNKNOWN
     if canon.startswith("torch.nn.") and canon.count(".") == 2 and short[:1].isupper():

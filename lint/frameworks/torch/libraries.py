@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 
 def _nothing(interp: "Interpreter", fn, args, kwargs, node) -> Any:
-    """A helper that changes no shape (weight init, gradient checkpointing switches, logging)."""
+    """A helper that changes no shape (weight init, gradient checkpointing switches, logging).
+    A model receives the call's arguments without the bound ``self`` (``fn.bound_self``)."""
     return None
 
 
@@ -44,6 +45,39 @@ def _identity_decorator(interp: "Interpreter", fn, args, kwargs, node) -> Any:
     return args[0] if args else UNKNOWN
 
 
+def _eager_interface(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """``ALL_ATTENTION_FUNCTIONS.get_interface(impl, default)``: the eager default (plain torch code,
+    which the configs here select), else unknown."""
+    impl = args[0] if args else kwargs.get("attn_implementation", kwargs.get("experts_implementation"))
+    default = args[1] if len(args) > 1 else kwargs.get("default", UNKNOWN)
+    return default if impl in (None, "eager") else UNKNOWN
+
+
+def _instantiate_entry(interp: "Interpreter", content, node) -> Any:
+    cls, kw = content if isinstance(content, tuple) and len(content) == 2 else (content, {})
+    if content is UNKNOWN or not isinstance(kw, dict):
+        return UNKNOWN
+    return interp.call(cls, [], dict(kw), node)
+
+
+def _act2fn_getitem(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """transformers' ``ACT2FN[name]`` (a ClassInstantier): a new instance of the activation class."""
+    mapping = getattr(fn.bound_self, "attrs", {}).get("__mapping__")
+    if not isinstance(mapping, dict) or not args or not isinstance(args[0], str):
+        return UNKNOWN
+    return _instantiate_entry(interp, mapping.get(args[0], UNKNOWN), node)
+
+
+def _get_activation(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """transformers' ``get_activation(name)``: ``ACT2FN[name]``."""
+    table = interp.lookup_global("ACT2FN", fn.scope)
+    mapping = getattr(table, "attrs", {}).get("__mapping__")
+    name = args[0] if args else kwargs.get("activation_string")
+    if not isinstance(mapping, dict) or not isinstance(name, str):
+        return UNKNOWN
+    return _instantiate_entry(interp, mapping.get(name, UNKNOWN), node)
+
+
 # (module path tail, class or '', function) -> model
 _MODELS: Dict[str, Callable[..., Any]] = {
     # transformers
@@ -59,6 +93,16 @@ _MODELS: Dict[str, Callable[..., Any]] = {
     "transformers.modeling_utils.PreTrainedModel.warn_if_padding_and_no_attention_mask": _nothing,
     "transformers.modeling_utils.PreTrainedModel.get_extended_attention_mask": _unknown,
     "transformers.configuration_utils.PreTrainedConfig.__post_init__": _nothing,
+    "transformers.modeling_utils.AttentionInterface.get_interface": _eager_interface,
+    "transformers.activations.ClassInstantier.__getitem__": _act2fn_getitem,
+    "transformers.activations.get_activation": _get_activation,
+    # attention masks broadcast against the scores (batch, 1, query, key): no shape of their own to
+    # follow; None (no mask) keeps the scores' shape, as any valid mask does
+    **{f"transformers.masking_utils.{f}": _nothing for f in (
+        "create_causal_mask", "create_bidirectional_mask", "create_sliding_window_causal_mask",
+        "create_bidirectional_sliding_window_mask", "create_chunked_causal_mask", "create_masks_for_generate",
+        "create_recurrent_attention_mask")},
+    "transformers.integrations.moe.ExpertsInterface.get_interface": _eager_interface,
     "transformers.utils.generic.ModelOutput.__post_init__": _nothing,
     "diffusers.utils.outputs.BaseOutput.__post_init__": _nothing,
     # timm
@@ -149,6 +193,8 @@ def build_config(interp: "Interpreter", info, args, kwargs, node) -> Any:
 
 
 def instantiate_object(interp: "Interpreter", info, args, kwargs, node) -> Any:
+    if info.name == "ClassInstantier" and len(args) == 1 and isinstance(args[0], dict):
+        return ObjectValue(info, {"__mapping__": args[0]})  # ACT2FN: see _act2fn_getitem
     if _is_transformers_config(interp, info):
         return build_config(interp, info, args, kwargs, node)
     return NOT_MINE

@@ -298,6 +298,11 @@ def call_torch_function(interp, name, args, kwargs, node):
         items = interp.items_of(args[0]) if args else None
         return tuple(items) if items is not None else UNKNOWN
     x = args[0] if args else kwargs.get("input")
+    if short == "gather":  # torch.gather(input, dim, index): the index's shape, the input's dtype
+        index = args[2] if len(args) > 2 else kwargs.get("index")
+        if isinstance(index, Tensor) and isinstance(x, Tensor):
+            return Tensor(index.shape, x.dtype)
+        return Tensor(None)
     if short == "einsum" and args and isinstance(args[0], str):
         ops = list(args[1:])
         if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
