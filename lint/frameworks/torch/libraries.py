@@ -78,6 +78,75 @@ def _get_activation(interp: "Interpreter", fn, args, kwargs, node) -> Any:
     return _instantiate_entry(interp, mapping.get(name, UNKNOWN), node)
 
 
+_BUILD_PARAMS = ("model_cls", "variant", "pretrained", "pretrained_cfg", "pretrained_cfg_overlay", "model_cfg",
+                 "feature_cfg", "pretrained_strict", "pretrained_filter_fn", "cache_dir", "kwargs_filter",
+                 "pretrained_model_args")
+
+
+def _timm_build(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """timm's ``build_model_with_cfg(model_cls, variant, pretrained, ..., **kwargs)``: the model class
+    built with the keyword arguments (no pretrained weights are loaded, no feature adapter)."""
+    bound = dict(zip(_BUILD_PARAMS, args))
+    rest = {}
+    for k, v in kwargs.items():
+        if k in _BUILD_PARAMS:
+            bound[k] = v
+        else:
+            rest[k] = v
+    if rest.pop("features_only", False) is not False or bound.get("pretrained") not in (False, None):
+        return UNKNOWN
+    rest.pop("pruned", None)
+    flt = bound.get("kwargs_filter")
+    if isinstance(flt, (tuple, list)):
+        for k in flt:
+            rest.pop(k, None)
+    cls = bound.get("model_cls", UNKNOWN)
+    cfg = bound.get("model_cfg")
+    if cfg is not None:
+        rest["cfg"] = cfg
+    return interp.call(cls, [], rest, node)
+
+
+def _timm_get_act_layer(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """timm's ``get_act_layer(name)``: a class or callable as given, a name through its table."""
+    name = args[0] if args else kwargs.get("name", "relu")
+    if name is None or name == "":
+        return None
+    if not isinstance(name, str):
+        return name
+    table = interp.lookup_global("_ACT_LAYER_DEFAULT", fn.scope)
+    return table.get(name.lower(), UNKNOWN) if isinstance(table, dict) else UNKNOWN
+
+
+def _timm_get_norm_layer(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """timm's ``get_norm_layer(norm_layer)``: a class as given (a partial's keywords kept), a name
+    through ``_NORM_MAP``."""
+    from ...core.values import Partial
+
+    layer = args[0] if args else kwargs.get("norm_layer")
+    if layer is None or layer == "":
+        return None
+    if isinstance(layer, Partial):
+        return layer
+    if isinstance(layer, str):
+        table = interp.lookup_global("_NORM_MAP", fn.scope)
+        key = layer.replace("_", "").lower()
+        return table.get(key, UNKNOWN) if isinstance(table, dict) else UNKNOWN
+    return layer
+
+
+def _timm_ntuple_parse(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """timm's ``to_2tuple(x)`` (``_ntuple(n)``'s ``parse``): a list or tuple as a tuple, anything
+    else (a number, a string, a class) repeated n times."""
+    n = (fn.closure or {}).get("n")
+    x = args[0] if args else UNKNOWN
+    if isinstance(x, (list, tuple)):
+        return tuple(x)
+    if not isinstance(n, int) or x is UNKNOWN:
+        return UNKNOWN
+    return tuple([x] * n)
+
+
 # (module path tail, class or '', function) -> model
 _MODELS: Dict[str, Callable[..., Any]] = {
     # transformers
@@ -106,6 +175,10 @@ _MODELS: Dict[str, Callable[..., Any]] = {
     "transformers.utils.generic.ModelOutput.__post_init__": _nothing,
     "diffusers.utils.outputs.BaseOutput.__post_init__": _nothing,
     # timm
+    "timm.layers.helpers.parse": _timm_ntuple_parse,
+    "timm.layers.create_act.get_act_layer": _timm_get_act_layer,
+    "timm.layers.create_norm.get_norm_layer": _timm_get_norm_layer,
+    "timm.models._builder.build_model_with_cfg": _timm_build,
     "timm.models._builder.load_pretrained": _nothing,
     "timm.models._manipulate.checkpoint_seq": _unknown,
     "timm.layers.weight_init.trunc_normal_": _nothing,
