@@ -114,8 +114,26 @@ def _timm_get_act_layer(interp: "Interpreter", fn, args, kwargs, node) -> Any:
         return None
     if not isinstance(name, str):
         return name
-    table = interp.lookup_global("_ACT_LAYER_DEFAULT", fn.scope)
-    return table.get(name.lower(), UNKNOWN) if isinstance(table, dict) else UNKNOWN
+    return _timm_table_entry(interp, fn.scope, "_ACT_LAYER_DEFAULT", name.lower())
+
+
+def _timm_table_entry(interp: "Interpreter", scope, table: str, key: str) -> Any:
+    """``TABLE[key]`` of a module-level ``TABLE = dict(key=value, ...)``, evaluating that entry
+    only; ``nn.SiLU if _has_silu else Swish`` is its first branch (every torch 2 has them)."""
+    import libcst as cst
+
+    from ...core.frames import Frame
+
+    exprs = scope.assigns.get(table, []) if scope is not None else []
+    if len(exprs) != 1 or not isinstance(exprs[0], cst.Call):
+        return UNKNOWN
+    for a in exprs[0].args:
+        if a.keyword is not None and a.keyword.value == key:
+            e = a.value
+            if isinstance(e, cst.IfExp) and isinstance(e.test, cst.Name) and e.test.value.startswith("_has_"):
+                e = e.body
+            return interp.eval(e, Frame(src=scope))
+    return UNKNOWN
 
 
 def _timm_get_norm_layer(interp: "Interpreter", fn, args, kwargs, node) -> Any:
@@ -147,6 +165,32 @@ def _timm_ntuple_parse(interp: "Interpreter", fn, args, kwargs, node) -> Any:
     return tuple([x] * n)
 
 
+def _linspace(a: float, b: float, n: int) -> list:
+    return [a + (b - a) * i / (n - 1) for i in range(n)] if n > 1 else [float(a)] * n
+
+
+def _timm_drop_path_rates(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """timm's ``calculate_drop_path_rates(rate, depths, stagewise)``: the linear schedule, per block
+    or per stage (stochastic depth is the identity in eval mode; the rates only pick the module)."""
+    names = ("drop_path_rate", "depths", "stagewise")
+    b = dict(zip(names, args), **{k: v for k, v in kwargs.items() if k in names})
+    rate, depths, stagewise = b.get("drop_path_rate"), b.get("depths"), b.get("stagewise", False)
+    if not isinstance(rate, (int, float)) or isinstance(rate, bool):
+        return UNKNOWN
+    if isinstance(depths, int):
+        return _linspace(0, rate, depths)
+    if not isinstance(depths, (list, tuple)) or not all(isinstance(d, int) for d in depths):
+        return UNKNOWN
+    flat = _linspace(0, rate, sum(depths))
+    if stagewise is not True:
+        return flat
+    out, i = [], 0
+    for d in depths:
+        out.append(flat[i:i + d])
+        i += d
+    return out
+
+
 # (module path tail, class or '', function) -> model
 _MODELS: Dict[str, Callable[..., Any]] = {
     # transformers
@@ -175,6 +219,7 @@ _MODELS: Dict[str, Callable[..., Any]] = {
     "transformers.utils.generic.ModelOutput.__post_init__": _nothing,
     "diffusers.utils.outputs.BaseOutput.__post_init__": _nothing,
     # timm
+    "timm.layers.drop.calculate_drop_path_rates": _timm_drop_path_rates,
     "timm.layers.helpers.parse": _timm_ntuple_parse,
     "timm.layers.create_act.get_act_layer": _timm_get_act_layer,
     "timm.layers.create_norm.get_norm_layer": _timm_get_norm_layer,
