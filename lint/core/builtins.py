@@ -32,6 +32,16 @@ def _concrete(fn) -> Any:
     return f
 
 
+def _b_dict(interp, args, kwargs) -> Any:
+    """dict(mapping or pairs, **kw); the pairs may come from zip(...) or a generator."""
+    if len(args) == 1 and not isinstance(args[0], dict) and args[0] is not UNKNOWN:
+        items = interp.items_of(args[0])
+        if items is None:
+            return UNKNOWN
+        args = [items]
+    return _concrete(dict)(interp, args, kwargs)
+
+
 def _b_range(interp, args, kwargs) -> Any:
     if kwargs or not args or any(not isinstance(a, int) or isinstance(a, bool) for a in args):
         return UNKNOWN
@@ -213,7 +223,7 @@ _SUPER = Qual("__super__")
 BUILTINS: Dict[str, Callable[..., Any]] = {
     "len": _b_len, "range": _b_range, "int": _b_int, "float": _concrete(float), "bool": _concrete(bool),
     "str": _concrete(str), "abs": _concrete(abs), "round": _concrete(round), "max": _b_minmax(max),
-    "min": _b_minmax(min), "sum": _b_sum, "list": _b_list, "tuple": _b_tuple, "dict": _concrete(dict),
+    "min": _b_minmax(min), "sum": _b_sum, "list": _b_list, "tuple": _b_tuple, "dict": _b_dict,
     "enumerate": _b_iterfn(lambda xs, start=0: enumerate(xs, start)), "zip": _b_iterfn(zip),
     "reversed": _b_iterfn(lambda xs: reversed(xs)), "sorted": _b_iterfn(lambda xs: sorted(xs)),
     "isinstance": _b_isinstance, "getattr": _b_getattr, "setattr": _b_setattr, "hasattr": _b_hasattr,

@@ -191,6 +191,89 @@ def _timm_drop_path_rates(interp: "Interpreter", fn, args, kwargs, node) -> Any:
     return out
 
 
+def _short_name(v: Any) -> Optional[str]:
+    from ...core.values import ClassValue, Qual
+
+    if isinstance(v, ClassValue):
+        return v.info.name
+    if isinstance(v, Qual):
+        return v.name.rsplit(".", 1)[-1]
+    return None
+
+
+def _table_names(scope, table: str) -> set:
+    """The names listed by a module-level ``TABLE = {A, B}`` or ``dict(k=A, ...)``."""
+    import libcst as cst
+
+    exprs = scope.assigns.get(table, []) if scope is not None else []
+    if len(exprs) != 1:
+        return set()
+    e = exprs[0]
+    if isinstance(e, cst.Set):
+        return {x.value.value for x in e.elements if isinstance(x.value, cst.Name)}
+    if isinstance(e, cst.Call):
+        return {a.value.value for a in e.args if isinstance(a.value, cst.Name)}
+    return set()
+
+
+def _timm_get_norm_act_layer(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """timm's ``get_norm_act_layer(norm_layer, act_layer)``: the norm+act class for a norm (by name
+    or class), the activation bound where that class takes one."""
+    from ...core.values import FunctionValue, Partial
+
+    names = ("norm_layer", "act_layer")
+    b = dict(zip(names, args), **{k: v for k, v in kwargs.items() if k in names})
+    layer, act = b.get("norm_layer"), b.get("act_layer")
+    if layer is None:
+        return None
+    extra: Dict[str, Any] = {}
+    if isinstance(layer, Partial):
+        extra.update(layer.kwargs)
+        layer = layer.func
+    scope = fn.scope
+    if isinstance(layer, str):
+        if not layer:
+            return None
+        found = _timm_table_entry(interp, scope, "_NORM_ACT_MAP", layer.replace("_", "").lower().split("-")[0])
+    elif _short_name(layer) in _table_names(scope, "_NORM_ACT_MAP"):
+        found = layer
+    elif isinstance(layer, FunctionValue):
+        found = layer
+    else:
+        name = _short_name(layer)
+        if name is None:
+            return UNKNOWN
+        found = _timm_table_entry(interp, scope, "_NORM_TO_NORM_ACT_MAP", name.lower())
+    if found is UNKNOWN:
+        return UNKNOWN
+    if _short_name(found) in _table_names(scope, "_NORM_ACT_REQUIRES_ARG"):
+        extra.setdefault("act_layer", act)
+    return Partial(found, (), extra) if extra else found
+
+
+def _timm_generate_regnet(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """timm RegNet's ``generate_regnet(slope, initial, mult, depth, group_size, quant=8)`` (torch
+    arithmetic on constants, done here in float32-rounded Python)."""
+    import math
+    import struct
+
+    names = ("width_slope", "width_initial", "width_mult", "depth", "group_size", "quant")
+    b = dict(zip(names, args), **{k: v for k, v in kwargs.items() if k in names})
+    b.setdefault("quant", 8)
+    if not all(isinstance(b.get(n), (int, float)) and not isinstance(b.get(n), bool) for n in names):
+        return UNKNOWN
+
+    def f32(x: float) -> float:
+        return struct.unpack("f", struct.pack("f", x))[0]
+
+    wa, w0, wm, depth, gs, q = (b[n] for n in names)
+    cont = [f32(f32(i * f32(wa)) + w0) for i in range(depth)]
+    exps = [float(round(f32(f32(math.log(f32(c / w0))) / math.log(wm)))) for c in cont]
+    widths = [int(round(f32(f32(w0 * f32(wm ** e)) / q)) * q) for e in exps]
+    stages = len(set(widths))
+    return widths, stages, [gs] * stages
+
+
 # (module path tail, class or '', function) -> model
 _MODELS: Dict[str, Callable[..., Any]] = {
     # transformers
@@ -219,6 +302,8 @@ _MODELS: Dict[str, Callable[..., Any]] = {
     "transformers.utils.generic.ModelOutput.__post_init__": _nothing,
     "diffusers.utils.outputs.BaseOutput.__post_init__": _nothing,
     # timm
+    "timm.layers.create_norm_act.get_norm_act_layer": _timm_get_norm_act_layer,
+    "timm.models.regnet.generate_regnet": _timm_generate_regnet,
     "timm.layers.drop.calculate_drop_path_rates": _timm_drop_path_rates,
     "timm.layers.helpers.parse": _timm_ntuple_parse,
     "timm.layers.create_act.get_act_layer": _timm_get_act_layer,

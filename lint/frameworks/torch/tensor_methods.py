@@ -495,7 +495,7 @@ def data_function(interp, short, args, kwargs):
             isinstance(a, int) and not isinstance(a, bool) for a in args):
         r = range(*args)
         return data_tensor(r, "long") if 0 < len(r) <= MAX_DATA else NotImplemented
-    if short == "tensor" and len(args) == 1 and not kwargs:
+    if short == "tensor" and len(args) == 1 and set(kwargs) <= {"device"}:
         items = interp.items_of(args[0])
         if items and len(items) <= MAX_DATA and all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                                    for v in items):
@@ -520,6 +520,12 @@ def data_function(interp, short, args, kwargs):
         return data_binop("Multiply", args[0], args[1])
     if short == "pow" and len(args) == 2:
         return data_binop("Power", args[0], args[1])
+    if short == "unique" and len(args) == 1 and set(kwargs) <= {"return_counts", "sorted"}:
+        vals = sorted(set(x.data))  # torch.unique sorts (timm RegNet's stage widths and depths)
+        out = data_tensor(vals, x.dtype)
+        if kwargs.get("return_counts") is True:
+            return out, data_tensor([list(x.data).count(v) for v in vals], "long")
+        return out
     if short == "diff" and len(args) == 1:
         d = [b - a for a, b in zip(x.data, x.data[1:])]
         return data_tensor(d, x.dtype) if d else NotImplemented
