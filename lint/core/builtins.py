@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict
 
 from . import dims as D
 from .framework_api import NOT_MINE
-from .values import CONCRETE_ERRORS, UNKNOWN, ClassValue, ModuleValue, ObjectValue, Param, Qual, Tensor
+from .values import CONCRETE_ERRORS, UNKNOWN, ClassValue, FunctionValue, ModuleValue, ObjectValue, Param, Qual, Tensor
 
 
 def _b_len(interp, args, kwargs) -> Any:
@@ -40,6 +40,22 @@ def _b_dict(interp, args, kwargs) -> Any:
             return UNKNOWN
         args = [items]
     return _concrete(dict)(interp, args, kwargs)
+
+
+def _b_issubclass(interp, args, kwargs) -> Any:
+    """issubclass(C, B) for classes of the analysed code: C's MRO (a tuple of bases: any)."""
+    from .values import ClassValue
+
+    if len(args) != 2 or kwargs or not isinstance(args[0], ClassValue):
+        return UNKNOWN
+    bases = args[1] if isinstance(args[1], tuple) else (args[1],)
+    if not all(isinstance(b, ClassValue) for b in bases):
+        return UNKNOWN
+    mro = interp.mro(args[0].info)
+    if any(b.info in mro for b in bases):
+        return True
+    # a base outside the analysed code could still derive from B only if B is outside too
+    return False
 
 
 def _b_range(interp, args, kwargs) -> Any:
@@ -154,8 +170,11 @@ def _isinstance_one(interp, v, t) -> Any:
             return name == "builtins.int"
         if v is None or isinstance(v, (int, float, str, bool, list, tuple, dict)):
             return isinstance(v, _PY_TYPES[name])
-        if isinstance(v, (Tensor, ModuleValue, ObjectValue, Param)):
-            return False
+        if isinstance(v, (Tensor, ModuleValue, ObjectValue, Param, ClassValue, FunctionValue)):
+            return False  # a class or function of the analysed code is none of these
+        if isinstance(v, Qual) and v.name.rsplit(".", 1)[-1][:1].isupper() and \
+                interp.framework_of(v.name) is not None:
+            return False  # a framework's class (nn.ReLU) passed as a value
         return UNKNOWN
     for fw in interp.frameworks:
         if fw.owns(name):
@@ -223,7 +242,7 @@ _SUPER = Qual("__super__")
 BUILTINS: Dict[str, Callable[..., Any]] = {
     "len": _b_len, "range": _b_range, "int": _b_int, "float": _concrete(float), "bool": _concrete(bool),
     "str": _concrete(str), "abs": _concrete(abs), "round": _concrete(round), "max": _b_minmax(max),
-    "min": _b_minmax(min), "sum": _b_sum, "list": _b_list, "tuple": _b_tuple, "dict": _b_dict,
+    "min": _b_minmax(min), "sum": _b_sum, "list": _b_list, "tuple": _b_tuple, "dict": _b_dict, "issubclass": _b_issubclass,
     "enumerate": _b_iterfn(lambda xs, start=0: enumerate(xs, start)), "zip": _b_iterfn(zip),
     "reversed": _b_iterfn(lambda xs: reversed(xs)), "sorted": _b_iterfn(lambda xs: sorted(xs)),
     "isinstance": _b_isinstance, "getattr": _b_getattr, "setattr": _b_setattr, "hasattr": _b_hasattr,

@@ -169,6 +169,8 @@ class CallsMixin(_Host):
             if isinstance(v, (list, dict)) and id(v) not in self.havoc:
                 return type(v)(v)
             return v if isinstance(v, (int, float, str, tuple, bool)) or v is None else UNKNOWN
+        if name in ("os.environ.get", "os.getenv") and len(args) == 2 and isinstance(args[0], str):
+            return args[1]  # an environment switch read with a default: the default configuration
         if name == "dataclasses.replace" and len(args) == 1 and isinstance(args[0], ObjectValue):
             return ObjectValue(args[0].cls, {**args[0].attrs, **kwargs})  # a copy with fields replaced
         if name == "dataclasses.field":

@@ -302,6 +302,8 @@ _MODELS: Dict[str, Callable[..., Any]] = {
     "transformers.utils.generic.ModelOutput.__post_init__": _nothing,
     "diffusers.utils.outputs.BaseOutput.__post_init__": _nothing,
     # timm
+    # attention takes the explicit path (matmul, softmax, matmul): the shapes of the fused kernel's
+    "timm.layers.config.use_fused_attn": lambda interp, fn, args, kwargs, node: False,
     "timm.layers.create_norm_act.get_norm_act_layer": _timm_get_norm_act_layer,
     "timm.models.regnet.generate_regnet": _timm_generate_regnet,
     "timm.layers.drop.calculate_drop_path_rates": _timm_drop_path_rates,
