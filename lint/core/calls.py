@@ -37,6 +37,9 @@ class CallsMixin(_Host):
             return self.call_method(func.obj, func.name, args, kwargs, node)
         if isinstance(func, Partial):
             return self.call(func.func, list(func.args) + list(args), {**func.kwargs, **kwargs}, node)
+        if isinstance(func, ObjectValue) and func.cls is not None:  # an instance with __call__ (a builder)
+            method = self.class_attr(func.cls, "__call__", instance=func)
+            return self.call_function(method, args, kwargs, node) if isinstance(method, FunctionValue) else UNKNOWN
         if isinstance(func, _RecordInit):
             self.bind_fields(func.cls, func.obj, args, kwargs, node)
             return None
@@ -169,6 +172,13 @@ class CallsMixin(_Host):
             if isinstance(v, (list, dict)) and id(v) not in self.havoc:
                 return type(v)(v)
             return v if isinstance(v, (int, float, str, tuple, bool)) or v is None else UNKNOWN
+        if name in ("re.split", "re.findall", "re.sub") and 2 <= len(args) <= 3 and not kwargs and \
+                all(isinstance(a, str) for a in args):
+            import re  # string parsing of block definitions ('ir_r2_k3_s2_e6_c24'), on constants only
+            try:
+                return getattr(re, name[3:])(*args)
+            except re.error:
+                return UNKNOWN
         if name in ("os.environ.get", "os.getenv") and len(args) == 2 and isinstance(args[0], str):
             return args[1]  # an environment switch read with a default: the default configuration
         if name == "dataclasses.replace" and len(args) == 1 and isinstance(args[0], ObjectValue):
@@ -241,7 +251,8 @@ class CallsMixin(_Host):
             return UNKNOWN
         if isinstance(obj, str):
             if name in ("format", "join", "lower", "upper", "replace", "startswith", "endswith", "split",
-                        "strip"):
+                        "strip", "isdigit", "isalpha", "isnumeric", "lstrip", "rstrip", "rsplit", "partition",
+                        "rpartition", "find", "count"):
                 try:
                     return getattr(obj, name)(*args, **kwargs)
                 except (*CONCRETE_ERRORS, AttributeError):  # "{.x}".format(v) looks an attribute up
