@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict
 
 from . import dims as D
 from .framework_api import NOT_MINE
-from .values import CONCRETE_ERRORS, UNKNOWN, ClassValue, FunctionValue, ModuleValue, ObjectValue, Param, Qual, Tensor
+from .values import CONCRETE_ERRORS, UNKNOWN, ClassValue, FunctionValue, ModuleValue, ObjectValue, Param, Partial, Qual, Tensor
 
 
 def _b_len(interp, args, kwargs) -> Any:
@@ -181,6 +181,9 @@ def _isinstance_one(interp, v, t) -> Any:
             r = fw.isinstance(interp, v, name)
             if r is not NOT_MINE:
                 return r
+            if isinstance(v, (ClassValue, FunctionValue, Partial)) or v is None or \
+                    isinstance(v, (int, float, str, list, tuple, dict)):
+                return False  # a class, a function, a plain value: no instance of a framework class
     return UNKNOWN
 
 

@@ -52,7 +52,9 @@ class CallsMixin(_Host):
         if self.library_models:
             model = self.library_model(fn)
             if model is not None:
-                return model(self, fn, args, kwargs, node)
+                v = model(self, fn, args, kwargs, node)
+                if v is not NOT_MINE:  # NOT_MINE: the model leaves this call to the interpreter
+                    return v
         active = self.active_functions
         if active.get(id(fdef), 0) >= MAX_REENTRY:
             # (mutual) recursion: this call becomes unknown instead of exhausting the call depth

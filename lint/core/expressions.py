@@ -266,8 +266,10 @@ class ExpressionsMixin(_Host):
 
     # ------------------------------------------------------------------ helpers on values
     def truth(self, v) -> Any:
-        if v is UNKNOWN or isinstance(v, (Tensor, FunctionValue)):
+        if v is UNKNOWN or isinstance(v, Tensor):
             return UNKNOWN
+        if isinstance(v, FunctionValue):
+            return True  # a function object is always true (`rd_round_fn or round`)
         if isinstance(v, D.Lin):
             return True if D.at_least(v, 1) == D.ALWAYS else UNKNOWN
         if isinstance(v, (ModuleValue, Param, ClassValue, Qual, BoundMethod, Partial, ObjectValue, ModuleRef)):

@@ -4,7 +4,7 @@ internals.
 
 * ``library_model(qualname)``: a function of the analysed code, by its qualified name (the last
   parts of its file's path, its class, its name), answered by a model instead of being
-  interpreted: weight initialisation and ``post_init`` do nothing to shapes; a transformers config
+  interpreted (a model answering NOT_MINE leaves that call to the interpreter): weight initialisation and ``post_init`` do nothing to shapes; a transformers config
   is built from its dataclass fields (see :func:`build_config`).
 * ``instantiate_object(interp, info, args, kwargs, node)``: a plain class of the analysed code that
   a library gives meaning to (a transformers ``PreTrainedConfig`` subclass), else NOT_MINE.
@@ -274,6 +274,18 @@ def _timm_generate_regnet(interp: "Interpreter", fn, args, kwargs, node) -> Any:
     return widths, stages, [gs] * stages
 
 
+def _timm_get_attn(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """timm's ``get_attn(attn_type)``: a class or partial as given; a name is interpreted."""
+    from ...core.values import ClassValue, Partial, Qual
+
+    t = args[0] if args else kwargs.get("attn_type")
+    if isinstance(t, (ClassValue, Partial, Qual, ModuleValue)):
+        return t
+    if t is None or t is False or t == "":
+        return None
+    return NOT_MINE
+
+
 # (module path tail, class or '', function) -> model
 _MODELS: Dict[str, Callable[..., Any]] = {
     # transformers
@@ -302,6 +314,7 @@ _MODELS: Dict[str, Callable[..., Any]] = {
     "transformers.utils.generic.ModelOutput.__post_init__": _nothing,
     "diffusers.utils.outputs.BaseOutput.__post_init__": _nothing,
     # timm
+    "timm.layers.create_attn.get_attn": _timm_get_attn,
     # attention takes the explicit path (matmul, softmax, matmul): the shapes of the fused kernel's
     "timm.layers.config.use_fused_attn": lambda interp, fn, args, kwargs, node: False,
     "timm.layers.create_norm_act.get_norm_act_layer": _timm_get_norm_act_layer,
