@@ -286,6 +286,37 @@ def _timm_get_attn(interp: "Interpreter", fn, args, kwargs, node) -> Any:
     return NOT_MINE
 
 
+def _set_fields(obj) -> list:
+    """The set (not None) fields of an output dataclass, in order: what its tuple view holds."""
+    if not isinstance(obj, ObjectValue):
+        return []
+    return [(k, v) for k, v in obj.attrs.items() if v is not None and not k.startswith("_")]
+
+
+def _output_getitem(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """``outputs[0]``, ``outputs[1:]``, ``outputs["logits"]`` of a ModelOutput / BaseOutput: its set
+    fields as a tuple, or by name."""
+    obj, key = fn.bound_self, args[0] if args else UNKNOWN
+    if not isinstance(obj, ObjectValue):
+        return UNKNOWN
+    if isinstance(key, str):
+        v = obj.attrs.get(key)
+        return UNKNOWN if v is None else v
+    values = tuple(v for _, v in _set_fields(obj))
+    if any(v is UNKNOWN for v in values):
+        return UNKNOWN  # a field of unknown value may be None: the positions are unknown
+    if isinstance(key, int) and not isinstance(key, bool):
+        return values[key] if -len(values) <= key < len(values) else UNKNOWN
+    if isinstance(key, slice):
+        return values[key]
+    return UNKNOWN
+
+
+def _output_to_tuple(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    values = tuple(v for _, v in _set_fields(fn.bound_self))
+    return UNKNOWN if any(v is UNKNOWN for v in values) else values
+
+
 # (module path tail, class or '', function) -> model
 _MODELS: Dict[str, Callable[..., Any]] = {
     # transformers
@@ -312,6 +343,10 @@ _MODELS: Dict[str, Callable[..., Any]] = {
         "create_recurrent_attention_mask")},
     "transformers.integrations.moe.ExpertsInterface.get_interface": _eager_interface,
     "transformers.utils.generic.ModelOutput.__post_init__": _nothing,
+    "transformers.utils.generic.ModelOutput.__getitem__": _output_getitem,
+    "transformers.utils.generic.ModelOutput.to_tuple": _output_to_tuple,
+    "diffusers.utils.outputs.BaseOutput.__getitem__": _output_getitem,
+    "diffusers.utils.outputs.BaseOutput.to_tuple": _output_to_tuple,
     "diffusers.utils.outputs.BaseOutput.__post_init__": _nothing,
     # timm
     "timm.layers.create_attn.get_attn": _timm_get_attn,
