@@ -483,6 +483,13 @@ def data_method(x: Tensor, name, args, kwargs):
         return data_tensor(vals, "float")
     if name == "round":
         return data_tensor([_round_half_even(v) for v in vals], x.dtype)
+    if name == "split" and len(args) == 1 and not kwargs and isinstance(args[0], (list, tuple)) and \
+            all(isinstance(n, int) and not isinstance(n, bool) for n in args[0]) and sum(args[0]) == len(vals):
+        out, i = [], 0  # torch.linspace(...).split(depths): a stochastic-depth schedule per stage
+        for n in args[0]:
+            out.append(data_tensor(vals[i:i + n], x.dtype))
+            i += n
+        return tuple(out)
     if name in ("size", "shape"):
         return NotImplemented
     if name in ("sum",) and not args:
@@ -495,6 +502,12 @@ def data_function(interp, short, args, kwargs):
             isinstance(a, int) and not isinstance(a, bool) for a in args):
         r = range(*args)
         return data_tensor(r, "long") if 0 < len(r) <= MAX_DATA else NotImplemented
+    if short == "linspace" and len(args) == 3 and set(kwargs) <= {"device"} and \
+            all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args) and \
+            isinstance(args[2], int) and 0 < args[2] <= MAX_DATA:
+        a, b, n = args
+        f32 = lambda v: _struct.unpack("f", _struct.pack("f", v))[0]  # noqa: E731  (float32, as torch)
+        return data_tensor([f32(a + (b - a) * i / (n - 1)) if n > 1 else float(a) for i in range(n)], "float")
     if short == "tensor" and len(args) == 1 and set(kwargs) <= {"device"}:
         items = interp.items_of(args[0])
         if items and len(items) <= MAX_DATA and all(isinstance(v, (int, float)) and not isinstance(v, bool)
