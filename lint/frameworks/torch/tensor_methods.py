@@ -303,6 +303,11 @@ def call_torch_function(interp, name, args, kwargs, node):
         if isinstance(index, Tensor) and isinstance(x, Tensor):
             return Tensor(index.shape, x.dtype)
         return Tensor(None)
+    if short == "addmm" and len(args) >= 3:  # addmm(bias, mat1, mat2): mat1 @ mat2 (bias broadcasts)
+        m1, m2 = args[1], args[2]
+        if isinstance(m1, Tensor) and isinstance(m2, Tensor) and m1.rank == 2 and m2.rank == 2:
+            return interp.tensor_rule(lambda: T.matmul(m1, m2, "torch.addmm"), node)
+        return Tensor(None)
     if short == "einsum" and args and isinstance(args[0], str):
         ops = list(args[1:])
         if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
@@ -343,6 +348,9 @@ def call_torch_function(interp, name, args, kwargs, node):
         if short in ("narrow", "view_as_real"):
             return Tensor(None)
         return call_tensor_method(interp, x, short, rest, rk, node)
+    if short in ("pow", "float_power") and len(rest) == 1 and isinstance(rest[0], (int, float)) and \
+            not isinstance(rest[0], bool):
+        return x  # torch.pow(x, 3.0): elementwise with a number
     if short in ("sigmoid", "tanh", "relu", "exp", "log", "abs", "sqrt", "clamp", "clone", "detach", "softmax",
                  "log_softmax", "dropout", "neg", "sign", "erf", "square", "cumsum", "flip", "roll",
                  "nan_to_num", "clip", "sin", "cos", "floor", "ceil", "round", "rsqrt", "real", "conj"):
