@@ -2,6 +2,8 @@
 value or UNKNOWN.  ``isinstance`` and ``hasattr`` on framework values are asked of the frameworks."""
 from __future__ import annotations
 
+import collections.abc as _abc
+
 from typing import Any, Callable, Dict
 
 from . import dims as D
@@ -147,6 +149,8 @@ def _b_isinstance(interp, args, kwargs) -> Any:
     return False
 
 
+_ABCS = {f"{m}.{n}": getattr(_abc, n) for m in ("collections.abc", "typing")
+         for n in ("Iterable", "Sequence", "Mapping", "Collection", "Container", "Sized")}
 _PY_TYPES = {"builtins.int": int, "builtins.float": float, "builtins.str": str, "builtins.bool": bool,
              "builtins.list": list, "builtins.tuple": tuple, "builtins.dict": dict}
 
@@ -176,6 +180,13 @@ def _isinstance_one(interp, v, t) -> Any:
                 interp.framework_of(v.name) is not None:
             return False  # a framework's class (nn.ReLU) passed as a value
         return UNKNOWN
+    abc = _ABCS.get(name)
+    if abc is not None:  # isinstance(size, Iterable) on a plain value
+        if v is None or isinstance(v, (int, float, str, bool, list, tuple, dict)):
+            return isinstance(v, abc)
+        if isinstance(v, D.Lin):
+            return False
+        return UNKNOWN
     for fw in interp.frameworks:
         if fw.owns(name):
             r = fw.isinstance(interp, v, name)
@@ -191,9 +202,18 @@ def _b_getattr(interp, args, kwargs) -> Any:
     if len(args) >= 2 and isinstance(args[1], str):
         v = interp.getattr(args[0], args[1])
         if v is UNKNOWN and len(args) == 3:
+            if _lacks(interp, args[0], args[1]):
+                return args[2]  # getattr(config, "head_dim", default) on a config without one
             return UNKNOWN
         return v
     return UNKNOWN
+
+
+def _lacks(interp, obj, name: str) -> bool:
+    """An object whose every attribute is known (``closed``: a library config built by its model,
+    lint/frameworks/torch/libraries.py) that has no attribute ``name``, itself or on its class."""
+    return isinstance(obj, ObjectValue) and getattr(obj, "closed", False) and name not in obj.attrs and \
+        interp.class_attr(obj.cls, name) is UNKNOWN
 
 
 def _b_hasattr(interp, args, kwargs) -> Any:
@@ -210,6 +230,8 @@ def _b_hasattr(interp, args, kwargs) -> Any:
     if isinstance(obj, ObjectValue):
         if name in obj.attrs:
             return True
+        if _lacks(interp, obj, name):
+            return False
         return interp.class_attr(obj.cls, name) is not UNKNOWN or UNKNOWN
     return UNKNOWN
 

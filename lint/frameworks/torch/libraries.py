@@ -442,6 +442,7 @@ def build_config(interp: "Interpreter", info, args, kwargs, node) -> Any:
     for alias, real in amap.items():
         if real in obj.attrs:
             obj.attrs[alias] = obj.attrs[real]
+    obj.closed = True  # every attribute is known: getattr(config, "x", default) takes the default
     return obj
 
 
