@@ -34,10 +34,10 @@ def _unknown(interp: "Interpreter", fn, args, kwargs, node) -> Any:
 
 def _pretrained_init(interp: "Interpreter", fn, args, kwargs, node) -> Any:
     """transformers' ``PreTrainedModel.__init__(self, config, ...)``: keeps the config."""
-    if args and isinstance(args[0], ModuleValue):
-        cfg = args[1] if len(args) > 1 else kwargs.get("config", UNKNOWN)
-        args[0].attrs["config"] = cfg
-        args[0].attrs["gradient_checkpointing"] = False
+    m = fn.bound_self
+    if isinstance(m, ModuleValue):
+        m.attrs["config"] = args[0] if args else kwargs.get("config", UNKNOWN)
+        m.attrs["gradient_checkpointing"] = False
     return None
 
 
