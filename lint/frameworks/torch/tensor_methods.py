@@ -7,7 +7,7 @@ from ...core import dims as D
 from . import layers as L
 from . import tensor_ops as T
 from .layers import Unknowable, need
-from ...core.values import UNKNOWN, Param, Tensor
+from ...core.values import UNKNOWN, Param, Qual, Tensor
 
 # Methods that return a tensor of the same shape.
 _SAME = {
@@ -289,6 +289,11 @@ def call_torch_function(interp, name, args, kwargs, node):
                                                       if k not in ("use_reentrant", "preserve_rng_state",
                                                                    "determinism_check", "debug",
                                                                    "context_fn")}, node)
+    if short == "is_tensor" and len(args) == 1:
+        v = args[0]
+        if isinstance(v, (Tensor, Param)):
+            return True
+        return False if v is None or isinstance(v, (int, float, str, list, tuple, dict)) else UNKNOWN
     if short == "jit.annotate" and len(args) == 2:
         return args[1]
     if short.startswith(("jit.", "_assert", "autograd.", "cuda.", "backends.", "manual_seed", "set_",
@@ -410,9 +415,25 @@ def _like(args, kwargs):
 
 
 def _arange(args, kwargs):
-    if len(args) == 1 and isinstance(args[0], int):
-        return Tensor((max(args[0], 0),), "long")
-    return Tensor(None, "long")
+    """torch.arange(end) / (start, end[, step]), positional or by keyword: a 1-D tensor of
+    ceil((end - start) / step) elements (a symbolic end from 0 by 1 gives that many)."""
+    a = list(args)
+    if len(a) == 1:
+        start, end, step = kwargs.get("start", 0), a[0], kwargs.get("step", 1)
+    else:
+        start = a[0] if a else kwargs.get("start", 0)
+        end = a[1] if len(a) > 1 else kwargs.get("end")
+        step = a[2] if len(a) > 2 else kwargs.get("step", 1)
+    nums = (int, float)
+    dtype = kwargs.get("dtype")
+    floaty = (isinstance(dtype, Qual) and dtype.name.startswith("torch.float")) or \
+        any(isinstance(v, float) for v in (start, end, step))
+    kind = "float" if floaty else "long"
+    if all(isinstance(v, nums) and not isinstance(v, bool) for v in (start, end, step)) and step != 0:
+        return Tensor((max(_math.ceil((end - start) / step), 0),), kind)
+    if start == 0 and step == 1 and D.is_dim(end):
+        return Tensor((end,), kind)
+    return Tensor(None, kind)
 
 
 _FACTORIES = {
