@@ -221,7 +221,7 @@ def _b_hasattr(interp, args, kwargs) -> Any:
     if len(args) != 2 or not isinstance(args[1], str):
         return UNKNOWN
     obj, name = args
-    if isinstance(obj, ModuleValue):
+    if isinstance(obj, ModuleValue) or (isinstance(obj, Qual) and interp.framework_of(obj.name) is not None):
         for fw in interp.frameworks:
             r = fw.hasattr(interp, obj, name)
             if r is not NOT_MINE:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from ...core.interpreter import Interpreter
 from ...core.objects import SuperRef
 from ...core.source import ClassInfo
-from ...core.values import UNKNOWN, BoundMethod, FunctionValue, ModuleValue, ObjectValue, Param, Tensor
+from ...core.values import UNKNOWN, BoundMethod, FunctionValue, ModuleValue, ObjectValue, Param, Qual, Tensor
 from .. import NOT_MINE, Framework, register
 from . import layers as L
 from . import libraries
@@ -303,6 +303,9 @@ class TorchFramework(Framework):
         return is_instance(interp, v, qualname)
 
     def hasattr(self, interp, obj, name) -> Any:
+        if isinstance(obj, Qual) and obj.name in ("torch.nn.functional", "torch.nn.functional.F") and \
+                name == "scaled_dot_product_attention":
+            return True  # every torch 2 has it (libraries test for it to pick their attention path)
         return has_attr(interp, obj, name) if isinstance(obj, ModuleValue) else NOT_MINE
 
 

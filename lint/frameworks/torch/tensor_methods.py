@@ -281,7 +281,11 @@ def call_torch_function(interp, name, args, kwargs, node):
         return v
     if short in _FACTORIES:
         return _FACTORIES[short](args, kwargs)
-    if short in ("jit.is_scripting", "jit.is_tracing", "_C._get_tracing_state", "onnx.is_in_onnx_export"):
+    if short in ("jit.is_scripting", "jit.is_tracing", "_C._get_tracing_state", "onnx.is_in_onnx_export",
+                 "compiler.is_compiling", "_dynamo.is_compiling", "compiler.is_dynamo_compiling",
+                 "fx._symbolic_trace.is_fx_tracing", "is_grad_enabled", "is_autocast_enabled"):
+        # plain eager execution; gradient checkpointing (taken only with grad enabled) computes the
+        # same shapes as the plain call it wraps
         return False
     if short in ("utils.checkpoint.checkpoint", "utils.checkpoint") and args:
         # activation checkpointing calls the function on the arguments: same shapes
@@ -307,6 +311,14 @@ def call_torch_function(interp, name, args, kwargs, node):
         index = args[2] if len(args) > 2 else kwargs.get("index")
         if isinstance(index, Tensor) and isinstance(x, Tensor):
             return Tensor(index.shape, x.dtype)
+        return Tensor(None)
+    if short == "nn.functional.scaled_dot_product_attention":
+        # (..., L, E) queries and (..., S, Ev) values: (..., L, Ev)
+        q = args[0] if args else kwargs.get("query")
+        v = args[2] if len(args) > 2 else kwargs.get("value")
+        if isinstance(q, Tensor) and isinstance(v, Tensor) and q.shape is not None and v.shape is not None and \
+                q.rank == v.rank and q.rank >= 2:
+            return Tensor(tuple(q.shape[:-1]) + (v.shape[-1],), q.dtype, q.batch_dim)
         return Tensor(None)
     if short == "addmm" and len(args) >= 3:  # addmm(bias, mat1, mat2): mat1 @ mat2 (bias broadcasts)
         m1, m2 = args[1], args[2]
