@@ -317,6 +317,38 @@ def _output_to_tuple(interp: "Interpreter", fn, args, kwargs, node) -> Any:
     return UNKNOWN if any(v is UNKNOWN for v in values) else values
 
 
+def _diffusers_attention_forward(interp: "Interpreter", fn, args, kwargs, node) -> Any:
+    """diffusers' ``Attention.forward``: its processor called on the module and the inputs, with the
+    extra keywords that processor's ``__call__`` accepts (the source reads them with
+    ``inspect.signature``)."""
+    from ...core.values import FunctionValue
+
+    m = fn.bound_self
+    proc = m.attrs.get("processor") if isinstance(m, ModuleValue) else None
+    if not isinstance(proc, ObjectValue):
+        return UNKNOWN
+    call = interp.class_attr(proc.cls, "__call__", instance=proc)
+    if not isinstance(call, FunctionValue):
+        return UNKNOWN
+    names = ("hidden_states", "encoder_hidden_states", "attention_mask")
+    b = dict(zip(names, args))
+    extra = {}
+    for k, v in kwargs.items():
+        if k in names:
+            b[k] = v
+        else:
+            extra[k] = v
+    params = call.node.params
+    accepted = {p.name.value for p in list(params.params) + list(params.kwonly_params)}
+    if params.star_kwarg is None:
+        extra = {k: v for k, v in extra.items() if k in accepted}
+    if "hidden_states" not in b:
+        return UNKNOWN
+    return interp.call_function(call, [m, b["hidden_states"]],
+                                {"encoder_hidden_states": b.get("encoder_hidden_states"),
+                                 "attention_mask": b.get("attention_mask"), **extra}, node)
+
+
 # (module path tail, class or '', function) -> model
 _MODELS: Dict[str, Callable[..., Any]] = {
     # transformers
@@ -364,6 +396,7 @@ _MODELS: Dict[str, Callable[..., Any]] = {
     "timm.layers.weight_init.trunc_normal_": _nothing,
     "timm.layers.weight_init.lecun_normal_": _nothing,
     # diffusers
+    "diffusers.models.attention_processor.Attention.forward": _diffusers_attention_forward,
     "diffusers.models.modeling_utils.ModelMixin.__init__": _nothing,
     "diffusers.configuration_utils.ConfigMixin.register_to_config": _nothing,
 }
