@@ -43,6 +43,7 @@ def instantiate_user_module(interp: Interpreter, info: ClassInfo, base: str, arg
     m.attrs["__torch_base__"] = base
     init = interp.class_attr(info, "__init__", instance=m)
     if isinstance(init, FunctionValue):
+        libraries.register_to_config(interp, m, init, args, kwargs)  # diffusers' self.config
         interp.call_function(init, args, kwargs, node)
     elif kind != "user":
         _fill_container(interp, m, kind, args)

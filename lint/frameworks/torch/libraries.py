@@ -396,6 +396,11 @@ _MODELS: Dict[str, Callable[..., Any]] = {
     "timm.layers.weight_init.trunc_normal_": _nothing,
     "timm.layers.weight_init.lecun_normal_": _nothing,
     # diffusers
+    # vendor-specific kernels (NPU, XLA, MLU) are not the path torch on CPU/CUDA takes
+    **{f"{lib}.utils.import_utils.{f}": (lambda interp, fn, args, kwargs, node: False)
+       for lib in ("diffusers", "transformers")
+       for f in ("is_torch_npu_available", "is_torch_xla_available", "is_torch_mlu_available",
+                 "is_torch_xpu_available", "is_torch_musa_available")},
     "diffusers.models.attention_processor.Attention.forward": _diffusers_attention_forward,
     "diffusers.models.modeling_utils.ModelMixin.__init__": _nothing,
     "diffusers.configuration_utils.ConfigMixin.register_to_config": _nothing,
@@ -485,3 +490,32 @@ def instantiate_object(interp: "Interpreter", info, args, kwargs, node) -> Any:
     if _is_transformers_config(interp, info):
         return build_config(interp, info, args, kwargs, node)
     return NOT_MINE
+
+
+def register_to_config(interp: "Interpreter", m: ModuleValue, init, args, kwargs) -> None:
+    """diffusers' ``@register_to_config`` on a model's ``__init__``: ``self.config`` holds every
+    argument of the construction, defaults included (``self.config.in_channels``)."""
+    import libcst as cst
+
+    from ...core.frames import Frame
+    from ...core.source import dotted
+
+    node = init.node
+    decos = [dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+             for d in getattr(node, "decorators", ())]
+    if "register_to_config" not in decos:
+        return
+    frame = Frame(src=init.scope)
+    if not interp.bind_params(node.params, [m] + list(args), kwargs, frame):
+        return
+    first = (list(node.params.posonly_params) + list(node.params.params))[:1]
+    attrs = {k: v for k, v in frame.locals.items() if not first or k != first[0].name.value}
+    if node.params.star_kwarg is not None:
+        extra = attrs.pop(node.params.star_kwarg.name.value, {})
+        if isinstance(extra, dict):
+            attrs.update(extra)
+    if node.params.star_arg is not None and isinstance(node.params.star_arg, cst.Param):
+        attrs.pop(node.params.star_arg.name.value, None)
+    cfg = ObjectValue(m.cls, attrs)
+    cfg.closed = True
+    m.attrs["config"] = cfg
