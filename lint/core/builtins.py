@@ -2,12 +2,14 @@
 value or UNKNOWN.  ``isinstance`` and ``hasattr`` on framework values are asked of the frameworks."""
 from __future__ import annotations
 
+import collections.abc as _abc
+
 from typing import Any, Callable, Dict
 
 from . import dims as D
 from . import limits as L
 from .framework_api import NOT_MINE
-from .values import CONCRETE_ERRORS, UNKNOWN, ClassValue, ModuleValue, ObjectValue, Param, Qual, Tensor
+from .values import CONCRETE_ERRORS, UNKNOWN, ClassValue, FunctionValue, ModuleValue, ObjectValue, Param, Partial, Qual, Tensor
 
 
 def _b_len(interp, args, kwargs) -> Any:
@@ -57,6 +59,32 @@ def _b_anyall(fn) -> Any:
         except CONCRETE_ERRORS:
             return UNKNOWN
     return f
+
+
+def _b_dict(interp, args, kwargs) -> Any:
+    """dict(mapping or pairs, **kw); the pairs may come from zip(...) or a generator."""
+    if len(args) == 1 and not isinstance(args[0], dict) and args[0] is not UNKNOWN:
+        items = interp.items_of(args[0])
+        if items is None:
+            return UNKNOWN
+        args = [items]
+    return _concrete(dict)(interp, args, kwargs)
+
+
+def _b_issubclass(interp, args, kwargs) -> Any:
+    """issubclass(C, B) for classes of the analysed code: C's MRO (a tuple of bases: any)."""
+    from .values import ClassValue
+
+    if len(args) != 2 or kwargs or not isinstance(args[0], ClassValue):
+        return UNKNOWN
+    bases = args[1] if isinstance(args[1], tuple) else (args[1],)
+    if not all(isinstance(b, ClassValue) for b in bases):
+        return UNKNOWN
+    mro = interp.mro(args[0].info)
+    if any(b.info in mro for b in bases):
+        return True
+    # a base outside the analysed code could still derive from B only if B is outside too
+    return False
 
 
 def _b_range(interp, args, kwargs) -> Any:
@@ -148,6 +176,8 @@ def _b_isinstance(interp, args, kwargs) -> Any:
     return False
 
 
+_ABCS = {f"{m}.{n}": getattr(_abc, n) for m in ("collections.abc", "typing")
+         for n in ("Iterable", "Sequence", "Mapping", "Collection", "Container", "Sized")}
 _PY_TYPES = {"builtins.int": int, "builtins.float": float, "builtins.str": str, "builtins.bool": bool,
              "builtins.list": list, "builtins.tuple": tuple, "builtins.dict": dict}
 
@@ -171,7 +201,17 @@ def _isinstance_one(interp, v, t) -> Any:
             return name == "builtins.int"
         if v is None or isinstance(v, (int, float, str, bool, list, tuple, dict)):
             return isinstance(v, _PY_TYPES[name])
-        if isinstance(v, (Tensor, ModuleValue, ObjectValue, Param)):
+        if isinstance(v, (Tensor, ModuleValue, ObjectValue, Param, ClassValue, FunctionValue)):
+            return False  # a class or function of the analysed code is none of these
+        if isinstance(v, Qual) and v.name.rsplit(".", 1)[-1][:1].isupper() and \
+                interp.framework_of(v.name) is not None:
+            return False  # a framework's class (nn.ReLU) passed as a value
+        return UNKNOWN
+    abc = _ABCS.get(name)
+    if abc is not None:  # isinstance(size, Iterable) on a plain value
+        if v is None or isinstance(v, (int, float, str, bool, list, tuple, dict)):
+            return isinstance(v, abc)
+        if isinstance(v, D.Lin):
             return False
         return UNKNOWN
     for fw in interp.frameworks:
@@ -179,6 +219,9 @@ def _isinstance_one(interp, v, t) -> Any:
             r = fw.isinstance(interp, v, name)
             if r is not NOT_MINE:
                 return r
+            if isinstance(v, (ClassValue, FunctionValue, Partial)) or v is None or \
+                    isinstance(v, (int, float, str, list, tuple, dict)):
+                return False  # a class, a function, a plain value: no instance of a framework class
     return UNKNOWN
 
 
@@ -186,9 +229,18 @@ def _b_getattr(interp, args, kwargs) -> Any:
     if len(args) >= 2 and isinstance(args[1], str):
         v = interp.getattr(args[0], args[1])
         if v is UNKNOWN and len(args) == 3:
+            if _lacks(interp, args[0], args[1]):
+                return args[2]  # getattr(config, "head_dim", default) on a config without one
             return UNKNOWN
         return v
     return UNKNOWN
+
+
+def _lacks(interp, obj, name: str) -> bool:
+    """An object whose every attribute is known (``closed``: a library config built by its model,
+    lint/frameworks/torch/libraries.py) that has no attribute ``name``, itself or on its class."""
+    return isinstance(obj, ObjectValue) and getattr(obj, "closed", False) and name not in obj.attrs and \
+        interp.class_attr(obj.cls, name) is UNKNOWN
 
 
 def _b_hasattr(interp, args, kwargs) -> Any:
@@ -196,7 +248,7 @@ def _b_hasattr(interp, args, kwargs) -> Any:
     if len(args) != 2 or not isinstance(args[1], str):
         return UNKNOWN
     obj, name = args
-    if isinstance(obj, ModuleValue):
+    if isinstance(obj, ModuleValue) or (isinstance(obj, Qual) and interp.framework_of(obj.name) is not None):
         for fw in interp.frameworks:
             r = fw.hasattr(interp, obj, name)
             if r is not NOT_MINE:
@@ -205,6 +257,8 @@ def _b_hasattr(interp, args, kwargs) -> Any:
     if isinstance(obj, ObjectValue):
         if name in obj.attrs:
             return True
+        if _lacks(interp, obj, name):
+            return False
         return interp.class_attr(obj.cls, name) is not UNKNOWN or UNKNOWN
     return UNKNOWN
 
@@ -240,7 +294,8 @@ _SUPER = Qual("__super__")
 BUILTINS: Dict[str, Callable[..., Any]] = {
     "len": _b_len, "range": _b_range, "int": _b_int, "float": _concrete(float), "bool": _concrete(bool),
     "str": _concrete(str), "abs": _concrete(abs), "round": _concrete(round, L.round_ok), "max": _b_minmax(max),
-    "min": _b_minmax(min), "sum": _b_sum, "list": _b_list, "tuple": _b_tuple, "dict": _concrete(dict),
+    "min": _b_minmax(min), "sum": _b_sum, "list": _b_list, "tuple": _b_tuple, "dict": _b_dict,
+    "issubclass": _b_issubclass,
     "enumerate": _b_iterfn(lambda xs, start=0: enumerate(xs, start)), "zip": _b_iterfn(zip),
     "reversed": _b_iterfn(lambda xs: reversed(xs)), "sorted": _b_iterfn(lambda xs: sorted(xs)),
     "isinstance": _b_isinstance, "getattr": _b_getattr, "setattr": _b_setattr, "hasattr": _b_hasattr,

@@ -38,6 +38,9 @@ class CallsMixin(_Host):
             return self.call_method(func.obj, func.name, args, kwargs, node)
         if isinstance(func, Partial):
             return self.call(func.func, list(func.args) + list(args), {**func.kwargs, **kwargs}, node)
+        if isinstance(func, ObjectValue) and func.cls is not None:  # an instance with __call__ (a builder)
+            method = self.class_attr(func.cls, "__call__", instance=func)
+            return self.call_function(method, args, kwargs, node) if isinstance(method, FunctionValue) else UNKNOWN
         if isinstance(func, _RecordInit):
             self.bind_fields(func.cls, func.obj, args, kwargs, node)
             return None
@@ -51,6 +54,16 @@ class CallsMixin(_Host):
         if self.depth > MAX_DEPTH:
             raise AnalysisAbort("call depth")
         fdef = fn.node
+        if self.library_models:
+            model = self.library_model(fn)
+            if model is not None:
+                v = model(self, fn, args, kwargs, node)
+                if v is not NOT_MINE:  # NOT_MINE: the model leaves this call to the interpreter
+                    return v
+        active = self.active_functions
+        if active.get(id(fdef), 0) >= MAX_REENTRY:
+            # (mutual) recursion: this call becomes unknown instead of exhausting the call depth
+            return UNKNOWN
         frame = Frame(dict(fn.closure) if fn.closure else {}, fn, src=fn.scope)
         if fn.bound_self is not None:
             args = [fn.bound_self] + list(args)
@@ -65,6 +78,7 @@ class CallsMixin(_Host):
                 self.construction_error(WrongArguments(fdef.name.value, len(args), tuple(sorted(kwargs))), node)
             return UNKNOWN
         self.depth += 1
+        active[id(fdef)] = active.get(id(fdef), 0) + 1
         self.call_sites.append((node, self.src_stack[-1]))
         self.src_stack.append(fn.scope)
         try:
@@ -82,8 +96,25 @@ class CallsMixin(_Host):
             return result
         finally:
             self.depth -= 1
+            active[id(fdef)] -= 1
             self.src_stack.pop()
             self.call_sites.pop()
+
+    def library_model(self, fn: FunctionValue) -> Any:
+        """A framework's model of a library function of the analysed code (a transformers
+        ``post_init``), found once per function by its qualified name; None: interpret it."""
+        key = id(fn.node)
+        cache = self._library_model_cache
+        if key not in cache:
+            found = None
+            qual = _qualified(self, fn)
+            if qual is not None:
+                for model_of in self.library_models:
+                    found = model_of(qual)
+                    if found is not None:
+                        break
+            cache[key] = found
+        return cache[key]
 
     def bind_params(self, params: cst.Parameters, args, kwargs, frame) -> bool:
         loc = frame.locals
@@ -156,6 +187,17 @@ class CallsMixin(_Host):
             if isinstance(v, (list, dict)) and v not in self.havoc:
                 return type(v)(v)
             return v if isinstance(v, (int, float, str, tuple, bool)) or v is None else UNKNOWN
+        if name in ("re.split", "re.findall", "re.sub") and 2 <= len(args) <= 3 and not kwargs and \
+                all(isinstance(a, str) for a in args):
+            import re  # string parsing of block definitions ('ir_r2_k3_s2_e6_c24'), on constants only
+            try:
+                return getattr(re, name[3:])(*args)
+            except re.error:
+                return UNKNOWN
+        if name in ("os.environ.get", "os.getenv") and len(args) == 2 and isinstance(args[0], str):
+            return args[1]  # an environment switch read with a default: the default configuration
+        if name == "dataclasses.replace" and len(args) == 1 and isinstance(args[0], ObjectValue):
+            return ObjectValue(args[0].cls, {**args[0].attrs, **kwargs})  # a copy with fields replaced
         if name == "dataclasses.field":
             if "default" in kwargs:
                 return kwargs["default"]
@@ -225,7 +267,8 @@ class CallsMixin(_Host):
             return UNKNOWN
         if isinstance(obj, str):
             if name in ("format", "join", "lower", "upper", "replace", "startswith", "endswith", "split",
-                        "strip"):
+                        "strip", "isdigit", "isalpha", "isnumeric", "lstrip", "rstrip", "rsplit", "partition",
+                        "rpartition", "find", "count"):
                 if not L.str_method_ok(obj, name, args, kwargs):  # "{:>1500000000}".format(1)
                     return UNKNOWN
                 try:
@@ -278,6 +321,21 @@ class CallsMixin(_Host):
         return f(self, args, kwargs)
 
 
+def _qualified(interp, fn: FunctionValue):
+    """``package.module.Class.method`` of a function of the analysed code, by its file's path."""
+    path = getattr(fn.scope, "path", None)
+    if not path:
+        return None
+    import os
+
+    parts = os.path.normpath(os.path.abspath(path))[:-3].split(os.sep)
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    name = fn.node.name.value if isinstance(fn.node, cst.FunctionDef) else "<lambda>"
+    owner = [fn.cls.name] if fn.cls is not None else []
+    return ".".join(parts[-4:] + owner + [name])
+
+
 def _call_math(name, args) -> Any:
     if any(not isinstance(a, (int, float)) or isinstance(a, bool) for a in args):
         if name in ("ceil", "floor") and len(args) == 1 and isinstance(args[0], D.Lin):
@@ -295,5 +353,5 @@ def _call_math(name, args) -> Any:
 from .builtins import BUILTINS  # noqa: E402
 from .expressions import _hashable, _Iter, merge_values  # noqa: E402
 from .facts import CallRecord
-from .frames import MAX_DEPTH, AnalysisAbort, Frame, _Raise, _Return
+from .frames import MAX_DEPTH, MAX_REENTRY, AnalysisAbort, Frame, _Raise, _Return
 from .objects import SuperRef, _RecordInit  # noqa: E402

@@ -296,8 +296,10 @@ class ExpressionsMixin(_Host):
 
     # ------------------------------------------------------------------ helpers on values
     def truth(self, v) -> Any:
-        if v is UNKNOWN or isinstance(v, (Tensor, FunctionValue)):
+        if v is UNKNOWN or isinstance(v, Tensor):
             return UNKNOWN
+        if isinstance(v, FunctionValue):
+            return True  # a function object is always true (`rd_round_fn or round`)
         if isinstance(v, D.Lin):
             return True if D.at_least(v, 1) == D.ALWAYS else UNKNOWN
         if isinstance(v, (ModuleValue, Param, ClassValue, Qual, BoundMethod, Partial, ObjectValue, ModuleRef)):
@@ -406,6 +408,10 @@ class ExpressionsMixin(_Host):
             if obj in self.havoc or not _hashable(key):
                 return UNKNOWN
             return obj.get(key, UNKNOWN)
+        if isinstance(obj, ObjectValue) and obj.cls is not None:  # a class of the analysed code with __getitem__
+            method = self.class_attr(obj.cls, "__getitem__", instance=obj)
+            if isinstance(method, FunctionValue):
+                return self.call_function(method, [key], {}, node)
         return UNKNOWN
 
 

@@ -26,6 +26,15 @@ class Framework:
     name: str = ""
     prefixes: Tuple[str, ...] = ()  # qualified-name prefixes this framework owns ("torch.")
 
+    # a function (qualified name of a function of the analysed code, its last four path parts then
+    # class and name: 'transformers.modeling_utils.PreTrainedModel.post_init') -> a model of that
+    # function, called as model(interp, fn, args, kwargs, node) instead of interpreting it; None: none
+    library_model: Any = None
+
+    # instantiate_object(interp, info, args, kwargs, node): a plain class of the analysed code that a
+    # library of this framework gives meaning to (a config class), else NOT_MINE; None: no such model
+    instantiate_object: Any = None
+
     def owns(self, qualname: str) -> bool:
         """Is this qualified name one of the framework's (``torch.nn.Conv2d``)?"""
         return qualname.startswith(self.prefixes)

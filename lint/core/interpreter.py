@@ -49,6 +49,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.allocated = 0  # elements built by concrete operations (core/limits.py MAX_ALLOC)
         self.order = 0
         self.call_depth = 0
+        self.active_functions: Dict[int, int] = {}  # id(function node) -> active calls
         self.havoc = ObjectSet()  # lists/dicts mutated under unknown control flow (kept alive)
         self.probes: Dict[int, Any] = {}  # probe id -> first layer applied to that input
         self._globals: Dict[int, Dict[str, Any]] = {}
@@ -61,6 +62,9 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.call_sites: List[tuple] = []
         self.frameworks: Tuple[Framework, ...] = registered()
         self.deadline = current_deadline().for_run()  # this class's time budget (core/limits.py)
+        # frameworks' models of library functions (lint/frameworks/torch/libraries.py), by qualified name
+        self.library_models = tuple(f.library_model for f in self.frameworks if f.library_model is not None)
+        self._library_model_cache: Dict[int, Any] = {}
 
     # ------------------------------------------------------------------ facts
     def violation(self, v: Violation, node, module: Optional[ModuleValue] = None):

@@ -180,9 +180,20 @@ class ObjectsMixin(_Host):
                     bases.append(v.name)
         if any(b.startswith("enum.") or self.framework_of(b) is not None for b in bases):
             return UNKNOWN
+        for fw in self.frameworks:  # a class a library gives meaning to (a transformers config)
+            if fw.instantiate_object is not None:
+                v = fw.instantiate_object(self, info, args, kwargs, node)
+                if v is not NOT_MINE:
+                    return v
         obj = ObjectValue(info)
         is_record = _is_record(info) or any(b in ("typing.NamedTuple", "collections.namedtuple") for b in bases)
         init = self.class_attr(info, "__init__", instance=obj)
+        for c in self.mro(info):  # a @dataclass's generated __init__ overrides its bases' own
+            if "__init__" in c.methods:
+                break
+            if _is_record(c):
+                init, is_record = None, True
+                break
         if isinstance(init, FunctionValue):
             self.call_function(init, args, kwargs, node)
         elif is_record:

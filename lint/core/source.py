@@ -129,10 +129,17 @@ class SourceModule:
                             if isinstance(t.target, cst.Name):
                                 info.class_assigns[t.target.value] = s.value
                     elif isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name):
-                        info.fields.append((s.target.value, s.value))
+                        if not _is_classvar(s.annotation.annotation):  # a ClassVar is no dataclass field
+                            info.fields.append((s.target.value, s.value))
                         if s.value is not None:
                             info.class_assigns[s.target.value] = s.value
         self.classes[info.name] = info
 
     def code_for(self, node) -> str:
         return self.tree.code_for_node(node)
+
+
+def _is_classvar(ann) -> bool:
+    base = ann.value if isinstance(ann, cst.Subscript) else ann
+    name = dotted(base)
+    return name in ("ClassVar", "typing.ClassVar")

@@ -6,6 +6,8 @@ Anything not modelled is :data:`UNKNOWN`, which is contagious and never reported
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -69,8 +71,12 @@ class Qual:
 
     name: str
 
-    def attr(self, a: str) -> "Qual":
-        return Qual(f"{self.name}.{a}")
+    def attr(self, a: str) -> Any:
+        name = f"{self.name}.{a}"
+        return _CONSTANTS[name] if name in _CONSTANTS else Qual(name)  # math.pi is a number
+
+
+_CONSTANTS = {"math.pi": math.pi, "math.e": math.e, "math.tau": math.tau, "math.inf": math.inf}
 
 
 @dataclass(eq=False)

@@ -30,6 +30,7 @@ The JSON format (``--format json``) carries the true figures only, with these st
 
     {"model": str, "style": str, "input_shapes": [[dim, ...], ...], "input_names": [null | str, ...],
      "output_shapes": [shape, ...],
+     "output_names": null | [str, ...]  (the fields of an output dataclass: last_hidden_state...),
      "layers": [{"name", "type", "depth", "output_shape", "params", "trainable", "mult_adds"}],
      "totals": {"params", "trainable", "non_trainable", "mult_adds"},
      "memory": {"convention", "unit", "input_size", "forward_backward_pass_size", "params_size",

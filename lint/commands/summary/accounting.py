@@ -10,7 +10,7 @@ import math
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ...core import dims as D
-from ...core.values import ModuleValue, Param, Tensor
+from ...core.values import ModuleValue, ObjectValue, Param, Tensor
 
 MIB = 1024 ** 2
 ELEM_BYTES = {"float": 4, "long": 8, "int": 4, "bool": 1, "half": 2, "double": 8}
@@ -43,7 +43,19 @@ def first_tensor(v: Any) -> Optional[Tensor]:
         return first_tensor(v[0])
     if isinstance(v, dict) and v:
         return first_tensor(list(v.values())[-1])
+    fields = output_fields(v)
+    if fields:  # a ModelOutput is an OrderedDict of its set fields
+        return first_tensor(fields[-1][1])
     return None
+
+
+def output_fields(v: Any) -> List[Tuple[str, Any]]:
+    """The set fields of an output dataclass (transformers' ModelOutput, diffusers' BaseOutput:
+    ``last_hidden_state``, ``logits``, ``sample``) in order, the None ones left out as those
+    classes do; [] for any other value."""
+    if not isinstance(v, ObjectValue) or v.cls is None or not v.cls.fields:
+        return []
+    return [(k, x) for k, x in v.attrs.items() if x is not None and not k.startswith("_")]
 
 
 def known(shape: Any) -> bool:

@@ -6,7 +6,7 @@ import json
 from typing import Any, Dict, List, Optional
 
 from ...core import dims as D
-from .accounting import Model, first_tensor, json_shape
+from .accounting import Model, first_tensor, json_shape, output_fields
 from .renderer import Table
 from .torchinfo_style import LayerInfo
 
@@ -44,12 +44,15 @@ def json_text(run: Any, model: Model, target: str, style: str, table: Table, inf
               adm: Optional[Dict[str, Any]], notes: List[str], graph: Optional[Dict[str, Any]] = None) -> str:
     """``info_table`` is the torchinfo table (its mult-adds are the true ones)."""
     total, trainable = model.totals()
-    outs = run.output if isinstance(run.output, (tuple, list)) else [run.output]
+    fields = output_fields(run.output)  # an output dataclass: its set fields, named
+    outs = [v for _, v in fields] if fields else \
+        run.output if isinstance(run.output, (tuple, list)) else [run.output]
     doc = {
         "model": target, "style": style,
         "input_shapes": [json_shape(t) for t in run.input_tensors],
         "input_names": _input_names(run),
         "output_shapes": [json_shape(o) for o in outs],
+        "output_names": [k for k, _ in fields] if fields else None,
         "layers": layers_json(run, model),
         "totals": {"params": total, "trainable": trainable,
                    "non_trainable": None if total is None or trainable is None else total - trainable,

@@ -146,6 +146,8 @@ def batch_problems(run: Any, texts: Sequence[str]) -> List[str]:
         want, rank = _expected(m)
         who = f"{m.type_name} '{m.name}', which reads it first," if m is not None else "the model"
         takes = f"{want} ({rank} dims)" if rank else want
+        if rank is None and len(t.shape) == 1:
+            continue  # a 1-D input no layer reads directly: diffusion timesteps, sequence lengths
         if rank is None or len(t.shape) == rank - 1:
             out.append(f"--input-shape {text} has no batch dimension: {who} takes {takes}. --input-shape is "
                        f"the whole tensor forward receives, batch included (e.g. 2,{text}; torchsummary's own "

@@ -11,10 +11,11 @@ if TYPE_CHECKING:
     from ...core.interpreter import Interpreter
 from ...core.objects import SuperRef
 from ...core.source import ClassInfo
-from ...core.values import UNKNOWN, BoundMethod, FunctionValue, ModuleValue, ObjectValue, Param, Tensor
+from ...core.values import UNKNOWN, BoundMethod, FunctionValue, ModuleValue, ObjectValue, Param, Qual, Tensor
 from .. import NOT_MINE, Framework, register
 from . import layers as L
 from . import einops_ops as E
+from . import libraries
 from . import tensor_ops as T
 from .modules import (_CONTAINER_BASES, _CONTAINERS, _add_child, _as_tensor, _call_module, _canonical_nn,
                       _container, _fill_container, _init_torch_base, _run_sequential, apply_layer, call_functional,
@@ -43,6 +44,7 @@ def instantiate_user_module(interp: Interpreter, info: ClassInfo, base: str, arg
     m.attrs["__torch_base__"] = base
     init = interp.class_attr(info, "__init__", instance=m)
     if isinstance(init, FunctionValue):
+        libraries.register_to_config(interp, m, init, args, kwargs)  # diffusers' self.config
         interp.call_function(init, args, kwargs, node)
     elif kind != "user":
         _fill_container(interp, m, kind, args)
@@ -71,6 +73,8 @@ def call_qual(interp: Interpreter, name: str, args, kwargs, node) -> Any:
         rg = kwargs.get("requires_grad", args[1] if len(args) > 1 else True)
         shape = t.shape if isinstance(t, Tensor) else None
         return Param(shape, rg if isinstance(rg, bool) else True)
+    if canon in ("torch.nn.Buffer", "torch.nn.parameter.Buffer"):  # a buffer is its tensor
+        return args[0] if args else kwargs.get("data", UNKNOWN)
     if canon == "torch.nn.Module":
         return UNKNOWN
     if canon == "torch.nn.Transformer.generate_square_subsequent_mask":
@@ -317,6 +321,9 @@ class TorchFramework(Framework):
 
     name = "torch"
     prefixes = ("torch.", "einops.")
+    # the model libraries' plumbing (transformers, timm, diffusers): libraries.py
+    library_model = staticmethod(libraries.library_model)
+    instantiate_object = staticmethod(libraries.instantiate_object)
 
     def class_base(self, interp, info) -> Optional[str]:
         return torch_base(interp, info)
@@ -369,6 +376,9 @@ class TorchFramework(Framework):
         return is_instance(interp, v, qualname)
 
     def hasattr(self, interp, obj, name) -> Any:
+        if isinstance(obj, Qual) and obj.name in ("torch.nn.functional", "torch.nn.functional.F") and \
+                name == "scaled_dot_product_attention":
+            return True  # every torch 2 has it (libraries test for it to pick their attention path)
         return has_attr(interp, obj, name) if isinstance(obj, ModuleValue) else NOT_MINE
 
 

@@ -365,7 +365,11 @@ def call_torch_function(interp, name, args, kwargs, node):
         return v
     if short in _FACTORIES:
         return _FACTORIES[short](args, kwargs)
-    if short in ("jit.is_scripting", "jit.is_tracing", "_C._get_tracing_state", "onnx.is_in_onnx_export"):
+    if short in ("jit.is_scripting", "jit.is_tracing", "_C._get_tracing_state", "onnx.is_in_onnx_export",
+                 "compiler.is_compiling", "_dynamo.is_compiling", "compiler.is_dynamo_compiling",
+                 "fx._symbolic_trace.is_fx_tracing", "is_grad_enabled", "is_autocast_enabled"):
+        # plain eager execution; gradient checkpointing (taken only with grad enabled) computes the
+        # same shapes as the plain call it wraps
         return False
     if short in ("utils.checkpoint.checkpoint", "utils.checkpoint") and args:
         # activation checkpointing calls the function on the arguments: same shapes
@@ -373,6 +377,11 @@ def call_torch_function(interp, name, args, kwargs, node):
                                                       if k not in ("use_reentrant", "preserve_rng_state",
                                                                    "determinism_check", "debug",
                                                                    "context_fn")}, node)
+    if short == "is_tensor" and len(args) == 1:
+        v = args[0]
+        if isinstance(v, (Tensor, Param)):
+            return True
+        return False if v is None or isinstance(v, (int, float, str, list, tuple, dict)) else UNKNOWN
     if short == "jit.annotate" and len(args) == 2:
         return args[1]
     if short.startswith(("jit.", "_assert", "autograd.", "cuda.", "backends.", "manual_seed", "set_",
@@ -382,6 +391,24 @@ def call_torch_function(interp, name, args, kwargs, node):
         items = interp.items_of(args[0]) if args else None
         return tuple(items) if items is not None else UNKNOWN
     x = args[0] if args else kwargs.get("tensor" if short == "split" else "input")
+    if short == "gather":  # torch.gather(input, dim, index): the index's shape, the input's dtype
+        index = args[2] if len(args) > 2 else kwargs.get("index")
+        if isinstance(index, Tensor) and isinstance(x, Tensor):
+            return Tensor(index.shape, x.dtype)
+        return Tensor(None)
+    if short == "nn.functional.scaled_dot_product_attention":
+        # (..., L, E) queries and (..., S, Ev) values: (..., L, Ev)
+        q = args[0] if args else kwargs.get("query")
+        v = args[2] if len(args) > 2 else kwargs.get("value")
+        if isinstance(q, Tensor) and isinstance(v, Tensor) and q.shape is not None and v.shape is not None and \
+                q.rank == v.rank and q.rank >= 2:
+            return Tensor(tuple(q.shape[:-1]) + (v.shape[-1],), q.dtype, q.batch_dim)
+        return Tensor(None)
+    if short == "addmm" and len(args) >= 3:  # addmm(bias, mat1, mat2): mat1 @ mat2 (bias broadcasts)
+        m1, m2 = args[1], args[2]
+        if isinstance(m1, Tensor) and isinstance(m2, Tensor) and m1.rank == 2 and m2.rank == 2:
+            return interp.tensor_rule(lambda: T.matmul(m1, m2, "torch.addmm"), node)
+        return Tensor(None)
     if short == "einsum" and args and isinstance(args[0], str):
         ops = list(args[1:])
         if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
@@ -423,6 +450,9 @@ def call_torch_function(interp, name, args, kwargs, node):
         if short in ("narrow", "view_as_real"):
             return Tensor(None)
         return call_tensor_method(interp, x, short, rest, rk, node)
+    if short in ("pow", "float_power") and len(rest) == 1 and isinstance(rest[0], (int, float)) and \
+            not isinstance(rest[0], bool):
+        return x  # torch.pow(x, 3.0): elementwise with a number
     if short in ("sigmoid", "tanh", "relu", "exp", "log", "abs", "sqrt", "clamp", "clone", "detach", "softmax",
                  "log_softmax", "dropout", "neg", "sign", "erf", "square", "cumsum", "flip", "roll",
                  "nan_to_num", "clip", "sin", "cos", "floor", "ceil", "round", "rsqrt", "real", "conj"):
@@ -482,25 +512,25 @@ def _like(args, kwargs):
 
 
 def _arange(args, kwargs):
-    """torch.arange(end) / (start, end[, step]): ceil((end - start) / step) values; a symbolic end
-    from 0 by 1 gives that many."""
-    dt = kwargs.get("dtype")
-    dtype = "long" if dt is None or (isinstance(dt, Qual) and dt.name in ("torch.long", "torch.int64")) else None
-    if dtype is None and isinstance(dt, Qual) and dt.name in ("torch.float", "torch.float32"):
-        dtype = "float"
-    dtype = dtype or "float"
-    if len(args) == 1:
-        args = (0, args[0])
-    if len(args) == 2:
-        args = (*args, 1)
-    if len(args) != 3:
-        return Tensor(None, dtype)
-    start, end, step = args
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in args) and step:
-        return Tensor((max(-((start - end) // step), 0),), dtype)
+    """torch.arange(end) / (start, end[, step]), positional or by keyword: a 1-D tensor of
+    ceil((end - start) / step) elements (a symbolic end from 0 by 1 gives that many)."""
+    a = list(args)
+    if len(a) == 1:
+        start, end, step = kwargs.get("start", 0), a[0], kwargs.get("step", 1)
+    else:
+        start = a[0] if a else kwargs.get("start", 0)
+        end = a[1] if len(a) > 1 else kwargs.get("end")
+        step = a[2] if len(a) > 2 else kwargs.get("step", 1)
+    nums = (int, float)
+    dtype = kwargs.get("dtype")
+    floaty = (isinstance(dtype, Qual) and dtype.name.startswith("torch.float")) or \
+        any(isinstance(v, float) for v in (start, end, step))
+    kind = "float" if floaty else "long"
+    if all(isinstance(v, nums) and not isinstance(v, bool) for v in (start, end, step)) and step != 0:
+        return Tensor((max(_math.ceil((end - start) / step), 0),), kind)
     if start == 0 and step == 1 and D.is_dim(end):
-        return Tensor((end,), dtype)
-    return Tensor(None, dtype)
+        return Tensor((end,), kind)
+    return Tensor(None, kind)
 
 
 _FACTORIES = {
@@ -579,6 +609,13 @@ def data_method(x: Tensor, name, args, kwargs):
         return data_tensor(vals, "float")
     if name == "round":
         return data_tensor([_round_half_even(v) for v in vals], x.dtype)
+    if name == "split" and len(args) == 1 and not kwargs and isinstance(args[0], (list, tuple)) and \
+            all(isinstance(n, int) and not isinstance(n, bool) for n in args[0]) and sum(args[0]) == len(vals):
+        out, i = [], 0  # torch.linspace(...).split(depths): a stochastic-depth schedule per stage
+        for n in args[0]:
+            out.append(data_tensor(vals[i:i + n], x.dtype))
+            i += n
+        return tuple(out)
     if name in ("size", "shape"):
         return NotImplemented
     if name in ("sum",) and not args:
@@ -595,7 +632,13 @@ def data_function(interp, short, args, kwargs):
             isinstance(a, int) and not isinstance(a, bool) for a in args):
         r = range(*args)
         return data_tensor(r, "long") if 0 < len(r) <= MAX_DATA else NotImplemented
-    if short == "tensor" and len(args) == 1 and not kwargs:
+    if short == "linspace" and len(args) == 3 and set(kwargs) <= {"device"} and \
+            all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args) and \
+            isinstance(args[2], int) and 0 < args[2] <= MAX_DATA:
+        a, b, n = args
+        f32 = lambda v: _struct.unpack("f", _struct.pack("f", v))[0]  # noqa: E731  (float32, as torch)
+        return data_tensor([f32(a + (b - a) * i / (n - 1)) if n > 1 else float(a) for i in range(n)], "float")
+    if short == "tensor" and len(args) == 1 and set(kwargs) <= {"device"}:
         items = interp.items_of(args[0])
         if items and len(items) <= MAX_DATA and all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                                    for v in items):
@@ -620,6 +663,12 @@ def data_function(interp, short, args, kwargs):
         return data_binop("Multiply", args[0], args[1])
     if short == "pow" and len(args) == 2:
         return data_binop("Power", args[0], args[1])
+    if short == "unique" and len(args) == 1 and set(kwargs) <= {"return_counts", "sorted"}:
+        vals = sorted(set(x.data))  # torch.unique sorts (timm RegNet's stage widths and depths)
+        out = data_tensor(vals, x.dtype)
+        if kwargs.get("return_counts") is True:
+            return out, data_tensor([list(x.data).count(v) for v in vals], "long")
+        return out
     if short == "diff" and len(args) == 1:
         d = [b - a for a, b in zip(x.data, x.data[1:])]
         return data_tensor(d, x.dtype) if d else NotImplemented
