@@ -141,6 +141,7 @@ class ObjectValue:
 
     cls: Any = field(repr=False)
     attrs: Dict[str, Any] = field(default_factory=dict)
+    closed: bool = False  # every attribute is known (a library config): getattr(o, "x", d) is d
 
 
 @dataclass(eq=False)

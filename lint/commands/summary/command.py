@@ -36,7 +36,7 @@ def _read(path: str) -> str:
         raise CliError(f"shapelint: {path}: cannot read: {e}")
 
 
-def _inputs(args: Any) -> Optional[List[Tuple[Any, ...]]]:
+def _inputs(args: Any) -> Optional[List[Any]]:
     """--input-shape as given: the whole tensor, batch included, whatever the style."""
     from ...options import ShapelintInputError, parse_named_dims
 
@@ -48,7 +48,7 @@ def _inputs(args: Any) -> Optional[List[Tuple[Any, ...]]]:
         raise CliError(f"shapelint: {e}")
 
 
-def _analyse(code: str, path: str, target: str, inputs: Optional[List[Tuple[Any, ...]]], style: Renderer) -> Any:
+def _analyse(code: str, path: str, target: str, inputs: Optional[List[Any]], style: Renderer) -> Any:
     import libcst as cst
 
     from ...engine import run_target
@@ -63,7 +63,7 @@ def _analyse(code: str, path: str, target: str, inputs: Optional[List[Tuple[Any,
         raise CliError(f"shapelint: {path}:{e.raw_line}:{e.raw_column + 1}: syntax error: {e.message}")
 
 
-def _file_inputs(r: Any) -> Optional[List[Tuple[Any, ...]]]:
+def _file_inputs(r: Any) -> Optional[List[Any]]:
     """The inputs the run used (the file's own, or symbolic), a symbolic dim as text."""
     from ...options import InputSpec
 

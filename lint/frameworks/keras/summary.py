@@ -118,7 +118,7 @@ def render(model: KModel, line_length: Optional[int] = None) -> str:
         import rich.table
     except ImportError:  # pragma: no cover - rich comes with keras
         return _plain(title, header, widths, align, rows, footer)
-    columns = [rich.table.Column(h, justify=align[i], width=widths[i])  # type: ignore[arg-type]
+    columns = [rich.table.Column(h, justify=align[i], width=widths[i])
                for i, h in enumerate(header)]
     table = rich.table.Table(*columns, width=line_length, show_lines=True)
     for row in rows:

@@ -350,7 +350,7 @@ class TorchFramework(Framework):
                     obj.requires_grad = flag
                 return obj
             from .tensor_methods import call_tensor_method
-            return call_tensor_method(interp, _as_tensor(obj), name, args, kwargs, node)
+            return call_tensor_method(interp, cast(Tensor, _as_tensor(obj)), name, args, kwargs, node)
         if isinstance(obj, SuperRef) and isinstance(obj.instance, ModuleValue):
             return call_super(interp, obj, name, args, kwargs, node)
         return NOT_MINE

@@ -169,11 +169,11 @@ def make_layer(interp: Interpreter, spec: L.LayerSpec, args, kwargs, node) -> Mo
         if kids is None:
             m.uncertain = True
         else:
-            for name, v in kids.items():
-                if isinstance(v, list):
-                    v = _container("modulelist", v)
-                if isinstance(v, ModuleValue):
-                    m.children[name] = v
+            for name, kid in kids.items():
+                if isinstance(kid, list):
+                    kid = _container("modulelist", kid)
+                if isinstance(kid, ModuleValue):
+                    m.children[name] = kid
                 else:
                     m.uncertain = True
     if m.args is not None:
@@ -223,11 +223,12 @@ class _Kit:
         return out
 
     def call(self, path: str, *args, **kwargs) -> Any:
-        m = self.m
+        m: ModuleValue = self.m
         for part in path.split("."):
-            m = m.children.get(part)
-            if m is None:
+            child = m.children.get(part)
+            if child is None:
                 raise Unknowable()
+            m = child
         out = self.interp.call_module(m, list(args), kwargs, self.node)
         if out is UNKNOWN or (isinstance(out, Tensor) and out.shape is None):
             raise Unknowable()

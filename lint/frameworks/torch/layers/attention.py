@@ -81,11 +81,11 @@ def _mha(a, q, k, v, key_padding_mask=None, need_weights=True, attn_mask=None, a
     if am is not None and len(am) not in (2, 3):
         raise Violation(RankOneOf(layer=name, got=len(am), shape=am, ranks=(2, 3)))
     if batched and bf:
-        (n, L), (nk, S), nv = sq[:2], sk[:2], sv[0]
+        (n, L), (nk, S) = sq[:2], sk[:2]
     elif batched:
-        (L, n), (S, nk), nv = sq[:2], sk[:2], sv[1]
+        (L, n), (S, nk) = sq[:2], sk[:2]
     else:
-        L, S, n, nk, nv = sq[0], sk[0], 1, 1, 1
+        L, S, n, nk = sq[0], sk[0], 1, 1
     if _never(sq[-1], e):
         raise Violation(Features(layer=name, param="embed_dim", expected=e, got=sq[-1], shape=sq))
     separate = kdim != e or vdim != e
