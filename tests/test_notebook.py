@@ -84,3 +84,21 @@ def test_syntax_error_in_a_cell_is_placed_in_the_cell(tmp_path):
     p.write_text(nb(("code", "import torch"), ("code", "x = 1\ny = torch.zeros(1,\n")))
     r = shapelint("check", p)
     assert r.returncode == 2 and f"{p}:cell_2:" in r.stderr and "syntax error" in r.stderr
+
+
+def test_summary_of_a_notebook_class_equals_the_same_code_as_a_file(tmp_path, capsys):
+    from shapelint.cli import main
+    from shapelint.notebook import load_source
+
+    nb = Path(__file__).resolve().parent.parent / "fixtures" / "notebooks" / "mnist_cell3_bug.ipynb"
+    as_py = tmp_path / "nb.py"
+    as_py.write_text(load_source(str(nb))[0])
+    outs = []
+    for target in (f"{nb}::Net", f"{as_py}::Net"):
+        rc = main(["summary", target, "--input-shape", "2,1,28,28", "--format", "json"])
+        outs.append((rc, json.loads(capsys.readouterr().out)))
+    assert outs[0][0] == outs[1][0] == 0
+    for _, j in outs:
+        j.pop("model", None)
+        j["graph"].pop("model", None)
+    assert outs[0][1] == outs[1][1] and outs[0][1]["output_shapes"] == [[2, 10]]

@@ -29,10 +29,21 @@ def _target(args: Any) -> Tuple[str, str]:
 
 
 def _read(path: str) -> str:
+    """The file's source: a notebook's code cells as one module (lint/notebook.py), else the file
+    as Python reads it (PEP 263 encodings)."""
+    import tokenize
+
     try:
-        with open(path, encoding="utf-8") as f:
+        if path.endswith(".ipynb"):
+            from ...notebook import NotebookError, load_source
+
+            try:
+                return load_source(path)[0]
+            except NotebookError as e:
+                raise CliError(f"shapelint: {path}: not a notebook: {e}")
+        with tokenize.open(path) as f:
             return f.read()
-    except (OSError, UnicodeDecodeError) as e:
+    except (OSError, UnicodeDecodeError, SyntaxError) as e:
         raise CliError(f"shapelint: {path}: cannot read: {e}")
 
 
