@@ -85,10 +85,16 @@ def test_no_bug_fixture_is_refuted_and_every_marked_line_is_confirmed(confirmed_
     assert not refuted, refuted
     # stronger: every fixture was checked in torch when it was written, so torch agrees on each,
     # unless the analysis had no concrete input to give it
-    unconfirmed = [d for d in findings if d.get("confirmed") is not True and "free sizes" not in d["evidence"]]
+    # (a module-level container the file never calls, run on a witness input: torch's error has no
+    # frame in the file to place it on a layer's line, so it stays unconfirmed -- never refuted)
+    def bare(d):
+        return "torch stopped earlier" in d["evidence"] and d["path"].endswith("model_kind_sequential_symbolic_bug.py")
+
+    unconfirmed = [d for d in findings if d.get("confirmed") is not True and "free sizes" not in d["evidence"]
+                   and not bare(d)]
     assert not unconfirmed, unconfirmed
     for d in findings:
-        if d["code"] != "SHP005" and "free sizes" not in d["evidence"]:  # (a symbolic-only model: no run)
+        if d["code"] != "SHP005" and "free sizes" not in d["evidence"] and not bare(d):  # (symbolic-only: no run)
             assert d["torch_line"] == d["line"]
     assert "shapelint defect" not in confirmed_all["stderr"]
 

@@ -45,6 +45,9 @@ def test_every_symbolic_bug_fixture_is_confirmed_at_its_witness(tmp_path):
     assert {d["path"].split("/")[-1] for d in got} == set(expected)
     for d in got:
         assert d["confirmed"] is True, d
+        if d["code"] == "SHP009":  # Python raises while building the model: no input is needed
+            assert "witness" not in d and "Error" in d["evidence"], d
+            continue
         w = d["witness"]
         assert w.startswith("2x") and f"at witness input {w}: " in d["evidence"], d
     # a finding of several constructions is confirmed for each, at its own witness
