@@ -31,6 +31,7 @@ class CheckOptions:
     want_classes: bool = False  # collect class names and forward arities (to validate --input-shape)
     keep_analysis: bool = False  # keep the engine's Analysis (in-process runs only: --confirm)
     cache: Any = None  # lint/cache.py's ResultCache (None: no cache); picklable, so workers share it
+    constructions: Dict[str, List[str]] = field(default_factory=dict)  # --construct: name -> call texts
 
 
 @dataclass
@@ -40,8 +41,11 @@ class FileResult:
     errors: List[str] = field(default_factory=list)  # bad input: printed on stderr, exit status 2
     notes: List[str] = field(default_factory=list)  # skipped / not analysed: stderr only
     classes: Dict[str, Optional[int]] = field(default_factory=dict)  # class -> forward inputs (None: any)
+    functions: List[str] = field(default_factory=list)  # module-level functions (with want_classes)
     analysis: Any = None
     findings: List[Any] = field(default_factory=list)  # the engine's findings, with keep_analysis
+    # model classes of the file: {"class", "line", "analysed", "reason", "hint"} (engine._coverage)
+    coverage: List[Dict[str, Any]] = field(default_factory=list)
 
 
 _KINDS = [(stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
@@ -129,7 +133,8 @@ def _analyse(code: str, path: str, opts: CheckOptions, mapper):
         return None, None, classes
     check_depth(code)
     try:
-        analysis = analyze_source(code, path, opts.shapes, select=opts.select, ignore=opts.ignore)
+        analysis = analyze_source(code, path, opts.shapes, select=opts.select, ignore=opts.ignore,
+                                  constructions=opts.constructions)
     except cst.ParserSyntaxError as e:
         got = _python_syntax_error(code, path)
         if got is None:  # Python accepts it, libcst does not (one of its limits): not the user's error
@@ -149,6 +154,10 @@ def check_file(path: str, opts: CheckOptions) -> FileResult:
         return res
     try:
         analysis, syntax, res.classes = run_deep(_analyse, code, path, opts, mapper)
+        if opts.want_classes:  # to validate --construct: the module-level functions (factories)
+            import re
+
+            res.functions = sorted(set(re.findall(r"^(?:async\s+)?def\s+(\w+)", code, re.MULTILINE)))
     except TooDeep as e:
         res.notes.append(f"shapelint: {path}: not analysed: {e}")
         return res
@@ -164,6 +173,7 @@ def check_file(path: str, opts: CheckOptions) -> FileResult:
         return res
     if analysis is None:
         return res
+    res.coverage = [dict(c) for c in analysis.coverage]
     lines = code.splitlines()
     for f in analysis.findings:
         if 0 < f.line <= len(lines) and suppressed(lines[f.line - 1], f.code):

@@ -50,6 +50,11 @@ class Run:
     calls: List[CallRecord] = field(default_factory=list)
     facts: List[Fact] = field(default_factory=list)
     error: Optional[str] = None
+    # the call in the linted file a finding inside an imported module is reported at (the
+    # ``model(x)`` that feeds the input, else the construction); None: the construction itself
+    site: Any = None
+    # where the construction was found outside this file ('train.py:57'), or 'option' for --construct
+    built_at: Optional[str] = None
 
     @property
     def concrete(self) -> bool:
