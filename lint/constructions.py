@@ -34,6 +34,8 @@ class Construction:
     name: str  # the class or factory of the model file
     text: str  # the call, values only: 'WideResNet(28, 10, 10, dropRate=0.0)'
     where: str  # 'train.py:57' (relative to the model file's folder)
+    # the shapes that file feeds the built model (`model(torch.randn(2, 3, 32, 32))`), if any
+    inputs: Optional[Tuple[Tuple[int, ...], ...]] = None
 
 
 class _Unknown(Exception):
@@ -344,10 +346,11 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
                 except _Unknown:
                     continue
                 text_ = f"{name}({', '.join(parts)})"
-                if (name, text_) in seen or len(out.get(name, ())) >= MAX_CONSTRUCTIONS:
-                    continue
-                seen.add((name, text_))
-                out.setdefault(name, []).append(Construction(name, text_, f"{where_base}:{node.lineno}"))
+                for inputs in _fed_inputs(fe, node, scope) or [None]:
+                    if (name, text_, inputs) in seen or len(out.get(name, ())) >= MAX_CONSTRUCTIONS:
+                        continue
+                    seen.add((name, text_, inputs))
+                    out.setdefault(name, []).append(Construction(name, text_, f"{where_base}:{node.lineno}", inputs))
     return out
 
 
@@ -380,3 +383,63 @@ def _module_attr(f, stem: str) -> bool:
     """``wideresnet.WideResNet(...)`` / ``models.wideresnet.WideResNet(...)``."""
     return isinstance(f, ast.Attribute) and isinstance(f.value, (ast.Name, ast.Attribute)) and \
         (getattr(f.value, "id", None) == stem or getattr(f.value, "attr", None) == stem)
+
+
+_TENSOR_FACTORIES = {"randn", "rand", "zeros", "ones", "empty"}
+_CHAIN = {"to", "cuda", "cpu", "eval", "train", "float", "double", "half"}
+
+
+def _fed_inputs(fe: _FileEval, call: ast.Call, scope) -> List[Tuple[Tuple[int, ...], ...]]:
+    """``model = Net(...)`` ... ``model(torch.randn(2, 3, 32, 32))`` in the same scope: the input
+    shapes (only concrete ones; ``model.to(device)`` chains are looked through)."""
+    node: ast.AST = call
+    parent = fe.parents.get(id(node))
+    while isinstance(parent, ast.Attribute) and parent.attr in _CHAIN:
+        outer = fe.parents.get(id(parent))
+        if not isinstance(outer, ast.Call):
+            return []
+        node, parent = outer, fe.parents.get(id(outer))
+    if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
+        return []
+    var = parent.targets[0].id
+    if len(fe.assigns.get(id(scope), {}).get(var, ())) != 1:
+        return []
+    out = []
+    for n in ast.walk(scope):
+        if not isinstance(n, ast.Call) or n.keywords or not n.args:
+            continue
+        f = n.func
+        if isinstance(f, ast.Attribute) and f.attr == "forward":
+            f = f.value
+        if not (isinstance(f, ast.Name) and f.id == var):
+            continue
+        try:
+            shapes = tuple(_tensor_shape(fe, a, scope) for a in n.args)
+        except _Unknown:
+            continue
+        if shapes not in out:
+            out.append(shapes)
+    return out
+
+
+def _tensor_shape(fe: _FileEval, node, scope, depth: int = 0) -> Tuple[int, ...]:
+    if depth > 4:
+        raise _Unknown
+    if isinstance(node, ast.Name):
+        vals = fe._binding(node.id, scope)
+        if vals is None or len(vals) != 1 or vals[0] is None:
+            raise _Unknown
+        return _tensor_shape(fe, vals[0], fe._owner(node.id, scope), depth + 1)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _CHAIN and \
+            not node.args:
+        return _tensor_shape(fe, node.func.value, scope, depth + 1)
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and
+            node.func.attr in _TENSOR_FACTORIES and isinstance(node.func.value, ast.Name) and
+            node.func.value.id == "torch") or any(k.arg in ("size", "out") for k in node.keywords):
+        raise _Unknown
+    dims = [fe.value(a, scope) for a in node.args]
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = list(dims[0])
+    if not dims or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in dims):
+        raise _Unknown
+    return tuple(dims)

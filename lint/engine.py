@@ -89,10 +89,11 @@ def _unchain(expr):
 
 class Planner:
     def __init__(self, src: SourceModule, options: Dict[str, List[InputSpec]], strict: bool, project=None,
-                 constructions: Optional[Dict[str, List[Tuple[str, str]]]] = None):
+                 constructions: Optional[Dict[str, List[Tuple[str, str, Any]]]] = None):
         self.src = src
         self.options = options
-        # name -> [(call text, where)]: --construct, and calls found in the project's other files
+        # name -> [(call text, where, inputs or None)]: --construct, and calls found in the
+        # project's other files (with the inputs that file feeds the model)
         self.constructions = constructions or {}
         self.strict = strict
         self.interp = Interpreter(src, strict, project)
@@ -212,7 +213,7 @@ class Planner:
             if not self.options.get(info.name) and not linked.get(id(call)):
                 add(info, call, self.src.code_for(call), None, "symbolic", local)
         for name, items in self.constructions.items():
-            for text, where in items:
+            for text, where, fed in items:
                 try:
                     node = cst.parse_expression(text)
                 except cst.ParserSyntaxError:
@@ -222,7 +223,12 @@ class Planner:
                     continue
                 opt = self.options.get(info.name)
                 before = len(runs)
-                add(info, node, text, opt, "option" if opt else "symbolic", {})
+                if opt:
+                    add(info, node, text, opt, "option", {})
+                elif fed:
+                    add(info, node, text, fed, "call", {})
+                else:
+                    add(info, node, text, None, "symbolic", {})
                 if len(runs) > before:
                     runs[-1].built_at = where
                 self.extra_built.add(info.name)
@@ -608,14 +614,15 @@ def _analyze_source(code, path, input_shapes, strict, select, ignore, constructi
     src = SourceModule(code, path)
     project = Project(src)
     planner = Planner(src, input_shapes or {}, strict, project)
-    extra: Dict[str, List[Tuple[str, str]]] = {}
+    extra: Dict[str, List[Tuple[str, str, Any]]] = {}
     for name, texts in (constructions or {}).items():
-        extra.setdefault(name, []).extend((t, "option") for t in texts)
+        extra.setdefault(name, []).extend((t, "option", None) for t in texts)
     if scan_project and project.main.path and os.path.isfile(project.main.path):
         from .constructions import find_constructions
 
         for name, found in find_constructions(path, project.root, planner.construction_targets()).items():
-            extra.setdefault(name, []).extend((c.text, c.where) for c in found)
+            extra.setdefault(name, []).extend((c.text, c.where, list(c.inputs) if c.inputs else None)
+                                              for c in found)
     planner.constructions = extra
     runs = planner.plan()
     for run in runs:

@@ -23,6 +23,7 @@ class ShapeLintPlugin:
     _config_error = None
     _max_file_size = None
     _cache = None  # lint/cache.py's ResultCache, made by parse_options unless --shapelint-no-cache
+    _coverage = False  # SHP100 named in --select/--extend-select (SHP1 or SHP100; plain SHP is not enough)
 
     def __init__(self, tree, filename: str, lines: List[str]):
         self.tree = tree
@@ -31,6 +32,9 @@ class ShapeLintPlugin:
 
     @classmethod
     def add_options(cls, parser):
+        # SHP100 (a model class not analysed) is opt-in: flake8 stays quiet about coverage unless asked
+        if hasattr(parser, "extend_default_ignore"):
+            parser.extend_default_ignore(["SHP100"])
         parser.add_option(
             "--input-shape", action="append", default=[], parse_from_config=True,
             help="shapelint: input shape of a model class, CLASS=DIMS (e.g. Net=1,1,28,28 or Net=N,3,H,W); "
@@ -61,10 +65,15 @@ class ShapeLintPlugin:
         except ShapelintInputError as e:
             cls._input_shapes = {}
             cls._config_error = str(e)
+        chosen = []
+        for attr in ("select", "extend_select"):
+            v = getattr(options, attr, None) or []
+            chosen += [v] if isinstance(v, str) else list(v)
+        cls._coverage = any(len(c.strip()) >= 4 and "SHP100".startswith(c.strip().upper()) for c in chosen)
         # -- result cache (lint/cache.py) --
         from .cache import open_cache
 
-        cls._cache = open_cache(".", "flake8", {"input-shape": cls._input_shapes},
+        cls._cache = open_cache(".", "flake8", {"input-shape": cls._input_shapes, "coverage": cls._coverage},
                                 enabled=not getattr(options, "shapelint_no_cache", False),
                                 directory=getattr(options, "shapelint_cache_dir", None))
 
@@ -112,4 +121,10 @@ class ShapeLintPlugin:
         except TooDeep as e:
             print(f"shapelint: {self.filename}: not analysed: {e}", file=sys.stderr)
             return []
-        return [(f.line, f.col, f"{f.code} {f.message}") for f in analysis.findings]
+        from .rules.shp100_model_not_analysed import coverage_message
+
+        out = [(f.line, f.col, f"{f.code} {f.message}") for f in analysis.findings]
+        if self._coverage:
+            out += [(c["line"] or 1, 0, f"SHP100 {coverage_message(c)}") for c in analysis.coverage
+                    if not c["analysed"]]
+        return out
