@@ -46,6 +46,11 @@ _SAFE_BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mu
                 ast.FloorDiv: lambda a, b: a // b, ast.Div: lambda a, b: a / b, ast.Mod: lambda a, b: a % b}
 
 
+_COMPARE = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Lt: lambda a, b: a < b,
+            ast.LtE: lambda a, b: a <= b, ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b,
+            ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
+
+
 class _Name(str):
     """A name of the model module (a block class, a function) passed as an argument."""
 
@@ -208,6 +213,27 @@ class _FileEval:
                 except ZeroDivisionError:
                     raise _Unknown
             raise _Unknown
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+            a = self.value(node.left, scope, depth + 1)
+            b = self.value(node.comparators[0], scope, depth + 1)
+            if isinstance(node.ops[0], (ast.In, ast.NotIn)) and not isinstance(b, (tuple, list, str)):
+                raise _Unknown
+            try:
+                return _COMPARE[type(node.ops[0])](a, b)
+            except TypeError:
+                raise _Unknown
+        if isinstance(node, ast.BoolOp):
+            v = self.value(node.values[0], scope, depth + 1)
+            for nxt in node.values[1:]:
+                if isinstance(node.op, ast.And) and not v or isinstance(node.op, ast.Or) and v:
+                    return v
+                v = self.value(nxt, scope, depth + 1)
+            return v
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return not self.value(node.operand, scope, depth + 1)
+        if isinstance(node, ast.IfExp):
+            test = self.value(node.test, scope, depth + 1)
+            return self.value(node.body if test else node.orelse, scope, depth + 1)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("int", "float") \
                 and len(node.args) == 1 and not node.keywords and node.func.id not in self.defined:
             v = self.value(node.args[0], scope, depth + 1)
