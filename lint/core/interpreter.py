@@ -157,6 +157,15 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         sub = self.project.module(f"{module}.{name}")
         if sub is not None:
             return ModuleRef(sub)
+        if mod is not None and name is not None and mod.star_imports and (id(mod), name) not in self._globals_busy:
+            # a package re-exporting its modules (`from .base import *` in models/__init__.py)
+            self._globals_busy.add((id(mod), name))
+            try:
+                v = self._star_lookup(name, mod)
+            finally:
+                self._globals_busy.discard((id(mod), name))
+            if v is not None:
+                return v
         return UNKNOWN
 
     def lookup(self, name: str, frame: Frame) -> Any:
