@@ -565,7 +565,7 @@ def assign_names(root: ModuleValue) -> None:
 def _construct(interp: Interpreter, run: Run):
     frame = Frame(dict(run.ctor_locals))
     if run.ctor is None:
-        return interp.instantiate(run.cls, [], {}, None)
+        return interp.instantiate(run.cls, [], dict(run.ctor_kwargs or {}), None)
     for a in run.ctor.args:
         v = interp.eval(a.value, frame)
         if v is UNKNOWN:
@@ -625,6 +625,22 @@ def _analyze_source(code, path, input_shapes, strict, select, ignore, constructi
                                               for c in found)
     planner.constructions = extra
     runs = planner.plan()
+    _execute_all(src, runs, strict, project)
+    coverage = _coverage(planner, runs)
+    # the classes nobody builds (not as a model, not as a block of one): built once more with
+    # symbolic constructor arguments, so that what holds for every value is still checked
+    symbolic = _symbolic_runs(planner, coverage)
+    if symbolic:
+        _execute_all(src, symbolic, strict, project)
+        runs += symbolic
+        coverage = _coverage(planner, runs)
+    # a construction whose arguments were unknown built nothing: it is not a run
+    runs = [r for r in runs if r.root is not None or r.facts or r.error]
+    findings = facts_to_findings(src, runs, select, ignore)
+    return Analysis(src, runs, findings, coverage)
+
+
+def _execute_all(src, runs, strict, project) -> None:
     for run in runs:
         try:
             execute(src, run, strict, project)
@@ -636,11 +652,61 @@ def _analyze_source(code, path, input_shapes, strict, select, ignore, constructi
             if strict:
                 raise
             run.error = f"{type(e).__name__}: {e}"
-    coverage = _coverage(planner, runs)
-    # a construction whose arguments were unknown built nothing: it is not a run
-    runs = [r for r in runs if r.root is not None or r.facts or r.error]
-    findings = facts_to_findings(src, runs, select, ignore)
-    return Analysis(src, runs, findings, coverage)
+
+
+# parameter names that hold a size or a count (a symbolic dim stands for them); anything else
+# unknown. Annotated `int` parameters are sizes too.
+_INT_WORDS = ("channel", "dim", "size", "plane", "feature", "depth", "width", "class", "hidden", "latent",
+              "filters", "nz", "nc", "ngf", "ndf", "isize", "ngpu", "factor", "heads", "embed", "units",
+              "num_", "n_", "groups", "expansion")
+_RESERVED = {"N", "C", "H", "W", "D", "L", "T"}  # the symbolic input's own dims
+
+
+def _int_like(param: cst.Param) -> bool:
+    ann = param.annotation
+    if ann is not None:
+        return isinstance(ann.annotation, cst.Name) and ann.annotation.value == "int"
+    name = param.name.value.lower()
+    if name in ("layers", "blocks", "block", "cfg", "config", "hidden_dims", "dims", "sizes", "channels_list"):
+        return False
+    return any(w in name for w in _INT_WORDS) and not name.endswith("s_list")
+
+
+def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
+    out = []
+    for entry in coverage:
+        if entry["analysed"] or not entry["reason"] or not entry["reason"].startswith("constructor needs"):
+            continue
+        info = planner.src.classes.get(entry["class"])
+        if info is None:
+            continue
+        init = next((c.methods["__init__"] for c in planner.interp.mro(info) if "__init__" in c.methods), None)
+        if init is None:
+            continue
+        p = init.params
+        params = (list(p.posonly_params) + list(p.params))[1:] + list(p.kwonly_params)
+        kwargs: Dict[str, Any] = {}
+        shown = []
+        for q in params:
+            if q.default is not None:
+                continue
+            name = q.name.value
+            if _int_like(q):
+                kwargs[name] = D.sym(name if name not in _RESERVED else name + "_")
+                shown.append(f"{name}={name}")
+            else:
+                kwargs[name] = UNKNOWN
+                shown.append(f"{name}=?")
+        if not any(v is not UNKNOWN for v in kwargs.values()):
+            continue  # nothing symbolic to say
+        if p.posonly_params and any(q.default is None for q in p.posonly_params):
+            continue  # positional-only parameters cannot be given by name
+        opt = planner.options.get(info.name)
+        r = Run(info, None, f"{info.name}({', '.join(shown)})", opt, "option" if opt else "symbolic", {})
+        r.ctor_kwargs = kwargs
+        r.built_at = "any value of " + ", ".join(k for k, v in kwargs.items() if v is not UNKNOWN)
+        out.append(r)
+    return out
 
 
 def _required_params(planner: "Planner", info: ClassInfo) -> List[str]:

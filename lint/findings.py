@@ -46,7 +46,10 @@ class MessageContext:
         t = self.run.input_text()
         ctor = " ".join(self.run.ctor_text.split())
         where = self.run.built_at
-        src = f" (as {where} builds it)" if where and where != "option" else ""
+        if where and where.startswith("any value of "):
+            src = f" (for {where})"
+        else:
+            src = f" (as {where} builds it)" if where and where != "option" else ""
         if not t:
             return f" for {ctor}{src}" if where else ""
         built = "" if self.run.cls is not None and ctor == f"{self.run.cls.name}()" else f" of {ctor}"

@@ -55,6 +55,9 @@ class Run:
     site: Any = None
     # where the construction was found outside this file ('train.py:57'), or 'option' for --construct
     built_at: Optional[str] = None
+    # constructor arguments given as values (not source): the symbolic construction of a class
+    # nobody builds (each int-like parameter a symbolic dim, the others unknown)
+    ctor_kwargs: Optional[Dict[str, Any]] = None
 
     @property
     def concrete(self) -> bool:

@@ -78,17 +78,71 @@ def test_construction_is_named_in_the_message():
     assert "dcgan_g(100, 64)" in f.message and "main.py:16" in f.message and "input 2x100" in f.message
 
 
-def test_the_model_file_alone_says_nothing_without_the_project(tmp_path):
-    """The same model file copied alone: its class needs arguments nobody gives, so no finding,
-    and coverage says why."""
+def test_the_model_file_alone_is_analysed_symbolically(tmp_path):
+    """The same model file copied alone: nobody builds WideStem, so it is built with symbolic
+    depth and num_classes (widen_factor keeps its default 1: 16 channels, correct): no finding,
+    and it counts as analysed."""
     src = (PROJECTS / "sibling_train" / "wideresnet.py").read_text()
     p = tmp_path / "wideresnet.py"
     p.write_text(src)
     a = analyze_source(src, str(p), strict=True)
     assert a.findings == []
     (c,) = a.coverage
-    assert not c["analysed"] and c["reason"] == "constructor needs depth, num_classes"
-    assert c["hint"] == "pass --construct 'WideStem(depth=..., num_classes=...)'"
+    assert c["analysed"]
+    (r,) = a.runs
+    assert r.ctor_text == "WideStem(depth=depth, num_classes=num_classes)"
+
+
+SYMBOLIC = """
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, depth, num_classes):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 32, 3)
+        self.conv2 = nn.Conv2d(64, 64, 3)
+        self.blocks = nn.Sequential(*[nn.Conv2d(64, 64, 3, padding=1) for _ in range(depth)])
+        self.fc = nn.Linear(64, num_classes)
+
+    def forward(self, x):
+        x = self.conv2(self.conv(x))
+        x = self.blocks(x)
+        return self.fc(x.mean([2, 3]))
+
+
+class Fine(nn.Module):
+    def __init__(self, in_channels, latent_dim, block):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, 32, 3)
+        self.fc = nn.Linear(32, latent_dim)
+        self.fc2 = nn.Linear(latent_dim, 10)
+
+    def forward(self, x):
+        x = self.conv(x).mean([2, 3])
+        return self.fc2(self.fc(x))
+"""
+
+
+def test_symbolic_constructor_arguments(tmp_path):
+    """A bug that holds for every depth and num_classes is reported with both symbolic; a correct
+    class with symbolic sizes gives nothing. torch agrees at a few values."""
+    torch = pytest.importorskip("torch")
+    p = tmp_path / "net.py"
+    p.write_text(SYMBOLIC)
+    a = analyze_source(SYMBOLIC, str(p), strict=True)
+    assert [(f.line, f.code) for f in a.findings] == [(15, "SHP003")]
+    assert "(for any value of depth, num_classes)" in a.findings[0].message
+    assert all(c["analysed"] for c in a.coverage)
+    ns: dict = {}
+    exec(compile(SYMBOLIC, str(p), "exec"), ns)
+    for depth, k in ((1, 2), (3, 10)):
+        with pytest.raises(RuntimeError, match="to have 64 channels") as e:
+            ns["Net"](depth, k)(torch.randn(2, 3, 16, 16))
+        ours = [t for t in e.traceback if str(t.path) == str(p)]
+        assert ours[-1].lineno + 1 == 15  # the deepest frame in the model file is the reported line
+        ns["Fine"](4, k, None)(torch.randn(2, 4, 16, 16))
 
 
 def test_construct_option_builds_the_class(tmp_path):
@@ -146,15 +200,15 @@ def test_coverage_line_and_require_coverage():
     r = _cli("check", vae)
     assert r.returncode == 0 and r.stdout == ""
     assert r.stderr.strip() == ("shapelint: analysed 0 of 1 model class; not analysed: TinyVAE (constructor needs "
-                                "in_channels, latent_dim: pass --construct 'TinyVAE(in_channels=..., latent_dim=...)')")
+                                "params: pass --construct 'TinyVAE(params=...)')")
     r = _cli("check", vae, "--require-coverage")
     assert r.returncode == 3
-    r = _cli("check", vae, "--require-coverage", "--construct", "TinyVAE(in_channels=3, latent_dim=8)")
+    r = _cli("check", vae, "--require-coverage", "--construct", "TinyVAE({'in_channels': 3, 'latent_dim': 8})")
     assert r.returncode == 0 and r.stderr == ""
     r = _cli("check", vae, "--format", "json", "--statistics")
     doc = json.loads(r.stdout)
     assert doc["findings"] == [] and doc["analysed"] == 0 and doc["models"] == 1
-    assert doc["coverage"][0]["class"] == "TinyVAE" and doc["coverage"][0]["line"] == 6
+    assert doc["coverage"][0]["class"] == "TinyVAE" and doc["coverage"][0]["line"] == 7
     r = _cli("check", vae, "--format", "json")
     assert json.loads(r.stdout) == []  # the default JSON stays a list of findings
 
@@ -172,10 +226,10 @@ def test_construct_is_validated():
 def test_construct_config_key(tmp_path):
     vae = (PROJECTS / "out_of_reach" / "models" / "vae.py").read_text()
     (tmp_path / "vae.py").write_text(vae.replace("32 * 16 * 16", "32 * 15 * 15"))
-    (tmp_path / "pyproject.toml").write_text('[tool.shapelint]\nconstruct = ["TinyVAE(3, 8)"]\n'
+    (tmp_path / "pyproject.toml").write_text('[tool.shapelint]\nconstruct = ["TinyVAE({\'in_channels\': 3, \'latent_dim\': 8})"]\n'
                                              'input-shape = "TinyVAE=2,3,32,32"\nrequire-coverage = true\n')
     r = _cli("check", "vae.py", cwd=tmp_path)
-    assert r.returncode == 1 and "SHP002" in r.stdout and "of TinyVAE(3, 8)" in r.stdout
+    assert r.returncode == 1 and "SHP002" in r.stdout and "of TinyVAE({'in_channels': 3, 'latent_dim': 8})" in r.stdout
     (tmp_path / "pyproject.toml").write_text('[tool.shapelint]\nrequire-coverage = "yes"\n')
     r = _cli("check", "vae.py", cwd=tmp_path)
     assert r.returncode == 2 and "require-coverage" in r.stderr
@@ -188,8 +242,8 @@ def test_flake8_coverage_code_is_opt_in():
         r = subprocess.run(base + sel, capture_output=True, text=True, timeout=300)
         assert "SHP100" not in r.stdout, sel
     r = subprocess.run(base + ["--select", "SHP100"], capture_output=True, text=True, timeout=300)
-    assert r.stdout.strip().endswith(":6:1: SHP100 model TinyVAE not analysed: constructor needs in_channels, "
-                                     "latent_dim (pass --construct 'TinyVAE(in_channels=..., latent_dim=...)')")
+    assert r.stdout.strip().endswith(":7:1: SHP100 model TinyVAE not analysed: constructor needs params "
+                                     "(pass --construct 'TinyVAE(params=...)')")
 
 
 def test_coverage_survives_the_cache(tmp_path):
