@@ -478,6 +478,7 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
         # a model another module defines: what fails there is reported at this file's call
         interp.call_sites.append((run.ctor, src))
     root = _construct(interp, run)
+    run.skipped = list(interp.skipped)  # what the construction did not follow: layers may be missing
     if training and isinstance(root, ModuleValue):
         _set_training(root)
     if not isinstance(root, ModuleValue):
@@ -631,7 +632,7 @@ def _analyze_source(code, path, input_shapes, strict, select, ignore, constructi
     # symbolic constructor arguments, so that what holds for every value is still checked
     symbolic = _symbolic_runs(planner, coverage)
     if symbolic:
-        _execute_all(src, symbolic, strict, project)
+        _execute_all(src, symbolic, strict, project, exploratory=True)
         runs += symbolic
         coverage = _coverage(planner, runs)
     # a construction whose arguments were unknown built nothing: it is not a run
@@ -640,7 +641,10 @@ def _analyze_source(code, path, input_shapes, strict, select, ignore, constructi
     return Analysis(src, runs, findings, coverage)
 
 
-def _execute_all(src, runs, strict, project) -> None:
+def _execute_all(src, runs, strict, project, exploratory: bool = False) -> None:
+    """``exploratory``: symbolic constructor arguments reach code paths (a layer given a symbolic
+    size where it expects a literal) whose failure is not the user's: the run is abandoned with
+    its facts dropped, never an SHP000."""
     for run in runs:
         try:
             execute(src, run, strict, project)
@@ -649,6 +653,10 @@ def _execute_all(src, runs, strict, project) -> None:
         except RecursionError as e:
             run.error = f"abandoned: {e}"
         except Exception as e:  # an engine bug: contained per class, unless the tests ask
+            if exploratory:
+                run.error = f"abandoned: symbolic constructor arguments: {type(e).__name__}: {e}"
+                run.facts = []
+                continue
             if strict:
                 raise
             run.error = f"{type(e).__name__}: {e}"

@@ -58,6 +58,7 @@ class Run:
     # constructor arguments given as values (not source): the symbolic construction of a class
     # nobody builds (each int-like parameter a symbolic dim, the others unknown)
     ctor_kwargs: Optional[Dict[str, Any]] = None
+    skipped: List[Any] = field(default_factory=list)  # the interpreter's (what, node, source) not followed
 
     @property
     def concrete(self) -> bool:

@@ -45,6 +45,9 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.order = 0
         self.call_depth = 0
         self.havoc: set = set()  # ids of lists/dicts mutated under unknown control flow
+        # parts of the code not followed (a loop not unrolled): (what, node, SourceModule), for
+        # `shapelint summary`, whose totals are then lower bounds
+        self.skipped: List[tuple] = []
         self.probes: Dict[int, Any] = {}  # probe id -> first layer applied to that input
         self._globals: Dict[int, Dict[str, Any]] = {}
         self._globals_busy: set = set()

@@ -9,7 +9,7 @@ from typing import Any, List, Optional, Tuple
 from ...core import dims as D
 from ...errors import CliError
 from . import preflight, torchinfo_style, torchsummary_style  # noqa: F401  (the styles register themselves)
-from .accounting import Model, merge_branches
+from .accounting import Model, mark_incomplete, merge_branches, not_followed
 from .admissible import admissible
 from .output import json_text, markdown_text, plain_text
 from .arguments import add_arguments  # noqa: F401  (re-exported)
@@ -141,6 +141,8 @@ def run(args: Any) -> int:
         notes.append(f"shapelint does not model {', '.join(opaque)}: shapes and counts that depend on "
                      f"{'it' if len(opaque) == 1 else 'them'} show as ?")
     table = style.render(r, model, args.depth)
+    skipped = not_followed(r, model)
+    mark_incomplete(table, skipped)
     # the admissible sizes, when a size other than the batch is symbolic
     adm = admissible(r) if any(not isinstance(d, int) for t in r.input_tensors for d in (t.shape or ())[1:]) \
         else None
@@ -148,7 +150,7 @@ def run(args: Any) -> int:
     if args.format == "json":
         info = table if style.name == "torchinfo" else renderer("torchinfo").render(r, model, args.depth)
         print(json_text(r, model, target, style.name, table, info, adm,
-                        all_notes + [f"shape error: {e}" for e in errors]))
+                        all_notes + [f"shape error: {e}" for e in errors], skipped))
     elif args.format == "markdown":
         title = f"{os.path.basename(path)}::{target} ({style.name} style, computed by shapelint)"
         print(markdown_text(table, title, all_notes, adm))
