@@ -63,6 +63,31 @@ def _notify(path: str, found: bool, read: bool) -> None:
         note(path, found, read)
 
 
+# per process: path -> ((mtime_ns, size), text, [tree]) — checking a whole project reads each of
+# its files once, not once per model file
+_MEMO: Dict[str, Tuple[Tuple[int, int], str, list]] = {}
+
+
+def _read(path: str) -> Optional[Tuple[str, list]]:
+    try:
+        st = os.stat(path)
+        if st.st_size > MAX_BYTES:
+            return None
+        key = (st.st_mtime_ns, st.st_size)
+        memo = _MEMO.get(path)
+        if memo is not None and memo[0] == key:
+            return memo[1], memo[2]
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeError):
+        return None
+    if len(_MEMO) > 4 * MAX_FILES:
+        _MEMO.clear()
+    trees: list = []
+    _MEMO[path] = (key, text, trees)
+    return text, trees
+
+
 def _candidate_files(root: str, model_path: str) -> List[str]:
     out: List[str] = []
     for d, dirs, files in os.walk(root):
@@ -334,19 +359,20 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
     out: Dict[str, List[Construction]] = {}
     seen: Set[Tuple[str, str]] = set()
     for path in _candidate_files(root, model_path):
-        try:
-            if os.path.getsize(path) > MAX_BYTES:
-                continue
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except (OSError, UnicodeError):
-            continue
         _notify(os.path.abspath(path), True, True)
+        got = _read(path)
+        if got is None:
+            continue
+        text, trees = got
         if not any(n in text for n in names):
             continue
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        if not trees:
+            try:
+                trees.append(ast.parse(text))
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                trees.append(None)
+        tree = trees[0]
+        if tree is None:
             continue
         fe = _FileEval(tree, names, stem, model_dirs)
         # a package __init__ next to (or above) the model file re-exports its names

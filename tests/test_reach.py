@@ -296,3 +296,23 @@ def test_summary_totals_are_lower_bounds_when_a_loop_is_not_followed(tmp_path):
         assert any("while repeat:" in n for n in doc["not_followed"])
         text = _cli("summary", f"{p}::Net()", "--input-shape", "1,3,32,32").stdout
         assert f"Total params: ≥ {shown:,}" in text and "lower bounds" in text
+
+
+def test_cache_follows_the_constructing_file(tmp_path):
+    """The result of wideresnet.py depends on train.py (its construction): editing train.py must
+    invalidate the cached result."""
+    import shutil
+
+    proj = tmp_path / "proj"
+    shutil.copytree(PROJECTS / "sibling_train", proj)
+    env = dict(os.environ, SHAPELINT_CACHE_DIR=str(tmp_path / "cache"))
+
+    def check():
+        return subprocess.run([sys.executable, "-m", "shapelint.cli", "check", str(proj / "wideresnet.py")],
+                              capture_output=True, text=True, timeout=300, env=env)
+    assert check().returncode == 1
+    assert check().returncode == 1  # from the cache
+    train = proj / "train.py"
+    train.write_text(train.read_text().replace("widen_factor=4", "widen_factor=1"))
+    r = check()
+    assert r.returncode == 0, r.stdout
