@@ -316,3 +316,25 @@ def test_cache_follows_the_constructing_file(tmp_path):
     train.write_text(train.read_text().replace("widen_factor=4", "widen_factor=1"))
     r = check()
     assert r.returncode == 0, r.stdout
+
+
+def test_driver_in_a_namespace_package(tmp_path):
+    """`from models.net import small_net` in models/_driver.py, where models/ has no __init__.py
+    and the repository root is on sys.path (how the scripts run): the import is followed."""
+    import shutil
+
+    ns_pkg = tmp_path / "models"
+    ns_pkg.mkdir()
+    shutil.copy(PROJECTS / "driver_import" / "net.py", ns_pkg / "net.py")
+    drv = ns_pkg / "_driver.py"
+    drv.write_text("import torch\nfrom models.net import small_net\n\nmodel = small_net()\n"
+                   "model(torch.randn(2, 3, 32, 32))\n")
+    (f,) = analyze_source(drv.read_text(), str(drv), strict=True).findings
+    assert (f.line, f.code) == (5, "SHP002") and f.message.endswith("(in net.py:16)")
+    pytest.importorskip("torch")
+    r = subprocess.run([sys.executable, "-c", f"import runpy; runpy.run_path({str(drv)!r})"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(tmp_path)))
+    assert "cannot be multiplied" in r.stderr
+    frames = [(Path(p).name, int(n)) for p, n in re.findall(r'File "([^"]+)", line (\d+)', r.stderr)
+              if Path(p).resolve().is_relative_to(tmp_path.resolve())]
+    assert frames[-1] == ("net.py", 16) and ("_driver.py", 5) in frames
