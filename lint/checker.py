@@ -30,8 +30,10 @@ class CheckOptions:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     want_classes: bool = False  # collect class names and forward arities (to validate --input-shape)
     keep_analysis: bool = False  # keep the engine's Analysis (in-process runs only: --confirm)
+    unsafe_fixes: bool = False  # mark the findings --unsafe-fixes would fix too
     cache: Any = None  # lint/cache.py's ResultCache (None: no cache); picklable, so workers share it
     constructions: Dict[str, List[str]] = field(default_factory=dict)  # --construct: name -> call texts
+    time_budget: Optional[float] = None  # CPU seconds of analysis per file (core/limits.py); None: none
 
 
 @dataclass
@@ -121,6 +123,7 @@ def _analyse(code: str, path: str, opts: CheckOptions, mapper):
     import libcst as cst
 
     from .engine import analyze_source
+    from .frameworks import mentions_framework
     from .guard import check_depth
 
     classes: Dict[str, Optional[int]] = {}
@@ -129,18 +132,42 @@ def _analyse(code: str, path: str, opts: CheckOptions, mapper):
             classes = forward_inputs(ast.parse(code))
         except (SyntaxError, ValueError):
             pass
-    if "torch" not in code:
+    if not mentions_framework(code):
         return None, None, classes
     check_depth(code)
     try:
         analysis = analyze_source(code, path, opts.shapes, select=opts.select, ignore=opts.ignore,
-                                  constructions=opts.constructions)
+                                  constructions=opts.constructions, time_budget=opts.time_budget)
     except cst.ParserSyntaxError as e:
         got = _python_syntax_error(code, path)
         if got is None:  # Python accepts it, libcst does not (one of its limits): not the user's error
             raise TooDeep(f"libcst cannot parse it: {e.message}") from None
         return None, got, classes
     return analysis, None, classes
+
+
+def _fix_marks(analysis, code: str, path: str, opts: CheckOptions, mapper) -> Dict[Tuple[int, str], str]:
+    """(line, code) -> 'safe'/'unsafe' for the findings a verified fix chain removes (lint/fixes.py);
+    notebooks are not fixed."""
+    if mapper is not None or not analysis.findings:
+        return {}
+    from .fixes import fixable
+
+    out: Dict[Tuple[int, str], str] = {}
+    kinds = (False, True) if opts.unsafe_fixes else (False,)
+    for unsafe in kinds:
+        try:
+            got = run_deep(fixable, analysis, code, path, opts.shapes, opts.select, opts.ignore, unsafe,
+                           opts.constructions, opts.time_budget)
+        except Exception:  # a fix that cannot be verified is no fix; never a failed check
+            from .engine import strict_mode
+
+            if strict_mode():
+                raise
+            continue
+        for key in got:
+            out.setdefault(key, "unsafe" if unsafe else "safe")
+    return out
 
 
 def check_file(path: str, opts: CheckOptions) -> FileResult:
@@ -174,7 +201,11 @@ def check_file(path: str, opts: CheckOptions) -> FileResult:
     if analysis is None:
         return res
     res.coverage = [dict(c) for c in analysis.coverage]
+    from .engine import budget_notes
+
+    res.notes.extend(budget_notes(analysis, path))  # a class a budget cut short: one line, no finding
     lines = code.splitlines()
+    marks = _fix_marks(analysis, code, path, opts, mapper)
     for f in analysis.findings:
         if 0 < f.line <= len(lines) and suppressed(lines[f.line - 1], f.code):
             continue
@@ -182,7 +213,7 @@ def check_file(path: str, opts: CheckOptions) -> FileResult:
             cell, line = mapper.cell_line(f.line)
             res.items.append(Item(path, line, f.col + 1, f.code, f.message, cell=cell))
         else:
-            res.items.append(Item(path, f.line, f.col + 1, f.code, f.message))
+            res.items.append(Item(path, f.line, f.col + 1, f.code, f.message, fix=marks.get((f.line, f.code))))
         if opts.keep_analysis:
             res.findings.append(f)
     if opts.keep_analysis:

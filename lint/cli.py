@@ -39,8 +39,8 @@ def _iter_files(paths: List[str]):
 def _options(args):
     """Flags and [tool.shapelint] merged and validated: a typo is an error naming the fix."""
     from .checker import CheckOptions
-    from .options import (DEFAULT_MAX_FILE_SIZE, ShapelintInputError, check_codes, codes, constructions,
-                          input_shapes, load_config, parse_size)
+    from .options import (DEFAULT_MAX_FILE_SIZE, DEFAULT_TIME_BUDGET, ShapelintInputError, check_codes, codes,
+                          constructions, input_shapes, load_config, parse_seconds, parse_size)
 
     try:
         cfg = load_config(args.paths[0] if args.paths else ".")
@@ -62,6 +62,12 @@ def _options(args):
             max_size = parse_size(cfg["max-file-size"], "max-file-size in [tool.shapelint]")
         else:
             max_size = DEFAULT_MAX_FILE_SIZE
+        if args.time_budget is not None:
+            budget = parse_seconds(args.time_budget, "--time-budget")
+        elif "time-budget" in cfg:
+            budget = parse_seconds(cfg["time-budget"], "time-budget in [tool.shapelint]")
+        else:
+            budget = DEFAULT_TIME_BUDGET
         cfg_ctor = cfg.get("construct", [])
         if isinstance(cfg_ctor, str):
             cfg_ctor = [cfg_ctor]
@@ -78,14 +84,17 @@ def _options(args):
     except ShapelintInputError as e:
         raise CliError(f"shapelint: {e}")
     opts = CheckOptions(shapes, select, ignore, max_size, want_classes=bool(shapes) or bool(ctors),
-                        keep_analysis=args.confirm, constructions=ctors)
+                        keep_analysis=args.confirm, constructions=ctors, time_budget=budget,
+                        unsafe_fixes=args.unsafe_fixes)
     # the result cache (lint/cache.py); --confirm needs each file's analysis, so it bypasses it
     from .cache import open_cache, result_options
 
     opts.cache = open_cache(args.paths[0] if args.paths else ".", "cli",
-                            result_options(cfg, shapes=shapes, select=select, ignore=ignore, max_size=max_size,
-                                           want_classes=opts.want_classes, construct=ctors),
-                            enabled=not (args.no_cache or args.confirm), directory=args.cache_dir, config=cfg)
+                            result_options(cfg, shapes={k: [repr(v) for v in vs] for k, vs in shapes.items()},
+                                           select=select, ignore=ignore, max_size=max_size,
+                                           want_classes=opts.want_classes, time_budget=budget, construct=ctors),
+                            enabled=not (args.no_cache or args.confirm or args.unsafe_fixes or args.fix or args.diff),
+                            directory=args.cache_dir, config=cfg)
     return opts, origin
 
 
@@ -117,6 +126,7 @@ def _check_input_shapes(opts, origin, results) -> None:
             hint = did_you_mean(name, defined) if defined else "; no class is defined in the checked files"
             raise CliError(f"shapelint: {origin[name]} {name}={text}: no class {name!r} in the checked files{hint}")
         arities = defined[name]
+        specs = [s for s in specs if getattr(s, "name", None) is None]  # named inputs (CLASS.param=) aside
         if len(specs) > 1 and all(n is not None and n < len(specs) for n in arities):
             most = max(arities)
             raise CliError(f"shapelint: {origin[name]} {name}: given {len(specs)} times, but {name}.forward takes "
@@ -150,6 +160,61 @@ def _progress(it, total: int):
     return tqdm(it, total=total, delay=1.5, unit="file", file=sys.stderr, leave=False)
 
 
+def _fix_files(files, opts, args) -> int:
+    """--fix / --diff: each file's verified fix chain (lint/fixes.py); --fix writes the files,
+    --diff prints unified diffs. Returns the number of files that changed (or would)."""
+    from .checker import read_source
+    from .fixes import fix_source
+    from .guard import TooDeep, run_deep
+
+    changed = fixed = 0
+    for path in files:
+        code, mapper, problem = read_source(path, opts.max_file_size)
+        if problem is not None or mapper is not None or "torch" not in code:
+            continue  # unreadable files are reported by the check that follows; notebooks are not fixed
+        try:
+            out = run_deep(fix_source, code, path, opts.shapes, opts.select, opts.ignore, args.unsafe_fixes,
+                           constructions=opts.constructions, time_budget=opts.time_budget)
+        except TooDeep:
+            continue
+        except Exception:  # a syntax error: the check that follows reports it
+            from .engine import strict_mode
+
+            if strict_mode():
+                import libcst as cst
+
+                if not isinstance(sys.exc_info()[1], cst.ParserSyntaxError):
+                    raise
+            continue
+        if not out.changed:
+            continue
+        changed += 1
+        fixed += len(out.fixed)
+        if args.diff:
+            sys.stdout.write(out.diff())
+        else:
+            with open(path, "rb") as f:
+                raw = f.read()
+            newline = "\r\n" if b"\r\n" in raw else "\n"
+            with open(path, "w", encoding=_encoding(raw), newline=newline) as f:
+                f.write(out.after)
+    if args.fix and not args.diff:
+        print(f"shapelint: fixed {fixed} finding{'s' if fixed != 1 else ''} in {changed} "
+              f"file{'s' if changed != 1 else ''}", file=sys.stderr)
+    return changed
+
+
+def _encoding(raw: bytes) -> str:
+    import io
+    import tokenize
+
+    try:
+        enc, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except SyntaxError:
+        return "utf-8"
+    return enc
+
+
 def cmd_check(args) -> int:
     from .reporters import Item, get_reporter
 
@@ -161,6 +226,12 @@ def cmd_check(args) -> int:
             bad_files += 1
         else:
             files.append(path)
+    if args.diff:
+        if args.confirm:
+            raise CliError("shapelint: --diff and --confirm cannot be combined")
+        return 1 if _fix_files(files, opts, args) else (2 if bad_files else 0)
+    if args.fix:
+        _fix_files(files, opts, args)
     jobs = 1 if args.confirm else (args.jobs or os.cpu_count() or 1)
     results = []
     for r in _progress(_results(files, opts, jobs), len(files)):
@@ -290,7 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="report shape bugs in model files")
     c.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
     c.add_argument("--input-shape", action="append", metavar="CLASS=DIMS",
-                   help="input shape of a model class, e.g. Net=1,1,28,28 or Net=N,3,H,W (repeat for several)")
+                   help="input shape of a model class, e.g. Net=1,1,28,28 or Net=N,3,H,W (repeat for several); "
+                        "Net.cond=2,4 names a forward parameter, Net.batch.x=2,3 a key of a dict parameter, "
+                        "a :long suffix the dtype (Net=2,16:long)")
     c.add_argument("--format", choices=FORMATS, default="text",
                    help="text (flake8's lines), json, sarif (SARIF 2.1.0, for GitHub code scanning), "
                         "github (GitHub Actions annotations)")
@@ -306,6 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "the report becomes {findings, coverage}")
     c.add_argument("--require-coverage", action="store_true",
                    help="exit 3 when no finding is reported but a model class could not be analysed")
+    c.add_argument("--time-budget", metavar="SECONDS",
+                   help="CPU seconds of analysis per class, three times that per file (default 2; 0: none); a class still being analysed "
+                        "when it is spent is left unknown, with one line on stderr")
     c.add_argument("--select", help="comma-separated codes or prefixes to report (default: all)")
     c.add_argument("--ignore", help="comma-separated codes or prefixes to skip")
     c.add_argument("--confirm", action="store_true",
@@ -315,6 +391,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--timeout", type=float, default=60.0, help="with --confirm: seconds per model (default 60)")
     c.add_argument("--confirm-memory", default="4G", metavar="SIZE",
                    help="with --confirm: memory the model may use beyond torch's own (default 4G; 0: no limit)")
+    c.add_argument("--fix", action="store_true",
+                   help="rewrite the files with the safe fixes (verified: the fixed file lints clean of them), "
+                        "then report what is left")
+    c.add_argument("--unsafe-fixes", action="store_true",
+                   help="with --fix/--diff: also the unsafe fixes (torch.flatten(x, 1), nn.LazyLinear, "
+                        "view(x.size(0), -1)); in the report, mark them")
+    c.add_argument("--diff", action="store_true",
+                   help="print the fixes as a unified diff instead of writing them (exit 1 if any)")
     c.add_argument("--no-cache", action="store_true",
                    help="do not read or write the result cache (config: cache = false)")
     c.add_argument("--cache-dir", metavar="DIR",

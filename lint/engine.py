@@ -14,13 +14,15 @@ from typing import Any, Dict, List, Optional, Tuple
 import libcst as cst
 
 from .core import dims as D
-from .core.interpreter import AnalysisAbort, Frame, Interpreter
+from .core import limits
+from .core.interpreter import AnalysisAbort, ConstructionAbort, Frame, Interpreter
 from .core.project import ModuleRef, Project
 from .core.source import ClassInfo, SourceModule, dotted
 from .core.values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
 
+from .frameworks import registered
 from .frameworks.torch.inputs import batch_dim, symbolic_input
-from .options import InputSpec, ShapelintInputError
+from .options import InputSpec, ShapelintInputError, spec_dtype, spec_name
 from .rules_registry import forward_end_hooks
 from .results import Finding, Run  # noqa: F401 - re-exported: shapelint.engine.Finding/Run
 
@@ -166,20 +168,49 @@ class Planner:
         runs: List[Run] = []
         seen: Dict[Tuple[str, str, str], Run] = {}
         # variable -> construction call, for `model = Net(); model(x)` and `summary(model, ...)`
-        var_ctor: Dict[str, cst.Call] = {}
-        self.var_values: Dict[str, List[cst.BaseExpression]] = {}
+        # Both follow Python's scopes: a name a function binds is that function's own (two test
+        # functions that each write `model = ...; model(x)` are two variables), any other name is the
+        # module's.
+        scoped_ctor: Dict[Tuple[Optional[int], str], cst.Call] = {}
+        scoped_values: Dict[Tuple[Optional[int], str], List[cst.BaseExpression]] = {}
         for name, value, fn in scanner.assigns:
-            self.var_values.setdefault(name, []).append(value)
-        for name, value, fn in scanner.assigns:
+            key = (id(fn) if fn is not None else None, name)
+            scoped_values.setdefault(key, []).append(value)
             v = _unchain(value)
-            if isinstance(v, cst.Call) and self._called_class(v) is not None:
-                var_ctor[name] = v
+            if isinstance(v, cst.Call) and (self._called_class(v) is not None or
+                                            fn is None and self._is_container_model(v)):
+                scoped_ctor[key] = v
+        # module-level `model = nn.Sequential(...)`: a model of its own (nested containers aside)
+        container_models = {id(c): (c, name) for (f, name), c in scoped_ctor.items()
+                            if f is None and self._called_class(c) is None}
+        views: Dict[Optional[int], Tuple[Dict[str, cst.Call], Dict[str, List[cst.BaseExpression]]]] = {}
+
+        def scope_view(fn):
+            """(var_ctor, var_values) as seen from inside `fn` (None: the module)."""
+            fid = id(fn) if fn is not None else None
+            if fid not in views:
+                ctor = {n: c for (f, n), c in scoped_ctor.items() if f is None}
+                vals = {n: v for (f, n), v in scoped_values.items() if f is None}
+                if fn is not None:
+                    for n in _bound_names(fn):
+                        ctor.pop(n, None)
+                        vals.pop(n, None)
+                    ctor.update({n: c for (f, n), c in scoped_ctor.items() if f == fid})
+                    vals.update({n: v for (f, n), v in scoped_values.items() if f == fid})
+                views[fid] = (ctor, vals)
+            return views[fid]
+
+        var_ctor, self.var_values = scope_view(None)
         linked: Dict[int, List[Tuple[List[InputSpec], str]]] = {}
+        container_calls: Dict[Tuple[int, str], cst.Call] = {}
         for call, fn in scanner.calls:
-            got = self._input_of(call, var_ctor)
+            var_ctor_here, self.var_values = scope_view(fn)
+            got = self._input_of(call, var_ctor_here)
             if got is not None:
                 ctor, specs, origin = got
                 linked.setdefault(id(ctor), []).append((specs, origin, call))
+                if id(ctor) in container_models and origin == "call":
+                    container_calls.setdefault((id(ctor), repr(specs)), call)
 
         def add(info, ctor, text, inputs, origin, local, site=None):
             key = (info.name if info is not None else "", text, repr(inputs))
@@ -232,6 +263,13 @@ class Planner:
                 if len(runs) > before:
                     runs[-1].built_at = where
                 self.extra_built.add(info.name)
+        for call, var in container_models.values():
+            text = _code_without_comments(call)
+            for specs, origin, _site in linked.get(id(call), []) or [(None, "symbolic", None)]:
+                n = len(runs)
+                add(None, call, text, specs, origin, {})
+                if len(runs) > n and (id(call), repr(specs)) in container_calls:
+                    runs[-1].call_node = container_calls[(id(call), repr(specs))]
         for name, fn in self.src.functions.items():
             if self._is_factory(fn):
                 node = cst.parse_expression(f"{name}()")
@@ -264,6 +302,13 @@ class Planner:
                 out.append(name)
         return out
 
+    def _is_container_model(self, call: cst.Call) -> bool:
+        """`nn.Sequential(...)`: a torch container with a forward of its own."""
+        name = dotted(call.func)
+        if name is None or name.split(".")[0] in self.src.classes or name in self.src.functions:
+            return False
+        v = self.interp.eval(call.func, Frame())
+        return isinstance(v, Qual) and v.name in ("torch.nn.Sequential", "torch.nn.modules.container.Sequential")
     def _is_factory(self, fn: cst.FunctionDef) -> bool:
         """A module-level function callable without arguments whose every return is a call of a
         model class or of another function of the project (`def resnet50(**kwargs): return
@@ -283,7 +328,10 @@ class Planner:
         return True
 
     def _project_callable(self, name: str) -> bool:
-        v = self.interp.lookup_global(name.split(".")[0])
+        try:
+            v = self.interp.lookup_global(name.split(".")[0])
+        except AnalysisAbort:  # a global whose value spends a budget
+            return False
         return isinstance(v, (FunctionValue, ClassValue))
 
     def _function_locals(self, fn: Optional[cst.FunctionDef]) -> Optional[Dict[str, Any]]:
@@ -297,7 +345,7 @@ class Planner:
             if param.default is None:
                 loc[param.name.value] = UNKNOWN
             else:
-                loc[param.name.value] = self.interp.eval(param.default, Frame())
+                loc[param.name.value] = self.interp.eval_or_unknown(param.default, Frame())
         if isinstance(p.star_arg, cst.Param):
             loc[p.star_arg.name.value] = ()
         if p.star_kwarg is not None:
@@ -334,19 +382,21 @@ class Planner:
             inner = _unchain(target)
             if self._called_class(inner) is not None:
                 ctor = inner
-        if ctor is not None and call.args and all(a.keyword is None and not a.star for a in call.args):
+        if ctor is not None and call.args and all(not a.star for a in call.args):
             specs = []
             for a in call.args:
                 expr = a.value
                 if isinstance(expr, cst.Name) and len(self.var_values.get(expr.value, ())) == 1:
                     expr = self.var_values[expr.value][0]  # x = torch.rand(...); model(x), in a loop too
-                v = self.interp.eval(expr, Frame())
+                v = self.interp.eval_or_unknown(expr, Frame())
                 if not isinstance(v, Tensor) or v.shape is None or not all(isinstance(d, int) for d in v.shape):
                     return None
-                specs.append(tuple(v.shape))
+                # model(x, cond=c): a named input; torch.randint(...): indices
+                specs.append(InputSpec(v.shape, a.keyword.value if a.keyword is not None else None,
+                                       "long" if v.dtype == "long" else None))
             return ctor, specs, "call"
         # torchsummary.summary(model, (1, 28, 28)) / torchinfo.summary(model, input_size=(1, 1, 28, 28))
-        qual = self.interp.eval(func, Frame())
+        qual = self.interp.eval_or_unknown(func, Frame())
         if isinstance(qual, Qual) and qual.name in ("torchsummary.summary", "torchsummary.torchsummary.summary",
                                                     "torchinfo.summary", "torchinfo.torchinfo.summary"):
             if not call.args:
@@ -367,7 +417,7 @@ class Planner:
                     size_node = a.value
             if size_node is None:
                 return None
-            size = self.interp.eval(size_node, Frame())
+            size = self.interp.eval_or_unknown(size_node, Frame())
             specs = _size_specs(size)
             if specs is None:
                 return None
@@ -388,6 +438,87 @@ def _size_specs(size) -> Optional[List[InputSpec]]:
             out.append(tuple(s))
         return out
     return None
+
+
+def _code_without_comments(expr: cst.BaseExpression) -> str:
+    """An expression's code on one line, comments dropped (a construction quoted in messages)."""
+    class _Strip(cst.CSTTransformer):
+        def leave_Comment(self, original, updated):
+            return cst.RemoveFromParent()
+
+    code = cst.Module(body=[]).code_for_node(expr.visit(_Strip()))
+    return " ".join(code.split())
+
+
+def _bound_names(fn: cst.FunctionDef) -> set:
+    """The names a function binds (its locals, by Python's rule), nested functions and classes
+    aside; `global`/`nonlocal` names are not its own."""
+    p = fn.params
+    names = {q.name.value for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)}
+    for star in (p.star_arg, p.star_kwarg):
+        if isinstance(star, cst.Param):
+            names.add(star.name.value)
+    declared = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_FunctionDef(self, node):
+            names.add(node.name.value)
+            return False
+
+        def visit_ClassDef(self, node):
+            names.add(node.name.value)
+            return False
+
+        def visit_Lambda(self, node):
+            return False
+
+        def visit_AssignTarget(self, node):
+            _targets(node.target)
+
+        def visit_AnnAssign(self, node):
+            _targets(node.target)
+
+        def visit_AugAssign(self, node):
+            _targets(node.target)
+
+        def visit_For(self, node):
+            _targets(node.target)
+
+        def visit_WithItem(self, node):
+            if node.asname is not None:
+                _targets(node.asname.name)
+
+        def visit_NamedExpr(self, node):
+            _targets(node.target)
+
+        def visit_ImportAlias(self, node):
+            name = node.asname.name if node.asname is not None else node.name
+            if isinstance(name, cst.Name):
+                names.add(name.value)
+            elif isinstance(name, cst.Attribute):
+                root = name
+                while isinstance(root, cst.Attribute):
+                    root = root.value
+                if isinstance(root, cst.Name):
+                    names.add(root.value)
+
+        def visit_Global(self, node):
+            declared.update(n.name.value for n in node.names)
+
+        def visit_Nonlocal(self, node):
+            declared.update(n.name.value for n in node.names)
+
+    def _targets(t):
+        if isinstance(t, cst.Name):
+            names.add(t.value)
+        elif isinstance(t, (cst.Tuple, cst.List)):
+            for e in t.elements:
+                _targets(e.value)
+        elif isinstance(t, cst.StarredElement):
+            _targets(t.value)
+
+    fn.body.visit(_V())
+    return names - declared
 
 
 def _uses_locals(call: cst.Call, fn: cst.FunctionDef) -> bool:
@@ -477,8 +608,16 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
     if run.ctor is not None:
         # a model another module defines: what fails there is reported at this file's call
         interp.call_sites.append((run.ctor, src))
-    root = _construct(interp, run)
-    run.skipped = list(interp.skipped)  # what the construction did not follow: layers may be missing
+    interp.constructing = True
+    try:
+        root = _construct(interp, run)
+    except ConstructionAbort:  # Python raises while building it (SHP009): there is no model
+        run.root = None
+        run.facts = [f for f in interp.facts if f.kind == "violation"]
+        return
+    finally:
+        interp.constructing = False
+        run.skipped = list(interp.skipped)  # what the construction did not follow: layers may be missing
     if training and isinstance(root, ModuleValue):
         _set_training(root)
     if not isinstance(root, ModuleValue):
@@ -492,14 +631,30 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
     if run.inputs is None and n_inputs == 0:
         run.root, run.facts = root, interp.facts
         return
-    probe_layers = _probe(interp, root, max(n_inputs, len(run.inputs or ())))
+    positional = [s for s in run.inputs or () if spec_name(s) is None]
+    probe_layers = _probe(interp, root, max(n_inputs, len(positional)))
+    kwargs: Dict[str, Any] = {}
     if run.inputs is not None:
         inputs = []
-        for i, s in enumerate(run.inputs):
+        for i, s in enumerate(positional):
             first = probe_layers.get(i)
             # an Embedding input is a LongTensor
-            dtype = "long" if first is not None and first.type_name == "Embedding" else "float"
+            dtype = spec_dtype(s) or ("long" if first is not None and first.type_name == "Embedding" else "float")
             inputs.append(_spec_tensor(s, dtype, first))
+        named = []
+        for s in run.inputs:
+            name = spec_name(s)
+            if name is None:
+                continue
+            t = _spec_tensor(s, spec_dtype(s) or "float", None)
+            named.append(t)
+            param, _, key = name.partition(".")
+            if key:
+                d = kwargs.setdefault(param, {})
+                if isinstance(d, dict):
+                    d[key] = t
+            else:
+                kwargs[param] = t
     else:
         inputs = []
         for i in range(n_inputs):
@@ -507,15 +662,21 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
             inputs.append(t if t is not None else Tensor(None))
         # an input no layer told the shape of stays of unknown rank: forward still runs, and
         # whatever fixes a shape on the way (x.view(-1, 784)) is checked from there on
-    run.input_tensors = inputs
+    run.input_tensors = inputs + (named if run.inputs is not None else [])
     if run.site is not None:
         interp.call_sites.append((run.site, src))
     try:
-        run.output = interp.call_module(root, list(inputs), {}, None)
+        run.output = interp.call_module(root, list(inputs), kwargs, run.call_node)
     finally:
         run.root = root
         run.calls = interp.calls
         run.facts = interp.facts
+    if run.call_node is None and run.cls is None and root.kind == "sequential":
+        # a bare container model the file never calls: a layer that cannot take what the previous
+        # one gives is reported where it is defined
+        for f in run.facts:
+            if f.kind == "violation" and f.node is None and f.module is not None and f.module.node is not None:
+                f.node = f.module.node
     for hook in forward_end_hooks():  # rules that decide at the end of forward (SHP005's folds)
         hook(run.facts, run.output)
 
@@ -589,10 +750,16 @@ def _forward_arity(interp: Interpreter, m: ModuleValue) -> int:
 
 def analyze_source(code: str, path: str = "<string>", input_shapes: Optional[Dict[str, List[InputSpec]]] = None,
                    strict: Optional[bool] = None, select=None, ignore=None,
-                   constructions: Optional[Dict[str, List[str]]] = None, scan_project: bool = True) -> Analysis:
-    """``constructions``: name -> call texts to analyse (``--construct``); ``scan_project``: also
-    look for constructions of the file's models in the other files of its project."""
-    """Analyse one file. Raises cst.ParserSyntaxError on a syntax error."""
+                   constructions: Optional[Dict[str, List[str]]] = None, scan_project: bool = True,
+                   time_budget: Optional[float] = None) -> Analysis:
+    """Analyse one file. Raises cst.ParserSyntaxError on a syntax error.
+
+    ``constructions``: name -> call texts to analyse (``--construct``); ``scan_project``: also
+    look for constructions of the file's models in the other files of its project.
+
+    ``time_budget``: CPU seconds for each class's analysis, three times that for the file's, after the
+    parse (core/limits.py; None: none). A class still being analysed when either is spent is abandoned (unknown, no
+    finding); :func:`budget_notes` says so in one line."""
     # The tree and the interpretation are many small objects that all live until the end: the
     # cyclic collector would rescan them again and again (25-35 % of the time on torch/nn and on a
     # 10,000-layer Sequential, at ~4 % more peak memory). It is paused meanwhile.
@@ -601,18 +768,35 @@ def analyze_source(code: str, path: str = "<string>", input_shapes: Optional[Dic
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _analyze_source(code, path, input_shapes, strict, select, ignore, constructions, scan_project)
+        return _analyze_source(code, path, input_shapes, strict, select, ignore, constructions, scan_project,
+                               time_budget)
     finally:
         if collecting:
             gc.enable()
 
 
 def _analyze_source(code, path, input_shapes, strict, select, ignore, constructions=None,
-                    scan_project=True) -> Analysis:
-    from .findings import facts_to_findings
-
+                    scan_project=True, budget=None) -> Analysis:
     strict = strict_mode() if strict is None else strict
     src = SourceModule(code, path)
+    with limits.time_budget(budget):
+        return _analyze_parsed(src, input_shapes, strict, select, ignore, constructions, scan_project)
+
+
+def budget_notes(analysis: Analysis, path: str) -> List[str]:
+    """One line for a file some of whose classes a budget (time, steps) cut short; none otherwise."""
+    cut = [r for r in analysis.runs if r.error and r.error.startswith("abandoned:") and "budget" in r.error]
+    if not cut:
+        return []
+    names = ", ".join(dict.fromkeys(r.cls.name if r.cls is not None else (r.ctor_text or "?") for r in cut))
+    why = cut[0].error[len("abandoned: "):]
+    return [f"shapelint: {path}: not fully analysed: {why}: {names} unknown"]
+
+
+def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=None, scan_project=True) -> Analysis:
+    from .findings import facts_to_findings
+
+    path = src.path
     project = Project(src)
     planner = Planner(src, input_shapes or {}, strict, project)
     extra: Dict[str, List[Tuple[str, str, Any]]] = {}
@@ -622,8 +806,8 @@ def _analyze_source(code, path, input_shapes, strict, select, ignore, constructi
         from .constructions import find_constructions
 
         for name, found in find_constructions(path, project.root, planner.construction_targets()).items():
-            extra.setdefault(name, []).extend((c.text, c.where, list(c.inputs) if c.inputs else None)
-                                              for c in found)
+            extra.setdefault(name, []).extend(
+                (c.text, c.where, [InputSpec(i) for i in c.inputs] if c.inputs else None) for c in found)
     planner.constructions = extra
     runs = planner.plan()
     _execute_all(src, runs, strict, project)
@@ -635,6 +819,8 @@ def _analyze_source(code, path, input_shapes, strict, select, ignore, constructi
         _execute_all(src, symbolic, strict, project, exploratory=True)
         runs += symbolic
         coverage = _coverage(planner, runs)
+    for fw in registered():  # runs of model-building code the planner does not see (Keras models)
+        runs += fw.file_runs(src, strict, lambda: Interpreter(src, strict, project))
     # a construction whose arguments were unknown built nothing: it is not a run
     runs = [r for r in runs if r.root is not None or r.facts or r.error]
     findings = facts_to_findings(src, runs, select, ignore)
@@ -822,10 +1008,11 @@ def analyze_target(path: str, target: str, inputs: Optional[List[InputSpec]] = N
         execute(src, run, strict, project, training)
     except AnalysisAbort as e:
         run.error = f"abandoned: {e}"
-    if run.root is None and run.error is None:
-        raise ShapelintInputError(f"{target} does not build a model shapelint can follow in {path}")
     run.source = src
-    return run
+    built_wrong = any(getattr(f.payload, "KIND", None) == "construction" for f in run.facts or ())
+    if run.root is None and run.error is None and not built_wrong:
+        raise ShapelintInputError(f"{target} does not build a model shapelint can follow in {path}")
+    return run  # a construction that fails (SHP009): the caller says why (summary's preflight)
 
 
 def run_target(code: str, path: str, target: str, inputs: Optional[List[InputSpec]] = None,

@@ -119,7 +119,7 @@ def facts_to_findings(src: SourceModule, runs: List[Run], select=None, ignore=No
             seen.add(key)
             ctx = MessageContext(src, run, positions, fact.module)
             out.append(Finding(src.path, pos.start.line, pos.start.column, rule.CODE,
-                               rule.message(fact.payload, fact.node, ctx) + elsewhere, run))
+                               rule.message(fact.payload, fact.node, ctx) + elsewhere, run, fact))
     out.sort(key=lambda f: (f.line, f.col, f.code))
     return out
 

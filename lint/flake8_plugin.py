@@ -22,6 +22,7 @@ class ShapeLintPlugin:
     _input_shapes: Dict[str, List] = {}
     _config_error = None
     _max_file_size = None
+    _time_budget = None  # CPU seconds per class, 3x per file (--shapelint-time-budget, default 2)
     _cache = None  # lint/cache.py's ResultCache, made by parse_options unless --shapelint-no-cache
     _coverage = False  # SHP100 named in --select/--extend-select (SHP1 or SHP100; plain SHP is not enough)
 
@@ -44,6 +45,11 @@ class ShapeLintPlugin:
             "--shapelint-max-file-size", default="2MB", parse_from_config=True,
             help="shapelint: skip larger files with one line on stderr (default 2MB; e.g. 500kB, 5MB)",
         )
+        parser.add_option(
+            "--shapelint-time-budget", default="2", parse_from_config=True,
+            help="shapelint: CPU seconds of analysis per class, three times that per file (default 2; 0: none); a class still being "
+                 "analysed when it is spent is left unknown, with one line on stderr",
+        )
         # -- result cache (lint/cache.py) --
         parser.add_option("--shapelint-no-cache", action="store_true", default=False, parse_from_config=True,
                           help="shapelint: do not read or write the result cache (.shapelint_cache/)")
@@ -52,7 +58,8 @@ class ShapeLintPlugin:
 
     @classmethod
     def parse_options(cls, options):
-        from .options import DEFAULT_MAX_FILE_SIZE, ShapelintInputError, input_shapes, parse_size
+        from .options import DEFAULT_MAX_FILE_SIZE, DEFAULT_TIME_BUDGET, ShapelintInputError, input_shapes, \
+            parse_seconds, parse_size
 
         raw = getattr(options, "input_shape", None) or []
         if isinstance(raw, str):
@@ -61,6 +68,9 @@ class ShapeLintPlugin:
             cls._input_shapes = input_shapes(raw)
             cls._max_file_size = parse_size(getattr(options, "shapelint_max_file_size", None) or DEFAULT_MAX_FILE_SIZE,
                                             "--shapelint-max-file-size")
+            raw_budget = getattr(options, "shapelint_time_budget", None)
+            cls._time_budget = parse_seconds(raw_budget if raw_budget is not None else DEFAULT_TIME_BUDGET,
+                                             "--shapelint-time-budget")
             cls._config_error = None
         except ShapelintInputError as e:
             cls._input_shapes = {}
@@ -73,13 +83,17 @@ class ShapeLintPlugin:
         # -- result cache (lint/cache.py) --
         from .cache import open_cache
 
-        cls._cache = open_cache(".", "flake8", {"input-shape": cls._input_shapes, "coverage": cls._coverage},
+        shapes = {k: [repr(v) for v in vs] for k, vs in cls._input_shapes.items()}  # names and dtypes too
+        cls._cache = open_cache(".", "flake8", {"input-shape": shapes, "time-budget": cls._time_budget,
+                                                "coverage": cls._coverage},
                                 enabled=not getattr(options, "shapelint_no_cache", False),
                                 directory=getattr(options, "shapelint_cache_dir", None))
 
     def run(self):
+        from .frameworks import mentions_framework
+
         code = "".join(self.lines)
-        if "torch" not in code:
+        if not mentions_framework(code):
             return
         if self._config_error:
             yield 1, 0, f"SHP000 shapelint: bad option: {self._config_error}", type(self)
@@ -112,7 +126,7 @@ class ShapeLintPlugin:
 
         def analyse():
             check_depth(code, self.tree)
-            return analyze_source(code, self.filename, self._input_shapes)
+            return analyze_source(code, self.filename, self._input_shapes, time_budget=self._time_budget)
 
         try:
             analysis = run_deep(analyse)
@@ -121,9 +135,25 @@ class ShapeLintPlugin:
         except TooDeep as e:
             print(f"shapelint: {self.filename}: not analysed: {e}", file=sys.stderr)
             return []
+        from .engine import budget_notes
         from .rules.shp100_model_not_analysed import coverage_message
 
-        out = [(f.line, f.col, f"{f.code} {f.message}") for f in analysis.findings]
+        for note in budget_notes(analysis, self.filename):  # stderr only: never a finding
+            print(note, file=sys.stderr)
+        marks = set()
+        if analysis.findings:
+            from .fixes import fixable
+
+            try:  # `[*]`: a verified safe fix exists (`shapelint check --fix` applies it)
+                marks = run_deep(fixable, analysis, code, self.filename, self._input_shapes,
+                                 time_budget=self._time_budget)
+            except Exception:
+                from .engine import strict_mode
+
+                if strict_mode():
+                    raise
+        out = [(f.line, f.col, f"{f.code} {'[*] ' if (f.line, f.code) in marks else ''}{f.message}")
+               for f in analysis.findings]
         if self._coverage:
             out += [(c["line"] or 1, 0, f"SHP100 {coverage_message(c)}") for c in analysis.coverage
                     if not c["analysed"]]

@@ -10,7 +10,46 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 # Nothing here imports libcst or the engine: flake8 parses options for every run, even for files
 # that shapelint skips.
 
-InputSpec = Tuple[Any, ...]  # ints and symbol names
+class InputSpec(tuple):
+    """One model input: its dims (ints and symbol names), and optionally
+
+    * ``name``: the forward parameter it is given as (a keyword: ``cond``), or a key of a dict
+      parameter (``batch.x``: ``forward(self, batch)`` reading ``batch["x"]``);
+    * ``dtype``: ``long`` (indices for an Embedding), ``float``, ``int``, ``bool``, ``half``, ``double``.
+
+    A plain tuple of dims is an InputSpec without either (positional, dtype inferred)."""
+
+    name: Optional[str]
+    dtype: Optional[str]
+
+    def __new__(cls, dims: Iterable[Any] = (), name: Optional[str] = None, dtype: Optional[str] = None) -> "InputSpec":
+        self = super().__new__(cls, tuple(dims))
+        self.name = name
+        self.dtype = dtype
+        return self
+
+    def __reduce__(self):  # pickled to --jobs workers
+        return (InputSpec, (tuple(self), self.name, self.dtype))
+
+    def __repr__(self) -> str:
+        if self.name is None and self.dtype is None:
+            return tuple.__repr__(self)
+        return f"InputSpec({tuple.__repr__(self)}, name={self.name!r}, dtype={self.dtype!r})"
+
+    def with_dims(self, dims: Iterable[Any]) -> "InputSpec":
+        return InputSpec(dims, self.name, self.dtype)
+
+
+_DTYPES = {"long": "long", "int64": "long", "int": "int", "int32": "int", "float": "float", "float32": "float",
+           "bool": "bool", "half": "half", "float16": "half", "double": "double", "float64": "double"}
+
+
+def spec_name(spec: Any) -> Optional[str]:
+    return getattr(spec, "name", None)
+
+
+def spec_dtype(spec: Any) -> Optional[str]:
+    return getattr(spec, "dtype", None)
 
 
 class ShapelintInputError(Exception):
@@ -18,18 +57,43 @@ class ShapelintInputError(Exception):
 
 
 def parse_input_shape(text: str) -> Tuple[str, InputSpec]:
-    """'Net=1,1,28,28' or 'Net=N,3,H,W' -> ('Net', (1, 1, 28, 28))."""
+    """'Net=1,1,28,28' or 'Net=N,3,H,W' -> ('Net', (1, 1, 28, 28)); 'Net.cond=2,4' names the forward
+    parameter ``cond``; 'Net.batch.x=2,3' the key ``x`` of a dict parameter ``batch``; a ``:long``
+    suffix gives the dtype ('Net=2,16:long')."""
     if "=" not in text:
         raise ShapelintInputError(f"malformed input shape {text!r}: expected CLASS=DIMS, e.g. Net=1,1,28,28")
     name, dims_text = text.split("=", 1)
-    name = name.strip()
-    if not name.isidentifier():
-        raise ShapelintInputError(f"malformed input shape {text!r}: {name!r} is not a class name")
-    return name, parse_dims(dims_text, text)
+    parts = [p.strip() for p in name.split(".")]
+    if not all(p.isidentifier() for p in parts) or len(parts) > 3:
+        raise ShapelintInputError(f"malformed input shape {text!r}: {name.strip()!r} is not a class name "
+                                  f"(CLASS, CLASS.param or CLASS.param.key)")
+    spec = parse_dims(dims_text, text)
+    return parts[0], InputSpec(spec, ".".join(parts[1:]) or None, spec.dtype)
+
+
+def parse_named_dims(text: str) -> InputSpec:
+    """The summary's --input-shape: 'DIMS', 'param=DIMS' or 'param.key=DIMS', each with an optional
+    ':dtype' (the check's syntax without the class)."""
+    if "=" in text:
+        name, dims_text = text.split("=", 1)
+        parts = [p.strip() for p in name.split(".")]
+        if not all(p.isidentifier() for p in parts) or len(parts) > 2:
+            raise ShapelintInputError(f"malformed input shape {text!r}: {name.strip()!r} is not a forward "
+                                      f"parameter (param or param.key)")
+        spec = parse_dims(dims_text, text)
+        return InputSpec(spec, ".".join(parts), spec.dtype)
+    return parse_dims(text)
 
 
 def parse_dims(dims_text: str, whole: Optional[str] = None) -> InputSpec:
     whole = whole or dims_text
+    dtype = None
+    if ":" in dims_text:
+        dims_text, dt = dims_text.rsplit(":", 1)
+        dtype = _DTYPES.get(dt.strip().replace("torch.", ""))
+        if dtype is None:
+            raise ShapelintInputError(f"malformed input shape {whole!r}: unknown dtype {dt.strip()!r} "
+                                      f"(one of {', '.join(sorted(set(_DTYPES)))})")
     out = []
     parts = [p.strip() for p in dims_text.strip().strip("()[]").split(",")]
     if len(parts) > 1 and parts[-1] == "":
@@ -48,7 +112,7 @@ def parse_dims(dims_text: str, whole: Optional[str] = None) -> InputSpec:
             out.append(p)
         else:
             raise ShapelintInputError(f"malformed input shape {whole!r}: {p!r} is neither a size nor a symbol")
-    return tuple(out)
+    return InputSpec(out, None, dtype)
 
 
 
@@ -179,14 +243,14 @@ def find_pyproject(start: str) -> Optional[str]:
         d = parent
 
 
-CONFIG_KEYS = ("input-shape", "select", "ignore", "max-file-size", "cache", "cache-dir", "construct",
+CONFIG_KEYS = ("input-shape", "select", "ignore", "max-file-size", "time-budget", "cache", "cache-dir", "construct",
                "require-coverage")
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 
 
 def load_config(start: str) -> dict:
     """The [tool.shapelint] table (keys normalised to dashes): input-shape (list or string),
-    select, ignore, max-file-size, cache, cache-dir, construct (list or string), require-coverage. An unknown key is an error naming the closest valid one."""
+    select, ignore, max-file-size, time-budget, cache, cache-dir, construct (list or string), require-coverage. An unknown key is an error naming the closest valid one."""
     path = find_pyproject(start)
     if path is None:
         return {}
@@ -216,6 +280,30 @@ def load_config(start: str) -> dict:
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+
+
+DEFAULT_TIME_BUDGET = 2.0  # CPU seconds of analysis per class, 3x per file (core/limits.py)
+
+
+def parse_seconds(value, where: str = "time-budget") -> Optional[float]:
+    """``2``, ``"2.5"``, ``"500ms"``, ``"3s"`` -> seconds; ``0``/``"none"``/``"off"``: no budget (None)."""
+    if isinstance(value, bool):
+        raise ShapelintInputError(f"{where}: {value!r} is not a number of seconds")
+    text = str(value).strip().lower()
+    if text in ("none", "off", "0", "0s", "0.0"):
+        return None
+    scale = 1.0
+    if text.endswith("ms"):
+        text, scale = text[:-2], 0.001
+    elif text.endswith("s"):
+        text = text[:-1]
+    try:
+        n = float(text) * scale
+    except ValueError:
+        raise ShapelintInputError(f"{where}: {value!r} is not a number of seconds (e.g. 2, 0.5, 500ms; 0: none)")
+    if not n > 0 or n != n or n == float("inf"):
+        raise ShapelintInputError(f"{where}: {value!r} must be a positive number of seconds (0: none)")
+    return n
 
 
 def parse_size(value, where: str = "max-file-size") -> int:

@@ -29,6 +29,7 @@ class Finding:
     code: str
     message: str
     run: Optional["Run"] = field(default=None, repr=False, compare=False)
+    fact: Optional["Fact"] = field(default=None, repr=False, compare=False)  # the violation (fixes read it)
 
     def as_dict(self) -> Dict[str, Any]:
         return {"path": self.path, "line": self.line, "col": self.col, "code": self.code, "message": self.message}
@@ -59,16 +60,25 @@ class Run:
     # nobody builds (each int-like parameter a symbolic dim, the others unknown)
     ctor_kwargs: Optional[Dict[str, Any]] = None
     skipped: List[Any] = field(default_factory=list)  # the interpreter's (what, node, source) not followed
+    call_node: Any = None  # where the file calls a container model (`model(x)`): its findings' line
 
     @property
     def concrete(self) -> bool:
         return self.inputs is not None and all(isinstance(d, int) for s in self.inputs for d in s)
 
     def input_text(self) -> str:
-        shapes = [t.shape for t in self.input_tensors if t.shape is not None]
-        if not shapes:
-            return ""
-        return " and ".join("x".join(D.text(d) for d in s) for s in shapes)
+        # a named input (CLASS.param=, model(x, cond=...)) is shown with its name
+        names = [getattr(s, "name", None) for s in self.inputs or ()]
+        positional = [n for n in names if n is None]
+        names = positional + [n for n in names if n is not None]
+        parts = []
+        for i, t in enumerate(self.input_tensors):
+            if t.shape is None:
+                continue
+            text = "x".join(D.text(d) for d in t.shape)
+            name = names[i] if i < len(names) else None
+            parts.append(f"{name}={text}" if name else text)
+        return " and ".join(parts)
 
 
 __all__ = ["Finding", "Run"]

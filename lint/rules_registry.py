@@ -25,7 +25,9 @@ from .core.facts import Fact, Payload
 
 # the modules that raise violations: importing them defines every payload class they can emit
 EMITTERS = ("shapelint.frameworks.torch.layers", "shapelint.frameworks.torch.tensor_ops",
-            "shapelint.frameworks.torch.tensor_methods", "shapelint.core.interpreter")
+            "shapelint.frameworks.torch.tensor_methods", "shapelint.core.interpreter",
+            "shapelint.frameworks.keras.layers", "shapelint.frameworks.keras.layers_seq",
+            "shapelint.frameworks.keras.model")
 
 ForwardEndHook = Callable[[List[Fact], Any], None]
 

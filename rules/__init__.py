@@ -9,4 +9,18 @@ and raises ``Violation(Payload(...))``; ``shapelint.rules_registry`` fails at im
 has no rule or two rules claim one kind. A rule may define ``on_forward_end(facts, output)`` to
 decide at the end of forward (SHP005). Rules never walk syntax and never infer shapes: the engine
 has done that once for all of them.
+
+Fixes (``shapelint check --fix`` / ``--diff`` / ``--unsafe-fixes``): a rule may define
+``fix(payload, node, ctx) -> Optional[shapelint.core.fixes.Fix]`` beside ``message``. It reads the same
+typed payload (the right size is already in it: ``per_sample``, ``got``...) and asks the
+``shapelint.core.fixes.FixContext`` ``ctx`` for syntax (the layer's constructor call, the argument bound
+to a parameter, whether an expression is a literal constant); it returns the edits (node ->
+replacement expression) and whether the fix is safe (a hardcoded size replaced by the integer the
+analysis computed) or unsafe (a rewrite that changes behaviour: ``torch.flatten(x, 1)``,
+``nn.LazyLinear``, ``view(x.size(0), -1)``). The fix is a function of the rule rather than a field
+computed by the engine because only the rule knows which argument its payload talks about, and
+because a fix needs the syntax the engine has long left behind. No fix is trusted alone:
+``shapelint.fixes.fix_source`` applies it, re-analyses the file, follows the fixes of what that
+reveals (the ``Linear`` after a corrected ``view``), and keeps the result only if no finding was
+introduced; ``[*]`` in the output marks findings such a verified chain removes.
 """

@@ -72,12 +72,51 @@ class ViewSize(Payload):
     shape: Tuple[Any, ...]
 
 
-KINDS = (ReshapeSize, UnflattenSize, ViewSize)
+@dataclass
+class EinopsAxis(Payload):
+    """An einops pattern that cannot apply to ``shape``: input dim ``dim`` has ``got`` elements where
+    the pattern's composition ``group`` needs ``need`` (a product that must equal it) or a divisor of
+    it (``divides``: einops' "can't divide axis of length 10 in chunks of 3")."""
+
+    KIND = "reshape_size"
+    op: str
+    pattern: str
+    group: str
+    got: Any
+    need: Any
+    divides: bool
+    shape: Tuple[Any, ...]
 
 
-def message(d: Union[ReshapeSize, UnflattenSize, ViewSize], node: Any, ctx: Any) -> str:
+@dataclass
+class KerasReshapeSize(Payload):
+    """keras.layers.Reshape(target_shape): each sample has ``per_sample`` values, the target wants
+    ``k`` (or a multiple of ``k`` with a -1)."""
+
+    KIND = "reshape_size"
+    per_sample: Any
+    k: Any
+    shape: Tuple[Any, ...]
+    target: Tuple[Any, ...]
+    multiple: bool = False
+
+
+KINDS = (ReshapeSize, UnflattenSize, ViewSize, EinopsAxis, KerasReshapeSize)
+
+
+def message(d: Union[ReshapeSize, UnflattenSize, ViewSize, EinopsAxis, KerasReshapeSize], node: Any, ctx: Any) -> str:
     op = ctx.text(node)
     shape = d.shape
+    if isinstance(d, EinopsAxis):
+        how = (f"cannot be split into chunks of {ctx.dim(d.need)}" if d.divides
+               else f"is not {d.group} = {ctx.dim(d.need)}")
+        return (f"{op}: {d.op} pattern {d.pattern!r}: an axis of length {ctx.dim(d.got)} {how} "
+                f"(shape {ctx.shape(shape)}{ctx.input_desc()})")
+    if isinstance(d, KerasReshapeSize):
+        per = ctx.product(shape[1:]) if shape is not None else ctx.dim(d.per_sample)
+        k = f"a multiple of {ctx.dim(d.k)}" if d.multiple else ctx.dim(d.k)
+        return (f"{op}: Reshape to target_shape {tuple(d.target)}: the layers before it yield {per} values "
+                f"per sample{ctx.input_desc()}, not {k}")
     if isinstance(d, ReshapeSize):
         per = ctx.product(shape[1:]) if shape is not None else ctx.dim(d.per_sample)
         return (f"{op}: the layers before it yield {per} features per sample{ctx.input_desc()}, "
@@ -87,3 +126,15 @@ def message(d: Union[ReshapeSize, UnflattenSize, ViewSize], node: Any, ctx: Any)
                 f"dim {d.dim}, but it has {ctx.dim(d.got)} (shape {ctx.shape(shape)}{ctx.input_desc()})")
     return (f"{op}: a tensor of shape {ctx.shape(shape)} ({ctx.dim(d.total)} elements{ctx.input_desc()}) "
             f"cannot be viewed as {list(ctx.dim(t) for t in d.target)}".replace("'", ""))
+
+
+def fix(d: Union[ReshapeSize, UnflattenSize, ViewSize], node: Any, ctx: Any) -> Any:
+    """Safe: the hardcoded size -> the size the layers yield (concrete input). Unsafe:
+    ``x.view(-1, K)`` -> ``torch.flatten(x, 1)``."""
+    from shapelint.core.fixes import reshape_fix, view_size_fix
+
+    if isinstance(d, ReshapeSize):
+        return reshape_fix(ctx, node, d.per_sample, d.k, "flatten")
+    if isinstance(d, ViewSize):
+        return view_size_fix(ctx, node, d.total, d.target)
+    return None

@@ -53,10 +53,38 @@ class Features(Payload):
     shape: Tuple[Any, ...]
 
 
-KINDS = (Features,)
+@dataclass
+class StateShape(Payload):
+    """A recurrent layer's (or cell's) initial ``state`` (h0, c0, hx) has shape ``got`` where the layer
+    needs ``expected`` (torch: "Expected hidden size (1, 3, 20), got [1, 3, 10]")."""
+
+    KIND = "state"
+    layer: str
+    state: str
+    expected: Tuple[Any, ...]
+    got: Tuple[Any, ...]
 
 
-def message(d: Features, node: Any, ctx: Any) -> str:
+KINDS = (Features, StateShape)
+
+
+def message(d: Any, node: Any, ctx: Any) -> str:
+    if isinstance(d, StateShape):
+        return (f"{ctx.text(node)}: {d.layer}{ctx.defined_at(ctx.module)} needs {d.state} of shape "
+                f"{ctx.shape(d.expected)} but gets {ctx.shape(d.got)}{ctx.input_desc()}")
     return (f"{ctx.text(node)}: {d.layer} {d.param}={ctx.dim(d.expected)}{ctx.defined_at(ctx.module)} "
             f"but the incoming tensor has {ctx.dim(d.got)} features "
             f"(shape {ctx.shape(d.shape)}{ctx.input_desc()})")
+
+
+def fix(d: Features, node: Any, ctx: Any) -> Any:
+    """Safe: the layer's hardcoded ``in_features`` (input_size, embed_dim) -> the incoming size
+    (concrete input). Unsafe: ``nn.Linear(K, out)`` fed a symbolic size -> ``nn.LazyLinear(out)``."""
+    from shapelint.core.fixes import lazy_linear_fix, replace_constant
+
+    if isinstance(d.got, int):
+        return replace_constant(ctx, ctx.layer_call(), ctx.param_index(d.param), d.param, d.expected, d.got,
+                                f"{d.param}={{old}} -> {{new}}")
+    if d.layer == "Linear":
+        return lazy_linear_fix(ctx)
+    return None

@@ -60,3 +60,17 @@ def message(d: Channels, node: Any, ctx: Any) -> str:
                 f"but the input ends in {ctx.shape(got)}{ctx.input_desc()}")
     return (f"{ctx.text(node)}: {d.layer} expects {d.param}={ctx.dim(d.expected)}{ctx.defined_at(mod)} "
             f"but the incoming tensor has {ctx.dim(got)} channels{ctx.input_desc()}")
+
+
+def fix(d: Channels, node: Any, ctx: Any) -> Any:
+    """Safe: the layer's hardcoded channel count (in_channels, num_features, num_channels, a
+    one-entry normalized_shape) -> the incoming one (concrete input)."""
+    from shapelint.core.fixes import replace_constant
+
+    got, expected = d.got, d.expected
+    if isinstance(got, tuple):
+        if len(got) != 1 or not isinstance(expected, (list, tuple)) or len(expected) != 1:
+            return None
+        got, expected = got[0], expected[0]
+    return replace_constant(ctx, ctx.layer_call(), ctx.param_index(d.param), d.param, expected, got,
+                            f"{d.param}={{old}} -> {{new}}")

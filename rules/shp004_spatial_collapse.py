@@ -48,10 +48,26 @@ class Collapse(Payload):
     output: Optional[Any] = None
 
 
-KINDS = (Collapse,)
+@dataclass
+class KerasCollapse(Payload):
+    """A Keras 'valid' convolution or pooling window larger than its input: spatial axis ``dim`` of
+    size ``size`` gives an ``output`` below 1 (Keras: "Computed output size would be negative")."""
+
+    KIND = "collapse"
+    layer: str
+    dim: int
+    size: Any
+    output: Any
 
 
-def message(d: Collapse, node: Any, ctx: Any) -> str:
+KINDS = (Collapse, KerasCollapse)
+
+
+def message(d: Any, node: Any, ctx: Any) -> str:
+    if isinstance(d, KerasCollapse):
+        nth = {1: "1st", 2: "2nd", 3: "3rd"}.get(d.dim + 1, f"{d.dim + 1}th")
+        return (f"{ctx.text(node)}: {d.layer} window does not fit its input: the {nth} spatial dim has "
+                f"{ctx.dim(d.size)} steps, the output would have {ctx.dim(d.output)}{ctx.input_desc()}")
     size = d.padded if d.padded is not None else d.size
     what = f"kernel {ctx.dim(d.kernel)} is larger than its padded input {ctx.dim(size)}" if d.kernel is not None \
         else f"the output size would be {ctx.dim(d.output)}"

@@ -84,3 +84,10 @@ def message(d: BatchFold, node: Any, ctx: Any) -> str:
     else:
         becomes = "the batch size silently changes"
     return f"{ctx.text(node)}: {per} features per sample{ctx.input_desc()}, not {ctx.dim(k)}; {becomes}"
+
+
+def fix(d: BatchFold, node: Any, ctx: Any) -> Any:
+    """Safe: K -> the per-sample size (concrete input). Unsafe: ``x.view(x.size(0), -1)``."""
+    from shapelint.core.fixes import reshape_fix
+
+    return reshape_fix(ctx, node, d.per_sample, d.k, "keep_batch")

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 from shapelint.core.facts import Payload
 
@@ -93,11 +93,76 @@ class EinsumMismatch(Payload):
     shapes: Tuple[Any, ...]
 
 
-KINDS = (Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, EinsumMismatch)
+@dataclass
+class MaskShape(Payload):
+    """An attention ``mask`` of shape ``got`` where ``layer`` needs ``expected`` (torch: "The shape of
+    the 2D attn_mask is ..., but should be ...", "expecting key_padding_mask shape of ...")."""
+
+    KIND = "mask"
+    layer: str
+    mask: str
+    got: Tuple[Any, ...]
+    expected: Tuple[Any, ...]
 
 
-def message(d: Union[Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, EinsumMismatch], node: Any,
-            ctx: Any) -> str:
+@dataclass
+class TableOverflow(Payload):
+    """A fixed table of ``rows`` rows (an Embedding's weight, a positional table) indexed up to
+    ``index`` (``torch.arange(T)`` positions with T known): torch raises ``index out of range in self``."""
+
+    KIND = "table"
+    layer: str
+    rows: int
+    index: int
+
+
+@dataclass
+class KerasShapes(Payload):
+    """A Keras merge layer (Add, Multiply...) or MultiHeadAttention given inputs whose axis ``axis``
+    differ (``a`` vs ``b``, neither 1): Keras raises "Inputs have incompatible shapes"."""
+
+    KIND = "broadcast"
+    layer: str
+    left: Tuple[Any, ...]
+    right: Tuple[Any, ...]
+    axis: int
+    a: Any
+    b: Any
+    what: str = "inputs"
+
+
+@dataclass
+class KerasConcat(Payload):
+    """keras.layers.Concatenate on inputs that differ outside the concatenation axis (or in rank)."""
+
+    KIND = "concat"
+    shapes: Tuple[Any, ...]
+    axis: Any
+    bad: Optional[int] = None  # the axis that differs; None: the ranks differ
+    a: Any = None
+    b: Any = None
+
+
+KINDS = (Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, EinsumMismatch, MaskShape, TableOverflow, KerasShapes, KerasConcat)
+
+
+def message(d: Union[Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, EinsumMismatch, MaskShape, TableOverflow, KerasShapes, KerasConcat], node: Any, ctx: Any) -> str:
+    if isinstance(d, TableOverflow):
+        return (f"{ctx.text(node)}: {d.layer}{ctx.defined_at(ctx.module)} has {d.rows} rows but is indexed "
+                f"with {d.index} (index out of range: the sequence is longer than the table){ctx.input_desc()}")
+    if isinstance(d, MaskShape):
+        return (f"{ctx.text(node)}: {d.layer} {d.mask} has shape {ctx.shape(d.got)} but must be "
+                f"{ctx.shape(d.expected)}{ctx.input_desc()}")
+    if isinstance(d, KerasShapes):
+        return (f"{ctx.text(node)}: {d.layer} {d.what} of shapes {ctx.shape(d.left)} and {ctx.shape(d.right)} "
+                f"are incompatible: axis {d.axis} is {ctx.dim(d.a)} vs {ctx.dim(d.b)}{ctx.input_desc()}")
+    if isinstance(d, KerasConcat):
+        shapes = ", ".join(ctx.shape(s) for s in d.shapes)
+        if d.bad is None:
+            return (f"{ctx.text(node)}: Concatenate needs inputs of one rank, got {shapes} "
+                    f"(ranks {', '.join(str(len(s)) for s in d.shapes)})")
+        return (f"{ctx.text(node)}: Concatenate(axis={d.axis}) inputs {shapes} differ in axis {d.bad} "
+                f"({ctx.dim(d.a)} vs {ctx.dim(d.b)}); only axis {d.axis} may differ{ctx.input_desc()}")
     if isinstance(d, ConcatMismatch):
         shapes = ", ".join(ctx.shape(s) for s in d.shapes)
         return (f"{ctx.text(node)}: tensors {shapes} differ in dim {d.bad} ({ctx.dim(d.a)} vs "

@@ -15,7 +15,8 @@ Arguments torch rejects, whatever the data: `padding='same'` with a stride > 1, 
 divisible by `groups`, `GroupNorm` channels not divisible by `num_groups`, transposed-conv
 `output_padding` not smaller than its stride or dilation, `PixelShuffle` channels not divisible
 by r², pooling padding larger than half the kernel, a dimension index out of range,
-`MultiheadAttention` `embed_dim` not divisible by `num_heads`.
+`MultiheadAttention` `embed_dim` not divisible by `num_heads`, a zero or negative stride, kernel size
+or dilation, a negative padding.
 
 ## Why it matters
 Some of these fail at construction, others only at the first forward pass; either way the job
@@ -48,6 +49,20 @@ class Config(Payload):
 class GroupsNotPositive(Config):
     def what(self) -> str:
         return "groups must be a positive integer"
+
+
+@dataclass
+class NotPositive(Config):
+    """A stride, kernel size or dilation of 0 (or below), a negative padding: torch refuses it at
+    the first forward, in the words given."""
+
+    layer: str
+    param: str
+    value: Any
+    words: str
+
+    def what(self) -> str:
+        return f"{self.words} ({self.layer} {self.param}={self.value})"
 
 
 @dataclass
@@ -177,6 +192,15 @@ class DropoutProbability(Config):
 
     def what(self) -> str:
         return f"dropout probability has to be between 0 and 1, but got {self.p}"
+
+
+@dataclass
+class PaddingIdx(Config):
+    padding_idx: int
+    num_embeddings: int
+
+    def what(self) -> str:
+        return f"padding_idx={self.padding_idx} must be within num_embeddings={self.num_embeddings}"
 
 
 @dataclass
@@ -362,6 +386,20 @@ class EinsumOutputLabel(Config):
 
     def what(self) -> str:
         return f"einsum(): output subscript {self.label!r} appears in no input"
+
+
+# ---- Keras ------------------------------------------------------------------------------------
+
+@dataclass
+class KerasConfig(Config):
+    """An argument a Keras layer refuses (Keras 3 raises ValueError at construction or at the first
+    call); ``text`` says what, in Keras's terms."""
+
+    arg: str
+    text: str
+
+    def what(self) -> str:
+        return self.text
 
 
 KINDS = tuple(c for c in list(globals().values())

@@ -126,7 +126,22 @@ class InterpolateModeRank(Rank):
         return f"{self.rank}D"
 
 
-KINDS = (RankBatchedOrNot, RankOneOf, RankAtLeast, InterpolateRank, InterpolateSpatialRank, InterpolateModeRank)
+@dataclass
+class KerasRank(Rank):
+    """A Keras layer fed a tensor of rank ``got``; ``expects`` says what it takes, in Keras's terms
+    ('4D (batch, spatial..., channels)')."""
+
+    layer: str
+    got: int
+    shape: Tuple[Any, ...]
+    expects: str
+
+    def expected(self) -> str:
+        return self.expects
+
+
+KINDS = (RankBatchedOrNot, RankOneOf, RankAtLeast, InterpolateRank, InterpolateSpatialRank, InterpolateModeRank,
+         KerasRank)
 
 
 def message(d: Rank, node: Any, ctx: Any) -> str:

@@ -35,7 +35,8 @@ MARK_RE = re.compile(r"#\s*expect:\s*SHP\d{3}")
 
 def fixture_files() -> List[Path]:
     return sorted(p for p in FIXTURES.glob("*.py")
-                  if p.name != "verify_with_torch.py" and not p.name.startswith("_"))
+                  if p.name != "verify_with_torch.py" and not p.name.startswith(("_", "keras_")))
+    # keras_*.py: Keras models, built in Keras by tests/test_keras_frontend.py (no torch --confirm)
 
 
 def has_markers(path: Path) -> bool:

@@ -26,7 +26,7 @@ def test_finding_exits_1_with_flake8_style_line():
     r = shapelint("check", FIX / "mnist_net_56.py")
     assert r.returncode == 1
     line = r.stdout.strip()
-    assert line.startswith(f"{FIX / 'mnist_net_56.py'}:19:13: SHP001 x.view(-1, 320)")
+    assert line.startswith(f"{FIX / 'mnist_net_56.py'}:19:13: SHP001 [*] x.view(-1, 320)")  # [*]: --fix fixes it
 
 
 def test_json_and_directory_walk():
@@ -34,7 +34,7 @@ def test_json_and_directory_walk():
     assert r.returncode == 1
     out = json.loads(r.stdout)
     assert {Path(d["path"]).name for d in out} == {"rule_shp005_batch_fold.py", "rule_shp005_reshape_fold.py"}
-    assert set(out[0]) == {"path", "line", "col", "code", "message"}
+    assert set(out[0]) - {"fix"} == {"path", "line", "col", "code", "message"}  # fix: --fix can fix it
 
 
 def test_ignore_and_input_shape_option():

@@ -88,7 +88,7 @@ def test_no_bug_fixture_is_refuted_and_every_marked_line_is_confirmed(confirmed_
     unconfirmed = [d for d in findings if d.get("confirmed") is not True and "free sizes" not in d["evidence"]]
     assert not unconfirmed, unconfirmed
     for d in findings:
-        if d["code"] != "SHP005":
+        if d["code"] != "SHP005" and "free sizes" not in d["evidence"]:  # (a symbolic-only model: no run)
             assert d["torch_line"] == d["line"]
     assert "shapelint defect" not in confirmed_all["stderr"]
 

@@ -257,12 +257,13 @@ def option_analysis(path: Path):
     base = analysis(path)
     specs, native = {}, {}
     for run in base.runs:
-        if not run.concrete or run.cls.name in specs:
+        # a bare container model (module-level nn.Sequential) has no class an input shape could name
+        if not run.concrete or run.cls is None or run.cls.name in specs:
             continue
         dtypes = [t.dtype for t in run.input_tensors] or ["float"] * len(run.inputs)
         specs[run.cls.name] = [_symbolic_spec(s, dt, i) for i, (s, dt) in enumerate(zip(run.inputs, dtypes))]
     for run in base.runs:
-        if run.concrete:
+        if run.concrete and run.cls is not None:
             native.setdefault(run.cls.name, []).append(run.inputs)
     if not specs:
         return None, {}, {}

@@ -10,15 +10,25 @@ from shapelint.core.values import ModuleValue
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_torch_is_registered():
-    assert [fw.name for fw in registered()] == ["torch"]
-    assert registered()[0].owns("torch.nn.Conv2d") and not registered()[0].owns("torchvision.ops.X")
+def test_torch_and_keras_are_registered():
+    assert [fw.name for fw in registered()] == ["keras", "torch"]  # Keras first: it claims only its own
+    keras_fw, torch_fw = registered()
+    assert torch_fw.owns("torch.nn.Conv2d") and not torch_fw.owns("torchvision.ops.X")
+    assert keras_fw.owns("keras.layers.Conv2D") and keras_fw.owns("tf.keras.layers.Dense")
+    assert not keras_fw.owns("torch.nn.Conv2d")
+    # Keras claims no torch value: a ModuleValue or Tensor is torch's alone
+    from shapelint.core.values import Tensor
+
+    assert not keras_fw.owns_value(ModuleValue("opaque", "X")) and not keras_fw.owns_value(Tensor((1, 2)))
+    assert keras_fw.call_qual(None, "torch.relu", [], {}, None) is NOT_MINE
 
 
 def test_default_hooks_claim_nothing():
     fw = Framework()
     assert fw.call_qual(None, "torch.relu", [], {}, None) is NOT_MINE
     assert fw.class_base(None, None) is None and fw.aug_assign(None, "Add", None, None) is False
+    assert fw.owns_value(object()) is False and fw.call_value(None, None, [], {}, None) is NOT_MINE
+    assert fw.file_runs(None, True, lambda: None) == []
 
 
 def test_a_framework_registered_first_is_asked_first():

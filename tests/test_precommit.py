@@ -48,7 +48,7 @@ def test_pre_commit_runs_the_hooks_from_a_clone(tmp_path):
                        env=env, timeout=900)
     out = r.stdout
     assert r.returncode == 1, out + r.stderr
-    assert "model.py:19:13: SHP001 x.view(-1, 320)" in out
+    assert "model.py:19:13: SHP001 [*] x.view(-1, 320)" in out  # [*]: check --fix fixes it
     assert "nb.ipynb:cell_3:13:13: SHP001" in out
     assert "clean.py" not in out
     # fixed, the hooks pass

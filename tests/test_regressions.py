@@ -118,6 +118,147 @@ CASES = {
                 y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
                 return self.proj(y)
     ''',
+    "reshape(shape=...) keyword form before an einsum (diffusers unpatchify)": '''
+        import torch
+        import torch.nn as nn
+
+        class Unpatchify(nn.Module):
+            def __init__(self, patch=2, channels=4):
+                super().__init__()
+                self.patch = patch
+                self.out_channels = channels
+                self.proj = nn.Linear(8, patch * patch * channels)
+
+            def forward(self, hidden_states):
+                hidden_states = self.proj(hidden_states)
+                height = width = 2
+                hidden_states = hidden_states.reshape(
+                    shape=(hidden_states.shape[0], height, width, self.patch, self.patch, self.out_channels))
+                hidden_states = torch.einsum("nhwpqc->nchpwq", hidden_states)
+                output = hidden_states.reshape(
+                    shape=(hidden_states.shape[0], self.out_channels, height * self.patch, width * self.patch))
+                return output.flatten(start_dim=1, end_dim=2).sum(dim=-1, keepdim=True)
+
+        model = Unpatchify()
+        model(torch.randn(3, 4, 8))
+    ''',
+    "keyword forms of permute/transpose/split/cat": '''
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(6, 6)
+
+            def forward(self, x):
+                a, b = torch.split(x, split_size_or_sections=3, dim=-1)
+                y = torch.cat(tensors=[b, a], dim=-1).permute(dims=(0, 2, 1)).transpose(dim0=1, dim1=2)
+                return self.fc(y.view(size=(-1, 6))).unsqueeze(dim=0).squeeze(dim=0)
+
+        model = Net()
+        model(torch.randn(2, 5, 6))
+    ''',
+    "two functions each build their model and feed it its own input (Python scopes)": '''
+        import torch
+        import torch.nn as nn
+
+        class A(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(10, 2)
+
+            def forward(self, x):
+                return self.fc(x)
+
+        class B(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+
+            def forward(self, x):
+                return self.conv(x)
+
+        def test_a():
+            model = A()
+            return model(torch.randn(4, 10))
+
+        def test_b():
+            model = B()
+            x = torch.randn(1, 3, 32, 32)
+            return model(x)
+
+        def test_b_again():
+            x = torch.randn(2, 3, 16, 16)
+            model = B()
+            return model(x)
+
+        test_a()
+        test_b()
+        test_b_again()
+    ''',
+    "Python errors that are caught or not certain to happen while building (SHP009 stays quiet)": '''
+        import contextlib
+        import math
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, widths=(8, 16), depth=0):
+                super().__init__()
+                try:
+                    extra = widths[2]
+                except IndexError:
+                    extra = widths[-1]
+                try:
+                    scale = 1 / depth
+                except ZeroDivisionError:
+                    scale = 1.0
+                with contextlib.suppress(ZeroDivisionError):
+                    scale = 2 / depth
+                if torch.cuda.is_available():
+                    extra = widths[5] // depth
+                self.scale = scale
+                self.fc = nn.Linear(extra, 4)
+                for m in self.modules():
+                    if isinstance(m, nn.Linear):
+                        m.weight.data.normal_(0, math.sqrt(2. / m.in_features))
+
+            def forward(self, x):
+                return self.fc(x) * self.scale
+
+        model = Net()
+        model(torch.randn(2, 16))
+    ''',
+    "while loops: unrolled when decidable, havocked when the body may leave early": '''
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, isize=32, repeat=2):
+                super().__init__()
+                blocks, c, size = [], 3, isize
+                while size > 8:
+                    blocks.append(nn.Conv2d(c, 2 * c, 4, 2, 1))
+                    c, size = 2 * c, size // 2
+                while repeat:
+                    blocks.append(nn.Conv2d(c, c, 3, 1, 1))
+                    repeat -= 1
+                extra = []
+                while True:
+                    extra.append(nn.Conv2d(c, c, 1))
+                    if torch.cuda.is_available() or len(extra) >= 2:
+                        break
+                self.body = nn.Sequential(*blocks)
+                self.extra = nn.ModuleList(extra)
+                self.head = nn.Linear(c * 8 * 8, 10)
+
+            def forward(self, x):
+                return self.head(self.body(x).flatten(1))
+
+        model = Net()
+        model(torch.randn(2, 3, 32, 32))
+    ''',
 }
 
 
@@ -131,3 +272,119 @@ def test_clean_in_torch_and_silent_in_shapelint(name):
     a = analyze_source(src, "case.py")
     assert a.findings == []
     assert not [r.error for r in a.runs if r.error]
+
+
+def test_inputs_follow_python_scopes():
+    """Each function's model is fed that function's input, and a bug is still found through it."""
+    src = textwrap.dedent(CASES["two functions each build their model and feed it its own input (Python scopes)"])
+    runs = analyze_source(src, "case.py").runs
+    fed = sorted((r.ctor_text, tuple(map(tuple, r.inputs))) for r in runs if r.concrete)
+    assert fed == [("A()", ((4, 10),)), ("B()", ((1, 3, 32, 32),)), ("B()", ((2, 3, 16, 16),))]
+    bug = src.replace("nn.Linear(10, 2)", "nn.Linear(11, 2)")
+    with pytest.raises(RuntimeError) as e:
+        exec(compile(bug, "bug.py", "exec"), {})
+    import traceback
+    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "bug.py"][-1]
+    codes = [(f.code, f.line) for f in analyze_source(bug, "bug.py").findings]
+    assert codes == [("SHP002", torch_line)]
+
+
+KIND_BUG = '''
+import torch
+import torch.nn as nn
+{imports}
+
+
+@torch.jit.script
+def double(x):
+    return torch.cat([x, x], dim=1)
+
+
+class Net({base}):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(8 * 16 * 16, 10)
+
+    def forward(self, x):
+        x = double(torch.relu(self.conv(x)))
+        return self.fc(x.flatten(1))
+
+
+model = Net()
+model(torch.randn(2, 3, 16, 16))
+'''
+
+
+def _fake_lightning(monkeypatch):
+    """Lightning is not installed: torch runs the snippets with its module names bound to nn.Module."""
+    import sys
+    import types
+
+    for name in ("pytorch_lightning", "lightning", "lightning.pytorch"):
+        m = types.ModuleType(name)
+        m.LightningModule = torch.nn.Module
+        monkeypatch.setitem(sys.modules, name, m)
+    monkeypatch.setattr(sys.modules["lightning"], "pytorch", sys.modules["lightning.pytorch"], raising=False)
+
+
+@pytest.mark.parametrize("imports,base", [
+    ("import pytorch_lightning as pl", "pl.LightningModule"),
+    ("import lightning as L", "L.LightningModule"),
+    ("from lightning.pytorch import LightningModule", "LightningModule"),
+    ("import lightning.pytorch as lp", "lp.LightningModule"),
+    ("", "torch.jit.ScriptModule"),
+])
+def test_model_kinds_are_analysed(imports, base, monkeypatch, tmp_path):
+    """Modules whose base reaches nn.Module through a known package are analysed like nn.Module
+    subclasses, and a @torch.jit.script helper is a plain function (it doubles the channels the
+    Linear does not expect): the finding sits on the line torch fails on."""
+    import traceback
+
+    _fake_lightning(monkeypatch)
+    import runpy
+
+    src = KIND_BUG.format(imports=imports, base=base)
+    path = tmp_path / "kind.py"  # torch.jit.script reads the helper's source from a real file
+    path.write_text(src)
+    with pytest.raises(RuntimeError, match="cannot be multiplied") as e:
+        runpy.run_path(str(path))
+    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == str(path)][-1]
+    found = [(f.code, f.line) for f in analyze_source(src, "kind.py").findings]
+    assert found == [("SHP002", torch_line)]
+    fixed = src.replace("nn.Linear(8 * 16 * 16, 10)", "nn.Linear(16 * 16 * 16, 10)")
+    path.write_text(fixed)
+    runpy.run_path(str(path))
+    assert analyze_source(fixed, "kind.py").findings == []
+
+
+def test_module_level_sequential_without_a_call_is_analysed_symbolically():
+    """fixtures/model_kind_sequential_symbolic_bug.py never calls its model: torch, fed any image,
+    fails at the conv the finding names (its definition line), and the fixed file is silent."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "model_kind_sequential_symbolic_bug.py"
+    src = path.read_text()
+    ns = {}
+    exec(compile(src, str(path), "exec"), ns)
+    for h, w in ((8, 8), (13, 5)):
+        with pytest.raises(RuntimeError, match="expected input.*to have 32 channels"):
+            ns["features"](torch.randn(2, 3, h, w))
+    marked = [i for i, line in enumerate(src.splitlines(), 1) if "# expect: SHP003" in line]
+    assert [(f.code, f.line) for f in analyze_source(src, str(path)).findings] == [("SHP003", marked[0])]
+    fixed = src.replace("nn.Conv2d(32, 64", "nn.Conv2d(16, 64")
+    exec(compile(fixed, "fixed.py", "exec"), ns)
+    ns["features"](torch.randn(2, 3, 8, 8))
+    assert analyze_source(fixed, "fixed.py").findings == []
+
+
+def test_decidable_while_loops_are_unrolled():
+    """The stage builders run: the head's wrong size is found (torch fails on that line too)."""
+    import traceback
+
+    src = textwrap.dedent(CASES["while loops: unrolled when decidable, havocked when the body may leave early"])
+    bug = src.replace("nn.Linear(c * 8 * 8, 10)", "nn.Linear(c * 4 * 4, 10)")
+    with pytest.raises(RuntimeError) as e:
+        exec(compile(bug, "bug.py", "exec"), {})
+    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "bug.py"][-1]
+    assert [(f.code, f.line) for f in analyze_source(bug, "bug.py").findings] == [("SHP002", torch_line)]

@@ -23,165 +23,21 @@ import json
 import os
 import sys
 import traceback
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set
 
 MODULE_NAME = "__shapelint_confirm__"
 
-# Calls a kept module-level constant may make: pure builtins and constructors of plain values.
-SAFE_BUILTINS = frozenset({
-    "abs", "all", "any", "bool", "bytes", "chr", "dict", "divmod", "enumerate", "filter", "float",
-    "frozenset", "getattr", "hasattr", "int", "isinstance", "issubclass", "len", "list", "map", "max",
-    "min", "object", "ord", "pow", "range", "repr", "reversed", "round", "set", "slice", "sorted",
-    "str", "sum", "tuple", "type", "zip",
-})
-# Qualified callables that only build values (resolved through the file's own imports).
-SAFE_QUALIFIED = frozenset({
-    "functools.partial", "collections.namedtuple", "collections.OrderedDict", "collections.defaultdict",
-    "collections.deque", "typing.TypeVar", "typing.NamedTuple", "typing.cast", "typing.NewType",
-    "dataclasses.field", "torch.device", "torch.finfo", "torch.iinfo", "torch.Size",
-    "os.path.join", "os.path.dirname", "os.path.basename", "os.path.abspath", "os.path.realpath",
-    "os.path.expanduser", "os.getenv", "os.environ.get", "math.sqrt", "math.ceil", "math.floor",
-    "math.log", "math.log2", "math.prod", "math.gcd", "math.pow", "math.exp", "math.isqrt",
-})
-# Module-level constructors of torch.nn layers (`ACT = nn.ReLU()`) only allocate a module.
-SAFE_PREFIXES = ("torch.nn.",)
+try:  # imported as shapelint.commands._confirm_runner
+    from ._confirm_definitions import SAFE_BUILTINS, SAFE_PREFIXES, SAFE_QUALIFIED, definitions_only  # noqa: F401
+except ImportError:  # run by path (the child process): load the sibling file without putting this folder on sys.path
+    import importlib.util as _ilu
 
-
-# ------------------------------------------------------------------------------------------------
-# Which statements run
-# ------------------------------------------------------------------------------------------------
-
-def _imports(tree: ast.Module) -> Dict[str, str]:
-    """Local name -> qualified name, from the module's top-level imports (also inside try)."""
-    out: Dict[str, str] = {}
-
-    def visit(body):
-        for s in body:
-            if isinstance(s, ast.Import):
-                for a in s.names:
-                    if a.asname:
-                        out[a.asname] = a.name
-                    else:
-                        top = a.name.split(".")[0]
-                        out[top] = top
-            elif isinstance(s, ast.ImportFrom) and s.module and not s.level:
-                for a in s.names:
-                    if a.name != "*":
-                        out[a.asname or a.name] = f"{s.module}.{a.name}"
-            elif isinstance(s, ast.Try):
-                visit(s.body)
-                for h in s.handlers:
-                    visit(h.body)
-    visit(tree.body)
-    return out
-
-
-def _dotted(node) -> Optional[str]:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
-def _safe_call(call: ast.Call, imports: Dict[str, str]) -> bool:
-    func = call.func
-    if isinstance(func, ast.Name):
-        return func.id in SAFE_BUILTINS and func.id not in imports
-    if isinstance(func, ast.Attribute) and isinstance(func.value, (ast.Constant, ast.List, ast.Tuple,
-                                                                   ast.Dict, ast.Set, ast.JoinedStr)):
-        return True  # a method of a literal: "a b".split(), ", ".join([...])
-    name = _dotted(func)
-    if name is None:
-        return False
-    head, _, rest = name.partition(".")
-    qual = imports.get(head)
-    if qual is None:
-        return False
-    qual = f"{qual}.{rest}" if rest else qual
-    if qual in SAFE_QUALIFIED:
-        return True
-    last = qual.rsplit(".", 1)[-1]
-    return any(qual.startswith(p) for p in SAFE_PREFIXES) and last[:1].isupper()
-
-
-def _safe_value(node, imports) -> bool:
-    """An expression whose evaluation calls nothing but :data:`SAFE_BUILTINS`/:data:`SAFE_QUALIFIED`.
-    Lambda bodies are not evaluated when the lambda is defined, so their calls do not count."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, ast.Lambda):
-            stack.extend(d for d in n.args.defaults + n.args.kw_defaults if d is not None)
-            continue
-        if isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
-            return False
-        if isinstance(n, ast.Call) and not _safe_call(n, imports):
-            return False
-        stack.extend(ast.iter_child_nodes(n))
-    return True
-
-
-def _is_main_guard(node) -> bool:
-    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
-        return False
-    sides = [node.test.left] + list(node.test.comparators)
-    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
-
-
-def _assigned_names(stmt) -> Set[str]:
-    out = set()
-    for n in ast.walk(stmt):
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-            out.add(n.id)
-        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            out.add(n.name)
-    return out
-
-
-def definitions_only(tree: ast.Module) -> Tuple[ast.Module, Set[str]]:
-    """The statements ``--confirm`` executes, and the names that dropped statements would bind.
-
-    Kept at module level: a docstring; ``import``/``from ... import``; ``def``/``async def``/
-    ``class`` (with their decorators, default values and class bodies, which Python runs when it
-    defines them); assignments (``=``, annotated) whose right side calls nothing, or only pure
-    builtins (``range``, ``list``, ``dict``, ...), value constructors (``functools.partial``,
-    ``collections.namedtuple``, ``torch.device``, ``os.path.join``, ``math.*``, ...) and
-    ``torch.nn`` layer constructors; and ``try`` blocks made only of such statements (the optional
-    import pattern). Dropped: ``if __name__ == "__main__":`` blocks and every other statement:
-    expression statements (``train()``, ``torch.manual_seed(0)``), loops, ``with`` blocks, other
-    ``if`` blocks, assignments that call anything else (``model = Net()``, ``data = load()``).
-    """
-    imports = _imports(tree)
-    dropped: Set[str] = set()
-
-    def keep(s) -> bool:
-        if isinstance(s, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                          ast.Pass)):
-            return True
-        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant):
-            return True  # docstrings
-        if isinstance(s, ast.Assign):
-            return _safe_value(s.value, imports) and all(_safe_value(t, imports) for t in s.targets)
-        if isinstance(s, ast.AnnAssign):
-            return s.simple == 1 and (s.value is None or _safe_value(s.value, imports))
-        if isinstance(s, ast.Try) and not getattr(s, "finalbody", None):
-            bodies = [s.body, s.orelse] + [h.body for h in s.handlers]
-            return all(keep(x) for b in bodies for x in b)
-        return False
-
-    body = []
-    for s in tree.body:
-        if keep(s):
-            body.append(s)
-        else:
-            dropped |= _assigned_names(s)
-    for s in body:
-        dropped -= _assigned_names(s)
-    return ast.Module(body=body, type_ignores=[]), dropped
+    _dspec = _ilu.spec_from_file_location("_shapelint_confirm_definitions",
+                                          os.path.join(os.path.dirname(os.path.abspath(__file__)), "_confirm_definitions.py"))
+    _defs = _ilu.module_from_spec(_dspec)  # type: ignore[arg-type]
+    _dspec.loader.exec_module(_defs)  # type: ignore[union-attr]
+    SAFE_BUILTINS, SAFE_PREFIXES, SAFE_QUALIFIED = _defs.SAFE_BUILTINS, _defs.SAFE_PREFIXES, _defs.SAFE_QUALIFIED
+    definitions_only = _defs.definitions_only
 
 
 # ------------------------------------------------------------------------------------------------
@@ -426,170 +282,23 @@ def _load(path: str):
 # Containment: resource limits, a subreaper, a private channel
 # ------------------------------------------------------------------------------------------------
 
-PR_SET_CHILD_SUBREAPER = 36
-PER_THREAD = 96 << 20  # address space each torch thread maps (stack, malloc arena), on top of the budget
 _OWNER = {"pid": None}  # the process whose messages count: forks of the model's code send nothing
 
 
-def _vm_size() -> int:
-    """Bytes of address space this process has mapped now (Linux; 0 elsewhere)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+try:  # imported as shapelint.commands._confirm_runner
+    from ._confirm_sandbox import (PER_THREAD, _torch_threads, _vm_size, apply_limits, become_subreaper,  # noqa: F401
+                                   descendants, kill_tree, memory_error, private_fd)
+except ImportError:  # run by path (the child process): load the sibling file without putting this folder on sys.path
+    import importlib.util as _ilu
 
-
-def _torch_threads() -> int:
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return 0
-    try:
-        return int(torch.get_num_threads()) + int(torch.get_num_interop_threads())
-    except Exception:  # noqa: BLE001
-        return 0
-
-
-def apply_limits(limits: dict, cuda: bool) -> dict:
-    """Resource limits for the rest of this process's life (and of every process it starts), set
-    after ``import torch`` and before the user's file runs. Returns what was set, for the record.
-
-    * address space: what is mapped now (the interpreter and torch, about 0.7 GB on CPU) plus
-      ``limits["memory"]`` bytes plus :data:`PER_THREAD` for each of torch's threads (each maps a
-      stack and a malloc arena of its own: 16 threads map about 1.2 GB they barely use); not on
-      CUDA, whose driver reserves far more address space than it uses;
-    * CPU seconds: ``limits["cpu"]`` (then SIGXCPU, and SIGKILL 5 s later);
-    * file size: ``limits["fsize"]`` bytes per file written (a bigger write fails with EFBIG);
-    * no core dumps.
-    """
-    import resource
-    import signal
-
-    done = {}
-
-    def put(what, value):
-        try:
-            _soft, hard = resource.getrlimit(what)
-            if hard != resource.RLIM_INFINITY and value > hard:
-                value = hard
-            resource.setrlimit(what, (value, hard))
-            return value
-        except (ValueError, OSError):
-            return None
-
-    put(resource.RLIMIT_CORE, 0)
-    memory = limits.get("memory")
-    if memory and not cuda and hasattr(resource, "RLIMIT_AS"):
-        base = _vm_size()
-        if base:
-            done["address_space"] = put(resource.RLIMIT_AS, base + int(memory) + PER_THREAD * _torch_threads())
-    cpu = limits.get("cpu")
-    if cpu and hasattr(resource, "RLIMIT_CPU"):
-        soft = int(cpu) + 1
-        try:
-            _s, hard = resource.getrlimit(resource.RLIMIT_CPU)
-            hard2 = soft + 5 if hard == resource.RLIM_INFINITY else min(hard, soft + 5)
-            resource.setrlimit(resource.RLIMIT_CPU, (min(soft, hard2), hard2))
-            done["cpu"] = min(soft, hard2)
-        except (ValueError, OSError):
-            pass
-    fsize = limits.get("fsize")
-    if fsize and hasattr(resource, "RLIMIT_FSIZE"):
-        try:
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-long write fails instead of killing
-        except (OSError, ValueError, AttributeError):
-            pass
-        done["fsize"] = put(resource.RLIMIT_FSIZE, int(fsize))
-    return done
-
-
-def become_subreaper() -> bool:
-    """Linux: orphaned descendants (a double fork, ``start_new_session``) are re-parented to this
-    process instead of init, so :func:`kill_descendants` finds them."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def _children_map() -> Dict[int, List[int]]:
-    """ppid -> [pid] of every live process (zombies left out), from /proc."""
-    out: Dict[int, List[int]] = {}
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return out
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        rest = data[data.rfind(b")") + 2:].split()
-        if len(rest) < 2 or rest[0] in (b"Z", b"X"):
-            continue
-        out.setdefault(int(rest[1]), []).append(int(name))
-    return out
-
-
-def descendants(root: int) -> List[int]:
-    """Every live process below ``root`` in the parent tree (Linux /proc)."""
-    kids = _children_map()
-    out, todo = [], [root]
-    while todo:
-        for c in kids.get(todo.pop(), []):
-            if c not in out:
-                out.append(c)
-                todo.append(c)
-    return out
-
-
-def kill_tree(root: int, include_root: bool, reap: bool = False) -> None:
-    """Stop, then kill, every descendant of ``root`` (and ``root`` itself if asked). Stopped
-    processes cannot fork, so repeated scans converge; an orphan of a process that dies meanwhile
-    is re-parented to ``root`` when it is a subreaper, and found by the next scan."""
-    import signal
-
-    def signal_all(pids, sig):
-        for p in pids:
-            try:
-                os.kill(p, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-    if include_root:
-        signal_all([root], signal.SIGSTOP)
-    seen: List[int] = []
-    for _ in range(100):
-        found = [p for p in descendants(root) if p not in seen]
-        if not found:
-            break
-        signal_all(found, signal.SIGSTOP)
-        seen.extend(found)
-    signal_all(seen + ([root] if include_root else []), signal.SIGKILL)
-    if reap:
-        import time
-
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                if not descendants(root):
-                    break
-                time.sleep(0.01)
+    _spec = _ilu.spec_from_file_location("_shapelint_confirm_sandbox",
+                                         os.path.join(os.path.dirname(os.path.abspath(__file__)), "_confirm_sandbox.py"))
+    _sandbox = _ilu.module_from_spec(_spec)  # type: ignore[arg-type]
+    _spec.loader.exec_module(_sandbox)  # type: ignore[union-attr]
+    PER_THREAD, _torch_threads, _vm_size = _sandbox.PER_THREAD, _sandbox._torch_threads, _sandbox._vm_size
+    apply_limits, become_subreaper = _sandbox.apply_limits, _sandbox.become_subreaper
+    descendants, kill_tree = _sandbox.descendants, _sandbox.kill_tree
+    memory_error, private_fd = _sandbox.memory_error, _sandbox.private_fd
 
 
 def kill_descendants() -> None:
@@ -600,46 +309,6 @@ def kill_descendants() -> None:
         if not descendants(os.getpid()):
             return
         kill_tree(os.getpid(), include_root=False, reap=True)
-
-
-def private_fd(fd: int) -> int:
-    """Move ``fd`` to a free, random, high descriptor, closed on exec: the channel to the parent
-    is then no descriptor that the model's code would write to by accident (1, 2, 3...)."""
-    import random
-
-    try:
-        import resource
-
-        top = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        if top == resource.RLIM_INFINITY or top > 65536:
-            top = 65536
-    except (ImportError, ValueError, OSError):
-        top = 256
-    low = max(10, top // 2)
-    for _ in range(64):
-        target = random.SystemRandom().randrange(low, max(low + 1, top))
-        try:
-            os.fstat(target)
-            continue  # in use
-        except OSError:
-            pass
-        try:
-            os.dup2(fd, target, inheritable=False)
-        except OSError:
-            break
-        os.close(fd)
-        return target
-    os.set_inheritable(fd, False)
-    return fd
-
-
-def memory_error(exc: BaseException) -> bool:
-    """An exception that means "out of memory" (the address-space limit, or the machine's)."""
-    if isinstance(exc, MemoryError):
-        return True
-    text = str(exc)
-    return type(exc).__name__ == "OutOfMemoryError" or any(s in text for s in (
-        "can't allocate memory", "Cannot allocate memory", "std::bad_alloc", "out of memory"))
 
 
 def _watchdog(limit: Optional[float]) -> None:

@@ -25,6 +25,7 @@ must not import torch, and must never execute the code being edited.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import os
 import queue
@@ -243,13 +244,33 @@ def _run_inputs(run) -> Tuple[Optional[List[dict]], Dict[str, int], Optional[int
             shape.append(v)
         specs.append({"shape": shape, "dtype": "long" if t.dtype == "long" else "float"})
     if free:
-        dims = ", ".join(sorted(free))
-        shape = "x".join(D.text(d) for d in tensors[0].shape)
-        return None, env, None, (f"the input {shape} has free sizes ({dims}); give a concrete shape "
-                                 f"with --input-shape {_class_name(run)}=... to confirm")
+        # a finding that holds for every size: confirm it at a witness, the smallest sizes the
+        # admissible-input solver admits up to the failing line (the batch stays BATCH)
+        from .summary.admissible import witness
+
+        chosen = witness(run, env)
+        if chosen is None or not free <= set(chosen):
+            dims = ", ".join(sorted(free))
+            shape = "x".join(D.text(d) for d in tensors[0].shape)
+            return None, env, None, (f"the input {shape} has free sizes ({dims}) and no witness size could be "
+                                     f"chosen; give a concrete shape with --input-shape {_class_name(run)}=... "
+                                     f"to confirm")
+        return _run_inputs_at(run, chosen)
     first = tensors[0]
     batch = specs[0]["shape"][first.batch_dim] if first.batch_dim is not None and specs[0]["shape"] else None
     return specs, env, batch, None
+
+
+def _run_inputs_at(run, env: Dict[str, int]):
+    specs = []
+    for i, t in enumerate(run.input_tensors):
+        shape = [_concrete(d, env) for d in t.shape]
+        if any(v is None or v < 0 for v in shape):
+            return None, env, None, f"input {i + 1} has no concrete size at the witness {env}"
+        specs.append({"shape": shape, "dtype": "long" if t.dtype == "long" else "float"})
+    first = run.input_tensors[0]
+    batch = specs[0]["shape"][first.batch_dim] if first.batch_dim is not None and specs[0]["shape"] else None
+    return specs, dict(env, __witness__=1), batch, None
 
 
 def _class_name(run) -> str:
@@ -641,6 +662,8 @@ def _verdict(confirmed, evidence, device=None, **extra) -> Dict[str, Any]:
     return d
 
 
+# Long on purpose (~95 lines): one verdict table, case by case (raised on the line / elsewhere /
+# ran through / folded the batch / meta could not tell); split, the cases lose their order.
 def _judge(run, findings, res, job, stmts: Statements, explicit_meta: bool) -> Dict[int, Dict[str, Any]]:
     out: Dict[int, Dict[str, Any]] = {}
     dev = res.get("device")
@@ -680,6 +703,15 @@ def _judge(run, findings, res, job, stmts: Statements, explicit_meta: bool) -> D
             if hit is not None:
                 break
     err_line = (err.get("frames") or [None])[-1] if err is not None else None
+    bare = getattr(run, "call_node", None) is not None or (
+        getattr(run, "cls", None) is None and getattr(getattr(run, "root", None), "kind", None) == "sequential")
+    if hit is None and err is not None and err.get("stage") == "forward" and not err.get("frames") and bare:
+        # a bare container model (module-level nn.Sequential): torch fails inside torch, called from
+        # the file's `model(x)`, which is where its one finding sits; a container the file never
+        # calls is run on the witness input, and its one finding sits at the layer that fails
+        loud = [f for f in findings if f.code not in SILENT_CODES]
+        if len(loud) == 1:
+            hit, err_line = loud[0], loud[0].line
     where = f" at line {err_line}" if err_line else ""
     for f in findings:
         if f is hit:
@@ -789,6 +821,7 @@ def _all_findings(analysis):
     return analysis._unfiltered_findings
 
 
+# ~80 lines: the job's steps in order (build the job, run, fall back from meta to CPU, judge, defects).
 def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 60.0,
                      memory: Any = DEFAULT_MEMORY) -> Dict[Any, Any]:
     """Run the real forward pass for the models behind ``findings``.
@@ -816,8 +849,31 @@ def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 
             result[id(f)] = _verdict(None, "not a shape finding: nothing to run")
             continue
         by_run.setdefault(id(f.run), (f.run, []))[1].append(f)
+    # a finding several constructions make (Net(), Net(64)) is confirmed for each: the findings
+    # list it once, under its first run; the other runs get a copy of it, merged back below
+    shadows: Dict[int, List[Any]] = {}
+    for f in findings:
+        fact = getattr(f, "fact", None)
+        if f.run is None or fact is None or f.code == "SHP000":
+            continue
+        covered = {(f.run.ctor_text, f.run.input_text())}
+        for r2 in analysis.runs:
+            key = (r2.ctor_text, r2.input_text())
+            if r2 is f.run or key in covered or r2.error:
+                continue
+            if any(x.kind == "violation" and x.node is fact.node for x in r2.facts):
+                covered.add(key)
+                copy = dataclasses.replace(f, run=r2)
+                shadows.setdefault(id(f), []).append(copy)
+                by_run.setdefault(id(r2), (r2, []))[1].append(copy)
     jobs, plans = [], {}
     for i, (run, fs) in enumerate(by_run.values()):
+        if getattr(run, "ctor_kwargs", None) is not None:
+            # a class nobody builds, built with symbolic constructor arguments: torch needs values
+            for f in fs:
+                result[id(f)] = _verdict(None, f"built for {run.built_at or 'any constructor arguments'}: "
+                                               f"give a construction with --construct to confirm it in torch")
+            continue
         specs, env, batch, why = _run_inputs(run)
         if why is not None:
             for f in fs:
@@ -832,11 +888,27 @@ def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 
                "ctor_locals": {k: v for k, v in (run.ctor_locals or {}).items() if _plain(v)},
                "finding_spans": [list(stmts.around(f.line)[:2]) for f in fs if f.code not in SILENT_CODES]}
         jobs.append(job)
-        plans[i] = (run, fs, dict(job, env=env, memory=memory,
+        witnessed = bool(env.pop("__witness__", None))
+        plans[i] = (run, fs, dict(job, env=env, memory=memory, witness=witnessed,
                                   input_text=" and ".join("x".join(map(str, s["shape"])) for s in specs or [])))
-    if not jobs:
-        return result
-    results, load_error = _execute(os.path.abspath(path), device, timeout, jobs, memory)
+    if jobs:
+        results, load_error = _execute(os.path.abspath(path), device, timeout, jobs, memory)
+        _collect(result, defects, plans, results, load_error, analysis, stmts, device, memory, path)
+    for f in findings:  # each construction's verdict, under the finding
+        copies = shadows.get(id(f))
+        if not copies:
+            continue
+        each = [dict(result.get(id(f), {}), construction=f.run.ctor_text)]
+        for c in copies:
+            v = result.pop(id(c), None)
+            if v is not None:
+                each.append(dict(v, construction=c.run.ctor_text))
+        if id(f) in result:
+            result[id(f)]["constructions"] = each
+    return result
+
+
+def _collect(result, defects, plans, results, load_error, analysis, stmts, device, memory, path) -> None:
     for i, (run, fs, job) in plans.items():
         if load_error is not None:
             line = (load_error.get("frames") or [None])[-1]
@@ -855,7 +927,14 @@ def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 
             for f in fs:
                 result[id(f)] = _verdict(None, f"{why} (running `{run.ctor_text}`)")
             continue
-        result.update(_judge(run, fs, res, job, stmts, explicit_meta=(device == "meta")))
+        verdicts = _judge(run, fs, res, job, stmts, explicit_meta=(device == "meta"))
+        if job.get("witness"):
+            for f in fs:
+                v = verdicts.get(id(f))
+                if v is not None:
+                    v["witness"] = job["input_text"]
+                    v["evidence"] = f"at witness input {job['input_text']}: {v['evidence']}"
+        result.update(verdicts)
         defects.extend(_defects(run, res, job, path))
         err = res.get("error")
         if err is not None and err["stage"] == "forward" and err.get("frames") and not err.get("name") \
@@ -869,4 +948,3 @@ def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 
                                 "message": f"shapelint defect: torch raised {err['text']} at line {line}, where "
                                            f"shapelint reported nothing (class {_class_name(run)}, `{run.ctor_text}`, "
                                            f"input {job['input_text']})"})
-    return result

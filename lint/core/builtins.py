@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict
 
 from . import dims as D
+from . import limits as L
 from .framework_api import NOT_MINE
 from .values import CONCRETE_ERRORS, UNKNOWN, ClassValue, ModuleValue, ObjectValue, Param, Qual, Tensor
 
@@ -17,16 +18,42 @@ def _b_len(interp, args, kwargs) -> Any:
         return v.shape[0] if v.shape else UNKNOWN
     if isinstance(v, ModuleValue):
         return len(v.children) if not v.uncertain and v.kind != "user" else UNKNOWN
+    if isinstance(v, range):  # lazy: never materialised
+        try:
+            return len(v)
+        except OverflowError:
+            return UNKNOWN
     items = interp.items_of(v)
     return len(items) if items is not None else UNKNOWN
 
 
-def _concrete(fn) -> Any:
+def _concrete(fn, ok=None) -> Any:
+    """fn run on plain values; ``ok(args)`` first says whether it may run within the caps
+    (core/limits.py), and a result over a cap is UNKNOWN."""
     def f(interp, args, kwargs) -> Any:
         if any(a is UNKNOWN for a in args) or any(v is UNKNOWN for v in kwargs.values()):
             return UNKNOWN
+        if any(isinstance(a, range) for a in args) or (ok is not None and not ok(args)):
+            return UNKNOWN
+        if not all(L.weight_ok(a) for a in args):  # str([[0] * 10**5] * 10**5)
+            return UNKNOWN
         try:
-            return fn(*args, **kwargs)
+            return interp.charge(L.bounded(fn(*args, **kwargs)))
+        except CONCRETE_ERRORS:
+            return UNKNOWN
+    return f
+
+
+def _b_anyall(fn) -> Any:
+    """any/all over items we know (a huge range is never iterated: UNKNOWN)"""
+    def f(interp, args, kwargs) -> Any:
+        if len(args) != 1 or kwargs:
+            return UNKNOWN
+        items = interp.items_of(args[0])
+        if items is None or any(v is UNKNOWN for v in items):
+            return UNKNOWN
+        try:
+            return fn(items)
         except CONCRETE_ERRORS:
             return UNKNOWN
     return f
@@ -44,10 +71,10 @@ def _b_range(interp, args, kwargs) -> Any:
 def _b_iterfn(fn) -> Any:
     def f(interp, args, kwargs) -> Any:
         lists = [interp.items_of(a) for a in args]
-        if any(x is None for x in lists):
+        if any(x is None for x in lists) or not all(L.weight_ok(x) for x in lists):
             return UNKNOWN
         try:
-            return _Iter(list(fn(*lists, **{k: v for k, v in kwargs.items()})))
+            return _Iter(interp.charge(list(fn(*lists, **{k: v for k, v in kwargs.items()}))))
         except CONCRETE_ERRORS:
             return UNKNOWN
     return f
@@ -105,7 +132,7 @@ def _b_sum(interp, args, kwargs) -> Any:
             r = r + v
         else:
             return UNKNOWN
-    return r
+    return L.bounded(r)
 
 
 def _b_isinstance(interp, args, kwargs) -> Any:
@@ -212,13 +239,13 @@ _SUPER = Qual("__super__")
 
 BUILTINS: Dict[str, Callable[..., Any]] = {
     "len": _b_len, "range": _b_range, "int": _b_int, "float": _concrete(float), "bool": _concrete(bool),
-    "str": _concrete(str), "abs": _concrete(abs), "round": _concrete(round), "max": _b_minmax(max),
+    "str": _concrete(str), "abs": _concrete(abs), "round": _concrete(round, L.round_ok), "max": _b_minmax(max),
     "min": _b_minmax(min), "sum": _b_sum, "list": _b_list, "tuple": _b_tuple, "dict": _concrete(dict),
     "enumerate": _b_iterfn(lambda xs, start=0: enumerate(xs, start)), "zip": _b_iterfn(zip),
     "reversed": _b_iterfn(lambda xs: reversed(xs)), "sorted": _b_iterfn(lambda xs: sorted(xs)),
     "isinstance": _b_isinstance, "getattr": _b_getattr, "setattr": _b_setattr, "hasattr": _b_hasattr,
-    "print": lambda i, a, k: None, "super": _b_super, "divmod": _concrete(divmod), "pow": _concrete(pow),
-    "any": _concrete(any), "all": _concrete(all), "type": lambda i, a, k: UNKNOWN, "iter": lambda i, a, k: UNKNOWN,
+    "print": lambda i, a, k: None, "super": _b_super, "divmod": _concrete(divmod),
+    "pow": _concrete(pow, L.pow_ok), "any": _b_anyall(any), "all": _b_anyall(all), "type": lambda i, a, k: UNKNOWN, "iter": lambda i, a, k: UNKNOWN,
     "next": lambda i, a, k: UNKNOWN, "map": lambda i, a, k: UNKNOWN, "filter": lambda i, a, k: UNKNOWN,
     "callable": lambda i, a, k: UNKNOWN, "id": lambda i, a, k: UNKNOWN, "set": _b_set, "frozenset": _b_set,
     "object": lambda i, a, k: UNKNOWN, "NotImplementedError": lambda i, a, k: UNKNOWN,

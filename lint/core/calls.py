@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from . import dims as D
+from . import limits as L
 from .framework_api import NOT_MINE
 from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue,
-                     Partial, Qual, Tensor)
+                     Param, Partial, Qual, Tensor)
 
 if TYPE_CHECKING:
     from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
@@ -40,6 +41,10 @@ class CallsMixin(_Host):
         if isinstance(func, _RecordInit):
             self.bind_fields(func.cls, func.obj, args, kwargs, node)
             return None
+        fw = self.value_framework(func)
+        if fw is not None:  # a framework's own value (a Keras layer or model)
+            v = fw.call_value(self, func, args, kwargs, node)
+            return UNKNOWN if v is NOT_MINE else v
         return UNKNOWN
 
     def call_function(self, fn: FunctionValue, args, kwargs, node) -> Any:
@@ -50,6 +55,14 @@ class CallsMixin(_Host):
         if fn.bound_self is not None:
             args = [fn.bound_self] + list(args)
         if not self.bind_params(fdef.params, args, kwargs, frame):
+            if isinstance(fdef, cst.FunctionDef) and not fdef.decorators and isinstance(node, cst.Call) and \
+                    not any(a.star for a in node.args) and \
+                    len([a for a in node.args if a.keyword is None]) + (fn.bound_self is not None) == len(args) and \
+                    sorted(a.keyword.value for a in node.args if a.keyword is not None) == sorted(kwargs):
+                # TypeError in Python too: the call's arguments are all written out, the function is
+                # plain (no decorator that could change its signature)
+                from ..rules.shp009_construction_error import WrongArguments
+                self.construction_error(WrongArguments(fdef.name.value, len(args), tuple(sorted(kwargs))), node)
             return UNKNOWN
         self.depth += 1
         self.call_sites.append((node, self.src_stack[-1]))
@@ -140,7 +153,7 @@ class CallsMixin(_Host):
             v = args[0]
             if isinstance(v, ObjectValue):
                 return ObjectValue(v.cls, dict(v.attrs))
-            if isinstance(v, (list, dict)) and id(v) not in self.havoc:
+            if isinstance(v, (list, dict)) and v not in self.havoc:
                 return type(v)(v)
             return v if isinstance(v, (int, float, str, tuple, bool)) or v is None else UNKNOWN
         if name == "dataclasses.field":
@@ -153,6 +166,7 @@ class CallsMixin(_Host):
 
     # ------------------------------------------------------------------ modules
     def call_module(self, m: ModuleValue, args, kwargs, node) -> Any:
+        self.tick()  # containers call their children here directly: each counts (steps, time)
         if self.call_depth > MAX_DEPTH:
             raise AnalysisAbort("module nesting")
         rec = CallRecord(m, list(args), None, node, self.call_depth, self.order, speculative=self.speculative > 0)
@@ -177,7 +191,7 @@ class CallsMixin(_Host):
 
     # ------------------------------------------------------------------ methods of values
     def call_method(self, obj, name, args, kwargs, node) -> Any:
-        if isinstance(obj, (SuperRef, Tensor, ModuleValue)):
+        if isinstance(obj, (SuperRef, Tensor, ModuleValue, Param)):  # Param: p.requires_grad_(False)
             # a SuperRef here reached a base class outside the analysed code (a framework's, object)
             for fw in self.frameworks:
                 v = fw.call_method(self, obj, name, args, kwargs, node)
@@ -189,7 +203,7 @@ class CallsMixin(_Host):
         if isinstance(obj, list):
             return self.list_method(obj, name, args, node)
         if isinstance(obj, dict):
-            if id(obj) in self.havoc:
+            if obj in self.havoc:
                 return UNKNOWN
             if name == "items":
                 return _Iter([(k, v) for k, v in obj.items()])
@@ -201,24 +215,26 @@ class CallsMixin(_Host):
                 return obj.get(args[0], args[1] if len(args) > 1 else None)
             if name in ("update", "pop", "setdefault", "__setitem__", "clear"):
                 if self.speculative:
-                    self.havoc.add(id(obj))
+                    self.havoc.add(obj)
                     return UNKNOWN
                 try:
                     return getattr(obj, name)(*args, **kwargs)
                 except CONCRETE_ERRORS:
-                    self.havoc.add(id(obj))
+                    self.havoc.add(obj)
                     return UNKNOWN
             return UNKNOWN
         if isinstance(obj, str):
             if name in ("format", "join", "lower", "upper", "replace", "startswith", "endswith", "split",
                         "strip"):
+                if not L.str_method_ok(obj, name, args, kwargs):  # "{:>1500000000}".format(1)
+                    return UNKNOWN
                 try:
-                    return getattr(obj, name)(*args, **kwargs)
+                    return self.charge(L.bounded(getattr(obj, name)(*args, **kwargs)))
                 except (*CONCRETE_ERRORS, AttributeError):  # "{.x}".format(v) looks an attribute up
                     return UNKNOWN
             return UNKNOWN
         if isinstance(obj, tuple):
-            if name in ("index", "count"):
+            if name in ("index", "count") and L.weight_ok(obj) and L.weight_ok(list(args)):
                 try:
                     return getattr(obj, name)(*args)
                 except CONCRETE_ERRORS:
@@ -230,22 +246,22 @@ class CallsMixin(_Host):
 
     def list_method(self, obj: list, name, args, node) -> Any:
         if name in ("append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort"):
-            if self.speculative or id(obj) in self.havoc:
-                self.havoc.add(id(obj))
+            if self.speculative or obj in self.havoc:
+                self.havoc.add(obj)
                 return UNKNOWN
             if name == "extend":
                 items = self.items_of(args[0]) if args else None
-                if items is None:
-                    self.havoc.add(id(obj))
+                if items is None or len(obj) + len(items) > L.MAX_ITEMS:
+                    self.havoc.add(obj)
                     return UNKNOWN
                 obj.extend(items)
                 return None
             try:
                 return getattr(obj, name)(*args)
             except CONCRETE_ERRORS:
-                self.havoc.add(id(obj))
+                self.havoc.add(obj)
                 return UNKNOWN
-        if name in ("index", "count"):
+        if name in ("index", "count") and L.weight_ok(obj) and L.weight_ok(list(args)):
             try:
                 return getattr(obj, name)(*args)
             except CONCRETE_ERRORS:
@@ -268,10 +284,10 @@ def _call_math(name, args) -> Any:
             return args[0]
         return UNKNOWN
     f = getattr(math, name, None)
-    if f is None or not callable(f):
+    if f is None or not callable(f) or not L.math_ok(name, args):  # math.factorial(10**7)
         return UNKNOWN
     try:
-        return f(*args)
+        return L.bounded(f(*args))
     except CONCRETE_ERRORS:
         return UNKNOWN
 

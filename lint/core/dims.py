@@ -27,8 +27,13 @@ BOUND = 1 << 20
 
 class Atom:
     __slots__ = ("_key", "_hash")
+    _key: str
+    _hash: int
 
     def key(self) -> str:  # canonical text, also used for ordering
+        raise NotImplementedError
+
+    def eval(self, env) -> int:  # the value under concrete symbol values
         raise NotImplementedError
 
     def __eq__(self, other):
@@ -194,6 +199,8 @@ class Lin:
     """const + sum(coeff * atom), canonical; never built with no terms (that is an int)."""
 
     __slots__ = ("const", "terms", "_key", "_hash")
+    _key: str
+    _hash: int
 
     def __init__(self, const: int, terms: Tuple[Tuple[Atom, int], ...]):
         self.const = const
@@ -315,10 +322,21 @@ def _as_lin(x: Dim):
     return x.const, dict(x.terms)
 
 
+# A canonical form larger than these is a fresh opaque symbol (unknown), never an exponential
+# blow-up: `h = h * h` repeated doubles the factors of a product each time.
+MAX_TERMS = 64
+MAX_FACTORS = 32
+MAX_TEXT = 2_000
+MAX_COEFF = 1 << 64
+
+
 def _make(const: int, terms: Dict[Atom, int]) -> Dim:
     terms = {a: c for a, c in terms.items() if c != 0}
     if not terms:
         return const
+    if len(terms) > MAX_TERMS or abs(const) > MAX_COEFF or any(abs(c) > MAX_COEFF for c in terms.values()) or \
+            sum(len(a.key()) for a in terms) > MAX_TEXT:
+        return fresh()
     # Canonical: a lone floor division absorbs the constant, (n)//k + c == (n + c*k)//k.
     if const and len(terms) == 1:
         (a, c), = terms.items()
@@ -373,11 +391,13 @@ def mul(a: Dim, b: Dim) -> Dim:
     coeff = 1
     factors = []
     for x in (a, b):
-        for f in _factors(x):
+        for f in _factors(x):  # type: ignore[arg-type]  # both are Lin here
             if isinstance(f, int):
                 coeff *= f
             else:
                 factors.append(f)
+    if len(factors) > MAX_FACTORS:
+        return fresh()
     factors.sort(key=lambda f: f.key() if isinstance(f, Atom) else "(" + f.text())
     return _make(0, {Prod(tuple(factors)): coeff})
 
@@ -471,7 +491,7 @@ def equal(a: Dim, b: Dim) -> str:
         return ALWAYS if d == 0 else NEVER
     if isinstance(a, int) or isinstance(b, int):
         f, t = (b, a) if isinstance(a, int) else (a, b)
-        return NEVER if not can_equal(f, t) else DEPENDS
+        return NEVER if not can_equal(f, t) else DEPENDS  # type: ignore[arg-type]  # f: Lin, t: int
     return DEPENDS
 
 

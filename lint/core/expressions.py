@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 import libcst as cst
 
 from . import dims as D
+from . import limits as L
+from .facts import LINEAGE, record_lineage
 from .framework_api import NOT_MINE
 from .project import ModuleRef
 from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue,
@@ -30,7 +32,10 @@ class ExpressionsMixin(_Host):
         return m(node, frame)
 
     def _e_Integer(self, node, frame) -> Any:
-        return node.evaluated_value
+        try:
+            return L.bounded(node.evaluated_value)
+        except (ValueError, SyntaxError):  # over Python's int-from-text digit limit (4300)
+            return UNKNOWN
 
     def _e_Float(self, node, frame) -> Any:
         return node.evaluated_value
@@ -40,14 +45,14 @@ class ExpressionsMixin(_Host):
 
     def _e_SimpleString(self, node, frame) -> Any:
         try:
-            return node.evaluated_value
+            return L.bounded(node.evaluated_value)
         except (ValueError, SyntaxError):  # literal_eval of a string libcst parsed but Python rejects
             return UNKNOWN
 
     def _e_ConcatenatedString(self, node, frame) -> Any:
         try:
             v = node.evaluated_value
-            return v if v is not None else UNKNOWN
+            return L.bounded(v) if v is not None else UNKNOWN
         except (ValueError, SyntaxError, TypeError):  # also b"x" "y": bytes and str concatenated
             return UNKNOWN
 
@@ -65,11 +70,15 @@ class ExpressionsMixin(_Host):
                 if not all(isinstance(p, cst.FormattedStringText) for p in part.format_spec):
                     return UNKNOWN
                 spec = "".join(p.value for p in part.format_spec)
+                if not L.format_ok(spec):
+                    return UNKNOWN
             convs: Dict[str, Callable[[Any], str]] = {"r": repr, "s": str, "a": ascii}
             conv = convs.get(part.conversion or "", None)
             try:
                 out.append(format(conv(v) if conv else v, spec))
             except (ValueError, TypeError):
+                return UNKNOWN
+            if sum(map(len, out)) > L.MAX_STR:
                 return UNKNOWN
         return "".join(out)
 
@@ -108,7 +117,7 @@ class ExpressionsMixin(_Host):
         for el in node.elements:
             if isinstance(el, cst.StarredDictElement):
                 v = self.eval(el.value, frame)
-                if not isinstance(v, dict) or id(v) in self.havoc:
+                if not isinstance(v, dict) or v in self.havoc:
                     return UNKNOWN
                 out.update(v)
                 continue
@@ -147,6 +156,8 @@ class ExpressionsMixin(_Host):
                 return v
         if op == "Plus" and (D.is_dim(v) or isinstance(v, (float, Tensor))):
             return v
+        if isinstance(v, int) and L.too_big(v):
+            return UNKNOWN
         if op == "BitInvert" and isinstance(v, (int, Tensor)):
             return ~v if isinstance(v, int) else v
         return UNKNOWN
@@ -237,12 +248,16 @@ class ExpressionsMixin(_Host):
                     return False
             else:
                 out.append(self.eval(elt, frame))
+                if len(out) > L.MAX_ITEMS:
+                    return False
         return True
 
     def _e_Call(self, node, frame) -> Any:
         func = self.eval(node.func, frame)
         if isinstance(func, Qual) and func.name == "builtins.super":
             return self._super(frame)
+        if isinstance(func, Qual) and func.name == "torch._assert":
+            self._assert_equal(node, frame)
         args, kwargs = [], {}
         for a in node.args:
             v = self.eval(a.value, frame)
@@ -252,14 +267,29 @@ class ExpressionsMixin(_Host):
                     return self._unknown_call(func)
                 args.extend(items)
             elif a.star == "**":
-                if not isinstance(v, dict) or id(v) in self.havoc:
+                if not isinstance(v, dict) or v in self.havoc:
                     return self._unknown_call(func)
                 kwargs.update(v)
             elif a.keyword is not None:
                 kwargs[a.keyword.value] = v
             else:
                 args.append(v)
-        return self.call(func, args, kwargs, node, frame)
+        out = self.call(func, args, kwargs, node, frame)
+        if LINEAGE.get() is not None:  # only `shapelint summary`'s graph asks
+            record_lineage(out, [getattr(func, "obj", None), *args, *kwargs.values()])
+        return out
+
+    def _assert_equal(self, node, frame) -> None:
+        """``torch._assert(h == self.image_size, ...)`` on a size the analysis cannot decide: the
+        input sizes must satisfy it (an assumption, as ``view(-1, 320)`` makes one; the admissible
+        input solver and --confirm's witness read it)."""
+        cond = node.args[0].value if node.args and node.args[0].keyword is None else None
+        if not (isinstance(cond, cst.Comparison) and len(cond.comparisons) == 1
+                and isinstance(cond.comparisons[0].operator, cst.Equal)):
+            return
+        a, b = self.eval(cond.left, frame), self.eval(cond.comparisons[0].comparator, frame)
+        if D.is_dim(a) and D.is_dim(b) and D.equal(a, b) == D.DEPENDS:
+            self.assume(a, b, node, "torch._assert")
 
     def _unknown_call(self, func) -> Any:
         return UNKNOWN
@@ -272,7 +302,7 @@ class ExpressionsMixin(_Host):
             return True if D.at_least(v, 1) == D.ALWAYS else UNKNOWN
         if isinstance(v, (ModuleValue, Param, ClassValue, Qual, BoundMethod, Partial, ObjectValue, ModuleRef)):
             return True
-        if isinstance(v, (list, dict)) and id(v) in self.havoc:
+        if isinstance(v, (list, dict)) and v in self.havoc:
             return UNKNOWN
         if isinstance(v, (list, tuple)) and any(e is UNKNOWN for e in v) and not v:
             return UNKNOWN
@@ -286,13 +316,16 @@ class ExpressionsMixin(_Host):
         if v is UNKNOWN:
             return None
         if isinstance(v, (list, tuple)):
-            if id(v) in self.havoc:
+            if v in self.havoc:
                 return None
             return list(v)
         if isinstance(v, range):
-            return list(v) if len(v) <= MAX_UNROLL else None
+            try:
+                return list(v) if len(v) <= MAX_UNROLL else None
+            except OverflowError:  # len() of a range over sys.maxsize
+                return None
         if isinstance(v, dict):
-            return None if id(v) in self.havoc else list(v.keys())
+            return None if v in self.havoc else list(v.keys())
         if isinstance(v, str):
             return list(v)
         if isinstance(v, ObjectValue) and "__items__" in v.attrs:
@@ -307,6 +340,12 @@ class ExpressionsMixin(_Host):
         return None
 
     def binop(self, op, a, b, node) -> Any:
+        out = self._binop(op, a, b, node)
+        if LINEAGE.get() is not None:  # only `shapelint summary`'s graph asks
+            record_lineage(out, [a, b])
+        return out
+
+    def _binop(self, op, a, b, node) -> Any:
         if a is UNKNOWN or b is UNKNOWN:
             return UNKNOWN
         if isinstance(a, (Tensor, Param)) or isinstance(b, (Tensor, Param)):
@@ -330,8 +369,14 @@ class ExpressionsMixin(_Host):
         op_fn = _PY_OPS.get(op)
         if op_fn is None:
             return UNKNOWN  # `@` on plain values
+        if not L.binop_ok(op, a, b):  # 10**10**10, "x" * 10**10, [0] * 10**9: over a cap (core/limits.py)
+            return UNKNOWN
         try:
-            return op_fn(a, b)
+            return self.charge(L.bounded(op_fn(a, b)))
+        except ZeroDivisionError:
+            if _number(a) and _number(b) and op in _DIV_OPS:
+                self.construction_error(DivisionByZero(_DIV_OPS[op], a), node)
+            return UNKNOWN
         except (*CONCRETE_ERRORS, MemoryError):  # MemoryError: [0] * (1 << 40)
             return UNKNOWN
 
@@ -346,21 +391,34 @@ class ExpressionsMixin(_Host):
                     return v
             return UNKNOWN
         if isinstance(obj, (list, tuple, str)):
-            if isinstance(obj, list) and id(obj) in self.havoc:
+            if isinstance(obj, list) and obj in self.havoc:
                 return UNKNOWN
             if isinstance(key, int) and not isinstance(key, bool):
-                return obj[key] if -len(obj) <= key < len(obj) else UNKNOWN
+                if -len(obj) <= key < len(obj):
+                    return obj[key]
+                if isinstance(obj, tuple):  # a tuple's length is exact: IndexError in Python too
+                    self.construction_error(TupleIndexOutOfRange(key, len(obj)), node)
+                return UNKNOWN
             if isinstance(key, slice):
                 return obj[key]
             return UNKNOWN
         if isinstance(obj, dict):
-            if id(obj) in self.havoc or not _hashable(key):
+            if obj in self.havoc or not _hashable(key):
                 return UNKNOWN
             return obj.get(key, UNKNOWN)
         return UNKNOWN
 
 
+_DIV_OPS = {"Divide": "/", "FloorDivide": "//", "Modulo": "%"}
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, D.Lin)
+
+
 def _hashable(v) -> Any:
+    if isinstance(v, tuple) and not L.weight_ok(v):  # hashing ((0,) * 10**5,) * 10**5 walks 10**10
+        return False
     try:
         hash(v)
         return v is not UNKNOWN
@@ -408,7 +466,7 @@ def compare(op, a, b) -> Any:
             return same if op == "Is" else not same
         return UNKNOWN
     if op in ("In", "NotIn"):
-        if isinstance(b, (list, tuple, dict, str)) and _plain(a):
+        if isinstance(b, (list, tuple, dict, str)) and _plain(a) and L.weight_ok(b):
             try:
                 r = a in b
             except TypeError:
@@ -442,6 +500,8 @@ def compare(op, a, b) -> Any:
 
 
 def _plain(v) -> Any:
+    if isinstance(v, (tuple, list)) and not L.weight_ok(v):  # [[0] * 10**5] * 10**5: 10**10 to compare
+        return False
     return v is None or isinstance(v, (int, float, str, bool)) or (
         isinstance(v, (tuple, list)) and all(_plain(e) for e in v))
 
@@ -462,3 +522,4 @@ _PY_OPS = {
 
 
 from .frames import MAX_UNROLL, Frame
+from ..rules.shp009_construction_error import DivisionByZero, TupleIndexOutOfRange

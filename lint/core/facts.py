@@ -176,3 +176,28 @@ def folded(fold: Fold) -> None:
     scope = _SCOPE.get()
     if scope is not None:
         scope.fold(fold)
+
+
+# Where a tensor came from, for `shapelint summary`'s graph (commands/summary/graph.py): while set
+# to a dict, the interpreter records each tensor a function, method or operator returns as
+# ``id(result) -> (result, [input tensors])`` (the objects are kept, so ids stay unique). Unset
+# (the lint path): nothing is recorded.
+LINEAGE: ContextVar[Optional[Dict[int, Any]]] = ContextVar("shapelint_lineage", default=None)
+
+
+def record_lineage(result: Any, inputs: Any) -> None:
+    book = LINEAGE.get()
+    if book is None or id(result) in book:
+        return
+    from .values import Tensor
+
+    if not isinstance(result, Tensor):
+        return
+    flat: List[Any] = []
+    for v in inputs:
+        if isinstance(v, (list, tuple)):
+            flat.extend(x for x in v if isinstance(x, Tensor))
+        elif isinstance(v, Tensor) and v is not result:
+            flat.append(v)
+    if flat:
+        book[id(result)] = (result, flat)

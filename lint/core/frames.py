@@ -11,6 +11,10 @@ class AnalysisAbort(Exception):
     """The class is too large or too deep to analyse: it becomes unknown (not a crash)."""
 
 
+class ConstructionAbort(Exception):
+    """Python raised while the model was being built (SHP009 recorded): nothing after it runs."""
+
+
 class _Return(Exception):
     def __init__(self, value) -> None:
         self.value = value
@@ -37,3 +41,20 @@ class Frame:
         self.returns = returns if returns is not None else []  # returns under unknown control flow
         self.fork = fork
         self.src = src  # the module whose globals names resolve in (None: the analysed file)
+
+
+class ObjectSet:
+    """A set of objects by identity that keeps them alive: an ``id()`` alone may be reused by a
+    new object once the first is freed, which made results depend on the allocator (a fresh
+    list mistaken for one mutated under unknown control flow)."""
+
+    __slots__ = ("_objs",)
+
+    def __init__(self) -> None:
+        self._objs: dict = {}
+
+    def add(self, obj) -> None:
+        self._objs[id(obj)] = obj
+
+    def __contains__(self, obj) -> bool:
+        return self._objs.get(id(obj)) is obj

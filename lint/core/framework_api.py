@@ -2,11 +2,11 @@
 frameworks are registered): the hooks the interpreter calls and the NOT_MINE answer."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 
 if TYPE_CHECKING:
     from .interpreter import Interpreter
-    from .source import ClassInfo
+    from .source import ClassInfo, SourceModule
     from .values import ModuleValue
 
 
@@ -56,8 +56,21 @@ class Framework:
         return NOT_MINE
 
     # -- values
+    def owns_value(self, v: Any) -> bool:
+        """Is ``v`` one of the framework's own value objects, beyond the core's ModuleValue, Tensor
+        and Param (a Keras layer or model)?  The core then asks this framework alone to call it
+        (:meth:`call_value`) and to look its attributes up (:meth:`getattr`).  It may be an
+        ObjectValue (an instance of a user class deriving from the framework's base class, built by
+        :meth:`instantiate`): the core keeps its attributes and methods, and asks the framework for
+        an attribute the class does not define (what the base class provides) and to call it."""
+        return False
+
+    def call_value(self, interp: "Interpreter", func: Any, args: list, kwargs: dict, node: Any) -> Any:
+        """``func(*args, **kwargs)`` where ``func`` is one of the framework's own values (owns_value)."""
+        return NOT_MINE
+
     def getattr(self, interp: "Interpreter", obj: Any, attr: str, node: Any) -> Any:
-        """``obj.attr`` on a framework value (ModuleValue, Tensor, Param)."""
+        """``obj.attr`` on a framework value (ModuleValue, Tensor, Param, or a value owns_value claims)."""
         return NOT_MINE
 
     def getitem(self, interp: "Interpreter", obj: Any, key: Any, node: Any) -> Any:
@@ -83,3 +96,11 @@ class Framework:
     def hasattr(self, interp: "Interpreter", obj: Any, name: str) -> Any:
         """``hasattr(obj, name)`` on a framework value: True, False, UNKNOWN, or NOT_MINE."""
         return NOT_MINE
+
+    # -- planning
+    def file_runs(self, src: "SourceModule", strict: bool, interpreter: Callable[[], "Interpreter"]) -> list:
+        """Runs (``shapelint.results.Run``, already executed, ``root`` None) for code of the file the
+        engine's planner does not analyse: model-building code of another kind (Keras's functional
+        and Sequential models).  ``interpreter()`` gives a fresh interpreter of the file (its
+        project, its strictness).  The runs' facts become findings like any run's."""
+        return []

@@ -18,9 +18,11 @@ from .project import ModuleRef, Project
 from .source import ClassInfo, SourceModule
 from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
 
-from .frames import MAX_DEPTH, MAX_STEPS, MAX_UNROLL, AnalysisAbort, Frame, _Break, _Continue, _Raise, _Return  # noqa: F401
+from .frames import (MAX_DEPTH, MAX_STEPS, MAX_UNROLL, AnalysisAbort, ConstructionAbort, Frame, ObjectSet,  # noqa: F401
+                     _Break, _Continue, _Raise, _Return)
 
 from .builtins import BUILTINS
+from .limits import MAX_ALLOC, TIME_CHECK_EVERY, current_deadline, size_of
 from .calls import CallsMixin
 from .expressions import ExpressionsMixin
 from .objects import ObjectsMixin
@@ -40,11 +42,14 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.calls: List[CallRecord] = []
         self.speculative = 0
         self.quiet = False  # probing: record nothing
+        self.constructing = False  # building the run's model (SHP009 applies)
+        self.try_depth = 0  # inside a try body (or a suppressing with): a Python error may be caught
         self.depth = 0
         self.steps = 0
+        self.allocated = 0  # elements built by concrete operations (core/limits.py MAX_ALLOC)
         self.order = 0
         self.call_depth = 0
-        self.havoc: set = set()  # ids of lists/dicts mutated under unknown control flow
+        self.havoc = ObjectSet()  # lists/dicts mutated under unknown control flow (kept alive)
         # parts of the code not followed (a loop not unrolled): (what, node, SourceModule), for
         # `shapelint summary`, whose totals are then lower bounds
         self.skipped: List[tuple] = []
@@ -58,12 +63,22 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.src_stack: List[SourceModule] = [source]
         self.call_sites: List[tuple] = []
         self.frameworks: Tuple[Framework, ...] = registered()
+        self.deadline = current_deadline().for_run()  # this class's time budget (core/limits.py)
 
     # ------------------------------------------------------------------ facts
     def violation(self, v: Violation, node, module: Optional[ModuleValue] = None):
         if self.speculative or self.quiet:
             return
         self.context.violation(v.payload, node, module, self.src_stack[-1], tuple(self.call_sites))
+
+    def construction_error(self, payload, node) -> None:
+        """Python raises here while the model is built: recorded (SHP009) and the construction
+        ends, when it is certain to get here (not speculative, not in a try, not while a module
+        global is computed lazily); else the value is simply unknown."""
+        if not self.constructing or self.speculative or self.quiet or self.try_depth or self._globals_busy:
+            return
+        self.context.violation(payload, node, None, self.src_stack[-1], tuple(self.call_sites))
+        raise ConstructionAbort()
 
     def assume(self, a, b, node, what):
         if not self.speculative and not self.quiet:
@@ -73,6 +88,24 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise AnalysisAbort("step budget exhausted")
+        if not self.steps & (TIME_CHECK_EVERY - 1) and self.deadline.passed():
+            raise AnalysisAbort(f"time budget ({self.deadline.budget:g} s) spent")
+
+    def charge(self, v: Any) -> Any:
+        """Count what a concrete operation built; past MAX_ALLOC the class is abandoned (memory)."""
+        n = size_of(v)
+        if n:
+            self.allocated += n
+            if self.allocated > MAX_ALLOC:
+                raise AnalysisAbort("size budget exhausted")
+        return v
+
+    def eval_or_unknown(self, node, frame: Frame) -> Any:
+        """eval for the planner: a budget spent makes the value unknown (a run would be abandoned)."""
+        try:
+            return self.eval(node, frame)
+        except AnalysisAbort:
+            return UNKNOWN
 
     # ------------------------------------------------------------------ names
     def class_value(self, info: ClassInfo) -> ClassValue:

@@ -55,13 +55,22 @@ class ObjectsMixin(_Host):
                     return v
             return UNKNOWN
         if isinstance(obj, ClassValue):
+            if attr in ("__name__", "__qualname__"):  # "{}_{}".format(block.__name__, i) module names
+                return obj.info.name
             return self.class_attr(obj.info, attr)
+        if isinstance(obj, FunctionValue) and attr in ("__name__", "__qualname__") and obj.bound_self is None:
+            return obj.node.name.value
         if isinstance(obj, SuperRef):
             return self.super_attr(obj, attr)
         if isinstance(obj, ObjectValue):
             if attr in obj.attrs:
                 return obj.attrs[attr]
-            return self.class_attr(obj.cls, attr, instance=obj)
+            v = self.class_attr(obj.cls, attr, instance=obj)
+            fw = self.value_framework(obj) if v is UNKNOWN else None
+            if fw is not None:  # an instance of a framework's base class: what the base provides
+                v = fw.getattr(self, obj, attr, node)
+                return UNKNOWN if v is NOT_MINE else v
+            return v
         if isinstance(obj, ModuleRef):
             v = self.lookup_global(attr, obj.src)
             if v is UNKNOWN:
@@ -73,6 +82,10 @@ class ObjectsMixin(_Host):
             return BoundMethod(obj, attr)
         if isinstance(obj, Partial) and attr in ("func", "args", "keywords"):
             return {"func": obj.func, "args": obj.args, "keywords": obj.kwargs}[attr]
+        fw = self.value_framework(obj)
+        if fw is not None:  # a framework's own value (a Keras layer or model)
+            v = fw.getattr(self, obj, attr, node)
+            return UNKNOWN if v is NOT_MINE else v
         return UNKNOWN
 
     def class_attr(self, info: ClassInfo, attr, instance=None) -> Any:
@@ -111,6 +124,13 @@ class ObjectsMixin(_Host):
             base = fw.class_base(self, info)
             if base is not None:
                 return base
+        return None
+
+    def value_framework(self, v: Any) -> Any:
+        """The registered framework whose own value ``v`` is (Framework.owns_value), else None."""
+        for fw in self.frameworks:
+            if fw.owns_value(v):
+                return fw
         return None
 
     def framework_of(self, qualname: str) -> Any:

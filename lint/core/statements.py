@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Iterator, List
 
 import libcst as cst
 
+from . import limits as L
 from .source import dotted
 from .values import CONCRETE_ERRORS, UNKNOWN, FunctionValue, ModuleValue, Qual, Tensor
 
@@ -46,10 +47,10 @@ class StatementsMixin(_Host):
             cur = self.eval(s.target, frame)
             v = self.eval(s.value, frame)
             op = type(s.operator).__name__.replace("Assign", "")
-            if isinstance(cur, list) and op == "Add" and id(cur) not in self.havoc:
+            if isinstance(cur, list) and op == "Add" and cur not in self.havoc:
                 items = self.items_of(v)
-                if items is None or self.speculative:
-                    self.havoc.add(id(cur))
+                if items is None or self.speculative or len(cur) + len(items) > L.MAX_ITEMS:
+                    self.havoc.add(cur)
                 else:
                     cur.extend(items)
                 return
@@ -124,13 +125,13 @@ class StatementsMixin(_Host):
             if isinstance(obj, (list, dict)) and len(target.slice) == 1 and \
                     isinstance(target.slice[0].slice, cst.Index):
                 key = self.eval(target.slice[0].slice.value, frame)
-                if self.speculative or key is UNKNOWN or id(obj) in self.havoc:
-                    self.havoc.add(id(obj))
+                if self.speculative or key is UNKNOWN or obj in self.havoc:
+                    self.havoc.add(obj)
                     return
                 try:
                     obj[key] = value
                 except CONCRETE_ERRORS:
-                    self.havoc.add(id(obj))
+                    self.havoc.add(obj)
             elif isinstance(obj, ModuleValue):
                 obj.uncertain = True
             # tensor item assignment leaves the shape unchanged
@@ -176,7 +177,7 @@ class StatementsMixin(_Host):
         if not envs:
             raise _Raise()  # both branches leave: the rest of this path never runs
         merged = {}
-        keys = set().union(*envs)
+        keys = list(dict.fromkeys(k for e in envs for k in e))  # ordered: no hash order
         for k in keys:
             vals = [e.get(k, UNKNOWN) for e in envs]
             v = vals[0]
@@ -203,9 +204,26 @@ class StatementsMixin(_Host):
             self.exec_block(stmt.orelse.body, frame)
 
     def _s_While(self, stmt, frame) -> None:
-        c = self.truth(self.eval(stmt.test, frame))
-        if c is False:
+        """Run while the condition is decidable (`while csize > 4:`, `while n - 1:` with known
+        values), at most MAX_WHILE times; from the first undecidable test on, the rest of the
+        loop is havocked as a loop that cannot be unrolled. A body that can leave early (break,
+        continue, return, raise) is not unrolled: an exit under an unknown condition would make the
+        following iterations speculative."""
+        if _leaves_early(stmt.body):
+            if self.truth(self.eval(stmt.test, frame)) is not False:
+                self._havoc_loop(stmt, frame)
+            elif stmt.orelse is not None:
+                self.exec_block(stmt.orelse.body, frame)
             return
+        for _ in range(MAX_WHILE + 1):
+            c = self.truth(self.eval(stmt.test, frame))
+            if c is False:
+                if stmt.orelse is not None:
+                    self.exec_block(stmt.orelse.body, frame)
+                return
+            if c is not True:
+                break
+            self.exec_block(stmt.body, frame)
         self._havoc_loop(stmt, frame)
 
     def _havoc_loop(self, stmt, frame) -> None:
@@ -217,7 +235,7 @@ class StatementsMixin(_Host):
         for recv in _mutated_receivers(stmt):
             v = self.eval(recv, frame) if not isinstance(recv, str) else frame.locals.get(recv)
             if isinstance(v, (list, dict)):
-                self.havoc.add(id(v))
+                self.havoc.add(v)
                 touched = True
             elif isinstance(v, ModuleValue):
                 v.uncertain = True
@@ -232,14 +250,25 @@ class StatementsMixin(_Host):
             self.skipped.append(("a loop not unrolled", stmt, self.src_stack[-1]))
 
     def _s_With(self, stmt, frame) -> None:
+        known = True  # torch.no_grad() and friends never swallow an exception; others might
         for item in stmt.items:
             v = self.eval(item.item, frame)
+            f = self.eval(item.item.func, frame) if isinstance(item.item, cst.Call) else v
+            known = known and isinstance(f, Qual) and f.name.startswith("torch.")
             if item.asname is not None:
                 self.assign(item.asname.name, UNKNOWN if not isinstance(v, Tensor) else v, frame)
-        self.exec_block(stmt.body, frame)
+        self.try_depth += 0 if known else 1
+        try:
+            self.exec_block(stmt.body, frame)
+        finally:
+            self.try_depth -= 0 if known else 1
 
     def _s_Try(self, stmt, frame) -> None:
-        self.exec_block(stmt.body, frame)
+        self.try_depth += 1
+        try:
+            self.exec_block(stmt.body, frame)
+        finally:
+            self.try_depth -= 1
         if stmt.orelse is not None:
             self.exec_block(stmt.orelse.body, frame)
         if stmt.finalbody is not None:
@@ -250,6 +279,22 @@ class StatementsMixin(_Host):
 
     def _s_ClassDef(self, stmt, frame) -> None:
         frame.locals[stmt.name.value] = UNKNOWN
+
+
+MAX_WHILE = 1_000  # iterations of a while loop run before it is havocked
+
+
+def _leaves_early(body) -> bool:
+    """Does a loop body contain break/continue/return/raise (nested functions and classes aside)?"""
+    stack = [body]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (cst.Break, cst.Continue, cst.Return, cst.Raise)):
+            return True
+        if isinstance(n, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        stack.extend(n.children)
+    return False
 
 
 def _walk(node) -> Iterator[cst.CSTNode]:

@@ -15,6 +15,12 @@ class Item:
     message: str
     cell: Optional[int] = None  # the code cell of a notebook (nbqa's ``cell_N``, from 1)
     confirmation: Optional[dict] = None  # --confirm's verdict
+    fix: Optional[str] = None  # 'safe': `check --fix` fixes it (shown as [*]); 'unsafe': with --unsafe-fixes
+
+    @property
+    def marked_code(self) -> str:
+        """``SHP001 [*]`` when --fix can fix it (TorchFix's and ruff's convention), else the code."""
+        return f"{self.code} [*]" if self.fix == "safe" else self.code
 
     @property
     def position(self) -> str:
@@ -26,6 +32,8 @@ class Item:
         d = {"path": self.path, "line": self.line, "col": self.col, "code": self.code, "message": self.message}
         if self.cell is not None:
             d["cell"] = self.cell
+        if self.fix is not None:
+            d["fix"] = self.fix
         if self.confirmation is not None:
             d.update(self.confirmation)
         return d

@@ -1,6 +1,6 @@
 """``shapelint summary``: torchsummary's and torchinfo's tables, computed from source.
 
-    shapelint summary 'PATH::TARGET' [--input-shape DIMS]... [--style torchsummary|torchinfo]
+    shapelint summary 'PATH::TARGET' [--input-shape DIMS]... [--style torchsummary|torchinfo|keras]
                       [--depth N] [--format text|json|markdown]
 
 TARGET is a model class name (built with its defaults), a function that returns a model
@@ -28,7 +28,8 @@ peer would have printed and why.  Parameter counts and mult-adds come from the l
 
 The JSON format (``--format json``) carries the true figures only, with these stable keys::
 
-    {"model": str, "style": str, "input_shapes": [[dim, ...], ...], "output_shapes": [shape, ...],
+    {"model": str, "style": str, "input_shapes": [[dim, ...], ...], "input_names": [null | str, ...],
+     "output_shapes": [shape, ...],
      "layers": [{"name", "type", "depth", "output_shape", "params", "trainable", "mult_adds"}],
      "totals": {"params", "trainable", "non_trainable", "mult_adds"},
      "memory": {"convention", "unit", "input_size", "forward_backward_pass_size", "params_size",
@@ -42,7 +43,9 @@ order, a module called twice appearing twice; ``name`` is the qualified name as
 ``model.named_modules()`` gives it; ``depth`` its depth in the module tree; ``params`` and
 ``trainable`` count the module's *own* parameters (not its children's); ``mult_adds`` is
 torchinfo's formula for leaf modules (Linear counted over all leading dims) and 0 otherwise.
-Shapes include the batch; a symbolic dim is a string; an unknown shape is null.  Memory figures
+Shapes include the batch; a symbolic dim is a string; an unknown shape is null; a tuple output is
+a list of shapes, a dict output an object of them.  ``input_names`` gives, per input, null for a
+positional one or the name it was given (``cond``, ``batch.x`` for a key of a dict parameter).  Memory figures
 are unrounded, in the chosen style's unit, at batch 1 for torchsummary, null when symbolic.  The
 torchsummary style runs the model in train mode, as torchsummary does (the file's own inputs
 at batch 2, as torchsummary feeds them).
@@ -57,8 +60,15 @@ Exit status: 0 a table; 1 a table of a model that has a shape error at these inp
 as ``shapelint check`` prints them, on stderr and in the JSON notes); 2 no table: bad input, a
 model that cannot be built or run with these inputs, or a forward of which nothing is known.
 
+Keras models (``--style keras``, the default for a target that builds one: a function such as
+``build_model()`` or a module-level name): Keras 3's ``model.summary()`` text, exactly; its JSON
+has the keys above, ``layers`` in ``model.layers`` order with depth 1 (a nested model's layers
+at depth 2), ``mult_adds`` null, ``memory`` {"convention": "keras", "unit": "B", "params_size":
+float32 bytes}.
+
 Modules: ``accounting`` (the module tree, parameters, sizes), ``renderer`` (the interface a style
 implements), ``torchsummary_style`` and ``torchinfo_style`` (the two peers' tables),
+``keras_style`` (Keras's ``model.summary()``, over ``shapelint.frameworks.keras.summary``),
 ``admissible`` (the input-size solver), ``preflight`` (what refuses a table), ``output`` (text,
 markdown, JSON) and ``command`` (the arguments and ``run``).
 """
@@ -79,6 +89,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(name)
     importlib.import_module(".torchinfo_style", __name__)
     importlib.import_module(".torchsummary_style", __name__)
+    importlib.import_module(".keras_style", __name__)
     return getattr(importlib.import_module("." + _LAZY[name], __name__), name)
 
 

@@ -24,6 +24,8 @@ def flat_tensors(v: Any) -> List[Any]:
     """The leaves of a (nested) output: Tensors, or None/UNKNOWN for what is not one."""
     if isinstance(v, Tensor):
         return [v]
+    if isinstance(v, dict):
+        v = list(v.values())
     if isinstance(v, (tuple, list)):
         out: List[Any] = []
         for e in v:
@@ -79,6 +81,8 @@ def json_shape(v: Any) -> Any:
         return None if v.shape is None else [d if isinstance(d, int) else D.text(d) for d in v.shape]
     if isinstance(v, (tuple, list)):
         return [json_shape(e) for e in v]
+    if isinstance(v, dict):
+        return {str(k): json_shape(e) for k, e in v.items()}
     return None
 
 
@@ -163,6 +167,8 @@ class Model:
         ps = self.subtree(self.root)
         if ps is None:
             return None, None
+        if any(m.attrs.get("__grads_unknown__") for m in self.tree):
+            return self.count(ps), None  # requires_grad_(flag) with a flag not known
         return self.count(ps), self.count(ps, trainable_only=True)
 
 

@@ -299,3 +299,41 @@ def _admissible_text(run, syms, regions_by_comp, incomplete) -> Dict[str, Any]:
         text += " (not every shape could be followed: some of these sizes may still fail)"
     return {"text": text, "input": shapes, "symbols": syms, "admissible": not empty, "components": out_regions,
             "complete": not partial and not incomplete}
+
+
+def witness(run: Any, fixed: Optional[Dict[str, int]] = None) -> Optional[Dict[str, int]]:
+    """The smallest sizes of ``run``'s free input symbols that the recorded constraints admit (every
+    dim the forward produced up to where it stopped is >= 1, every assumed equality holds), with
+    ``fixed`` (the batch, say) given; None when a component cannot be solved. Used by ``--confirm``
+    to pick a concrete input for a finding that holds for every size: the constraints reach the
+    failing line, since the analysis stops there."""
+    syms, ge, eq = _constraints(run)
+    env: Dict[str, int] = dict(fixed or {})
+    free = [s for s in syms if s not in env]
+    if not free:
+        return env
+    ge = [g for g in (D.substitute(d, env) for d in ge) if not isinstance(g, int)]
+    eq = [(D.substitute(a, env), D.substitute(b, env)) for a, b in eq]
+    eq = [(a, b) for a, b in eq if not (isinstance(a, int) and isinstance(b, int))]
+    comps, cons_syms = _components(free, ge, eq)
+    for comp in comps:
+        cs = set(comp)
+        cge = [d for k, d, ss in cons_syms if k == "ge" and ss and ss <= cs]
+        ceq = [d for k, d, ss in cons_syms if k == "eq" and ss and ss <= cs]
+        try:
+            if len(comp) == 1:
+                ivs = _solve_last(comp[0], env, cge, ceq)
+                if not ivs:
+                    return None
+                env[comp[0]] = ivs[0][0]
+            elif len(comp) == 2:
+                regions = _solve_pair(comp, cge, ceq)
+                if not regions:
+                    return None
+                best = min(regions, key=lambda r: (sum(r[s][0] for s in comp), [r[s][0] for s in comp]))
+                env.update({s: best[s][0] for s in comp})
+            else:
+                return None
+        except Exception:  # noqa: BLE001 - an expression the solver cannot evaluate: no witness
+            return None
+    return env

@@ -33,14 +33,23 @@ def layers_json(run: Any, model: Model) -> List[Dict[str, Any]]:
     return out
 
 
+def _input_names(run: Any) -> List[Optional[str]]:
+    """Per entry of input_shapes: None for a positional input, else its name (``cond``, ``batch.x``)."""
+    names = [getattr(s, "name", None) for s in run.inputs or ()]
+    names = [n for n in names if n is None] + [n for n in names if n is not None]
+    return [names[i] if i < len(names) else None for i in range(len(run.input_tensors))]
+
+
 def json_text(run: Any, model: Model, target: str, style: str, table: Table, info_table: Table,
-              adm: Optional[Dict[str, Any]], notes: List[str], skipped: Optional[List[str]] = None) -> str:
+              adm: Optional[Dict[str, Any]], notes: List[str], skipped: Optional[List[str]] = None,
+              graph: Optional[Dict[str, Any]] = None) -> str:
     """``info_table`` is the torchinfo table (its mult-adds are the true ones)."""
     total, trainable = model.totals()
     outs = run.output if isinstance(run.output, (tuple, list)) else [run.output]
     doc = {
         "model": target, "style": style,
         "input_shapes": [json_shape(t) for t in run.input_tensors],
+        "input_names": _input_names(run),
         "output_shapes": [json_shape(o) for o in outs],
         "layers": layers_json(run, model),
         "totals": {"params": total, "trainable": trainable,
@@ -54,6 +63,8 @@ def json_text(run: Any, model: Model, target: str, style: str, table: Table, inf
         # the peers' figures stay in the text table's notes: JSON carries the true figures only
         "notes": [n for n in notes if not n.startswith(("torchsummary", "torchinfo", "and \""))],
     }
+    if graph is not None:
+        doc["graph"] = graph  # the graph model the pictures are drawn from (graph.py, docs/graph.md)
     return json.dumps(doc, indent=2)
 
 

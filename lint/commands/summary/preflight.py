@@ -82,8 +82,9 @@ def constructor_problem(run: Any) -> Optional[str]:
     return bind_problem(init.params, n_pos, kws, f"{info.name}()")
 
 
-def forward_problem(run: Any, n_given: int) -> Optional[str]:
-    """``n_given`` inputs against the model's ``forward``."""
+def forward_problem(run: Any, n_given: int, named: Sequence[str] = ()) -> Optional[str]:
+    """``n_given`` positional inputs (and the parameters ``named`` inputs go to) against the model's
+    ``forward``."""
     src, root = getattr(run, "source", None), run.root
     if src is None or root is None or root.cls is None:
         return None
@@ -92,6 +93,8 @@ def forward_problem(run: Any, n_given: int) -> Optional[str]:
         return None
     p = fwd.params
     positional = (list(p.posonly_params) + list(p.params))[1:]
+    covered = {n.split(".")[0] for n in named}
+    positional = [q for q in positional if q.name.value not in covered]
     required = [q.name.value for q in positional if q.default is None]
     star = isinstance(p.star_arg, cst.Param)
     if required and n_given < len(required) or not star and n_given > len(positional):

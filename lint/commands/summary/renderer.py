@@ -2,9 +2,14 @@
 
 A renderer turns one analysed run (the module tree, its call records and inputs, from
 :func:`shapelint.engine.run_target`) into a :class:`Table` laid out as the peer tool prints it,
-with the true figures, and notes where the peer would print something else.  Adding a style
-(Keras' ``model.summary()``, say) is one module with one :class:`Renderer` subclass, decorated
-with :func:`register`; ``--style`` offers every registered name.
+with the true figures, and notes where the peer would print something else.  Adding a style is
+one module with one :class:`Renderer` subclass, decorated with :func:`register`; ``--style``
+offers every registered name (arguments.STYLES lists them statically).
+
+A style for another framework's models (``keras_style``: Keras's ``model.summary()``) sets
+``own_models`` and builds its model itself (:meth:`Renderer.own_model`, :meth:`Renderer.render_own`);
+with no ``--style``, the first such style that finds its model in the target is used, else
+torchsummary's.
 """
 from __future__ import annotations
 
@@ -41,6 +46,18 @@ class Renderer:
 
     def render(self, run: Any, model: Model, depth: int) -> Table:
         """The table for ``run``; ``depth`` is the deepest tree level shown, where the style has one."""
+        raise NotImplementedError
+
+    # -- a style for another framework's models (own_models): it builds and prints them itself
+    own_models: ClassVar[bool] = False
+
+    def own_model(self, path: str, code: str, target: str) -> Any:
+        """The model TARGET builds in the file, when it is one of this style's framework, else None.
+        Raises CliError when it is one but cannot be summarised."""
+        return None
+
+    def render_own(self, model: Any, target: str, fmt: str) -> str:
+        """The summary of an own_model in format ``fmt`` (text, json, markdown)."""
         raise NotImplementedError
 
 

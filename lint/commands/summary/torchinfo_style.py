@@ -258,8 +258,12 @@ def _input_bytes(run: Any) -> Any:
 def _notes(s: _Sums, total: Optional[int], trainable: Optional[int], in_bytes: Any) -> List[str]:
     notes = []
     if total is not None and not s.unknown and total != s.params:
-        notes.append(f'{PEER} would print "Total params: {s.params:,}": it sums per module, so a tensor '
-                     f"shared by two modules is counted twice.")
+        also = ""
+        if trainable is not None and trainable != s.trainable:
+            also = f' and "Trainable params: {s.trainable:,}"'
+        notes.append(f'{PEER} would print "Total params: {s.params:,}"{also}: it sums per module, so a tensor '
+                     f"shared by two modules (a weight tied between the embedding and the output head) is "
+                     f"counted twice.")
     if trainable is not None and total is not None and not s.unknown and trainable != s.trainable \
             and total == s.params:
         notes.append(f'{PEER} would print "Trainable params: {s.trainable:,}".')

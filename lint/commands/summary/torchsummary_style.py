@@ -64,6 +64,7 @@ class _Rows:
     peer_out: Any = 0
     true_out: Any = 0
     crash: Optional[str] = None
+    crash_at: int = 0
     unknown: bool = False
     called_counts: Dict[int, int] = field(default_factory=dict)
 
@@ -86,6 +87,7 @@ def _rows(run: Any, model: Model) -> _Rows:
                         f"(AttributeError: '{type(first).__name__}' object has no attribute 'size')")
         if cr and not r.crash:
             r.crash = f"{m.type_name} '{m.name}': {cr}"
+            r.crash_at = c.end
         if tn is None:
             r.unknown = True
         else:
@@ -102,6 +104,15 @@ def _rows(run: Any, model: Model) -> _Rows:
         r.peer_total += ts_n
         if "weight" in own and own["weight"].requires_grad:
             r.peer_trainable += ts_n
+    # torchsummary feeds torch.rand: float indices stop the forward at the first Embedding fed an input
+    for c in sorted(run.calls, key=lambda c: c.start):
+        if c.module.type_name in ("Embedding", "EmbeddingBag") and c.module.kind == "layer" and c.inputs and \
+                any(c.inputs[0] is t for t in run.input_tensors):
+            if r.crash is None or c.start < r.crash_at:
+                r.crash = (f"{c.module.type_name} '{c.module.name}': it feeds float inputs (torch.rand), and an "
+                           f"Embedding takes Long indices (RuntimeError: Expected tensor for argument #1 'indices' to "
+                           f"have one of the following scalar types: Long, Int; but got torch.FloatTensor instead)")
+            break
     return r
 
 
@@ -229,11 +240,13 @@ class TorchsummaryRenderer(Renderer):
         r = _rows(run, model)
         total, trainable = model.totals()
         notes = []
-        if r.crash:
-            notes.append(f"{PEER} would crash on this model: {r.crash}.")
-        notes += _param_notes(model, r, total, trainable)
         mem, mem_notes = _memory(run, r, total)
-        notes += mem_notes
+        if r.crash:
+            # it prints no table at all then: nothing else it would print to quote
+            notes.append(f"{PEER} would crash on this model: {r.crash}.")
+        else:
+            notes += _param_notes(model, r, total, trainable)
+            notes += mem_notes
         sym_names = sorted({s for t in run.input_tensors if t.shape for d in t.shape[1:] for s in D.symbols(d)})
         dep = f"? (depends on {', '.join(sym_names)})" if sym_names else "?"
         totals = [("Total params", fmt_int(total)), ("Trainable params", fmt_int(trainable)),

@@ -14,6 +14,7 @@ from ...core.source import ClassInfo
 from ...core.values import UNKNOWN, BoundMethod, FunctionValue, ModuleValue, ObjectValue, Param, Tensor
 from .. import NOT_MINE, Framework, register
 from . import layers as L
+from . import einops_ops as E
 from . import tensor_ops as T
 from .modules import (_CONTAINER_BASES, _CONTAINERS, _add_child, _as_tensor, _call_module, _canonical_nn,
                       _container, _fill_container, _init_torch_base, _run_sequential, apply_layer, call_functional,
@@ -52,6 +53,8 @@ def instantiate_user_module(interp: Interpreter, info: ClassInfo, base: str, arg
 
 def call_qual(interp: Interpreter, name: str, args, kwargs, node) -> Any:
     """torch.nn layers, containers and Parameter; torch functions; NOT_MINE for other names."""
+    if name.startswith("einops."):
+        return call_einops(interp, name, args, kwargs, node)
     if not name.startswith("torch"):
         return NOT_MINE
     canon = _canonical_nn(name)
@@ -70,6 +73,9 @@ def call_qual(interp: Interpreter, name: str, args, kwargs, node) -> Any:
         return Param(shape, rg if isinstance(rg, bool) else True)
     if canon == "torch.nn.Module":
         return UNKNOWN
+    if canon == "torch.nn.Transformer.generate_square_subsequent_mask":
+        sz = args[0] if args else kwargs.get("sz", UNKNOWN)
+        return Tensor((sz, sz), "float", None) if isinstance(sz, int) and not isinstance(sz, bool) else Tensor(None)
     if canon.startswith("torch.nn.") and canon.count(".") == 2 and short[:1].isupper():
         return ModuleValue("opaque", short, node=node)
     if name.startswith("torch.") and any(isinstance(a, Tensor) and a.data is not None for a in args):
@@ -85,6 +91,60 @@ def call_qual(interp: Interpreter, name: str, args, kwargs, node) -> Any:
     if name.startswith(("torchsummary.", "torchinfo.")):
         return None  # summary(model, ...) in the analysed file does nothing to the model
     return NOT_MINE
+
+
+_EINOPS_LAYERS = {
+    "Rearrange": L.LayerSpec("Rearrange", (), lambda a, x: E.transform("rearrange", x, a["pattern"], a["lengths"])),
+    "Reduce": L.LayerSpec("Reduce", (), lambda a, x: E.transform("reduce", x, a["pattern"], a["lengths"])),
+}
+
+
+def call_einops(interp: Interpreter, name: str, args, kwargs, node) -> Any:
+    """einops functions and its torch layers, from their pattern strings (einops_ops.py)."""
+    short = name.rsplit(".", 1)[-1]
+    if name in ("einops.layers.torch.Rearrange", "einops.layers.torch.Reduce"):
+        lengths = dict(kwargs)
+        pattern = args[0] if args else lengths.pop("pattern", UNKNOWN)
+        if short == "Reduce":
+            if len(args) < 2:
+                lengths.pop("reduction", None)
+            if len(args) > 2:
+                return ModuleValue("opaque", short, node=node)
+        elif len(args) > 1:
+            return ModuleValue("opaque", short, node=node)
+        m = ModuleValue("layer", short, spec=_EINOPS_LAYERS[short], node=node)
+        m.args = {"pattern": pattern, "lengths": lengths}
+        return m
+    if name.startswith("einops.layers."):
+        return ModuleValue("opaque", short, node=node)
+    if short in ("rearrange", "reduce", "repeat"):
+        lengths = dict(kwargs)
+        x = args[0] if args else lengths.pop("tensor", UNKNOWN)
+        pattern = args[1] if len(args) > 1 else lengths.pop("pattern", UNKNOWN)
+        if short == "reduce":
+            if len(args) <= 2:
+                lengths.pop("reduction", None)
+        if len(args) > (3 if short == "reduce" else 2):
+            return Tensor(None)
+        x = _as_tensor(x) if isinstance(x, (Tensor, Param)) else None
+        if x is None:
+            return Tensor(None)  # a list of tensors (stacked by einops): not modelled
+        return interp.tensor_rule(lambda: E.transform(short, x, pattern, lengths), node)
+    if short == "einsum" and args and not kwargs:
+        tensors = [_as_tensor(a) if isinstance(a, (Tensor, Param)) else a for a in args[:-1]]
+        return interp.tensor_rule(lambda: E.einsum(tensors, args[-1]), node)
+    if short == "pack" and len(args) == 2 and not kwargs:
+        items = interp.items_of(args[0])
+        if items is None:
+            return UNKNOWN
+        tensors = [_as_tensor(a) if isinstance(a, (Tensor, Param)) else a for a in items]
+        out = interp.tensor_rule(lambda: E.pack(tensors, args[1]), node)
+        return out if isinstance(out, tuple) else UNKNOWN
+    if short == "unpack" and len(args) == 3 and not kwargs:
+        x = _as_tensor(args[0]) if isinstance(args[0], (Tensor, Param)) else None
+        out = interp.tensor_rule(lambda: E.unpack(x, args[1], args[2]), node)
+        return out if isinstance(out, list) else UNKNOWN
+    return UNKNOWN
 
 
 def call_super(interp: Interpreter, ref: SuperRef, name: str, args, kwargs, node) -> Any:
@@ -115,6 +175,8 @@ def tensor_attr(interp: Interpreter, obj: Any, attr: str, node) -> Any:
         if attr == "ndim":
             return obj.rank if obj.rank is not None else UNKNOWN
         if attr in ("T", "mT"):
+            if attr == "T" and obj.rank is not None and obj.rank > 2:  # torch reverses every dim
+                return interp.tensor_rule(lambda: T.permute(obj, tuple(range(obj.rank - 1, -1, -1))), node)
             return interp.tensor_rule(lambda: T.transpose(obj, -2, -1) if obj.rank and obj.rank >= 2 else obj, node)
         if attr in ("data", "real"):
             return obj
@@ -128,6 +190,8 @@ def tensor_attr(interp: Interpreter, obj: Any, attr: str, node) -> Any:
             return _as_tensor(obj)
         if attr == "requires_grad":
             return obj.requires_grad
+        if attr == "requires_grad_":
+            return BoundMethod(obj, attr)
         return BoundMethod(_as_tensor(obj), attr)
     return NOT_MINE
 
@@ -252,7 +316,7 @@ class TorchFramework(Framework):
     other modules must be asked first (``register(fw, first=True)``) and claim only its own."""
 
     name = "torch"
-    prefixes = ("torch.",)
+    prefixes = ("torch.", "einops.")
 
     def class_base(self, interp, info) -> Optional[str]:
         return torch_base(interp, info)
@@ -272,6 +336,14 @@ class TorchFramework(Framework):
             return call_tensor_method(interp, obj, name, args, kwargs, node)
         if isinstance(obj, ModuleValue):
             return module_method(interp, obj, name, args, kwargs, node)
+        if isinstance(obj, Param):
+            if name == "requires_grad_":
+                flag = args[0] if args else kwargs.get("requires_grad", True)
+                if isinstance(flag, bool) and not interp.speculative:
+                    obj.requires_grad = flag
+                return obj
+            from .tensor_methods import call_tensor_method
+            return call_tensor_method(interp, Tensor(obj.shape, "float", None), name, args, kwargs, node)  # as _as_tensor
         if isinstance(obj, SuperRef) and isinstance(obj.instance, ModuleValue):
             return call_super(interp, obj, name, args, kwargs, node)
         return NOT_MINE

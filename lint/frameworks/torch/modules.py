@@ -82,7 +82,20 @@ def torch_base(interp: Interpreter, info: ClassInfo) -> Optional[str]:
             v = interp.eval(b, Frame(src=c.source))
             if isinstance(v, Qual) and v.name.startswith("torch.nn"):
                 return _canonical_nn(v.name)
+            if isinstance(v, Qual) and v.name in MODULE_SUBCLASSES:
+                return "torch.nn.Module"
     return None
+
+
+# nn.Module subclasses of known packages whose instances are plain modules to the analysis (their
+# extra methods: training_step, configure_optimizers, log..., are never part of forward)
+MODULE_SUBCLASSES = frozenset({
+    "pytorch_lightning.LightningModule", "pytorch_lightning.core.LightningModule",
+    "pytorch_lightning.core.module.LightningModule", "pytorch_lightning.core.lightning.LightningModule",
+    "lightning.LightningModule", "lightning.pytorch.LightningModule", "lightning.pytorch.core.LightningModule",
+    "lightning.pytorch.core.module.LightningModule", "lightning.pytorch.core.lightning.LightningModule",
+    "torch.jit.ScriptModule", "torch.jit._script.ScriptModule",
+})
 
 
 def _init_torch_base(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> None:
@@ -113,7 +126,7 @@ def _fill_container(interp: Interpreter, m: ModuleValue, kind, args) -> None:
                 _add_child(interp, m, str(i), v)
     elif kind == "moduledict" and args:
         d = args[0]
-        if isinstance(d, dict) and id(d) not in interp.havoc:
+        if isinstance(d, dict) and d not in interp.havoc:
             for k, v in d.items():
                 _add_child(interp, m, str(k), v)
         elif isinstance(d, (list, tuple)):
@@ -148,14 +161,78 @@ def make_layer(interp: Interpreter, spec: L.LayerSpec, args, kwargs, node) -> Mo
             m.args = None
         except Unknowable:
             pass
+    if m.args is not None and spec.build is not None:
+        try:
+            kids = spec.build(m.args, _Kit(interp, m, node))
+        except Unknowable:
+            kids = None
+        if kids is None:
+            m.uncertain = True
+        else:
+            for name, kid in kids.items():
+                if isinstance(kid, list):
+                    kid = _container("modulelist", kid)
+                if isinstance(kid, ModuleValue):
+                    m.children[name] = kid
+                else:
+                    m.uncertain = True
     if m.args is not None:
         try:
             for pname, shape in spec.params(m.args).items():
-                if "." not in pname:
-                    m.params[pname] = Param(shape)
+                # dotted ones (MultiheadAttention's out_proj.weight) too: parameters() yields them
+                m.params[pname] = Param(shape)
         except Unknowable:
             m.args = dict(m.args, __params_unknown__=True)
     return m
+
+
+def clone_module(m: ModuleValue) -> Optional[ModuleValue]:
+    """copy.deepcopy of a module built from the layer table (fresh parameters); None for others."""
+    if m.kind not in ("layer", "sequential", "modulelist") or m.uncertain:
+        return None
+    c = ModuleValue(m.kind, m.type_name, spec=m.spec, args=m.args, node=m.node, training=m.training)
+    c.params = {n: Param(p.shape, p.requires_grad, p.buffer) for n, p in m.params.items()}
+    c.attrs = dict(m.attrs)
+    for n, k in m.children.items():
+        kc = clone_module(k)
+        if kc is None:
+            return None
+        c.children[n] = kc
+    return c
+
+
+class _Kit:
+    """What a composite layer's build and forward (layers/attention.py) use: make a child layer,
+    deep-copy one, call a child by its dotted path (a recorded call, as torch's hooks see it)."""
+
+    def __init__(self, interp: Interpreter, m: ModuleValue, node) -> None:
+        self.interp, self.m, self.node = interp, m, node
+
+    def make(self, name: str, *args, **kwargs) -> ModuleValue:
+        return make_layer(self.interp, L.LAYERS[name], list(args), kwargs, self.node)
+
+    def clones(self, m: Any, n: int) -> List[ModuleValue]:
+        if not isinstance(m, ModuleValue):
+            raise Unknowable()
+        out = []
+        for _ in range(n):
+            c = clone_module(m)
+            if c is None:
+                raise Unknowable()
+            out.append(c)
+        return out
+
+    def call(self, path: str, *args, **kwargs) -> Any:
+        m = self.m
+        for part in path.split("."):
+            child = m.children.get(part)
+            if child is None:
+                raise Unknowable()
+            m = child
+        out = self.interp.call_module(m, list(args), kwargs, self.node)
+        if out is UNKNOWN or (isinstance(out, Tensor) and out.shape is None):
+            raise Unknowable()
+        return out
 
 
 def call_functional(interp: Interpreter, fs: L.FunctionSpec, args, kwargs, node) -> Any:
@@ -216,6 +293,15 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
             return Tensor(None)
     if not tensors or not isinstance(tensors[0], Tensor):
         return Tensor(None)
+    if m.spec.forward is not None:
+        if m.uncertain:
+            return Tensor(None)
+        kit = _Kit(interp, m, node)
+        try:
+            _signature(m.spec.forward).bind(m.args, kit, *tensors, **kwargs)
+        except TypeError:
+            return Tensor(None)
+        return interp.tensor_rule(lambda: m.spec.forward(m.args, kit, *tensors, **kwargs), node, m)
     try:
         _signature(m.spec.rule).bind(m.args, *tensors, **kwargs)
     except TypeError:
@@ -228,7 +314,27 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
 def module_method(interp: Interpreter, m: ModuleValue, name, args, kwargs, node) -> Any:
     if name == "forward":
         return interp.call_module(m, args, kwargs, node)
-    if name in ("to", "cuda", "cpu", "eval", "train", "float", "double", "half", "requires_grad_",
+    if name == "requires_grad_":
+        flag = args[0] if args else kwargs.get("requires_grad", True)
+        params = named_parameters(m)
+        if params is None or not isinstance(flag, bool) or interp.speculative:
+            _havoc_grads(m)
+        else:
+            for _, p in params:
+                p.requires_grad = flag
+        return m
+    if name in ("parameters", "named_parameters") and not args and set(kwargs) <= {"recurse", "prefix"}:
+        recurse = kwargs.get("recurse", True)
+        prefix = kwargs.get("prefix", "")
+        if not isinstance(recurse, bool) or not isinstance(prefix, str):
+            return UNKNOWN
+        params = named_parameters(m, recurse)
+        if params is None:
+            return UNKNOWN
+        if name == "parameters":
+            return _Iter([p for _, p in params])
+        return _Iter([(f"{prefix}.{n}" if prefix else n, p) for n, p in params])
+    if name in ("to", "cuda", "cpu", "eval", "train", "float", "double", "half",
                 "apply", "type", "share_memory", "bfloat16", "zero_grad"):
         if name == "train":
             return m
@@ -298,12 +404,67 @@ def module_method(interp: Interpreter, m: ModuleValue, name, args, kwargs, node)
         return None
     if name == "__getattr__" and len(args) == 1 and isinstance(args[0], str):
         return interp.getattr(m, args[0])
-    if name == "modules":
-        return UNKNOWN
+    if name in ("modules", "named_modules") and not args and not kwargs:
+        tree = _module_tree(m)
+        if tree is None:
+            return UNKNOWN
+        return _Iter(tree if name == "named_modules" else [v for _, v in tree])
     if name in ("parameters", "named_parameters", "buffers", "state_dict", "load_state_dict",
                 "named_modules", "named_children"):
         return UNKNOWN
     return UNKNOWN
+
+
+def named_parameters(m: ModuleValue, recurse: bool = True) -> Optional[List[Any]]:
+    """(name, Param) as ``m.named_parameters()`` gives them (deduplicated, registration order, own
+    before children's); None when some module's parameters are not known."""
+    out: List[Any] = []
+    seen_p: set = set()
+    seen_m: set = set()
+
+    def walk(x: ModuleValue, prefix: str) -> bool:
+        if id(x) in seen_m:
+            return True
+        seen_m.add(id(x))
+        if x.uncertain or x.kind == "opaque":
+            return False
+        if x.kind == "layer" and (x.args is None or x.args.get("__params_unknown__")):
+            return False
+        for n, p in x.params.items():
+            if p.buffer or id(p) in seen_p:
+                continue
+            seen_p.add(id(p))
+            out.append((prefix + n, p))
+        if recurse:
+            for cn, c in x.children.items():
+                if not walk(c, f"{prefix}{cn}."):
+                    return False
+        return True
+    return out if walk(m, "") else None
+
+
+def _havoc_grads(m: ModuleValue) -> None:
+    """A freeze we cannot follow: mark the tree so that trainable counts say unknown."""
+    m.attrs["__grads_unknown__"] = True
+
+
+def _module_tree(root: ModuleValue):
+    """torch's named_modules(): pre-order, each module once; None when any part is uncertain."""
+    out, seen = [], set()
+    stack = [("", root)]
+    while stack:
+        name, m = stack.pop()
+        if not isinstance(m, ModuleValue) or m.uncertain:
+            return None
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        out.append((name, m))
+        for k, c in reversed(list(m.children.items())):
+            if c is None:
+                continue
+            stack.append((f"{name}.{k}" if name else k, c))
+    return out
 
 
 def module_attr(interp: Interpreter, m: ModuleValue, attr) -> Any:

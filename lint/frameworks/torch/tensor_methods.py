@@ -7,7 +7,7 @@ from ...core import dims as D
 from . import layers as L
 from . import tensor_ops as T
 from .layers import Unknowable, need
-from ...core.values import UNKNOWN, Param, Tensor
+from ...core.values import UNKNOWN, Param, Qual, Tensor
 
 # Methods that return a tensor of the same shape.
 _SAME = {
@@ -51,7 +51,78 @@ def call_tensor_method(interp, x: Tensor, name, args, kwargs, node):
 Handler = Callable[..., Any]  # handler(interp, x, name, args, kwargs, node) -> value
 
 
+# torch's parameter names (after self) of the methods whose handler reads its arguments; a name
+# starting with '*' takes its values as varargs or as one sequence, and by keyword as the sequence
+# (``x.reshape(2, 3)``, ``x.reshape((2, 3))``, ``x.reshape(shape=(2, 3))``). tests/test_keyword_forms.py
+# calls torch with every keyword listed here and compares.
+_SIZE_ARGS = ("*size",)
+_SIGNATURES: Dict[str, Tuple[str, ...]] = {
+    "view": _SIZE_ARGS, "reshape": ("*shape",), "permute": ("*dims",), "expand": _SIZE_ARGS,
+    "repeat": ("*repeats",), "new_zeros": _SIZE_ARGS, "new_ones": _SIZE_ARGS, "new_empty": _SIZE_ARGS,
+    "new_full": ("size", "fill_value"), "flatten": ("start_dim", "end_dim"), "unflatten": ("dim", "sizes"),
+    "transpose": ("dim0", "dim1"), "swapdims": ("dim0", "dim1"), "swapaxes": ("axis0", "axis1"),
+    "squeeze": ("dim",), "squeeze_": ("dim",), "unsqueeze": ("dim",), "unsqueeze_": ("dim",),
+    "size": ("dim",), "unbind": ("dim",), "chunk": ("chunks", "dim"), "split": ("split_size", "dim"),
+    "unfold": ("dimension", "size", "step"), "std": ("dim", "unbiased", "keepdim"),
+    "var": ("dim", "unbiased", "keepdim"), "norm": ("p", "dim", "keepdim"), "count_nonzero": ("dim",),
+    "max": ("dim", "keepdim"), "min": ("dim", "keepdim"), "median": ("dim", "keepdim"),
+    "mode": ("dim", "keepdim"), "view_as": ("other",), "reshape_as": ("other",), "expand_as": ("other",),
+    "matmul": ("other",), "mm": ("mat2",), "bmm": ("mat2",), "dim": (), "ndimension": (), "numel": (),
+    "t": (), "T": (),
+}
+for _r in _REDUCE:
+    _SIGNATURES.setdefault(_r, ("dim", "keepdim"))
+# keywords torch accepts that change no shape; torch's argument parser also takes numpy's names
+_SHAPELESS_KW = {"out", "dtype", "memory_format", "non_blocking", "device", "requires_grad", "layout",
+                 "pin_memory", "copy", "correction", "alpha", "rounding_mode", "unbiased"}
+_KW_ALIASES = {"axis": "dim", "keepdims": "keepdim"}
+_EXTRA_KW = {"max": {"other"}, "min": {"other"}, "norm": {"dtype"}, "view": set()}
+
+
+class _Unbound(Exception):
+    """A keyword this table does not know for the method: the result is unknown."""
+
+
+def bind(name: str, args: List[Any], kwargs: Dict[str, Any]) -> Tuple[List[Any], Dict[str, Any]]:
+    """(args, kwargs) with torch's keyword forms normalized to what the handlers read: a varargs
+    parameter given by keyword becomes the one positional sequence, numpy's aliases become torch's
+    names, ``swapaxes``'s and ``mm``'s names become ``transpose``'s and ``matmul``'s."""
+    sig = _SIGNATURES.get(name)
+    if sig is None or not kwargs:
+        return args, kwargs
+    kwargs = dict(kwargs)
+    for a, canon in _KW_ALIASES.items():
+        if a in kwargs and canon in sig and canon not in kwargs:
+            kwargs[canon] = kwargs.pop(a)
+    if name == "view" and "dtype" in kwargs:
+        raise _Unbound()  # view(dtype=...) reinterprets the elements: unknown
+    known = {n.lstrip("*") for n in sig} | _SHAPELESS_KW | _EXTRA_KW.get(name, set())
+    if any(k not in known for k in kwargs):
+        raise _Unbound()
+    if sig and sig[0].startswith("*"):
+        key = sig[0][1:]
+        if key in kwargs:
+            if args:
+                raise _Unbound()  # torch rejects both forms at once
+            args = [kwargs.pop(key)]
+    elif name == "swapaxes":
+        kwargs = {{"axis0": "dim0", "axis1": "dim1"}.get(k, k): v for k, v in kwargs.items()}
+    elif name in ("mm", "bmm") and "mat2" in kwargs and not args:
+        args = [kwargs.pop("mat2")]
+    elif name == "matmul" and "other" in kwargs and not args:
+        args = [kwargs.pop("other")]
+    elif name in ("view_as", "reshape_as", "expand_as") and "other" in kwargs and not args:
+        args = [kwargs.pop("other")]
+    elif name == "new_full" and "size" in kwargs and not args:
+        args = [kwargs.pop("size")]
+    return args, kwargs
+
+
 def _method(interp: Any, x: Tensor, name: str, args: List[Any], kwargs: Dict[str, Any], node: Any) -> Any:
+    try:
+        args, kwargs = bind(name, list(args), kwargs)
+    except _Unbound:
+        return UNKNOWN if name in ("size", "dim") else Tensor(None)
     if any(a is UNKNOWN for a in args) or any(v is UNKNOWN for v in kwargs.values()):
         if name in ("size", "dim"):
             return UNKNOWN
@@ -124,7 +195,13 @@ def _m_transpose(interp, x, name, args, kwargs, node):
 
 def _m_t(interp, x, name, args, kwargs, node):
     s = T.shape_of(x)
-    return T.transpose(x, 0, 1) if len(s) == 2 else x
+    if len(s) == 2:
+        return T.transpose(x, 0, 1)
+    if len(s) < 2:
+        return x
+    if name == "T":  # deprecated beyond 2-D, but torch still reverses every dim
+        return T.permute(x, tuple(range(len(s) - 1, -1, -1)))
+    raise Unknowable()  # t() of a 3-D tensor raises
 
 
 def _m_squeeze(interp, x, name, args, kwargs, node):
@@ -140,14 +217,21 @@ def _m_reduce(interp, x, name, args, kwargs, node):
     keep = _arg(args, kwargs, 1, "keepdim", False)
     if name == "norm":
         dim, keep = _arg(args, kwargs, 1, "dim"), _arg(args, kwargs, 2, "keepdim", False)
-    if name in ("std", "var") and isinstance(dim, bool):
-        dim = None
+    if name in ("std", "var"):
+        if isinstance(dim, bool):  # std(unbiased)
+            dim, keep = None, False
+        else:  # std(dim, unbiased, keepdim): the second positional is `unbiased`
+            keep = _arg(args, kwargs, 2, "keepdim", False)
     out = T.reduce(x, dim, need(keep))
     return Tensor(out.shape, "long", out.batch_dim) if name in ("argmax", "argmin") else out
 
 
 def _m_max(interp, x, name, args, kwargs, node):
     dim = _arg(args, kwargs, 0, "dim")
+    if dim is None and "other" in kwargs:
+        dim = kwargs["other"]
+        if not isinstance(dim, Tensor):
+            raise Unknowable()
     if isinstance(dim, Tensor):
         return T.broadcast(x, dim, name)
     if dim is None:
@@ -297,7 +381,7 @@ def call_torch_function(interp, name, args, kwargs, node):
     if short == "Size":
         items = interp.items_of(args[0]) if args else None
         return tuple(items) if items is not None else UNKNOWN
-    x = args[0] if args else kwargs.get("input")
+    x = args[0] if args else kwargs.get("tensor" if short == "split" else "input")
     if short == "einsum" and args and isinstance(args[0], str):
         ops = list(args[1:])
         if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
@@ -313,7 +397,9 @@ def call_torch_function(interp, name, args, kwargs, node):
         ts = [_tensor_like(t) for t in seq]
         if any(t is None or t.shape is None for t in ts):
             return Tensor(None)
-        dim = _arg(args, kwargs, 1, "dim", 0)
+        dim = _arg(args, kwargs, 1, "dim", kwargs.get("axis", 0))
+        if any(k not in ("tensors", "dim", "axis", "out", "dtype") for k in kwargs):
+            return Tensor(None)
         if short in ("hstack", "vstack"):
             return Tensor(None)
         return interp.tensor_rule(lambda: T.concat(ts, need(dim), _op_text(interp, node), stack=short == "stack"),
@@ -322,17 +408,16 @@ def call_torch_function(interp, name, args, kwargs, node):
         return UNKNOWN
     x = _tensor_like(x)
     rest, rk = list(args[1:]), dict(kwargs)
-    rk.pop("input", None)
+    if not args:
+        rk.pop("tensor" if short == "split" else "input", None)
+    if short == "split" and "split_size_or_sections" in rk:
+        rk["split_size"] = rk.pop("split_size_or_sections")
     if short in ("flatten", "reshape", "transpose", "permute", "squeeze", "unsqueeze", "mean", "sum", "amax",
                  "amin", "max", "min", "matmul", "mm", "bmm", "chunk", "split", "unbind", "std", "var", "prod",
                  "argmax", "argmin", "logsumexp", "norm", "add", "sub", "mul", "div", "maximum", "minimum",
                  "where", "swapaxes", "t", "masked_fill", "view_as_real", "narrow") or short in _BINARY:
-        if short == "flatten":
-            return interp.tensor_rule(lambda: T.flatten(x, _arg(rest, rk, 0, "start_dim", 0),
-                                                        _arg(rest, rk, 1, "end_dim", -1)), node)
-        if short == "reshape":
-            return interp.tensor_rule(lambda: T.reshape(x, T.size_list(rest[:1] if rest else [rk.get("shape")]),
-                                                        _op_text(interp, node)), node)
+        if short == "reshape" and len(rest) > 1:
+            return Tensor(None)  # torch.reshape(x, 2, 3) raises; another rule's business
         if short == "where":
             return Tensor(None)
         if short in ("narrow", "view_as_real"):
@@ -397,9 +482,25 @@ def _like(args, kwargs):
 
 
 def _arange(args, kwargs):
-    if len(args) == 1 and isinstance(args[0], int):
-        return Tensor((max(args[0], 0),), "long")
-    return Tensor(None, "long")
+    """torch.arange(end) / (start, end[, step]): ceil((end - start) / step) values; a symbolic end
+    from 0 by 1 gives that many."""
+    dt = kwargs.get("dtype")
+    dtype = "long" if dt is None or (isinstance(dt, Qual) and dt.name in ("torch.long", "torch.int64")) else None
+    if dtype is None and isinstance(dt, Qual) and dt.name in ("torch.float", "torch.float32"):
+        dtype = "float"
+    dtype = dtype or "float"
+    if len(args) == 1:
+        args = (0, args[0])
+    if len(args) == 2:
+        args = (*args, 1)
+    if len(args) != 3:
+        return Tensor(None, dtype)
+    start, end, step = args
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in args) and step:
+        return Tensor((max(-((start - end) // step), 0),), dtype)
+    if start == 0 and step == 1 and D.is_dim(end):
+        return Tensor((end,), dtype)
+    return Tensor(None, dtype)
 
 
 _FACTORIES = {
@@ -485,8 +586,12 @@ def data_method(x: Tensor, name, args, kwargs):
     return NotImplemented
 
 
+def _long_or_none(dt) -> bool:
+    return dt is None or (isinstance(dt, Qual) and dt.name in ("torch.long", "torch.int64"))
+
+
 def data_function(interp, short, args, kwargs):
-    if short == "arange" and not kwargs and 1 <= len(args) <= 3 and all(
+    if short == "arange" and set(kwargs) <= {"dtype"} and _long_or_none(kwargs.get("dtype")) and 1 <= len(args) <= 3 and all(
             isinstance(a, int) and not isinstance(a, bool) for a in args):
         r = range(*args)
         return data_tensor(r, "long") if 0 < len(r) <= MAX_DATA else NotImplemented

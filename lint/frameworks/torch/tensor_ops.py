@@ -39,6 +39,8 @@ def size_list(args) -> List[Any]:
     return out
 
 
+# ~90 lines on purpose: torch's view/reshape rules (one -1, zeros, symbolic totals, per-sample
+# folds) in the order torch checks them, so each violation matches the error torch raises first.
 def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
     """view / reshape, with the per-sample check that tells a wrong size from batch folding."""
     if x.shape is None:

@@ -7,7 +7,8 @@ Adding a layer is one ``@layer(...)`` entry in the module of its family:
 
 * ``table.py``: the machinery (specs, binding, registration, shared helpers);
 * ``conv.py``, ``pool.py``, ``norm.py``, ``linear.py`` (linear, flatten, element-wise),
-  ``resample.py`` (interpolate, pixel shuffle, padding), ``recurrent.py`` (embedding, RNNs, attention).
+  ``resample.py`` (interpolate, pixel shuffle, padding), ``recurrent.py`` (embedding, RNNs and cells), ``attention.py``
+(MultiheadAttention, scaled_dot_product_attention, the transformer layers).
 
 Formulas follow the torch docs pages ``torch.nn.<Name>`` and ATen's shape checks; every one is
 tested against a real torch forward. A rule returns the output, raises
@@ -20,7 +21,7 @@ from __future__ import annotations
 from ....core.facts import BindError, Unknowable, Violation, assumed, folded
 from .table import (DEVICE, FUNCTIONS, LAYERS, REQUIRED, FunctionSpec, LayerInput, LayerSpec, R, bind,
                     dim_or_violation, functional, layer, need, need_int, param_count, shape_of, tup)
-from . import conv, pool, norm, linear, resample, recurrent  # noqa: F401  (each registers its layers)
+from . import conv, pool, norm, linear, resample, recurrent, attention  # noqa: F401  (each registers its layers)
 from .conv import conv_output
 from .linear import flatten_shape
 from .pool import pool_output

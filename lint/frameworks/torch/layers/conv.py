@@ -62,6 +62,26 @@ def _conv_check(n, transposed):
     return check
 
 
+def _check_positive(layer_name, k, s, d, pad, n):
+    """torch's forward refuses these (ATen's conv shape checks), in this order."""
+    if any(isinstance(v, int) and v <= 0 for v in s):
+        raise Violation(C.NotPositive(layer_name, "stride", _one(s), "non-positive stride is not supported"))
+    if any(isinstance(v, int) and v < 0 for v in k):
+        raise Unknowable()  # a negative kernel size fails building the weight: not this rule's
+    if any(isinstance(v, int) and v == 0 for v in k):
+        raise Violation(C.NotPositive(layer_name, "kernel_size", _one(k), "kernel size should be greater than zero"))
+    if any(isinstance(v, int) and v <= 0 for v in d):
+        raise Violation(C.NotPositive(layer_name, "dilation", _one(d), "dilation should be greater than zero"))
+    if not isinstance(pad, str):
+        p = tup(pad, n)
+        if any(isinstance(v, int) and v < 0 for v in p):
+            raise Violation(C.NotPositive(layer_name, "padding", _one(p), "negative padding is not supported"))
+
+
+def _one(t):
+    return t[0] if len(set(t)) == 1 else t
+
+
 def conv_output(L, k, s, p, d):
     """torch.nn.ConvNd / MaxPoolNd floor mode: (L + 2p - d(k-1) - 1) // s + 1."""
     return D.floordiv(D.sub(D.add(L, 2 * p), d * (k - 1) + 1), s) + 1
@@ -100,6 +120,7 @@ def _conv_rule(n, transposed):
         d = tup(a["dilation"], n)
         cout = need_int(a["out_channels"])
         pad = need(a["padding"])
+        _check_positive(layer_name, k, s, d, pad, n)
         out = []
         if transposed:
             p = tup(pad, n)

@@ -24,6 +24,25 @@ def pool_output(L, k, s, p, d, ceil_mode):
     return D.dmin(a, D.ceildiv(D.add(L, p), s))
 
 
+def _check_positive(layer_name, k, s, p, d):
+    """What torch's pooling forward refuses: a zero stride (the kernel size when stride is not
+    given), a non-positive kernel size or dilation, a negative padding."""
+    def bad(t, test):
+        return any(isinstance(v, int) and not isinstance(v, bool) and test(v) for v in t)
+
+    one = (lambda t: t[0] if len(set(t)) == 1 else t)
+    if bad(s, lambda v: v == 0):
+        raise Violation(C.NotPositive(layer_name, "stride", one(s), "stride should not be zero"))
+    if bad(k, lambda v: v <= 0):
+        raise Violation(C.NotPositive(layer_name, "kernel_size", one(k), "kernel size should be greater than zero"))
+    if bad(s, lambda v: v < 0):
+        raise Violation(C.NotPositive(layer_name, "stride", one(s), "stride should be greater than zero"))
+    if bad(d, lambda v: v <= 0):
+        raise Violation(C.NotPositive(layer_name, "dilation", one(d), "dilation should be greater than zero"))
+    if bad(p, lambda v: v < 0):
+        raise Violation(C.NotPositive(layer_name, "padding", one(p), "pad must be non-negative"))
+
+
 def _pool_rule(n, kind):
     layer_name = f"{kind}Pool{n}d"
 
@@ -34,6 +53,7 @@ def _pool_rule(n, kind):
         s = k if s is None or (isinstance(s, (list, tuple)) and len(s) == 0) else tup(s, n)
         p = tup(a.get("padding", 0), n)
         d = tup(a.get("dilation", 1), n)
+        _check_positive(layer_name, k, s, p, d)
         ceil_mode = need(a.get("ceil_mode", False))
         out = []
         for i, L in enumerate(spatial):

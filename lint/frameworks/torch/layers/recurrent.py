@@ -1,21 +1,33 @@
-"""Embedding, the recurrent layers (LSTM, GRU, RNN) and MultiheadAttention."""
+"""Embedding, the recurrent layers (LSTM, GRU, RNN) and their cells."""
 from __future__ import annotations
 
 from ....core import dims as D
 from ....core.facts import Unknowable, Violation
 from ....core.values import Tensor
 from ....rules import shp007_invalid_config as C
-from ....rules.shp002_feature_mismatch import Features
+from ....rules.shp002_feature_mismatch import Features, StateShape
+from ....rules.shp006_broadcast_mismatch import TableOverflow
 from ....rules.shp008_wrong_rank import RankBatchedOrNot
 from .table import DEVICE, LayerInput, R, functional, layer, need, need_int, shape_of
 
 
+def _emb_check(a):
+    n, p = a["num_embeddings"], a["padding_idx"]
+    if isinstance(n, int) and isinstance(p, int) and not isinstance(p, bool) and not -n <= p < n:
+        raise Violation(C.PaddingIdx(p, n))
+
+
 @layer("Embedding", (R("num_embeddings"), R("embedding_dim"), R("padding_idx", None), R("max_norm", None),
                      R("norm_type", 2.0), R("scale_grad_by_freq", False), R("sparse", False), R("_weight", None),
-                     R("_freeze", False), *DEVICE),
+                     R("_freeze", False), *DEVICE), check=_emb_check,
        params=lambda a: {"weight": (need_int(a["num_embeddings"]), need_int(a["embedding_dim"]))})
 def _embedding(a, x):
     s = shape_of(x)
+    n = a["num_embeddings"]
+    if x.data is not None and isinstance(n, int) and x.data and all(isinstance(v, int) for v in x.data):
+        hi, lo = max(x.data), min(x.data)
+        if hi >= n or lo < 0:
+            raise Violation(TableOverflow(layer="Embedding", rows=n, index=hi if hi >= n else lo))
     return Tensor((*s, need_int(a["embedding_dim"])), "float", x.batch_dim)
 
 
@@ -76,15 +88,35 @@ def _rnn_rule(kind):
         bf = need(a["batch_first"])
         if len(s) == 3:
             n = s[0] if bf else s[1]
+            _check_states(kind, hx, ((dirs * layers, n, hout), (dirs * layers, n, h)))
             out = Tensor((*s[:2], dirs * hout), "float", x.batch_dim)
             hn = Tensor((dirs * layers, n, hout), "float", 1)
             cn = Tensor((dirs * layers, n, h), "float", 1)
         else:
+            _check_states(kind, hx, ((dirs * layers, hout), (dirs * layers, h)))
             out = Tensor((s[0], dirs * hout), "float", None)
             hn = Tensor((dirs * layers, hout), "float", None)
             cn = Tensor((dirs * layers, h), "float", None)
         return (out, (hn, cn)) if kind == "LSTM" else (out, hn)
     return rule
+
+
+def _check_states(kind, hx, want):
+    """h0 (and c0 for an LSTM) against torch's check_hidden_size / the batched-or-not rank check."""
+    if hx is None:
+        return
+    if kind == "LSTM":
+        if not isinstance(hx, tuple) or len(hx) != 2:
+            return  # not seen: the output does not depend on it
+        states = (("h_0", hx[0], want[0]), ("c_0", hx[1], want[1]))
+    else:
+        states = (("h_0", hx, want[0]),)
+    for name, t, w in states:
+        if not isinstance(t, Tensor) or t.shape is None:
+            continue
+        g = t.shape
+        if len(g) != len(w) or any(D.equal(a, b) == D.NEVER for a, b in zip(g, w)):
+            raise Violation(StateShape(layer=kind, state=name, expected=w, got=g))
 
 
 for _k in ("LSTM", "GRU"):
@@ -94,52 +126,76 @@ layer("RNN", (R("input_size"), R("hidden_size"), R("num_layers", 1), R("nonlinea
       params=_rnn_params("RNN"), implies=LayerInput("sequence", channels="input_size"))(_rnn_rule("RNN"))
 
 
-def _mha_check(a):
-    e, h = a["embed_dim"], a["num_heads"]
-    if isinstance(e, int) and isinstance(h, int) and h > 0 and e % h:
-        raise Violation(C.HeadsNotDivisible(e, h))
+# ------------------------------------------------------------------ cells
+
+_CELL_GATES = {"LSTMCell": 4, "GRUCell": 3, "RNNCell": 1}
 
 
-def _mha_params(a):
-    e = need_int(a["embed_dim"])
-    k = need(a["kdim"]) or e
-    v = need(a["vdim"]) or e
-    p = {}
-    if k == e and v == e:
-        p["in_proj_weight"] = (3 * e, e)
-    else:
-        p.update(q_proj_weight=(e, e), k_proj_weight=(e, k), v_proj_weight=(e, v))
-    if need(a["bias"]):
-        p["in_proj_bias"] = (3 * e,)
-    if need(a["add_bias_kv"]):
-        p.update(bias_k=(1, 1, e), bias_v=(1, 1, e))
-    # the output projection is a child module (`out_proj`, a Linear) that forward calls directly
-    p["out_proj.weight"] = (e, e)
-    if need(a["bias"]):
-        p["out_proj.bias"] = (e,)
-    return p
+def _cell_params(kind):
+    def params(a):
+        g, i, h = _CELL_GATES[kind], need_int(a["input_size"]), need_int(a["hidden_size"])
+        p = {"weight_ih": (g * h, i), "weight_hh": (g * h, h)}
+        if need(a["bias"]):
+            p.update(bias_ih=(g * h,), bias_hh=(g * h,))
+        return p
+    return params
 
 
-@layer("MultiheadAttention", (R("embed_dim"), R("num_heads"), R("dropout", 0.0), R("bias", True),
-                              R("add_bias_kv", False), R("add_zero_attn", False), R("kdim", None), R("vdim", None),
-                              R("batch_first", False), *DEVICE), params=_mha_params, check=_mha_check)
-def _mha(a, q, k, v, key_padding_mask=None, need_weights=True, attn_mask=None, average_attn_weights=True,
-         is_causal=False):
-    sq, sk = shape_of(q), shape_of(k)
-    e = need_int(a["embed_dim"])
-    if D.equal(sq[-1], e) == D.NEVER:
-        raise Violation(Features(layer="MultiheadAttention", param="embed_dim", expected=e, got=sq[-1], shape=sq))
-    if len(sq) != 3:
-        raise Unknowable()
-    bf = need(a["batch_first"])
-    n, L = (sq[0], sq[1]) if bf else (sq[1], sq[0])
-    S = sk[1] if bf else sk[0]
-    S = D.add(S, int(bool(need(a["add_bias_kv"]))) + int(bool(need(a["add_zero_attn"]))))
-    out = Tensor(sq, "float", q.batch_dim)
-    need_weights, average = need(need_weights), need(average_attn_weights)
-    if need_weights is False:
-        return (out, None)
-    if need_weights is not True or average not in (True, False):
-        raise Unknowable()
-    weights = (n, L, S) if average else (n, need_int(a["num_heads"]), L, S)
-    return (out, Tensor(weights, "float", 0))
+def _cell_rule(kind):
+    def rule(a, x, hx=None):
+        s = shape_of(x)
+        if len(s) not in (1, 2):
+            raise Violation(RankBatchedOrNot(layer=kind, got=len(s), shape=s, unbatched=1))
+        i, h = need_int(a["input_size"]), need_int(a["hidden_size"])
+        if D.equal(s[-1], i) == D.NEVER:
+            raise Violation(Features(layer=kind, param="input_size", expected=i, got=s[-1], shape=s))
+        want = (s[0], h) if len(s) == 2 else (h,)
+        if hx is not None:
+            if kind == "LSTMCell":
+                states = (("h_0", hx[0]), ("c_0", hx[1])) if isinstance(hx, tuple) and len(hx) == 2 else ()
+            else:
+                states = (("hx", hx),)
+            for name, t in states:
+                if not isinstance(t, Tensor) or t.shape is None:
+                    continue
+                g = t.shape
+                if len(g) != len(want) or any(D.equal(p, q) == D.NEVER for p, q in zip(g, want)):
+                    raise Violation(StateShape(layer=kind, state=name, expected=want, got=g))
+        bd = x.batch_dim if len(s) == 2 else None
+        h1 = Tensor(want, "float", bd)
+        return (h1, Tensor(want, "float", bd)) if kind == "LSTMCell" else h1
+    return rule
+
+
+for _k in ("LSTMCell", "GRUCell"):
+    layer(_k, (R("input_size"), R("hidden_size"), R("bias", True), *DEVICE), params=_cell_params(_k))(_cell_rule(_k))
+layer("RNNCell", (R("input_size"), R("hidden_size"), R("bias", True), R("nonlinearity", "tanh"), *DEVICE),
+      params=_cell_params("RNNCell"))(_cell_rule("RNNCell"))
+
+
+# ------------------------------------------------------------------ EmbeddingBag
+
+def _bag_check(a):
+    n, p = a["num_embeddings"], a["padding_idx"]
+    if isinstance(n, int) and isinstance(p, int) and not isinstance(p, bool) and not -n <= p < n:
+        raise Violation(C.PaddingIdx(p, n))
+
+
+@layer("EmbeddingBag", (R("num_embeddings"), R("embedding_dim"), R("max_norm", None), R("norm_type", 2.0),
+                        R("scale_grad_by_freq", False), R("mode", "mean"), R("sparse", False), R("_weight", None),
+                        R("include_last_offset", False), R("padding_idx", None), *DEVICE),
+       params=lambda a: {"weight": (need_int(a["num_embeddings"]), need_int(a["embedding_dim"]))}, check=_bag_check)
+def _embedding_bag(a, x, offsets=None, per_sample_weights=None):
+    s = shape_of(x)
+    d = need_int(a["embedding_dim"])
+    if len(s) == 2:
+        if offsets is not None:
+            raise Unknowable()  # torch: offsets must be None for a 2D input
+        return Tensor((s[0], d), "float", x.batch_dim)
+    if len(s) == 1 and isinstance(offsets, Tensor):
+        o = shape_of(offsets)
+        if len(o) != 1:
+            raise Unknowable()
+        n = D.sub(o[0], 1) if need(a["include_last_offset"]) else o[0]
+        return Tensor((n, d), "float", 0)
+    raise Unknowable()

@@ -114,6 +114,11 @@ class LayerSpec:
     check: Optional[Callable[[Args], None]] = None
     varargs: bool = False
     implies: Optional[LayerInput] = None  # the input this layer implies as a model's first layer
+    # a composite layer (TransformerEncoderLayer...): ``build(args, kit)`` returns its children
+    # (name -> module, or a list for a ModuleList), ``forward(args, kit, *inputs, **kw)`` runs them
+    # through ``kit.call(path, *args, **kw)`` in torch's order (see attention.py)
+    build: Optional[Callable[..., Any]] = None
+    forward: Optional[Callable[..., Any]] = None
 
 
 @dataclass
@@ -132,10 +137,12 @@ FUNCTIONS: Dict[str, FunctionSpec] = {}
 def layer(name: str, signature: Sequence[Tuple[str, Any]],
           params: Optional[Callable[[Args], Dict[str, Tuple[int, ...]]]] = None,
           check: Optional[Callable[[Args], None]] = None, varargs: bool = False,
-          implies: Optional[LayerInput] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``nn.<name>``: ``@layer(...)`` on its shape rule."""
+          implies: Optional[LayerInput] = None, build: Optional[Callable[..., Any]] = None
+          ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``nn.<name>``: ``@layer(...)`` on its shape rule (a composite's: on its forward)."""
     def deco(rule: Callable[..., Any]) -> Callable[..., Any]:
-        LAYERS[name] = LayerSpec(name, tuple(signature), rule, params or _no_params, check, varargs, implies)
+        LAYERS[name] = LayerSpec(name, tuple(signature), rule, params or _no_params, check, varargs, implies,
+                                 build, rule if build is not None else None)
         return rule
     return deco
 
