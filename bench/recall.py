@@ -354,12 +354,15 @@ def lint_three_ways(root: Path, entry, file: Path, cls: str) -> dict:
     for s in _inputs(entry):
         shape_args += ["--input-shape", f"{cls}=" + ",".join(map(str, s["shape"]))]
     drv = file.parent / "_driver.py"
+    # plain and shape first, without the driver on disk: the model file's analysis reads the
+    # project's other files (lint/constructions.py) and would otherwise find the driver's input
+    got = {"plain": shapelint_check([file]), "shape": shapelint_check([file], shape_args)}
     drv.write_text(driver_text(entry))
     try:
-        return {"plain": shapelint_check([file]), "shape": shapelint_check([file], shape_args),
-                "driver": shapelint_check([drv])}
+        got["driver"] = shapelint_check([drv], ["--no-cache"])
     finally:
         drv.unlink()
+    return got
 
 
 def _same(a, b) -> bool:

@@ -356,14 +356,16 @@ def cached_check(path: str, opts: Any) -> Any:
         if any(it.code == "SHP000" for it in r.items):
             return None
         return {"items": [[it.line, it.col, it.code, it.message, it.cell, it.fix] for it in r.items],
-                "errors": r.errors, "notes": r.notes, "classes": r.classes}
+                "errors": r.errors, "notes": r.notes, "classes": r.classes, "coverage": r.coverage,
+                "functions": r.functions}
 
     got = cache.cached(path, content, compute)
     if fresh:
         return fresh[0]
     return FileResult(path, items=[Item(path, *it[:5], fix=it[5] if len(it) > 5 else None)
                                         for it in got.get("items", [])], errors=got.get("errors", []),
-                      notes=got.get("notes", []), classes=got.get("classes", {}))
+                      notes=got.get("notes", []), classes=got.get("classes", {}),
+                      coverage=got.get("coverage", []), functions=got.get("functions", []))
 
 
 def flake8_results(cache: Optional[ResultCache], filename: str, code: str, compute):

@@ -32,6 +32,7 @@ class CheckOptions:
     keep_analysis: bool = False  # keep the engine's Analysis (in-process runs only: --confirm)
     unsafe_fixes: bool = False  # mark the findings --unsafe-fixes would fix too
     cache: Any = None  # lint/cache.py's ResultCache (None: no cache); picklable, so workers share it
+    constructions: Dict[str, List[str]] = field(default_factory=dict)  # --construct: name -> call texts
     time_budget: Optional[float] = None  # CPU seconds of analysis per file (core/limits.py); None: none
 
 
@@ -42,8 +43,11 @@ class FileResult:
     errors: List[str] = field(default_factory=list)  # bad input: printed on stderr, exit status 2
     notes: List[str] = field(default_factory=list)  # skipped / not analysed: stderr only
     classes: Dict[str, Optional[int]] = field(default_factory=dict)  # class -> forward inputs (None: any)
+    functions: List[str] = field(default_factory=list)  # module-level functions (with want_classes)
     analysis: Any = None
     findings: List[Any] = field(default_factory=list)  # the engine's findings, with keep_analysis
+    # model classes of the file: {"class", "line", "analysed", "reason", "hint"} (engine._coverage)
+    coverage: List[Dict[str, Any]] = field(default_factory=list)
 
 
 _KINDS = [(stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
@@ -133,7 +137,7 @@ def _analyse(code: str, path: str, opts: CheckOptions, mapper):
     check_depth(code)
     try:
         analysis = analyze_source(code, path, opts.shapes, select=opts.select, ignore=opts.ignore,
-                                  time_budget=opts.time_budget)
+                                  constructions=opts.constructions, time_budget=opts.time_budget)
     except cst.ParserSyntaxError as e:
         got = _python_syntax_error(code, path)
         if got is None:  # Python accepts it, libcst does not (one of its limits): not the user's error
@@ -153,7 +157,8 @@ def _fix_marks(analysis, code: str, path: str, opts: CheckOptions, mapper) -> Di
     kinds = (False, True) if opts.unsafe_fixes else (False,)
     for unsafe in kinds:
         try:
-            got = run_deep(fixable, analysis, code, path, opts.shapes, opts.select, opts.ignore, unsafe)
+            got = run_deep(fixable, analysis, code, path, opts.shapes, opts.select, opts.ignore, unsafe,
+                           opts.constructions, opts.time_budget)
         except Exception:  # a fix that cannot be verified is no fix; never a failed check
             from .engine import strict_mode
 
@@ -176,6 +181,10 @@ def check_file(path: str, opts: CheckOptions) -> FileResult:
         return res
     try:
         analysis, syntax, res.classes = run_deep(_analyse, code, path, opts, mapper)
+        if opts.want_classes:  # to validate --construct: the module-level functions (factories)
+            import re
+
+            res.functions = sorted(set(re.findall(r"^(?:async\s+)?def\s+(\w+)", code, re.MULTILINE)))
     except TooDeep as e:
         res.notes.append(f"shapelint: {path}: not analysed: {e}")
         return res
@@ -191,6 +200,7 @@ def check_file(path: str, opts: CheckOptions) -> FileResult:
         return res
     if analysis is None:
         return res
+    res.coverage = [dict(c) for c in analysis.coverage]
     from .engine import budget_notes
 
     res.notes.extend(budget_notes(analysis, path))  # a class a budget cut short: one line, no finding

@@ -1,7 +1,8 @@
 """The ``shapelint`` command: check, summary, explain, rules.
 
 Exit status of ``check``: 0 clean, 1 findings, 2 bad input (unreadable path, syntax error,
-malformed --input-shape), always with one readable message and never a traceback.
+malformed --input-shape), 3 (only with ``--require-coverage``) no finding but a model class that
+could not be analysed; always with one readable message and never a traceback.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def _options(args):
     """Flags and [tool.shapelint] merged and validated: a typo is an error naming the fix."""
     from .checker import CheckOptions
     from .options import (DEFAULT_MAX_FILE_SIZE, DEFAULT_TIME_BUDGET, ShapelintInputError, check_codes, codes,
-                          input_shapes, load_config, parse_seconds, parse_size)
+                          constructions, input_shapes, load_config, parse_seconds, parse_size)
 
     try:
         cfg = load_config(args.paths[0] if args.paths else ".")
@@ -67,17 +68,31 @@ def _options(args):
             budget = parse_seconds(cfg["time-budget"], "time-budget in [tool.shapelint]")
         else:
             budget = DEFAULT_TIME_BUDGET
+        cfg_ctor = cfg.get("construct", [])
+        if isinstance(cfg_ctor, str):
+            cfg_ctor = [cfg_ctor]
+        if not isinstance(cfg_ctor, list):
+            raise ShapelintInputError("construct in [tool.shapelint]: expected a string or a list of calls")
+        ctors = constructions(cfg_ctor, "construct in [tool.shapelint]")
+        for name, texts in constructions(args.construct or []).items():
+            ctors[name] = texts  # the command line wins over the config file, per name
+            origin["construct:" + name] = "--construct"
+        require = cfg.get("require-coverage", False)
+        if not isinstance(require, bool):
+            raise ShapelintInputError(f"require-coverage in [tool.shapelint]: expected true or false, got {require!r}")
+        args.require_coverage = bool(args.require_coverage or require)
     except ShapelintInputError as e:
         raise CliError(f"shapelint: {e}")
-    opts = CheckOptions(shapes, select, ignore, max_size, want_classes=bool(shapes), keep_analysis=args.confirm,
-                        time_budget=budget, unsafe_fixes=args.unsafe_fixes)
+    opts = CheckOptions(shapes, select, ignore, max_size, want_classes=bool(shapes) or bool(ctors),
+                        keep_analysis=args.confirm, constructions=ctors, time_budget=budget,
+                        unsafe_fixes=args.unsafe_fixes)
     # the result cache (lint/cache.py); --confirm needs each file's analysis, so it bypasses it
     from .cache import open_cache, result_options
 
     opts.cache = open_cache(args.paths[0] if args.paths else ".", "cli",
                             result_options(cfg, shapes={k: [repr(v) for v in vs] for k, vs in shapes.items()},
                                            select=select, ignore=ignore, max_size=max_size,
-                                           want_classes=opts.want_classes, time_budget=budget),
+                                           want_classes=opts.want_classes, time_budget=budget, construct=ctors),
                             enabled=not (args.no_cache or args.confirm or args.unsafe_fixes or args.fix or args.diff),
                             directory=args.cache_dir, config=cfg)
     return opts, origin
@@ -94,6 +109,15 @@ def _check_input_shapes(opts, origin, results) -> None:
     for r in results:
         for name, n in r.classes.items():
             defined.setdefault(name, []).append(n)
+    for key, where in origin.items():
+        if not key.startswith("construct:"):
+            continue
+        name = key.split(":", 1)[1]
+        if name not in defined and not any(name in r.functions for r in results):
+            names = set(defined) | {f for r in results for f in r.functions}
+            hint = did_you_mean(name, names) if names else "; no class is defined in the checked files"
+            raise CliError(f"shapelint: {where} {opts.constructions[name][0]}: no class or function {name!r} "
+                           f"in the checked files{hint}")
     for name, specs in opts.shapes.items():
         text = ",".join(str(d) for d in specs[0])
         if name not in defined:
@@ -149,7 +173,8 @@ def _fix_files(files, opts, args) -> int:
         if problem is not None or mapper is not None or "torch" not in code:
             continue  # unreadable files are reported by the check that follows; notebooks are not fixed
         try:
-            out = run_deep(fix_source, code, path, opts.shapes, opts.select, opts.ignore, args.unsafe_fixes)
+            out = run_deep(fix_source, code, path, opts.shapes, opts.select, opts.ignore, args.unsafe_fixes,
+                           constructions=opts.constructions, time_budget=opts.time_budget)
         except TooDeep:
             continue
         except Exception:  # a syntax error: the check that follows reports it
@@ -215,7 +240,7 @@ def cmd_check(args) -> int:
             print(msg, file=sys.stderr)
         bad_files += bool(r.errors)
         results.append(r)
-    if opts.shapes:
+    if opts.shapes or opts.constructions:
         _check_input_shapes(opts, origin, results)
     items: List[Item] = [it for r in results for it in r.items]
     defects = []  # places where torch contradicts shapelint itself: not findings, never the exit status
@@ -241,18 +266,56 @@ def cmd_check(args) -> int:
         for r in with_findings:
             for it, f in zip(r.items, r.findings):
                 it.confirmation = confirmations.get(id(f))
-    reporter = get_reporter(args.format)
+    coverage = [dict(c, path=r.path) for r in results for c in r.coverage]
+    reporter_cls = get_reporter(args.format)
+
+    def make(out):
+        rep = reporter_cls(out, sys.stderr)
+        rep.coverage, rep.statistics = coverage, args.statistics
+        return rep
+
     if args.output_file:
         try:
             with open(args.output_file, "w", encoding="utf-8") as out:
-                reporter(out, sys.stderr).report(items, defects)
+                make(out).report(items, defects)
         except OSError as e:
             raise CliError(f"shapelint: --output-file {args.output_file}: {e.strerror or e}")
     else:
-        reporter(sys.stdout, sys.stderr).report(items, defects)
+        make(sys.stdout).report(items, defects)
+    _print_coverage(coverage, args.statistics)
     if bad_files:
         return 2
-    return 1 if items else 0
+    if items:
+        return 1
+    if args.require_coverage and any(not c["analysed"] for c in coverage):
+        return 3
+    return 0
+
+
+def _coverage_phrase(c) -> str:
+    why = c.get("reason") or "not analysed"
+    hint = c.get("hint")
+    return f"{c['class']} ({why}{': ' + hint if hint else ''})"
+
+
+def _print_coverage(coverage, statistics: bool) -> None:
+    """One line on stderr when a model class could not be analysed: how many were, and why each
+    other one was not (``--statistics``: always, and a table, one row per class)."""
+    missing = [c for c in coverage if not c["analysed"]]
+    if not coverage or not (missing or statistics):
+        return  # silence: every model class of the checked files was analysed
+    done = sum(1 for c in coverage if c["analysed"])
+    line = f"shapelint: analysed {done} of {len(coverage)} model class{'es' if len(coverage) != 1 else ''}"
+    missing = [c for c in coverage if not c["analysed"]]
+    if missing:
+        line += "; not analysed: " + ", ".join(_coverage_phrase(c) for c in missing)
+    print(line, file=sys.stderr)
+    if statistics:
+        for c in coverage:
+            state = "analysed" if c["analysed"] else "NOT ANALYSED"
+            extra = "" if c["analysed"] else "  " + (c.get("reason") or "") + \
+                (f"; {c['hint']}" if c.get("hint") else "")
+            print(f"{c['path']}:{c['line']}: {c['class']:<24} {state}{extra}", file=sys.stderr)
 
 
 def cmd_explain(args) -> int:
@@ -309,6 +372,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="files analysed in parallel (default: all cores); the output is the same for any N")
     c.add_argument("--max-file-size", metavar="SIZE",
                    help="skip larger files with one line on stderr (default 2MB; e.g. 500kB, 5MB)")
+    c.add_argument("--construct", action="append", metavar="CALL",
+                   help="a construction to analyse, e.g. 'ResNet(depth=20)' or 'wrn(28, 10)' (repeat for several)")
+    c.add_argument("--statistics", action="store_true",
+                   help="print a table of the model classes analysed and not (stderr); with --format json, "
+                        "the report becomes {findings, coverage}")
+    c.add_argument("--require-coverage", action="store_true",
+                   help="exit 3 when no finding is reported but a model class could not be analysed")
     c.add_argument("--time-budget", metavar="SECONDS",
                    help="CPU seconds of analysis per class, three times that per file (default 2; 0: none); a class still being analysed "
                         "when it is spent is left unknown, with one line on stderr")

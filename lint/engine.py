@@ -7,7 +7,8 @@ layer that the input meets (symbolic ``(N, C, H, W)``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 import libcst as cst
@@ -15,7 +16,7 @@ import libcst as cst
 from .core import dims as D
 from .core import limits
 from .core.interpreter import AnalysisAbort, ConstructionAbort, Frame, Interpreter
-from .core.project import Project
+from .core.project import ModuleRef, Project
 from .core.source import ClassInfo, SourceModule, dotted
 from .core.values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
 
@@ -37,6 +38,8 @@ class Analysis:
     source: SourceModule
     runs: List[Run]
     findings: List[Finding]
+    # one entry per model class of the file: {"class", "line", "analysed", "reason", "hint"}
+    coverage: List[Dict[str, Any]] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -87,12 +90,17 @@ def _unchain(expr):
 
 
 class Planner:
-    def __init__(self, src: SourceModule, options: Dict[str, List[InputSpec]], strict: bool, project=None):
+    def __init__(self, src: SourceModule, options: Dict[str, List[InputSpec]], strict: bool, project=None,
+                 constructions: Optional[Dict[str, List[Tuple[str, str, Any]]]] = None):
         self.src = src
         self.options = options
+        # name -> [(call text, where, inputs or None)]: --construct, and calls found in the
+        # project's other files (with the inputs that file feeds the model)
+        self.constructions = constructions or {}
         self.strict = strict
         self.interp = Interpreter(src, strict, project)
         self._returned: Dict[int, List[cst.Call]] = {}  # id(function node) -> _returned_calls (the tree keeps it alive)
+        self.extra_built: set = set()
 
     def model_classes(self) -> List[ClassInfo]:
         out = []
@@ -101,26 +109,57 @@ class Planner:
                 out.append(info)
         return out
 
-    def _factory_class(self, fn: cst.FunctionDef, seen=()) -> Optional[ClassInfo]:
+    def _factory_class(self, fn: cst.FunctionDef, seen=(), src: Optional[SourceModule] = None) -> Optional[ClassInfo]:
         """The model class a module-level function returns a new instance of, if any
         (`return Net(...)`, or `model = Net(...); ...; return model`)."""
         calls = self._returned.get(id(fn))
         if calls is None:
             calls = self._returned[id(fn)] = _returned_calls(fn)
         for v in calls:
-            cls = self._called_class(v, seen + (fn.name.value,))
+            cls = self._called_class(v, seen + (fn.name.value,), src)
             if cls is not None:
                 return cls
         return None
 
-    def _called_class(self, call: cst.Call, seen=()) -> Optional[ClassInfo]:
+    def _called_class(self, call: cst.Call, seen=(), src: Optional[SourceModule] = None) -> Optional[ClassInfo]:
+        src = src or self.src
         name = dotted(call.func)
-        if name in self.src.classes:
-            info = self.src.classes[name]
+        if name is None:
+            return None
+        if name in src.classes:
+            info = src.classes[name]
             return info if self.interp.framework_base(info) is not None else None
-        if name in self.src.functions and name not in seen and len(seen) < 5:
-            return self._factory_class(self.src.functions[name], seen)
+        if name in src.functions:
+            if name not in seen and len(seen) < 5:
+                return self._factory_class(src.functions[name], seen, src)
+            return None
+        # a class or factory another module of the project defines (`from resnet import resnet20`)
+        v = self._imported(name, src)
+        if isinstance(v, ClassValue):
+            return v.info if self.interp.framework_base(v.info) is not None else None
+        if isinstance(v, FunctionValue) and isinstance(v.node, cst.FunctionDef) and v.scope is not src and \
+                v.scope.functions.get(v.node.name.value) is v.node and v.node.name.value not in seen and len(seen) < 5:
+            return self._factory_class(v.node, seen, v.scope)
         return None
+
+    def _imported(self, name: str, src: SourceModule) -> Any:
+        """What a dotted name imported from the project refers to, else None (never reads a
+        module for a name that is not imported)."""
+        parts = name.split(".")
+        head = parts[0]
+        if head in src.classes or head in src.functions or head in src.assigns:
+            return None
+        if head not in src.imports and head not in src.rel_imports and not src.star_imports:
+            return None
+        v = self.interp.lookup_global(head, src)
+        for attr in parts[1:]:
+            if not isinstance(v, ModuleRef):
+                return None
+            m = v.src
+            if not (attr in m.classes or attr in m.functions or attr in m.imports or attr in m.rel_imports):
+                return None
+            v = self.interp.lookup_global(attr, m)
+        return v
 
     def plan(self) -> List[Run]:
         classes = self.model_classes()
@@ -169,15 +208,16 @@ class Planner:
             got = self._input_of(call, var_ctor_here)
             if got is not None:
                 ctor, specs, origin = got
-                linked.setdefault(id(ctor), []).append((specs, origin))
+                linked.setdefault(id(ctor), []).append((specs, origin, call))
                 if id(ctor) in container_models and origin == "call":
                     container_calls.setdefault((id(ctor), repr(specs)), call)
 
-        def add(info, ctor, text, inputs, origin, local):
+        def add(info, ctor, text, inputs, origin, local, site=None):
             key = (info.name if info is not None else "", text, repr(inputs))
             if key in seen:
                 return
             r = Run(info, ctor, text, inputs, origin, local)
+            r.site = site
             seen[key] = r
             runs.append(r)
 
@@ -197,15 +237,35 @@ class Planner:
             if opt:
                 add(info, call, text, opt, "option", local)
                 continue
-            for specs, origin in linked.get(id(call), []):
-                add(info, call, text, specs, origin, local)
+            for specs, origin, site in linked.get(id(call), []):
+                add(info, call, text, specs, origin, local, site)
         for info, call, local in ctor_calls:
             # a construction fed a concrete input in the file needs no symbolic run of its own
             if not self.options.get(info.name) and not linked.get(id(call)):
                 add(info, call, self.src.code_for(call), None, "symbolic", local)
+        for name, items in self.constructions.items():
+            for text, where, fed in items:
+                try:
+                    node = cst.parse_expression(text)
+                except cst.ParserSyntaxError:
+                    continue
+                info = self._called_class(node) if isinstance(node, cst.Call) else None
+                if info is None:
+                    continue
+                opt = self.options.get(info.name)
+                before = len(runs)
+                if opt:
+                    add(info, node, text, opt, "option", {})
+                elif fed:
+                    add(info, node, text, fed, "call", {})
+                else:
+                    add(info, node, text, None, "symbolic", {})
+                if len(runs) > before:
+                    runs[-1].built_at = where
+                self.extra_built.add(info.name)
         for call, var in container_models.values():
             text = _code_without_comments(call)
-            for specs, origin in linked.get(id(call), []) or [(None, "symbolic")]:
+            for specs, origin, _site in linked.get(id(call), []) or [(None, "symbolic", None)]:
                 n = len(runs)
                 add(None, call, text, specs, origin, {})
                 if len(runs) > n and (id(call), repr(specs)) in container_calls:
@@ -213,7 +273,10 @@ class Planner:
         for name, fn in self.src.functions.items():
             if self._is_factory(fn):
                 node = cst.parse_expression(f"{name}()")
-                add(None, node, f"{name}()", None, "symbolic", {})
+                # --input-shape CLASS applies to every construction of CLASS, factories included
+                info = self._called_class(node)
+                opt = self.options.get(info.name) if info is not None else None
+                add(None, node, f"{name}()", opt, "option" if opt else "symbolic", {})
         built = {info.name for info, _, _ in ctor_calls}
         concrete_texts = {(r.cls.name, " ".join(r.ctor_text.split())) for r in runs if r.cls and r.concrete}
         for info in classes:
@@ -230,6 +293,15 @@ class Planner:
         runs.sort(key=lambda r: 0 if r.concrete else 1)
         return runs
 
+    def construction_targets(self) -> List[str]:
+        """The names other files may build this file's models by: its model classes and the
+        module-level functions that return one."""
+        out = [info.name for info in self.model_classes()]
+        for name, fn in self.src.functions.items():
+            if not name.startswith("__") and self._factory_class(fn) is not None:
+                out.append(name)
+        return out
+
     def _is_container_model(self, call: cst.Call) -> bool:
         """`nn.Sequential(...)`: a torch container with a forward of its own."""
         name = dotted(call.func)
@@ -237,7 +309,6 @@ class Planner:
             return False
         v = self.interp.eval(call.func, Frame())
         return isinstance(v, Qual) and v.name in ("torch.nn.Sequential", "torch.nn.modules.container.Sequential")
-
     def _is_factory(self, fn: cst.FunctionDef) -> bool:
         """A module-level function callable without arguments whose every return is a call of a
         model class or of another function of the project (`def resnet50(**kwargs): return
@@ -534,6 +605,9 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
     """Build the model of ``run`` and run its forward (in eval mode, or in train mode when asked,
     as torchsummary runs it); fills the run's results."""
     interp = Interpreter(src, strict, project)
+    if run.ctor is not None:
+        # a model another module defines: what fails there is reported at this file's call
+        interp.call_sites.append((run.ctor, src))
     interp.constructing = True
     try:
         root = _construct(interp, run)
@@ -543,6 +617,7 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
         return
     finally:
         interp.constructing = False
+        run.skipped = list(interp.skipped)  # what the construction did not follow: layers may be missing
     if training and isinstance(root, ModuleValue):
         _set_training(root)
     if not isinstance(root, ModuleValue):
@@ -588,6 +663,8 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
         # an input no layer told the shape of stays of unknown rank: forward still runs, and
         # whatever fixes a shape on the way (x.view(-1, 784)) is checked from there on
     run.input_tensors = inputs + (named if run.inputs is not None else [])
+    if run.site is not None:
+        interp.call_sites.append((run.site, src))
     try:
         run.output = interp.call_module(root, list(inputs), kwargs, run.call_node)
     finally:
@@ -650,7 +727,7 @@ def assign_names(root: ModuleValue) -> None:
 def _construct(interp: Interpreter, run: Run):
     frame = Frame(dict(run.ctor_locals))
     if run.ctor is None:
-        return interp.instantiate(run.cls, [], {}, None)
+        return interp.instantiate(run.cls, [], dict(run.ctor_kwargs or {}), None)
     for a in run.ctor.args:
         v = interp.eval(a.value, frame)
         if v is UNKNOWN:
@@ -673,8 +750,12 @@ def _forward_arity(interp: Interpreter, m: ModuleValue) -> int:
 
 def analyze_source(code: str, path: str = "<string>", input_shapes: Optional[Dict[str, List[InputSpec]]] = None,
                    strict: Optional[bool] = None, select=None, ignore=None,
+                   constructions: Optional[Dict[str, List[str]]] = None, scan_project: bool = True,
                    time_budget: Optional[float] = None) -> Analysis:
     """Analyse one file. Raises cst.ParserSyntaxError on a syntax error.
+
+    ``constructions``: name -> call texts to analyse (``--construct``); ``scan_project``: also
+    look for constructions of the file's models in the other files of its project.
 
     ``time_budget``: CPU seconds for each class's analysis, three times that for the file's, after the
     parse (core/limits.py; None: none). A class still being analysed when either is spent is abandoned (unknown, no
@@ -687,17 +768,19 @@ def analyze_source(code: str, path: str = "<string>", input_shapes: Optional[Dic
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _analyze_source(code, path, input_shapes, strict, select, ignore, time_budget)
+        return _analyze_source(code, path, input_shapes, strict, select, ignore, constructions, scan_project,
+                               time_budget)
     finally:
         if collecting:
             gc.enable()
 
 
-def _analyze_source(code, path, input_shapes, strict, select, ignore, budget=None) -> Analysis:
+def _analyze_source(code, path, input_shapes, strict, select, ignore, constructions=None,
+                    scan_project=True, budget=None) -> Analysis:
     strict = strict_mode() if strict is None else strict
     src = SourceModule(code, path)
     with limits.time_budget(budget):
-        return _analyze_parsed(src, input_shapes, strict, select, ignore)
+        return _analyze_parsed(src, input_shapes, strict, select, ignore, constructions, scan_project)
 
 
 def budget_notes(analysis: Analysis, path: str) -> List[str]:
@@ -710,12 +793,44 @@ def budget_notes(analysis: Analysis, path: str) -> List[str]:
     return [f"shapelint: {path}: not fully analysed: {why}: {names} unknown"]
 
 
-def _analyze_parsed(src, input_shapes, strict, select, ignore) -> Analysis:
+def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=None, scan_project=True) -> Analysis:
     from .findings import facts_to_findings
 
+    path = src.path
     project = Project(src)
     planner = Planner(src, input_shapes or {}, strict, project)
+    extra: Dict[str, List[Tuple[str, str, Any]]] = {}
+    for name, texts in (constructions or {}).items():
+        extra.setdefault(name, []).extend((t, "option", None) for t in texts)
+    if scan_project and project.main.path and os.path.isfile(project.main.path):
+        from .constructions import find_constructions
+
+        for name, found in find_constructions(path, project.root, planner.construction_targets()).items():
+            extra.setdefault(name, []).extend(
+                (c.text, c.where, [InputSpec(i) for i in c.inputs] if c.inputs else None) for c in found)
+    planner.constructions = extra
     runs = planner.plan()
+    _execute_all(src, runs, strict, project)
+    coverage = _coverage(planner, runs)
+    # the classes nobody builds (not as a model, not as a block of one): built once more with
+    # symbolic constructor arguments, so that what holds for every value is still checked
+    symbolic = _symbolic_runs(planner, coverage)
+    if symbolic:
+        _execute_all(src, symbolic, strict, project, exploratory=True)
+        runs += symbolic
+        coverage = _coverage(planner, runs)
+    for fw in registered():  # runs of model-building code the planner does not see (Keras models)
+        runs += fw.file_runs(src, strict, lambda: Interpreter(src, strict, project))
+    # a construction whose arguments were unknown built nothing: it is not a run
+    runs = [r for r in runs if r.root is not None or r.facts or r.error]
+    findings = facts_to_findings(src, runs, select, ignore)
+    return Analysis(src, runs, findings, coverage)
+
+
+def _execute_all(src, runs, strict, project, exploratory: bool = False) -> None:
+    """``exploratory``: symbolic constructor arguments reach code paths (a layer given a symbolic
+    size where it expects a literal) whose failure is not the user's: the run is abandoned with
+    its facts dropped, never an SHP000."""
     for run in runs:
         try:
             execute(src, run, strict, project)
@@ -724,15 +839,134 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore) -> Analysis:
         except RecursionError as e:
             run.error = f"abandoned: {e}"
         except Exception as e:  # an engine bug: contained per class, unless the tests ask
+            if exploratory:
+                run.error = f"abandoned: symbolic constructor arguments: {type(e).__name__}: {e}"
+                run.facts = []
+                continue
             if strict:
                 raise
             run.error = f"{type(e).__name__}: {e}"
-    for fw in registered():  # runs of model-building code the planner does not see (Keras models)
-        runs += fw.file_runs(src, strict, lambda: Interpreter(src, strict, project))
-    # a construction whose arguments were unknown built nothing: it is not a run
-    runs = [r for r in runs if r.root is not None or r.facts or r.error]
-    findings = facts_to_findings(src, runs, select, ignore)
-    return Analysis(src, runs, findings)
+
+
+# parameter names that hold a size or a count (a symbolic dim stands for them); anything else
+# unknown. Annotated `int` parameters are sizes too.
+_INT_WORDS = ("channel", "dim", "size", "plane", "feature", "depth", "width", "class", "hidden", "latent",
+              "filters", "nz", "nc", "ngf", "ndf", "isize", "ngpu", "factor", "heads", "embed", "units",
+              "num_", "n_", "groups", "expansion")
+_RESERVED = {"N", "C", "H", "W", "D", "L", "T"}  # the symbolic input's own dims
+
+
+def _int_like(param: cst.Param) -> bool:
+    ann = param.annotation
+    if ann is not None:
+        return isinstance(ann.annotation, cst.Name) and ann.annotation.value == "int"
+    name = param.name.value.lower()
+    if name in ("layers", "blocks", "block", "cfg", "config", "hidden_dims", "dims", "sizes", "channels_list"):
+        return False
+    return any(w in name for w in _INT_WORDS) and not name.endswith("s_list")
+
+
+def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
+    out = []
+    for entry in coverage:
+        if entry["analysed"] or not entry["reason"] or not entry["reason"].startswith("constructor needs"):
+            continue
+        info = planner.src.classes.get(entry["class"])
+        if info is None:
+            continue
+        init = next((c.methods["__init__"] for c in planner.interp.mro(info) if "__init__" in c.methods), None)
+        if init is None:
+            continue
+        p = init.params
+        params = (list(p.posonly_params) + list(p.params))[1:] + list(p.kwonly_params)
+        kwargs: Dict[str, Any] = {}
+        shown = []
+        for q in params:
+            if q.default is not None:
+                continue
+            name = q.name.value
+            if _int_like(q):
+                kwargs[name] = D.sym(name if name not in _RESERVED else name + "_")
+                shown.append(f"{name}={name}")
+            else:
+                kwargs[name] = UNKNOWN
+                shown.append(f"{name}=?")
+        if not any(v is not UNKNOWN for v in kwargs.values()):
+            continue  # nothing symbolic to say
+        if p.posonly_params and any(q.default is None for q in p.posonly_params):
+            continue  # positional-only parameters cannot be given by name
+        opt = planner.options.get(info.name)
+        r = Run(info, None, f"{info.name}({', '.join(shown)})", opt, "option" if opt else "symbolic", {})
+        r.ctor_kwargs = kwargs
+        r.built_at = "any value of " + ", ".join(k for k, v in kwargs.items() if v is not UNKNOWN)
+        out.append(r)
+    return out
+
+
+def _required_params(planner: "Planner", info: ClassInfo) -> List[str]:
+    for c in planner.interp.mro(info):
+        init = c.methods.get("__init__")
+        if init is not None:
+            p = init.params
+            params = (list(p.posonly_params) + list(p.params))[1:] + list(p.kwonly_params)
+            return [q.name.value for q in params if q.default is None]
+    return []
+
+
+def _coverage(planner: "Planner", runs: List[Run]) -> List[Dict[str, Any]]:
+    """Which model classes of the file some run built and ran (as the model or as one of its
+    blocks), and for each other one why not, in one phrase, and what to give shapelint."""
+    src = planner.src
+    done: set = set()
+    failed: Dict[str, str] = {}
+    for r in runs:
+        if r.root is None:
+            continue
+        stack, seen = [r.root], set()
+        names = set()
+        while stack:
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            if m.cls is not None and m.cls.source is src:
+                names.add(m.cls.name)
+            stack.extend(m.children.values())
+        if r.error:
+            for n in names:
+                failed.setdefault(n, r.error)
+        else:
+            done |= names
+    out = []
+    for info in planner.model_classes():
+        entry: Dict[str, Any] = {"class": info.name, "line": _class_line(info), "analysed": info.name in done,
+                                 "reason": None, "hint": None}
+        if not entry["analysed"]:
+            if info.name in failed:
+                entry["reason"] = failed[info.name].replace("abandoned: ", "analysis abandoned: ")
+            else:
+                need = _required_params(planner, info)
+                if need:
+                    entry["reason"] = f"constructor needs {', '.join(need)}"
+                    args = ", ".join(f"{n}=..." for n in need)
+                    entry["hint"] = f"pass --construct '{info.name}({args})'"
+                elif planner._default_constructible(info):
+                    entry["reason"] = "its construction could not be followed"
+                else:
+                    entry["reason"] = "never built"
+        out.append(entry)
+    return out
+
+
+def _class_line(info: ClassInfo) -> int:
+    # the line of `class Name`: counted from the code before the node, without position metadata
+    src = info.source
+    try:
+        idx = src.tree.body.index(info.node)
+    except ValueError:
+        return 0
+    before = cst.Module(body=src.tree.body[:idx], header=src.tree.header).code
+    return before.count("\n") + 1 + len(info.node.leading_lines) + len(info.node.decorators)
 
 
 def analyze_target(path: str, target: str, inputs: Optional[List[InputSpec]] = None,

@@ -44,11 +44,16 @@ class MessageContext:
 
     def input_desc(self) -> str:
         t = self.run.input_text()
-        if not t:
-            return ""
         ctor = " ".join(self.run.ctor_text.split())
+        where = self.run.built_at
+        if where and where.startswith("any value of "):
+            src = f" (for {where})"
+        else:
+            src = f" (as {where} builds it)" if where and where != "option" else ""
+        if not t:
+            return f" for {ctor}{src}" if where else ""
         built = "" if self.run.cls is not None and ctor == f"{self.run.cls.name}()" else f" of {ctor}"
-        return f" for input {t}{built}"
+        return f" for input {t}{built}{src}"
 
     @staticmethod
     def dim(d) -> str:

@@ -124,9 +124,11 @@ class FixOutcome:
 
 def fix_source(code: str, path: str, shapes: Optional[Dict[str, Any]] = None, select=None, ignore=None,
                unsafe: bool = False, rounds: int = 6, strict: Optional[bool] = None,
-               first: Any = None) -> FixOutcome:
+               first: Any = None, constructions: Optional[Dict[str, List[str]]] = None,
+               time_budget: Optional[float] = None) -> FixOutcome:
     """Fix ``code`` and verify the result by analysing it again (see the module docstring).
-    ``first``: the analysis of ``code`` when the caller has it already."""
+    ``first``: the analysis of ``code`` when the caller has it already; ``constructions``
+    (``--construct``) and ``time_budget``: as the check's analysis was made."""
     from .engine import analyze_source
 
     from .findings import _selected
@@ -134,7 +136,8 @@ def fix_source(code: str, path: str, shapes: Optional[Dict[str, Any]] = None, se
     # the chain is analysed under every rule: --select/--ignore choose what is fixed first, but a
     # fix must not introduce a finding of any rule
     if first is None or select or ignore:
-        first = analyze_source(code, path, shapes, strict=strict)
+        first = analyze_source(code, path, shapes, strict=strict, constructions=constructions,
+                               time_budget=time_budget)
     before = {(f.line, f.code) for f in first.findings}
     out = FixOutcome(path, code, code)
     current, analysis, fixed = code, first, []
@@ -150,7 +153,8 @@ def fix_source(code: str, path: str, shapes: Optional[Dict[str, Any]] = None, se
             break
         current = new
         try:
-            analysis = analyze_source(current, path, shapes, strict=strict)
+            analysis = analyze_source(current, path, shapes, strict=strict, constructions=constructions,
+                                      time_budget=time_budget)
         except cst.ParserSyntaxError:  # pragma: no cover - an edit is always one expression
             return out
         out.rounds = i + 1
@@ -168,12 +172,14 @@ def fix_source(code: str, path: str, shapes: Optional[Dict[str, Any]] = None, se
 
 
 def fixable(analysis: Any, code: str, path: str, shapes=None, select=None, ignore=None,
-            unsafe: bool = False) -> Set[Tuple[int, str]]:
+            unsafe: bool = False, constructions: Optional[Dict[str, List[str]]] = None,
+            time_budget: Optional[float] = None) -> Set[Tuple[int, str]]:
     """(line, code) of the findings of ``analysis`` that ``--fix`` (``unsafe``: with
     ``--unsafe-fixes``) would fix, after verification: what ``[*]`` marks in the output."""
     if not analysis.findings or not fixes_of(analysis, unsafe):
         return set()
-    out = fix_source(code, path, shapes, select, ignore, unsafe=unsafe, first=analysis)
+    out = fix_source(code, path, shapes, select, ignore, unsafe=unsafe, first=analysis,
+                     constructions=constructions, time_budget=time_budget)
     return {(line, c) for line, _, c, _ in out.fixed} if out.changed else set()
 
 

@@ -24,6 +24,7 @@ class ShapeLintPlugin:
     _max_file_size = None
     _time_budget = None  # CPU seconds per class, 3x per file (--shapelint-time-budget, default 2)
     _cache = None  # lint/cache.py's ResultCache, made by parse_options unless --shapelint-no-cache
+    _coverage = False  # SHP100 named in --select/--extend-select (SHP1 or SHP100; plain SHP is not enough)
 
     def __init__(self, tree, filename: str, lines: List[str]):
         self.tree = tree
@@ -32,6 +33,9 @@ class ShapeLintPlugin:
 
     @classmethod
     def add_options(cls, parser):
+        # SHP100 (a model class not analysed) is opt-in: flake8 stays quiet about coverage unless asked
+        if hasattr(parser, "extend_default_ignore"):
+            parser.extend_default_ignore(["SHP100"])
         parser.add_option(
             "--input-shape", action="append", default=[], parse_from_config=True,
             help="shapelint: input shape of a model class, CLASS=DIMS (e.g. Net=1,1,28,28 or Net=N,3,H,W); "
@@ -71,11 +75,17 @@ class ShapeLintPlugin:
         except ShapelintInputError as e:
             cls._input_shapes = {}
             cls._config_error = str(e)
+        chosen = []
+        for attr in ("select", "extend_select"):
+            v = getattr(options, attr, None) or []
+            chosen += [v] if isinstance(v, str) else list(v)
+        cls._coverage = any(len(c.strip()) >= 4 and "SHP100".startswith(c.strip().upper()) for c in chosen)
         # -- result cache (lint/cache.py) --
         from .cache import open_cache
 
         shapes = {k: [repr(v) for v in vs] for k, vs in cls._input_shapes.items()}  # names and dtypes too
-        cls._cache = open_cache(".", "flake8", {"input-shape": shapes, "time-budget": cls._time_budget},
+        cls._cache = open_cache(".", "flake8", {"input-shape": shapes, "time-budget": cls._time_budget,
+                                                "coverage": cls._coverage},
                                 enabled=not getattr(options, "shapelint_no_cache", False),
                                 directory=getattr(options, "shapelint_cache_dir", None))
 
@@ -126,6 +136,7 @@ class ShapeLintPlugin:
             print(f"shapelint: {self.filename}: not analysed: {e}", file=sys.stderr)
             return []
         from .engine import budget_notes
+        from .rules.shp100_model_not_analysed import coverage_message
 
         for note in budget_notes(analysis, self.filename):  # stderr only: never a finding
             print(note, file=sys.stderr)
@@ -134,11 +145,16 @@ class ShapeLintPlugin:
             from .fixes import fixable
 
             try:  # `[*]`: a verified safe fix exists (`shapelint check --fix` applies it)
-                marks = run_deep(fixable, analysis, code, self.filename, self._input_shapes)
+                marks = run_deep(fixable, analysis, code, self.filename, self._input_shapes,
+                                 time_budget=self._time_budget)
             except Exception:
                 from .engine import strict_mode
 
                 if strict_mode():
                     raise
-        return [(f.line, f.col, f"{f.code} {'[*] ' if (f.line, f.code) in marks else ''}{f.message}")
-                for f in analysis.findings]
+        out = [(f.line, f.col, f"{f.code} {'[*] ' if (f.line, f.code) in marks else ''}{f.message}")
+               for f in analysis.findings]
+        if self._coverage:
+            out += [(c["line"] or 1, 0, f"SHP100 {coverage_message(c)}") for c in analysis.coverage
+                    if not c["analysed"]]
+        return out

@@ -132,6 +132,56 @@ def input_shapes(entries: Iterable[str]) -> Dict[str, List[InputSpec]]:
     return out
 
 
+def parse_construct(text: str, where: str = "--construct") -> Tuple[str, str]:
+    """``'ResNet(depth=20)'`` -> ``('ResNet', 'ResNet(depth=20)')``: a call of a class or a
+    factory, with Python-literal arguments (names of the file's classes allowed, as in
+    ``ResNet(BasicBlock, [2, 2, 2, 2])``)."""
+    import ast
+
+    text = str(text).strip()
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        raise ShapelintInputError(f"{where} {text!r}: not a call; write it as Python, e.g. 'ResNet(depth=20)'")
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        raise ShapelintInputError(f"{where} {text!r}: expected a call of a class or function of the file, "
+                                  "e.g. 'ResNet(depth=20)'")
+    for a in list(node.args) + [k.value for k in node.keywords]:
+        if isinstance(a, ast.Starred) or not _literal_or_name(a):
+            raise ShapelintInputError(f"{where} {text!r}: arguments must be literals or names "
+                                      f"(got {ast.unparse(a)!r})")
+    if any(k.arg is None for k in node.keywords):
+        raise ShapelintInputError(f"{where} {text!r}: **kwargs cannot be given; name each argument")
+    return node.func.id, text
+
+
+def _literal_or_name(node) -> bool:
+    import ast
+
+    if isinstance(node, ast.Name):
+        return True
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return all(_literal_or_name(e) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(k is not None and _literal_or_name(k) and _literal_or_name(v) for k, v in zip(node.keys, node.values))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return _literal_or_name(node.operand)
+    return isinstance(node, ast.Constant)
+
+
+def constructions(entries: Iterable[str], where: str = "--construct") -> Dict[str, List[str]]:
+    """['ResNet(depth=20)', 'resnet(56)'] -> {'ResNet': ['ResNet(depth=20)'], 'resnet': ['resnet(56)']}.
+    A config string may hold several calls separated by semicolons or newlines."""
+    out: Dict[str, List[str]] = {}
+    for entry in entries:
+        for part in re.split(r"[;\n]+", str(entry)):
+            if part.strip():
+                name, text = parse_construct(part, where)
+                if text not in out.setdefault(name, []):
+                    out[name].append(text)
+    return out
+
+
 def closest(token: str, candidates: Iterable[str]) -> Optional[str]:
     """The candidate nearest to ``token`` (difflib's ratio), for "did you mean" messages."""
     cands = sorted(set(candidates))
@@ -193,13 +243,14 @@ def find_pyproject(start: str) -> Optional[str]:
         d = parent
 
 
-CONFIG_KEYS = ("input-shape", "select", "ignore", "max-file-size", "time-budget", "cache", "cache-dir")
+CONFIG_KEYS = ("input-shape", "select", "ignore", "max-file-size", "time-budget", "cache", "cache-dir", "construct",
+               "require-coverage")
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 
 
 def load_config(start: str) -> dict:
     """The [tool.shapelint] table (keys normalised to dashes): input-shape (list or string),
-    select, ignore, max-file-size, time-budget, cache, cache-dir. An unknown key is an error naming the closest valid one."""
+    select, ignore, max-file-size, time-budget, cache, cache-dir, construct (list or string), require-coverage. An unknown key is an error naming the closest valid one."""
     path = find_pyproject(start)
     if path is None:
         return {}

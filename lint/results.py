@@ -51,6 +51,15 @@ class Run:
     calls: List[CallRecord] = field(default_factory=list)
     facts: List[Fact] = field(default_factory=list)
     error: Optional[str] = None
+    # the call in the linted file a finding inside an imported module is reported at (the
+    # ``model(x)`` that feeds the input, else the construction); None: the construction itself
+    site: Any = None
+    # where the construction was found outside this file ('train.py:57'), or 'option' for --construct
+    built_at: Optional[str] = None
+    # constructor arguments given as values (not source): the symbolic construction of a class
+    # nobody builds (each int-like parameter a symbolic dim, the others unknown)
+    ctor_kwargs: Optional[Dict[str, Any]] = None
+    skipped: List[Any] = field(default_factory=list)  # the interpreter's (what, node, source) not followed
     call_node: Any = None  # where the file calls a container model (`model(x)`): its findings' line
 
     @property

@@ -34,8 +34,9 @@ def one_error(r, *needles):
 # typos
 # ------------------------------------------------------------------------------------------------
 
+# SHP999: SHP009 (two edits) is closer than SHP100 (three) since both codes exist
 @pytest.mark.parametrize("flag,bad,near", [
-    ("--select", "SHP999", "SHP00"), ("--select", "XYZ", "SHP"), ("--ignore", "SHP0001", "SHP001"),
+    ("--select", "SHP999", "SHP009"), ("--select", "XYZ", "SHP"), ("--ignore", "SHP0001", "SHP001"),
     ("--select", "SHP001,SPH002", "SHP002"),
 ])
 def test_unknown_codes_are_errors_naming_the_closest(flag, bad, near):

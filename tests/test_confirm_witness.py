@@ -43,7 +43,14 @@ def test_every_symbolic_bug_fixture_is_confirmed_at_its_witness(tmp_path):
     assert r.returncode == 1, r.stderr
     got = json.loads(r.stdout)
     assert {d["path"].split("/")[-1] for d in got} == set(expected)
+    # a class nobody builds is built with symbolic constructor arguments (reach-construct): torch
+    # needs values for them, so such a finding is not confirmed, and says how to get it confirmed
+    symbolic_ctor = {(name, f.line, f.code) for name, fs in expected.items() for f in fs
+                     if f.run.ctor_kwargs is not None}
     for d in got:
+        if (d["path"].split("/")[-1], d["line"], d["code"]) in symbolic_ctor:
+            assert d["confirmed"] is None and "--construct" in d["evidence"], d
+            continue
         assert d["confirmed"] is True, d
         if d["code"] == "SHP009":  # Python raises while building the model: no input is needed
             assert "witness" not in d and "Error" in d["evidence"], d

@@ -703,10 +703,12 @@ def _judge(run, findings, res, job, stmts: Statements, explicit_meta: bool) -> D
             if hit is not None:
                 break
     err_line = (err.get("frames") or [None])[-1] if err is not None else None
-    if hit is None and err is not None and err.get("stage") == "forward" and not err.get("frames") and \
-            getattr(run, "call_node", None) is not None:
+    bare = getattr(run, "call_node", None) is not None or (
+        getattr(run, "cls", None) is None and getattr(getattr(run, "root", None), "kind", None) == "sequential")
+    if hit is None and err is not None and err.get("stage") == "forward" and not err.get("frames") and bare:
         # a bare container model (module-level nn.Sequential): torch fails inside torch, called from
-        # the file's `model(x)`, which is where its one finding sits
+        # the file's `model(x)`, which is where its one finding sits; a container the file never
+        # calls is run on the witness input, and its one finding sits at the layer that fails
         loud = [f for f in findings if f.code not in SILENT_CODES]
         if len(loud) == 1:
             hit, err_line = loud[0], loud[0].line
@@ -866,6 +868,12 @@ def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 
                 by_run.setdefault(id(r2), (r2, []))[1].append(copy)
     jobs, plans = [], {}
     for i, (run, fs) in enumerate(by_run.values()):
+        if getattr(run, "ctor_kwargs", None) is not None:
+            # a class nobody builds, built with symbolic constructor arguments: torch needs values
+            for f in fs:
+                result[id(f)] = _verdict(None, f"built for {run.built_at or 'any constructor arguments'}: "
+                                               f"give a construction with --construct to confirm it in torch")
+            continue
         specs, env, batch, why = _run_inputs(run)
         if why is not None:
             for f in fs:

@@ -51,6 +51,9 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.call_depth = 0
         self.active_functions: Dict[int, int] = {}  # id(function node) -> active calls
         self.havoc = ObjectSet()  # lists/dicts mutated under unknown control flow (kept alive)
+        # parts of the code not followed (a loop not unrolled): (what, node, SourceModule), for
+        # `shapelint summary`, whose totals are then lower bounds
+        self.skipped: List[tuple] = []
         self.probes: Dict[int, Any] = {}  # probe id -> first layer applied to that input
         self._globals: Dict[int, Dict[str, Any]] = {}
         self._globals_busy: set = set()
@@ -194,6 +197,15 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         sub = self.project.module(f"{module}.{name}")
         if sub is not None:
             return ModuleRef(sub)
+        if mod is not None and name is not None and mod.star_imports and (id(mod), name) not in self._globals_busy:
+            # a package re-exporting its modules (`from .base import *` in models/__init__.py)
+            self._globals_busy.add((id(mod), name))
+            try:
+                v = self._star_lookup(name, mod)
+            finally:
+                self._globals_busy.discard((id(mod), name))
+            if v is not None:
+                return v
         return UNKNOWN
 
     def lookup(self, name: str, frame: Frame) -> Any:

@@ -71,11 +71,22 @@ class Project:
         """The project module with this absolute dotted name, if it lies under the root."""
         if not self.root or not dotted:
             return None
-        base = os.path.join(self.root, *dotted.split("."))
+        base = os.path.join(self._base_for(dotted), *dotted.split("."))
         for cand in (base + ".py", os.path.join(base, "__init__.py")):
             if _isfile(cand):
                 return self._load(cand)
         return None
+
+    def _base_for(self, dotted: str) -> str:
+        """The folder absolute names start from: the root, or its parent when the name starts
+        with the root's own folder (a namespace package without __init__.py: `from
+        cifar10_models.resnet import resnet18` in cifar10_models/_driver.py)."""
+        top = dotted.split(".")[0]
+        if not self.package and self.root and top == os.path.basename(self.root) and \
+                not _isfile(os.path.join(self.root, top + ".py")) and \
+                not _isfile(os.path.join(self.root, top, "__init__.py")):
+            return os.path.dirname(self.root)
+        return self.root or ""
 
     def absolute_name(self, src: SourceModule, level: int, module: str) -> Optional[str]:
         """`from ..ops import x` in torchvision/models/resnet.py -> 'torchvision.ops'."""
@@ -100,8 +111,9 @@ class Project:
             return True
         if not self.root or top in ("torch", "torchvision", "numpy", "math", "functools", "typing"):
             return False
-        base = os.path.join(self.root, top)
-        return _isfile(base + ".py") or _isfile(os.path.join(base, "__init__.py"))
+        base = os.path.join(self._base_for(dotted), top)
+        return _isfile(base + ".py") or _isfile(os.path.join(base, "__init__.py")) or \
+            (os.path.isdir(base) and base == self.root and len(dotted.split(".")) > 1)
 
 
 def _package_of(path: str) -> Tuple[str, str]:

@@ -231,17 +231,23 @@ class StatementsMixin(_Host):
         targets = _assigned_names(stmt)
         for n in targets:
             frame.locals[n] = UNKNOWN
+        touched = False  # a list, dict or module it changes: what it builds is lost
         for recv in _mutated_receivers(stmt):
             v = self.eval(recv, frame) if not isinstance(recv, str) else frame.locals.get(recv)
             if isinstance(v, (list, dict)):
                 self.havoc.add(v)
+                touched = True
             elif isinstance(v, ModuleValue):
                 v.uncertain = True
+                touched = True
         for attr_target in _assigned_attrs(stmt):
             obj = self.eval(attr_target.value, frame)
             if isinstance(obj, ModuleValue):
                 obj.uncertain = True
                 obj.attrs[attr_target.attr.value] = UNKNOWN
+                touched = True
+        if touched and not self.quiet and not self.speculative:
+            self.skipped.append(("a loop not unrolled", stmt, self.src_stack[-1]))
 
     def _s_With(self, stmt, frame) -> None:
         known = True  # torch.no_grad() and friends never swallow an exception; others might

@@ -47,6 +47,10 @@ class Reporter:
     def __init__(self, out: IO[str], err: IO[str]):
         self.out = out
         self.err = err
+        # the model classes of the checked files, analysed or not (dicts: path, class, line,
+        # analysed, reason, hint), and whether --statistics was given
+        self.coverage: List[dict] = []
+        self.statistics = False
 
     def report(self, items: List[Item], defects: List[dict]) -> None:
         raise NotImplementedError

@@ -80,6 +80,8 @@ class SarifReporter(Reporter):
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": Path(os.getcwd()).resolve().as_uri() + "/"}},
                 "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notes}],
                 "results": results,
+                # the model classes analysed or not (why, and what to give shapelint)
+                "properties": {"coverage": self.coverage},
             }],
         }
         self.out.write(json.dumps(doc, indent=2) + "\n")

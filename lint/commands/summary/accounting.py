@@ -209,3 +209,57 @@ def merge_branches(calls: List[Any]) -> Tuple[List[Any], bool]:
         keep.append(c)
         stack.append(c)
     return keep, any_spec
+
+
+def not_followed(run: Any, model: "Model") -> List[str]:
+    """What the analysis did not follow while building and running the model (a loop it could not
+    unroll, a module built under control flow it could not decide): the table may lack layers,
+    so its totals are lower bounds. One phrase each, with its line."""
+    out: List[str] = []
+    positions: Dict[int, Any] = {}
+    for what, node, src in getattr(run, "skipped", None) or []:
+        if src is None or node is None:
+            continue
+        if id(src) not in positions:
+            try:
+                from libcst.metadata import MetadataWrapper, PositionProvider
+
+                positions[id(src)] = MetadataWrapper(src.tree, unsafe_skip_copy=True).resolve(PositionProvider)
+            except Exception:  # noqa: BLE001 - a note only: never fail the table for it
+                positions[id(src)] = {}
+        pos = positions[id(src)].get(node)
+        head = src.code_for(node).strip().splitlines()[0].strip() if src.code_for(node).strip() else ""
+        import os
+
+        where = f"{os.path.basename(src.path)}:{pos.start.line}" if pos is not None else os.path.basename(src.path)
+        text = f"{what} (`{head}`, {where})"
+        if text not in out:
+            out.append(text)
+    for m in model.tree:
+        if m.uncertain:
+            text = f"{m.name or m.type_name} built under control flow shapelint could not decide"
+            if text not in out:
+                out.append(text)
+    return out
+
+
+def lower_bound(value: str) -> str:
+    """'1,019,956' -> '≥ 1,019,956'; '?' stays '?'."""
+    return value if not value or value[0] == "?" else f"≥ {value}"
+
+
+def mark_incomplete(table: Any, reasons: List[str]) -> None:
+    """Totals and sizes of a table that may lack layers become lower bounds, with a note."""
+    if not reasons:
+        return
+    changed = {}
+    for lst in (table.totals, table.memory):
+        for i, (k, v) in enumerate(lst):
+            nv = v if k.startswith("Input size") else lower_bound(v)  # the input is exact
+            if nv != v:
+                changed[f"{k}: {v}"] = f"{k}: {nv}"
+                lst[i] = (k, nv)
+    table.lines = [changed.get(line, line) for line in table.lines]
+    table.notes.append("the totals are lower bounds: shapelint did not follow " + "; ".join(reasons[:5]) +
+                       (f"; and {len(reasons) - 5} more" if len(reasons) > 5 else "") +
+                       ", so layers may be missing from the table")

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ...core import dims as D
 from ...errors import CliError
 from . import keras_style, preflight, torchinfo_style, torchsummary_style  # noqa: F401  (the styles register themselves)
-from .accounting import Model, merge_branches
+from .accounting import Model, mark_incomplete, merge_branches, not_followed
 from .admissible import admissible
 from .output import json_text, markdown_text, plain_text
 from .arguments import add_arguments  # noqa: F401  (re-exported)
 from .renderer import RENDERERS, Renderer, renderer
+
+if TYPE_CHECKING:
+    from ...options import InputSpec
 
 
 def _target(args: Any) -> Tuple[str, str]:
@@ -47,7 +50,7 @@ def _read(path: str) -> str:
         raise CliError(f"shapelint: {path}: cannot read: {e}")
 
 
-def _inputs(args: Any) -> Optional[List[Any]]:
+def _inputs(args: Any) -> Optional[List["InputSpec"]]:
     """--input-shape as given: the whole tensor, batch included, whatever the style."""
     from ...options import ShapelintInputError, parse_named_dims
 
@@ -59,7 +62,7 @@ def _inputs(args: Any) -> Optional[List[Any]]:
         raise CliError(f"shapelint: {e}")
 
 
-def _analyse(code: str, path: str, target: str, inputs: Optional[List[Any]], style: Renderer) -> Any:
+def _analyse(code: str, path: str, target: str, inputs: Optional[List["InputSpec"]], style: Renderer) -> Any:
     import libcst as cst
 
     from ...engine import run_target
@@ -74,7 +77,7 @@ def _analyse(code: str, path: str, target: str, inputs: Optional[List[Any]], sty
         raise CliError(f"shapelint: {path}:{e.raw_line}:{e.raw_column + 1}: syntax error: {e.message}")
 
 
-def _file_inputs(r: Any) -> Optional[List[Any]]:
+def _file_inputs(r: Any) -> Optional[List["InputSpec"]]:
     """The inputs the run used (the file's own, or symbolic), a symbolic dim as text."""
     from ...options import InputSpec
 
@@ -196,6 +199,8 @@ def run(args: Any) -> int:
         notes.append(f"shapelint does not model {', '.join(opaque)}: shapes and counts that depend on "
                      f"{'it' if len(opaque) == 1 else 'them'} show as ?")
     table = style.render(r, model, args.depth)
+    skipped = not_followed(r, model)
+    mark_incomplete(table, skipped)
     # the admissible sizes, when a size other than the batch is symbolic
     adm = admissible(r) if any(not isinstance(d, int) for t in r.input_tensors for d in (t.shape or ())[1:]) \
         else None
@@ -221,7 +226,7 @@ def run(args: Any) -> int:
 
         info = table if style.name == "torchinfo" else renderer("torchinfo").render(r, model, args.depth)
         print(json_text(r, model, target, style.name, table, info, adm,
-                        all_notes + [f"shape error: {e}" for e in errors],
+                        all_notes + [f"shape error: {e}" for e in errors], skipped,
                         graph=build_graph(r, model, title, _violations(r), lineage).as_dict()))
     elif args.format == "markdown":
         title = f"{os.path.basename(path)}::{target} ({style.name} style, computed by shapelint)"

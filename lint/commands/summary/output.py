@@ -41,7 +41,8 @@ def _input_names(run: Any) -> List[Optional[str]]:
 
 
 def json_text(run: Any, model: Model, target: str, style: str, table: Table, info_table: Table,
-              adm: Optional[Dict[str, Any]], notes: List[str], graph: Optional[Dict[str, Any]] = None) -> str:
+              adm: Optional[Dict[str, Any]], notes: List[str], skipped: Optional[List[str]] = None,
+              graph: Optional[Dict[str, Any]] = None) -> str:
     """``info_table`` is the torchinfo table (its mult-adds are the true ones)."""
     total, trainable = model.totals()
     fields = output_fields(run.output)  # an output dataclass: its set fields, named
@@ -57,6 +58,9 @@ def json_text(run: Any, model: Model, target: str, style: str, table: Table, inf
         "totals": {"params": total, "trainable": trainable,
                    "non_trainable": None if total is None or trainable is None else total - trainable,
                    "mult_adds": info_table.mult_adds},
+        # false: parts of the model were not followed (see not_followed); the totals are lower bounds
+        "complete": not skipped,
+        "not_followed": list(skipped or []),
         "memory": table.json_memory,
         "admissible_inputs": adm,
         # the peers' figures stay in the text table's notes: JSON carries the true figures only

@@ -96,29 +96,29 @@ def bind_left(op: str, pattern: str, left: List[Element], shape: Sequence[Any],
         if any(n.isdigit() for n in el) and op != "reduce":
             raise Unknowable()  # non-unitary anonymous axes on the left: reduce's only
         unknown = [n for n in el if n not in known and not n.isdigit()]
-        need_k: Any = 1
+        size: D.Dim = 1
         for n in el:
             if n.isdigit():
-                need_k = D.mul(need_k, int(n))
+                size = D.mul(size, int(n))
             elif n in known:
-                need_k = D.mul(need_k, known[n])
+                size = D.mul(size, known[n])
         group = "(" + " ".join(el) + ")" if len(el) != 1 else el[0] if el else "()"
         if not unknown:
-            if D.equal(need_k, d) == D.NEVER:
-                raise Violation(EinopsAxis(op=op, pattern=pattern, group=group, got=d, need=need_k, divides=False,
+            if D.equal(size, d) == D.NEVER:
+                raise Violation(EinopsAxis(op=op, pattern=pattern, group=group, got=d, need=size, divides=False,
                                            shape=tuple(shape)))
             continue
         if len(unknown) > 1:
             raise Unknowable()
-        if not isinstance(need_k, int) or need_k <= 0:
+        if not isinstance(size, int) or size <= 0:
             raise Unknowable()
         if isinstance(d, int):
-            if d % need_k:
-                raise Violation(EinopsAxis(op=op, pattern=pattern, group=group, got=d, need=need_k, divides=True,
+            if d % size:
+                raise Violation(EinopsAxis(op=op, pattern=pattern, group=group, got=d, need=size, divides=True,
                                            shape=tuple(shape)))
-            known[unknown[0]] = d // need_k
+            known[unknown[0]] = d // size
         else:
-            known[unknown[0]] = d if need_k == 1 else D.floordiv(d, need_k)
+            known[unknown[0]] = d if size == 1 else D.floordiv(d, size)
     return known, left
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ....core import dims as D
-from ....core.facts import Violation
+from ....core.facts import Unknowable, Violation
 from ....rules import shp007_invalid_config as C
 from ....rules.shp003_channel_mismatch import Channels
 from ....rules.shp008_wrong_rank import RankAtLeast, RankOneOf
@@ -92,8 +92,10 @@ def _group_norm(a, x):
 
 def _norm_shape(a):
     ns = need(a["normalized_shape"])
-    if isinstance(ns, int):
-        return (ns,)
+    if isinstance(ns, int) or D.is_dim(ns):  # a symbolic size (a constructor argument) is one dim too
+        return (need_int(ns),)
+    if not isinstance(ns, (tuple, list)):
+        raise Unknowable
     return tuple(need_int(v) for v in ns)
 
 
