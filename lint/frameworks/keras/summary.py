@@ -5,7 +5,7 @@ rich is installed (it comes with Keras), else in the same box-drawing layout wit
 from __future__ import annotations
 
 import shutil
-from typing import List, Optional
+from typing import List, Optional, Any, cast
 
 from .layers import fmt_shape
 from .model import KLayer, KModel
@@ -118,7 +118,7 @@ def render(model: KModel, line_length: Optional[int] = None) -> str:
         import rich.table
     except ImportError:  # pragma: no cover - rich comes with keras
         return _plain(title, header, widths, align, rows, footer)
-    columns = [rich.table.Column(h, justify=align[i], width=widths[i])
+    columns = [rich.table.Column(h, justify=cast(Any, align[i]), width=widths[i])  # rich's Literal type
                for i, h in enumerate(header)]
     table = rich.table.Table(*columns, width=line_length, show_lines=True)
     for row in rows:
