@@ -1,0 +1,565 @@
+"""Planning: which constructions of which model classes a file is analysed under, and with which
+inputs (flags, the file's own calls, symbolic). ``engine.py`` runs the plan."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+import libcst as cst
+
+from .core.interpreter import AnalysisAbort, Frame, Interpreter
+from .core.project import ModuleRef
+from .core.source import ClassInfo, SourceModule, dotted
+from .core.values import UNKNOWN, ClassValue, FunctionValue, Qual, Tensor
+
+from .options import InputSpec
+from .results import Run
+
+
+# ------------------------------------------------------------------------------------------------
+# Finding constructions and inputs in the file
+# ------------------------------------------------------------------------------------------------
+
+_CHAIN_METHODS = {"to", "cuda", "cpu", "eval", "train", "float", "double", "half", "requires_grad_"}
+
+
+class _Scanner(cst.CSTVisitor):
+    """Collects calls outside class bodies, with the function that encloses each."""
+
+    def __init__(self):
+        self.calls: List[Tuple[cst.Call, Optional[cst.FunctionDef]]] = []
+        self.assigns: List[Tuple[str, cst.BaseExpression, Optional[cst.FunctionDef]]] = []
+        self.func_stack: List[cst.FunctionDef] = []
+        self.class_depth = 0
+
+    def visit_ClassDef(self, node):
+        self.class_depth += 1
+        return False  # nothing inside a class body is collected: not walking it halves the planner's cost
+
+    def leave_ClassDef(self, node):
+        self.class_depth -= 1
+
+    def visit_FunctionDef(self, node):
+        self.func_stack.append(node)
+
+    def leave_FunctionDef(self, node):
+        self.func_stack.pop()
+
+    def visit_Call(self, node):
+        if not self.class_depth:
+            self.calls.append((node, self.func_stack[-1] if self.func_stack else None))
+
+    def visit_Assign(self, node):
+        if not self.class_depth and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.assigns.append((node.targets[0].target.value, node.value,
+                                 self.func_stack[-1] if self.func_stack else None))
+
+
+def _unchain(expr):
+    """`Net(...).to(device).eval()` -> `Net(...)`."""
+    while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and \
+            expr.func.attr.value in _CHAIN_METHODS and isinstance(expr.func.value, cst.Call):
+        expr = expr.func.value
+    return expr
+
+
+class Planner:
+    def __init__(self, src: SourceModule, options: Dict[str, List[InputSpec]], strict: bool, project=None,
+                 constructions: Optional[Dict[str, List[Tuple[str, str, Any]]]] = None):
+        self.src = src
+        self.options = options
+        # name -> [(call text, where, inputs or None)]: --construct, and calls found in the
+        # project's other files (with the inputs that file feeds the model)
+        self.constructions = constructions or {}
+        self.strict = strict
+        self.interp = Interpreter(src, strict, project)
+        self._returned: Dict[int, List[cst.Call]] = {}  # id(function node) -> _returned_calls (the tree keeps it alive)
+        self.extra_built: set = set()
+
+    def model_classes(self) -> List[ClassInfo]:
+        out = []
+        for info in self.src.classes.values():
+            if self.interp.framework_base(info) is not None:
+                out.append(info)
+        return out
+
+    def _factory_class(self, fn: cst.FunctionDef, seen=(), src: Optional[SourceModule] = None) -> Optional[ClassInfo]:
+        """The model class a module-level function returns a new instance of, if any
+        (`return Net(...)`, or `model = Net(...); ...; return model`)."""
+        calls = self._returned.get(id(fn))
+        if calls is None:
+            calls = self._returned[id(fn)] = _returned_calls(fn)
+        for v in calls:
+            cls = self._called_class(v, seen + (fn.name.value,), src)
+            if cls is not None:
+                return cls
+        return None
+
+    def _called_class(self, call: cst.Call, seen=(), src: Optional[SourceModule] = None) -> Optional[ClassInfo]:
+        src = src or self.src
+        name = dotted(call.func)
+        if name is None:
+            return None
+        if name in src.classes:
+            info = src.classes[name]
+            return info if self.interp.framework_base(info) is not None else None
+        if name in src.functions:
+            if name not in seen and len(seen) < 5:
+                return self._factory_class(src.functions[name], seen, src)
+            return None
+        # a class or factory another module of the project defines (`from resnet import resnet20`)
+        v = self._imported(name, src)
+        if isinstance(v, ClassValue):
+            return v.info if self.interp.framework_base(v.info) is not None else None
+        if isinstance(v, FunctionValue) and isinstance(v.node, cst.FunctionDef) and v.scope is not src and \
+                v.scope.functions.get(v.node.name.value) is v.node and v.node.name.value not in seen and len(seen) < 5:
+            return self._factory_class(v.node, seen, v.scope)
+        return None
+
+    def _imported(self, name: str, src: SourceModule) -> Any:
+        """What a dotted name imported from the project refers to, else None (never reads a
+        module for a name that is not imported)."""
+        parts = name.split(".")
+        head = parts[0]
+        if head in src.classes or head in src.functions or head in src.assigns:
+            return None
+        if head not in src.imports and head not in src.rel_imports and not src.star_imports:
+            return None
+        v = self.interp.lookup_global(head, src)
+        for attr in parts[1:]:
+            if not isinstance(v, ModuleRef):
+                return None
+            m = v.src
+            if not (attr in m.classes or attr in m.functions or attr in m.imports or attr in m.rel_imports):
+                return None
+            v = self.interp.lookup_global(attr, m)
+        return v
+
+    def plan(self) -> List[Run]:
+        classes = self.model_classes()
+        scanner = _Scanner()
+        self.src.tree.visit(scanner)
+        runs: List[Run] = []
+        seen: Dict[Tuple[str, str, str], Run] = {}
+        # variable -> construction call, for `model = Net(); model(x)` and `summary(model, ...)`
+        # Both follow Python's scopes: a name a function binds is that function's own (two test
+        # functions that each write `model = ...; model(x)` are two variables), any other name is the
+        # module's.
+        scoped_ctor: Dict[Tuple[Optional[int], str], cst.Call] = {}
+        scoped_values: Dict[Tuple[Optional[int], str], List[cst.BaseExpression]] = {}
+        for name, value, fn in scanner.assigns:
+            key = (id(fn) if fn is not None else None, name)
+            scoped_values.setdefault(key, []).append(value)
+            v = _unchain(value)
+            if isinstance(v, cst.Call) and (self._called_class(v) is not None or
+                                            fn is None and self._is_container_model(v)):
+                scoped_ctor[key] = v
+        # module-level `model = nn.Sequential(...)`: a model of its own (nested containers aside)
+        container_models = {id(c): (c, name) for (f, name), c in scoped_ctor.items()
+                            if f is None and self._called_class(c) is None}
+        views: Dict[Optional[int], Tuple[Dict[str, cst.Call], Dict[str, List[cst.BaseExpression]]]] = {}
+
+        def scope_view(fn):
+            """(var_ctor, var_values) as seen from inside `fn` (None: the module)."""
+            fid = id(fn) if fn is not None else None
+            if fid not in views:
+                ctor = {n: c for (f, n), c in scoped_ctor.items() if f is None}
+                vals = {n: v for (f, n), v in scoped_values.items() if f is None}
+                if fn is not None:
+                    for n in _bound_names(fn):
+                        ctor.pop(n, None)
+                        vals.pop(n, None)
+                    ctor.update({n: c for (f, n), c in scoped_ctor.items() if f == fid})
+                    vals.update({n: v for (f, n), v in scoped_values.items() if f == fid})
+                views[fid] = (ctor, vals)
+            return views[fid]
+
+        var_ctor, self.var_values = scope_view(None)
+        linked: Dict[int, List[Tuple[List[InputSpec], str]]] = {}
+        container_calls: Dict[Tuple[int, str], cst.Call] = {}
+        for call, fn in scanner.calls:
+            var_ctor_here, self.var_values = scope_view(fn)
+            got = self._input_of(call, var_ctor_here)
+            if got is not None:
+                ctor, specs, origin = got
+                linked.setdefault(id(ctor), []).append((specs, origin, call))
+                if id(ctor) in container_models and origin == "call":
+                    container_calls.setdefault((id(ctor), repr(specs)), call)
+
+        def add(info, ctor, text, inputs, origin, local, site=None):
+            key = (info.name if info is not None else "", text, repr(inputs))
+            if key in seen:
+                return
+            r = Run(info, ctor, text, inputs, origin, local)
+            r.site = site
+            seen[key] = r
+            runs.append(r)
+
+        ctor_calls = []
+        for call, fn in scanner.calls:
+            info = self._called_class(call)
+            if info is None:
+                continue
+            local = self._function_locals(fn)
+            if local is None or (fn is not None and _uses_locals(call, fn)):
+                # built from a function's own variables: the function's own run covers it
+                continue
+            ctor_calls.append((info, call, local))
+        for info, call, local in ctor_calls:
+            text = self.src.code_for(call)
+            opt = self.options.get(info.name)
+            if opt:
+                add(info, call, text, opt, "option", local)
+                continue
+            for specs, origin, site in linked.get(id(call), []):
+                add(info, call, text, specs, origin, local, site)
+        for info, call, local in ctor_calls:
+            # a construction fed a concrete input in the file needs no symbolic run of its own
+            if not self.options.get(info.name) and not linked.get(id(call)):
+                add(info, call, self.src.code_for(call), None, "symbolic", local)
+        for name, items in self.constructions.items():
+            for text, where, fed in items:
+                try:
+                    node = cst.parse_expression(text)
+                except cst.ParserSyntaxError:
+                    continue
+                info = self._called_class(node) if isinstance(node, cst.Call) else None
+                if info is None:
+                    continue
+                opt = self.options.get(info.name)
+                before = len(runs)
+                if opt:
+                    add(info, node, text, opt, "option", {})
+                elif fed:
+                    add(info, node, text, fed, "call", {})
+                else:
+                    add(info, node, text, None, "symbolic", {})
+                if len(runs) > before:
+                    runs[-1].built_at = where
+                self.extra_built.add(info.name)
+        for call, var in container_models.values():
+            text = _code_without_comments(call)
+            for specs, origin, _site in linked.get(id(call), []) or [(None, "symbolic", None)]:
+                n = len(runs)
+                add(None, call, text, specs, origin, {})
+                if len(runs) > n and (id(call), repr(specs)) in container_calls:
+                    runs[-1].call_node = container_calls[(id(call), repr(specs))]
+        for name, fn in self.src.functions.items():
+            if self._is_factory(fn):
+                node = cst.parse_expression(f"{name}()")
+                # --input-shape CLASS applies to every construction of CLASS, factories included
+                info = self._called_class(node)
+                opt = self.options.get(info.name) if info is not None else None
+                add(None, node, f"{name}()", opt, "option" if opt else "symbolic", {})
+        built = {info.name for info, _, _ in ctor_calls}
+        concrete_texts = {(r.cls.name, " ".join(r.ctor_text.split())) for r in runs if r.cls and r.concrete}
+        for info in classes:
+            if not self._default_constructible(info):
+                continue
+            text = f"{info.name}()"
+            if (info.name, text) in concrete_texts:
+                continue  # the file already feeds exactly this construction a concrete input
+            # a declared input shape is meant for the constructions the file writes; the class's
+            # defaults get it only when the file builds the class nowhere
+            opt = self.options.get(info.name) if info.name not in built else None
+            add(info, None, text, opt, "option" if opt else "symbolic", {})
+        # Concrete inputs first: when runs disagree on a message, the precise one wins.
+        runs.sort(key=lambda r: 0 if r.concrete else 1)
+        return runs
+
+    def construction_targets(self) -> List[str]:
+        """The names other files may build this file's models by: its model classes and the
+        module-level functions that return one."""
+        out = [info.name for info in self.model_classes()]
+        for name, fn in self.src.functions.items():
+            if not name.startswith("__") and self._factory_class(fn) is not None:
+                out.append(name)
+        return out
+
+    def _is_container_model(self, call: cst.Call) -> bool:
+        """`nn.Sequential(...)`: a torch container with a forward of its own."""
+        name = dotted(call.func)
+        if name is None or name.split(".")[0] in self.src.classes or name in self.src.functions:
+            return False
+        v = self.interp.eval(call.func, Frame())
+        return isinstance(v, Qual) and v.name in ("torch.nn.Sequential", "torch.nn.modules.container.Sequential")
+    def _is_factory(self, fn: cst.FunctionDef) -> bool:
+        """A module-level function callable without arguments whose every return is a call of a
+        model class or of another function of the project (`def resnet50(**kwargs): return
+        _resnet(...)`): it is analysed as a construction of its own."""
+        p = fn.params
+        if any(q.default is None for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)):
+            return False
+        calls = _returned_calls(fn)
+        if not calls or len(calls) != len(list(_walk_returns(fn))):
+            return False
+        for v in calls:
+            name = dotted(v.func)
+            if name is None or name == fn.name.value:
+                return False
+            if self._called_class(v) is None and not self._project_callable(name):
+                return False
+        return True
+
+    def _project_callable(self, name: str) -> bool:
+        try:
+            v = self.interp.lookup_global(name.split(".")[0])
+        except AnalysisAbort:  # a global whose value spends a budget
+            return False
+        return isinstance(v, (FunctionValue, ClassValue))
+
+    def _function_locals(self, fn: Optional[cst.FunctionDef]) -> Optional[Dict[str, Any]]:
+        if fn is None:
+            return {}
+        if self.src.functions.get(fn.name.value) is not fn:
+            return None  # nested or method-level function: not a place users build models
+        loc = {}
+        p = fn.params
+        for param in list(p.posonly_params) + list(p.params) + list(p.kwonly_params):
+            if param.default is None:
+                loc[param.name.value] = UNKNOWN
+            else:
+                loc[param.name.value] = self.interp.eval_or_unknown(param.default, Frame())
+        if isinstance(p.star_arg, cst.Param):
+            loc[p.star_arg.name.value] = ()
+        if p.star_kwarg is not None:
+            loc[p.star_kwarg.name.value] = {}
+        return loc
+
+    def _default_constructible(self, info: ClassInfo) -> bool:
+        from .frameworks.torch.layers import LAYERS, REQUIRED
+
+        mro = self.interp.mro(info)
+        if not any("__init__" in c.methods for c in mro):
+            base = (self.interp.framework_base(info) or "").rsplit(".", 1)[-1]
+            spec = LAYERS.get(base)
+            if spec is not None:
+                return not spec.varargs and all(d is not REQUIRED for _, d in spec.signature)
+        for c in mro:
+            init = c.methods.get("__init__")
+            if init is not None:
+                params = list(init.params.posonly_params) + list(init.params.params)
+                return all(p.default is not None for p in params[1:]) and all(
+                    p.default is not None for p in init.params.kwonly_params)
+        return True
+
+    def _input_of(self, call: cst.Call, var_ctor) -> Optional[Tuple[cst.Call, List[InputSpec], str]]:
+        func = call.func
+        # model(x) / model.forward(x) with x a tensor factory call
+        target = func
+        if isinstance(func, cst.Attribute) and func.attr.value == "forward":
+            target = func.value
+        ctor = None
+        if isinstance(target, cst.Name) and target.value in var_ctor:
+            ctor = var_ctor[target.value]
+        elif isinstance(target, cst.Call):
+            inner = _unchain(target)
+            if self._called_class(inner) is not None:
+                ctor = inner
+        if ctor is not None and call.args and all(not a.star for a in call.args):
+            specs = []
+            for a in call.args:
+                expr = a.value
+                if isinstance(expr, cst.Name) and len(self.var_values.get(expr.value, ())) == 1:
+                    expr = self.var_values[expr.value][0]  # x = torch.rand(...); model(x), in a loop too
+                v = self.interp.eval_or_unknown(expr, Frame())
+                if not isinstance(v, Tensor) or v.shape is None or not all(isinstance(d, int) for d in v.shape):
+                    return None
+                # model(x, cond=c): a named input; torch.randint(...): indices
+                specs.append(InputSpec(v.shape, a.keyword.value if a.keyword is not None else None,
+                                       "long" if v.dtype == "long" else None))
+            return ctor, specs, "call"
+        # torchsummary.summary(model, (1, 28, 28)) / torchinfo.summary(model, input_size=(1, 1, 28, 28))
+        qual = self.interp.eval_or_unknown(func, Frame())
+        if isinstance(qual, Qual) and qual.name in ("torchsummary.summary", "torchsummary.torchsummary.summary",
+                                                    "torchinfo.summary", "torchinfo.torchinfo.summary"):
+            if not call.args:
+                return None
+            m = _unchain(call.args[0].value)
+            if isinstance(m, cst.Name):
+                ctor = var_ctor.get(m.value)
+            elif isinstance(m, cst.Call) and self._called_class(m) is not None:
+                ctor = m
+            if ctor is None:
+                return None
+            size_node = None
+            for a in call.args[1:2]:
+                if a.keyword is None:
+                    size_node = a.value
+            for a in call.args:
+                if a.keyword is not None and a.keyword.value == "input_size":
+                    size_node = a.value
+            if size_node is None:
+                return None
+            size = self.interp.eval_or_unknown(size_node, Frame())
+            specs = _size_specs(size)
+            if specs is None:
+                return None
+            if qual.name.startswith("torchsummary"):
+                specs = [("N",) + s for s in specs]
+            return ctor, specs, "summary"
+        return None
+
+
+def _size_specs(size) -> Optional[List[InputSpec]]:
+    if isinstance(size, (tuple, list)) and size and all(isinstance(d, int) and not isinstance(d, bool) for d in size):
+        return [tuple(size)]
+    if isinstance(size, (tuple, list)) and size and all(isinstance(s, (tuple, list)) for s in size):
+        out = []
+        for s in size:
+            if not s or not all(isinstance(d, int) and not isinstance(d, bool) for d in s):
+                return None
+            out.append(tuple(s))
+        return out
+    return None
+
+
+def _code_without_comments(expr: cst.BaseExpression) -> str:
+    """An expression's code on one line, comments dropped (a construction quoted in messages)."""
+    class _Strip(cst.CSTTransformer):
+        def leave_Comment(self, original, updated):
+            return cst.RemoveFromParent()
+
+    code = cst.Module(body=[]).code_for_node(expr.visit(_Strip()))
+    return " ".join(code.split())
+
+
+def _bound_names(fn: cst.FunctionDef) -> set:
+    """The names a function binds (its locals, by Python's rule), nested functions and classes
+    aside; `global`/`nonlocal` names are not its own."""
+    p = fn.params
+    names = {q.name.value for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)}
+    for star in (p.star_arg, p.star_kwarg):
+        if isinstance(star, cst.Param):
+            names.add(star.name.value)
+    declared = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_FunctionDef(self, node):
+            names.add(node.name.value)
+            return False
+
+        def visit_ClassDef(self, node):
+            names.add(node.name.value)
+            return False
+
+        def visit_Lambda(self, node):
+            return False
+
+        def visit_AssignTarget(self, node):
+            _targets(node.target)
+
+        def visit_AnnAssign(self, node):
+            _targets(node.target)
+
+        def visit_AugAssign(self, node):
+            _targets(node.target)
+
+        def visit_For(self, node):
+            _targets(node.target)
+
+        def visit_WithItem(self, node):
+            if node.asname is not None:
+                _targets(node.asname.name)
+
+        def visit_NamedExpr(self, node):
+            _targets(node.target)
+
+        def visit_ImportAlias(self, node):
+            name = node.asname.name if node.asname is not None else node.name
+            if isinstance(name, cst.Name):
+                names.add(name.value)
+            elif isinstance(name, cst.Attribute):
+                root = name
+                while isinstance(root, cst.Attribute):
+                    root = root.value
+                if isinstance(root, cst.Name):
+                    names.add(root.value)
+
+        def visit_Global(self, node):
+            declared.update(n.name.value for n in node.names)
+
+        def visit_Nonlocal(self, node):
+            declared.update(n.name.value for n in node.names)
+
+    def _targets(t):
+        if isinstance(t, cst.Name):
+            names.add(t.value)
+        elif isinstance(t, (cst.Tuple, cst.List)):
+            for e in t.elements:
+                _targets(e.value)
+        elif isinstance(t, cst.StarredElement):
+            _targets(t.value)
+
+    fn.body.visit(_V())
+    return names - declared
+
+
+def _uses_locals(call: cst.Call, fn: cst.FunctionDef) -> bool:
+    """Does the call refer to a parameter or a local variable of the function it sits in?"""
+    p = fn.params
+    names = {q.name.value for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)}
+    if isinstance(p.star_arg, cst.Param):
+        names.add(p.star_arg.name.value)
+    if p.star_kwarg is not None:
+        names.add(p.star_kwarg.name.value)
+    stack = [fn.body]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cst.AssignTarget) and isinstance(n.target, cst.Name):
+            names.add(n.target.value)
+        if isinstance(n, (cst.AnnAssign, cst.AugAssign)) and isinstance(n.target, cst.Name):
+            names.add(n.target.value)
+        stack.extend(n.children)
+    stack = list(call.args)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cst.Name) and n.value in names:
+            return True
+        if isinstance(n, cst.Attribute):
+            stack.append(n.value)
+            continue
+        stack.extend(n.children)
+    return False
+
+
+def _returned_calls(fn) -> List[cst.Call]:
+    """The calls a function returns: `return f(...)`, or `x = f(...)` ... `return x`."""
+    assigned: Dict[str, cst.Call] = {}
+    stack = [fn.body]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(n, cst.Assign) and len(n.targets) == 1 and isinstance(n.targets[0].target, cst.Name):
+            v = _unchain(n.value)
+            if isinstance(v, cst.Call):
+                assigned.setdefault(n.targets[0].target.value, v)
+        if isinstance(n, _NO_STATEMENTS_INSIDE):
+            continue  # libcst's .children rebuilds each node: walk statements only
+        stack.extend(n.children)
+    out = []
+    for r in _walk_returns(fn):
+        v = _unchain(r.value) if r.value is not None else None
+        if isinstance(v, cst.Name) and v.value in assigned:
+            v = assigned[v.value]
+        if isinstance(v, cst.Call):
+            out.append(v)
+    return out
+
+
+def _walk_returns(fn):
+    stack = [fn.body]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cst.Return):
+            yield n
+        if isinstance(n, (cst.FunctionDef, cst.ClassDef, cst.Lambda)) and n is not fn:
+            continue
+        if isinstance(n, _NO_STATEMENTS_INSIDE):
+            continue
+        stack.extend(n.children)
+
+
+# nodes that hold no statement (no `return`, no assignment) below them
+_NO_STATEMENTS_INSIDE = (cst.BaseExpression, cst.BaseSmallStatement, cst.BaseParenthesizableWhitespace,
+                         cst.EmptyLine, cst.TrailingWhitespace)
