@@ -40,7 +40,10 @@ class CallsMixin(_Host):
             return self.call(func.func, list(func.args) + list(args), {**func.kwargs, **kwargs}, node)
         if isinstance(func, ObjectValue) and func.cls is not None:  # an instance with __call__ (a builder)
             method = self.class_attr(func.cls, "__call__", instance=func)
-            return self.call_function(method, args, kwargs, node) if isinstance(method, FunctionValue) else UNKNOWN
+            if isinstance(method, FunctionValue):
+                return self.call_function(method, args, kwargs, node)
+            if self.value_framework(func) is None:  # else a framework's instance (a Keras subclass): below
+                return UNKNOWN
         if isinstance(func, _RecordInit):
             self.bind_fields(func.cls, func.obj, args, kwargs, node)
             return None
