@@ -47,7 +47,7 @@ def _statement_lines(path: Path, line: int):
 @pytest.mark.parametrize("path", KERAS_FIXTURES, ids=lambda p: p.name)
 def test_fixture_builds_in_keras_as_marked(path):
     markers = [i for i, l in enumerate(path.read_text().splitlines(), 1) if EXPECT.search(l)]
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     mod = _load(path)
     if not markers:
         mod.build_model()
@@ -73,7 +73,7 @@ def _keras_summary(model, width):
 @pytest.mark.parametrize("path", [p for p in KERAS_FIXTURES if "bug" not in p.name], ids=lambda p: p.name)
 @pytest.mark.parametrize("width", [None, 120])
 def test_summary_is_keras_own(path, width):
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     expected = _keras_summary(_load(path).build_model(), width)
     model = build_target(str(path), path.read_text(), "build_model()", strict=True)
     assert model is not None
@@ -114,7 +114,7 @@ def vgg():
     ns = {}
     exec(compile(code, "<models>", "exec"), ns)
     for fn in ("lenet", "vgg"):
-        keras.backend.clear_session()
+        keras.backend.clear_session(free_memory=False)
         expected = _keras_summary(ns[fn](), None)
         model = build_target("models.py", code, f"{fn}()", strict=True)
         assert render(model) == expected
@@ -124,7 +124,7 @@ def test_cli_summary_and_check(capsys):
     from shapelint.cli import main
 
     path = FIXTURES / "keras_mnist_cnn.py"
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     expected = _keras_summary(_load(path).build_model(), None)
     assert main(["summary", f"{path}::build_model()"]) == 0
     assert capsys.readouterr().out == expected
@@ -157,7 +157,7 @@ def test_cli_summary_json_is_keras_figures(name, capsys):
     from shapelint.cli import main
 
     path = FIXTURES / name
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     model = _load(path).build_model()
     assert main(["summary", f"{path}::build_model()", "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -22,7 +22,7 @@ SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=list(H
 
 def keras_result(name, kwargs, shapes, call_kwargs=None, inner=None):
     """(output shape(s) with None batch, trainable, non-trainable) or 'error'."""
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     try:
         inputs = [keras.Input(shape=s) for s in shapes]
         if inner is not None:

@@ -121,7 +121,7 @@ def _counts(model):
 
 @pytest.mark.parametrize("fn", ["subclassed", "built", "functional_with_custom_layer"])
 def test_counts_and_output_shape_are_keras_own(fn):
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     model = _keras_ns(CODE)[fn]()
     static = _static(CODE, fn)
     assert (static.count(True), static.count(False)) == _counts(model)
@@ -132,7 +132,7 @@ def test_counts_and_output_shape_are_keras_own(fn):
 
 
 def test_output_shapes_of_a_subclassed_model():
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     ns = _keras_ns(CODE)
     inp = keras.Input(shape=(28, 28, 1))
     expected = tuple(ns["Net"]()(inp).shape)
@@ -142,7 +142,7 @@ def test_output_shapes_of_a_subclassed_model():
 
 
 def test_summary_of_a_sequential_holding_a_custom_layer():
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     model = _keras_ns(CODE)["sequential_with_custom_layer"]()
     out = []
     model.summary(print_fn=lambda s, line_break=True: out.append(s))
@@ -151,7 +151,7 @@ def test_summary_of_a_sequential_holding_a_custom_layer():
 
 
 def test_a_collapse_inside_call_is_reported_where_keras_fails():
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     with pytest.raises(ValueError) as info:
         _keras_ns(BAD)["build"]()
     frames = [f for f in traceback.extract_tb(info.value.__traceback__) if f.filename == "<keras-subclass>"]
