@@ -131,15 +131,79 @@ class FixContext:
         return f"{t}.nn" if t else None
 
 
+def _positive_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+def _chain(expr: Any, op: type) -> List[Tuple[int, Any]]:
+    """The operands of a flat ``a op b op c`` chain with their sign (``-`` in an ``Add`` chain: -1)."""
+    if isinstance(expr, cst.BinaryOperation) and (isinstance(expr.operator, op)
+                                                  or op is cst.Add and isinstance(expr.operator, cst.Subtract)):
+        sign = -1 if isinstance(expr.operator, cst.Subtract) else 1
+        return _chain(expr.left, op) + [(sign * s, e) for s, e in _chain(expr.right, op)]
+    return [(1, expr)]
+
+
+def solve_literal(expr: Any, value: Any, want: Any) -> Optional[Tuple[cst.CSTNode, int]]:
+    """(node, integer) such that writing the integer at ``node`` turns ``expr`` (which evaluates to
+    ``value``) into ``want``: ``expr`` itself when it is made of literals only (``320``, ``16 * 5 * 5``),
+    else its one integer literal when ``expr`` is a product (``2 * width``) or a sum (``n + 1``) of that
+    literal and operands that are not literals; None when no such single integer exists."""
+    if not (_positive_int(value) and _positive_int(want)):
+        return None
+    if FixContext.constant(expr) is not None:
+        return (expr, want) if FixContext.constant(expr) == value else None
+    for op in (cst.Multiply, cst.Add):
+        terms = _chain(expr, op)
+        lits = [(s, e) for s, e in terms if isinstance(e, cst.Integer)]
+        if len(terms) < 2 or len(lits) != 1 or any(FixContext.constant(e) is not None
+                                                   for _, e in terms if not isinstance(e, cst.Integer)):
+            continue
+        sign, node = lits[0]
+        k = int(node.evaluated_value)
+        if op is cst.Multiply:
+            if sign != 1 or k <= 0 or value % k or want % (value // k):
+                return None
+            new = want // (value // k)
+        else:
+            new = sign * (want - (value - sign * k))
+        return (node, new) if new > 0 else None
+    return None
+
+
 def replace_constant(ctx: FixContext, call: Optional[cst.Call], index: int, keyword: str, old: Any, new: Any,
                      title: str) -> Optional[Fix]:
-    """The safe fix that turns the hardcoded ``old`` bound to ``keyword`` in ``call`` into ``new``."""
-    if call is None or not isinstance(new, int) or isinstance(new, bool) or new <= 0:
+    """The safe fix that turns the size ``old`` bound to ``keyword`` in ``call`` into ``new``, by
+    editing the one integer literal written in that argument (:func:`solve_literal`)."""
+    if call is None or not _positive_int(new):
         return None
     arg = FixContext.argument(call, index, keyword)
-    if arg is None or FixContext.constant(arg.value) is None or FixContext.constant(arg.value) != old:
+    solved = solve_literal(arg.value, old, new) if arg is not None else None
+    if solved is None:
         return None
-    return Fix((Edit(arg.value, str(new)),), title.format(old=old, new=new))
+    node, value = solved
+    return Fix((Edit(node, str(value)),), title.format(old=old, new=new))
+
+
+def entry_fix(ctx: FixContext, entries: Sequence[Any], total: Any, title: str = "{old} -> {new}",
+              safe: bool = True) -> Optional[Fix]:
+    """A hardcoded shape (``(16, 7, 7)``, ``(320,)``) that must hold ``total`` elements: the one
+    literal entry whose change makes the product right, when exactly one entry can (an entry that
+    is not a literal is kept as it is and counted with its value unknown: no fix)."""
+    values = [FixContext.constant(e) for e in entries]
+    if not _positive_int(total) or not values or any(v is None or v <= 0 for v in values):
+        return None
+    found = []
+    for i, v in enumerate(values):
+        others = 1
+        for j, w in enumerate(values):
+            others *= w if j != i else 1
+        if total % others == 0 and total // others != v:
+            found.append((i, total // others))
+    if len(found) != 1:
+        return None
+    i, new = found[0]
+    return Fix((Edit(entries[i], str(new)),), title.format(old=values[i], new=new), safe=safe)
 
 
 # ------------------------------------------------------------------------------------------------
