@@ -128,13 +128,33 @@ def message(d: Union[ReshapeSize, UnflattenSize, ViewSize, EinopsAxis, KerasResh
             f"cannot be viewed as {list(ctx.dim(t) for t in d.target)}".replace("'", ""))
 
 
-def fix(d: Union[ReshapeSize, UnflattenSize, ViewSize], node: Any, ctx: Any) -> Any:
-    """Safe: the hardcoded size -> the size the layers yield (concrete input). Unsafe:
-    ``x.view(-1, K)`` -> ``torch.flatten(x, 1)``."""
+def fix(d: Union[ReshapeSize, UnflattenSize, ViewSize, KerasReshapeSize], node: Any, ctx: Any) -> Any:
+    """Safe: the hardcoded size -> the size the layers yield (concrete input): the view's number, the
+    one entry of an ``nn.Unflatten``/Keras ``Reshape`` target that can make the product right.
+    Unsafe: ``x.view(-1, K)`` -> ``torch.flatten(x, 1)``."""
     from shapelint.core.fixes import reshape_fix, view_size_fix
 
     if isinstance(d, ReshapeSize):
         return reshape_fix(ctx, node, d.per_sample, d.k, "flatten")
     if isinstance(d, ViewSize):
         return view_size_fix(ctx, node, d.total, d.target)
+    if isinstance(d, UnflattenSize):
+        return _target_fix(ctx, ctx.layer_call(), 1, "unflattened_size", d.got)
+    if isinstance(d, KerasReshapeSize) and not d.multiple:
+        return _target_fix(ctx, node if ctx.in_file(node) else None, 0, "target_shape", d.per_sample)
     return None
+
+
+def _target_fix(ctx: Any, call: Any, index: int, keyword: str, total: Any) -> Any:
+    """The literal tuple bound to ``keyword`` in ``call``, one entry fixed to hold ``total``."""
+    import libcst as cst
+
+    from shapelint.core.fixes import entry_fix
+
+    arg = ctx.argument(call, index, keyword) if isinstance(call, cst.Call) else None
+    if arg is None or not isinstance(arg.value, (cst.Tuple, cst.List)):
+        return None
+    elements = arg.value.elements
+    if any(isinstance(e, cst.StarredElement) for e in elements):
+        return None
+    return entry_fix(ctx, [e.value for e in elements], total, keyword + ": {old} -> {new}")

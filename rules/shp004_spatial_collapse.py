@@ -72,3 +72,23 @@ def message(d: Any, node: Any, ctx: Any) -> str:
     what = f"kernel {ctx.dim(d.kernel)} is larger than its padded input {ctx.dim(size)}" if d.kernel is not None \
         else f"the output size would be {ctx.dim(d.output)}"
     return f"{ctx.text(node)}: {d.layer} {what} in spatial dim {d.dim}{ctx.input_desc()}"
+
+
+def fix(d: Any, node: Any, ctx: Any) -> Any:
+    """Unsafe: a conv/pool given no padding whose literal kernel is larger than its input gets the
+    padding that makes the input as large as the kernel (``padding=1`` for a 3 kernel on 2 steps);
+    shrinking the kernel or the stride instead is as plausible, so the fix is never a safe one."""
+    from shapelint.core.fixes import set_argument
+
+    call = ctx.layer_call()
+    if not isinstance(d, Collapse) or call is None or ctx.layer_shared(node) or d.kernel is None or d.padded not in (None, d.size):
+        return None
+    kernel = ctx.argument(call, ctx.param_index("kernel_size"), "kernel_size")
+    if kernel is None or ctx.constant(kernel.value) != d.kernel or not isinstance(d.size, int):
+        return None
+    if ctx.argument(call, ctx.param_index("padding"), "padding") is not None or ctx.param_index("padding") < 0:
+        return None
+    if any(a.keyword is not None and a.keyword.value == "dilation" for a in call.args):
+        return None
+    pad = (d.kernel - d.size + 1) // 2
+    return set_argument(ctx, call, "padding", str(pad), f"-> padding={pad}") if pad > 0 else None

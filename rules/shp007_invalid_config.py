@@ -408,3 +408,33 @@ KINDS = tuple(c for c in list(globals().values())
 
 def message(p: Config, node: Any, ctx: Any) -> str:
     return f"{ctx.text(node)}: {p.what()}"
+
+
+def fix(p: Config, node: Any, ctx: Any) -> Any:
+    """Unsafe, for two settings torch rejects whatever the input: a transposed conv's literal
+    ``output_padding`` -> the largest it may be (``stride - 1``); ``padding='same'`` on a strided conv
+    with an odd literal kernel -> ``padding=kernel // 2`` (the output is then ``ceil(size / stride)``
+    as 'same' would give in TensorFlow, not the input size). Unsafe because the output size changes
+    and which size was meant is not written anywhere."""
+    from shapelint.core.fixes import set_argument
+
+    call = ctx.layer_call()
+    if isinstance(p, OutputPaddingTooLarge) and isinstance(p.stride, int) and isinstance(p.dilation, int):
+        arg = ctx.argument(call, ctx.param_index("output_padding"), "output_padding") if call is not None else None
+        if arg is None or ctx.constant(arg.value) != p.output_padding:
+            return None
+        new = max(p.stride, p.dilation) - 1
+        return set_argument(ctx, call, "output_padding", str(new), f"output_padding={p.output_padding} -> {new}")
+    if isinstance(p, SamePaddingStrided) and call is not None:
+        return _same_padding_fix(ctx, call)
+    return None
+
+
+def _same_padding_fix(ctx: Any, call: Any) -> Any:
+    from shapelint.core.fixes import set_argument
+
+    kernel = ctx.argument(call, ctx.param_index("kernel_size"), "kernel_size")
+    k = ctx.constant(kernel.value) if kernel is not None else None
+    if k is None or k % 2 == 0 or ctx.argument(call, ctx.param_index("dilation"), "dilation") is not None:
+        return None
+    return set_argument(ctx, call, "padding", str(k // 2), f"padding='same' -> {k // 2}")

@@ -147,3 +147,23 @@ KINDS = (RankBatchedOrNot, RankOneOf, RankAtLeast, InterpolateRank, InterpolateS
 def message(d: Rank, node: Any, ctx: Any) -> str:
     return (f"{ctx.text(node)}: {d.layer_text()} expects {d.expected()} input, got {d.got}D "
             f"(shape {ctx.shape(d.shape)}{ctx.input_desc()})")
+
+
+_BN_RANK = {2: 1, 3: 1, 4: 2, 5: 3}
+
+
+def fix(d: Rank, node: Any, ctx: Any) -> Any:
+    """Unsafe: ``nn.BatchNorm2d`` fed a tensor of another rank -> the BatchNorm of that rank
+    (``BatchNorm1d`` for ``(N, C)``), when the layer is called only there."""
+    from shapelint.core.fixes import rename_fix
+
+    call = ctx.layer_call()
+    if not isinstance(d, RankOneOf) or call is None or ctx.layer_shared(node):
+        return None
+    if d.layer not in ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d") or d.got not in _BN_RANK:
+        return None
+    name = f"BatchNorm{_BN_RANK[d.got]}d"
+    func = getattr(call, "func", None)
+    if getattr(getattr(func, "attr", None), "value", None) != d.layer:
+        return None
+    return rename_fix(call, name, f"{d.layer} -> {name}")

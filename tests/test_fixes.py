@@ -17,13 +17,59 @@ from conftest import FIXTURES
 from shapelint.engine import analyze_source
 from shapelint.fixes import fix_source
 
-# the bug fixtures --fix repairs (the test below fails if one is added or lost without saying so)
+# every bug fixture is in exactly one of SAFE, UNSAFE, NO_FIX (the test below fails if one is added
+# or lost without saying so)
 SAFE = ["cifar_tutorial_bug", "confirm_trains_at_import", "construct_channel_shuffle_bug",
         "construct_checkpoint_bug", "construct_hasattr_shortcut_bug", "construct_index_gather_bug",
-        "conv1d_net_bug", "lenet5_bug", "mnist_linear_mismatch", "mnist_net_56", "model_kind_lightning_bug",
-        "model_kind_sequential_bug", "rule_shp001_view_size0",
-        "rule_shp002_flatten_linear", "rule_shp002_sequential", "rule_shp003_batchnorm",
-        "rule_shp005_batch_fold", "rule_shp005_reshape_fold", "seq_bert_encoder_bug", "vgg_cfg_bug"]
+        "construct_swin_patch_merging_bug", "conv1d_net_bug", "keras_mnist_reshape_bug", "lenet5_bug",
+        "mnist_linear_mismatch", "mnist_net_56", "model_kind_lightning_bug", "model_kind_sequential_bug",
+        "rule_shp001_unflatten", "rule_shp001_view_size0", "rule_shp002_flatten_linear",
+        "rule_shp002_sequential", "rule_shp003_batchnorm", "rule_shp003_groupnorm", "rule_shp003_instancenorm",
+        "rule_shp005_batch_fold", "rule_shp005_reshape_fold", "seq_bert_encoder_bug", "seq_gru_attention_bug",
+        "seq_nanogpt_bug", "vgg_cfg_bug"]
+# fixed only with --unsafe-fixes: the change is plausible but another one is as plausible
+UNSAFE = ["conv3d_net_bug", "rule_shp004_conv", "rule_shp007_output_padding", "rule_shp007_same_stride",
+          "rule_shp008_batchnorm2d"]
+_STRUCTURE = "the size is right in the source's arithmetic but built from the wrong variable or a missing statement: "
+NO_FIX = {
+    "construct_block_config_bug": _STRUCTURE + "the repeat blocks lack `input_channels = out_channels`",
+    "construct_dense_block_bug": _STRUCTURE + "num_features is updated after the transition is built",
+    "construct_factory_kwargs_bug": "Linear(widths[2]) should read widths[3]: an index, and the value 24 "
+                                    "also sizes a conv, so no literal flows to this one use",
+    "construct_factory_local_model_bug": "in_features = widths[0] * 30 * 30: two literals decide it together",
+    "construct_init_and_scripting_bug": _STRUCTURE + "out_channels = 8 + 8 + 12 forgets the pool branch",
+    "construct_norm_partial_bug": _STRUCTURE + "norm_layer(inplanes) should be norm_layer(planes)",
+    "construct_sequential_subclass_bug": _STRUCTURE + "norm_layer(in_channels) should be norm_layer(out_channels)",
+    "construct_while_stage_builder_bug": _STRUCTURE + "the loop does not double the channel count",
+    "construct_regnet_widths_bug": "groups must divide the width: which of its divisors was meant is not decided",
+    "rule_shp007_groups": "groups=32 must divide 48 channels: which divisor (or width) was meant is not decided",
+    "rule_shp007_pixelshuffle": "6 channels for an upscale factor of 2: the factor and the conv width are "
+                                "both variables; no one number decides",
+    "rule_shp003_layernorm": "LayerNorm(num_patches) should normalise embed_dim: a variable, computed from "
+                             "img_size and patch_size, no literal",
+    "seq_transformer_classifier_bug": "d_model=512 sizes the encoder and the head: the literal has two uses",
+    "rule_shp004_maxpool": "the collapsing pool is one module called after every conv: any change to it "
+                           "changes all five calls",
+    "keras_collapse_bug": "which of the valid convolutions should pad (or the input grow) is not decided",
+    "rule_shp006_residual_channels": "a widening block needs a projection shortcut: a new layer, not a number",
+    "rule_shp006_se_block": "the (B, C) gate needs a reshape to (B, C, 1, 1): new code, not a number",
+    "construct_squeeze_excitation_bug": _STRUCTURE + "fc2 outputs squeeze_channels instead of input_channels",
+    "construct_convnext_block_bug": "layer_scale is torch.ones(dim) where (dim, 1, 1) is meant: a new shape",
+    "construct_vit_encoder_bug": "pos_embedding forgets the class token (seq_length + 1): an expression",
+    "resnet_block_bug": "the shortcut conv lacks stride=stride: a missing argument naming a variable",
+    "unet_skip_bug": "the second DoubleConv conv lacks padding=1; the skip also fails for other causes "
+                     "a padding alone does not decide",
+    "keras_unet_bug": "the encoder's 'valid' convolutions shrink the skip: which should pad is not decided",
+    "seq_positional_encoding_bug": "any table of at least 80 positions works: a capacity, not one right number",
+    "seq_nanogpt_overflow_bug": "block_size sizes the position table and the causal mask; any value >= 40 "
+                                "works: not one right number",
+    "seq_lstm_lm_bug": "h0 is built for one layer where nlayers=2: the state's shape, not a literal of the layer",
+    "seq_einops_vit_bug": "patch_size 6 does not divide 32: which divisor was meant is not decided",
+    "rule_shp008_conv_flat": "a (4, 784) input for a conv: the image shape (1, 28, 28) is not written anywhere",
+    "rule_shp009_arity": "a call with the wrong number of arguments: which argument is extra is not decided",
+    "rule_shp009_config_index": "an index past the end of a config tuple: the missing entry is not decided",
+    "rule_shp009_weight_init": "a division by zero in the weight init: no size to fix",
+}
 MARK = re.compile(r"\s*#\s*expect:.*$")
 
 
@@ -61,34 +107,78 @@ def _only_numbers_changed(before: str, after: str, allowed=r"[\d\s*+()/-]*") -> 
             assert x[x.index("#"):] == y[y.index("#"):]
 
 
-def test_the_fixtures_with_safe_fixes():
-    got = [p.stem for p in _bug_fixtures() if fix_source(p.read_text(), str(p)).changed]
-    assert got == SAFE
+def test_every_bug_fixture_is_safe_unsafe_or_no_fix():
+    names = [p.stem for p in _bug_fixtures()]
+    assert sorted(SAFE + UNSAFE + list(NO_FIX)) == names  # each once, none missed
+    safe = [n for n in names if fix_source((FIXTURES / f"{n}.py").read_text(), n).changed]
+    assert safe == SAFE
+    rest = [n for n in names if n not in SAFE]
+    assert [n for n in rest if fix_source((FIXTURES / f"{n}.py").read_text(), n, unsafe=True).changed] == UNSAFE
 
 
-@pytest.mark.parametrize("name", SAFE)
-def test_safe_fix_lints_clean_and_runs_under_torch(name, tmp_path):
-    verify = _verify()
-    path = FIXTURES / f"{name}.py"
-    before = path.read_text()
-    out = fix_source(before, str(path))
-    assert out.changed and out.fixed
-    _only_numbers_changed(before, out.after)
-    assert analyze_source(out.after, str(path), strict=True).findings == []
-    # torch judges the fixed file: the same constructions and inputs, no marker left to excuse an error
+def _check_with_torch(verify, name: str, before: str, after: str, tmp_path) -> None:
+    """torch judges the fixed file: the same constructions and inputs, no marker left to excuse an
+    error; and the original fails there (the fix is what made the difference)."""
     fixed = tmp_path / f"{name}.py"
-    fixed.write_text("\n".join(MARK.sub("", line) for line in out.after.splitlines()) + "\n")
+    fixed.write_text("\n".join(MARK.sub("", line) for line in after.splitlines()) + "\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = verify.check_file(fixed.resolve())
     assert res.ok and not res.skipped, "; ".join(res.reasons)
-    # and the original fails there (the fix is what made the difference)
     broken = tmp_path / "broken" / f"{name}.py"
     broken.parent.mkdir()
     broken.write_text("\n".join(MARK.sub("", line) for line in before.splitlines()) + "\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert not verify.check_file(broken.resolve()).ok
+
+
+def _check_with_keras(before: str, after: str) -> None:
+    """Keras (torch backend) builds the fixed model and runs it on its declared input; the original
+    fails to build."""
+    keras = pytest.importorskip("keras")
+    np = pytest.importorskip("numpy")
+
+    def build(code: str):
+        code = code.replace("from tensorflow import keras", "import keras").replace(
+            "from tensorflow.keras import", "from keras import")
+        ns: dict = {"__name__": "fixed"}
+        exec(compile(code, "fixed.py", "exec"), ns)
+        keras.backend.clear_session()
+        return ns["build_model"]()
+
+    model = build(after)
+    shape = (2,) + tuple(model.inputs[0].shape[1:])
+    assert tuple(model(np.zeros(shape, "float32")).shape)[0] == 2
+    with pytest.raises(ValueError):
+        build(before)
+
+
+def _same_layout(before: str, after: str) -> None:
+    """Unsafe fixes rewrite an expression: same lines, and every comment kept byte for byte."""
+    a, b = before.splitlines(), after.splitlines()
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        if x != y and "#" in x:
+            assert x[x.index("#"):] == y[y.index("#"):]
+
+
+@pytest.mark.parametrize("name", SAFE + UNSAFE)
+def test_fix_lints_clean_and_runs(name, tmp_path):
+    path = FIXTURES / f"{name}.py"
+    before = path.read_text()
+    unsafe = name in UNSAFE
+    out = fix_source(before, str(path), unsafe=unsafe)
+    assert out.changed and out.fixed
+    if unsafe:
+        _same_layout(before, out.after)
+    else:
+        _only_numbers_changed(before, out.after)
+    assert analyze_source(out.after, str(path), strict=True).findings == []
+    if name.startswith("keras_"):
+        _check_with_keras(before, out.after)
+    else:
+        _check_with_torch(_verify(), name, before, out.after, tmp_path)
 
 
 FLAT = '''\

@@ -47,6 +47,12 @@ class FixContext:
         node = getattr(m, "node", None)
         return node if isinstance(node, cst.Call) and self.in_file(node) else None
 
+    def layer_shared(self, node: Any) -> bool:
+        """The violation's layer is called elsewhere too (``self.pool`` after every conv): a change
+        to its constructor changes those calls as well."""
+        calls = [c for c in getattr(self.run, "calls", ()) or () if c.module is self.module]
+        return len(calls) > 1 or any(c.node is not node for c in calls)
+
     def text(self, node: Any) -> str:
         return self.src.code_for(node)
 
@@ -268,3 +274,34 @@ def lazy_linear_fix(ctx: FixContext) -> Optional[Fix]:
         args[-1] = last.with_changes(comma=cst.MaybeSentinel.DEFAULT) if arg is call.args[-1] else last
     new = call.with_changes(func=call.func.with_changes(attr=cst.Name("LazyLinear")), args=args)
     return Fix((Edit(call, FixContext.code(new)),), f"-> {FixContext.code(new.func)}(...)", safe=False)
+
+
+def set_argument(ctx: FixContext, call: Optional[cst.Call], keyword: str, code: str, title: str,
+                 safe: bool = False) -> Optional[Fix]:
+    """``call`` with ``keyword=code``: the argument's value replaced where it is given (by name or
+    position), else ``keyword=code`` appended (only to a call without ``*args``/``**kw``)."""
+    if call is None or any(a.star for a in call.args):
+        return None
+    arg = FixContext.argument(call, ctx.param_index(keyword), keyword)
+    if arg is not None:
+        return Fix((Edit(arg.value, code),), title, safe=safe)
+    args = list(call.args)
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    args.append(cst.Arg(cst.parse_expression(code), keyword=cst.Name(keyword),
+                        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
+    return Fix((Edit(call, FixContext.code(call.with_changes(args=args))),), title, safe=safe)
+
+
+def rename_fix(call: Optional[cst.Call], name: str, title: str, safe: bool = False) -> Optional[Fix]:
+    """``nn.BatchNorm2d(64)`` -> ``nn.BatchNorm1d(64)``: the called class renamed, arguments kept."""
+    if call is None:
+        return None
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        new = func.with_changes(attr=cst.Name(name))
+    elif isinstance(func, cst.Name):
+        return None  # a bare imported name: the new one may not be imported
+    else:
+        return None
+    return Fix((Edit(func, FixContext.code(new)),), title, safe=safe)
