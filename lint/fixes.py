@@ -145,6 +145,9 @@ def fix_source(code: str, path: str, shapes: Optional[Dict[str, Any]] = None, se
         fxs = fixes_of(analysis, unsafe)
         if i == 0:
             fxs = [(f, fx) for f, fx in fxs if _selected(f.code, select, ignore)]
+        fxs = [(f, r) for f, fx in fxs
+               for r in [_resolve(fx, analysis, path, shapes, strict, constructions, time_budget)] if r is not None]
+        if i == 0:
             fixed = [(f.line, f.col + 1, f.code, fx.title) for f, fx in fxs]
         if not fxs:
             break
@@ -168,6 +171,57 @@ def fix_source(code: str, path: str, shapes: Optional[Dict[str, Any]] = None, se
     if left & {(line, c) for line, _, c, _ in fixed}:
         return out  # a finding said to be fixed is still there
     out.after, out.fixed, out.remaining = current, fixed, len(analysis.findings)
+    return out
+
+
+def _resolve(fx: Fix, analysis: Any, path: str, shapes, strict, constructions, time_budget) -> Optional[Fix]:
+    """``fx`` itself, or for a fix offering choices (see :class:`shapelint.core.fixes.Fix`) the one
+    choice that sets the claimed parameter and changes nothing else the model is built of (every
+    layer's constructor arguments, every user module's integer attributes and parameter shapes, in
+    every run); None when not exactly one does."""
+    from .engine import analyze_source
+
+    if not fx.choices:
+        return fx
+    module, param, want = fx.claim or (None, "", None)
+    before = _built(analysis)
+    claimed = {(r, m.name, param) for r, m in _modules(analysis) if m.node is module.node}
+    mine = {(r, m.name, param) for r, m in _modules(analysis) if m is module}
+    good = []
+    for e in fx.choices:
+        code = apply_fixes(analysis.source.tree, [Fix((e,), fx.title)])
+        try:
+            after = _built(analyze_source(code, path, shapes, strict=strict, constructions=constructions,
+                                          time_budget=time_budget))
+        except cst.ParserSyntaxError:  # pragma: no cover - an edit is one integer
+            continue
+        changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+        if mine and changed <= claimed and all(after.get(k) == repr(want) for k in mine):
+            good.append(e)
+    return Fix((good[0],), fx.title, fx.safe) if len(good) == 1 else None
+
+
+def _modules(analysis: Any):
+    """(run index, module) of every module built, in every run."""
+    for r, run in enumerate(analysis.runs):
+        stack = [run.root] if run.root is not None else []
+        while stack:
+            m = stack.pop()
+            yield r, m
+            stack.extend(m.children.values())
+
+
+def _built(analysis: Any) -> Dict[Tuple[int, str, str], str]:
+    """What the model is built of, as text: each layer's type and constructor arguments, each user
+    module's integer attributes and own parameter/buffer shapes."""
+    out: Dict[Tuple[int, str, str], str] = {}
+    for r, m in _modules(analysis):
+        out[(r, m.name, "<type>")] = m.type_name
+        if m.kind == "layer":  # its parameters follow from its arguments
+            out.update(((r, m.name, k), repr(v)) for k, v in (m.args or {}).items())
+            continue
+        out.update(((r, m.name, "." + k), repr(v)) for k, v in m.attrs.items() if isinstance(v, int))
+        out.update(((r, m.name, "param:" + k), repr(p.shape)) for k, p in m.params.items())
     return out
 
 

@@ -257,12 +257,70 @@ def test_unsafe_fix_keeps_the_batch():
     assert _run(out.after, "Head", (2, 3, 8, 8)) == [(2, 10)]
 
 
-def test_no_fix_when_the_chain_stays_broken():
-    """Fixing the view leaves a Linear whose size comes from an argument: no consistent safe fix."""
-    code = FLAT.replace("def __init__(self):", "def __init__(self, k=330):").replace(
+def _with_default(uses: str = "") -> str:
+    """FLAT with the Linear sized by a default ``k=330``; ``uses``: a line that reads ``k`` too."""
+    return FLAT.replace("def __init__(self):", "def __init__(self, k=330):").replace(
+        "super().__init__()\n", "super().__init__()\n" + (f"        {uses}\n" if uses else "")).replace(
         "nn.Linear(330,   10)", "nn.Linear(k, 10)") + "\n\nif __name__ == '__main__':\n    Net()(torch.randn(2, 1, 28, 28))\n"
-    assert analyze_source(code, "m.py", strict=True).findings
+
+
+def test_chain_edits_the_default_the_size_comes_from():
+    """Fixing the view leaves a Linear sized by a parameter's default: the default is edited where it
+    is written, since that literal flows to this one use only; torch runs the result."""
+    code = _with_default()
+    out = fix_source(code, "m.py")
+    assert "    def __init__(self, k=11520):\n" in out.after and "x = x.view(-1, 11520)  # hand-computed" in out.after
+    _only_numbers_changed(code, out.after)
+    assert analyze_source(out.after, "m.py", strict=True).findings == []
+    with pytest.raises(RuntimeError):
+        _run(code, "Net", (2, 1, 28, 28))
+    assert _run(out.after, "Net", (2, 1, 28, 28)) == [(2, 10)]
+
+
+@pytest.mark.parametrize("uses", ["self.k = k", "self.aux = nn.Linear(k, 3)"])
+def test_no_fix_when_the_literal_has_another_use(uses):
+    """The default also sets an attribute or another layer: editing it would change more than the
+    one size, so the chain cannot be made consistent and no fix is offered."""
+    code = _with_default(uses)
+    assert uses in code and analyze_source(code, "m.py", strict=True).findings
     assert not fix_source(code, "m.py").changed
+
+
+CFG = '''\
+import torch
+import torch.nn as nn
+
+WIDTHS = (16, 500)  # conv width, head width
+
+
+class Head(nn.Module):
+    def __init__(self, widths=WIDTHS):
+        super().__init__()
+        self.conv = nn.Conv2d(3, widths[0], 3)
+        self.fc = nn.Linear(widths[1], 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.conv(x), 1))
+
+
+if __name__ == "__main__":
+    Head()(torch.randn(2, 3, 6, 6))
+'''
+
+
+def test_fix_edits_the_config_entry():
+    out = fix_source(CFG, "cfg.py")
+    assert "WIDTHS = (16, 256)  # conv width, head width\n" in out.after
+    assert [x for x in out.after.splitlines() if x not in CFG.splitlines()] == [
+        "WIDTHS = (16, 256)  # conv width, head width"]
+    assert analyze_source(out.after, "cfg.py", strict=True).findings == []
+    with pytest.raises(RuntimeError):
+        _run(CFG, "Head", (2, 3, 6, 6))
+    assert _run(out.after, "Head", (2, 3, 6, 6)) == [(2, 10)]
+    # the same entry read by the conv too: no literal flows to the Linear alone
+    both = CFG.replace("nn.Conv2d(3, widths[0], 3)", "nn.Conv2d(3, widths[1], 3)")
+    assert analyze_source(both, "cfg.py", strict=True).findings
+    assert not fix_source(both, "cfg.py").changed
 
 
 def _cli(*args, cwd):

@@ -19,9 +19,16 @@ class Edit:
 
 @dataclass(frozen=True, eq=False)
 class Fix:
+    """``edits`` made together. A fix may instead offer ``choices``, each one edit on its own, and a
+    ``claim``: (the layer, the constructor parameter, the value it must get). ``shapelint.fixes``
+    keeps the one choice that gives the layer that value and changes nothing else the model is
+    built of (the literal flows to exactly this use), and drops the fix when not exactly one does."""
+
     edits: Tuple[Edit, ...]
     title: str
     safe: bool = True
+    choices: Tuple[Edit, ...] = ()
+    claim: Optional[Tuple[Any, str, Any]] = None
 
 
 class FixContext:
@@ -184,11 +191,42 @@ def replace_constant(ctx: FixContext, call: Optional[cst.Call], index: int, keyw
     if call is None or not _positive_int(new):
         return None
     arg = FixContext.argument(call, index, keyword)
-    solved = solve_literal(arg.value, old, new) if arg is not None else None
-    if solved is None:
+    if arg is None:
         return None
-    node, value = solved
-    return Fix((Edit(node, str(value)),), title.format(old=old, new=new))
+    solved = solve_literal(arg.value, old, new)
+    if solved is not None:
+        node, value = solved
+        return Fix((Edit(node, str(value)),), title.format(old=old, new=new))
+    return traced_constant(ctx, arg.value, keyword, old, new, title)
+
+
+MAX_CHOICES = 8
+
+
+def traced_constant(ctx: FixContext, expr: Any, param: str, old: Any, new: Any, title: str) -> Optional[Fix]:
+    """A size passed through a name, a config entry or a default (``nn.Linear(hidden, 10)``,
+    ``widths[2]``): the integer literals of the file that hold ``old``, each a choice that
+    ``shapelint.fixes`` tries (see :class:`Fix`); the one literal that flows to this parameter alone
+    is edited where it is written."""
+    if not _positive_int(old) or not _positive_int(new) or FixContext.constant(expr) is not None:
+        return None
+    if not isinstance(expr, (cst.Name, cst.Attribute, cst.Subscript)) or ctx.module is None:
+        return None
+    found = [n for n in _integers(ctx.src.tree) if int(n.evaluated_value) == old]
+    if not found or len(found) > MAX_CHOICES:
+        return None
+    return Fix((), title.format(old=old, new=new), choices=tuple(Edit(n, str(new)) for n in found),
+               claim=(ctx.module, param, new))
+
+
+def _integers(tree: cst.CSTNode) -> List[cst.Integer]:
+    out, stack = [], [tree]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cst.Integer):
+            out.append(n)
+        stack.extend(n.children)
+    return out
 
 
 def entry_fix(ctx: FixContext, entries: Sequence[Any], total: Any, title: str = "{old} -> {new}",
