@@ -232,10 +232,11 @@ def _integers(tree: cst.CSTNode) -> List[cst.Integer]:
 def entry_fix(ctx: FixContext, entries: Sequence[Any], total: Any, title: str = "{old} -> {new}",
               safe: bool = True) -> Optional[Fix]:
     """A hardcoded shape (``(16, 7, 7)``, ``(320,)``) that must hold ``total`` elements: the one
-    literal entry whose change makes the product right, when exactly one entry can (an entry that
-    is not a literal is kept as it is and counted with its value unknown: no fix)."""
-    values = [FixContext.constant(e) for e in entries]
-    if not _positive_int(total) or not values or any(v is None or v <= 0 for v in values):
+    entry whose change makes the product right, when exactly one entry can (every entry a positive
+    literal; else no fix)."""
+    consts = [FixContext.constant(e) for e in entries]
+    values = [v for v in consts if v is not None and v > 0]
+    if not _positive_int(total) or not values or len(values) != len(entries):
         return None
     found = []
     for i, v in enumerate(values):
