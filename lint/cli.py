@@ -319,13 +319,14 @@ def _print_coverage(coverage, statistics: bool) -> None:
 
 
 def cmd_explain(args) -> int:
-    from .rules_registry import rule_by_code
+    from .rules_registry import fix_doc, rule_by_code
 
     rule = rule_by_code(args.code)
     if rule is None:
         raise CliError(f"shapelint: unknown rule {args.code!r}; `shapelint rules` lists them")
     print(f"{rule.CODE} ({rule.NAME}): {rule.SUMMARY}\n")
     print(rule.DOC.rstrip())
+    print(f"\n## Fix (`check --fix`)\n{fix_doc(rule)}")
     return 0
 
 

@@ -107,3 +107,15 @@ def rule_by_code(code: str) -> Optional[ModuleType]:
         if r.CODE == code.upper():
             return r
     return None
+
+
+def fix_doc(rule: ModuleType) -> str:
+    """What ``check --fix`` does for the rule's findings: its ``fix`` hook's docstring, or why it has
+    none (``NO_FIX``); every rule says one or the other (tests/test_cli.py)."""
+    import inspect
+
+    fixer = getattr(rule, "fix", None)
+    if fixer is not None and fixer.__doc__:
+        return inspect.cleandoc(fixer.__doc__)
+    why = getattr(rule, "NO_FIX", None)
+    return f"None: {why}" if why else ""

@@ -1,6 +1,7 @@
 CODE = "SHP000"
 NAME = "internal-error"
 KINDS = ()
+NO_FIX = "a failure of shapelint itself: nothing in the model to change."
 SUMMARY = "shapelint itself failed on this class (a bug in shapelint, not in your model)"
 DOC = """\
 ## What it reports

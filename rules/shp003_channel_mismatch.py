@@ -63,8 +63,11 @@ def message(d: Channels, node: Any, ctx: Any) -> str:
 
 
 def fix(d: Channels, node: Any, ctx: Any) -> Any:
-    """Safe: the layer's hardcoded channel count (in_channels, num_features, num_channels, a
-    one-entry normalized_shape) -> the incoming one (concrete input)."""
+    """Safe (concrete input): the layer's channel count (in_channels, num_features, num_channels, a
+    one-entry normalized_shape) -> the incoming one, edited where its integer is written: the
+    argument, the one literal of ``2 * width``, or the one literal a name, config entry or default
+    passes to this parameter alone (as SHP002). A count built from the wrong variable, or from a
+    literal with other uses, gets no fix."""
     from shapelint.core.fixes import replace_constant
 
     got, expected = d.got, d.expected

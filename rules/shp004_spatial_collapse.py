@@ -77,7 +77,8 @@ def message(d: Any, node: Any, ctx: Any) -> str:
 def fix(d: Any, node: Any, ctx: Any) -> Any:
     """Unsafe: a conv/pool given no padding whose literal kernel is larger than its input gets the
     padding that makes the input as large as the kernel (``padding=1`` for a 3 kernel on 2 steps);
-    shrinking the kernel or the stride instead is as plausible, so the fix is never a safe one."""
+    shrinking the kernel or the stride instead is as plausible, so the fix is never a safe one.
+    None for a layer called more than once (every call would change) nor for Keras models."""
     from shapelint.core.fixes import set_argument
 
     call = ctx.layer_call()

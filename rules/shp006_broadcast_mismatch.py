@@ -143,6 +143,10 @@ class KerasConcat(Payload):
     b: Any = None
 
 
+NO_FIX = ("the repair is new code, not a number: a projection shortcut, a reshape of a gate to "
+          "(B, C, 1, 1), a class token counted in a table's size, padding that keeps a skip's size; a table "
+          "too short for the sequence fits at any length from the sequence's up, so no one number is right.")
+
 KINDS = (Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, EinsumMismatch, MaskShape, TableOverflow, KerasShapes, KerasConcat)
 
 

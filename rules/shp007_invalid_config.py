@@ -415,7 +415,8 @@ def fix(p: Config, node: Any, ctx: Any) -> Any:
     ``output_padding`` -> the largest it may be (``stride - 1``); ``padding='same'`` on a strided conv
     with an odd literal kernel -> ``padding=kernel // 2`` (the output is then ``ceil(size / stride)``
     as 'same' would give in TensorFlow, not the input size). Unsafe because the output size changes
-    and which size was meant is not written anywhere."""
+    and which size was meant is not written anywhere. Other settings (groups that do not divide
+    the channels, a pixel-shuffle factor...): none, which divisor was meant is not decided."""
     from shapelint.core.fixes import set_argument
 
     call = ctx.layer_call()

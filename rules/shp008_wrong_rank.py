@@ -154,7 +154,8 @@ _BN_RANK = {2: 1, 3: 1, 4: 2, 5: 3}
 
 def fix(d: Rank, node: Any, ctx: Any) -> Any:
     """Unsafe: ``nn.BatchNorm2d`` fed a tensor of another rank -> the BatchNorm of that rank
-    (``BatchNorm1d`` for ``(N, C)``), when the layer is called only there."""
+    (``BatchNorm1d`` for ``(N, C)``), when the layer is called only there. Other rank errors: none
+    (the shape a flat tensor should get back is not written anywhere)."""
     from shapelint.core.fixes import rename_fix
 
     call = ctx.layer_call()

@@ -76,6 +76,9 @@ class WrongArguments(ConstructionError):
                 f"{'' if self.positional == 1 else 's'}{kw} while the model is built")
 
 
+NO_FIX = ("a constructor that cannot run (wrong argument count, an index past a config's end, a division "
+          "by zero): which argument, entry or divisor was meant is not written anywhere.")
+
 KINDS = (DivisionByZero, TupleIndexOutOfRange, WrongArguments)
 
 

@@ -1,6 +1,7 @@
 CODE = "SHP100"
 NAME = "model-not-analysed"
 KINDS = ()
+NO_FIX = "not a bug in the model: give shapelint the construction (`--construct`) instead."
 SUMMARY = "a model class of the file could not be analysed (opt-in: off unless selected)"
 DOC = """\
 ## What it reports

@@ -89,6 +89,18 @@ def test_explain_prints_the_rule_doc():
         assert section in r.stdout
 
 
+def test_explain_says_what_fix_does():
+    assert "## Fix (`check --fix`)\nSafe" in shapelint("explain", "SHP002").stdout
+    assert "## Fix (`check --fix`)\nNone: the repair is new code" in shapelint("explain", "SHP006").stdout
+
+
+def test_every_rule_says_whether_it_fixes():
+    from shapelint.rules_registry import all_rules, fix_doc
+
+    for rule in all_rules():
+        assert fix_doc(rule), rule.CODE  # a documented fix() hook, or NO_FIX with the reason
+
+
 def test_every_rule_documents_bad_and_good_examples():
     from shapelint.rules_registry import all_rules
 
