@@ -18,6 +18,11 @@ How a fix is found, applied and trusted:
   was already there before (none introduced) and at least one was fixed; otherwise the file is
   left as it was and no finding of it is offered as fixable. A chain that cannot be made
   consistent therefore offers no fix.
+* A fix whose literal is not in the layer's call (``nn.Linear(hidden, 10)`` with ``hidden=500`` a
+  default, a config entry...) offers *choices*, the file's literals holding the wrong size; each is
+  tried alone and re-analysed, and the one kept must set the layer's parameter to the right size
+  and change nothing else the model is built of or fed (:func:`_resolve`): a literal that flows to
+  exactly that one use. Not exactly one such literal: no fix.
 * Safe fixes replace a hardcoded size by the right integer, and only for a run whose input is
   concrete (given by a flag, the config or the file's own ``model(torch.randn(...))``/``summary``).
 """
@@ -176,9 +181,8 @@ def fix_source(code: str, path: str, shapes: Optional[Dict[str, Any]] = None, se
 
 def _resolve(fx: Fix, analysis: Any, path: str, shapes, strict, constructions, time_budget) -> Optional[Fix]:
     """``fx`` itself, or for a fix offering choices (see :class:`shapelint.core.fixes.Fix`) the one
-    choice that sets the claimed parameter and changes nothing else the model is built of (every
-    layer's constructor arguments, every user module's integer attributes and parameter shapes, in
-    every run); None when not exactly one does."""
+    choice that sets the claimed parameter and changes nothing else the model is built of or fed
+    (:func:`_built`, in every run); None when not exactly one does."""
     from .engine import analyze_source
 
     if not fx.choices:
@@ -212,9 +216,11 @@ def _modules(analysis: Any):
 
 
 def _built(analysis: Any) -> Dict[Tuple[int, str, str], str]:
-    """What the model is built of, as text: each layer's type and constructor arguments, each user
-    module's integer attributes and own parameter/buffer shapes."""
+    """What the model is built of and fed, as text: each run's input, each layer's type and
+    constructor arguments, each user module's integer attributes and own parameter/buffer shapes."""
     out: Dict[Tuple[int, str, str], str] = {}
+    for r, run in enumerate(analysis.runs):
+        out[(r, "", "<input>")] = repr(run.inputs)
     for r, m in _modules(analysis):
         out[(r, m.name, "<type>")] = m.type_name
         if m.kind == "layer":  # its parameters follow from its arguments

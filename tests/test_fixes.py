@@ -363,3 +363,41 @@ def test_flake8_marks_fixable(tmp_path):
                        capture_output=True, text=True)
     assert "m.py:19:13: SHP001 [*] x.view(-1, 320)" in r.stdout
     assert "g.py:13:22: SHP007 nn.Conv2d" in r.stdout  # no fix offered
+
+
+SUM = '''\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, hidden=16):
+        super().__init__()
+        self.a = nn.Linear(8, hidden + 2)
+        self.b = nn.Linear(hidden + 4, 3)  # two extra features, not four
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+if __name__ == "__main__":
+    Net()(torch.randn(2, 8))
+'''
+
+
+def test_fix_solves_the_one_literal_of_a_sum():
+    out = fix_source(SUM, "sum.py")
+    assert [x for x in out.after.splitlines() if x not in SUM.splitlines()] == [
+        "        self.b = nn.Linear(hidden + 2, 3)  # two extra features, not four"]
+    with pytest.raises(RuntimeError):
+        _run(SUM, "Net", (2, 8))
+    assert _run(out.after, "Net", (2, 8)) == [(2, 3)]
+
+
+def test_no_fix_when_no_single_literal_decides():
+    """A sum with two literals, and an Unflatten target that any of its entries could fix."""
+    two = SUM.replace("nn.Linear(hidden + 4, 3)", "nn.Linear(hidden + 2 + 2, 3)")
+    assert analyze_source(two, "two.py", strict=True).findings and not fix_source(two, "two.py").changed
+    unflat = (FIXTURES / "rule_shp001_unflatten.py").read_text().replace("(16, 7, 7)", "(2, 2, 7)")
+    assert analyze_source(unflat, "u.py", strict=True).findings
+    assert not fix_source(unflat, "u.py").changed  # 392 = 98*2*2 = 2*98*2 = 2*2*98: which entry?
