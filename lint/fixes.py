@@ -241,5 +241,3 @@ def fixable(analysis: Any, code: str, path: str, shapes=None, select=None, ignor
     out = fix_source(code, path, shapes, select, ignore, unsafe=unsafe, first=analysis,
                      constructions=constructions, time_budget=time_budget)
     return {(line, c) for line, _, c, _ in out.fixed} if out.changed else set()
-
-

@@ -78,11 +78,16 @@ def fix(d: Any, node: Any, ctx: Any) -> Any:
     """Unsafe: a conv/pool given no padding whose literal kernel is larger than its input gets the
     padding that makes the input as large as the kernel (``padding=1`` for a 3 kernel on 2 steps);
     shrinking the kernel or the stride instead is as plausible, so the fix is never a safe one.
-    None for a layer called more than once (every call would change) nor for Keras models."""
+    Keras: the layer built inline where it is applied (``layers.Conv2D(64, 3)(x)``) gets
+    ``padding="same"``. None for a layer called more than once (every call would change)."""
     from shapelint.core.fixes import set_argument
 
+    if isinstance(d, KerasCollapse):
+        return _keras_fix(ctx, node)
     call = ctx.layer_call()
-    if not isinstance(d, Collapse) or call is None or ctx.layer_shared(node) or d.kernel is None or d.padded not in (None, d.size):
+    if not isinstance(d, Collapse) or call is None or ctx.layer_shared(node):
+        return None
+    if d.kernel is None or d.padded not in (None, d.size):
         return None
     kernel = ctx.argument(call, ctx.param_index("kernel_size"), "kernel_size")
     if kernel is None or ctx.constant(kernel.value) != d.kernel or not isinstance(d.size, int):
@@ -93,3 +98,16 @@ def fix(d: Any, node: Any, ctx: Any) -> Any:
         return None
     pad = (d.kernel - d.size + 1) // 2
     return set_argument(ctx, call, "padding", str(pad), f"-> padding={pad}") if pad > 0 else None
+
+
+def _keras_fix(ctx: Any, node: Any) -> Any:
+    import libcst as cst
+
+    from shapelint.core.fixes import set_argument
+
+    layer = node.func if isinstance(node, cst.Call) and ctx.in_file(node) else None
+    if not isinstance(layer, cst.Call) or sum(1 for a in layer.args if a.keyword is None) > 2:
+        return None  # not built inline, or padding may be given by position
+    if any(a.keyword is not None and a.keyword.value == "padding" for a in layer.args):
+        return None
+    return set_argument(ctx, layer, "padding", '"same"', '-> padding="same"')

@@ -28,8 +28,8 @@ SAFE = ["cifar_tutorial_bug", "confirm_trains_at_import", "construct_channel_shu
         "rule_shp005_batch_fold", "rule_shp005_reshape_fold", "seq_bert_encoder_bug", "seq_gru_attention_bug",
         "seq_nanogpt_bug", "vgg_cfg_bug"]
 # fixed only with --unsafe-fixes: the change is plausible but another one is as plausible
-UNSAFE = ["conv3d_net_bug", "rule_shp004_conv", "rule_shp007_output_padding", "rule_shp007_same_stride",
-          "rule_shp008_batchnorm2d"]
+UNSAFE = ["conv3d_net_bug", "keras_collapse_bug", "rule_shp004_conv", "rule_shp007_output_padding",
+          "rule_shp007_same_stride", "rule_shp008_batchnorm2d"]
 _STRUCTURE = "the size is right in the source's arithmetic but built from the wrong variable or a missing statement: "
 NO_FIX = {
     "construct_block_config_bug": _STRUCTURE + "the repeat blocks lack `input_channels = out_channels`",
@@ -50,7 +50,6 @@ NO_FIX = {
     "seq_transformer_classifier_bug": "d_model=512 sizes the encoder and the head: the literal has two uses",
     "rule_shp004_maxpool": "the collapsing pool is one module called after every conv: any change to it "
                            "changes all five calls",
-    "keras_collapse_bug": "which of the valid convolutions should pad (or the input grow) is not decided",
     "rule_shp006_residual_channels": "a widening block needs a projection shortcut: a new layer, not a number",
     "rule_shp006_se_block": "the (B, C) gate needs a reshape to (B, C, 1, 1): new code, not a number",
     "construct_squeeze_excitation_bug": _STRUCTURE + "fc2 outputs squeeze_channels instead of input_channels",
@@ -261,7 +260,8 @@ def _with_default(uses: str = "") -> str:
     """FLAT with the Linear sized by a default ``k=330``; ``uses``: a line that reads ``k`` too."""
     return FLAT.replace("def __init__(self):", "def __init__(self, k=330):").replace(
         "super().__init__()\n", "super().__init__()\n" + (f"        {uses}\n" if uses else "")).replace(
-        "nn.Linear(330,   10)", "nn.Linear(k, 10)") + "\n\nif __name__ == '__main__':\n    Net()(torch.randn(2, 1, 28, 28))\n"
+        "nn.Linear(330,   10)", "nn.Linear(k, 10)") + \
+        "\n\nif __name__ == '__main__':\n    Net()(torch.randn(2, 1, 28, 28))\n"
 
 
 def test_chain_edits_the_default_the_size_comes_from():
