@@ -81,8 +81,9 @@ def fix(d: Features, node: Any, ctx: Any) -> Any:
     """Safe (concrete input): the layer's ``in_features`` (input_size, embed_dim) -> the incoming
     size, edited where its integer is written: the argument itself (``nn.Linear(500, 10)``), the one
     literal of a product or sum (``3 * hidden`` -> ``2 * hidden``), or the one literal of the file a
-    name, config entry or default passes to this parameter alone (``hidden=500``, ``WIDTHS[1]``);
-    a literal that also sizes something else is not edited. Unsafe: ``nn.Linear(K, out)`` fed a
+    name, config entry or default passes to this parameter alone (``hidden=500``, ``WIDTHS[1]``),
+    or the index of the config entry read (``widths[2]`` -> ``widths[3]``); a literal that also
+    sizes something else is not edited. Unsafe: ``nn.Linear(K, out)`` fed a
     size that depends on the input -> ``nn.LazyLinear(out)``."""
     from shapelint.core.fixes import lazy_linear_fix, replace_constant
 

@@ -20,7 +20,8 @@ from shapelint.fixes import fix_source
 # every bug fixture is in exactly one of SAFE, UNSAFE, NO_FIX (the test below fails if one is added
 # or lost without saying so)
 SAFE = ["cifar_tutorial_bug", "confirm_trains_at_import", "construct_channel_shuffle_bug",
-        "construct_checkpoint_bug", "construct_hasattr_shortcut_bug", "construct_index_gather_bug",
+        "construct_checkpoint_bug", "construct_factory_kwargs_bug", "construct_hasattr_shortcut_bug",
+        "construct_index_gather_bug",
         "construct_swin_patch_merging_bug", "conv1d_net_bug", "keras_mnist_reshape_bug", "lenet5_bug",
         "mnist_linear_mismatch", "mnist_net_56", "model_kind_lightning_bug", "model_kind_sequential_bug",
         "rule_shp001_unflatten", "rule_shp001_view_size0", "rule_shp002_flatten_linear",
@@ -34,8 +35,6 @@ _STRUCTURE = "the size is right in the source's arithmetic but built from the wr
 NO_FIX = {
     "construct_block_config_bug": _STRUCTURE + "the repeat blocks lack `input_channels = out_channels`",
     "construct_dense_block_bug": _STRUCTURE + "num_features is updated after the transition is built",
-    "construct_factory_kwargs_bug": "Linear(widths[2]) should read widths[3]: an index, and the value 24 "
-                                    "also sizes a conv, so no literal flows to this one use",
     "construct_factory_local_model_bug": "in_features = widths[0] * 30 * 30: two literals decide it together",
     "construct_init_and_scripting_bug": _STRUCTURE + "out_channels = 8 + 8 + 12 forgets the pool branch",
     "construct_norm_partial_bug": _STRUCTURE + "norm_layer(inplanes) should be norm_layer(planes)",
@@ -316,6 +315,12 @@ def test_fix_edits_the_config_entry():
     assert analyze_source(out.after, "cfg.py", strict=True).findings == []
     with pytest.raises(RuntimeError):
         _run(CFG, "Head", (2, 3, 6, 6))
+    assert _run(out.after, "Head", (2, 3, 6, 6)) == [(2, 10)]
+    # the wrong entry read: the index is the literal (WIDTHS[0] -> WIDTHS[1], the only entry of 256)
+    index = CFG.replace("(16, 500)", "(16, 256)").replace("nn.Linear(widths[1], 10)", "nn.Linear(widths[0], 10)")
+    out = fix_source(index, "cfg.py")
+    assert [x for x in out.after.splitlines() if x not in index.splitlines()] == [
+        "        self.fc = nn.Linear(widths[1], 10)"]
     assert _run(out.after, "Head", (2, 3, 6, 6)) == [(2, 10)]
     # the same entry read by the conv too: no literal flows to the Linear alone
     both = CFG.replace("nn.Conv2d(3, widths[0], 3)", "nn.Conv2d(3, widths[1], 3)")

@@ -205,18 +205,30 @@ MAX_CHOICES = 8
 
 def traced_constant(ctx: FixContext, expr: Any, param: str, old: Any, new: Any, title: str) -> Optional[Fix]:
     """A size passed through a name, a config entry or a default (``nn.Linear(hidden, 10)``,
-    ``widths[2]``): the integer literals of the file that hold ``old``, each a choice that
-    ``shapelint.fixes`` tries (see :class:`Fix`); the one literal that flows to this parameter alone
-    is edited where it is written."""
+    ``widths[2]``): the integer literals of the file that hold ``old``, and the other indices of a
+    ``widths[2]``, each a choice that ``shapelint.fixes`` tries (see :class:`Fix`); the one that
+    gives this parameter ``new`` and changes nothing else is edited where it is written."""
     if not _positive_int(old) or not _positive_int(new) or FixContext.constant(expr) is not None:
         return None
     if not isinstance(expr, (cst.Name, cst.Attribute, cst.Subscript)) or ctx.module is None:
         return None
     found = [n for n in _integers(ctx.src.tree) if int(n.evaluated_value) == old]
-    if not found or len(found) > MAX_CHOICES:
+    choices = [Edit(n, str(new)) for n in found] if len(found) <= MAX_CHOICES else []
+    choices += _other_indices(expr)
+    if not choices:
         return None
-    return Fix((), title.format(old=old, new=new), choices=tuple(Edit(n, str(new)) for n in found),
-               claim=(ctx.module, param, new))
+    return Fix((), title.format(old=old, new=new), choices=tuple(choices), claim=(ctx.module, param, new))
+
+
+def _other_indices(expr: Any) -> List[Edit]:
+    """``widths[2]`` read where another entry was meant: the other indices below ``MAX_CHOICES``."""
+    if not isinstance(expr, cst.Subscript) or len(expr.slice) != 1:
+        return []
+    index = expr.slice[0].slice
+    if not isinstance(index, cst.Index) or not isinstance(index.value, cst.Integer):
+        return []
+    i = int(index.value.evaluated_value)
+    return [Edit(index.value, str(j)) for j in range(MAX_CHOICES) if j != i]
 
 
 def _integers(tree: cst.CSTNode) -> List[cst.Integer]:
