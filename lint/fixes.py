@@ -151,7 +151,8 @@ def fix_source(code: str, path: str, shapes: Optional[Dict[str, Any]] = None, se
         if i == 0:
             fxs = [(f, fx) for f, fx in fxs if _selected(f.code, select, ignore)]
         fxs = [(f, r) for f, fx in fxs
-               for r in [_resolve(fx, analysis, path, shapes, strict, constructions, time_budget)] if r is not None]
+               for r in [_resolve(fx, analysis, unsafe, (path, shapes, strict, constructions, time_budget))]
+               if r is not None]
         if i == 0:
             fixed = [(f.line, f.col + 1, f.code, fx.title) for f, fx in fxs]
         if not fxs:
@@ -179,14 +180,23 @@ def fix_source(code: str, path: str, shapes: Optional[Dict[str, Any]] = None, se
     return out
 
 
-def _resolve(fx: Fix, analysis: Any, path: str, shapes, strict, constructions, time_budget) -> Optional[Fix]:
+def _resolve(fx: Fix, analysis: Any, unsafe: bool, how: Tuple[Any, ...]) -> Optional[Fix]:
     """``fx`` itself, or for a fix offering choices (see :class:`shapelint.core.fixes.Fix`) the one
     choice that sets the claimed parameter and changes nothing else the model is built of or fed
-    (:func:`_built`, in every run); None when not exactly one does."""
-    from .engine import analyze_source
-
+    (:func:`_built`, in every run); else its fallback's (unsafe ones only if ``unsafe``); None when
+    not exactly one does. ``how``: (path, shapes, strict, constructions, time_budget) as analysed."""
     if not fx.choices:
         return fx
+    got = _choose(fx, analysis, how)
+    if got is None and fx.fallback is not None and (fx.fallback.safe or unsafe):
+        got = _choose(fx.fallback, analysis, how)
+    return got
+
+
+def _choose(fx: Fix, analysis: Any, how: Tuple[Any, ...]) -> Optional[Fix]:
+    from .engine import analyze_source
+
+    path, shapes, strict, constructions, time_budget = how
     module, param, want = fx.claim or (None, "", None)
     before = _built(analysis)
     claimed = {(r, m.name, param) for r, m in _modules(analysis) if m.node is module.node}
@@ -202,7 +212,9 @@ def _resolve(fx: Fix, analysis: Any, path: str, shapes, strict, constructions, t
         changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
         if mine and changed <= claimed and all(after.get(k) == repr(want) for k in mine):
             good.append(e)
-    return Fix((good[0],), fx.title, fx.safe) if len(good) == 1 else None
+    if len(good) != 1:
+        return None
+    return Fix((good[0],), fx.title.replace("{choice}", good[0].code), fx.safe)
 
 
 def _modules(analysis: Any):

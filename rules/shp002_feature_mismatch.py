@@ -84,7 +84,8 @@ def fix(d: Features, node: Any, ctx: Any) -> Any:
     name, config entry or default passes to this parameter alone (``hidden=500``, ``WIDTHS[1]``),
     or the index of the config entry read (``widths[2]`` -> ``widths[3]``); a literal that also
     sizes something else is not edited. Unsafe: ``nn.Linear(K, out)`` fed a
-    size that depends on the input -> ``nn.LazyLinear(out)``."""
+    size that depends on the input -> ``nn.LazyLinear(out)``; a size read from the wrong parameter
+    of the enclosing ``__init__`` -> the one other parameter that gives it (as SHP003)."""
     from shapelint.core.fixes import lazy_linear_fix, replace_constant
 
     if isinstance(d.got, int):

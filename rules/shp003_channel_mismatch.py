@@ -66,8 +66,10 @@ def fix(d: Channels, node: Any, ctx: Any) -> Any:
     """Safe (concrete input): the layer's channel count (in_channels, num_features, num_channels, a
     one-entry normalized_shape) -> the incoming one, edited where its integer is written: the
     argument, the one literal of ``2 * width``, or the one literal a name, config entry or default
-    passes to this parameter alone (as SHP002). A count built from the wrong variable, or from a
-    literal with other uses, gets no fix."""
+    passes to this parameter alone (as SHP002); a literal with other uses is not edited. Unsafe: a
+    count read from the wrong parameter of the enclosing ``__init__`` (``norm_layer(inplanes)``)
+    -> the one other parameter that gives the right count and changes nothing else
+    (``norm_layer(planes)``)."""
     from shapelint.core.fixes import replace_constant
 
     got, expected = d.got, d.expected

@@ -28,36 +28,35 @@ SAFE = ["cifar_tutorial_bug", "confirm_trains_at_import", "construct_channel_shu
         "rule_shp002_sequential", "rule_shp003_batchnorm", "rule_shp003_groupnorm", "rule_shp003_instancenorm",
         "rule_shp005_batch_fold", "rule_shp005_reshape_fold", "seq_bert_encoder_bug", "seq_gru_attention_bug",
         "seq_nanogpt_bug", "vgg_cfg_bug"]
-# fixed only with --unsafe-fixes: the change is plausible but another one is as plausible
-UNSAFE = ["conv3d_net_bug", "keras_collapse_bug", "rule_shp004_conv", "rule_shp007_output_padding",
+# fixed only with --unsafe-fixes: code other than a size changes (a variable, a layer class, an
+# argument added), or one of several plausible sizes is picked
+UNSAFE = ["construct_norm_partial_bug", "construct_sequential_subclass_bug", "conv3d_net_bug",
+          "keras_collapse_bug", "rule_shp003_layernorm", "rule_shp004_conv", "rule_shp007_output_padding",
           "rule_shp007_same_stride", "rule_shp008_batchnorm2d"]
-_STRUCTURE = "the size is right in the source's arithmetic but built from the wrong variable or a missing statement: "
+_MISSING = "the repair is a missing statement, not a size: "
+_UPSTREAM = "SHP006 has no fix: the cause is a layer upstream of the failing op, "
 NO_FIX = {
-    "construct_block_config_bug": _STRUCTURE + "the repeat blocks lack `input_channels = out_channels`",
-    "construct_dense_block_bug": _STRUCTURE + "num_features is updated after the transition is built",
+    "construct_block_config_bug": _MISSING + "the repeat blocks lack `input_channels = out_channels`",
+    "construct_dense_block_bug": _MISSING + "num_features is updated after the transition is built",
     "construct_factory_local_model_bug": "in_features = widths[0] * 30 * 30: two literals decide it together",
-    "construct_init_and_scripting_bug": _STRUCTURE + "out_channels = 8 + 8 + 12 forgets the pool branch",
-    "construct_norm_partial_bug": _STRUCTURE + "norm_layer(inplanes) should be norm_layer(planes)",
-    "construct_sequential_subclass_bug": _STRUCTURE + "norm_layer(in_channels) should be norm_layer(out_channels)",
-    "construct_while_stage_builder_bug": _STRUCTURE + "the loop does not double the channel count",
+    "construct_init_and_scripting_bug": "out_channels = 8 + 8 + 12 forgets the pool branch: three literals, "
+                                        "and the fix is a missing term",
+    "construct_while_stage_builder_bug": _MISSING + "the loop does not double the channel count",
     "construct_regnet_widths_bug": "groups must divide the width: which of its divisors was meant is not decided",
     "rule_shp007_groups": "groups=32 must divide 48 channels: which divisor (or width) was meant is not decided",
     "rule_shp007_pixelshuffle": "6 channels for an upscale factor of 2: the factor and the conv width are "
                                 "both variables; no one number decides",
-    "rule_shp003_layernorm": "LayerNorm(num_patches) should normalise embed_dim: a variable, computed from "
-                             "img_size and patch_size, no literal",
     "seq_transformer_classifier_bug": "d_model=512 sizes the encoder and the head: the literal has two uses",
     "rule_shp004_maxpool": "the collapsing pool is one module called after every conv: any change to it "
                            "changes all five calls",
     "rule_shp006_residual_channels": "a widening block needs a projection shortcut: a new layer, not a number",
     "rule_shp006_se_block": "the (B, C) gate needs a reshape to (B, C, 1, 1): new code, not a number",
-    "construct_squeeze_excitation_bug": _STRUCTURE + "fc2 outputs squeeze_channels instead of input_channels",
+    "construct_squeeze_excitation_bug": _UPSTREAM + "fc2 outputs squeeze_channels, not input_channels",
     "construct_convnext_block_bug": "layer_scale is torch.ones(dim) where (dim, 1, 1) is meant: a new shape",
     "construct_vit_encoder_bug": "pos_embedding forgets the class token (seq_length + 1): an expression",
-    "resnet_block_bug": "the shortcut conv lacks stride=stride: a missing argument naming a variable",
-    "unet_skip_bug": "the second DoubleConv conv lacks padding=1; the skip also fails for other causes "
-                     "a padding alone does not decide",
-    "keras_unet_bug": "the encoder's 'valid' convolutions shrink the skip: which should pad is not decided",
+    "resnet_block_bug": _UPSTREAM + "the shortcut conv lacks stride=stride",
+    "unet_skip_bug": _UPSTREAM + "the second DoubleConv conv lacks padding=1",
+    "keras_unet_bug": _UPSTREAM + "the encoder's 'valid' convolutions shrink the skip",
     "seq_positional_encoding_bug": "any table of at least 80 positions works: a capacity, not one right number",
     "seq_nanogpt_overflow_bug": "block_size sizes the position table and the causal mask; any value >= 40 "
                                 "works: not one right number",

@@ -29,6 +29,7 @@ class Fix:
     safe: bool = True
     choices: Tuple[Edit, ...] = ()
     claim: Optional[Tuple[Any, str, Any]] = None
+    fallback: Optional["Fix"] = None  # tried when no choice of this one holds (its own safety)
 
 
 class FixContext:
@@ -200,7 +201,8 @@ def replace_constant(ctx: FixContext, call: Optional[cst.Call], index: int, keyw
     return traced_constant(ctx, arg.value, keyword, old, new, title)
 
 
-MAX_CHOICES = 8
+MAX_CHOICES = 8  # literals or indices tried for one fix (each one analysis of the file)
+MAX_NAMES = 12  # parameters tried for one unsafe fix
 
 
 def traced_constant(ctx: FixContext, expr: Any, param: str, old: Any, new: Any, title: str) -> Optional[Fix]:
@@ -215,9 +217,38 @@ def traced_constant(ctx: FixContext, expr: Any, param: str, old: Any, new: Any, 
     found = [n for n in _integers(ctx.src.tree) if int(n.evaluated_value) == old]
     choices = [Edit(n, str(new)) for n in found] if len(found) <= MAX_CHOICES else []
     choices += _other_indices(expr)
+    claim = (ctx.module, param, new)
+    names = _other_parameters(ctx, expr)
+    fallback = Fix((), f"{FixContext.code(expr)} -> {{choice}}", safe=False,
+                   choices=tuple(names), claim=claim) if names else None
     if not choices:
-        return None
-    return Fix((), title.format(old=old, new=new), choices=tuple(choices), claim=(ctx.module, param, new))
+        return fallback
+    return Fix((), title.format(old=old, new=new), choices=tuple(choices), claim=claim, fallback=fallback)
+
+
+def _other_parameters(ctx: FixContext, expr: Any) -> List[Edit]:
+    """``norm_layer(inplanes)`` where ``planes`` was meant: the enclosing function's other parameters
+    (not ``self``, at most ``MAX_NAMES``), each a choice for the name (an unsafe fix: a variable,
+    not a number, changes)."""
+    if not isinstance(expr, cst.Name):
+        return []
+    fn = _enclosing_function(ctx.src.tree, expr)
+    if fn is None:
+        return []
+    params = [p.name.value for p in (*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params)]
+    names = [n for n in params[1:] if n != expr.value] if params[:1] == ["self"] else []
+    return [Edit(expr, n) for n in names] if 0 < len(names) <= MAX_NAMES else []
+
+
+def _enclosing_function(tree: cst.CSTNode, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
+    stack: List[Tuple[cst.CSTNode, Optional[cst.FunctionDef]]] = [(tree, None)]
+    while stack:
+        n, fn = stack.pop()
+        if n is node:
+            return fn
+        inner = n if isinstance(n, cst.FunctionDef) else fn
+        stack.extend((c, inner) for c in n.children)
+    return None
 
 
 def _other_indices(expr: Any) -> List[Edit]:
