@@ -141,7 +141,7 @@ def _check_with_keras(before: str, after: str) -> None:
             "from tensorflow.keras import", "from keras import")
         ns: dict = {"__name__": "fixed"}
         exec(compile(code, "fixed.py", "exec"), ns)
-        keras.backend.clear_session()
+        keras.backend.clear_session(free_memory=False)
         return ns["build_model"]()
 
     model = build(after)
