@@ -205,16 +205,42 @@ def _choose(fx: Fix, analysis: Any, how: Tuple[Any, ...]) -> Optional[Fix]:
     for e in fx.choices:
         code = apply_fixes(analysis.source.tree, [Fix((e,), fx.title)])
         try:
-            after = _built(analyze_source(code, path, shapes, strict=strict, constructions=constructions,
-                                          time_budget=time_budget))
-        except cst.ParserSyntaxError:  # pragma: no cover - an edit is one integer
+            edited = analyze_source(code, path, shapes, strict=strict, constructions=constructions,
+                                    time_budget=time_budget)
+        except cst.ParserSyntaxError:  # pragma: no cover - an edit is one integer or name
             continue
+        after = _built(edited)
         changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
-        if mine and changed <= claimed and all(after.get(k) == repr(want) for k in mine):
+        if mine and changed <= claimed and all(after.get(k) == repr(want) for k in mine) \
+                and _same_forward(analysis, edited):
             good.append(e)
     if len(good) != 1:
         return None
     return Fix((good[0],), fx.title.replace("{choice}", good[0].code), fx.safe)
+
+
+def _same_forward(before: Any, after: Any) -> bool:
+    """Every module call of ``before`` is made in ``after`` too, in the same order, on the same
+    input and output shapes where ``before`` knew them (not past where its forward failed): a
+    size fixed for one layer changes no tensor (a constant that also shapes the forward,
+    ``F.adaptive_avg_pool2d(x, SIZE)``, does)."""
+    if len(before.runs) != len(after.runs):
+        return False
+    for rb, ra in zip(before.runs, after.runs):
+        if len(ra.calls) < len(rb.calls):
+            return False
+        for b, a in zip(rb.calls, ra.calls):
+            if b.module.name != a.module.name:
+                return False
+            for was, now in ((b.inputs, a.inputs), ([b.output], [a.output])):
+                known = _shapes(was)  # unknown past the failure: not compared
+                if "None" not in known and known != _shapes(now):
+                    return False
+    return True
+
+
+def _shapes(values: List[Any]) -> str:
+    return repr([getattr(v, "shape", type(v).__name__) for v in values])
 
 
 def _modules(analysis: Any):

@@ -405,3 +405,38 @@ def test_no_fix_when_no_single_literal_decides():
     unflat = (FIXTURES / "rule_shp001_unflatten.py").read_text().replace("(16, 7, 7)", "(2, 2, 7)")
     assert analyze_source(unflat, "u.py", strict=True).findings
     assert not fix_source(unflat, "u.py").changed  # 392 = 98*2*2 = 2*98*2 = 2*2*98: which entry?
+
+
+POOLED = '''\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SIZE = 4
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.act = nn.ReLU()
+        self.fc = nn.Linear(SIZE, 10)
+
+    def forward(self, x):
+        x = self.act(F.adaptive_avg_pool2d(self.conv(x), SIZE))
+        return self.fc(x.flatten(1))
+
+
+if __name__ == "__main__":
+    Net()(torch.randn(2, 3, 8, 8))
+'''
+
+
+def test_no_fix_when_the_literal_also_shapes_the_forward():
+    """SIZE sizes the Linear and the pooled map: editing it changes tensors on the way (the ReLU's
+    input), so it is not a literal of that one use."""
+    findings = analyze_source(POOLED, "p.py", strict=True).findings
+    assert [f.code for f in findings] == ["SHP002"]
+    assert not fix_source(POOLED, "p.py").changed
+    with pytest.raises(RuntimeError):
+        _run(POOLED, "Net", (2, 3, 8, 8))
