@@ -21,8 +21,10 @@ How a fix is found, applied and trusted:
 * A fix whose literal is not in the layer's call (``nn.Linear(hidden, 10)`` with ``hidden=500`` a
   default, a config entry...) offers *choices*, the file's literals holding the wrong size; each is
   tried alone and re-analysed, and the one kept must set the layer's parameter to the right size
-  and change nothing else the model is built of or fed (:func:`_resolve`): a literal that flows to
-  exactly that one use. Not exactly one such literal: no fix.
+  and change nothing else the model is built of or fed, nor any tensor of its forward
+  (:func:`_resolve`): a literal that flows to exactly that one use. Not exactly one such literal:
+  no fix. An unsafe fallback tries, the same way, the enclosing ``__init__``'s other parameters in
+  place of a wrongly named one.
 * Safe fixes replace a hardcoded size by the right integer, and only for a run whose input is
   concrete (given by a flag, the config or the file's own ``model(torch.randn(...))``/``summary``).
 """
