@@ -44,8 +44,8 @@ NO_FIX = {
     "construct_while_stage_builder_bug": _MISSING + "the loop does not double the channel count",
     "construct_regnet_widths_bug": "groups must divide the width: which of its divisors was meant is not decided",
     "rule_shp007_groups": "groups=32 must divide 48 channels: which divisor (or width) was meant is not decided",
-    "rule_shp007_pixelshuffle": "6 channels for an upscale factor of 2: the factor and the conv width are "
-                                "both variables; no one number decides",
+    "rule_shp007_pixelshuffle": "conv3 emits channels * upscale_factor where upscale_factor ** 2 is meant: "
+                                "an expression upstream of the shuffle, not a number",
     "seq_transformer_classifier_bug": "d_model=512 sizes the encoder and the head: the literal has two uses",
     "rule_shp004_maxpool": "the collapsing pool is one module called after every conv: any change to it "
                            "changes all five calls",
