@@ -22,7 +22,10 @@ computed by the engine because only the rule knows which argument its payload ta
 because a fix needs the syntax the engine has long left behind. No fix is trusted alone:
 ``shapelint.fixes.fix_source`` applies it, re-analyses the file, follows the fixes of what that
 reveals (the ``Linear`` after a corrected ``view``), and keeps the result only if no finding was
-introduced; ``[*]`` in the output marks findings such a verified chain removes. A rule without a
+introduced; ``[*]`` in the output marks findings such a verified chain removes. When the literal to
+edit is not in the layer's call (a default, a config entry), a fix offers ``choices`` and a
+``claim`` (the layer, the parameter, the value) instead, and the one choice that gives exactly that
+and changes nothing else is kept (``shapelint.core.fixes.traced_constant``). A rule without a
 ``fix`` says why in ``NO_FIX`` (one sentence); ``shapelint explain`` prints the fix's docstring or
 that reason.
 """
