@@ -117,6 +117,9 @@ class _FileEval:
         self.parents: Dict[int, ast.AST] = {}
         self.defined: Set[str] = set()
         self.imported_model_names: Set[str] = set()
+        # argparse values fixed for the call being evaluated: the name ``models.__dict__[args.arch]``
+        # selects is the value of ``args.arch`` in the branch conditions around it
+        self.override: Dict[str, Any] = {}
         self._collect()
 
     def _collect(self):
@@ -266,9 +269,13 @@ class _FileEval:
                 return int(v) if node.func.id == "int" else float(v)
             except (TypeError, ValueError):
                 raise _Unknown
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _STR_METHODS \
+                and not node.keywords:
+            return _str_method(node.func.attr, self.value(node.func.value, scope, depth + 1),
+                               [self.value(a, scope, depth + 1) for a in node.args])
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
                 node.value.id in self.namespaces and self._single(node.value.id, scope):
-            v = self.defaults.get(node.attr, _Unknown)
+            v = self.override.get(node.attr, self.defaults.get(node.attr, _Unknown))
             if v is _Unknown:
                 raise _Unknown
             return v
@@ -276,7 +283,7 @@ class _FileEval:
             if node.id in self.imported_model_names and node.id not in self.defined and \
                     not self._bound(node.id, scope):
                 return _Name(node.id)
-            values = self._binding(node.id, scope)
+            values = self._binding(node.id, scope, depth)
             if values is None or len(values) != 1 or values[0] is None:
                 raise _Unknown
             return self.value(values[0], self._owner(node.id, scope), depth + 1)
@@ -285,15 +292,37 @@ class _FileEval:
     def _bound(self, name, scope) -> bool:
         return name in self.assigns.get(id(scope), {}) or name in self.assigns.get(id(self.tree), {})
 
-    def _binding(self, name, scope):
+    def _binding(self, name, scope, depth: int = 0):
         local = self.assigns.get(id(scope), {})
         if name in local:
             if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_param(scope, name):
                 return None
-            return local[name]
+            return self._taken(local[name], scope, depth)
         if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_param(scope, name):
             return None
-        return self.assigns.get(id(self.tree), {}).get(name)
+        return self._taken(self.assigns.get(id(self.tree), {}).get(name), self.tree, depth)
+
+    def _taken(self, values, scope, depth: int):
+        """Of several assignments of a name, those on branches that run (``if args.dataset ==
+        'cifar10': num_classes = 10 else: num_classes = 100``): the others are dropped when their
+        conditions are decided against them."""
+        if not values or len(values) < 2 or any(v is None for v in values):
+            return values
+        return [v for v in values if self.reachable(v, scope, depth)]
+
+    def reachable(self, node: ast.AST, scope: ast.AST, depth: int = 0) -> bool:
+        """False when an ``if`` around ``node`` (inside ``scope``) is decided against it."""
+        child, p = node, self.parents.get(id(node))
+        while p is not None and p is not scope:
+            if isinstance(p, ast.If) and child is not p.test:
+                try:
+                    test = bool(self.value(p.test, scope, depth + 1))
+                except _Unknown:
+                    test = None
+                if test is not None and test != any(c is child for c in p.body):
+                    return False
+            child, p = p, self.parents.get(id(p))
+        return True
 
     def _owner(self, name, scope):
         return scope if name in self.assigns.get(id(scope), {}) else self.tree
@@ -317,6 +346,23 @@ class _FileEval:
         except _Unknown:
             return []
         return [v] if isinstance(v, str) else []
+
+
+_STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip"}
+
+
+def _str_method(name: str, obj, args) -> Any:
+    """``args.arch.startswith('resnext')``, ``block_name.lower()`` on known strings."""
+    if not isinstance(obj, str) or isinstance(obj, _Name):
+        raise _Unknown
+    if name in ("startswith", "endswith"):
+        if len(args) != 1 or not (isinstance(args[0], str) or
+                                  isinstance(args[0], tuple) and all(isinstance(a, str) for a in args[0])):
+            raise _Unknown
+        return getattr(obj, name)(args[0])
+    if args:
+        raise _Unknown
+    return getattr(obj, name)()
 
 
 def _is_param(fn, name) -> bool:
@@ -390,13 +436,21 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
                         _dict_call(node.func) or init_ok):
                     continue
                 scope = fe._scope(node)
+                fe.override = _selected(node.func, fe, name)
                 try:
+                    if _dict_call(node.func) and not fe.reachable(node, scope):
+                        # the name is the one argparse selects, under a branch the same values
+                        # decide against (`if args.arch.startswith('resnext')` with arch 'resnet');
+                        # a call naming its class is kept whatever flag guards it
+                        continue
                     parts = [_render(fe.value(a, scope)) for a in node.args if not isinstance(a, ast.Starred)]
                     if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
                         raise _Unknown
                     parts += [f"{k.arg}={_render(fe.value(k.value, scope))}" for k in node.keywords]
                 except _Unknown:
                     continue
+                finally:
+                    fe.override = {}
                 text_ = f"{name}({', '.join(parts)})"
                 for inputs in _fed_inputs(fe, node, scope) or [None]:
                     if (name, text_, inputs) in seen or len(out.get(name, ())) >= MAX_CONSTRUCTIONS:
@@ -415,6 +469,14 @@ def _called_names(call: ast.Call, fe: _FileEval) -> List[str]:
     if _dict_call(f):
         return fe.index_names(f.slice, fe._scope(call))  # type: ignore[union-attr]
     return []
+
+
+def _selected(f, fe: _FileEval, name: str) -> Dict[str, Any]:
+    """``models.__dict__[args.arch]`` selecting ``name``: ``{'arch': name}`` for the conditions."""
+    if _dict_call(f) and isinstance(f.slice, ast.Attribute) and isinstance(f.slice.value, ast.Name) and \
+            f.slice.value.id in fe.namespaces:
+        return {f.slice.attr: name}
+    return {}
 
 
 def _dict_call(f) -> bool:

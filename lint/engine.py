@@ -15,7 +15,7 @@ import libcst as cst
 
 from .core import dims as D
 from .core import limits
-from .core.interpreter import AnalysisAbort, ConstructionAbort, Frame, Interpreter
+from .core.interpreter import AnalysisAbort, ConstructionAbort, ConstructionRaises, Frame, Interpreter
 from .core.project import Project
 from .core.source import ClassInfo, SourceModule, dotted
 from .core.values import UNKNOWN, FunctionValue, ModuleValue, Tensor
@@ -62,6 +62,11 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
     interp.constructing = True
     try:
         root = _construct(interp, run)
+    except ConstructionRaises as e:  # the code's own assert/raise rejects this configuration
+        run.root, run.facts = None, []
+        where = f" ({run.built_at})" if run.built_at else ""
+        run.not_built = f"its construction {' '.join(run.ctor_text.split())}{where} raises: {e.reason}"
+        return
     except ConstructionAbort:  # Python raises while building it (SHP009): there is no model
         run.root = None
         run.facts = [f for f in interp.facts if f.kind == "violation"]
@@ -372,6 +377,9 @@ def _coverage(planner: "Planner", runs: List[Run]) -> List[Dict[str, Any]]:
     failed: Dict[str, str] = {}
     for r in runs:
         if r.root is None:
+            info = r.cls if r.cls is not None else (planner._called_class(r.ctor) if isinstance(r.ctor, cst.Call) else None)
+            if r.not_built and info is not None:
+                failed.setdefault(info.name, r.not_built)
             continue
         stack, seen = [r.root], set()
         names = set()
@@ -380,7 +388,7 @@ def _coverage(planner: "Planner", runs: List[Run]) -> List[Dict[str, Any]]:
             if id(m) in seen:
                 continue
             seen.add(id(m))
-            if m.cls is not None and m.cls.source is src:
+            if m.cls is not None and m.cls.source is src and not m.attrs.get("__init_failed__"):
                 names.add(m.cls.name)
             stack.extend(m.children.values())
         if r.error:
@@ -395,6 +403,8 @@ def _coverage(planner: "Planner", runs: List[Run]) -> List[Dict[str, Any]]:
         if not entry["analysed"]:
             if info.name in failed:
                 entry["reason"] = failed[info.name].replace("abandoned: ", "analysis abandoned: ")
+                if "raises: " in entry["reason"]:
+                    entry["hint"] = f"pass --construct '{info.name}(...)' with values it accepts"
             else:
                 need = _required_params(planner, info)
                 if need:

@@ -61,6 +61,9 @@ class Run:
     ctor_kwargs: Optional[Dict[str, Any]] = None
     skipped: List[Any] = field(default_factory=list)  # the interpreter's (what, node, source) not followed
     call_node: Any = None  # where the file calls a container model (`model(x)`): its findings' line
+    # the construction reaches a deliberate assert/raise (core/frames.py ConstructionRaises): why
+    # there is no model (the class is listed as not analysed with this reason; nothing reported)
+    not_built: Optional[str] = None
 
     @property
     def concrete(self) -> bool:

@@ -128,7 +128,7 @@ class ExpressionsMixin(_Host):
         return out
 
     def _e_IfExp(self, node, frame) -> Any:
-        c = self.truth(self.eval(node.test, frame))
+        c = self.test(node.test, frame)
         if c is UNKNOWN:
             self.speculative += 1
             try:
@@ -170,6 +170,26 @@ class ExpressionsMixin(_Host):
         if isinstance(node.operator, cst.And):
             return self.eval(node.right, frame) if t else left
         return left if t else self.eval(node.right, frame)
+
+    def test(self, node, frame) -> Any:
+        """The truth of a condition (True, False or UNKNOWN), short-circuiting as Python does and
+        also past an undecided operand: `unknown and False` is false whichever way the first goes
+        (`isinstance(input.data, torch.cuda.FloatTensor) and self.ngpu > 1` with ngpu 1)."""
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+            t = self.test(node.expression, frame)
+            return UNKNOWN if t is UNKNOWN else not t
+        if not isinstance(node, cst.BooleanOperation):
+            return self.truth(self.eval(node, frame))
+        is_and = isinstance(node.operator, cst.And)
+        left = self.test(node.left, frame)
+        if left is not UNKNOWN:
+            return self.test(node.right, frame) if left == is_and else left
+        self.speculative += 1  # Python may never evaluate it: nothing it meets is reported
+        try:
+            right = self.test(node.right, frame)
+        finally:
+            self.speculative -= 1
+        return right if right is (not is_and) else UNKNOWN
 
     def _e_Comparison(self, node, frame) -> Any:
         left = self.eval(node.left, frame)
@@ -237,7 +257,7 @@ class ExpressionsMixin(_Host):
             self.assign(for_in.target, item, frame)
             ok = True
             for cond in for_in.ifs:
-                t = self.truth(self.eval(cond.test, frame))
+                t = self.test(cond.test, frame)
                 if t is UNKNOWN:
                     return False
                 ok = ok and t
@@ -470,6 +490,13 @@ def compare(op, a, b) -> Any:
             same = (a.name == b.name) if isinstance(a, Qual) and isinstance(b, Qual) else (
                 a.info is b.info if isinstance(a, ClassValue) and isinstance(b, ClassValue) else False)
             return same if op == "Is" else not same
+        if isinstance(a, str) and isinstance(b, str):
+            # `block_type is 'proj'`: different strings are never the same object; equal ones that
+            # look like identifiers are, as CPython interns such constants (the code relies on it)
+            if a != b:
+                return op == "IsNot"
+            if a.isidentifier():
+                return op == "Is"
         return UNKNOWN
     if op in ("In", "NotIn"):
         if isinstance(b, (list, tuple, dict, str)) and _plain(a) and L.weight_ok(b):

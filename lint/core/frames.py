@@ -16,6 +16,16 @@ class ConstructionAbort(Exception):
     """Python raised while the model was being built (SHP009 recorded): nothing after it runs."""
 
 
+class ConstructionRaises(ConstructionAbort):
+    """The model's construction reaches a deliberate ``assert``/``raise`` (a configuration the
+    code rejects: ``assert (depth - 2) % 6 == 0``): there is no model, and nothing is reported
+    (the class is listed as not analysed, with this reason)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class _Return(Exception):
     def __init__(self, value) -> None:
         self.value = value

@@ -18,8 +18,8 @@ from .project import ModuleRef, Project
 from .source import ClassInfo, SourceModule
 from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
 
-from .frames import (MAX_DEPTH, MAX_STEPS, MAX_UNROLL, AnalysisAbort, ConstructionAbort, Frame, ObjectSet,  # noqa: F401
-                     _Break, _Continue, _Raise, _Return)
+from .frames import (MAX_DEPTH, MAX_STEPS, MAX_UNROLL, AnalysisAbort, ConstructionAbort,  # noqa: F401
+                     ConstructionRaises, Frame, ObjectSet, _Break, _Continue, _Raise, _Return)
 
 from .builtins import BUILTINS
 from .limits import MAX_ALLOC, TIME_CHECK_EVERY, current_deadline, size_of

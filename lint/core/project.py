@@ -68,14 +68,33 @@ class Project:
         return mod
 
     def module(self, dotted: str) -> Optional[SourceModule]:
-        """The project module with this absolute dotted name, if it lies under the root."""
+        """The project module with this absolute dotted name, if it lies under the root (or, for
+        a name the root does not have, beside the analysed file: see _script_dir)."""
         if not self.root or not dotted:
             return None
-        base = os.path.join(self._base_for(dotted), *dotted.split("."))
-        for cand in (base + ".py", os.path.join(base, "__init__.py")):
-            if _isfile(cand):
-                return self._load(cand)
+        for start in (self._base_for(dotted), self._script_dir(dotted)):
+            if start is None:
+                continue
+            base = os.path.join(start, *dotted.split("."))
+            for cand in (base + ".py", os.path.join(base, "__init__.py")):
+                if _isfile(cand):
+                    return self._load(cand)
         return None
+
+    def _script_dir(self, dotted: str) -> Optional[str]:
+        """The analysed file's own folder, for a top-level name the root does not have: run as a
+        script (or with that folder on sys.path), Python finds its siblings there first
+        (`from vggm import VGGM` in pretrainedmodels/models/_driver.py)."""
+        path = self.main.path
+        if not path or not os.path.isabs(os.path.abspath(path)):
+            return None
+        here = os.path.dirname(os.path.abspath(path))
+        if here == self._base_for(dotted):
+            return None
+        top = os.path.join(self._base_for(dotted), dotted.split(".")[0])
+        if _isfile(top + ".py") or _isfile(os.path.join(top, "__init__.py")):
+            return None  # the root has that name: it wins
+        return here
 
     def _base_for(self, dotted: str) -> str:
         """The folder absolute names start from: the root, or its parent when the name starts
@@ -112,8 +131,12 @@ class Project:
         if not self.root or top in ("torch", "torchvision", "numpy", "math", "functools", "typing"):
             return False
         base = os.path.join(self._base_for(dotted), top)
-        return _isfile(base + ".py") or _isfile(os.path.join(base, "__init__.py")) or \
-            (os.path.isdir(base) and base == self.root and len(dotted.split(".")) > 1)
+        if _isfile(base + ".py") or _isfile(os.path.join(base, "__init__.py")) or \
+                (os.path.isdir(base) and base == self.root and len(dotted.split(".")) > 1):
+            return True
+        here = self._script_dir(dotted)
+        return here is not None and (_isfile(os.path.join(here, top + ".py")) or
+                                     _isfile(os.path.join(here, top, "__init__.py")))
 
 
 def _package_of(path: str) -> Tuple[str, str]:

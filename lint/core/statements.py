@@ -64,7 +64,11 @@ class StatementsMixin(_Host):
                 raise _SpecReturn(v)
             raise _Return(v)
         elif isinstance(s, cst.Raise):
+            self._certain_raise(s)
             raise _Raise()
+        elif isinstance(s, cst.Assert):
+            if self.test(s.test, frame) is False:
+                self._certain_raise(s)
         elif isinstance(s, cst.Break):
             raise _Break()
         elif isinstance(s, cst.Continue):
@@ -73,6 +77,15 @@ class StatementsMixin(_Host):
             self._local_import(s, frame)
         elif isinstance(s, cst.Del):
             pass
+
+    def _certain_raise(self, s) -> None:
+        """A deliberate ``assert``/``raise`` the model's construction certainly reaches (not under
+        an undecided branch, a try, a lazily computed global): the configuration is one the code
+        rejects, so there is no model to analyse. Nothing is reported (the check is the code's own)."""
+        if not self.constructing or self.speculative or self.quiet or self.try_depth or self._globals_busy:
+            return
+        code = " ".join(self.src_stack[-1].code_for(s).split())
+        raise ConstructionRaises(code if len(code) <= 100 else code[:97] + "...")
 
     def _local_import(self, s, frame) -> None:
         if isinstance(s, cst.Import):
@@ -139,7 +152,7 @@ class StatementsMixin(_Host):
             self.assign(target.value, value, frame)
 
     def _s_If(self, stmt, frame) -> None:
-        c = self.truth(self.eval(stmt.test, frame))
+        c = self.test(stmt.test, frame)
         if c is UNKNOWN:
             self._fork(stmt.body, stmt.orelse, frame)
             return
@@ -210,13 +223,13 @@ class StatementsMixin(_Host):
         continue, return, raise) is not unrolled: an exit under an unknown condition would make the
         following iterations speculative."""
         if _leaves_early(stmt.body):
-            if self.truth(self.eval(stmt.test, frame)) is not False:
+            if self.test(stmt.test, frame) is not False:
                 self._havoc_loop(stmt, frame)
             elif stmt.orelse is not None:
                 self.exec_block(stmt.orelse.body, frame)
             return
         for _ in range(MAX_WHILE + 1):
-            c = self.truth(self.eval(stmt.test, frame))
+            c = self.test(stmt.test, frame)
             if c is False:
                 if stmt.orelse is not None:
                     self.exec_block(stmt.orelse.body, frame)
@@ -346,7 +359,7 @@ def _assigned_attrs(stmt) -> Any:
 
 
 from .expressions import merge_values  # noqa: E402
-from .frames import MAX_UNROLL, Frame, _Break, _Continue, _Raise, _Return
+from .frames import MAX_UNROLL, ConstructionRaises, Frame, _Break, _Continue, _Raise, _Return
 
 
 class _SpecReturn(_Return):

@@ -45,7 +45,9 @@ def instantiate_user_module(interp: Interpreter, info: ClassInfo, base: str, arg
     init = interp.class_attr(info, "__init__", instance=m)
     if isinstance(init, FunctionValue):
         libraries.register_to_config(interp, m, init, args, kwargs)  # diffusers' self.config
-        interp.call_function(init, args, kwargs, node)
+        if interp.call_function(init, args, kwargs, node) is UNKNOWN:
+            # arguments it does not accept, or it raises: a shell, not the model (coverage says so)
+            m.attrs["__init_failed__"] = True
     elif kind != "user":
         _fill_container(interp, m, kind, args)
     else:

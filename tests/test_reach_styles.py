@@ -1,0 +1,308 @@
+"""Reach on project-style code (issue 9): model zoos built from argparse defaults, networks picked
+by name in a helper, stochastic-depth blocks with random draws in forward.
+
+Every expectation is checked against torch: the project's own script runs in a child process
+(eval mode, CPU); a finding must sit on the line torch fails on, and a project torch runs cleanly
+(or rejects while building) gives no finding at all.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+
+os.environ["SHAPELINT_STRICT"] = "1"
+
+from shapelint.engine import analyze_source  # noqa: E402
+
+PROJECTS = FIXTURES / "projects"
+
+
+def _lint(path: Path, shapes=None):
+    return analyze_source(path.read_text(), str(path), shapes, strict=True)
+
+
+def _torch_run(project: Path, *argv):
+    """(returncode, stderr, deepest frame inside the project) of the project's script."""
+    pytest.importorskip("torch")
+    r = subprocess.run([sys.executable, *map(str, argv)], cwd=project, capture_output=True, text=True, timeout=300)
+    frames = [(Path(f).resolve(), int(n)) for f, n in re.findall(r'File "([^"]+)", line (\d+)', r.stderr)
+              if Path(f).resolve().is_relative_to(project.resolve())]
+    return r.returncode, r.stderr, (frames[-1] if frames else None)
+
+
+def _line_of(path: Path, text: str) -> int:
+    (n,) = [i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line]
+    return n
+
+
+def _copy(name: str, tmp_path: Path) -> Path:
+    dst = tmp_path / name
+    shutil.copytree(PROJECTS / name, dst)
+    return dst
+
+
+# -- a CIFAR model zoo: `models.__dict__[args.arch](...)` under `if args.arch.startswith(...)` branches
+
+
+def test_zoo_defaults_that_fail_the_constructors_assert_give_no_finding():
+    """cifar.py's defaults (arch resnet, depth 29) fail ResNet's `assert (depth - 2) % 6 == 0`:
+    torch stops there while building. shapelint reports nothing and lists ResNet as not analysed,
+    naming the construction (the one branch `args.arch.endswith('resnet')` selects, not the
+    resnext/densenet/wrn calls with keywords ResNet does not take) and the assert."""
+    root = PROJECTS / "cifar_zoo"
+    model = root / "models" / "cifar" / "resnet.py"
+    a = _lint(model)
+    assert a.findings == []
+    (cov,) = [c for c in a.coverage if c["class"] == "ResNet"]
+    assert not cov["analysed"]
+    assert "resnet(num_classes=10, depth=29, block_name='BasicBlock')" in cov["reason"]
+    assert "cifar.py:53" in cov["reason"] and "assert (depth - 2) % 6 == 0" in cov["reason"]
+    rc, err, where = _torch_run(root, "cifar.py")
+    assert rc != 0 and "AssertionError" in err
+    assert where == (model.resolve(), _line_of(model, "assert (depth - 2) % 6 == 0"))
+    for other in ("vgg.py", "alexnet.py"):
+        assert _lint(root / "models" / "cifar" / other).findings == []
+
+
+def test_zoo_with_a_depth_that_fits_is_analysed(tmp_path):
+    """The same project with --depth defaulting to 20: ResNet is built from cifar.py and analysed,
+    no finding; torch runs it."""
+    root = _copy("cifar_zoo", tmp_path)
+    script = root / "cifar.py"
+    script.write_text(script.read_text().replace("default=29, help='Model depth.'", "default=20, help='Model depth.'"))
+    model = root / "models" / "cifar" / "resnet.py"
+    a = _lint(model)
+    assert a.findings == []
+    (cov,) = [c for c in a.coverage if c["class"] == "ResNet"]
+    assert cov["analysed"]
+    assert any(r.ctor_text == "resnet(num_classes=10, depth=20, block_name='BasicBlock')" for r in a.runs)
+    rc, err, _ = _torch_run(root, "cifar.py")
+    assert rc == 0, err
+
+
+def test_zoo_bug_found_through_the_selected_branch(tmp_path):
+    """depth 20 and a head too narrow (Linear(32) after 64 channels): found for any input size,
+    on the line torch fails on."""
+    root = _copy("cifar_zoo", tmp_path)
+    script = root / "cifar.py"
+    script.write_text(script.read_text().replace("default=29, help='Model depth.'", "default=20, help='Model depth.'"))
+    model = root / "models" / "cifar" / "resnet.py"
+    model.write_text(model.read_text().replace("nn.Linear(64 * block.expansion", "nn.Linear(32 * block.expansion"))
+    (f,) = _lint(model).findings
+    assert f.code == "SHP002" and "cifar.py:53" in f.message
+    rc, err, where = _torch_run(root, "cifar.py")
+    assert rc != 0 and "cannot be multiplied" in err
+    assert where == (model.resolve(), f.line)
+
+
+def test_zoo_dataset_branch_gives_num_classes(tmp_path):
+    """`num_classes = 10` / `num_classes = 100` under `if args.dataset == 'cifar10'`: the default
+    dataset decides which; a dataset default the branch does not decide leaves it unknown."""
+    root = _copy("cifar_zoo", tmp_path)
+    script = root / "cifar.py"
+    text = script.read_text().replace("default=29, help='Model depth.'", "default=20, help='Model depth.'")
+    script.write_text(text.replace("default='cifar10', type=str", "default='cifar100', type=str"))
+    a = _lint(root / "models" / "cifar" / "resnet.py")
+    assert any(r.ctor_text == "resnet(num_classes=100, depth=20, block_name='BasicBlock')" for r in a.runs)
+    script.write_text(text.replace("args.dataset == 'cifar10'", "args.dataset.startswith(prefix)"))
+    a = _lint(root / "models" / "cifar" / "resnet.py")
+    assert not any((r.built_at or "").startswith("../../cifar.py") for r in a.runs)
+
+
+# -- networks picked by name in a helper, stochastic depth
+
+
+@pytest.mark.parametrize("net,model", [("vgg16", "vgg.py"), ("resnet18", "resnet.py"),
+                                       ("stochasticdepth18", "stochasticdepth.py")])
+def test_net_by_name_is_clean(net, model):
+    root = PROJECTS / "net_by_name"
+    path = root / "models" / model
+    a = _lint(path)
+    assert a.findings == [] and all(c["analysed"] for c in a.coverage)
+    cls = {"vgg.py": "VGG", "resnet.py": "ResNet", "stochasticdepth.py": "StochasticDepthResNet"}[model]
+    assert _lint(path, {cls: [(2, 3, 32, 32)]}).findings == []
+    rc, err, _ = _torch_run(root, "train.py", "-net", net)
+    assert rc == 0, err
+
+
+@pytest.mark.parametrize("model,old,new,net", [
+    ("resnet.py", "kernel_size=1, stride=stride, bias=False", "kernel_size=1, bias=False", "resnet18"),
+    ("stochasticdepth.py", "nn.Conv2d(out_channels, out_channels * self.expansion, kernel_size=3, padding=1)",
+     "nn.Conv2d(out_channels, out_channels * self.expansion, kernel_size=3, padding=2)", "stochasticdepth18"),
+    ("stochasticdepth.py", "self.conv = nn.Conv2d(channels, channels, 3, padding=1)",
+     "self.conv = nn.Conv2d(channels, channels, 3, padding=0)", "stochasticdepth18"),
+])
+def test_net_by_name_bug_is_found_where_torch_fails(tmp_path, model, old, new, net):
+    """A one-number bug in a residual block (a shortcut without its stride, a padding that grows
+    the map, a conv that shrinks it before `+ x`): reported on the line torch fails on, in eval
+    mode (the `self.training` / `torch.rand(1) < p` / `random.random()` branches undecided or
+    false), with the input shape given."""
+    root = _copy("net_by_name", tmp_path)
+    path = root / "models" / model
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+    cls = {"resnet.py": "ResNet", "stochasticdepth.py": "StochasticDepthResNet"}[model]
+    got = _lint(path, {cls: [(2, 3, 32, 32)]}).findings
+    rc, err, where = _torch_run(root, "train.py", "-net", net)
+    assert rc != 0 and "must match the size" in err
+    assert {(path.resolve(), f.line) for f in got} == {where}
+
+
+# -- engine pieces these projects need, each against torch
+
+
+def _exec_fails_at(src: str, path: Path, expr: str, match: str) -> int:
+    """Run ``expr`` on the module's namespace in torch; the line of ``path`` it fails on."""
+    torch = pytest.importorskip("torch")
+    ns: dict = {"torch": torch}
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)  # `is` with a literal
+        exec(compile(src, str(path), "exec"), ns)
+    with pytest.raises(Exception, match=match) as e:
+        eval(expr, ns)
+    return [t for t in e.traceback if str(t.path) == str(path)][-1].lineno + 1
+
+
+UNDECIDED_AND = '''
+import torch
+import torch.nn as nn
+
+
+class D(nn.Module):
+    def __init__(self, ngpu):
+        super().__init__()
+        self.ngpu = ngpu
+        self.main = nn.Sequential(nn.Linear(12, 4), nn.Linear(4, 1))
+
+    def forward(self, input):
+        input = input.view(input.size(0), input.size(1) * input.size(2) * input.size(3))
+        if isinstance(input.data, torch.cuda.FloatTensor) and self.ngpu > 1:
+            output = nn.parallel.data_parallel(self.main, input, range(self.ngpu))
+        elif not (self.ngpu <= 1 or isinstance(input.data, torch.cuda.FloatTensor)):
+            output = input
+        else:
+            output = self.main(input)
+        output = output.mean(0)
+        return output.view(2)
+'''
+
+
+def test_an_undecided_operand_and_a_false_one_decide_the_branch(tmp_path):
+    """`isinstance(x.data, torch.cuda.FloatTensor) and self.ngpu > 1` with ngpu 1 is false
+    whichever way the isinstance goes (WassersteinGAN's discriminators): the else branch runs."""
+    p = tmp_path / "d.py"
+    p.write_text(UNDECIDED_AND)
+    (f,) = analyze_source(UNDECIDED_AND, str(p), {"D": [(2, 3, 2, 2)]}, strict=True,
+                          constructions={"D": ["D(1)"]}).findings
+    assert f.code == "SHP001"
+    assert _exec_fails_at(UNDECIDED_AND, p, "D(1)(torch.randn(2, 3, 2, 2))", "invalid for input of size 1") == f.line
+
+
+IS_LITERAL = '''
+import torch
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, chs, block_type='normal'):
+        super().__init__()
+        if block_type is 'proj':
+            self.key_stride = 1
+        elif block_type is 'down':
+            self.key_stride = 2
+        else:
+            assert block_type is 'normal'
+            self.key_stride = 1
+        self.conv = nn.Conv2d(chs, chs, 3, stride=self.key_stride, padding=1)
+
+    def forward(self, x):
+        return self.conv(x) + x
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = Block(8, 'normal')
+        self.b = Block(8, 'down')
+
+    def forward(self, x):
+        return self.b(self.a(x))
+'''
+
+
+def test_is_with_a_string_literal(tmp_path):
+    """`block_type is 'down'` (Cadene's DPN): CPython interns identifier-like constants, so the
+    code works as `==`; the downsampling block's residual add is then found to mismatch."""
+    p = tmp_path / "blk.py"
+    p.write_text(IS_LITERAL)
+    (f,) = analyze_source(IS_LITERAL, str(p), {"Net": [(2, 8, 16, 16)]}, strict=True).findings
+    assert f.code == "SHP006"
+    assert _exec_fails_at(IS_LITERAL, p, "Net()(torch.randn(2, 8, 16, 16))", "must match the size") == f.line
+
+
+CONFIG_CHECKS = '''
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, depth, kind='basic'):
+        super().__init__()
+        if kind == 'basic':
+            assert (depth - 2) % 6 == 0, 'depth should be 6n+2'
+        elif kind != 'wide':
+            raise ValueError('unknown kind')
+        self.conv = nn.Conv2d(3, 16, 3, padding=1)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).mean([2, 3]))
+
+
+model = Net(29)
+other = Net(20, kind='bottleneck')
+'''
+
+
+def test_a_construction_the_code_rejects_is_not_analysed(tmp_path):
+    """Both constructions of the file fail the class's own checks (an assert, a raise) in torch:
+    nothing is reported (the Linear(8) after 16 channels is never built), and the class is listed
+    as not analysed, with the check that rejects it."""
+    p = tmp_path / "net.py"
+    p.write_text(CONFIG_CHECKS)
+    a = analyze_source(CONFIG_CHECKS, str(p), strict=True)
+    assert a.findings == []
+    (cov,) = a.coverage
+    assert not cov["analysed"] and "raises: assert (depth - 2) % 6 == 0" in cov["reason"]
+    pytest.importorskip("torch")
+    ns: dict = {}
+    with pytest.raises(AssertionError, match="6n"):
+        exec(compile(CONFIG_CHECKS, str(p), "exec"), ns)
+    with pytest.raises(ValueError, match="unknown kind"):
+        exec(compile(CONFIG_CHECKS.replace("model = Net(29)", "model = Net(20)"), str(p), "exec"), ns)
+
+
+def test_sibling_module_of_a_driver_inside_a_package(tmp_path):
+    """`from net import small_net` in pkg/models/_driver.py, run with pkg/models on sys.path,
+    where pkg/ and pkg/models/ are packages (Cadene's pretrainedmodels/models): the name is not
+    at the repository root, so it is the driver's sibling."""
+    models = tmp_path / "pkg" / "models"
+    models.mkdir(parents=True)
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (models / "__init__.py").write_text("")
+    shutil.copy(PROJECTS / "driver_import" / "net.py", models / "net.py")
+    drv = models / "_driver.py"
+    drv.write_text("import torch\nfrom net import small_net\n\nmodel = small_net()\nmodel(torch.randn(2, 3, 32, 32))\n")
+    (f,) = analyze_source(drv.read_text(), str(drv), strict=True).findings
+    assert (f.line, f.code) == (5, "SHP002") and f.message.endswith("(in net.py:16)")
+    rc, err, where = _torch_run(models, "_driver.py")
+    assert rc != 0 and "cannot be multiplied" in err and where == ((models / "net.py").resolve(), 16)
