@@ -167,7 +167,7 @@ _RUNNER = r"""
 import importlib, json, os, sys, traceback, types, signal
 import torch
 
-STUBS = ("torchvision", "imageio", "google")  # imported by the repositories' packages, not by the model code
+STUBS = ("torchvision", "imageio", "google", "PIL", "tensorboardX")  # imported by the repositories' packages, not by the model code
 
 
 class _Stub(types.ModuleType):

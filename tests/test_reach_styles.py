@@ -306,3 +306,61 @@ def test_sibling_module_of_a_driver_inside_a_package(tmp_path):
     assert (f.line, f.code) == (5, "SHP002") and f.message.endswith("(in net.py:16)")
     rc, err, where = _torch_run(models, "_driver.py")
     assert rc != 0 and "cannot be multiplied" in err and where == ((models / "net.py").resolve(), 16)
+
+
+UNKNOWN_BIAS_AND_TRIPLE = '''
+import torch
+import torch.nn as nn
+from torch.nn.modules.utils import _triple
+
+import somelib
+
+
+class Factored(nn.Module):
+    def __init__(self, cin, cout, kernel_size, stride=1, padding=0):
+        super().__init__()
+        kernel_size, stride, padding = _triple(kernel_size), _triple(stride), _triple(padding)
+        self.spatial = nn.Conv3d(cin, 8, (1, kernel_size[1], kernel_size[2]), stride=(1, stride[1], stride[2]),
+                                 padding=(0, padding[1], padding[2]), bias=False or somelib.Norm == nn.Identity)
+        self.temporal = nn.Conv3d(8, cout, (kernel_size[0], 1, 1), stride=(stride[0], 1, 1), padding=(padding[0], 0, 0))
+
+    def forward(self, x):
+        return self.temporal(self.spatial(x))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = Factored(3, 16, 3, padding=1)
+        self.b = Factored(16, 16, 3, stride=2, padding=1)
+        self.pool = nn.AdaptiveAvgPool3d(1)
+
+    def forward(self, x):
+        x = self.b(self.a(x))
+        return self.pool(x).view(-1, 15)
+'''
+
+
+def test_unknown_bias_and_torch_ntuple_helpers(tmp_path):
+    """`_triple(kernel_size)` from torch.nn.modules.utils (R(2+1)D's factored convs) and a bias
+    the analysis cannot decide (a GAN's `bias=False or Norm == Identity`): the shapes still
+    follow, and the view after global pooling is found where torch fails."""
+    p = tmp_path / "r21d.py"
+    p.write_text(UNKNOWN_BIAS_AND_TRIPLE)
+    a = analyze_source(UNKNOWN_BIAS_AND_TRIPLE, str(p), {"Net": [(1, 3, 8, 16, 16)]}, strict=True)
+    (f,) = a.findings
+    assert f.code == "SHP001"
+    (tmp_path / "somelib.py").write_text("Norm = None\n")
+    import sys as _sys
+    _sys.path.insert(0, str(tmp_path))
+    try:
+        assert _exec_fails_at(UNKNOWN_BIAS_AND_TRIPLE, p, "Net()(torch.randn(1, 3, 8, 16, 16))", "invalid for input") == f.line
+        ok = UNKNOWN_BIAS_AND_TRIPLE.replace("view(-1, 15)", "view(-1, 16)")
+        assert analyze_source(ok, str(p), {"Net": [(1, 3, 8, 16, 16)]}, strict=True).findings == []
+        assert [r.output.shape for r in analyze_source(ok, str(p), {"Net": [(1, 3, 8, 16, 16)]}, strict=True).runs] == [(1, 16)]
+        ns: dict = {}
+        exec(compile(ok, str(p), "exec"), ns)
+        assert tuple(ns["Net"]()(__import__("torch").randn(1, 3, 8, 16, 16)).shape) == (1, 16)
+    finally:
+        _sys.path.remove(str(tmp_path))
+        _sys.modules.pop("somelib", None)

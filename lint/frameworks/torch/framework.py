@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ...core.interpreter import Interpreter
 from ...core.objects import SuperRef
+from ...core import dims as D
 from ...core.source import ClassInfo
 from ...core.values import UNKNOWN, BoundMethod, FunctionValue, ModuleValue, ObjectValue, Param, Qual, Tensor
 from .. import NOT_MINE, Framework, register
@@ -55,12 +56,32 @@ def instantiate_user_module(interp: Interpreter, info: ClassInfo, base: str, arg
     return m
 
 
+# torch's own int-or-tuple helpers (`from torch.nn.modules.utils import _triple`), as user code
+# calls them to spell a Conv3d's kernel
+_NTUPLE = {f"torch.nn.modules.{m}.{f}": n for m in ("utils", "conv", "pooling")
+           for f, n in (("_single", 1), ("_pair", 2), ("_triple", 3), ("_quadruple", 4))}
+
+
+def _ntuple(n: int, args, kwargs) -> Any:
+    """torch's ``_ntuple(n)``: an iterable as a tuple, anything else repeated n times."""
+    if len(args) != 1 or kwargs or args[0] is UNKNOWN:
+        return UNKNOWN
+    x = args[0]
+    if isinstance(x, (list, tuple)):
+        return tuple(x)
+    if isinstance(x, (int, float, bool)) or x is None or D.is_dim(x):
+        return tuple([x] * n)
+    return UNKNOWN
+
+
 def call_qual(interp: Interpreter, name: str, args, kwargs, node) -> Any:
     """torch.nn layers, containers and Parameter; torch functions; NOT_MINE for other names."""
     if name.startswith("einops."):
         return call_einops(interp, name, args, kwargs, node)
     if not name.startswith("torch"):
         return NOT_MINE
+    if name in _NTUPLE:
+        return _ntuple(_NTUPLE[name], args, kwargs)
     canon = _canonical_nn(name)
     short = canon.rsplit(".", 1)[-1]
     if canon.startswith("torch.nn.") and canon.count(".") == 2 and short in L.LAYERS:

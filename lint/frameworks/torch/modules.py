@@ -306,9 +306,16 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
         _signature(m.spec.rule).bind(m.args, *tensors, **kwargs)
     except TypeError:
         return Tensor(None)
-    if any(a is UNKNOWN for a in m.args.values()):
+    if any(a is UNKNOWN for k, a in m.args.items() if k not in _SHAPE_FREE_ARGS):
         return Tensor(None)
     return interp.tensor_rule(lambda: m.spec.rule(m.args, *tensors, **kwargs), node, m)
+
+
+# layer arguments no output shape depends on: unknown, they leave the forward rule its say
+# (`bias=False or Norm == torchlib.Identity` in a GAN's conv blocks); rules read them, if ever,
+# through need(), which makes an unknown one Unknowable
+_SHAPE_FREE_ARGS = frozenset({"bias", "inplace", "eps", "momentum", "affine", "track_running_stats",
+                              "negative_slope", "device", "dtype"})
 
 
 def module_method(interp: Interpreter, m: ModuleValue, name, args, kwargs, node) -> Any:
