@@ -21,6 +21,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
+from .argspaces import Resolver, assigned_attrs
+
 MAX_FILES = 400  # files listed under the project root
 MAX_BYTES = 1_000_000  # larger files are not read
 MAX_CONSTRUCTIONS = 8  # per class or factory
@@ -36,6 +38,8 @@ class Construction:
     where: str  # 'train.py:57' (relative to the model file's folder)
     # the shapes that file feeds the built model (`model(torch.randn(2, 3, 32, 32))`), if any
     inputs: Optional[Tuple[Tuple[int, ...], ...]] = None
+    # some argument is an argparse default: one configuration among those the script accepts
+    from_options: bool = False
 
 
 class _Unknown(Exception):
@@ -88,6 +92,21 @@ def _read(path: str) -> Optional[Tuple[str, list]]:
     return text, trees
 
 
+def _parsed(path: str) -> Optional[Tuple[str, ast.Module]]:
+    """(text, tree) of a project file, parsed once per process (None: unreadable, unparsable)."""
+    _notify(os.path.abspath(path), True, True)
+    got = _read(path)
+    if got is None:
+        return None
+    text, trees = got
+    if not trees:
+        try:
+            trees.append(ast.parse(text))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            trees.append(None)
+    return (text, trees[0]) if trees[0] is not None else None
+
+
 def _candidate_files(root: str, model_path: str) -> List[str]:
     out: List[str] = []
     for d, dirs, files in os.walk(root):
@@ -105,8 +124,12 @@ def _candidate_files(root: str, model_path: str) -> List[str]:
 class _FileEval:
     """Static values of one file: argparse defaults, names assigned once."""
 
-    def __init__(self, tree: ast.Module, model_names: Set[str], model_stem: str, model_dirs: Set[str] = frozenset()):
+    def __init__(self, tree: ast.Module, model_names: Set[str], model_stem: str, model_dirs: Set[str] = frozenset(),
+                 resolver: Optional[Resolver] = None, path: str = ""):
         self.tree = tree
+        self.resolver, self.path = resolver, path
+        self.foreign: Dict[str, Dict[str, Any]] = {}  # `opt = parse_opts()`: the namespace's defaults
+        self.attr_assigned = assigned_attrs(tree)  # `opt.arch = ...`: not the default any more
         self.model_dirs = model_dirs
         self.model_names = model_names
         self.model_stem = model_stem
@@ -120,6 +143,7 @@ class _FileEval:
         # argparse values fixed for the call being evaluated: the name ``models.__dict__[args.arch]``
         # selects is the value of ``args.arch`` in the branch conditions around it
         self.override: Dict[str, Any] = {}
+        self.read_options = False  # an argparse default was read since the last reset
         self._collect()
 
     def _collect(self):
@@ -146,6 +170,14 @@ class _FileEval:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                     node.func.attr == "add_argument":
                 self._argument(node)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr == "set_defaults":
+                for k in node.keywords:
+                    if k.arg:
+                        try:
+                            self.defaults[k.arg] = self._literal(k.value)
+                        except _Unknown:
+                            self.defaults[k.arg] = _Unknown
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 name = node.targets[0].id
                 v = node.value
@@ -153,6 +185,11 @@ class _FileEval:
                         v.func.attr in ("parse_args", "parse_known_args"):
                     if v.func.attr == "parse_args":
                         self.namespaces.add(name)
+                elif isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and not v.args and not v.keywords \
+                        and self.resolver is not None:
+                    d = self.resolver.call_defaults(v.func.id, self.tree, self.path)
+                    if d is not None:
+                        self.foreign[name] = d
                 scope = self._scope(node)
                 self.assigns.setdefault(id(scope), {}).setdefault(name, []).append(v)
             elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name):
@@ -273,9 +310,11 @@ class _FileEval:
                 and not node.keywords:
             return _str_method(node.func.attr, self.value(node.func.value, scope, depth + 1),
                                [self.value(a, scope, depth + 1) for a in node.args])
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
-                node.value.id in self.namespaces and self._single(node.value.id, scope):
-            v = self.override.get(node.attr, self.defaults.get(node.attr, _Unknown))
+        ns = self.namespace_defaults(node.value.id, scope) \
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) else None
+        if ns is not None:
+            self.read_options = True
+            v = self.override.get(node.attr, ns.get(node.attr, _Unknown))  # type: ignore[union-attr]
             if v is _Unknown:
                 raise _Unknown
             return v
@@ -327,16 +366,37 @@ class _FileEval:
     def _owner(self, name, scope):
         return scope if name in self.assigns.get(id(scope), {}) else self.tree
 
+    def namespace_defaults(self, name: str, scope) -> Optional[Dict[str, Any]]:
+        """The argparse defaults ``name`` holds in ``scope``: ``parser.parse_args()`` of this
+        file, ``parse_opts()`` of another (lint/argspaces.py), or a function parameter every
+        caller passes such a namespace; without the attributes this file assigns."""
+        if name in self.namespaces and self._single(name, scope):
+            d = self.defaults
+        elif name in self.foreign and self._single(name, scope):
+            d = self.foreign[name]
+        elif self.resolver is not None and isinstance(scope, ast.FunctionDef) and _is_param(scope, name) and \
+                name not in self.assigns.get(id(scope), {}):
+            found = self.resolver.param_defaults(scope, name, self.path)
+            if found is None:
+                return None
+            d = found
+        else:
+            return None
+        if (name, "*") in self.attr_assigned:
+            return None
+        return {k: v for k, v in d.items() if (name, k) not in self.attr_assigned}
+
     def _single(self, name, scope) -> bool:
         vals = self._binding(name, scope)
         return vals is not None and len(vals) == 1
 
     def index_names(self, node: ast.expr, scope) -> List[str]:
         """The names ``models.__dict__[args.arch]`` may select: the argparse default and choices."""
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
-                node.value.id in self.namespaces:
+        ns = self.namespace_defaults(node.value.id, scope) \
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) else None
+        if ns is not None:
             out = []
-            d = self.defaults.get(node.attr)
+            d = ns.get(node.attr)
             if isinstance(d, str):
                 out.append(d)
             out += [c for c in self.choices.get(node.attr, []) if isinstance(c, str) and c not in out]
@@ -404,7 +464,9 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
         d = os.path.dirname(d)
     out: Dict[str, List[Construction]] = {}
     seen: Set[Tuple[str, str]] = set()
-    for path in _candidate_files(root, model_path):
+    files = _candidate_files(root, model_path)
+    resolver = Resolver(root, files, _parsed, lambda t, p: _FileEval(t, set(), "", resolver=resolver, path=p))
+    for path in files:
         _notify(os.path.abspath(path), True, True)
         got = _read(path)
         if got is None:
@@ -412,15 +474,11 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
         text, trees = got
         if not any(n in text for n in names):
             continue
-        if not trees:
-            try:
-                trees.append(ast.parse(text))
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
-                trees.append(None)
-        tree = trees[0]
-        if tree is None:
+        parsed = _parsed(path)
+        if parsed is None:
             continue
-        fe = _FileEval(tree, names, stem, model_dirs)
+        tree = parsed[1]
+        fe = _FileEval(tree, names, stem, model_dirs, resolver=resolver, path=path)
         # a package __init__ next to (or above) the model file re-exports its names
         init_ok = os.path.basename(path) == "__init__.py" and model_path.startswith(os.path.dirname(path) + os.sep)
         where_base = os.path.relpath(path, here)
@@ -437,6 +495,7 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
                     continue
                 scope = fe._scope(node)
                 fe.override = _selected(node.func, fe, name)
+                fe.read_options = bool(fe.override)
                 try:
                     if _dict_call(node.func) and not fe.reachable(node, scope):
                         # the name is the one argparse selects, under a branch the same values
@@ -456,7 +515,8 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
                     if (name, text_, inputs) in seen or len(out.get(name, ())) >= MAX_CONSTRUCTIONS:
                         continue
                     seen.add((name, text_, inputs))
-                    out.setdefault(name, []).append(Construction(name, text_, f"{where_base}:{node.lineno}", inputs))
+                    out.setdefault(name, []).append(Construction(name, text_, f"{where_base}:{node.lineno}", inputs,
+                                                                 fe.read_options))
     return out
 
 

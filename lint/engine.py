@@ -70,6 +70,12 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
     except ConstructionAbort:  # Python raises while building it (SHP009): there is no model
         run.root = None
         run.facts = [f for f in interp.facts if f.kind == "violation"]
+        if run.from_options and run.facts:
+            # one configuration of the script's options, not necessarily the one it is run with:
+            # listed as not analysed, never reported
+            what = run.facts[0].payload.what() if hasattr(run.facts[0].payload, "what") else "an error"
+            run.facts = []
+            run.not_built = f"its construction {' '.join(run.ctor_text.split())} ({run.built_at}) raises: {what}"
         return
     finally:
         interp.constructing = False
@@ -255,15 +261,16 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     path = src.path
     project = Project(src)
     planner = Planner(src, input_shapes or {}, strict, project)
-    extra: Dict[str, List[Tuple[str, str, Any]]] = {}
+    extra: Dict[str, List[Tuple[str, str, Any, bool]]] = {}
     for name, texts in (constructions or {}).items():
-        extra.setdefault(name, []).extend((t, "option", None) for t in texts)
+        extra.setdefault(name, []).extend((t, "option", None, False) for t in texts)
     if scan_project and project.main.path and os.path.isfile(project.main.path):
         from .constructions import find_constructions
 
         for name, found in find_constructions(path, project.root, planner.construction_targets()).items():
             extra.setdefault(name, []).extend(
-                (c.text, c.where, [InputSpec(i) for i in c.inputs] if c.inputs else None) for c in found)
+                (c.text, c.where, [InputSpec(i) for i in c.inputs] if c.inputs else None, c.from_options)
+                for c in found)
     planner.constructions = extra
     runs = planner.plan()
     _execute_all(src, runs, strict, project)

@@ -64,7 +64,7 @@ def _unchain(expr):
 
 class Planner:
     def __init__(self, src: SourceModule, options: Dict[str, List[InputSpec]], strict: bool, project=None,
-                 constructions: Optional[Dict[str, List[Tuple[str, str, Any]]]] = None):
+                 constructions: Optional[Dict[str, List[Tuple[str, str, Any, bool]]]] = None):
         self.src = src
         self.options = options
         # name -> [(call text, where, inputs or None)]: --construct, and calls found in the
@@ -217,7 +217,7 @@ class Planner:
             if not self.options.get(info.name) and not linked.get(id(call)):
                 add(info, call, self.src.code_for(call), None, "symbolic", local)
         for name, items in self.constructions.items():
-            for text, where, fed in items:
+            for text, where, fed, from_options in items:
                 try:
                     node = cst.parse_expression(text)
                 except cst.ParserSyntaxError:
@@ -235,6 +235,7 @@ class Planner:
                     add(info, node, text, None, "symbolic", {})
                 if len(runs) > before:
                     runs[-1].built_at = where
+                    runs[-1].from_options = from_options
                 self.extra_built.add(info.name)
         for call, var in container_models.values():
             text = _code_without_comments(call)

@@ -64,6 +64,7 @@ class Run:
     # the construction reaches a deliberate assert/raise (core/frames.py ConstructionRaises): why
     # there is no model (the class is listed as not analysed with this reason; nothing reported)
     not_built: Optional[str] = None
+    from_options: bool = False  # built from argparse defaults found in another file (lint/constructions.py)
 
     @property
     def concrete(self) -> bool:

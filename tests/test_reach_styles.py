@@ -364,3 +364,101 @@ def test_unknown_bias_and_torch_ntuple_helpers(tmp_path):
     finally:
         _sys.path.remove(str(tmp_path))
         _sys.modules.pop("somelib", None)
+
+
+# -- a 3-D ResNet built by generate_model(opt), opt from parse_opts() in opts.py
+
+
+def test_video_model_from_options_parsed_in_another_module():
+    """main.py: `opt = parse_opts()` (opts.py) then `generate_model(opt)` (model.py), which calls
+    `resnet.resnet18(sample_size=opt.sample_size, sample_duration=opt.sample_duration, ...)`: the
+    constructions carry opts.py's defaults, and with the clip shape given the model runs to torch's
+    output shape, no finding (the weight-init loop's `isinstance(m, nn.Conv3d)` on the model
+    itself is false: nothing becomes uncertain)."""
+    root = PROJECTS / "video3d"
+    model = root / "models" / "resnet.py"
+    a = _lint(model, {"ResNet": [(1, 3, 16, 112, 112)]})
+    assert a.findings == []
+    built = {r.ctor_text: r for r in a.runs if (r.built_at or "").startswith("../model.py")}
+    text = "resnet18(num_classes=400, shortcut_type='B', sample_size=112, sample_duration=16)"
+    assert text in built and built[text].output.shape == (1, 400)
+    rc, err, _ = _torch_run(root, "main.py")
+    assert rc == 0 and "torch.Size([1, 400])" in _torch_stdout(root)
+
+
+def _torch_stdout(root: Path) -> str:
+    return subprocess.run([sys.executable, "main.py"], cwd=root, capture_output=True, text=True, timeout=300).stdout
+
+
+def test_video_model_pool_window_bug(tmp_path):
+    """`math.ceil(sample_duration / 8)`: a temporal window of 2 over the last map's 1 frame, found
+    on the line torch fails on (with the clip shape given)."""
+    root = _copy("video3d", tmp_path)
+    model = root / "models" / "resnet.py"
+    model.write_text(model.read_text().replace("math.ceil(sample_duration / 16)", "math.ceil(sample_duration / 8)"))
+    got = _lint(model, {"ResNet": [(1, 3, 16, 112, 112)]}).findings
+    rc, err, where = _torch_run(root, "main.py")
+    assert rc != 0 and "smaller than kernel size" in err
+    assert {(model.resolve(), f.line) for f in got} == {where}
+    assert all(f.code == "SHP004" for f in got)
+
+
+def test_an_option_the_script_reassigns_is_not_its_default(tmp_path):
+    """main.py sets `opt.sample_size = 64` after parsing: model.py's constructions cannot take
+    opts.py's default 112 for it, so none is built from there."""
+    root = _copy("video3d", tmp_path)
+    main = root / "main.py"
+    main.write_text(main.read_text().replace("    opt.no_cuda = True\n", "    opt.no_cuda = True\n    opt.sample_size = 64\n"))
+    a = _lint(root / "models" / "resnet.py")
+    assert not any((r.built_at or "").startswith("../model.py") for r in a.runs)
+
+
+OPTION_NET = '''import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, depth):
+        super().__init__()
+        self.widths = (16, 32, 64, 128)
+        self.conv = nn.Conv2d(3, 16, 3, padding=1)
+        self.head = nn.Linear(self.widths[depth // 10], 10)
+
+    def forward(self, x):
+        return self.head(self.conv(x).mean([2, 3]))
+'''
+
+OPTION_TRAIN = '''import argparse
+
+import torch
+
+from net import Net
+
+parser = argparse.ArgumentParser()
+parser.add_argument('--depth', type=int, default=40)
+args = parser.parse_args()
+
+if __name__ == '__main__':
+    model = Net(DEPTH)
+    model.eval()
+    model(torch.randn(2, 3, 8, 8))
+'''
+
+
+@pytest.mark.parametrize("depth,reported", [("args.depth", False), ("40", True)])
+def test_a_construction_error_under_argparse_defaults_is_not_reported(tmp_path, depth, reported):
+    """`Net(args.depth)` with the default 40 indexes past the widths tuple (IndexError in torch):
+    one configuration of the script, not necessarily the one it is run with, so no SHP009 — the
+    class is listed as not analysed with the error. Written as `Net(40)`, it is the project's own
+    construction and SHP009 stands."""
+    (tmp_path / "net.py").write_text(OPTION_NET)
+    (tmp_path / "train.py").write_text(OPTION_TRAIN.replace("DEPTH", depth))
+    a = _lint(tmp_path / "net.py")
+    if reported:
+        (f,) = a.findings
+        assert f.code == "SHP009" and f.line == 9
+    else:
+        assert a.findings == []
+        (cov,) = a.coverage
+        assert not cov["analysed"] and "Net(40) (train.py:12) raises: " in cov["reason"]
+    rc, err, where = _torch_run(tmp_path, "train.py")
+    assert rc != 0 and "IndexError" in err and where == ((tmp_path / "net.py").resolve(), 9)

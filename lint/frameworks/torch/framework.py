@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ...core.interpreter import Interpreter
+from ...core.frames import Frame
 from ...core.objects import SuperRef
 from ...core import dims as D
 from ...core.source import ClassInfo
-from ...core.values import UNKNOWN, BoundMethod, FunctionValue, ModuleValue, ObjectValue, Param, Qual, Tensor
+from ...core.values import (UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue, Param, Qual,
+                             Tensor)
 from .. import NOT_MINE, Framework, register
 from . import layers as L
 from . import einops_ops as E
@@ -314,11 +316,29 @@ def is_instance(interp: Interpreter, v: Any, qualname: str) -> Any:
             return name == f"torch.nn.{v.type_name}"
         base = v.attrs.get("__torch_base__")
         if base is not None:
-            return name == base or UNKNOWN
+            if name == base:
+                return True
+            # a plain nn.Module subclass (every base in its MRO known) is no torch layer: the weight
+            # init loop's `isinstance(m, nn.Conv3d)` on the model itself is false
+            return False if base == "torch.nn.Module" and _module_only(interp, v.cls) else UNKNOWN
         return UNKNOWN
     if isinstance(v, (Tensor, int, float, str, list, tuple, dict)) or v is None:
         return False if name.startswith("torch.nn.") else UNKNOWN
     return UNKNOWN
+
+
+def _module_only(interp: Interpreter, info: Optional[ClassInfo]) -> bool:
+    """Every base of the class, all the way up, is a class of the analysed code or nn.Module."""
+    if info is None:
+        return False
+    for c in interp.mro(info):
+        for b in c.base_nodes:
+            v = interp.eval(b, Frame(src=c.source))
+            if isinstance(v, ClassValue):
+                continue
+            if not (isinstance(v, Qual) and (_canonical_nn(v.name) == "torch.nn.Module" or v.name == "builtins.object")):
+                return False
+    return True
 
 
 def has_attr(interp: Interpreter, obj: ModuleValue, name: str) -> Any:

@@ -1,0 +1,166 @@
+"""argparse namespaces that cross files, for lint/constructions.py.
+
+Projects often parse their options in one module and build the model in another:
+
+    # opts.py                          # main.py                       # model.py
+    def parse_opts():                  opt = parse_opts()              def generate_model(opt):
+        parser = ArgumentParser()      model = generate_model(opt)         model = resnet18(
+        parser.add_argument(...)                                                sample_size=opt.sample_size)
+        return parser.parse_args()
+
+This module finds (1) the defaults behind ``opt = parse_opts()``: a function of the project (of
+the same file, or imported from a module of the project) that returns ``parser.parse_args()``;
+(2) the defaults behind a function's parameter (``opt`` of ``generate_model``): every call of that
+function in the project passes a namespace, and they all agree. An attribute the calling file
+assigns (``opt.arch = ...``) is unknown there. Only ``ast`` is used; every file read is told to
+core/project.py's READ_HOOK through constructions.py's reader.
+"""
+from __future__ import annotations
+
+import ast
+import os
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+
+Defaults = Dict[str, Any]
+
+
+class Resolver:
+    """Cross-file lookups for one find_constructions call: ``read(path)`` gives a parsed tree
+    (or None), ``files`` are the project's files, ``make_eval(tree, path)`` a constructions
+    ``_FileEval`` for another file (with this resolver)."""
+
+    def __init__(self, root: str, files: List[str], read: Callable[[str], Optional[Tuple[str, ast.Module]]],
+                 make_eval: Callable[[ast.Module, str], Any]) -> None:
+        self.root = root
+        self.files = files
+        self.read = read
+        self.make_eval = make_eval
+        self._parsers: Dict[Tuple[str, str], Optional[Defaults]] = {}
+        self._params: Dict[Tuple[str, str, int], Optional[Defaults]] = {}
+        self.busy: Set[Any] = set()
+
+    # -- (1) `opt = parse_opts()`
+    def call_defaults(self, fname: str, tree: ast.Module, path: str) -> Optional[Defaults]:
+        """The defaults of the namespace ``fname()`` returns, called in the file ``path``."""
+        where = _function_home(fname, tree, path, self.root)
+        if where is None:
+            return None
+        key = (where[0], fname)
+        if key not in self._parsers:
+            self._parsers[key] = None
+            got = self.read(where[0])
+            if got is not None:
+                self._parsers[key] = self._parser_defaults(got[1], where[0], where[1])
+        return self._parsers[key]
+
+    def _parser_defaults(self, tree: ast.Module, path: str, fname: str) -> Optional[Defaults]:
+        fn = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == fname), None)
+        if fn is None or fn.args.args or not _returns_parsed(fn):
+            return None
+        fe = self.make_eval(tree, path)
+        return fe.defaults
+
+    # -- (2) a function's namespace parameter
+    def param_defaults(self, fn: ast.FunctionDef, pname: str, path: str) -> Optional[Defaults]:
+        params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+        if pname not in params:
+            return None
+        key = (path, fn.name, params.index(pname))
+        if key in self._params:
+            return self._params[key]
+        self._params[key] = None
+        if key in self.busy:
+            return None
+        self.busy.add(key)
+        try:
+            found = self._callers_agree(fn.name, params.index(pname), pname)
+        finally:
+            self.busy.discard(key)
+        self._params[key] = found
+        return found
+
+    def _callers_agree(self, fname: str, index: int, pname: str) -> Optional[Defaults]:
+        seen: List[Defaults] = []
+        for p in self.files:
+            got = self.read(p)
+            if got is None or fname + "(" not in got[0]:
+                continue
+            tree = got[1]
+            if any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == fname for n in tree.body):
+                continue  # its own function of that name (or the defining file)
+            fe = None
+            for call in ast.walk(tree):
+                if not (isinstance(call, ast.Call) and _callee(call) == fname):
+                    continue
+                arg = call.args[index] if index < len(call.args) else \
+                    next((k.value for k in call.keywords if k.arg == pname), None)
+                if not isinstance(arg, ast.Name):
+                    return None
+                fe = fe or self.make_eval(tree, p)
+                d = fe.namespace_defaults(arg.id, fe._scope(call))
+                if d is None:
+                    return None
+                seen.append(d)
+        if not seen or any(d != seen[0] for d in seen[1:]):
+            return None
+        return seen[0]
+
+
+def assigned_attrs(tree: ast.Module) -> Set[Tuple[str, str]]:
+    """``(name, attr)`` for every ``name.attr = ...`` / ``name.attr += ...`` / ``setattr(name, ..)``
+    of the file (``(name, '*')`` for setattr and vars(name)): those attributes are not the defaults."""
+    out: Set[Tuple[str, str]] = set()
+    for node in ast.walk(tree):
+        targets: List[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for t in targets:
+            for sub in ast.walk(t):
+                if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name):
+                    out.add((sub.value.id, sub.attr))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in ("setattr", "vars", "delattr") and node.args and isinstance(node.args[0], ast.Name):
+            out.add((node.args[0].id, "*"))
+    return out
+
+
+def _callee(call: ast.Call) -> Optional[str]:
+    f = call.func
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+
+
+def _returns_parsed(fn: ast.FunctionDef) -> bool:
+    """``return parser.parse_args()``, or ``args = parser.parse_args(); return args``."""
+    parsed: Set[str] = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and \
+                _is_parse_args(node.value):
+            parsed.add(node.targets[0].id)
+    returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
+    return bool(returns) and all(
+        n.value is not None and (_is_parse_args(n.value) or isinstance(n.value, ast.Name) and n.value.id in parsed)
+        for n in returns)
+
+
+def _is_parse_args(v) -> bool:
+    return isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr == "parse_args"
+
+
+def _function_home(fname: str, tree: ast.Module, path: str, root: str) -> Optional[Tuple[str, str]]:
+    """(file, name there) of the function ``fname`` called in ``path``: its own, or imported
+    (``from opts import parse_opts``) from a module under the root or beside the file."""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == fname:
+            return path, fname
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for a in node.names:
+                if (a.asname or a.name) == fname:
+                    parts = node.module.split(".")
+                    for base in (root, os.path.dirname(path)):
+                        cand = os.path.join(base, *parts) + ".py"
+                        if os.path.isfile(cand):
+                            return cand, a.name
+    return None
