@@ -462,3 +462,46 @@ def test_a_construction_error_under_argparse_defaults_is_not_reported(tmp_path, 
         assert not cov["analysed"] and "Net(40) (train.py:12) raises: " in cov["reason"]
     rc, err, where = _torch_run(tmp_path, "train.py")
     assert rc != 0 and "IndexError" in err and where == ((tmp_path / "net.py").resolve(), 9)
+
+
+XAVIER = '''import torch
+import torch.nn as nn
+from torch.nn import init
+
+
+class Net(nn.Module):
+    def __init__(self, k=1):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, kernel_size=k)
+        self.fc = nn.Linear(8, 2)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                init.xavier_normal_(m.weight)
+            elif isinstance(m, nn.Linear):
+                init.xavier_uniform_(m.weight)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).mean([2, 3]))
+
+
+model = Net(K)
+model(torch.randn(1, 3, 8, 8))
+'''
+
+
+def test_xavier_init_of_a_zero_kernel_raises_while_building(tmp_path):
+    """xavier init divides by fan_in + fan_out, 0 for a conv weight with a 0 kernel: torch raises
+    ZeroDivisionError in the init loop (unet-pytorch's `init.xavier_normal(m.weight)`), SHP009
+    there; with a 1x1 kernel nothing."""
+    torch = pytest.importorskip("torch")  # noqa: F841
+    p = tmp_path / "x.py"
+    bad = XAVIER.replace("K)", "0)")
+    p.write_text(bad)
+    (f,) = analyze_source(bad, str(p), strict=True).findings
+    assert f.code == "SHP009"
+    with pytest.raises(ZeroDivisionError) as e:
+        exec(compile(bad, str(p), "exec"), {})
+    assert [t for t in e.traceback if str(t.path) == str(p)][-1].lineno + 1 == f.line
+    ok = XAVIER.replace("K)", "1)")
+    assert analyze_source(ok, str(p), strict=True).findings == []
+    exec(compile(ok, str(p), "exec"), {})

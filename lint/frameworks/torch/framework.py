@@ -76,6 +76,24 @@ def _ntuple(n: int, args, kwargs) -> Any:
     return UNKNOWN
 
 
+_XAVIER = {f"torch.nn.init.{f}{u}" for f in ("xavier_normal", "xavier_uniform") for u in ("_", "")}
+
+
+def _xavier_fans(interp: Interpreter, w: Any, node) -> None:
+    """torch's xavier init divides by fan_in + fan_out: 0 for a conv weight with a 0 kernel
+    (`init.xavier_normal(m.weight)` after `kernel_size=0`), a ZeroDivisionError while building."""
+    shape = w.shape if isinstance(w, (Param, Tensor)) else None
+    if not shape or len(shape) < 2 or not all(isinstance(d, int) and not isinstance(d, bool) for d in shape):
+        return
+    field = 1
+    for d in shape[2:]:
+        field *= d
+    if (shape[0] + shape[1]) * field == 0:
+        from ...rules.shp009_construction_error import DivisionByZero
+
+        interp.construction_error(DivisionByZero("/", 2.0), node)
+
+
 def call_qual(interp: Interpreter, name: str, args, kwargs, node) -> Any:
     """torch.nn layers, containers and Parameter; torch functions; NOT_MINE for other names."""
     if name.startswith("einops."):
@@ -84,6 +102,8 @@ def call_qual(interp: Interpreter, name: str, args, kwargs, node) -> Any:
         return NOT_MINE
     if name in _NTUPLE:
         return _ntuple(_NTUPLE[name], args, kwargs)
+    if name in _XAVIER and args:
+        _xavier_fans(interp, args[0], node)
     canon = _canonical_nn(name)
     short = canon.rsplit(".", 1)[-1]
     if canon.startswith("torch.nn.") and canon.count(".") == 2 and short in L.LAYERS:
