@@ -14,7 +14,8 @@ An error Python itself raises while `__init__` (or what it calls) builds the mod
 known exactly: a division by zero (`math.sqrt(2. / n)` in a weight-init loop, with
 `n = kernel_size[0] * kernel_size[1] * out_channels` = 0 after a `kernel_size=0`), an index past
 the end of a configuration tuple (`out_planes[4]` on a 4-tuple), a function or block of the
-project called with arguments its signature cannot take.
+project called with arguments its signature cannot take, a layer size that is a float
+(`nn.Conv2d(64 / 4, ...)`: torch's weight allocation takes ints only).
 
 ## Why it matters
 The model cannot even be constructed: the script dies before the first batch.
@@ -76,10 +77,21 @@ class WrongArguments(ConstructionError):
                 f"{'' if self.positional == 1 else 's'}{kw} while the model is built")
 
 
+@dataclass
+class FloatSize(ConstructionError):
+    layer: str
+    arg: str
+    value: Any
+
+    def what(self) -> str:
+        return (f"TypeError: {self.layer} {self.arg}={self.value!r} is a float; torch allocates its weight "
+                f"with int sizes only (`/` gives a float: use `//` or int())")
+
+
 NO_FIX = ("a constructor that cannot run (wrong argument count, an index past a config's end, a division "
           "by zero): which argument, entry or divisor was meant is not written anywhere.")
 
-KINDS = (DivisionByZero, TupleIndexOutOfRange, WrongArguments)
+KINDS = (DivisionByZero, TupleIndexOutOfRange, WrongArguments, FloatSize)
 
 
 def message(p: ConstructionError, node: Any, ctx: Any) -> str:

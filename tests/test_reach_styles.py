@@ -505,3 +505,46 @@ def test_xavier_init_of_a_zero_kernel_raises_while_building(tmp_path):
     ok = XAVIER.replace("K)", "1)")
     assert analyze_source(ok, str(p), strict=True).findings == []
     exec(compile(ok, str(p), "exec"), {})
+
+
+FLOAT_SIZE = '''import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, feature_scale=4):
+        super().__init__()
+        filters = [x OP feature_scale for x in [64, 128]]
+        self.conv = nn.Conv2d(3, filters[0], 3, padding=1)
+        self.bn = nn.BatchNorm2d(filters[0])
+        self.fc = nn.Linear(filters[0], 10)
+
+    def forward(self, x):
+        return self.fc(self.bn(self.conv(x)).mean([2, 3]))
+
+
+model = Net()
+model(torch.randn(2, 3, 8, 8))
+'''
+
+
+@pytest.mark.parametrize("layer", ["Conv2d", "BatchNorm2d", "Linear"])
+def test_a_float_layer_size_raises_while_building(tmp_path, layer):
+    """`64 / feature_scale` is 16.0: torch cannot allocate a weight of float size (TypeError at
+    the layer, pytorch-semseg's linknet); `//` builds. The first float-sized layer is reported."""
+    torch = pytest.importorskip("torch")  # noqa: F841
+    src = FLOAT_SIZE.replace("x OP feature_scale", "x / feature_scale")
+    if layer != "Conv2d":  # the float reaches only this layer
+        src = src.replace("nn.Conv2d(3, filters[0], 3", "nn.Conv2d(3, 16, 3")
+    if layer == "Linear":
+        src = src.replace("nn.BatchNorm2d(filters[0])", "nn.BatchNorm2d(16)")
+    p = tmp_path / "f.py"
+    p.write_text(src)
+    (f,) = analyze_source(src, str(p), strict=True).findings
+    assert f.code == "SHP009" and f"{layer} " in f.message
+    with pytest.raises(TypeError) as e:
+        exec(compile(src, str(p), "exec"), {})
+    assert [t for t in e.traceback if str(t.path) == str(p)][-1].lineno + 1 == f.line
+    ok = FLOAT_SIZE.replace("x OP feature_scale", "x // feature_scale")
+    assert analyze_source(ok, str(p), strict=True).findings == []
+    exec(compile(ok, str(p), "exec"), {})

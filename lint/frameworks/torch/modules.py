@@ -146,6 +146,17 @@ def _add_child(interp: Interpreter, m: ModuleValue, name, v) -> None:
         m.uncertain = True
 
 
+# layer arguments torch allocates a weight from (torch.empty(size)): a float there is a TypeError
+# while building (checked against torch 2 in tests/test_reach_styles.py)
+_INT_SIZES = {
+    **{f"Conv{n}d": ("in_channels", "out_channels", "kernel_size") for n in (1, 2, 3)},
+    **{f"ConvTranspose{n}d": ("in_channels", "out_channels") for n in (1, 2, 3)},
+    "Linear": ("in_features", "out_features"),
+    **{f"BatchNorm{n}d": ("num_features",) for n in (1, 2, 3)},
+    "Embedding": ("num_embeddings", "embedding_dim"),
+}
+
+
 def make_layer(interp: Interpreter, spec: L.LayerSpec, args, kwargs, node) -> ModuleValue:
     m = ModuleValue("layer", spec.name, spec=spec, node=node)
     try:
@@ -153,6 +164,12 @@ def make_layer(interp: Interpreter, spec: L.LayerSpec, args, kwargs, node) -> Mo
     except L.BindError:
         m.args = None
         return m
+    for arg in _INT_SIZES.get(spec.name, ()):
+        v = m.args.get(arg)
+        if isinstance(v, float) or isinstance(v, tuple) and any(isinstance(x, float) for x in v):
+            from ...rules.shp009_construction_error import FloatSize
+
+            interp.construction_error(FloatSize(spec.name, arg, v), node)  # torch.empty() raises TypeError
     if spec.check is not None:
         try:
             spec.check(m.args)
