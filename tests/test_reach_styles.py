@@ -548,3 +548,49 @@ def test_a_float_layer_size_raises_while_building(tmp_path, layer):
     ok = FLOAT_SIZE.replace("x OP feature_scale", "x // feature_scale")
     assert analyze_source(ok, str(p), strict=True).findings == []
     exec(compile(ok, str(p), "exec"), {})
+
+
+MAP_KEYS = '''import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.specs = [[2, 8], [1, 16]]
+        prev = 3
+        for n_blocks, channels in self.specs:
+            for block in range(n_blocks):
+                key = "_".join(map(str, ["enc", n_blocks, channels, block]))
+                setattr(self, key, nn.Conv2d(prev, channels, 3, padding=1))
+                prev = channels
+        self.head = nn.Linear(WIDTH, 4)
+
+    def forward(self, x):
+        for n_blocks, channels in self.specs:
+            for block in range(n_blocks):
+                x = getattr(self, "_".join(map(str, ["enc", n_blocks, channels, block])))(x)
+        return self.head(x.mean([2, 3]))
+
+
+model = Net()
+model(torch.randn(2, 3, 8, 8))
+'''
+
+
+def test_layers_named_by_map_and_join(tmp_path):
+    """`setattr(self, "_".join(map(str, [...])), layer)` then `getattr(self, same)` (pytorch-semseg's
+    FRRN): the layers are followed by name, a head of the wrong width is found where torch fails."""
+    torch = pytest.importorskip("torch")  # noqa: F841
+    p = tmp_path / "m.py"
+    bad = MAP_KEYS.replace("WIDTH", "8")
+    p.write_text(bad)
+    (f,) = analyze_source(bad, str(p), strict=True).findings
+    assert f.code == "SHP002"
+    with pytest.raises(RuntimeError, match="cannot be multiplied") as e:
+        exec(compile(bad, str(p), "exec"), {})
+    assert [t for t in e.traceback if str(t.path) == str(p)][-1].lineno + 1 == f.line
+    ok = MAP_KEYS.replace("WIDTH", "16")
+    a = analyze_source(ok, str(p), strict=True)
+    assert a.findings == [] and [r.output.shape for r in a.runs if r.input_origin == "call"] == [(2, 4)]
+    exec(compile(ok, str(p), "exec"), {})

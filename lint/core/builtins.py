@@ -285,6 +285,18 @@ def _b_set(interp, args, kwargs) -> Any:
     return tuple(dict.fromkeys(items))
 
 
+def _b_map(interp, args, kwargs) -> Any:
+    """``map(str, [...])`` over known items, one iterable: the calls made now, in order (an
+    iterator: only iterated, as Python allows)."""
+    if kwargs or len(args) != 2:
+        return UNKNOWN
+    items = interp.items_of(args[1])
+    if items is None or len(items) > 1000:
+        return UNKNOWN
+    out = [interp.call(args[0], [x], {}, None) for x in items]
+    return UNKNOWN if any(v is UNKNOWN for v in out) else _Iter(out)
+
+
 def _b_super(interp, args, kwargs) -> Any:
     return _SUPER
 
@@ -301,7 +313,7 @@ BUILTINS: Dict[str, Callable[..., Any]] = {
     "isinstance": _b_isinstance, "getattr": _b_getattr, "setattr": _b_setattr, "hasattr": _b_hasattr,
     "print": lambda i, a, k: None, "super": _b_super, "divmod": _concrete(divmod),
     "pow": _concrete(pow, L.pow_ok), "any": _b_anyall(any), "all": _b_anyall(all), "type": lambda i, a, k: UNKNOWN, "iter": lambda i, a, k: UNKNOWN,
-    "next": lambda i, a, k: UNKNOWN, "map": lambda i, a, k: UNKNOWN, "filter": lambda i, a, k: UNKNOWN,
+    "next": lambda i, a, k: UNKNOWN, "map": _b_map, "filter": lambda i, a, k: UNKNOWN,
     "callable": lambda i, a, k: UNKNOWN, "id": lambda i, a, k: UNKNOWN, "set": _b_set, "frozenset": _b_set,
     "object": lambda i, a, k: UNKNOWN, "NotImplementedError": lambda i, a, k: UNKNOWN,
     "ValueError": lambda i, a, k: UNKNOWN, "RuntimeError": lambda i, a, k: UNKNOWN,

@@ -272,6 +272,7 @@ class CallsMixin(_Host):
             if name in ("format", "join", "lower", "upper", "replace", "startswith", "endswith", "split",
                         "strip", "isdigit", "isalpha", "isnumeric", "lstrip", "rstrip", "rsplit", "partition",
                         "rpartition", "find", "count"):
+                args = [list(a.items) if isinstance(a, _Iter) else a for a in args]  # "_".join(map(str, xs))
                 if not L.str_method_ok(obj, name, args, kwargs):  # "{:>1500000000}".format(1)
                     return UNKNOWN
                 try:
