@@ -478,6 +478,8 @@ def analyze_target(path: str, target: str, inputs: Optional[List[InputSpec]] = N
         run.error = f"abandoned: {e}"
     run.source = src
     built_wrong = any(getattr(f.payload, "KIND", None) == "construction" for f in run.facts or ())
+    if run.root is None and run.not_built:  # the code's own assert/raise rejects these arguments
+        raise ShapelintInputError(f"{path}: {run.not_built}")
     if run.root is None and run.error is None and not built_wrong:
         raise ShapelintInputError(f"{target} does not build a model shapelint can follow in {path}")
     return run  # a construction that fails (SHP009): the caller says why (summary's preflight)

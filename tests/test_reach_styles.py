@@ -594,3 +594,12 @@ def test_layers_named_by_map_and_join(tmp_path):
     a = analyze_source(ok, str(p), strict=True)
     assert a.findings == [] and [r.output.shape for r in a.runs if r.input_origin == "call"] == [(2, 4)]
     exec(compile(ok, str(p), "exec"), {})
+
+
+def test_summary_says_which_check_rejects_the_construction():
+    """`shapelint summary FILE::resnet(depth=29)`: no model (torch raises AssertionError while
+    building, as test_zoo_defaults... shows); the error names the assert, not a generic failure."""
+    model = PROJECTS / "cifar_zoo" / "models" / "cifar" / "resnet.py"
+    r = subprocess.run([sys.executable, "-m", "shapelint.cli", "summary", f"{model}::resnet(depth=29)",
+                        "--input-shape", "1,3,32,32"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "raises: assert (depth - 2) % 6 == 0" in r.stderr and "Traceback" not in r.stderr
