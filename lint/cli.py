@@ -315,6 +315,8 @@ def _print_coverage(coverage, statistics: bool) -> None:
             state = "analysed" if c["analysed"] else "NOT ANALYSED"
             extra = "" if c["analysed"] else "  " + (c.get("reason") or "") + \
                 (f"; {c['hint']}" if c.get("hint") else "")
+            if c["analysed"] and c.get("input"):
+                extra = f"  at input {c['input']}"
             print(f"{c['path']}:{c['line']}: {c['class']:<24} {state}{extra}", file=sys.stderr)
 
 

@@ -40,6 +40,9 @@ class Construction:
     inputs: Optional[Tuple[Tuple[int, ...], ...]] = None
     # some argument is an argparse default: one configuration among those the script accepts
     from_options: bool = False
+    # where those inputs come from when the file's data pipeline gives them (datapipe.py):
+    # 'train.py:88 (CIFAR10, RandomCrop(32, padding=4))'; None for a literal input
+    input_from: Optional[str] = None
 
 
 class _Unknown(Exception):
@@ -144,12 +147,17 @@ class _FileEval:
         # selects is the value of ``args.arch`` in the branch conditions around it
         self.override: Dict[str, Any] = {}
         self.read_options = False  # an argparse default was read since the last reset
+        self._flow = 0  # nesting of _reaching
         self._collect()
 
     def _collect(self):
+        declared_global: Set[Tuple[int, str]] = set()  # (id(function), name): `global args` in it
         for node in ast.walk(self.tree):
             for child in ast.iter_child_nodes(node):
                 self.parents[id(child)] = node
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Global):
+                declared_global |= {(id(self._scope(node)), n) for n in node.names}
         for node in self.tree.body:
             if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.defined.add(node.name)
@@ -191,6 +199,8 @@ class _FileEval:
                     if d is not None:
                         self.foreign[name] = d
                 scope = self._scope(node)
+                if (id(scope), name) in declared_global:
+                    scope = self.tree  # `global args; args = parser.parse_args()` in main()
                 self.assigns.setdefault(id(scope), {}).setdefault(name, []).append(v)
             elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name):
                 scope = self._scope(node)
@@ -214,6 +224,9 @@ class _FileEval:
                     dest = dest or a.value[2:].replace("-", "_")
                 elif not a.value.startswith("-"):
                     dest = dest or a.value
+        flags = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        if dest is None and flags and flags[0].startswith("-") and not flags[0].startswith("--"):
+            dest = flags[0].lstrip("-").replace("-", "_")  # '-net' -> net (argparse's rule)
         kw = {k.arg: k.value for k in call.keywords if k.arg}
         if "dest" in kw and isinstance(kw["dest"], ast.Constant):
             dest = kw["dest"].value
@@ -323,10 +336,26 @@ class _FileEval:
                     not self._bound(node.id, scope):
                 return _Name(node.id)
             values = self._binding(node.id, scope, depth)
+            if values is not None and len(values) > 1:  # the one that reaches node, if decidable
+                got = self._reaching(node)
+                return self.value(got, self._scope(got), depth + 1)
             if values is None or len(values) != 1 or values[0] is None:
                 raise _Unknown
             return self.value(values[0], self._owner(node.id, scope), depth + 1)
         raise _Unknown
+
+    def _reaching(self, node: ast.Name) -> ast.expr:
+        """The value of the one assignment of ``node``'s name that reaches it, through branches
+        argparse defaults decide (``if args.dataset == 'cifar10': num_classes = 10``)."""
+        from .pyflow import reaching_value
+
+        if self._flow > 4:
+            raise _Unknown
+        self._flow += 1
+        try:
+            return reaching_value(self, node)
+        finally:
+            self._flow -= 1
 
     def _bound(self, name, scope) -> bool:
         return name in self.assigns.get(id(scope), {}) or name in self.assigns.get(id(self.tree), {})
@@ -466,6 +495,7 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
     seen: Set[Tuple[str, str]] = set()
     files = _candidate_files(root, model_path)
     resolver = Resolver(root, files, _parsed, lambda t, p: _FileEval(t, set(), "", resolver=resolver, path=p))
+    factory_files: Optional[List[str]] = None
     for path in files:
         _notify(os.path.abspath(path), True, True)
         got = _read(path)
@@ -511,13 +541,78 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
                 finally:
                     fe.override = {}
                 text_ = f"{name}({', '.join(parts)})"
-                for inputs in _fed_inputs(fe, node, scope) or [None]:
+                from_options = fe.read_options
+                fed: List[Tuple[Any, Optional[str]]] = [(i, None) for i in _fed_inputs(fe, node, scope)]
+                if "DataLoader" in text or "loader" in text:
+                    fed += _data_inputs(fe, node, scope, os.path.abspath(path), root, here)
+                if not fed and isinstance(scope, ast.FunctionDef):  # `net = get_network(args)` elsewhere
+                    if factory_files is None:
+                        factory_files = [os.path.abspath(p) for p in files]
+                    fed += _data_inputs(fe, node, scope, os.path.abspath(path), root, here, factory_files)
+                for inputs, origin in fed or [(None, None)]:
                     if (name, text_, inputs) in seen or len(out.get(name, ())) >= MAX_CONSTRUCTIONS:
                         continue
                     seen.add((name, text_, inputs))
-                    out.setdefault(name, []).append(Construction(name, text_, f"{where_base}:{node.lineno}", inputs,
-                                                                 fe.read_options))
+                    out.setdefault(name, []).append(Construction(
+                        name, text_, f"{where_base}:{node.lineno}", inputs, from_options, input_from=origin))
+    _own_file(model_path, root, here, names, stem, model_dirs, out)
     return out
+
+
+def _call_text(fe: _FileEval, node: ast.Call, name: str, scope) -> Optional[str]:
+    """``name(...)`` with the call's arguments as static values, or None."""
+    try:
+        parts = [_render(fe.value(a, scope)) for a in node.args if not isinstance(a, ast.Starred)]
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            raise _Unknown
+        parts += [f"{k.arg}={_render(fe.value(k.value, scope))}" for k in node.keywords]
+    except _Unknown:
+        return None
+    return f"{name}({', '.join(parts)})"
+
+
+def _own_file(model_path: str, root: str, here: str, names: Set[str], stem: str, model_dirs: Set[str],
+              out: Dict[str, List[Construction]]) -> None:
+    """A model trained in its own file (``model = Net().to(device)`` ... ``for data, target in
+    train_loader: model(data)``): the constructions there the file's data pipeline feeds."""
+    got = _read(model_path)
+    if got is None or "DataLoader" not in got[0]:
+        return
+    text, trees = got
+    if not trees:
+        try:
+            trees.append(ast.parse(text))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            trees.append(None)
+    if trees[0] is None:
+        return
+    fe = _FileEval(trees[0], names, stem, model_dirs)
+    for node in ast.walk(trees[0]):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names):
+            continue
+        scope = fe._scope(node)
+        text_ = _call_text(fe, node, node.func.id, scope)
+        if text_ is None:
+            continue
+        for inputs, origin in _data_inputs(fe, node, scope, model_path, root, here):
+            if len(out.get(node.func.id, ())) < MAX_CONSTRUCTIONS:
+                where = f"{os.path.basename(model_path)}:{node.lineno}"
+                out.setdefault(node.func.id, []).append(
+                    Construction(node.func.id, text_, where, inputs, input_from=origin))
+
+
+def _data_inputs(fe: _FileEval, node: ast.Call, scope, path: str, root: str, here: str,
+                 factory_files: Optional[List[str]] = None):
+    """The inputs the project's data pipeline feeds the model ``node`` builds (datapipe.py): in
+    this file, or (``factory_files``) where the function building it is called."""
+    from .datapipe import data_inputs, factory_inputs
+
+    try:
+        if factory_files is not None:
+            return factory_inputs(fe, path, root, here, node, scope, factory_files)
+        return data_inputs(fe, path, root, here, node, scope)
+    except (_Unknown, RecursionError):
+        return []
 
 
 def _called_names(call: ast.Call, fe: _FileEval) -> List[str]:

@@ -261,15 +261,16 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     path = src.path
     project = Project(src)
     planner = Planner(src, input_shapes or {}, strict, project)
-    extra: Dict[str, List[Tuple[str, str, Any, bool]]] = {}
+    extra: Dict[str, List[Tuple[str, str, Any, bool, Optional[str]]]] = {}
     for name, texts in (constructions or {}).items():
-        extra.setdefault(name, []).extend((t, "option", None, False) for t in texts)
+        extra.setdefault(name, []).extend((t, "option", None, False, None) for t in texts)
     if scan_project and project.main.path and os.path.isfile(project.main.path):
         from .constructions import find_constructions
 
         for name, found in find_constructions(path, project.root, planner.construction_targets()).items():
             extra.setdefault(name, []).extend(
-                (c.text, c.where, [InputSpec(i) for i in c.inputs] if c.inputs else None, c.from_options)
+                (c.text, c.where, [InputSpec(i) for i in c.inputs] if c.inputs else None, c.from_options,
+                 c.input_from)
                 for c in found)
     planner.constructions = extra
     runs = planner.plan()
@@ -382,12 +383,15 @@ def _coverage(planner: "Planner", runs: List[Run]) -> List[Dict[str, Any]]:
     src = planner.src
     done: set = set()
     failed: Dict[str, str] = {}
+    fed: Dict[str, str] = {}  # class -> the data pipeline's input it was analysed at, and where from
     for r in runs:
         if r.root is None:
             info = r.cls if r.cls is not None else (planner._called_class(r.ctor) if isinstance(r.ctor, cst.Call) else None)
             if r.not_built and info is not None:
                 failed.setdefault(info.name, r.not_built)
             continue
+        if r.input_from and r.inputs and not r.error and r.root.cls is not None:
+            fed.setdefault(r.root.cls.name, "x".join(map(str, r.inputs[0])) + " from " + r.input_from)
         stack, seen = [r.root], set()
         names = set()
         while stack:
@@ -406,7 +410,7 @@ def _coverage(planner: "Planner", runs: List[Run]) -> List[Dict[str, Any]]:
     out = []
     for info in planner.model_classes():
         entry: Dict[str, Any] = {"class": info.name, "line": _class_line(info), "analysed": info.name in done,
-                                 "reason": None, "hint": None}
+                                 "reason": None, "hint": None, "input": fed.get(info.name)}
         if not entry["analysed"]:
             if info.name in failed:
                 entry["reason"] = failed[info.name].replace("abandoned: ", "analysis abandoned: ")

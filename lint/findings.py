@@ -50,6 +50,8 @@ class MessageContext:
             src = f" (for {where})"
         else:
             src = f" (as {where} builds it)" if where and where != "option" else ""
+            if src and self.run.input_from:
+                src = f" (as {where} builds it; input from {self.run.input_from})"
         if not t:
             return f" for {ctor}{src}" if where else ""
         built = "" if self.run.cls is not None and ctor == f"{self.run.cls.name}()" else f" of {ctor}"

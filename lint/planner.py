@@ -64,11 +64,11 @@ def _unchain(expr):
 
 class Planner:
     def __init__(self, src: SourceModule, options: Dict[str, List[InputSpec]], strict: bool, project=None,
-                 constructions: Optional[Dict[str, List[Tuple[str, str, Any, bool]]]] = None):
+                 constructions: Optional[Dict[str, List[Tuple[str, str, Any, bool, Optional[str]]]]] = None):
         self.src = src
         self.options = options
-        # name -> [(call text, where, inputs or None)]: --construct, and calls found in the
-        # project's other files (with the inputs that file feeds the model)
+        # name -> [(call text, where, inputs or None, their origin or None)]: --construct, and calls
+        # found in the project's other files (with the inputs that file feeds the model)
         self.constructions = constructions or {}
         self.strict = strict
         self.interp = Interpreter(src, strict, project)
@@ -217,7 +217,7 @@ class Planner:
             if not self.options.get(info.name) and not linked.get(id(call)):
                 add(info, call, self.src.code_for(call), None, "symbolic", local)
         for name, items in self.constructions.items():
-            for text, where, fed, from_options in items:
+            for text, where, fed, from_options, fed_from in items:
                 try:
                     node = cst.parse_expression(text)
                 except cst.ParserSyntaxError:
@@ -236,6 +236,7 @@ class Planner:
                 if len(runs) > before:
                     runs[-1].built_at = where
                     runs[-1].from_options = from_options
+                    runs[-1].input_from = fed_from if fed and not opt else None
                 self.extra_built.add(info.name)
         for call, var in container_models.values():
             text = _code_without_comments(call)

@@ -56,6 +56,9 @@ class Run:
     site: Any = None
     # where the construction was found outside this file ('train.py:57'), or 'option' for --construct
     built_at: Optional[str] = None
+    # where the construction's input comes from when its file's data pipeline gives it
+    # ('train.py:88 (CIFAR10, RandomCrop(32, padding=4))', lint/datapipe.py)
+    input_from: Optional[str] = None
     # constructor arguments given as values (not source): the symbolic construction of a class
     # nobody builds (each int-like parameter a symbolic dim, the others unknown)
     ctor_kwargs: Optional[Dict[str, Any]] = None

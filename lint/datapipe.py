@@ -1,0 +1,475 @@
+"""Input shapes a project's data pipeline feeds a model built in the same file.
+
+A model is usually trained by a script that never writes ``torch.randn(...)``: it feeds images
+from a torchvision dataset through a DataLoader (``for x, y in loader: out = model(x.to(device))``).
+This module follows that flow statically, in one file of the project: the dataset's sample size
+(the table below), the transforms given to it (``Compose([RandomCrop(32, padding=4), ToTensor()])``),
+the DataLoader's batch size, the loop or ``next(iter(loader))`` that yields the batch, the few
+tensor methods on the way (``.to(device)``, ``Variable(x)``, ``x.view(-1, 28 * 28)``), and the
+functions the model and the loader are passed to (``train(train_loader, model)``).
+
+Everything not decided by the source (two datasets chosen by a flag the argparse default does not
+decide, a ``Lambda`` or a project's own transform, an unknown operation on ``x``, a name bound in
+an undecidable branch) gives no input at all: a wrong input would make false findings.
+The data flow itself is pyflow.py's; the datasets' sizes and the transforms are tvdata.py's.
+Only the standard library's ``ast`` is used here (no libcst, no torch).
+"""
+from __future__ import annotations
+
+import ast
+from typing import Dict, Iterator, List, Optional, Tuple
+
+from .constructions import _FileEval, _is_param, _Unknown
+from .pyflow import (Ctx, _arg, _File, _bind, _binds, _conditions, _direct_binds, _function, _load, _mutated,
+                     _qual, _reach, _read_text, _returned, _runs, _static)
+from .tvdata import DATASETS, _TRANSFORM_POS, Img, _dataset_name, _transform
+
+_SAME_SHAPE = {"to", "cuda", "cpu", "float", "double", "half", "detach", "contiguous", "clone", "requires_grad_"}
+MAX_DEPTH = 3  # functions followed from the construction's scope (train(loader, model) -> step(...))
+
+
+# -- values -----------------------------------------------------------------------------------
+# ('tensor', shape, origin) | ('batch', image shape, origin): what a DataLoader yields, [x, y] |
+# ('loader', image shape, origin) | ('dataset', Img, description) | ('iter', value) |
+# ('enum', value) | ('tuple', [values]) | ('other',): a value that is none of those (a label, an index)
+
+
+def _ev(node: ast.expr, ctx: Ctx, depth: int = 0) -> tuple:
+    if depth > 40:
+        raise _Unknown
+    if isinstance(node, ast.Name):
+        return _ev_name(node, ctx, depth)
+    if isinstance(node, ast.Subscript):
+        v = _ev(node.value, ctx, depth + 1)
+        i = _static(node.slice, ctx)
+        if not isinstance(i, int) or isinstance(i, bool):
+            raise _Unknown
+        return _index(v, [(i, None)])
+    if isinstance(node, ast.Tuple):
+        return ("tuple", [_ev_or_other(e, ctx, depth + 1) for e in node.elts])
+    if isinstance(node, ast.Call):
+        return _ev_call(node, ctx, depth)
+    raise _Unknown
+
+
+def _ev_or_other(node, ctx, depth):
+    try:
+        return _ev(node, ctx, depth)
+    except _Unknown:
+        return ("other",)
+
+
+def _ev_name(node: ast.Name, ctx: Ctx, depth: int) -> tuple:
+    b = _reach(ctx, node.id, node)
+    if b[0] == "param":
+        got = ctx.env.get(id(b[1]), {}).get(node.id)
+        if got is None:
+            raise _Unknown
+        return _ev(got[0], got[1], depth + 1)
+    if b[0] == "for":
+        v = _elem(_ev(b[1].iter, ctx, depth + 1))
+        return _index(v, b[2])
+    value, path = b[1], b[2]
+    while path and isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == path[0][1]:
+        value, path = value.elts[path[0][0]], path[1:]  # x, y = x.to(d), y.to(d)
+    v = _ev(value, ctx, depth + 1)
+    if v[0] in ("dataset", "loader") and _mutated(ctx, node.id, node):
+        raise _Unknown  # dataset.transform = ..., loader.dataset.transform = ...
+    return _index(v, path)
+
+
+def _elem(v: tuple) -> tuple:
+    """What iterating over a value yields."""
+    if v[0] == "loader":
+        return ("batch", v[1], v[2])
+    if v[0] == "enum":
+        return ("tuple", [("other",), _elem(v[1])])
+    raise _Unknown
+
+
+def _index(v: tuple, path) -> tuple:
+    for i, arity in path:
+        if v[0] == "batch":  # [images, labels]
+            if arity not in (None, 2) or i not in (0, 1, -1, -2):
+                raise _Unknown
+            v = ("tensor", v[1], v[2]) if i in (0, -2) else ("other",)
+        elif v[0] == "tuple":
+            if arity not in (None, len(v[1])) or not -len(v[1]) <= i < len(v[1]):
+                raise _Unknown
+            v = v[1][i]
+        else:
+            raise _Unknown
+    return v
+
+
+def _ev_call(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
+    f = node.func
+    if isinstance(f, ast.Attribute):
+        if f.attr in _SAME_SHAPE:
+            v = _ev(f.value, ctx, depth + 1)
+            if v[0] != "tensor":
+                raise _Unknown
+            return v
+        if f.attr in ("view", "reshape"):
+            v = _ev(f.value, ctx, depth + 1)
+            if v[0] != "tensor" or node.keywords:
+                raise _Unknown
+            return ("tensor", _reshape(v[1], node.args, ctx), v[2])
+        if f.attr == "next" and not node.args:  # Python 2's iterator.next()
+            v = _ev(f.value, ctx, depth + 1)
+            if v[0] != "iter":
+                raise _Unknown
+            return _elem(v[1])
+    if isinstance(f, ast.Name) and f.id in ("iter", "next", "enumerate") and f.id not in ctx.fe.defined \
+            and f.id not in ctx.imports and node.args and not node.keywords:
+        v = _ev(node.args[0], ctx, depth + 1)
+        if f.id == "iter" and len(node.args) == 1 and v[0] == "loader":
+            return ("iter", v)
+        if f.id == "next" and len(node.args) == 1 and v[0] == "iter":
+            return _elem(v[1])
+        if f.id == "enumerate" and len(node.args) <= 2 and v[0] in ("loader", "enum"):
+            return ("enum", v)
+        raise _Unknown
+    got = _function(f, ctx)
+    if got is not None:  # a loader built by a function of the project
+        fn, file = got
+        params = _bind(fn, node, ctx, Ctx(file, ctx.env))
+        if params is None or depth > 30:
+            raise _Unknown
+        return _ev(_returned(fn), ctx.inner(fn, params, file), depth + 1)
+    q = _qual(f, ctx)
+    if q in ("torch.autograd.Variable", "torch.autograd.variable.Variable") and node.args:
+        v = _ev(node.args[0], ctx, depth + 1)
+        if v[0] != "tensor":
+            raise _Unknown
+        return v
+    if q.split(".")[0] == "tqdm" and node.args:  # tqdm(loader, ...) yields what loader yields
+        v = _ev(node.args[0], ctx, depth + 1)
+        if v[0] not in ("loader", "enum"):
+            raise _Unknown
+        return v
+    if q in ("torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"):
+        return _loader(node, ctx, depth)
+    if q in ("torch.utils.data.Subset", "torch.utils.data.dataset.Subset") and len(node.args) == 2:
+        return _ev(node.args[0], ctx, depth + 1)
+    if q in ("torch.utils.data.random_split", "torch.utils.data.dataset.random_split") and \
+            len(node.args) == 2 and isinstance(node.args[1], (ast.List, ast.Tuple)):
+        v = _ev(node.args[0], ctx, depth + 1)  # train_set, val_set = random_split(dataset, [n, m])
+        if v[0] != "dataset":
+            raise _Unknown
+        return ("tuple", [v] * len(node.args[1].elts))
+    name = _dataset_name(q)
+    if name is not None:
+        return _dataset(name, node, ctx)
+    raise _Unknown
+
+
+def _int(node: ast.expr, ctx: Ctx) -> int:
+    v = _static(node, ctx)
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise _Unknown
+    return v
+
+
+def _dim(node: ast.expr, ctx: Ctx) -> int:
+    """A reshape size: a static int, or ``x.size(i)`` / ``x.shape[i]`` / ``x.size()[i]`` of a known tensor."""
+    try:
+        return _int(node, ctx)
+    except _Unknown:
+        pass
+    t, i = None, None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "size" and \
+            len(node.args) == 1 and not node.keywords:
+        t, i = node.func.value, _int(node.args[0], ctx)
+    elif isinstance(node, ast.Subscript):
+        base = node.value
+        if isinstance(base, ast.Attribute) and base.attr == "shape":
+            t, i = base.value, _int(node.slice, ctx)
+        elif isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr == "size" \
+                and not base.args and not base.keywords:
+            t, i = base.func.value, _int(node.slice, ctx)
+    if t is None or i is None:
+        raise _Unknown
+    v = _ev(t, ctx)
+    if v[0] != "tensor" or not -len(v[1]) <= i < len(v[1]):
+        raise _Unknown
+    return v[1][i]
+
+
+def _reshape(shape: Tuple[int, ...], args: List[ast.expr], ctx: Ctx) -> Tuple[int, ...]:
+    if len(args) == 1 and isinstance(args[0], (ast.Tuple, ast.List)):
+        args = list(args[0].elts)
+    if not args or any(isinstance(a, ast.Starred) for a in args):
+        raise _Unknown
+    dims = [_dim(a, ctx) for a in args]
+    total = 1
+    for d in shape:
+        total *= d
+    known = 1
+    for d in dims:
+        if d != -1:
+            if d < 0:
+                raise _Unknown
+            known *= d
+    if dims.count(-1) > 1 or (dims.count(-1) == 1 and (known == 0 or total % known)) or \
+            (-1 not in dims and known != total):
+        raise _Unknown  # torch would refuse the reshape: the pipeline, not the model, is wrong
+    return tuple(total // known if d == -1 else d for d in dims)
+
+
+def _loader(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
+    """``DataLoader(dataset, batch_size=B, ...)``: batches of B images (B=1 by default; 2 when the
+    source does not decide it)."""
+    if any(k.arg in ("batch_sampler", "collate_fn") for k in node.keywords) or \
+            any(isinstance(a, ast.Starred) for a in node.args) or len(node.args) > 3:
+        raise _Unknown
+    extra: Dict[str, Tuple[ast.expr, Ctx]] = {}
+    for k in node.keywords:
+        if k.arg is None:
+            extra.update(_kwargs(k.value, ctx))
+    ds = _arg(node, 0, "dataset")
+    if ds is None:
+        raise _Unknown
+    v = _ev(ds, ctx, depth + 1)
+    if v[0] != "dataset":
+        raise _Unknown
+    kind, c, h, w = v[1]
+    if kind != "tensor" or c is None or h is None or w is None:
+        raise _Unknown
+    b, bctx = _arg(node, 1, "batch_size"), ctx
+    if b is None and "batch_size" in extra:
+        b, bctx = extra["batch_size"]
+    batch = 1
+    if b is not None:
+        if isinstance(b, ast.Constant) and b.value is None:
+            raise _Unknown  # batch_size=None: samples one by one, no batch dimension
+        try:
+            batch = _int(b, bctx)
+        except _Unknown:
+            try:
+                none = _static(b, bctx) is None
+            except _Unknown:
+                none = False
+            if none:
+                raise
+            batch = 2  # not static: a batch of 2 (the size of the batch dimension is not checked)
+        if batch < 1:
+            raise _Unknown
+    origin = f"{ctx.where}:{node.lineno} ({v[2]})"
+    return ("loader", (batch, c, h, w), origin)
+
+
+_HARMLESS = {"num_workers", "pin_memory", "shuffle", "drop_last", "persistent_workers", "prefetch_factor",
+             "timeout", "worker_init_fn", "generator", "pin_memory_device", "in_order"}
+
+
+def _kwargs(node: ast.expr, ctx: Ctx, depth: int = 0) -> Dict[str, Tuple[ast.expr, Ctx]]:
+    """``**kwargs`` of a DataLoader: its keys (their values) when known and harmless to the batch's
+    shape (``{'batch_size': args.batch_size}``, ``kwargs.update({'num_workers': 1, ...})``)."""
+    if depth > 6:
+        raise _Unknown
+    if isinstance(node, ast.Dict):
+        if not all(isinstance(k, ast.Constant) and (k.value in _HARMLESS or k.value == "batch_size")
+                   for k in node.keys):
+            raise _Unknown
+        return {k.value: (v, ctx) for k, v in zip(node.keys, node.values)}  # type: ignore[union-attr]
+    if isinstance(node, ast.IfExp):
+        a, b = _kwargs(node.body, ctx, depth + 1), _kwargs(node.orelse, ctx, depth + 1)
+        if "batch_size" in a or "batch_size" in b:
+            raise _Unknown
+        return {**a, **b}
+    if not isinstance(node, ast.Name):
+        raise _Unknown
+    b = _reach(ctx, node.id, node)
+    if b[0] != "assign" or b[2]:
+        raise _Unknown
+    out = _kwargs(b[1], ctx, depth + 1)
+    fe = ctx.fe
+    scope = fe._scope(node)
+    for n in ast.walk(scope):  # updates, wherever they run, may only add harmless keys
+        if not (isinstance(n, (ast.Attribute, ast.Subscript)) and isinstance(n.value, ast.Name) and
+                n.value.id == node.id and fe._scope(n) is scope):
+            continue
+        call = fe.parents.get(id(n))
+        if not (isinstance(n, ast.Attribute) and n.attr == "update" and isinstance(call, ast.Call) and
+                call.func is n and len(call.args) == 1 and not call.keywords):
+            raise _Unknown
+        if "batch_size" in _kwargs(call.args[0], ctx, depth + 1):
+            raise _Unknown
+    return out
+
+
+def _dataset(name: str, node: ast.Call, ctx: Ctx) -> tuple:
+    if any(k.arg is None or k.arg == "loader" for k in node.keywords) or \
+            any(isinstance(a, ast.Starred) for a in node.args):
+        raise _Unknown
+    img: Img = ("pil",) + DATASETS[name]
+    t = _arg(node, _TRANSFORM_POS.get(name), "transform")
+    steps: List[str] = []
+    if t is not None and not (isinstance(t, ast.Constant) and t.value is None):
+        img = _transform(t, ctx, img, steps)
+    return ("dataset", img, ", ".join([name] + steps))
+
+
+# -- from the construction to the model's calls ----------------------------------------------
+
+
+def data_inputs(fe: _FileEval, path: str, root: str, base: str, call: ast.Call,
+                scope: ast.AST) -> List[Tuple[Tuple[Tuple[int, ...], ...], str]]:
+    """The inputs the data pipeline of the file ``path`` feeds the model ``call`` builds, each
+    with its origin ('train.py:88 (CIFAR10, RandomCrop(32, padding=4))', relative to ``base``)."""
+    file = _File(fe, path, root, base)
+    var = _model_var(file, call, scope)
+    if var is None:
+        return []
+    out: List[Tuple[Tuple[Tuple[int, ...], ...], str]] = []
+    for site, ctx in _model_calls(Ctx(file), scope, var, 0, scope is fe.tree):
+        if len(site.args) != 1 or site.keywords or isinstance(site.args[0], ast.Starred):
+            continue
+        try:
+            v = _ev(site.args[0], ctx)
+        except (_Unknown, RecursionError):
+            continue
+        if v[0] == "tensor" and ((v[1],), v[2]) not in out:
+            out.append(((v[1],), v[2]))
+    return out
+
+
+def _wrapper(node: Optional[ast.AST], file: _File) -> bool:
+    """``nn.DataParallel(...)`` / ``DistributedDataParallel(...)``."""
+    if not isinstance(node, ast.Call):
+        return False
+    try:
+        q = _qual(node.func, Ctx(file))
+    except _Unknown:
+        return False
+    return q.startswith("torch.") and q.split(".")[-1] in ("DataParallel", "DistributedDataParallel")
+
+
+def _model_var(file: _File, call: ast.Call, scope: ast.AST) -> Optional[str]:
+    """The name ``call``'s model is kept in (through ``.to(device)`` chains and a DataParallel),
+    when every other binding of that name in the scope only wraps it again."""
+    fe = file.fe
+    node: ast.AST = call
+    while True:
+        parent = fe.parents.get(id(node))
+        if isinstance(parent, ast.Attribute) and parent.attr in _SAME_SHAPE | {"eval", "train"}:
+            outer = fe.parents.get(id(parent))
+            if not isinstance(outer, ast.Call) or outer.func is not parent:
+                return None
+            node = outer
+        elif _wrapper(parent, file) and parent.args and parent.args[0] is node:  # type: ignore[union-attr]
+            node = parent  # type: ignore[assignment]
+        else:
+            break
+    if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
+        return None
+    var = parent.targets[0].id
+    ctx = Ctx(file)
+    try:
+        if not _runs(_conditions(fe, parent, scope), ctx):
+            return None  # not built when the script runs with its defaults
+        for n in ast.walk(scope):
+            if n is parent or fe._scope(n) is not scope or not _direct_binds(n, var):
+                continue
+            if isinstance(n, ast.Assign) and _rewraps(file, n.value, var):
+                continue
+            if _runs(_conditions(fe, n, scope), ctx):
+                return None  # rebound to something else
+    except (_Unknown, RecursionError):
+        return None
+    return var
+
+
+def _rewraps(file: _File, value: Optional[ast.expr], var: str) -> bool:
+    """``var.to(device)``, ``nn.DataParallel(var)``: the same model again."""
+    inner = value
+    while isinstance(inner, ast.Call) and (
+            isinstance(inner.func, ast.Attribute) and inner.func.attr in _SAME_SHAPE | {"eval", "train"}):
+        inner = inner.func.value
+    if _wrapper(inner, file) and inner.args:  # type: ignore[union-attr]
+        inner = inner.args[0]  # type: ignore[union-attr]
+    return isinstance(inner, ast.Name) and inner.id == var
+
+
+def _model_calls(ctx: Ctx, scope: ast.AST, var: str, depth: int, glob: bool) -> Iterator[Tuple[ast.Call, Ctx]]:
+    """The calls of the model named ``var`` in ``scope`` and in the functions of the file it is
+    passed to (or, a module global, that are called from there), with their parameters' values."""
+    fe = ctx.fe
+    for n in ast.walk(scope):
+        if not isinstance(n, ast.Call) or fe._scope(n) is not scope:
+            continue
+        f = n.func
+        if isinstance(f, ast.Attribute) and f.attr == "forward":
+            f = f.value
+        if isinstance(f, ast.Name) and f.id == var:
+            yield n, ctx
+            continue
+        if depth >= MAX_DEPTH or not isinstance(n.func, ast.Name) or n.func.id not in fe.defined:
+            continue
+        got = _function(n.func, ctx)
+        params = _bind(got[0], n, ctx, Ctx(ctx.file)) if got is not None else None
+        if got is None or params is None:
+            continue
+        fn = got[0]
+        inner = ctx.inner(fn, params)
+        passed = [p for p, (a, _) in params.items() if isinstance(a, ast.Name) and a.id == var]
+        if len(passed) == 1 and not any(_binds(s, passed[0]) for s in fn.body):
+            yield from _model_calls(inner, fn, passed[0], depth + 1, False)
+        elif not passed and glob and not _is_param(fn, var) and not any(_binds(s, var) for s in fn.body):
+            yield from _model_calls(inner, fn, var, depth + 1, True)
+
+
+# -- through a factory of the project (``net = get_network(args)``) ---------------------------
+
+
+def factory_inputs(fe: _FileEval, path: str, root: str, base: str, call: ast.Call, fn: ast.AST,
+                   files: List[str]) -> List[Tuple[Tuple[Tuple[int, ...], ...], str]]:
+    """``call`` builds the model a module-level function ``fn`` returns (``get_network(args)``
+    choosing by ``args.net``): the data inputs fed to what ``fn(...)`` returns in the project's
+    files, at the calls whose arguments (argparse defaults) take ``call``'s branch."""
+    if not isinstance(fn, ast.FunctionDef) or fn not in fe.tree.body:
+        return []
+    home = _File(fe, path, root, base)
+    try:
+        ret = _returned(fn)
+        conds = _conditions(fe, call, fn)
+        var = None
+        if ret is not call:
+            parent = fe.parents.get(id(call))
+            if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and
+                    isinstance(parent.targets[0], ast.Name) and isinstance(ret, ast.Name) and
+                    parent.targets[0].id == ret.id):
+                return []
+            var = ret.id
+            others = [(_conditions(fe, n, fn), n) for n in ast.walk(fn)
+                      if n is not parent and n is not fn and _direct_binds(n, var) and
+                      not (isinstance(n, ast.Assign) and _rewraps(home, n.value, var))]
+    except _Unknown:
+        return []
+    out: List[Tuple[Tuple[Tuple[int, ...], ...], str]] = []
+    for p in files:
+        if fn.name not in (_read_text(p) or ""):
+            continue
+        f = _load(p, root, base)
+        if f is None:
+            continue
+        for site in ast.walk(f.fe.tree):
+            if not isinstance(site, ast.Call):
+                continue
+            got = _function(site.func, Ctx(f))
+            if got is None or got[1].path != path or got[0].name != fn.name:
+                continue
+            params = _bind(fn, site, Ctx(f), Ctx(home))
+            if params is None:
+                continue
+            ctx = Ctx(home).inner(fn, params)
+            try:
+                if not _runs(conds, ctx) or (var and any(_runs(c, ctx) for c, _ in others)):
+                    continue
+            except (_Unknown, RecursionError):
+                continue
+            for item in data_inputs(f.fe, p, root, base, site, f.fe._scope(site)):
+                if item not in out:
+                    out.append(item)
+    return out

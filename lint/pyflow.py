@@ -1,0 +1,458 @@
+"""Static data flow in one file of a project, for lint/datapipe.py (and constructions' values).
+
+Which assignment of a name reaches a use (through branches argparse defaults decide: ``if
+args.dataset == 'cifar10':``, the script's ``if __name__ == '__main__':``), what a function's
+parameters were given at the call that led there (``train(train_loader, model)``), the functions
+a call reaches in the file or in a sibling module (``from utils import get_loader``), and what a
+name imported from torch / torchvision stands for. Anything not decided raises _Unknown. Only the
+standard library's ``ast`` is used (no libcst, no torch); every file read is told to READ_HOOK.
+"""
+from __future__ import annotations
+
+import ast
+import os
+from typing import Any, Dict, List, Optional, Tuple
+
+from .constructions import _COMPARE, _FileEval, _is_param, _Unknown
+
+_MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "__setitem__"}
+
+
+class Ctx:
+    """Where a name is evaluated: the file, and what the parameters of the functions followed
+    were given at the call that led there (id(function) -> param -> (argument, caller's Ctx))."""
+
+    def __init__(self, file: "_File", env=None):
+        self.file = file
+        self.fe = file.fe
+        self.imports = file.imports
+        self.where = file.where  # the file, relative to the model file's folder
+        self.env: Dict[int, Dict[str, Tuple[ast.expr, "Ctx"]]] = env or {}
+
+    def inner(self, fn: ast.AST, params: Dict[str, Tuple[ast.expr, "Ctx"]], file: "Optional[_File]" = None) -> "Ctx":
+        env = dict(self.env)
+        env[id(fn)] = params
+        return Ctx(file or self.file, env)
+
+
+class _File:
+    """One file of the project as datapipe reads it."""
+
+    def __init__(self, fe: _FileEval, path: str, root: str, base: str):
+        self.fe = fe
+        self.imports = imports_of(fe.tree)
+        self.path, self.root, self.base = path, root, base
+        self.where = os.path.relpath(path, base) if path else ""
+
+    def module(self, dotted: str) -> "Optional[_File]":
+        """A module of the project imported by this file (``utils``, ``conf.loaders``), if any."""
+        parts = dotted.split(".")
+        for d in (os.path.dirname(self.path), self.root):
+            for cand in (os.path.join(d, *parts) + ".py", os.path.join(d, *parts, "__init__.py")):
+                cand = os.path.abspath(cand)
+                if cand.startswith(os.path.abspath(self.root) + os.sep) and os.path.isfile(cand):
+                    return _load(cand, self.root, self.base)
+        return None
+
+
+_FILES: Dict[Tuple[str, str], Optional[_File]] = {}
+
+
+def _load(path: str, root: str, base: str) -> Optional[_File]:
+    from .constructions import _notify, _read
+
+    _notify(path, True, True)
+    got = _read(path)
+    if got is None:
+        return None
+    text, trees = got
+    if not trees:
+        try:
+            trees.append(ast.parse(text))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            trees.append(None)
+    if trees[0] is None:
+        return None
+    key = (path, base)
+    f = _FILES.get(key)
+    if f is None or f.fe.tree is not trees[0]:
+        if len(_FILES) > 200:
+            _FILES.clear()
+        f = _FILES[key] = _File(_FileEval(trees[0], set(), ""), path, root, base)
+    return f
+
+
+def imports_of(tree: ast.Module) -> Dict[str, Optional[str]]:
+    """local name -> dotted name it is imported as (None: imported as two different things)."""
+    out: Dict[str, Optional[str]] = {}
+
+    def put(local, full):
+        out[local] = full if out.get(local, full) == full else None
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname:
+                    put(a.asname, a.name)
+                else:
+                    put(a.name.split(".")[0], a.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for a in node.names:
+                if a.name != "*":
+                    put(a.asname or a.name, f"{node.module}.{a.name}")
+    return out
+
+
+def _qual(node: ast.expr, ctx: Ctx, depth: int = 0) -> str:
+    """The dotted name of a torchvision / torch thing (``datasets.CIFAR10`` -> torchvision.datasets.CIFAR10)."""
+    if depth > 6:
+        raise _Unknown
+    if isinstance(node, ast.Attribute):
+        return _qual(node.value, ctx, depth + 1) + "." + node.attr
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "__dict__":
+        key = _text(node.slice, ctx)  # datasets.__dict__[args.dataset.upper()]
+        return _qual(node.value.value, ctx, depth + 1) + "." + key
+    if isinstance(node, ast.Name):
+        fe = ctx.fe
+        scope = fe._scope(node)
+        vals = fe._binding(node.id, scope)
+        if vals is None and node.id in ctx.imports:
+            full = ctx.imports[node.id]
+            if full is None:
+                raise _Unknown
+            return full
+        if vals is not None and len(vals) == 1 and isinstance(vals[0], (ast.Name, ast.Attribute)):
+            return _qual(vals[0], ctx, depth + 1)  # dataloader = datasets.CIFAR10
+    raise _Unknown
+
+
+def _text(node: ast.expr, ctx: Ctx) -> str:
+    """A static string, also through ``.upper()`` / ``.lower()``."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("upper", "lower") \
+            and not node.args and not node.keywords:
+        v = _text(node.func.value, ctx)
+        return v.upper() if node.func.attr == "upper" else v.lower()
+    v = _static(node, ctx)
+    if not isinstance(v, str) or not v.isidentifier():
+        raise _Unknown
+    return v
+
+
+def _short(q: str, *prefixes: str) -> Optional[str]:
+    for p in prefixes:
+        if q.startswith(p + "."):
+            rest = q[len(p) + 1:]
+            return rest.split(".")[-1]
+    return None
+
+
+def _binds(node: ast.AST, name: str) -> bool:
+    """Whether a statement binds ``name`` anywhere (not counting nested function bodies)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, (ast.Store, ast.Del)):
+            return True
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if n.name == name:
+                return True
+            if n is not node:
+                continue
+        if isinstance(n, (ast.Import, ast.ImportFrom)) and \
+                any((a.asname or a.name.split(".")[0]) == name for a in n.names):
+            return True
+        if isinstance(n, ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+    return False
+
+
+def _direct_binds(n: ast.AST, name: str) -> bool:
+    """Whether a statement itself binds ``name`` (not a statement nested in it)."""
+    if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import, ast.ImportFrom, ast.Delete)):
+        return _binds(n, name)
+    if isinstance(n, (ast.For, ast.AsyncFor)):
+        return _binds(n.target, name)
+    if isinstance(n, (ast.With, ast.AsyncWith)):
+        return any(i.optional_vars is not None and _binds(i.optional_vars, name) for i in n.items)
+    if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return n.name == name
+    return False
+
+
+def _target_path(target: ast.expr, name: str) -> Optional[List[Tuple[int, Optional[int]]]]:
+    """Where ``name`` sits in an assignment target: [(index, arity)] (``i, (x, y)`` -> x: [(1, 2), (0, 2)])."""
+    if isinstance(target, ast.Name):
+        return [] if target.id == name else None
+    if isinstance(target, (ast.Tuple, ast.List)):
+        for i, e in enumerate(target.elts):
+            p = _target_path(e, name)
+            if p is not None:
+                if any(isinstance(x, ast.Starred) for x in target.elts):
+                    raise _Unknown
+                return [(i, len(target.elts))] + p
+    return None
+
+
+def _scan_back(ctx: Ctx, name: str, stmts: List[ast.stmt]):
+    """The binding of ``name`` that reaches the end of ``stmts``, or None if they do not bind it."""
+    for s in reversed(stmts):
+        if not _binds(s, name):
+            continue
+        if isinstance(s, ast.Assign):
+            for t in s.targets:
+                p = _target_path(t, name)
+                if p is not None:
+                    return ("assign", s.value, p)
+            raise _Unknown
+        if isinstance(s, ast.AnnAssign) and s.value is not None and isinstance(s.target, ast.Name):
+            return ("assign", s.value, [])
+        if isinstance(s, ast.If):
+            taken = s.body if _is_main(s.test) or _static(s.test, ctx) else s.orelse
+            got = _scan_back(ctx, name, taken)
+            if got is not None:
+                return got
+            continue
+        if isinstance(s, ast.With):
+            got = _scan_back(ctx, name, s.body)
+            if got is not None:
+                return got
+        raise _Unknown  # a loop, a try, an augmented assignment...
+    return None
+
+
+def _is_main(test: ast.expr) -> bool:
+    """``__name__ == "__main__"``: the script's own run, the one that trains the model."""
+    return isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__" and \
+        len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq) and isinstance(test.comparators[0], ast.Constant) \
+        and test.comparators[0].value == "__main__"
+
+
+def _stmt(fe: _FileEval, node: ast.AST) -> ast.AST:
+    while not isinstance(node, ast.stmt):
+        if id(node) not in fe.parents:
+            raise _Unknown  # a node made up by the analysis
+        node = fe.parents[id(node)]
+    return node
+
+
+def _reach(ctx: Ctx, name: str, use: ast.AST):
+    """The binding of ``name`` that reaches ``use``: ('assign', value, path), ('for', loop, path),
+    ('param', function) or ('global', value, path); _Unknown when not decidable."""
+    fe = ctx.fe
+    cur = _stmt(fe, use)
+    while True:
+        parent = fe.parents.get(id(cur))
+        if parent is None:
+            raise _Unknown
+        block = next((b for b in (getattr(parent, f, None) for f in ("body", "orelse", "finalbody"))
+                      if isinstance(b, list) and cur in b), None)
+        if block is not None:
+            i = block.index(cur)
+            got = _scan_back(ctx, name, block[:i])
+            if got is not None:
+                return got
+            if isinstance(parent, (ast.For, ast.While)) and block is parent.body and \
+                    any(_binds(s, name) for s in block[i + 1:]):
+                raise _Unknown  # rebound later in the loop: reaches the next iteration
+        if isinstance(parent, ast.Try) and block is not parent.body and \
+                any(_binds(x, name) for x in list(parent.body) + list(parent.handlers) if x is not cur):
+            raise _Unknown  # in a handler, else or finally: how far the try body ran is not known
+        if isinstance(parent, ast.For) and block is parent.body:
+            p = _target_path(parent.target, name)
+            if p is not None:
+                return ("for", parent, p)
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if _is_param(parent, name):
+                return ("param", parent)
+            if any(_binds(s, name) for s in parent.body):
+                raise _Unknown
+            got = _scan_back(ctx, name, fe.tree.body)  # a module global: its last binding ...
+            if got is None or _live_bindings(ctx, name) != 1:
+                raise _Unknown  # ... when the only one the script runs (else: which, at the call?)
+            return got
+        if isinstance(parent, (ast.Module, ast.ClassDef, ast.Lambda)):
+            raise _Unknown
+        cur = parent
+
+
+def _live_bindings(ctx: Ctx, name: str) -> int:
+    """How many module-level statements binding ``name`` run (argparse defaults deciding branches)."""
+    fe = ctx.fe
+    return sum(1 for n in ast.walk(fe.tree) if isinstance(n, ast.stmt) and fe._scope(n) is fe.tree and
+               _direct_binds(n, name) and _runs(_conditions(fe, n, fe.tree), ctx))
+
+
+def reaching_value(fe: _FileEval, node: ast.Name) -> ast.expr:
+    """For constructions' _FileEval: the value assigned to ``node``'s name that reaches it."""
+    try:
+        b = _reach(Ctx(_File(fe, "", "", "")), node.id, node)
+    except RecursionError:
+        raise _Unknown
+    if b[0] != "assign" or b[2]:
+        raise _Unknown
+    return b[1]
+
+
+def _mutated(ctx: Ctx, name: str, use: ast.AST) -> bool:
+    """``name.append(...)``, ``name.transforms.append(...)``, ``name.dataset.transform = ...``
+    anywhere in the file (any name of that spelling: precision first)."""
+    for n in ast.walk(ctx.fe.tree):
+        if not isinstance(n, (ast.Attribute, ast.Subscript)):
+            continue
+        base = n.value
+        while isinstance(base, (ast.Attribute, ast.Subscript)):
+            base = base.value
+        if not (isinstance(base, ast.Name) and base.id == name):
+            continue
+        if isinstance(n.ctx, (ast.Store, ast.Del)):
+            return True
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and \
+                (n.attr in _MUTATORS or n.attr in ("transforms", "transform")):
+            return True
+    return False
+
+
+def _static(node: ast.expr, ctx: Ctx, depth: int = 0) -> Any:
+    """A static value (literals, argparse defaults: constructions' _FileEval), also through the
+    parameters of the functions followed (``batch_size`` given ``args.b`` by the caller)."""
+    try:
+        return ctx.fe.value(node, ctx.fe._scope(node))
+    except _Unknown:
+        if not isinstance(node, ast.Name) or depth > 8:
+            raise
+    b = _reach(ctx, node.id, node)
+    got = ctx.env.get(id(b[1]), {}).get(node.id) if b[0] == "param" else None
+    if got is None:
+        raise _Unknown
+    return _static(got[0], got[1], depth + 1)
+
+
+def _decide(node: ast.expr, ctx: Ctx, depth: int = 0) -> Any:
+    """A branch's test, also when it reads a parameter given the caller's argparse namespace
+    (``if args.net == 'vgg16':`` in ``get_network(args)``)."""
+    if depth > 8:
+        raise _Unknown
+    try:
+        return _static(node, ctx)
+    except _Unknown:
+        pass
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        b = _reach(ctx, node.value.id, node)
+        got = ctx.env.get(id(b[1]), {}).get(node.value.id) if b[0] == "param" else None
+        if got is None or not isinstance(got[0], ast.Name):
+            raise _Unknown
+        a, c = got
+        probe = ast.Attribute(value=a, attr=node.attr, ctx=ast.Load())
+        return c.fe.value(probe, c.fe._scope(a))
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+        left, right = _decide(node.left, ctx, depth + 1), _decide(node.comparators[0], ctx, depth + 1)
+        if isinstance(node.ops[0], (ast.In, ast.NotIn)) and not isinstance(right, (tuple, list, str)):
+            raise _Unknown
+        try:
+            return _COMPARE[type(node.ops[0])](left, right)
+        except TypeError:
+            raise _Unknown
+    if isinstance(node, ast.BoolOp):
+        vals = [_decide(v, ctx, depth + 1) for v in node.values]
+        return all(vals) if isinstance(node.op, ast.And) else any(vals)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return not _decide(node.operand, ctx, depth + 1)
+    raise _Unknown
+
+
+def _conditions(fe: _FileEval, node: ast.AST, scope: ast.AST) -> List[Tuple[ast.expr, bool]]:
+    """The branches (test, taken?) a statement of ``scope`` lies in; _Unknown inside a loop or a try."""
+    out: List[Tuple[ast.expr, bool]] = []
+    node = _stmt(fe, node)
+    while True:
+        parent = fe.parents.get(id(node))
+        if parent is None:
+            raise _Unknown
+        if parent is scope:
+            return out
+        if isinstance(parent, ast.If):
+            out.append((parent.test, node in parent.body))
+        elif not isinstance(parent, ast.With) and not (isinstance(parent, ast.Try) and node in parent.body):
+            raise _Unknown
+        node = parent
+
+
+def _runs(conds, ctx: Ctx) -> bool:
+    return all((_is_main(t) or bool(_decide(t, ctx))) == want for t, want in conds)
+
+
+def _function(func: ast.expr, ctx: Ctx) -> Optional[Tuple[ast.FunctionDef, _File]]:
+    """The module-level function of the project a call calls: one of this file, or one a sibling
+    module defines (``from utils import get_loader``; ``import utils; utils.get_loader``)."""
+    file, name = ctx.file, None
+    if isinstance(func, ast.Name):
+        if func.id in file.fe.defined:
+            name = func.id
+        else:
+            full = file.imports.get(func.id)
+            if full is None or "." not in full or full.split(".")[0] in ("torch", "torchvision"):
+                return None
+            mod, name = full.rsplit(".", 1)
+            file = file.module(mod)  # type: ignore[assignment]
+    elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        full = file.imports.get(func.value.id)
+        if full is None or full.split(".")[0] in ("torch", "torchvision"):
+            return None
+        name = func.attr
+        file = file.module(full)  # type: ignore[assignment]
+    if file is None or name is None:
+        return None
+    defs = [s for s in file.fe.tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == name]
+    return (defs[0], file) if len(defs) == 1 and isinstance(defs[0], ast.FunctionDef) else None
+
+
+def _bind(fn: ast.FunctionDef, call: ast.Call, caller: Ctx,
+          callee: Ctx) -> Optional[Dict[str, Tuple[ast.expr, Ctx]]]:
+    """fn's parameters -> (the argument, or the default, and where to evaluate it)."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return None
+    a = fn.args
+    params = [p.arg for p in a.posonlyargs + a.args]
+    if len(call.args) > len(params):
+        return None
+    out = {p: (v, caller) for p, v in zip(params, call.args)}
+    names = set(params) | {p.arg for p in a.kwonlyargs}
+    for k in call.keywords:
+        if k.arg not in names or k.arg in out:
+            return None
+        out[k.arg] = (k.value, caller)
+    for p, d in zip(params[len(params) - len(a.defaults):], a.defaults):
+        out.setdefault(p, (d, callee))
+    for q, kd in zip(a.kwonlyargs, a.kw_defaults):
+        if kd is not None:
+            out.setdefault(q.arg, (kd, callee))
+    return out
+
+
+def _returned(fn: ast.FunctionDef) -> ast.expr:
+    """The value of a function whose only return is its last statement."""
+    returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
+    last = returns[0] if len(returns) == 1 else None
+    if last is None or not fn.body or last is not fn.body[-1] or last.value is None:
+        raise _Unknown
+    if any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Yield, ast.YieldFrom))
+           for s in fn.body for n in ast.walk(s)):
+        raise _Unknown
+    return last.value
+
+
+def _read_text(path: str) -> Optional[str]:
+    from .constructions import _read
+
+    got = _read(path)
+    return got[0] if got else None
+
+
+def _arg(node: ast.Call, pos: Optional[int], kw: str) -> Optional[ast.expr]:
+    for k in node.keywords:
+        if k.arg == kw:
+            return k.value
+    if pos is not None and len(node.args) > pos:
+        return node.args[pos]
+    return None

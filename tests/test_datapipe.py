@@ -1,0 +1,310 @@
+"""Inputs inferred from a project's data pipeline (lint/datapipe.py, issue 9's no-input half).
+
+Each project under fixtures/projects/data_* trains its model on a torchvision dataset through a
+DataLoader and never writes a literal input. shapelint, linting the model file alone, must report
+exactly the ``# expect:`` marker, at the input the pipeline feeds; the clean variant (one number
+put right) must give nothing. torch + torchvision are the oracle (tests/datapipe_oracle.py runs the
+script on tiny data files in torchvision's own formats): the line torch fails on is the marker,
+the input the model first receives is the one shapelint names, and the clean variant runs.
+The oracle needs torchvision (installed, or its source folder in SHAPELINT_TORCHVISION_SRC) and
+PIL; without them those checks are skipped, the static ones still run.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+
+os.environ["SHAPELINT_STRICT"] = "1"
+
+from shapelint.engine import analyze_source  # noqa: E402
+
+PROJECTS = FIXTURES / "projects"
+ORACLE = Path(__file__).resolve().parent / "datapipe_oracle.py"
+EXPECT = re.compile(r"#\s*expect:\s*(SHP\d{3})")
+
+# (project/model file, script torch runs, the input shapelint infers, its origin, (bug, fix) in the model file)
+CASES = [
+    ("data_cifar_train/model.py", "train.py", "4x3x32x32", "train.py:37 (CIFAR10, RandomCrop(32, padding=4))",
+     ("16 * 6 * 6", "16 * 5 * 5")),
+    ("data_mnist_mlp/model.py", "main.py", "8x784", "main.py:17 (MNIST)", ("28 * 29", "28 * 28")),
+    ("data_dcgan_folder/model.py", "main.py", "4x3x64x64", "main.py:39 (ImageFolder, Resize(64), CenterCrop(64))",
+     ("8 * 5 * 5", "8 * 4 * 4")),
+    # get_network(args) in utils.py picks vgg11_bn by train.py's argparse default; the loader is
+    # utils.get_training_dataloader(...) given batch_size=args.b; net is a module global of train.py
+    ("data_get_network/models/vgg.py", "train.py", "4x3x32x32",
+     "../utils.py:34 (CIFAR100, RandomCrop(32, padding=4))", ("64 * 3 * 3", "64 * 4 * 4")),
+    # the model trained in its own file; DataLoader(dataset1, **train_kwargs), kwargs.update(...)
+    ("data_same_file/main.py", "main.py", "4x1x28x28", "main.py:54 (MNIST)", ("9217", "9216")),
+]
+
+
+def oracle(project: Path, script: str, env=None):
+    """(returncode, stderr, {class: first input 'BxCxHxW'}) of the script in torch + torchvision."""
+    pytest.importorskip("torch")
+    r = subprocess.run([sys.executable, str(ORACLE), str(project), script], capture_output=True, text=True,
+                       timeout=300, env={**os.environ, **(env or {})})
+    if r.returncode == 3:
+        pytest.skip("torchvision (or PIL) not available: set SHAPELINT_TORCHVISION_SRC")
+    seen = dict(re.findall(r"^oracle-input (\w+) (\S+)$", r.stderr, re.M))
+    return r.returncode, r.stderr, seen
+
+
+def _copy(tmp_path: Path, project: str) -> Path:
+    dst = tmp_path / project
+    shutil.copytree(PROJECTS / project, dst)
+    return dst
+
+
+def _lint(path: Path):
+    return analyze_source(path.read_text(), str(path), strict=True)
+
+
+def _marker(path: Path):
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        m = EXPECT.search(line)
+        if m:
+            return i, m.group(1)
+    return None
+
+
+IDS = [c[0].split("/")[0] for c in CASES]
+
+
+@pytest.mark.parametrize("project,script,shape,origin,fix", CASES, ids=IDS)
+def test_bug_found_at_the_pipelines_input(project, script, shape, origin, fix):
+    path = PROJECTS / project
+    (f,) = _lint(path).findings
+    assert (f.line, f.code) == _marker(path), f.message
+    assert f"input {shape} " in f.message and f"input from {origin}" in f.message, f.message
+
+
+@pytest.mark.parametrize("project,script,shape,origin,fix", CASES, ids=IDS)
+def test_clean_variant_gives_nothing(tmp_path, project, script, shape, origin, fix):
+    project, linted = project.split("/", 1)
+    root = _copy(tmp_path, project)
+    model = root / linted
+    model.write_text(model.read_text().replace(*fix))
+    a = _lint(model)
+    assert a.findings == [], [x.message for x in a.findings]
+    assert any(r.input_from == origin for r in a.runs)  # analysed at the pipeline's input
+    assert [c["input"] for c in a.coverage] == [f"{shape} from {origin}"]  # and the coverage says so
+
+
+@pytest.mark.parametrize("project,script,shape,origin,fix", CASES, ids=IDS)
+def test_torch_agrees(tmp_path, project, script, shape, origin, fix):
+    project, linted = project.split("/", 1)
+    root = _copy(tmp_path, project)
+    model = root / linted
+    line, _ = _marker(model)
+    rc, err, seen = oracle(root, script)
+    assert rc != 0, err
+    frames = [(Path(p).resolve(), int(n)) for p, n in re.findall(r'File "([^"]+)", line (\d+)', err)]
+    inside = [fr for fr in frames if fr[0].is_relative_to(root.resolve())]
+    assert inside[-1] == (model.resolve(), line), err  # torch fails on the marked line
+    cls = re.search(r"^class (\w+)", model.read_text(), re.M).group(1)
+    assert seen[cls] == shape  # ... at the input shapelint infers
+    model.write_text(model.read_text().replace(*fix))
+    rc, err, seen = oracle(root, script)
+    assert rc == 0, err  # and the clean variant runs
+    assert seen[cls] == shape
+
+
+def test_undecidable_dataset_gives_no_input(tmp_path):
+    """MNIST or CIFAR-10 by a flag whose default is read from the environment: no input, no finding.
+    Either guess would be wrong for one of them: torch runs clean on MNIST and fails on CIFAR-10;
+    with the default written in the source, the decided dataset's input is used."""
+    root = _copy(tmp_path, "data_undecidable")
+    model = root / "model.py"
+    a = _lint(model)
+    assert a.findings == [] and not any(r.input_from for r in a.runs)
+    train = root / "train.py"
+    text = train.read_text()
+    train.write_text(text.replace('os.environ.get("DATASET", "mnist")', '"cifar10"'))
+    (f,) = _lint(model).findings
+    assert f.line == 18 and "input 4x3x32x32" in f.message and "(CIFAR10)" in f.message
+    train.write_text(text.replace('os.environ.get("DATASET", "mnist")', '"mnist"'))
+    a = _lint(model)
+    assert a.findings == [] and any(r.input_from == "train.py:19 (MNIST, Grayscale(3))" for r in a.runs)
+    train.write_text(text)
+    rc, err, seen = oracle(root, "train.py", {"DATASET": "mnist"})
+    assert rc == 0 and seen["LeNet"] == "4x3x28x28", err
+    rc, err, seen = oracle(root, "train.py", {"DATASET": "cifar10"})
+    assert rc != 0 and seen["LeNet"] == "4x3x32x32" and "model.py\", line 18" in err, err
+
+
+# (dataset expression, transform, reshape or None, the input shapelint infers or None: unknown)
+TRANSFORMS = [
+    ("datasets.CIFAR10('./data', transform={t})", "transforms.Compose([transforms.Pad(2), transforms.ToTensor()])",
+     None, "2x3x36x36"),
+    ("datasets.CIFAR10('./data', True, {t})", "transforms.Compose([transforms.Resize((40, 48)), transforms.ToTensor()])",
+     None, "2x3x40x48"),
+    ("dset.CIFAR10(root='./data', transform={t})",
+     "transforms.Compose([transforms.RandomResizedCrop(24), transforms.ToTensor(), transforms.Normalize((0.5,) * 3, (0.5,) * 3)])",
+     None, "2x3x24x24"),
+    ("datasets.MNIST('./data', transform={t})", "transforms.Compose([transforms.Resize(32), transforms.ToTensor()])",
+     None, "2x1x32x32"),
+    ("datasets.CIFAR10('./data', transform={t})", "transforms.Compose([transforms.Resize([20]), transforms.ToTensor()])",
+     None, "2x3x20x20"),
+    ("datasets.ImageFolder(root='./data/images', transform={t})",
+     "transforms.Compose([transforms.RandomCrop(40, padding=(2, 3)), transforms.CenterCrop((30, 20)), "
+     "transforms.Grayscale(num_output_channels=1), transforms.ToTensor()])", None, "2x1x30x20"),
+    ("alias(root='./data', transform={t})", "transforms.ToTensor()", "x.view(x.size(0), -1)", "2x3072"),
+    ("datasets.__dict__['cifar100'.upper()]('./data', transform={t})", "transforms.ToTensor()", None, "2x3x32x32"),
+    ("torch.utils.data.random_split(datasets.CIFAR10('./data', transform={t}), [0.75, 0.25])[1]",
+     "transforms.Compose([transforms.CenterCrop(28), transforms.ToTensor()])", None, "2x3x28x28"),
+    ("datasets.CIFAR10('./data', transform={t})", "transforms.Compose([transforms.RandomHorizontalFlip()] + "
+     "[transforms.ColorJitter(0.4, 0.4, 0.4), transforms.ToTensor()])", "x.reshape(-1, 3, 16, 64)", "2x3x16x64"),
+    # unknown: a Lambda, a class of the project, no ToTensor, a crop larger than the image
+    ("datasets.CIFAR10('./data', transform={t})",
+     "transforms.Compose([transforms.Lambda(lambda im: im), transforms.ToTensor()])", None, None),
+    ("datasets.CIFAR10('./data', transform={t})", "transforms.Compose([Cutout(), transforms.ToTensor()])", None, None),
+    ("datasets.CIFAR10('./data', transform={t})", "transforms.Compose([transforms.RandomCrop(32)])", None, None),
+    ("datasets.CIFAR10('./data', transform={t})",
+     "transforms.Compose([transforms.RandomCrop(40), transforms.ToTensor()])", None, None),
+    ("datasets.ImageFolder('./data/images', {t})", "transforms.Compose([transforms.Resize(50), transforms.ToTensor()])",
+     None, None),  # Resize(int) of an image of unknown size
+    ("datasets.CIFAR10('./data', transform={t})", "transforms.ToTensor()", "x.unsqueeze(1)", None),
+]
+
+PROBE_HEAD = '''
+import torch
+import torchvision.datasets as dset
+from torchvision import datasets, transforms
+
+from probes import *
+
+alias = datasets.CIFAR10
+kw = {"num_workers": 0, "pin_memory": False}
+
+
+class Cutout:
+    def __call__(self, img):
+        return img
+'''
+
+
+def _probe_project(tmp_path: Path) -> Path:
+    root = tmp_path / "probe"
+    root.mkdir()
+    classes, script = [], [PROBE_HEAD]
+    for i, (ds, t, op, _) in enumerate(TRANSFORMS):
+        classes.append(f"class P{i}(nn.Module):\n    def forward(self, x):\n        return x\n")
+        use = op.replace("x", f"x{i}") if op else f"x{i}"
+        script.append(f"try:\n    loader{i} = torch.utils.data.DataLoader({ds.format(t=t)}, batch_size=2, **kw)\n"
+                      f"    m{i} = P{i}()\n    x{i}, y{i} = next(iter(loader{i}))\n    m{i}({use})\n"
+                      f"except Exception as e:\n    print('case {i}:', repr(e))\n")
+    (root / "probes.py").write_text("import torch.nn as nn\n\n__all__ = " + repr([f"P{i}" for i in range(len(TRANSFORMS))])
+                                    + "\n\n\n" + "\n\n".join(classes))
+    (root / "run.py").write_text("\n".join(script))
+    return root
+
+
+def test_transforms_sizes_agree_with_torchvision(tmp_path):
+    root = _probe_project(tmp_path)
+    a = _lint(root / "probes.py")
+    assert a.findings == []
+    got = {}
+    for r in a.runs:
+        if r.input_from and r.cls is not None:
+            got[r.cls.name] = "x".join(map(str, r.inputs[0]))
+    want = {f"P{i}": shape for i, (_, _, _, shape) in enumerate(TRANSFORMS) if shape}
+    assert got == want
+    rc, err, seen = oracle(root, "run.py")
+    assert rc == 0, err
+    for name, shape in want.items():
+        assert seen[name] == shape, (name, err)
+
+
+NET = '''
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.fc = nn.Linear(8 * 30 * 30, 10)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))
+'''
+
+SCRIPT = '''
+import argparse
+import os
+import torch
+import torchvision.transforms as transforms
+from torchvision import datasets
+from net import Net
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--aug", action="store_true")
+parser.add_argument("--size", type=int, default=int(os.environ.get("SIZE", "32")))
+args = parser.parse_args()
+{setup}
+loader = torch.utils.data.DataLoader(data, batch_size=2)
+model = Net()
+for x, y in loader:
+{loop}
+'''
+
+# (setup, loop body): each leaves something the source does not decide -> no input inferred
+UNDECIDED = {
+    "unknown op on x": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
+                        "    x = augment(x)\n    model(x)"),
+    "transform list appended to": ("t = transforms.Compose([transforms.ToTensor()])\nif args.aug:\n"
+                                   "    t.transforms.append(transforms.RandomCrop(30))\n"
+                                   "data = datasets.CIFAR10('.', transform=t)", "    model(x)"),
+    "size from the environment": ("data = datasets.CIFAR10('.', transform=transforms.Compose(["
+                                  "transforms.Resize(args.size), transforms.ToTensor()]))", "    model(x)"),
+    "dataset chosen by an undecided flag": (
+        "if os.environ.get('D'):\n    data = datasets.CIFAR10('.', transform=transforms.ToTensor())\n"
+        "else:\n    data = datasets.STL10('.', transform=transforms.ToTensor())", "    model(x)"),
+    "x rebound later in the loop": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
+                                    "    model(x)\n    x = x[:, :1]"),
+    "model rebound to another one": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
+                                     "    model = torch.nn.Identity()\n    model(x)"),
+    "dataset transform replaced": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())\n"
+                                   "data.transform = None", "    model(x)"),
+    "x bound in a try, used in its handler": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
+                                              "    try:\n        x = x[:, :1]\n    except Exception:\n"
+                                              "        model(x)"),
+    "the loader's dataset changed": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
+                                     "    loader.dataset.transform = None\n    model(x)"),
+}
+
+
+@pytest.mark.parametrize("name", list(UNDECIDED))
+def test_undecided_pipelines_give_no_input(tmp_path, name):
+    setup, loop = UNDECIDED[name]
+    (tmp_path / "net.py").write_text(NET)
+    (tmp_path / "train.py").write_text(SCRIPT.format(setup=setup, loop=loop))
+    a = _lint(tmp_path / "net.py")
+    assert not any(r.input_from for r in a.runs) and a.findings == []
+    # the same script with the plain CIFAR10 pipeline does give the input
+    (tmp_path / "train.py").write_text(SCRIPT.format(
+        setup="data = datasets.CIFAR10('.', transform=transforms.ToTensor())", loop="    model(x)"))
+    a = _lint(tmp_path / "net.py")
+    assert [r.inputs for r in a.runs if r.input_from] == [[(2, 3, 32, 32)]]
+
+
+def test_no_batch_dimension_or_a_rebound_global_give_no_input(tmp_path):
+    """``batch_size=None`` yields unbatched samples; a function reading a module global bound twice
+    (which binding its call sees is not followed) gives nothing either."""
+    (tmp_path / "net.py").write_text(NET)
+    plain = SCRIPT.format(setup="data = datasets.CIFAR10('.', transform=transforms.ToTensor())", loop="    model(x)")
+    (tmp_path / "train.py").write_text(plain.replace("batch_size=2", "batch_size=None"))
+    assert not any(r.input_from for r in _lint(tmp_path / "net.py").runs)
+    glob = plain.replace("for x, y in loader:\n    model(x)", "def run():\n    for x, y in loader:\n        model(x)\n")
+    (tmp_path / "train.py").write_text(glob + "run()\n")
+    assert [r.inputs for r in _lint(tmp_path / "net.py").runs if r.input_from] == [[(2, 3, 32, 32)]]
+    (tmp_path / "train.py").write_text(glob + "run()\nloader = torch.utils.data.DataLoader(data, batch_size=4)\nrun()\n")
+    assert not any(r.input_from for r in _lint(tmp_path / "net.py").runs)
