@@ -9,9 +9,11 @@ With no tree option it checks torch/nn (installed), torchvision/models (/work/sr
 the model folders of timm, transformers and diffusers under /work/srcs/unpacked when present.
 
 Per tree: files, findings (must be 0; each printed), SHP000 (internal errors, each printed), time,
-and the model classes analysed: classes with at least one run whose output shape came out known
+and the model classes analysed: classes with at least one run whose main output (a tensor, a
+tuple's first item, an output dataclass's first field) came out with a known shape
 (``Analysis.runs`` / ``run.output`` of ``shapelint.engine.analyze_source``), beside the classes
-shapelint built at all. Exit status 1 when any tree has a finding other than SHP000.
+shapelint built at all; and the followed fraction: of the file's model classes (its nn.Module
+subclasses, ``Analysis.coverage``), those among the classes analysed. Exit status 1 when any tree has a finding other than SHP000.
 
 ``--sample K`` checks every K-th file of a tree (deterministic), for a quick look at a huge tree.
 A file that takes longer than --timeout seconds is abandoned and listed.
@@ -75,11 +77,29 @@ def check_file(path: Path, timeout: int) -> dict:
         name = r.cls.name if getattr(r, "cls", None) else (r.ctor_text or "?")
         if getattr(r, "root", None) is not None:
             built.add(name)
-        out = getattr(r, "output", None)
-        if out is not None and getattr(out, "shape", None) is not None:
+        if _main_shape(getattr(r, "output", None)) is not None:
             analysed.add(name)
+    models = [c["class"] for c in an.coverage]  # the file's nn.Module subclasses
     return {"findings": [{"line": f.line, "code": f.code, "message": f.message[:300]} for f in an.findings],
-            "built": sorted(built), "analysed": sorted(analysed)}
+            "built": sorted(built), "analysed": sorted(analysed), "models": models,
+            "followed": sorted(set(models) & analysed)}
+
+
+def _main_shape(out):
+    """The shape of a run's main output: a tensor's, a tuple's first element's, an output
+    dataclass's first set field's (transformers' ModelOutput, diffusers' BaseOutput); None when
+    unknown."""
+    from shapelint.commands.summary.accounting import output_fields
+
+    for _ in range(4):
+        fields = output_fields(out)
+        if fields:
+            out = fields[0][1]
+        elif isinstance(out, (tuple, list)) and out:
+            out = out[0]
+        else:
+            break
+    return getattr(out, "shape", None)
 
 
 def gate_tree(label: str, root: Path, args) -> dict:
@@ -88,7 +108,7 @@ def gate_tree(label: str, root: Path, args) -> dict:
     if args.sample > 1:
         files = files[:: args.sample]
     res = {"tree": label, "root": str(root), "files": len(files), "findings": [], "shp000": [], "timeouts": [],
-           "classes_built": 0, "classes_analysed": 0}
+           "classes_built": 0, "classes_analysed": 0, "model_classes": 0, "followed": 0}
     for i, p in enumerate(files):
         r = check_file(p, args.timeout)
         rel = str(p.relative_to(root))
@@ -100,10 +120,16 @@ def gate_tree(label: str, root: Path, args) -> dict:
             (res["shp000"] if f["code"] == "SHP000" else res["findings"]).append(item)
         res["classes_built"] += len(r.get("built", []))
         res["classes_analysed"] += len(r.get("analysed", []))
+        res["model_classes"] += len(r.get("models", []))
+        res["followed"] += len(r.get("followed", []))
         if args.progress and (i + 1) % 50 == 0:
             print(f"  {label}: {i + 1}/{len(files)} ({time.time() - t0:.0f}s)", file=sys.stderr)
     res["seconds"] = round(time.time() - t0, 1)
     return res
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{100 * a / b:.0f}%" if b else "-"
 
 
 def main(argv=None) -> int:
@@ -142,13 +168,16 @@ def main(argv=None) -> int:
         results.append(r)
         print(f"{label}: {r['files']} files, {len(r['findings'])} findings, {len(r['shp000'])} SHP000, "
               f"{len(r['timeouts'])} timeouts, {r['classes_analysed']} classes analysed "
-              f"({r['classes_built']} built), {r['seconds']}s", file=sys.stderr)
+              f"({r['classes_built']} built), {r['followed']} of {r['model_classes']} model classes followed, "
+              f"{r['seconds']}s", file=sys.stderr)
 
-    print("| tree | files | findings | SHP000 | timeouts | classes built | classes analysed (output known) | seconds |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| tree | files | findings | SHP000 | timeouts | classes built | classes analysed (output known) "
+          "| model classes followed to a known output | seconds |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
+        frac = f"{r['followed']} of {r['model_classes']} ({_pct(r['followed'], r['model_classes'])})"
         print(f"| {r['tree']} | {r['files']} | {len(r['findings'])} | {len(r['shp000'])} | {len(r['timeouts'])} | "
-              f"{r['classes_built']} | {r['classes_analysed']} | {r['seconds']} |")
+              f"{r['classes_built']} | {r['classes_analysed']} | {frac} | {r['seconds']} |")
     for r in results:
         for x in r["findings"] + r["shp000"]:
             print(f"* {x}")
