@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import libcst as cst
 
 from .core.interpreter import AnalysisAbort, Frame, Interpreter
+from .core.limits import NO_DEADLINE
 from .core.project import ModuleRef
 from .core.source import ClassInfo, SourceModule, dotted
 from .core.values import UNKNOWN, ClassValue, FunctionValue, Qual, Tensor
@@ -72,13 +73,21 @@ class Planner:
         self.constructions = constructions or {}
         self.strict = strict
         self.interp = Interpreter(src, strict, project)
+        # the planner only resolves names, bases and default arguments, before the runs and again
+        # for the coverage after them, when the file's time budget may be spent: that
+        # bookkeeping must finish (the step budget still bounds it), the runs carry the budget
+        self.interp.deadline = NO_DEADLINE
         self._returned: Dict[int, List[cst.Call]] = {}  # id(function node) -> _returned_calls (the tree keeps it alive)
         self.extra_built: set = set()
 
     def model_classes(self) -> List[ClassInfo]:
         out = []
         for info in self.src.classes.values():
-            if self.interp.framework_base(info) is not None:
+            try:
+                base = self.interp.framework_base(info)
+            except AnalysisAbort:  # a base whose value spends the step budget: not followed
+                continue
+            if base is not None:
                 out.append(info)
         return out
 
