@@ -8,10 +8,11 @@ SHAPELINT_LIBS_SRC is the folder holding the packages transformers/, timm/, diff
 source only: nothing is imported); without it, the folder where those packages are installed.
 A target's inputs are --input-shape values; "timestep" is a 1-D tensor of the batch size.
 """
-import importlib.util
+import importlib.metadata
 import json
 import os
 import sys
+import sysconfig
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -24,14 +25,19 @@ def load():
 
 
 def library_root(library):
-    """The folder holding ``library/`` (its source), or None."""
+    """The folder holding ``library/`` (its source), or None. The installed package is located
+    without importing it (``importlib.util.find_spec`` would run its ``__init__``): from its
+    distribution's metadata, else the first folder of the import path holding the package."""
     env = os.environ.get("SHAPELINT_LIBS_SRC")
     if env:
         return Path(env) if (Path(env) / library).is_dir() else None
-    spec = importlib.util.find_spec(library)
-    if spec is None or not spec.origin:
-        return None
-    return Path(spec.origin).parent.parent
+    places = []
+    try:
+        places.append(Path(str(importlib.metadata.distribution(library).locate_file(""))))
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    places += [Path(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")] + [Path(p) for p in sys.path if p]
+    return next((p for p in places if (p / library / "__init__.py").is_file()), None)
 
 
 def inputs_of(spec):
