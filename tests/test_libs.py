@@ -24,12 +24,10 @@ from libs_check import library_root, load, static  # noqa: E402
 
 TARGETS, TRUTH = load()
 ALL = os.environ.get("SHAPELINT_LIBS_ALL") == "1"
-DEFAULT = {"bert", "llama", "timm_resnet18", "timm_vit_tiny", "unet2d"}
+DEFAULT = {"bert", "llama", "timm_resnet18", "timm_vit_tiny", "unet2d", "unet2d_condition"}
 FULL_ONLY = pytest.mark.skipif(not ALL, reason="slow: set SHAPELINT_LIBS_ALL=1")
 # what shapelint does not follow yet, and why (the test fails once it does: remove the entry)
-NOT_YET = {
-    "unet2d_condition": "UNet2DConditionModel's Transformer2DModel / BasicTransformerBlock path is not followed",
-}
+NOT_YET: dict = {}
 
 
 def _params():

@@ -259,6 +259,24 @@ CASES = {
         model = Net()
         model(torch.randn(2, 3, 32, 32))
     ''',
+    "getattr with a default on a module attribute never set (diffusers' FreeU switch)": '''
+        import torch
+        import torch.nn as nn
+
+        class Up(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(16, 4)
+
+            def forward(self, x):
+                freeu = getattr(self, "s1", None) and getattr(self, "b1", None)
+                if freeu:
+                    x = torch.cat([x, x], dim=1)
+                return self.fc(x)
+
+        model = Up()
+        model(torch.randn(2, 16))
+    ''',
 }
 
 
@@ -384,6 +402,19 @@ def test_decidable_while_loops_are_unrolled():
 
     src = textwrap.dedent(CASES["while loops: unrolled when decidable, havocked when the body may leave early"])
     bug = src.replace("nn.Linear(c * 8 * 8, 10)", "nn.Linear(c * 4 * 4, 10)")
+    with pytest.raises(RuntimeError) as e:
+        exec(compile(bug, "bug.py", "exec"), {})
+    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "bug.py"][-1]
+    assert [(f.code, f.line) for f in analyze_source(bug, "bug.py").findings] == [("SHP002", torch_line)]
+
+
+def test_getattr_default_on_a_module_decides_the_branch():
+    """getattr(self, "s1", None) on a module that never set s1 is None, as in torch: the branch it
+    guards is not taken, and the head's wrong size is found (UNet2DConditionModel's up blocks)."""
+    import traceback
+
+    src = textwrap.dedent(CASES["getattr with a default on a module attribute never set (diffusers' FreeU switch)"])
+    bug = src.replace("nn.Linear(16, 4)", "nn.Linear(15, 4)")
     with pytest.raises(RuntimeError) as e:
         exec(compile(bug, "bug.py", "exec"), {})
     torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "bug.py"][-1]

@@ -227,6 +227,8 @@ def _isinstance_one(interp, v, t) -> Any:
 
 def _b_getattr(interp, args, kwargs) -> Any:
     if len(args) >= 2 and isinstance(args[1], str):
+        if len(args) == 3 and _b_hasattr(interp, args[:2], {}) is False:
+            return args[2]  # getattr(self, "s1", None) on a module that never set it (diffusers' FreeU switch)
         v = interp.getattr(args[0], args[1])
         if v is UNKNOWN and len(args) == 3:
             if _lacks(interp, args[0], args[1]):
