@@ -277,6 +277,49 @@ CASES = {
         model = Up()
         model(torch.randn(2, 16))
     ''',
+    "super(Base, self).__init__() skips Base's own __init__ (diffusers' HiDreamAttention)": '''
+        import torch
+        import torch.nn as nn
+
+        class Attention(nn.Module):
+            def __init__(self, query_dim, heads=8):
+                super().__init__()
+                self.to_q = nn.Linear(query_dim, heads * 4)
+
+        class MyAttention(Attention):
+            def __init__(self, query_dim: int = 16):
+                super(Attention, self).__init__()
+                self.to_q = nn.Linear(query_dim, 8)
+
+            def forward(self, x):
+                return self.to_q(x)
+
+        model = MyAttention()
+        model(torch.randn(2, 16))
+    ''',
+    "slice assignment inserts into a list (timm's val2tuple)": '''
+        import torch
+        import torch.nn as nn
+
+        def val2tuple(x, min_len=1, idx_repeat=-1):
+            x = list(x) if isinstance(x, (list, tuple)) else [x]
+            if len(x) > 0:
+                x[idx_repeat:idx_repeat] = [x[idx_repeat] for _ in range(min_len - len(x))]
+            return tuple(x)
+
+        class Net(nn.Module):
+            def __init__(self, width=8):
+                super().__init__()
+                sizes = val2tuple(width, 2)
+                self.a = nn.Linear(4, sizes[0])
+                self.b = nn.Linear(sizes[0], sizes[1])
+
+            def forward(self, x):
+                return self.b(self.a(x))
+
+        model = Net()
+        model(torch.randn(2, 4))
+    ''',
 }
 
 
@@ -419,3 +462,19 @@ def test_getattr_default_on_a_module_decides_the_branch():
         exec(compile(bug, "bug.py", "exec"), {})
     torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "bug.py"][-1]
     assert [(f.code, f.line) for f in analyze_source(bug, "bug.py").findings] == [("SHP002", torch_line)]
+
+
+def test_slice_assignment_and_two_argument_super_are_followed():
+    """The list after `x[-1:-1] = [...]` and the class built through `super(Base, self)` are known:
+    the head's wrong size is found on the line torch fails on."""
+    import traceback
+
+    for name, good, bad in [("slice assignment inserts into a list (timm's val2tuple)",
+                             "nn.Linear(sizes[0], sizes[1])", "nn.Linear(sizes[0] + 1, sizes[1])"),
+                            ("super(Base, self).__init__() skips Base's own __init__ (diffusers' HiDreamAttention)",
+                             "nn.Linear(query_dim, 8)", "nn.Linear(query_dim + 1, 8)")]:
+        bug = textwrap.dedent(CASES[name]).replace(good, bad)
+        with pytest.raises(RuntimeError) as e:
+            exec(compile(bug, "bug.py", "exec"), {})
+        torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "bug.py"][-1]
+        assert [(f.code, f.line) for f in analyze_source(bug, "bug.py").findings] == [("SHP002", torch_line)], name

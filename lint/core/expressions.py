@@ -275,7 +275,7 @@ class ExpressionsMixin(_Host):
     def _e_Call(self, node, frame) -> Any:
         func = self.eval(node.func, frame)
         if isinstance(func, Qual) and func.name == "builtins.super":
-            return self._super(frame)
+            return self._super(frame, node)
         if isinstance(func, Qual) and func.name == "torch._assert":
             self._assert_equal(node, frame)
         args, kwargs = [], {}

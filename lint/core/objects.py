@@ -18,7 +18,9 @@ else:
 
 
 class ObjectsMixin(_Host):
-    def _super(self, frame) -> Any:
+    def _super(self, frame, node=None) -> Any:
+        if node is not None and node.args:
+            return self._super_of(node, frame)
         fn = frame.func
         if fn is None or fn.cls is None:
             return UNKNOWN
@@ -28,6 +30,17 @@ class ObjectsMixin(_Host):
         if not isinstance(inst, (ModuleValue, ObjectValue)):
             return UNKNOWN
         return SuperRef(fn.cls, inst)
+
+    def _super_of(self, node, frame) -> Any:
+        """``super(Cls, self)``: the lookup starts after ``Cls`` in the instance's MRO (diffusers'
+        ``super(Attention, self).__init__()`` skips Attention's own ``__init__``)."""
+        if len(node.args) != 2 or any(a.keyword is not None or a.star for a in node.args):
+            return UNKNOWN
+        cls, inst = (self.eval(a.value, frame) for a in node.args)
+        if not isinstance(cls, ClassValue) or not isinstance(inst, (ModuleValue, ObjectValue)) or inst.cls is None \
+                or cls.info not in self.mro(inst.cls):
+            return UNKNOWN
+        return SuperRef(cls.info, inst)
 
     def super_attr(self, ref: "SuperRef", attr) -> Any:
         inst = ref.instance

@@ -135,21 +135,33 @@ class StatementsMixin(_Host):
             self.setattr(obj, target.attr.value, value)
         elif isinstance(target, cst.Subscript):
             obj = self.eval(target.value, frame)
-            if isinstance(obj, (list, dict)) and len(target.slice) == 1 and \
-                    isinstance(target.slice[0].slice, cst.Index):
-                key = self.eval(target.slice[0].slice.value, frame)
-                if self.speculative or key is UNKNOWN or obj in self.havoc:
-                    self.havoc.add(obj)
-                    return
-                try:
-                    obj[key] = value
-                except CONCRETE_ERRORS:
-                    self.havoc.add(obj)
+            if isinstance(obj, (list, dict)):
+                self._assign_item(obj, target, value, frame)
             elif isinstance(obj, ModuleValue):
                 obj.uncertain = True
             # tensor item assignment leaves the shape unchanged
         elif isinstance(target, cst.StarredElement):
             self.assign(target.value, value, frame)
+
+    def _assign_item(self, obj, target, value, frame) -> None:
+        """``obj[key] = value`` and ``obj[a:b] = items`` (timm's ``x[i:i] = [...]``, an insertion)
+        on a list or dict whose content is known; anything else leaves it unknown (havoc)."""
+        key: Any = UNKNOWN
+        if len(target.slice) == 1:
+            s = target.slice[0].slice
+            if isinstance(s, cst.Index):
+                key = self.eval(s.value, frame)
+            elif isinstance(s, cst.Slice) and isinstance(obj, list) and isinstance(value, (list, tuple)):
+                parts = [None if p is None else self.eval(p, frame) for p in (s.lower, s.upper, s.step)]
+                if all(p is None or (isinstance(p, int) and not isinstance(p, bool)) for p in parts):
+                    key, value = slice(*parts), list(value)
+        if self.speculative or key is UNKNOWN or obj in self.havoc:
+            self.havoc.add(obj)
+            return
+        try:
+            obj[key] = value
+        except CONCRETE_ERRORS:
+            self.havoc.add(obj)
 
     def _s_If(self, stmt, frame) -> None:
         c = self.test(stmt.test, frame)
