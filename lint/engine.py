@@ -47,6 +47,21 @@ class Analysis:
 # Running
 # ------------------------------------------------------------------------------------------------
 
+def _guessed_defaults(interp: Interpreter, run: Run) -> bool:
+    """A construction nobody wrote: the class built with the defaults of an ``__init__`` that takes
+    parameters (timm's ``EfficientVit(widths=())``, placeholders its factories always replace).
+    Python raising there is no bug anyone meets: unknown, never SHP009."""
+    if run.ctor is not None or run.ctor_kwargs is not None or run.cls is None or run.built_at:
+        return False
+    for c in interp.mro(run.cls):
+        init = c.methods.get("__init__")
+        if init is not None:
+            p = init.params
+            return bool((list(p.posonly_params) + list(p.params))[1:] + list(p.kwonly_params)) or \
+                isinstance(p.star_arg, cst.Param) or p.star_kwarg is not None
+    return False
+
+
 def _spec_tensor(spec: InputSpec, dtype="float", first: Optional[ModuleValue] = None) -> Tensor:
     shape = tuple(D.sym(d) if isinstance(d, str) else d for d in spec)
     return Tensor(shape, dtype, batch_dim(first, len(shape)))
@@ -70,12 +85,13 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
     except ConstructionAbort:  # Python raises while building it (SHP009): there is no model
         run.root = None
         run.facts = [f for f in interp.facts if f.kind == "violation"]
-        if run.from_options and run.facts:
-            # one configuration of the script's options, not necessarily the one it is run with:
-            # listed as not analysed, never reported
+        if run.facts and (run.from_options or _guessed_defaults(interp, run)):
+            # one configuration of the script's options, not necessarily the one it is run with,
+            # or placeholder defaults nobody builds the class with: listed as not analysed, never reported
             what = run.facts[0].payload.what() if hasattr(run.facts[0].payload, "what") else "an error"
             run.facts = []
-            run.not_built = f"its construction {' '.join(run.ctor_text.split())} ({run.built_at}) raises: {what}"
+            run.not_built = (f"its construction {' '.join(run.ctor_text.split())} ({run.built_at}) raises: {what}"
+                             if run.from_options else f"its parameters' defaults cannot build it: {what}")
         return
     finally:
         interp.constructing = False

@@ -478,3 +478,47 @@ def test_slice_assignment_and_two_argument_super_are_followed():
             exec(compile(bug, "bug.py", "exec"), {})
         torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "bug.py"][-1]
         assert [(f.code, f.line) for f in analyze_source(bug, "bug.py").findings] == [("SHP002", torch_line)], name
+
+
+PLACEHOLDER_DEFAULTS = '''
+import torch
+import torch.nn as nn
+
+
+class Vit(nn.Module):
+    def __init__(self, in_chans=3, widths=(), num_classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(in_chans, widths[0], 3)
+        self.head = nn.Linear(widths[0], num_classes)
+
+    def forward(self, x):
+        return self.head(self.stem(x).mean((2, 3)))
+
+
+def vit_tiny():
+    return Vit(widths=(8, 16))
+
+
+def vit_bad():
+    return Vit(widths=())
+'''
+
+
+def test_placeholder_defaults_nobody_writes_are_not_a_construction_error():
+    """timm's `EfficientVit(widths=())`: Python raises on the class's own defaults, but only the
+    factories build it, with real values: unknown, no SHP009. The same defaults written in a
+    call of the file (`Vit(widths=())` in a factory) are still reported, where torch raises."""
+    import traceback
+
+    ns = {}
+    exec(compile(PLACEHOLDER_DEFAULTS, "case.py", "exec"), ns)
+    assert ns["vit_tiny"]()(torch.randn(2, 3, 8, 8)).shape == (2, 10)
+    with pytest.raises(IndexError):
+        ns["Vit"]()
+    with pytest.raises(IndexError) as e:
+        ns["vit_bad"]()
+    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
+    a = analyze_source(PLACEHOLDER_DEFAULTS, "case.py")
+    assert [(f.code, f.line) for f in a.findings] == [("SHP009", torch_line)]
+    assert analyze_source(PLACEHOLDER_DEFAULTS.replace("\n\ndef vit_bad():\n    return Vit(widths=())\n", ""),
+                          "case.py").findings == []
