@@ -320,6 +320,24 @@ CASES = {
         model = Net()
         model(torch.randn(2, 4))
     ''',
+    "np.newaxis in a tensor index is None (transformers' canary)": '''
+        import numpy as np
+        import torch
+        import torch.nn as nn
+
+        class Pos(nn.Module):
+            def __init__(self, length=6, dim=4):
+                super().__init__()
+                self.length = length
+                self.fc = nn.Linear(dim, 3)
+
+            def forward(self, x):
+                pos = torch.arange(self.length)[:, np.newaxis]
+                return self.fc(x) + pos[: x.shape[1]]
+
+        model = Pos()
+        model(torch.randn(2, 6, 4))
+    ''',
 }
 
 

@@ -17,7 +17,7 @@ from ...rules.shp004_spatial_collapse import Collapse
 from ...rules.shp005_batch_folding import BatchFold
 from ...rules.shp006_broadcast_mismatch import Broadcast, ConcatMismatch, ConcatRank, EinsumMismatch, MatmulMismatch
 from .layers import dim_or_violation, flatten_shape, need, shape_of
-from ...core.values import UNKNOWN, Tensor
+from ...core.values import Qual, Tensor
 
 
 def _is_int(v):
@@ -305,7 +305,10 @@ def index(x: Tensor, key) -> Any:
         # advanced indexing of the first dim by an integer tensor: index shape + the rest
         return Tensor((*key.shape, *s[1:]), x.dtype, None)
     items = list(key) if isinstance(key, tuple) else [key]
-    if any(isinstance(k, Tensor) or k is UNKNOWN or isinstance(k, list) for k in items):
+    # np.newaxis is None (transformers' canary: `torch.arange(n)[:, np.newaxis]`); any other name
+    # (a value not followed) says nothing about the rank
+    items = [None if isinstance(k, Qual) and k.name in ("numpy.newaxis", "torch.newaxis") else k for k in items]
+    if not all(k is None or k is Ellipsis or isinstance(k, (int, slice)) or D.is_dim(k) for k in items):
         raise Unknowable()
     n_real = sum(1 for k in items if k is not None and k is not Ellipsis)
     if n_real > len(s):
