@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import libcst as cst
 
+from .core.cstwalk import code_children
 from .core.interpreter import AnalysisAbort, Frame, Interpreter
 from .core.project import ModuleRef
 from .core.source import ClassInfo, SourceModule, dotted
@@ -22,36 +23,29 @@ from .results import Run
 _CHAIN_METHODS = {"to", "cuda", "cpu", "eval", "train", "float", "double", "half", "requires_grad_"}
 
 
-class _Scanner(cst.CSTVisitor):
-    """Collects calls outside class bodies, with the function that encloses each."""
+class _Scanner:
+    """Collects calls outside class bodies, with the function that encloses each (source order;
+    read with core/cstwalk.py, not libcst's visitor, which rebuilds every node it passes)."""
 
     def __init__(self):
         self.calls: List[Tuple[cst.Call, Optional[cst.FunctionDef]]] = []
         self.assigns: List[Tuple[str, cst.BaseExpression, Optional[cst.FunctionDef]]] = []
-        self.func_stack: List[cst.FunctionDef] = []
-        self.class_depth = 0
 
-    def visit_ClassDef(self, node):
-        self.class_depth += 1
-        return False  # nothing inside a class body is collected: not walking it halves the planner's cost
-
-    def leave_ClassDef(self, node):
-        self.class_depth -= 1
-
-    def visit_FunctionDef(self, node):
-        self.func_stack.append(node)
-
-    def leave_FunctionDef(self, node):
-        self.func_stack.pop()
-
-    def visit_Call(self, node):
-        if not self.class_depth:
-            self.calls.append((node, self.func_stack[-1] if self.func_stack else None))
-
-    def visit_Assign(self, node):
-        if not self.class_depth and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            self.assigns.append((node.targets[0].target.value, node.value,
-                                 self.func_stack[-1] if self.func_stack else None))
+    def scan(self, tree: cst.CSTNode) -> "_Scanner":
+        # nothing inside a class body is collected: not walking it halves the planner's cost
+        stack: List[Any] = [(tree, None)]
+        while stack:
+            node, fn = stack.pop()
+            if isinstance(node, cst.ClassDef):
+                continue
+            if isinstance(node, cst.FunctionDef):
+                fn = node
+            elif isinstance(node, cst.Call):
+                self.calls.append((node, fn))
+            elif isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                self.assigns.append((node.targets[0].target.value, node.value, fn))
+            stack.extend((c, fn) for c in reversed(code_children(node)))
+        return self
 
 
 def _unchain(expr):
@@ -136,8 +130,7 @@ class Planner:
 
     def plan(self) -> List[Run]:
         classes = self.model_classes()
-        scanner = _Scanner()
-        self.src.tree.visit(scanner)
+        scanner = _Scanner().scan(self.src.tree)
         runs: List[Run] = []
         seen: Dict[Tuple[str, str, str], Run] = {}
         # variable -> construction call, for `model = Net(); model(x)` and `summary(model, ...)`
@@ -435,54 +428,6 @@ def _bound_names(fn: cst.FunctionDef) -> set:
             names.add(star.name.value)
     declared = set()
 
-    class _V(cst.CSTVisitor):
-        def visit_FunctionDef(self, node):
-            names.add(node.name.value)
-            return False
-
-        def visit_ClassDef(self, node):
-            names.add(node.name.value)
-            return False
-
-        def visit_Lambda(self, node):
-            return False
-
-        def visit_AssignTarget(self, node):
-            _targets(node.target)
-
-        def visit_AnnAssign(self, node):
-            _targets(node.target)
-
-        def visit_AugAssign(self, node):
-            _targets(node.target)
-
-        def visit_For(self, node):
-            _targets(node.target)
-
-        def visit_WithItem(self, node):
-            if node.asname is not None:
-                _targets(node.asname.name)
-
-        def visit_NamedExpr(self, node):
-            _targets(node.target)
-
-        def visit_ImportAlias(self, node):
-            name = node.asname.name if node.asname is not None else node.name
-            if isinstance(name, cst.Name):
-                names.add(name.value)
-            elif isinstance(name, cst.Attribute):
-                root = name
-                while isinstance(root, cst.Attribute):
-                    root = root.value
-                if isinstance(root, cst.Name):
-                    names.add(root.value)
-
-        def visit_Global(self, node):
-            declared.update(n.name.value for n in node.names)
-
-        def visit_Nonlocal(self, node):
-            declared.update(n.name.value for n in node.names)
-
     def _targets(t):
         if isinstance(t, cst.Name):
             names.add(t.value)
@@ -492,8 +437,37 @@ def _bound_names(fn: cst.FunctionDef) -> set:
         elif isinstance(t, cst.StarredElement):
             _targets(t.value)
 
-    fn.body.visit(_V())
+    stack: List[cst.CSTNode] = [fn.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            names.add(node.name.value)
+            continue
+        if isinstance(node, cst.Lambda):
+            continue
+        if isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.NamedExpr)):
+            _targets(node.target)
+        elif isinstance(node, cst.WithItem):
+            if node.asname is not None:
+                _targets(node.asname.name)
+        elif isinstance(node, cst.ImportAlias):
+            _alias_name(node, names)
+        elif isinstance(node, (cst.Global, cst.Nonlocal)):
+            declared.update(n.name.value for n in node.names)
+        stack.extend(code_children(node))
     return names - declared
+
+
+def _alias_name(node: cst.ImportAlias, names: set) -> None:
+    name = node.asname.name if node.asname is not None else node.name
+    if isinstance(name, cst.Name):
+        names.add(name.value)
+    elif isinstance(name, cst.Attribute):
+        root = name
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if isinstance(root, cst.Name):
+            names.add(root.value)
 
 
 def _uses_locals(call: cst.Call, fn: cst.FunctionDef) -> bool:
@@ -511,7 +485,7 @@ def _uses_locals(call: cst.Call, fn: cst.FunctionDef) -> bool:
             names.add(n.target.value)
         if isinstance(n, (cst.AnnAssign, cst.AugAssign)) and isinstance(n.target, cst.Name):
             names.add(n.target.value)
-        stack.extend(n.children)
+        stack.extend(code_children(n))
     stack = list(call.args)
     while stack:
         n = stack.pop()
@@ -520,7 +494,7 @@ def _uses_locals(call: cst.Call, fn: cst.FunctionDef) -> bool:
         if isinstance(n, cst.Attribute):
             stack.append(n.value)
             continue
-        stack.extend(n.children)
+        stack.extend(code_children(n))
     return False
 
 
@@ -537,8 +511,8 @@ def _returned_calls(fn) -> List[cst.Call]:
             if isinstance(v, cst.Call):
                 assigned.setdefault(n.targets[0].target.value, v)
         if isinstance(n, _NO_STATEMENTS_INSIDE):
-            continue  # libcst's .children rebuilds each node: walk statements only
-        stack.extend(n.children)
+            continue  # no statement below: not walked
+        stack.extend(code_children(n))
     out = []
     for r in _walk_returns(fn):
         v = _unchain(r.value) if r.value is not None else None
@@ -559,7 +533,7 @@ def _walk_returns(fn):
             continue
         if isinstance(n, _NO_STATEMENTS_INSIDE):
             continue
-        stack.extend(n.children)
+        stack.extend(code_children(n))
 
 
 # nodes that hold no statement (no `return`, no assignment) below them
