@@ -68,7 +68,7 @@ class FixContext:
     def constant(expr: Any) -> Optional[int]:
         """The value of an integer expression made only of literals (``320``, ``16 * 5 * 5``)."""
         if isinstance(expr, cst.Integer):
-            return int(expr.evaluated_value)
+            return int(expr.value, 0)
         if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
             v = FixContext.constant(expr.expression)
             return -v if v is not None else None
