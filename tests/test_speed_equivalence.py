@@ -273,3 +273,22 @@ def test_the_syntax_tree_is_freed_without_the_cyclic_collector():
     finally:
         if collecting:
             gc.enable()
+
+
+def test_the_time_budget_reads_the_thread_clock_only_when_it_could_be_spent(monkeypatch):
+    import time
+
+    from shapelint.core import limits
+
+    reads = []
+    real = time.thread_time
+    monkeypatch.setattr(limits.time, "thread_time", lambda: reads.append(1) or real())
+    d = limits.Deadline(100.0)
+    assert reads == [1]
+    assert not any(d.passed() for _ in range(1000)) and reads == [1]
+    short = limits.Deadline(0.001)
+    end = real() + 0.05
+    while real() < end:  # spend CPU time: more than the budget
+        pass
+    assert short.passed()
+    assert not limits.Deadline(None).passed()

@@ -208,17 +208,17 @@ class Deadline:
         if budget is None or budget <= 0 or math.isinf(budget):
             self.budget = self.end = self.file_end = self.wall_end = None
             return
-        now = time.thread_time()
+        wall, now = time.perf_counter(), time.thread_time()  # in this order: wall_end errs late
         self.file_end = file_end if file_end is not None else now + budget * FILE_BUDGET_FACTOR
         self.end = min(now + budget, self.file_end)
-        self.wall_end = time.perf_counter() + (self.end - now)
+        self.wall_end = wall + (self.end - now)
 
     def for_run(self) -> "Deadline":
         """The budget of one class analysed from now on."""
         return self if self.budget is None else Deadline(self.budget, self.file_end)
 
     def passed(self) -> bool:
-        if self.end is None or time.perf_counter() <= self.wall_end:
+        if self.end is None or self.wall_end is None or time.perf_counter() <= self.wall_end:
             return False
         return time.thread_time() > self.end
 
