@@ -151,6 +151,9 @@ def _results(files, opts, jobs: int):
     from concurrent.futures import ProcessPoolExecutor
     from itertools import repeat
 
+    # imported once, here: forked workers inherit libcst and the engine instead of each importing them
+    from . import engine  # noqa: F401
+
     with ProcessPoolExecutor(max_workers=min(jobs, len(misses))) as pool:
         computed = pool.map(check_file, misses, repeat(opts), chunksize=1)
         for i in range(len(files)):
