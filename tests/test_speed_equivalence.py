@@ -292,3 +292,25 @@ def test_the_time_budget_reads_the_thread_clock_only_when_it_could_be_spent(monk
         pass
     assert short.passed()
     assert not limits.Deadline(None).passed()
+
+
+def test_a_node_class_visited_some_other_way_is_read_through_libcst():
+    """A libcst release whose visit order cannot be read from the code falls back to libcst."""
+    from dataclasses import dataclass
+
+    from libcst._nodes.internal import visit_sequence
+
+    from shapelint.core import cstwalk
+
+    @dataclass(frozen=True)
+    class Odd(cst.Name):
+        def _visit_and_replace_children(self, visitor):
+            names = ("lpar", "rpar")  # no field name is a constant of its own: the order is unknown
+            rpar = visit_sequence(self, names[1], self.rpar, visitor)
+            lpar = visit_sequence(self, names[0], self.lpar, visitor)
+            return Odd(value=self.value, lpar=lpar, rpar=rpar)
+
+    node = Odd(value="x", lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    assert [type(c) for c in node.children] == [cst.RightParen, cst.LeftParen]
+    assert children(node) == node.children and cstwalk._ORDER[Odd] is None
+    assert code_children(node) == []

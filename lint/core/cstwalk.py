@@ -5,27 +5,37 @@ which rebuilds (and re-validates) every node it passes: walking a large module t
 more than parsing it. :func:`children` returns the same list, in the same (source) order, by
 reading the node's fields directly. The field order of each node class is the order in which its
 ``_visit_and_replace_children`` visits them, read once per class from the method's code (the
-field names it passes to libcst's ``visit_*`` helpers are constants of that code, in order);
-tests/test_cstwalk.py checks ``children(n) == n.children`` on every node of real files.
+field names it passes to libcst's ``visit_*`` helpers are constants of that code, in order) and
+checked against libcst's ``children`` of the first node of the class met (a class that does not
+match is read through libcst, slowly but right); tests/test_speed_equivalence.py checks
+``children(n) == n.children`` on every node of real files.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Tuple, Type
+from typing import Dict, List, Optional, Tuple, Type
 
 import libcst as cst
 
-_ORDER: Dict[Type, Tuple[str, ...]] = {}
+_ORDER: Dict[Type, Optional[Tuple[str, ...]]] = {}
 _KIND: Dict[Type, int] = {}
 
 
-def _fields(cls: Type) -> Tuple[str, ...]:
+def _fields(node: cst.CSTNode) -> Optional[Tuple[str, ...]]:
+    """The child fields of ``type(node)`` in visiting order, checked once against libcst's own
+    ``children`` of this first node met; None (libcst's ``children`` is used for the class) when
+    they differ, as they would if a libcst release visited its fields some other way."""
+    cls = type(node)
     names = set(getattr(cls, "__dataclass_fields__", ()))
     code = cls._visit_and_replace_children.__code__
     seen: List[str] = []
     for c in code.co_consts:
         if isinstance(c, str) and c in names and c not in seen:
             seen.append(c)
-    _ORDER[cls] = order = tuple(seen)
+    order: Optional[Tuple[str, ...]] = tuple(seen)
+    got, want = _read_fields(node, order, False), node.children
+    if len(got) != len(want) or any(a is not b for a, b in zip(got, want)):
+        order = None
+    _ORDER[cls] = order
     return order
 
 
@@ -43,9 +53,16 @@ def _kind(t: Type) -> int:
 
 
 def _children(node: cst.CSTNode, code_only: bool) -> List[cst.CSTNode]:
-    order = _ORDER.get(type(node))
+    order = _ORDER.get(type(node), ())
+    if order == ():
+        order = _fields(node)
     if order is None:
-        order = _fields(type(node))
+        kids = node.children
+        return [c for c in kids if not isinstance(c, TRIVIA)] if code_only else list(kids)
+    return _read_fields(node, order, code_only)
+
+
+def _read_fields(node: cst.CSTNode, order: Tuple[str, ...], code_only: bool) -> List[cst.CSTNode]:
     out: List[cst.CSTNode] = []
     kinds = _KIND
     for name in order:
@@ -80,12 +97,3 @@ TRIVIA = (cst.BaseParenthesizableWhitespace, cst.EmptyLine, cst.TrailingWhitespa
 def code_children(node: cst.CSTNode) -> List[cst.CSTNode]:
     """:func:`children` less the whitespace, comments, parentheses and operators."""
     return _children(node, True)
-
-
-def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node under ``node`` (itself included) but trivia, in source (pre-)order."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(code_children(n)))
