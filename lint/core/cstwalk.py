@@ -31,12 +31,11 @@ def _fields(node: cst.CSTNode) -> Optional[Tuple[str, ...]]:
     for c in code.co_consts:
         if isinstance(c, str) and c in names and c not in seen:
             seen.append(c)
-    order: Optional[Tuple[str, ...]] = tuple(seen)
+    order = tuple(seen)
     got, want = _read_fields(node, order, False), node.children
-    if len(got) != len(want) or any(a is not b for a, b in zip(got, want)):
-        order = None
-    _ORDER[cls] = order
-    return order
+    ok = len(got) == len(want) and all(a is b for a, b in zip(got, want))
+    _ORDER[cls] = order if ok else None
+    return _ORDER[cls]
 
 
 def _kind(t: Type) -> int:
