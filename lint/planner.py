@@ -2,6 +2,7 @@
 inputs (flags, the file's own calls, symbolic). ``engine.py`` runs the plan."""
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any, Dict, List, Optional, Tuple
 
 import libcst as cst
@@ -47,7 +48,10 @@ class _Scanner:
                 self.calls.append((node, fn))
             elif kind is assign and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
                 self.assigns.append((node.targets[0].target.value, node.value, fn))
-            stack.extend((c, fn) for c in reversed(code_children(node)))
+            kids = code_children(node)
+            if kids:
+                kids.reverse()
+                stack.extend(zip(kids, repeat(fn)))
         return self
 
 
@@ -152,29 +156,21 @@ class Planner:
         # module-level `model = nn.Sequential(...)`: a model of its own (nested containers aside)
         container_models = {id(c): (c, name) for (f, name), c in scoped_ctor.items()
                             if f is None and self._called_class(c) is None}
-        views: Dict[Optional[int], Tuple[Dict[str, cst.Call], Dict[str, List[cst.BaseExpression]]]] = {}
-
-        def scope_view(fn):
-            """(var_ctor, var_values) as seen from inside `fn` (None: the module)."""
-            fid = id(fn) if fn is not None else None
-            if fid not in views:
-                ctor = {n: c for (f, n), c in scoped_ctor.items() if f is None}
-                vals = {n: v for (f, n), v in scoped_values.items() if f is None}
-                if fn is not None:
-                    for n in _bound_names(fn):
-                        ctor.pop(n, None)
-                        vals.pop(n, None)
-                    ctor.update({n: c for (f, n), c in scoped_ctor.items() if f == fid})
-                    vals.update({n: v for (f, n), v in scoped_values.items() if f == fid})
-                views[fid] = (ctor, vals)
-            return views[fid]
-
-        var_ctor, self.var_values = scope_view(None)
+        own: Dict[Optional[int], Tuple[Dict[str, cst.Call], Dict[str, List[cst.BaseExpression]]]] = {}
+        for (f, n), c in scoped_ctor.items():
+            own.setdefault(f, ({}, {}))[0][n] = c
+        for (f, n), vs in scoped_values.items():
+            own.setdefault(f, ({}, {}))[1][n] = vs
+        module = own.get(None, ({}, {}))
+        views: Dict[Optional[int], _ScopeView] = {}
         linked: Dict[int, List[Tuple[List[InputSpec], str]]] = {}
         container_calls: Dict[Tuple[int, str], cst.Call] = {}
         for call, fn in scanner.calls:
-            var_ctor_here, self.var_values = scope_view(fn)
-            got = self._input_of(call, var_ctor_here)
+            fid = id(fn) if fn is not None else None
+            view = views.get(fid)
+            if view is None:
+                view = views[fid] = _ScopeView(fn, module, own.get(fid, ({}, {})) if fn is not None else ({}, {}))
+            got = self._input_of(call, view)
             if got is not None:
                 ctor, specs, origin = got
                 linked.setdefault(id(ctor), []).append((specs, origin, call))
@@ -340,15 +336,15 @@ class Planner:
                     p.default is not None for p in init.params.kwonly_params)
         return True
 
-    def _input_of(self, call: cst.Call, var_ctor) -> Optional[Tuple[cst.Call, List[InputSpec], str]]:
+    def _input_of(self, call: cst.Call, view: "_ScopeView") -> Optional[Tuple[cst.Call, List[InputSpec], str]]:
         func = call.func
         # model(x) / model.forward(x) with x a tensor factory call
         target = func
         if isinstance(func, cst.Attribute) and func.attr.value == "forward":
             target = func.value
         ctor = None
-        if isinstance(target, cst.Name) and target.value in var_ctor:
-            ctor = var_ctor[target.value]
+        if isinstance(target, cst.Name):
+            ctor = view.ctor(target.value)
         elif isinstance(target, cst.Call):
             inner = _unchain(target)
             if self._called_class(inner) is not None:
@@ -357,8 +353,8 @@ class Planner:
             specs = []
             for a in call.args:
                 expr = a.value
-                if isinstance(expr, cst.Name) and len(self.var_values.get(expr.value, ())) == 1:
-                    expr = self.var_values[expr.value][0]  # x = torch.rand(...); model(x), in a loop too
+                if isinstance(expr, cst.Name) and len(view.values(expr.value)) == 1:
+                    expr = view.values(expr.value)[0]  # x = torch.rand(...); model(x), in a loop too
                 v = self.interp.eval_or_unknown(expr, Frame())
                 if not isinstance(v, Tensor) or v.shape is None or not all(isinstance(d, int) for d in v.shape):
                     return None
@@ -374,7 +370,7 @@ class Planner:
                 return None
             m = _unchain(call.args[0].value)
             if isinstance(m, cst.Name):
-                ctor = var_ctor.get(m.value)
+                ctor = view.ctor(m.value)
             elif isinstance(m, cst.Call) and self._called_class(m) is not None:
                 ctor = m
             if ctor is None:
@@ -396,6 +392,37 @@ class Planner:
                 specs = [("N",) + s for s in specs]
             return ctor, specs, "summary"
         return None
+
+
+class _ScopeView:
+    """The planner's variables as seen from inside a module-level function (None: the module):
+    the function's own, else the module's unless the function binds the name (Python's scopes).
+    What the function binds is worked out only when a module variable is looked up from it."""
+
+    __slots__ = ("fn", "module", "own", "_bound")
+
+    def __init__(self, fn: Optional[cst.FunctionDef], module: Tuple[Dict, Dict], own: Tuple[Dict, Dict]):
+        self.fn, self.module, self.own, self._bound = fn, module, own, None
+
+    def _get(self, i: int, name: str) -> Any:
+        if name in self.own[i]:
+            return self.own[i][name]
+        if name not in self.module[i]:
+            return None
+        if self.fn is not None:
+            if self._bound is None:
+                self._bound = _bound_names(self.fn)
+            if name in self._bound:
+                return None
+        return self.module[i][name]
+
+    def ctor(self, name: str) -> Optional[cst.Call]:
+        """The construction call the variable holds, if any."""
+        return self._get(0, name)
+
+    def values(self, name: str) -> List[cst.BaseExpression]:
+        """The values assigned to the variable (in order)."""
+        return self._get(1, name) or []
 
 
 def _size_specs(size) -> Optional[List[InputSpec]]:
