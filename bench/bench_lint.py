@@ -3,8 +3,11 @@ processes timed in the same run on the same machine.
 
     python bench/bench_lint.py [--repeat 5] [--slow-repeat 3] [--torch-nn PATH] [--layers 10000]
 
-Each figure is the median wall time of separate processes (cold: a new interpreter each time),
-with the command that was timed. Bytecode is cached for the measured processes (PYTHONPYCACHEPREFIX
+Each figure is the median of separate processes (cold: a new interpreter each time), with the
+command that was timed. The commands compared in one ratio run interleaved (one of each, in turn,
+per round), so that the load of a shared machine falls on both sides alike; each ratio is given
+for wall time and for CPU time (user + system of the process and its children: what the load does
+not inflate, but what parallel workers add up). Bytecode is cached for the measured processes (PYTHONPYCACHEPREFIX
 in a private folder, warmed once before timing), as it is for an installed package; the
 environment's PYTHONDONTWRITEBYTECODE is removed for them. "cache hit" runs read a cache this
 script filled just before; "cold" runs get an empty cache folder each time.
@@ -29,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,32 +64,43 @@ class Bench:
         self.warmed = set()
 
     def once(self, cmd, cwd=None):
-        """(seconds, peak RSS in MiB, stdout) of one process."""
+        """(wall seconds, CPU seconds (user + system), peak RSS in MiB, stdout) of one process."""
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env, cwd=cwd)
         out = p.stdout.read()
         _, _, usage = os.wait4(p.pid, 0)
         p.returncode = 0
         dt = time.perf_counter() - t0
-        return dt, usage.ru_maxrss / 1024, out
+        return dt, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out
 
-    def time(self, cmd, repeat=None, setup=None, cwd=None):
-        """Median seconds, median peak RSS (MiB), last stdout; one untimed warm-up run first (it
-        compiles the bytecode and fills the page cache)."""
-        key = tuple(map(str, cmd))
-        if key not in self.warmed:
-            if setup:
-                setup()
-            self.once(cmd, cwd)
-            self.warmed.add(key)
-        times, rss, out = [], [], b""
+    def interleaved(self, specs, repeat=None):
+        """Each spec is (cmd, setup or None, cwd or None). One untimed warm-up run of each (it
+        compiles the bytecode and fills the page cache), then ``repeat`` rounds that run every
+        command once, in turn, so that a change in the machine's load falls on all of them alike.
+        Returns, per spec, Timing(wall, cpu, rss, out): medians, and the last stdout."""
+        for cmd, setup, cwd in specs:
+            key = tuple(map(str, cmd))
+            if key not in self.warmed:
+                if setup:
+                    setup()
+                self.once(cmd, cwd)
+                self.warmed.add(key)
+        runs: list = [[] for _ in specs]
         for _ in range(repeat or self.repeat):
-            if setup:
-                setup()
-            dt, mem, out = self.once(cmd, cwd)
-            times.append(dt)
-            rss.append(mem)
-        return statistics.median(times), statistics.median(rss), out
+            for i, (cmd, setup, cwd) in enumerate(specs):
+                if setup:
+                    setup()
+                runs[i].append(self.once(cmd, cwd))
+        return [Timing(statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs),
+                       statistics.median(r[2] for r in rs), rs[-1][3]) for rs in runs]
+
+
+@dataclass
+class Timing:
+    wall: float
+    cpu: float
+    rss: float
+    out: bytes
 
 
 def shapelint_cmd():
@@ -139,7 +154,8 @@ def main():
     folder = os.path.abspath(folder) if folder else None
     b = Bench(args.repeat)
     shp = shapelint_cmd()
-    rows = []  # (measure, ratio text, numerator, denominator, target)
+    rows = []  # (measure, numerator Timing, denominator Timing, numerator text, denominator text, target)
+    memory = []  # (shapelint summary's peak RSS, torchsummary's)
     mismatches = []
     try:
         load = os.getloadavg()
@@ -154,20 +170,17 @@ def main():
         shp_nocache = [PY, "-m", "flake8", "--select=SHP", "--shapelint-no-cache", str(model)]
         shp_cold = [PY, "-m", "flake8", "--select=SHP", f"--shapelint-cache-dir={cold_dir}", str(model)]
         shp_hit = [PY, "-m", "flake8", "--select=SHP", f"--shapelint-cache-dir={hit_dir}", str(model)]
-        plain, _, _ = b.time(plain_cmd)
-        nocache, _, out_plain = b.time(shp_nocache)
-        cold, _, out_cold = b.time(shp_cold, setup=lambda: shutil.rmtree(cold_dir, ignore_errors=True))
-        hit, _, out_hit = b.time(shp_hit)
-        if not (out_plain == out_cold == out_hit):
-            mismatches.append(("flake8", out_plain, out_cold, out_hit))
+        plain, nocache, cold, hit = b.interleaved([
+            (plain_cmd, None, None), (shp_nocache, None, None),
+            (shp_cold, lambda: shutil.rmtree(cold_dir, ignore_errors=True), None), (shp_hit, None, None)])
+        if not (nocache.out == cold.out == hit.out):
+            mismatches.append(("flake8", nocache.out, cold.out, hit.out))
         lines = len(model.read_text().splitlines())
         rows.append((f"`flake8 --select=SHP` cold on a model file ({model.name}, {lines} lines) / plain flake8",
-                     cold / plain, f"{cold:.2f} s: `{rel(shp_cold, b.tmp)}` (empty cache)",
-                     f"{plain:.2f} s: plain flake8, shapelint's plugin left out", "≤ 2×"))
-        rows.append(("same, without the cache (`--shapelint-no-cache`) / plain flake8", nocache / plain,
-                     f"{nocache:.2f} s", f"{plain:.2f} s", "—"))
-        rows.append(("same, cache hit / plain flake8", hit / plain, f"{hit:.2f} s: `{rel(shp_hit, b.tmp)}` (filled)",
-                     f"{plain:.2f} s", "≤ 1.1×"))
+                     cold, plain, f"`{rel(shp_cold, b.tmp)}` (empty cache)", "plain flake8, shapelint's plugin left out",
+                     "≤ 2×"))
+        rows.append(("same, without the cache (`--shapelint-no-cache`) / plain flake8", nocache, plain, "", "", "—"))
+        rows.append(("same, cache hit / plain flake8", hit, plain, f"`{rel(shp_hit, b.tmp)}` (filled)", "", "≤ 1.1×"))
 
         # 2. a package folder
         if folder:
@@ -177,43 +190,45 @@ def main():
             parse_cmd = [PY, "-c", LIBCST_PARSE, folder]
             nocache_cmd = shp + ["check", "--no-cache", "--format", "json", folder]
             hit_cmd = shp + ["check", "--cache-dir", str(cache_dir), "--format", "json", folder]
-            parse, _, _ = b.time(parse_cmd, args.slow_repeat)
-            full, _, out_full = b.time(nocache_cmd, args.slow_repeat, cwd=b.tmp)
-            hit, _, out_hit = b.time(hit_cmd, args.slow_repeat, cwd=b.tmp)  # the warm-up run fills the cache
-            if out_full != out_hit:
-                mismatches.append(("folder", out_full, out_hit))
+            # the warm-up run of hit_cmd fills the cache
+            parse, full, hit = b.interleaved([(parse_cmd, None, None), (nocache_cmd, None, b.tmp), (hit_cmd, None, b.tmp)],
+                                             args.slow_repeat)
+            if full.out != hit.out:
+                mismatches.append(("folder", full.out, hit.out))
             name = "torch/nn" if folder.rstrip("/").endswith(os.path.join("torch", "nn")) else folder
             rows.append((f"`shapelint check` over {name} ({len(files)} files, {nlines:,} lines) / libcst bare parse",
-                         full / parse, f"{full:.2f} s: `shapelint check --no-cache {name}`",
-                         f"{parse:.2f} s: a process importing libcst and parsing each file", "≤ 1.3×"))
-            rows.append(("same, second run (cache hit) / libcst parse", hit / parse,
-                         f"{hit:.2f} s: `shapelint check {name}` (filled cache)", f"{parse:.2f} s", "≤ 0.1×"))
+                         full, parse, f"`shapelint check --no-cache {name}`",
+                         "a process importing libcst and parsing each file", "≤ 1.3×"))
+            rows.append(("same, second run (cache hit) / libcst parse", hit, parse, f"`shapelint check {name}` (filled cache)",
+                         "", "≤ 0.1×"))
 
         # 3. a Sequential of N layers
         seq = b.tmp / f"sequential_{args.layers}.py"
         sequential_file(seq, args.layers)
         seq_cmd = shp + ["check", "--no-cache", str(seq)]
-        seq_t, _, _ = b.time(seq_cmd, args.slow_repeat, cwd=b.tmp)
-        seq_plain, _, _ = b.time([PY, "-c", PLAIN_FLAKE8, str(seq)], args.slow_repeat)
+        seq_t, seq_plain = b.interleaved([(seq_cmd, None, b.tmp), ([PY, "-c", PLAIN_FLAKE8, str(seq)], None, None)],
+                                         args.slow_repeat)
         rows.append((f"Sequential of {args.layers:,} layers, `shapelint check` / plain flake8 on the same file",
-                     seq_t / seq_plain, f"{seq_t:.2f} s ({seq_t / args.layers * 1000:.2f} ms a layer): "
-                     f"`shapelint check --no-cache sequential_{args.layers}.py`", f"{seq_plain:.2f} s", "≤ 3×"))
+                     seq_t, seq_plain, f"{seq_t.wall / args.layers * 1000:.2f} ms a layer: "
+                     f"`shapelint check --no-cache sequential_{args.layers}.py`", "", "≤ 3×"))
 
         # 4. summary against torchsummary
         mnist = ROOT / "fixtures" / "mnist_net.py"
-        ts_t, ts_rss, _ = b.time([PY, str(mnist)])
-        sl_t, sl_rss, _ = b.time(shp + ["summary", f"{mnist}::Net"])
-        rows.append(("`shapelint summary` on the MNIST net / the torchsummary process, time", sl_t / ts_t,
-                     f"{sl_t:.2f} s: `shapelint summary fixtures/mnist_net.py::Net`",
-                     f"{ts_t:.2f} s: `python fixtures/mnist_net.py` (torchsummary)", "≤ 0.2× (≥ 5× faster)"))
-        rows.append(("same, peak RSS", sl_rss / ts_rss, f"{sl_rss:.0f} MiB", f"{ts_rss:.0f} MiB", "≤ 0.25×"))
+        ts, sl = b.interleaved([([PY, str(mnist)], None, None), (shp + ["summary", f"{mnist}::Net"], None, None)])
+        rows.append(("`shapelint summary` on the MNIST net / the torchsummary process (`python fixtures/mnist_net.py`), "
+                     "time", sl, ts, "`shapelint summary fixtures/mnist_net.py::Net`", "torchsummary", "≤ 0.2× (≥ 5× faster)"))
+        memory.append((sl.rss, ts.rss))
     finally:
         shutil.rmtree(b.tmp, ignore_errors=True)
 
-    print("| measure | ratio | measured | against | target |")
-    print("|---|---|---|---|---|")
-    for measure, ratio, num, den, target in rows:
-        print(f"| {measure} | {ratio:.2f}× | {num} | {den} | {target} |")
+    print("| measure | ratio (wall) | ratio (CPU) | measured | against | target |")
+    print("|---|---|---|---|---|---|")
+    for measure, num, den, num_text, den_text, target in rows:
+        print(f"| {measure} | {num.wall / den.wall:.2f}× | {num.cpu / den.cpu:.2f}× | "
+              f"{num.wall:.2f} s wall, {num.cpu:.2f} s CPU{': ' + num_text if num_text else ''} | "
+              f"{den.wall:.2f} s wall, {den.cpu:.2f} s CPU{': ' + den_text if den_text else ''} | {target} |")
+    for sl_rss, ts_rss in memory:
+        print(f"| same, peak RSS | {sl_rss / ts_rss:.2f}× | | {sl_rss:.0f} MiB | {ts_rss:.0f} MiB | ≤ 0.25× |")
     load = os.getloadavg()
     print(f"\nload average at end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     for m in mismatches:

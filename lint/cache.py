@@ -334,19 +334,10 @@ def cached_check(path: str, opts: Any) -> Any:
     classes), stored as plain data. Files the checker refuses before reading (not a regular file,
     over the size limit) and results holding an internal error (SHP000) are never cached, and a
     hit imports neither libcst nor the engine."""
-    from .checker import FileResult, check_file
-    from .reporters.base import Item
+    from .checker import check_file
 
-    cache = opts.cache
-    if cache is None or opts.keep_analysis:
-        return check_file(path, opts)
-    try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > opts.max_file_size:
-            return check_file(path, opts)
-        with open(path, "rb") as f:
-            content = f.read()
-    except OSError:
+    content = _cacheable_content(path, opts)
+    if content is None:
         return check_file(path, opts)
     fresh = []
 
@@ -359,11 +350,42 @@ def cached_check(path: str, opts: Any) -> Any:
                 "errors": r.errors, "notes": r.notes, "classes": r.classes, "coverage": r.coverage,
                 "functions": r.functions}
 
-    got = cache.cached(path, content, compute)
+    got = opts.cache.cached(path, content, compute)
     if fresh:
         return fresh[0]
+    return _stored_result(path, got)
+
+
+def cache_hit(path: str, opts: Any) -> Any:
+    """The stored FileResult of ``path``, or None (no cache, not cacheable, or a miss): what
+    :func:`cached_check` returns without computing anything. ``shapelint check`` asks it first, in
+    its own process, and starts worker processes only for the misses."""
+    content = _cacheable_content(path, opts)
+    if content is None:
+        return None
+    got = opts.cache.lookup(path, _sha(content))
+    return None if got is None else _stored_result(path, got)
+
+
+def _cacheable_content(path: str, opts: Any) -> Optional[bytes]:
+    if opts.cache is None or opts.keep_analysis:
+        return None
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > opts.max_file_size:
+            return None
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _stored_result(path: str, got: Dict[str, Any]) -> Any:
+    from .checker import FileResult
+    from .reporters.base import Item
+
     return FileResult(path, items=[Item(path, *it[:5], fix=it[5] if len(it) > 5 else None)
-                                        for it in got.get("items", [])], errors=got.get("errors", []),
+                                   for it in got.get("items", [])], errors=got.get("errors", []),
                       notes=got.get("notes", []), classes=got.get("classes", {}),
                       coverage=got.get("coverage", []), functions=got.get("functions", []))
 

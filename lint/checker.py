@@ -17,7 +17,7 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from .guard import TooDeep, run_deep
+from .guard import TooDeep, paused_gc, run_deep
 from .options import DEFAULT_MAX_FILE_SIZE, InputSpec
 from .reporters.base import Item
 
@@ -171,6 +171,11 @@ def _fix_marks(analysis, code: str, path: str, opts: CheckOptions, mapper) -> Di
 
 
 def check_file(path: str, opts: CheckOptions) -> FileResult:
+    with paused_gc():  # the depth check's tree and the analysis (guard.py): collected once, after
+        return _check_file(path, opts)
+
+
+def _check_file(path: str, opts: CheckOptions) -> FileResult:
     from .engine import strict_mode
     from .options import suppressed
 

@@ -134,18 +134,30 @@ def _check_input_shapes(opts, origin, results) -> None:
 
 
 def _results(files, opts, jobs: int):
-    """check_file over the files, in order; in worker processes when jobs > 1."""
-    from .cache import cached_check as check_file
+    """check_file over the files, in order; in worker processes when jobs > 1 (cache hits are read
+    here: workers start only when at least two files miss)."""
+    from .cache import cache_hit, cached_check as check_file
 
     if jobs <= 1 or len(files) <= 1:
         for f in files:
             yield check_file(f, opts)
         return
+    hits = {i: r for i, r in ((i, cache_hit(f, opts)) for i, f in enumerate(files)) if r is not None}
+    misses = [f for i, f in enumerate(files) if i not in hits]
+    if len(misses) <= 1:
+        for i, f in enumerate(files):
+            yield hits[i] if i in hits else check_file(f, opts)
+        return
     from concurrent.futures import ProcessPoolExecutor
     from itertools import repeat
 
-    with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
-        yield from pool.map(check_file, files, repeat(opts), chunksize=1)
+    # imported once, here: forked workers inherit libcst and the engine instead of each importing them
+    from . import engine  # noqa: F401
+
+    with ProcessPoolExecutor(max_workers=min(jobs, len(misses))) as pool:
+        computed = pool.map(check_file, misses, repeat(opts), chunksize=1)
+        for i in range(len(files)):
+            yield hits[i] if i in hits else next(computed)
 
 
 def _progress(it, total: int):

@@ -21,6 +21,7 @@ from .core.source import ClassInfo, SourceModule, dotted
 from .core.values import UNKNOWN, FunctionValue, ModuleValue, Tensor
 
 from .frameworks import registered
+from .guard import paused_gc
 from .frameworks.torch.inputs import batch_dim, symbolic_input
 from .options import InputSpec, ShapelintInputError, spec_dtype, spec_name
 from .rules_registry import forward_end_hooks
@@ -238,19 +239,9 @@ def analyze_source(code: str, path: str = "<string>", input_shapes: Optional[Dic
     ``time_budget``: CPU seconds for each class's analysis, three times that for the file's, after the
     parse (core/limits.py; None: none). A class still being analysed when either is spent is abandoned (unknown, no
     finding); :func:`budget_notes` says so in one line."""
-    # The tree and the interpretation are many small objects that all live until the end: the
-    # cyclic collector would rescan them again and again (25-35 % of the time on torch/nn and on a
-    # 10,000-layer Sequential, at ~4 % more peak memory). It is paused meanwhile.
-    import gc
-
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return _analyze_source(code, path, input_shapes, strict, select, ignore, constructions, scan_project,
                                time_budget)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _analyze_source(code, path, input_shapes, strict, select, ignore, constructions=None,

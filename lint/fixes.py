@@ -103,11 +103,13 @@ def fixes_of(analysis: Any, unsafe: bool, lines: Optional[List[str]] = None) -> 
 
 
 def _walk(tree: cst.CSTNode):
+    from .core.cstwalk import children
+
     stack = [tree]
     while stack:
         n = stack.pop()
         yield n
-        stack.extend(n.children)
+        stack.extend(children(n))
 
 
 @dataclass

@@ -119,6 +119,12 @@ class ShapeLintPlugin:
 
     def _analyze(self, code):
         """The findings as (line, col, text), analysed on a deep stack (lint/guard.py)."""
+        from .guard import paused_gc
+
+        with paused_gc():  # the depth check, the analysis and the fix marks: collected once, after
+            return self._analyze_paused(code)
+
+    def _analyze_paused(self, code):
         import libcst as cst
 
         from .engine import analyze_source

@@ -2,10 +2,12 @@
 inputs (flags, the file's own calls, symbolic). ``engine.py`` runs the plan."""
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any, Dict, List, Optional, Tuple
 
 import libcst as cst
 
+from .core.cstwalk import code_children
 from .core.interpreter import AnalysisAbort, Frame, Interpreter
 from .core.limits import NO_DEADLINE
 from .core.project import ModuleRef
@@ -23,36 +25,35 @@ from .results import Run
 _CHAIN_METHODS = {"to", "cuda", "cpu", "eval", "train", "float", "double", "half", "requires_grad_"}
 
 
-class _Scanner(cst.CSTVisitor):
-    """Collects calls outside class bodies, with the function that encloses each."""
+class _Scanner:
+    """Collects calls outside class bodies, with the function that encloses each (source order;
+    read with core/cstwalk.py, not libcst's visitor, which rebuilds every node it passes)."""
 
     def __init__(self):
         self.calls: List[Tuple[cst.Call, Optional[cst.FunctionDef]]] = []
         self.assigns: List[Tuple[str, cst.BaseExpression, Optional[cst.FunctionDef]]] = []
-        self.func_stack: List[cst.FunctionDef] = []
-        self.class_depth = 0
 
-    def visit_ClassDef(self, node):
-        self.class_depth += 1
-        return False  # nothing inside a class body is collected: not walking it halves the planner's cost
-
-    def leave_ClassDef(self, node):
-        self.class_depth -= 1
-
-    def visit_FunctionDef(self, node):
-        self.func_stack.append(node)
-
-    def leave_FunctionDef(self, node):
-        self.func_stack.pop()
-
-    def visit_Call(self, node):
-        if not self.class_depth:
-            self.calls.append((node, self.func_stack[-1] if self.func_stack else None))
-
-    def visit_Assign(self, node):
-        if not self.class_depth and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            self.assigns.append((node.targets[0].target.value, node.value,
-                                 self.func_stack[-1] if self.func_stack else None))
+    def scan(self, tree: cst.CSTNode) -> "_Scanner":
+        # nothing inside a class body is collected: not walking it halves the planner's cost
+        # libcst's node classes are ABCs (a slow isinstance); these four have no subclasses
+        class_def, function_def, call, assign = cst.ClassDef, cst.FunctionDef, cst.Call, cst.Assign
+        stack: List[Any] = [(tree, None)]
+        while stack:
+            node, fn = stack.pop()
+            kind = type(node)
+            if kind is class_def:
+                continue
+            if kind is function_def:
+                fn = node
+            elif kind is call:
+                self.calls.append((node, fn))
+            elif kind is assign and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                self.assigns.append((node.targets[0].target.value, node.value, fn))
+            kids = code_children(node)
+            if kids:
+                kids.reverse()
+                stack.extend(zip(kids, repeat(fn)))
+        return self
 
 
 def _unchain(expr):
@@ -145,8 +146,7 @@ class Planner:
 
     def plan(self) -> List[Run]:
         classes = self.model_classes()
-        scanner = _Scanner()
-        self.src.tree.visit(scanner)
+        scanner = _Scanner().scan(self.src.tree)
         runs: List[Run] = []
         seen: Dict[Tuple[str, str, str], Run] = {}
         # variable -> construction call, for `model = Net(); model(x)` and `summary(model, ...)`
@@ -165,29 +165,21 @@ class Planner:
         # module-level `model = nn.Sequential(...)`: a model of its own (nested containers aside)
         container_models = {id(c): (c, name) for (f, name), c in scoped_ctor.items()
                             if f is None and self._called_class(c) is None}
-        views: Dict[Optional[int], Tuple[Dict[str, cst.Call], Dict[str, List[cst.BaseExpression]]]] = {}
-
-        def scope_view(fn):
-            """(var_ctor, var_values) as seen from inside `fn` (None: the module)."""
-            fid = id(fn) if fn is not None else None
-            if fid not in views:
-                ctor = {n: c for (f, n), c in scoped_ctor.items() if f is None}
-                vals = {n: v for (f, n), v in scoped_values.items() if f is None}
-                if fn is not None:
-                    for n in _bound_names(fn):
-                        ctor.pop(n, None)
-                        vals.pop(n, None)
-                    ctor.update({n: c for (f, n), c in scoped_ctor.items() if f == fid})
-                    vals.update({n: v for (f, n), v in scoped_values.items() if f == fid})
-                views[fid] = (ctor, vals)
-            return views[fid]
-
-        var_ctor, self.var_values = scope_view(None)
+        own: Dict[Optional[int], Tuple[Dict[str, cst.Call], Dict[str, List[cst.BaseExpression]]]] = {}
+        for (f, n), c in scoped_ctor.items():
+            own.setdefault(f, ({}, {}))[0][n] = c
+        for (f, n), vs in scoped_values.items():
+            own.setdefault(f, ({}, {}))[1][n] = vs
+        module = own.get(None, ({}, {}))
+        views: Dict[Optional[int], _ScopeView] = {}
         linked: Dict[int, List[Tuple[List[InputSpec], str]]] = {}
         container_calls: Dict[Tuple[int, str], cst.Call] = {}
         for call, fn in scanner.calls:
-            var_ctor_here, self.var_values = scope_view(fn)
-            got = self._input_of(call, var_ctor_here)
+            fid = id(fn) if fn is not None else None
+            view = views.get(fid)
+            if view is None:
+                view = views[fid] = _ScopeView(fn, module, own.get(fid, ({}, {})) if fn is not None else ({}, {}))
+            got = self._input_of(call, view)
             if got is not None:
                 ctor, specs, origin = got
                 linked.setdefault(id(ctor), []).append((specs, origin, call))
@@ -353,15 +345,15 @@ class Planner:
                     p.default is not None for p in init.params.kwonly_params)
         return True
 
-    def _input_of(self, call: cst.Call, var_ctor) -> Optional[Tuple[cst.Call, List[InputSpec], str]]:
+    def _input_of(self, call: cst.Call, view: "_ScopeView") -> Optional[Tuple[cst.Call, List[InputSpec], str]]:
         func = call.func
         # model(x) / model.forward(x) with x a tensor factory call
         target = func
         if isinstance(func, cst.Attribute) and func.attr.value == "forward":
             target = func.value
         ctor = None
-        if isinstance(target, cst.Name) and target.value in var_ctor:
-            ctor = var_ctor[target.value]
+        if isinstance(target, cst.Name):
+            ctor = view.ctor(target.value)
         elif isinstance(target, cst.Call):
             inner = _unchain(target)
             if self._called_class(inner) is not None:
@@ -370,8 +362,8 @@ class Planner:
             specs = []
             for a in call.args:
                 expr = a.value
-                if isinstance(expr, cst.Name) and len(self.var_values.get(expr.value, ())) == 1:
-                    expr = self.var_values[expr.value][0]  # x = torch.rand(...); model(x), in a loop too
+                if isinstance(expr, cst.Name) and len(view.values(expr.value)) == 1:
+                    expr = view.values(expr.value)[0]  # x = torch.rand(...); model(x), in a loop too
                 v = self.interp.eval_or_unknown(expr, Frame())
                 if not isinstance(v, Tensor) or v.shape is None or not all(isinstance(d, int) for d in v.shape):
                     return None
@@ -387,7 +379,7 @@ class Planner:
                 return None
             m = _unchain(call.args[0].value)
             if isinstance(m, cst.Name):
-                ctor = var_ctor.get(m.value)
+                ctor = view.ctor(m.value)
             elif isinstance(m, cst.Call) and self._called_class(m) is not None:
                 ctor = m
             if ctor is None:
@@ -409,6 +401,37 @@ class Planner:
                 specs = [("N",) + s for s in specs]
             return ctor, specs, "summary"
         return None
+
+
+class _ScopeView:
+    """The planner's variables as seen from inside a module-level function (None: the module):
+    the function's own, else the module's unless the function binds the name (Python's scopes).
+    What the function binds is worked out only when a module variable is looked up from it."""
+
+    __slots__ = ("fn", "module", "own", "_bound")
+
+    def __init__(self, fn: Optional[cst.FunctionDef], module: Tuple[Dict, Dict], own: Tuple[Dict, Dict]):
+        self.fn, self.module, self.own, self._bound = fn, module, own, None
+
+    def _get(self, i: int, name: str) -> Any:
+        if name in self.own[i]:
+            return self.own[i][name]
+        if name not in self.module[i]:
+            return None
+        if self.fn is not None:
+            if self._bound is None:
+                self._bound = _bound_names(self.fn)
+            if name in self._bound:
+                return None
+        return self.module[i][name]
+
+    def ctor(self, name: str) -> Optional[cst.Call]:
+        """The construction call the variable holds, if any."""
+        return self._get(0, name)
+
+    def values(self, name: str) -> List[cst.BaseExpression]:
+        """The values assigned to the variable (in order)."""
+        return self._get(1, name) or []
 
 
 def _size_specs(size) -> Optional[List[InputSpec]]:
@@ -444,54 +467,6 @@ def _bound_names(fn: cst.FunctionDef) -> set:
             names.add(star.name.value)
     declared = set()
 
-    class _V(cst.CSTVisitor):
-        def visit_FunctionDef(self, node):
-            names.add(node.name.value)
-            return False
-
-        def visit_ClassDef(self, node):
-            names.add(node.name.value)
-            return False
-
-        def visit_Lambda(self, node):
-            return False
-
-        def visit_AssignTarget(self, node):
-            _targets(node.target)
-
-        def visit_AnnAssign(self, node):
-            _targets(node.target)
-
-        def visit_AugAssign(self, node):
-            _targets(node.target)
-
-        def visit_For(self, node):
-            _targets(node.target)
-
-        def visit_WithItem(self, node):
-            if node.asname is not None:
-                _targets(node.asname.name)
-
-        def visit_NamedExpr(self, node):
-            _targets(node.target)
-
-        def visit_ImportAlias(self, node):
-            name = node.asname.name if node.asname is not None else node.name
-            if isinstance(name, cst.Name):
-                names.add(name.value)
-            elif isinstance(name, cst.Attribute):
-                root = name
-                while isinstance(root, cst.Attribute):
-                    root = root.value
-                if isinstance(root, cst.Name):
-                    names.add(root.value)
-
-        def visit_Global(self, node):
-            declared.update(n.name.value for n in node.names)
-
-        def visit_Nonlocal(self, node):
-            declared.update(n.name.value for n in node.names)
-
     def _targets(t):
         if isinstance(t, cst.Name):
             names.add(t.value)
@@ -501,8 +476,44 @@ def _bound_names(fn: cst.FunctionDef) -> set:
         elif isinstance(t, cst.StarredElement):
             _targets(t.value)
 
-    fn.body.visit(_V())
+    stack: List[cst.CSTNode] = [fn.body]
+    while stack:
+        node = stack.pop()
+        kind = _BINDING.get(type(node))  # by exact type: libcst's isinstance is slow (ABCs)
+        if kind == "def":
+            names.add(node.name.value)
+            continue
+        if kind == "lambda":
+            continue
+        if kind == "target":
+            _targets(node.target)
+        elif kind == "with":
+            if node.asname is not None:
+                _targets(node.asname.name)
+        elif kind == "import":
+            _alias_name(node, names)
+        elif kind == "declare":
+            declared.update(n.name.value for n in node.names)
+        stack.extend(code_children(node))
     return names - declared
+
+
+# the node classes _bound_names acts on (none has a subclass)
+_BINDING = {cst.FunctionDef: "def", cst.ClassDef: "def", cst.Lambda: "lambda", cst.AssignTarget: "target",
+            cst.AnnAssign: "target", cst.AugAssign: "target", cst.For: "target", cst.NamedExpr: "target",
+            cst.WithItem: "with", cst.ImportAlias: "import", cst.Global: "declare", cst.Nonlocal: "declare"}
+
+
+def _alias_name(node: cst.ImportAlias, names: set) -> None:
+    name = node.asname.name if node.asname is not None else node.name
+    if isinstance(name, cst.Name):
+        names.add(name.value)
+    elif isinstance(name, cst.Attribute):
+        root = name
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if isinstance(root, cst.Name):
+            names.add(root.value)
 
 
 def _uses_locals(call: cst.Call, fn: cst.FunctionDef) -> bool:
@@ -520,7 +531,7 @@ def _uses_locals(call: cst.Call, fn: cst.FunctionDef) -> bool:
             names.add(n.target.value)
         if isinstance(n, (cst.AnnAssign, cst.AugAssign)) and isinstance(n.target, cst.Name):
             names.add(n.target.value)
-        stack.extend(n.children)
+        stack.extend(code_children(n))
     stack = list(call.args)
     while stack:
         n = stack.pop()
@@ -529,7 +540,7 @@ def _uses_locals(call: cst.Call, fn: cst.FunctionDef) -> bool:
         if isinstance(n, cst.Attribute):
             stack.append(n.value)
             continue
-        stack.extend(n.children)
+        stack.extend(code_children(n))
     return False
 
 
@@ -546,8 +557,8 @@ def _returned_calls(fn) -> List[cst.Call]:
             if isinstance(v, cst.Call):
                 assigned.setdefault(n.targets[0].target.value, v)
         if isinstance(n, _NO_STATEMENTS_INSIDE):
-            continue  # libcst's .children rebuilds each node: walk statements only
-        stack.extend(n.children)
+            continue  # no statement below: not walked
+        stack.extend(code_children(n))
     out = []
     for r in _walk_returns(fn):
         v = _unchain(r.value) if r.value is not None else None
@@ -568,7 +579,7 @@ def _walk_returns(fn):
             continue
         if isinstance(n, _NO_STATEMENTS_INSIDE):
             continue
-        stack.extend(n.children)
+        stack.extend(code_children(n))
 
 
 # nodes that hold no statement (no `return`, no assignment) below them

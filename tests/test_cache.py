@@ -356,3 +356,26 @@ def test_same_results_with_and_without_the_cache_over_torch_nn(tmp_path, capsys)
     cold = _json(capsys, nn, "--cache-dir", tmp_path / "c", cwd=tmp_path)
     hit = _json(capsys, nn, "--cache-dir", tmp_path / "c", cwd=tmp_path)
     assert plain == cold == hit
+
+
+def test_hits_are_read_in_this_process_and_only_misses_go_to_workers(project, capsys, monkeypatch):
+    """`check --jobs 2`: a run where every file hits starts no worker process; a run where some
+    miss sends only those to the workers, and both print what an uncached run prints."""
+    import concurrent.futures
+
+    for i in range(3):
+        (project / f"m{i}.py").write_text(MODEL.replace("nn.Conv2d(1, 4, 3)", f"nn.Conv2d(1, {4 + i}, 3)"))
+    files = ["model.py", "m0.py", "m1.py", "m2.py"]
+    plain = check(capsys, "--jobs", "2", "--no-cache", *files, cwd=project)
+    assert check(capsys, "--jobs", "2", *files, cwd=project) == plain
+    pools = []
+    real = concurrent.futures.ProcessPoolExecutor
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", lambda *a, **k: pools.append(k) or real(*a, **k))
+    assert check(capsys, "--jobs", "2", *files, cwd=project) == plain
+    assert pools == []
+    for name in ("m1.py", "m2.py"):  # two misses: workers for them only
+        (project / name).write_text((project / name).read_text() + "\n")
+    plain = check(capsys, "--jobs", "2", "--no-cache", *files, cwd=project)
+    pools.clear()
+    assert check(capsys, "--jobs", "2", *files, cwd=project) == plain
+    assert pools == [{"max_workers": 2}]

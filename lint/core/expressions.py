@@ -32,9 +32,11 @@ class ExpressionsMixin(_Host):
         return m(node, frame)
 
     def _e_Integer(self, node, frame) -> Any:
+        # int(text, 0) reads exactly Python's integer literals (prefixes, underscores), as libcst's
+        # evaluated_value (ast.literal_eval) does, at a fraction of the cost and garbage
         try:
-            return L.bounded(node.evaluated_value)
-        except (ValueError, SyntaxError):  # over Python's int-from-text digit limit (4300)
+            return L.bounded(int(node.value, 0))
+        except ValueError:  # over Python's int-from-text digit limit (4300)
             return UNKNOWN
 
     def _e_Float(self, node, frame) -> Any:

@@ -20,11 +20,10 @@ variable is unset and both functions do nothing.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Iterator, List, Optional, Tuple, Type
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional, Tuple, Type
 
 if TYPE_CHECKING:  # pragma: no cover
     from .values import ModuleValue
@@ -154,14 +153,20 @@ class RuleScope:
 _SCOPE: ContextVar[Optional[RuleScope]] = ContextVar("shapelint_rule_scope", default=None)
 
 
-@contextlib.contextmanager
-def rule_scope(scope: RuleScope) -> Iterator[None]:
-    """Run a shape rule with ``scope`` receiving its assumptions and folds (this thread only)."""
-    token = _SCOPE.set(scope)
-    try:
-        yield
-    finally:
-        _SCOPE.reset(token)
+class rule_scope:  # noqa: N801 - used as a context manager, as contextlib's were
+    """Run a shape rule with ``scope`` receiving its assumptions and folds (this thread only).
+    A class, not a contextlib generator: it is entered once per layer call."""
+
+    __slots__ = ("scope", "token")
+
+    def __init__(self, scope: RuleScope) -> None:
+        self.scope = scope
+
+    def __enter__(self) -> None:
+        self.token = _SCOPE.set(self.scope)
+
+    def __exit__(self, *exc: Any) -> None:
+        _SCOPE.reset(self.token)
 
 
 def assumed(a: Any, b: Any, what: str) -> None:

@@ -8,6 +8,8 @@ from typing import Any, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from .cstwalk import children
+
 
 @dataclass(frozen=True, eq=False)
 class Edit:
@@ -68,7 +70,7 @@ class FixContext:
     def constant(expr: Any) -> Optional[int]:
         """The value of an integer expression made only of literals (``320``, ``16 * 5 * 5``)."""
         if isinstance(expr, cst.Integer):
-            return int(expr.evaluated_value)
+            return int(expr.value, 0)
         if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
             v = FixContext.constant(expr.expression)
             return -v if v is not None else None
@@ -174,7 +176,7 @@ def solve_literal(expr: Any, value: Any, want: Any) -> Optional[Tuple[cst.CSTNod
                                                    for _, e in terms if not isinstance(e, cst.Integer)):
             continue
         sign, node = lits[0]
-        k = int(node.evaluated_value)
+        k = int(node.value, 0)
         if op is cst.Multiply:
             if sign != 1 or k <= 0 or value % k or want % (value // k):
                 return None
@@ -214,7 +216,7 @@ def traced_constant(ctx: FixContext, expr: Any, param: str, old: Any, new: Any, 
         return None
     if not isinstance(expr, (cst.Name, cst.Attribute, cst.Subscript)) or ctx.module is None:
         return None
-    found = [n for n in _integers(ctx.src.tree) if int(n.evaluated_value) == old]
+    found = [n for n in _integers(ctx.src.tree) if int(n.value, 0) == old]
     choices = [Edit(n, str(new)) for n in found] if len(found) <= MAX_CHOICES else []
     choices += _other_indices(expr)
     claim = (ctx.module, param, new)
@@ -247,7 +249,7 @@ def _enclosing_function(tree: cst.CSTNode, node: cst.CSTNode) -> Optional[cst.Fu
         if n is node:
             return fn
         inner = n if isinstance(n, cst.FunctionDef) else fn
-        stack.extend((c, inner) for c in n.children)
+        stack.extend((c, inner) for c in children(n))
     return None
 
 
@@ -258,7 +260,7 @@ def _other_indices(expr: Any) -> List[Edit]:
     index = expr.slice[0].slice
     if not isinstance(index, cst.Index) or not isinstance(index.value, cst.Integer):
         return []
-    i = int(index.value.evaluated_value)
+    i = int(index.value.value, 0)
     return [Edit(index.value, str(j)) for j in range(MAX_CHOICES) if j != i]
 
 
@@ -268,7 +270,7 @@ def _integers(tree: cst.CSTNode) -> List[cst.Integer]:
         n = stack.pop()
         if isinstance(n, cst.Integer):
             out.append(n)
-        stack.extend(n.children)
+        stack.extend(children(n))
     return out
 
 

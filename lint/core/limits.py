@@ -197,25 +197,30 @@ class Deadline:
 
     Measured in CPU seconds of the analysing thread (``time.thread_time``): on an idle machine
     that is the wall clock, and a machine busy with other work does not cut the analysis short
-    (the same file gives the same result under load)."""
+    (the same file gives the same result under load). Reading that clock is a system call (slow on
+    a busy machine); a thread cannot spend more CPU time than wall time passes, so the thread's
+    clock is read only once the wall clock says the budget could be spent."""
 
-    __slots__ = ("budget", "end", "file_end")
+    __slots__ = ("budget", "end", "file_end", "wall_end")
 
     def __init__(self, budget: Optional[float], file_end: Optional[float] = None) -> None:
         self.budget = budget
         if budget is None or budget <= 0 or math.isinf(budget):
-            self.budget = self.end = self.file_end = None
+            self.budget = self.end = self.file_end = self.wall_end = None
             return
-        now = time.thread_time()
+        wall, now = time.perf_counter(), time.thread_time()  # in this order: wall_end errs late
         self.file_end = file_end if file_end is not None else now + budget * FILE_BUDGET_FACTOR
         self.end = min(now + budget, self.file_end)
+        self.wall_end = wall + (self.end - now)
 
     def for_run(self) -> "Deadline":
         """The budget of one class analysed from now on."""
         return self if self.budget is None else Deadline(self.budget, self.file_end)
 
     def passed(self) -> bool:
-        return self.end is not None and time.thread_time() > self.end
+        if self.end is None or self.wall_end is None or time.perf_counter() <= self.wall_end:
+            return False
+        return time.thread_time() > self.end
 
 
 NO_DEADLINE = Deadline(None)

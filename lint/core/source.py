@@ -1,6 +1,7 @@
 """One parsed source file: its imports, top-level names, classes and functions."""
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -32,11 +33,21 @@ def is_main_guard(stmt) -> bool:
 class ClassInfo:  # noqa: D101
     name: str
     node: cst.ClassDef = field(repr=False)
-    source: "SourceModule" = field(repr=False)
+    # the module defining the class, held weakly (``source``): a strong reference would make a
+    # cycle (module -> classes -> module) that keeps the whole syntax tree alive until the cyclic
+    # collector traverses it, instead of freeing it when the analysis is dropped
+    source_ref: "weakref.ReferenceType[SourceModule]" = field(repr=False)
     methods: Dict[str, cst.FunctionDef] = field(default_factory=dict)
     class_assigns: Dict[str, cst.BaseExpression] = field(default_factory=dict)
     fields: List[tuple] = field(default_factory=list)  # annotated class attributes, in order (dataclasses)
     decorators: List[str] = field(default_factory=list)
+
+    @property
+    def source(self) -> "SourceModule":
+        src = self.source_ref()
+        if src is None:
+            raise ReferenceError(f"class {self.name}: its module is gone")
+        return src
 
     @property
     def base_nodes(self):
@@ -113,7 +124,7 @@ class SourceModule:
             self.assigns.setdefault(s.target.value, []).append(s.value)
 
     def _index_class(self, node: cst.ClassDef):
-        info = ClassInfo(node.name.value, node, self)
+        info = ClassInfo(node.name.value, node, weakref.ref(self))
         for d in node.decorators:
             name = dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
             if name:

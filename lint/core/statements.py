@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterator, List
 import libcst as cst
 
 from . import limits as L
+from .cstwalk import code_children
 from .source import dotted
 from .values import CONCRETE_ERRORS, UNKNOWN, FunctionValue, ModuleValue, Qual, Tensor
 
@@ -318,7 +319,7 @@ def _leaves_early(body) -> bool:
             return True
         if isinstance(n, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
             continue
-        stack.extend(n.children)
+        stack.extend(code_children(n))
     return False
 
 
@@ -327,7 +328,7 @@ def _walk(node) -> Iterator[cst.CSTNode]:
     while stack:
         n = stack.pop()
         yield n
-        stack.extend(n.children)
+        stack.extend(code_children(n))
 
 
 def _assigned_names(stmt) -> Any:

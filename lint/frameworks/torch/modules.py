@@ -6,7 +6,7 @@ tensor methods, ``isinstance`` on torch classes.  The hooks of the :class:`Torch
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ...core import dims as D
 from typing import TYPE_CHECKING
@@ -63,6 +63,7 @@ def _as_tensor(v: Any) -> Optional[Tensor]:
 
 
 _SIGNATURES: Dict[Any, inspect.Signature] = {}
+_FITS: Dict[Tuple[Any, int, Tuple[str, ...]], bool] = {}
 
 
 def _signature(fn: Any) -> inspect.Signature:
@@ -70,6 +71,22 @@ def _signature(fn: Any) -> inspect.Signature:
     if sig is None:
         sig = _SIGNATURES[fn] = inspect.signature(fn)
     return sig
+
+
+def fits(fn: Any, nargs: int, kwargs: Dict[str, Any]) -> bool:
+    """Would ``fn(*nargs positional arguments, **kwargs)`` bind? Whether a call binds depends only
+    on how many positional arguments and which keywords it passes, so ``inspect``'s bind (costly,
+    once per layer call) runs once per (function, count, keywords)."""
+    key = (fn, nargs, tuple(kwargs))
+    ok = _FITS.get(key)
+    if ok is None:
+        try:
+            _signature(fn).bind(*range(nargs), **dict.fromkeys(key[2]))
+            ok = True
+        except TypeError:
+            ok = False
+        _FITS[key] = ok
+    return ok
 
 
 # ------------------------------------------------------------------ modules and their construction
@@ -314,14 +331,10 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
         if m.uncertain:
             return Tensor(None)
         kit = _Kit(interp, m, node)
-        try:
-            _signature(m.spec.forward).bind(m.args, kit, *tensors, **kwargs)
-        except TypeError:
+        if not fits(m.spec.forward, 2 + len(tensors), kwargs):
             return Tensor(None)
         return interp.tensor_rule(lambda: m.spec.forward(m.args, kit, *tensors, **kwargs), node, m)
-    try:
-        _signature(m.spec.rule).bind(m.args, *tensors, **kwargs)
-    except TypeError:
+    if not fits(m.spec.rule, 1 + len(tensors), kwargs):
         return Tensor(None)
     if any(a is UNKNOWN for k, a in m.args.items() if k not in _SHAPE_FREE_ARGS):
         return Tensor(None)
