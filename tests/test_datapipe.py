@@ -43,6 +43,11 @@ CASES = [
      "../utils.py:34 (CIFAR100, RandomCrop(32, padding=4))", ("64 * 3 * 3", "64 * 4 * 4")),
     # the model trained in its own file; DataLoader(dataset1, **train_kwargs), kwargs.update(...)
     ("data_same_file/main.py", "main.py", "4x1x28x28", "main.py:54 (MNIST)", ("9217", "9216")),
+    # a LightningModule holding the net (self.model = SmallNet()), trainer.fit(model, datamodule):
+    # the batch of the DataModule's train_dataloader() through forward's `images, labels = batch`
+    # (pytorch_lightning is stubbed by the oracle when not installed: see _lightning_stub)
+    ("data_lightning/model.py", "train.py", "4x3x32x32", "train.py:26 (CIFAR10, RandomCrop(32, padding=4))",
+     ("16 * 7 * 7", "16 * 6 * 6")),
 ]
 
 
