@@ -168,13 +168,11 @@ def _fit_sources(n: ast.Call, cls: ast.ClassDef, ctx: Ctx) -> List[Source]:
         if any(k.arg == "datamodule" for k in n.keywords):
             raise _Unknown
     out: List[Source] = []
-    if train is None and val is None:
-        return _loaders(cls, ctx)  # fit(model): the module's own loaders
     for step, expr in (("training_step", train), ("validation_step", val)):
         if expr is not None:
             out.append((step, expr, ctx))
-    if train is None or val is None:
-        raise _Unknown  # the module's own loader for the other: not followed
+        else:  # the module's own loader (fit(model), fit(model, train_dataloaders=loader))
+            out += [s for s in _loaders(cls, ctx) if s[0] == step]
     return out
 
 
