@@ -9,17 +9,19 @@ The batch ``training_step`` / ``validation_step`` receive is the first batch of 
 DataModule's ``train_dataloader()`` / ``val_dataloader()`` returns (or the loader given to ``fit``,
 or the module's own ``train_dataloader()`` when ``fit`` is given the module alone); it is followed
 through ``x, y = batch`` and the module's own methods (``self(x)`` -> ``forward``) to the calls
-of the attribute holding the model. Only one file is read: the module, the DataModule and the
-``fit`` calls all there. Anything else (a ``fit`` whose data is not decided, a batch hook that
+of the attribute holding the model. The ``fit`` calls are those of the module's file and of the
+project files next to it or at the root that import the module's class (the DataModule: of the
+``fit``'s file or imported from a sibling). Anything else (a ``fit`` whose data is not decided, a batch hook that
 may change the batch, the attribute bound twice) gives no input.
 """
 from __future__ import annotations
 
 import ast
+import os
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from .constructions import _Unknown
-from .pyflow import Ctx, _File, _arg, _conditions, _qual, _reach, _returned, _runs
+from .pyflow import Ctx, _File, _arg, _conditions, _load, _qual, _reach, _read_text, _returned, _runs
 
 _HOOKS = {"on_before_batch_transfer", "transfer_batch_to_device", "on_after_batch_transfer"}
 _STEPS = {"train": "training_step", "val": "validation_step"}
@@ -124,12 +126,56 @@ def _calls(cls: ast.ClassDef, fn: ast.FunctionDef, ctx: Ctx, attr: str, depth: i
                           depth + 1)
 
 
+def _files(file: _File, cls: ast.ClassDef) -> List[_File]:
+    """The module's file, and the project files next to it or at the root that import ``cls``
+    by name and call a ``fit``."""
+    out, seen = [file], {os.path.abspath(file.path)}
+    for d in dict.fromkeys([os.path.dirname(file.path), file.root]):
+        try:
+            names = sorted(os.listdir(d))
+        except OSError:
+            continue
+        for name in names:
+            p = os.path.abspath(os.path.join(d, name))
+            text = _read_text(p) if name.endswith(".py") and p not in seen else None
+            seen.add(p)
+            if text and cls.name in text and ".fit(" in text:
+                f = _load(p, file.root, file.base)
+                if f is not None:
+                    out.append(f)
+    return out
+
+
+def _class_of(func: ast.expr, ctx: Ctx) -> Optional[Tuple[ast.ClassDef, _File]]:
+    """The class of the project a call ``Name(...)`` builds: of this file or imported from a sibling."""
+    if not isinstance(func, ast.Name):
+        return None
+    file, name = ctx.file, func.id
+    if name not in file.fe.defined:
+        full = file.imports.get(name)
+        if full is None or "." not in full:
+            return None
+        mod, name = full.rsplit(".", 1)
+        file = file.module(mod)  # type: ignore[assignment]
+        if file is None:
+            return None
+    defs = [s for s in file.fe.tree.body if isinstance(s, (ast.ClassDef, ast.FunctionDef)) and s.name == name]
+    return (defs[0], file) if len(defs) == 1 and isinstance(defs[0], ast.ClassDef) else None
+
+
 def _sources(file: _File, cls: ast.ClassDef) -> List[Source]:
-    """The loaders each step of ``cls`` is given by the file's ``fit`` calls (_Unknown: one that
+    """The loaders each step of ``cls`` is given by the project's ``fit`` calls (_Unknown: one that
     trains a ``cls`` with data not decided)."""
-    fe, ctx = file.fe, Ctx(file)
     out: List[Source] = []
-    for n in ast.walk(fe.tree):
+    for f in _files(file, cls):
+        out += _file_sources(f, cls, Ctx(file))
+    return out
+
+
+def _file_sources(f: _File, cls: ast.ClassDef, home: Ctx) -> List[Source]:
+    ctx = Ctx(f)
+    out: List[Source] = []
+    for n in ast.walk(f.fe.tree):
         if not (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "fit"):
             continue
         m = _arg(n, 0, "model")
@@ -142,7 +188,7 @@ def _sources(file: _File, cls: ast.ClassDef) -> List[Source]:
         if any(k.arg is None or k.arg not in ("model", "datamodule", "train_dataloaders", "val_dataloaders",
                                                "ckpt_path") for k in n.keywords) or len(n.args) > 3:
             raise _Unknown
-        out += _fit_sources(n, cls, ctx)
+        out += _fit_sources(n, cls, ctx, home)
     return out
 
 
@@ -153,10 +199,11 @@ def _built(node: Optional[ast.expr], cls: ast.ClassDef, ctx: Ctx) -> bool:
         if b[0] != "assign" or b[2]:
             raise _Unknown
         node = b[1]
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == cls.name
+    got = _class_of(node.func, ctx) if isinstance(node, ast.Call) else None
+    return got is not None and got[0] is cls
 
 
-def _fit_sources(n: ast.Call, cls: ast.ClassDef, ctx: Ctx) -> List[Source]:
+def _fit_sources(n: ast.Call, cls: ast.ClassDef, ctx: Ctx, home: Ctx) -> List[Source]:
     dm = _arg(n, 1, "datamodule")
     train, val = _arg(n, 1, "train_dataloaders"), _arg(n, 2, "val_dataloaders")
     if dm is not None and (isinstance(dm, ast.Name) or isinstance(dm, ast.Call)):
@@ -164,19 +211,16 @@ def _fit_sources(n: ast.Call, cls: ast.ClassDef, ctx: Ctx) -> List[Source]:
         if klass is not None:
             if len(n.args) > 2 or any(k.arg in ("train_dataloaders", "val_dataloaders") for k in n.keywords):
                 raise _Unknown
-            return _loaders(klass, ctx)
+            return _loaders(*klass)
         if any(k.arg == "datamodule" for k in n.keywords):
             raise _Unknown
-    out: List[Source] = []
-    for step, expr in (("training_step", train), ("validation_step", val)):
-        if expr is not None:
-            out.append((step, expr, ctx))
-        else:  # the module's own loader (fit(model), fit(model, train_dataloaders=loader))
-            out += [s for s in _loaders(cls, ctx) if s[0] == step]
-    return out
+    if train is None and val is None:
+        return _loaders(cls, home)  # fit(model): the module's own loaders
+    # the loaders given (a module's own loader for the other step is left: fewer inputs, none wrong)
+    return [(step, expr, ctx) for step, expr in (("training_step", train), ("validation_step", val)) if expr is not None]
 
 
-def _datamodule(node: ast.expr, ctx: Ctx) -> Optional[ast.ClassDef]:
+def _datamodule(node: ast.expr, ctx: Ctx) -> Optional[Tuple[ast.ClassDef, Ctx]]:
     """The LightningDataModule class of the file ``node`` builds (None: not a datamodule call)."""
     if isinstance(node, ast.Name):
         b = _reach(ctx, node.id, node)
@@ -185,16 +229,13 @@ def _datamodule(node: ast.expr, ctx: Ctx) -> Optional[ast.ClassDef]:
         node = b[1]
     if not isinstance(node, ast.Call):
         raise _Unknown
-    if not isinstance(node.func, ast.Name):
-        return None
-    for s in ctx.fe.tree.body:
-        if isinstance(s, ast.ClassDef) and s.name == node.func.id:
-            if _is_lightning(s, ctx, "LightningDataModule"):
-                if _HOOKS & set(_methods(s)):
-                    raise _Unknown
-                return s
-            raise _Unknown
-    return None  # a loader call: fit(model, loader)
+    got = _class_of(node.func, ctx)
+    if got is None:
+        return None  # not a class of the project: a loader, evaluated as such
+    klass, c = got[0], Ctx(got[1])
+    if not _is_lightning(klass, c, "LightningDataModule") or _HOOKS & set(_methods(klass)):
+        raise _Unknown
+    return klass, c
 
 
 def _loaders(cls: ast.ClassDef, ctx: Ctx) -> List[Source]:

@@ -48,6 +48,9 @@ CASES = [
     # (pytorch_lightning is stubbed by the oracle when not installed: see _lightning_stub)
     ("data_lightning/model.py", "train.py", "4x3x32x32", "train.py:26 (CIFAR10, RandomCrop(32, padding=4))",
      ("16 * 7 * 7", "16 * 6 * 6")),
+    # the same in PyTorch_CIFAR10's layout: DataModule in data.py, LightningModule in module.py, fit in train.py
+    ("data_lightning_split/model.py", "train.py", "4x3x32x32",
+     "data.py:19 (CIFAR10, RandomCrop(32, padding=4))", ("16 * 7 * 7", "16 * 6 * 6")),
 ]
 
 
