@@ -543,7 +543,7 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
                 text_ = f"{name}({', '.join(parts)})"
                 from_options = fe.read_options
                 fed: List[Tuple[Any, Optional[str]]] = [(i, None) for i in _fed_inputs(fe, node, scope)]
-                if "DataLoader" in text or "loader" in text:
+                if "DataLoader" in text or "loader" in text or "LightningModule" in text:
                     fed += _data_inputs(fe, node, scope, os.path.abspath(path), root, here)
                 if not fed and isinstance(scope, ast.FunctionDef):  # `net = get_network(args)` elsewhere
                     if factory_files is None:

@@ -320,9 +320,11 @@ def data_inputs(fe: _FileEval, path: str, root: str, base: str, call: ast.Call,
     with its origin ('train.py:88 (CIFAR10, RandomCrop(32, padding=4))', relative to ``base``)."""
     file = _File(fe, path, root, base)
     var = _model_var(file, call, scope)
-    if var is None:
-        return []
     out: List[Tuple[Tuple[Tuple[int, ...], ...], str]] = []
+    if var is None:  # self.model = Net() in a LightningModule trained by the file
+        from .lightning import lightning_inputs
+
+        return [((v[1],), v[2]) for v in lightning_inputs(file, call, _ev)]
     for site, ctx in _model_calls(Ctx(file), scope, var, 0, scope is fe.tree):
         if len(site.args) != 1 or site.keywords or isinstance(site.args[0], ast.Starred):
             continue

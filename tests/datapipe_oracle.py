@@ -93,6 +93,43 @@ def _record_inputs(project):
     torch.nn.modules.module.register_module_forward_pre_hook(hook)
 
 
+def _lightning_stub():
+    """pytorch_lightning, when not installed: a minimal stand-in that runs what ``Trainer.fit``
+    runs first (the validation sanity check, then a training step) on the first batch of the
+    loaders the real one would use (the DataModule's, those given to fit, or the module's own)."""
+    import importlib.util
+
+    import torch
+
+    if importlib.util.find_spec("pytorch_lightning") is not None:
+        return
+    pl = types.ModuleType("pytorch_lightning")
+
+    class LightningModule(torch.nn.Module):
+        def log(self, *args, **kwargs):
+            pass
+
+    class LightningDataModule:
+        def __init__(self):
+            pass
+
+    class Trainer:
+        def __init__(self, **kwargs):
+            pass
+
+        def fit(self, model, train_dataloaders=None, val_dataloaders=None, datamodule=None):
+            if isinstance(train_dataloaders, LightningDataModule):
+                datamodule, train_dataloaders = train_dataloaders, None
+            src = datamodule or model
+            val = val_dataloaders or (src.val_dataloader() if hasattr(src, "val_dataloader") else None)
+            if val is not None and hasattr(model, "validation_step"):
+                model.validation_step(next(iter(val)), 0)
+            model.training_step(next(iter(train_dataloaders or src.train_dataloader())), 0)
+
+    pl.LightningModule, pl.LightningDataModule, pl.Trainer = LightningModule, LightningDataModule, Trainer
+    sys.modules["pytorch_lightning"] = pl
+
+
 def main(project, script):
     _torchvision()
     try:
@@ -111,6 +148,7 @@ def main(project, script):
     sys.path.insert(0, project)
     sys.argv = [script]
     _record_inputs(project)
+    _lightning_stub()
     runpy.run_path(os.path.abspath(script), run_name="__main__")
 
 

@@ -43,6 +43,14 @@ CASES = [
      "../utils.py:34 (CIFAR100, RandomCrop(32, padding=4))", ("64 * 3 * 3", "64 * 4 * 4")),
     # the model trained in its own file; DataLoader(dataset1, **train_kwargs), kwargs.update(...)
     ("data_same_file/main.py", "main.py", "4x1x28x28", "main.py:54 (MNIST)", ("9217", "9216")),
+    # a LightningModule holding the net (self.model = SmallNet()), trainer.fit(model, datamodule):
+    # the batch of the DataModule's train_dataloader() through forward's `images, labels = batch`
+    # (pytorch_lightning is stubbed by the oracle when not installed: see _lightning_stub)
+    ("data_lightning/model.py", "train.py", "4x3x32x32", "train.py:26 (CIFAR10, RandomCrop(32, padding=4))",
+     ("16 * 7 * 7", "16 * 6 * 6")),
+    # the same in PyTorch_CIFAR10's layout: DataModule in data.py, LightningModule in module.py, fit in train.py
+    ("data_lightning_split/model.py", "train.py", "4x3x32x32",
+     "data.py:19 (CIFAR10, RandomCrop(32, padding=4))", ("16 * 7 * 7", "16 * 6 * 6")),
 ]
 
 
@@ -308,3 +316,63 @@ def test_no_batch_dimension_or_a_rebound_global_give_no_input(tmp_path):
     assert [r.inputs for r in _lint(tmp_path / "net.py").runs if r.input_from] == [[(2, 3, 32, 32)]]
     (tmp_path / "train.py").write_text(glob + "run()\nloader = torch.utils.data.DataLoader(data, batch_size=4)\nrun()\n")
     assert not any(r.input_from for r in _lint(tmp_path / "net.py").runs)
+
+
+# -- PyTorch Lightning (lint/lightning.py): data_lightning's train.py changed ---------------------
+
+LOADER = '''    loader = DataLoader(CIFAR10("data", transform=T.ToTensor()), batch_size=8)
+    trainer.fit(model, train_dataloaders=loader)'''
+
+
+def test_lightning_loader_given_to_fit(tmp_path):
+    """``fit(model, train_dataloaders=loader)``: that loader's batch (the module has no
+    val_dataloader of its own); torch fails on the marked line at that input."""
+    root = _copy(tmp_path, "data_lightning")
+    train = root / "train.py"
+    train.write_text(train.read_text().replace("    trainer.fit(model, data)", LOADER))
+    (f,) = _lint(root / "model.py").findings
+    assert (f.line, f.code) == _marker(root / "model.py") and "input 8x3x32x32 " in f.message, f.message
+    assert "input from train.py:61 (CIFAR10)" in f.message, f.message
+    rc, err, seen = oracle(root, "train.py")
+    assert rc != 0 and seen["SmallNet"] == "8x3x32x32" and 'model.py", line 17' in err, err
+
+
+# (old, new) in train.py: each leaves the batch undecided -> no input, no finding
+LIGHTNING_UNDECIDED = {
+    "transform size from the environment": [
+        ("import argparse", "import argparse\nimport os"),
+        ("T.ToTensor()", 'T.Resize(int(os.environ.get("SIZE", "32"))), T.ToTensor()')],
+    "a batch hook of the module": [
+        ("    def configure_optimizers(self):", "    def on_after_batch_transfer(self, batch, dataloader_idx):\n"
+         "        return batch[0][:, :, :28], batch[1]\n\n    def configure_optimizers(self):")],
+    "the model attribute rebound": [
+        ("        return torch.optim.SGD(", "        self.model = torch.nn.Flatten()\n        return torch.optim.SGD(")],
+    "the datamodule not decided": [("    trainer.fit(model, data)", "    trainer.fit(model, args.data)")],
+}
+
+
+@pytest.mark.parametrize("name", list(LIGHTNING_UNDECIDED))
+def test_lightning_undecided_gives_no_input(tmp_path, name):
+    root = _copy(tmp_path, "data_lightning")
+    train = root / "train.py"
+    text = train.read_text()
+    for old, new in LIGHTNING_UNDECIDED[name]:
+        assert old in text
+        text = text.replace(old, new)
+    train.write_text(text)
+    a = _lint(root / "model.py")
+    assert a.findings == [] and not any(r.input_from for r in a.runs), [x.message for x in a.findings]
+
+
+def test_lightning_transform_size_from_the_environment_is_undecidable(tmp_path):
+    """Either guess would be wrong for one setting: torch fails at SIZE=32 and runs at SIZE=36."""
+    root = _copy(tmp_path, "data_lightning")
+    train = root / "train.py"
+    text = train.read_text()
+    for old, new in LIGHTNING_UNDECIDED["transform size from the environment"]:
+        text = text.replace(old, new)
+    train.write_text(text)
+    rc, err, seen = oracle(root, "train.py", {"SIZE": "36"})
+    assert rc == 0 and seen["SmallNet"] == "4x3x36x36", err
+    rc, err, seen = oracle(root, "train.py", {"SIZE": "32"})
+    assert rc != 0 and seen["SmallNet"] == "4x3x32x32", err
