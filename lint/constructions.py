@@ -45,6 +45,12 @@ class Construction:
     input_from: Optional[str] = None
 
 
+# What the modules built on this one (pyflow.py: which assignment reaches a use; datapipe.py: the
+# inputs a project's data pipeline feeds a model) lend back to it. They register here when imported
+# (engine.py imports datapipe with this module), so the import graph stays acyclic.
+HOOKS: Dict[str, Any] = {}
+
+
 class _Unknown(Exception):
     pass
 
@@ -347,9 +353,8 @@ class _FileEval:
     def _reaching(self, node: ast.Name) -> ast.expr:
         """The value of the one assignment of ``node``'s name that reaches it, through branches
         argparse defaults decide (``if args.dataset == 'cifar10': num_classes = 10``)."""
-        from .pyflow import reaching_value
-
-        if self._flow > 4:
+        reaching_value = HOOKS.get("reaching_value")
+        if reaching_value is None or self._flow > 4:
             raise _Unknown
         self._flow += 1
         try:
@@ -605,8 +610,9 @@ def _data_inputs(fe: _FileEval, node: ast.Call, scope, path: str, root: str, her
                  factory_files: Optional[List[str]] = None):
     """The inputs the project's data pipeline feeds the model ``node`` builds (datapipe.py): in
     this file, or (``factory_files``) where the function building it is called."""
-    from .datapipe import data_inputs, factory_inputs
-
+    data_inputs, factory_inputs = HOOKS.get("data_inputs"), HOOKS.get("factory_inputs")
+    if data_inputs is None or factory_inputs is None:
+        return []
     try:
         if factory_files is not None:
             return factory_inputs(fe, path, root, here, node, scope, factory_files)

@@ -272,6 +272,7 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     for name, texts in (constructions or {}).items():
         extra.setdefault(name, []).extend((t, "option", None, False, None) for t in texts)
     if scan_project and project.main.path and os.path.isfile(project.main.path):
+        from . import datapipe  # noqa: F401  (registers the data-pipeline and reaching hooks)
         from .constructions import find_constructions
 
         for name, found in find_constructions(path, project.root, planner.construction_targets()).items():

@@ -13,7 +13,7 @@ import ast
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
-from .constructions import _COMPARE, _FileEval, _is_param, _Unknown
+from .constructions import _COMPARE, HOOKS, _FileEval, _is_param, _Unknown
 
 _MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "__setitem__"}
 
@@ -456,3 +456,6 @@ def _arg(node: ast.Call, pos: Optional[int], kw: str) -> Optional[ast.expr]:
     if pos is not None and len(node.args) > pos:
         return node.args[pos]
     return None
+
+
+HOOKS["reaching_value"] = reaching_value
