@@ -107,13 +107,18 @@ def _parsed(path: str) -> Optional[Tuple[str, ast.Module]]:
     got = _read(path)
     if got is None:
         return None
-    text, trees = got
+    tree = _tree(*got)
+    return (got[0], tree) if tree is not None else None
+
+
+def _tree(text: str, trees: list) -> Optional[ast.Module]:
+    """The syntax tree of a file ``_read`` gave, parsed once and kept in its memo (None: unparsable)."""
     if not trees:
         try:
             trees.append(ast.parse(text))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             trees.append(None)
-    return (text, trees[0]) if trees[0] is not None else None
+    return trees[0]
 
 
 def _candidate_files(root: str, model_path: str) -> List[str]:
@@ -583,16 +588,11 @@ def _own_file(model_path: str, root: str, here: str, names: Set[str], stem: str,
     got = _read(model_path)
     if got is None or "DataLoader" not in got[0]:
         return
-    text, trees = got
-    if not trees:
-        try:
-            trees.append(ast.parse(text))
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            trees.append(None)
-    if trees[0] is None:
+    tree = _tree(*got)
+    if tree is None:
         return
-    fe = _FileEval(trees[0], names, stem, model_dirs)
-    for node in ast.walk(trees[0]):
+    fe = _FileEval(tree, names, stem, model_dirs)
+    for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names):
             continue
         scope = fe._scope(node)

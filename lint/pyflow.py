@@ -13,7 +13,7 @@ import ast
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
-from .constructions import _COMPARE, HOOKS, _FileEval, _is_param, _Unknown
+from .constructions import _COMPARE, HOOKS, _FileEval, _is_param, _parsed, _Unknown
 
 _MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "__setitem__"}
 
@@ -59,26 +59,16 @@ _FILES: Dict[Tuple[str, str], Optional[_File]] = {}
 
 
 def _load(path: str, root: str, base: str) -> Optional[_File]:
-    from .constructions import _notify, _read
-
-    _notify(path, True, True)
-    got = _read(path)
+    got = _parsed(path)
     if got is None:
         return None
-    text, trees = got
-    if not trees:
-        try:
-            trees.append(ast.parse(text))
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            trees.append(None)
-    if trees[0] is None:
-        return None
+    tree = got[1]
     key = (path, base)
     f = _FILES.get(key)
-    if f is None or f.fe.tree is not trees[0]:
+    if f is None or f.fe.tree is not tree:
         if len(_FILES) > 200:
             _FILES.clear()
-        f = _FILES[key] = _File(_FileEval(trees[0], set(), ""), path, root, base)
+        f = _FILES[key] = _File(_FileEval(tree, set(), ""), path, root, base)
     return f
 
 
