@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from .constructions import HOOKS, _FileEval, _is_param, _Unknown
+from .staticeval import HOOKS, _FileEval, _is_param, _Unknown
 from .pyflow import (Ctx, _arg, _File, _bind, _binds, _conditions, _direct_binds, _function, _load, _mutated,
                      _qual, _reach, _read_text, _returned, _runs, _static)
 from .tvdata import DATASETS, _TRANSFORM_POS, Img, _dataset_name, _transform

@@ -20,7 +20,7 @@ import ast
 import os
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from .constructions import _Unknown
+from .staticeval import _Unknown
 from .pyflow import Ctx, _File, _arg, _conditions, _load, _qual, _reach, _read_text, _returned, _runs
 
 _HOOKS = {"on_before_batch_transfer", "transfer_batch_to_device", "on_after_batch_transfer"}

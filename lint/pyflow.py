@@ -13,7 +13,7 @@ import ast
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
-from .constructions import _COMPARE, HOOKS, _FileEval, _is_param, _parsed, _Unknown
+from .staticeval import _COMPARE, HOOKS, _FileEval, _is_param, _parsed, _read, _Unknown
 
 _MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "__setitem__"}
 
@@ -433,8 +433,6 @@ def _returned(fn: ast.FunctionDef) -> ast.expr:
 
 
 def _read_text(path: str) -> Optional[str]:
-    from .constructions import _read
-
     got = _read(path)
     return got[0] if got else None
 

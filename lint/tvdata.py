@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from typing import Any, Dict, List, Optional, Tuple
 
-from .constructions import _Unknown
+from .staticeval import _Unknown
 from .pyflow import Ctx, _arg, _mutated, _qual, _reach, _short, _static
 
 # torchvision.datasets class -> (channels, height, width) of one sample image (after ToTensor),

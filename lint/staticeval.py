@@ -1,0 +1,444 @@
+"""Static evaluation of a project's Python files, for the constructions found across a project
+(constructions.py), the data flow to a model call (pyflow.py, datapipe.py, lightning.py): each
+project file read once per process (and told to core/project.py's READ_HOOK, so cached results
+follow it), and :class:`_FileEval`, which gives an expression's value from literals, arithmetic,
+names assigned once, argparse defaults and decided branches, or raises :class:`_Unknown`.
+
+Only the standard library's ``ast`` is used here (cheap; no libcst, no torch).
+"""
+from __future__ import annotations
+
+import ast
+import os
+from typing import AbstractSet, Any, Dict, List, Optional, Set, Tuple
+
+from .argspaces import Resolver, assigned_attrs
+
+MAX_FILES = 400  # files listed under the project root
+MAX_BYTES = 1_000_000  # larger files are not read
+_EXTERNAL = {"torch", "torchvision", "timm", "transformers", "diffusers", "tensorflow", "keras", "numpy"}
+
+# What the modules built on this one lend back to it and to constructions.py (pyflow.py: which
+# assignment reaches a use; datapipe.py: the inputs a project's data pipeline feeds a model). They
+# register here when imported (engine.py imports datapipe beside constructions), so the import graph
+# stays acyclic.
+HOOKS: Dict[str, Any] = {}
+
+
+class _Unknown(Exception):
+    pass
+
+
+_SAFE_BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+                ast.FloorDiv: lambda a, b: a // b, ast.Div: lambda a, b: a / b, ast.Mod: lambda a, b: a % b}
+
+
+_COMPARE = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Lt: lambda a, b: a < b,
+            ast.LtE: lambda a, b: a <= b, ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b,
+            ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
+
+
+class _Name(str):
+    """A name of the model module (a block class, a function) passed as an argument."""
+
+
+def _notify(path: str, found: bool, read: bool) -> None:
+    from .core.project import READ_HOOK
+
+    note = READ_HOOK.get()
+    if note is not None:
+        note(path, found, read)
+
+
+# per process: path -> ((mtime_ns, size), text, [tree]) — checking a whole project reads each of
+# its files once, not once per model file
+_MEMO: Dict[str, Tuple[Tuple[int, int], str, list]] = {}
+
+
+def _read(path: str) -> Optional[Tuple[str, list]]:
+    try:
+        st = os.stat(path)
+        if st.st_size > MAX_BYTES:
+            return None
+        key = (st.st_mtime_ns, st.st_size)
+        memo = _MEMO.get(path)
+        if memo is not None and memo[0] == key:
+            return memo[1], memo[2]
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeError):
+        return None
+    if len(_MEMO) > 4 * MAX_FILES:
+        _MEMO.clear()
+    trees: list = []
+    _MEMO[path] = (key, text, trees)
+    return text, trees
+
+
+def _parsed(path: str) -> Optional[Tuple[str, ast.Module]]:
+    """(text, tree) of a project file, parsed once per process (None: unreadable, unparsable)."""
+    _notify(os.path.abspath(path), True, True)
+    got = _read(path)
+    if got is None:
+        return None
+    tree = _tree(*got)
+    return (got[0], tree) if tree is not None else None
+
+
+def _tree(text: str, trees: list) -> Optional[ast.Module]:
+    """The syntax tree of a file ``_read`` gave, parsed once and kept in its memo (None: unparsable)."""
+    if not trees:
+        try:
+            trees.append(ast.parse(text))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            trees.append(None)
+    return trees[0]
+
+
+class _FileEval:
+    """Static values of one file: argparse defaults, names assigned once."""
+
+    def __init__(self, tree: ast.Module, model_names: Set[str], model_stem: str, model_dirs: AbstractSet[str] = frozenset(),
+                 resolver: Optional[Resolver] = None, path: str = ""):
+        self.tree = tree
+        self.resolver, self.path = resolver, path
+        self.foreign: Dict[str, Dict[str, Any]] = {}  # `opt = parse_opts()`: the namespace's defaults
+        self.attr_assigned = assigned_attrs(tree)  # `opt.arch = ...`: not the default any more
+        self.model_dirs = model_dirs
+        self.model_names = model_names
+        self.model_stem = model_stem
+        self.defaults: Dict[str, Any] = {}
+        self.choices: Dict[str, List[Any]] = {}
+        self.namespaces: Set[str] = set()  # names bound to parser.parse_args()
+        self.assigns: Dict[int, Dict[str, List[ast.expr]]] = {}  # id(scope) -> name -> values
+        self.parents: Dict[int, ast.AST] = {}
+        self.defined: Set[str] = set()
+        self.imported_model_names: Set[str] = set()
+        # argparse values fixed for the call being evaluated: the name ``models.__dict__[args.arch]``
+        # selects is the value of ``args.arch`` in the branch conditions around it
+        self.override: Dict[str, Any] = {}
+        self.read_options = False  # an argparse default was read since the last reset
+        self._flow = 0  # nesting of _reaching
+        self._collect()
+
+    def _collect(self):
+        declared_global: Set[Tuple[int, str]] = set()  # (id(function), name): `global args` in it
+        for node in ast.walk(self.tree):
+            for child in ast.iter_child_nodes(node):
+                self.parents[id(child)] = node
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Global):
+                declared_global |= {(id(self._scope(node)), n) for n in node.names}
+        for node in self.tree.body:
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.defined.add(node.name)
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.ImportFrom):
+                mod = node.module or ""
+                last = mod.split(".")[-1] if mod else ""
+                if mod.split(".")[0] in _EXTERNAL:
+                    continue
+                ours = last == self.model_stem or (last in self.model_dirs) or (node.level and not mod)
+                if not ours:
+                    continue
+                for alias in node.names:
+                    if alias.name == "*":
+                        self.imported_model_names |= self.model_names
+                    elif alias.name in self.model_names and (alias.asname is None or alias.asname == alias.name):
+                        self.imported_model_names.add(alias.name)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr == "add_argument":
+                self._argument(node)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr == "set_defaults":
+                for k in node.keywords:
+                    if k.arg:
+                        try:
+                            self.defaults[k.arg] = self._literal(k.value)
+                        except _Unknown:
+                            self.defaults[k.arg] = _Unknown
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                name = node.targets[0].id
+                v = node.value
+                if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and \
+                        v.func.attr in ("parse_args", "parse_known_args"):
+                    if v.func.attr == "parse_args":
+                        self.namespaces.add(name)
+                elif isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and not v.args and not v.keywords \
+                        and self.resolver is not None:
+                    d = self.resolver.call_defaults(v.func.id, self.tree, self.path)
+                    if d is not None:
+                        self.foreign[name] = d
+                scope = self._scope(node)
+                if (id(scope), name) in declared_global:
+                    scope = self.tree  # `global args; args = parser.parse_args()` in main()
+                self.assigns.setdefault(id(scope), {}).setdefault(name, []).append(v)
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name):
+                scope = self._scope(node)
+                self.assigns.setdefault(id(scope), {}).setdefault(node.target.id, []).append(None)
+            elif isinstance(node, (ast.For, ast.comprehension)):
+                for t in ast.walk(node.target):
+                    if isinstance(t, ast.Name):
+                        self.assigns.setdefault(id(self._scope(node)), {}).setdefault(t.id, []).append(None)
+
+    def _scope(self, node) -> ast.AST:
+        p = self.parents.get(id(node))
+        while p is not None and not isinstance(p, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+            p = self.parents.get(id(p))
+        return p if p is not None else self.tree
+
+    def _argument(self, call: ast.Call):
+        dest: Any = None
+        for a in call.args:
+            if isinstance(a, ast.Constant) and isinstance(a.value, str):
+                if a.value.startswith("--"):
+                    dest = dest or a.value[2:].replace("-", "_")
+                elif not a.value.startswith("-"):
+                    dest = dest or a.value
+        flags = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        if dest is None and flags and flags[0].startswith("-") and not flags[0].startswith("--"):
+            dest = flags[0].lstrip("-").replace("-", "_")  # '-net' -> net (argparse's rule)
+        kw = {k.arg: k.value for k in call.keywords if k.arg}
+        if "dest" in kw and isinstance(kw["dest"], ast.Constant):
+            dest = kw["dest"].value
+        if not isinstance(dest, str):
+            return
+        if dest in self.defaults:
+            self.defaults[dest] = _Unknown  # declared twice: which one applies is not known
+            return
+        action_node = kw.get("action")
+        action = action_node.value if isinstance(action_node, ast.Constant) else None
+        try:
+            if "default" in kw:
+                value = self._literal(kw["default"])
+            elif action == "store_true":
+                value = False
+            elif action == "store_false":
+                value = True
+            elif action is None and "nargs" not in kw:
+                value = None
+            else:
+                raise _Unknown
+            typ = kw.get("type")
+            if isinstance(value, str) and isinstance(typ, ast.Name) and typ.id in ("int", "float"):
+                value = int(value) if typ.id == "int" else float(value)
+            self.defaults[dest] = value
+        except (_Unknown, ValueError):
+            self.defaults[dest] = _Unknown
+        if isinstance(kw.get("choices"), (ast.List, ast.Tuple)):
+            try:
+                self.choices[dest] = [self._literal(e) for e in kw["choices"].elts]  # type: ignore[attr-defined]
+            except _Unknown:
+                pass
+
+    def _literal(self, node):
+        try:
+            return ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError, RecursionError):
+            raise _Unknown
+
+    # -- values
+    def value(self, node: ast.expr, scope: ast.AST, depth: int = 0) -> Any:
+        if depth > 12:
+            raise _Unknown
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, (int, float, str, bool)) or node.value is None:
+                return node.value
+            raise _Unknown
+        if isinstance(node, (ast.Tuple, ast.List)):
+            vals = [self.value(e, scope, depth + 1) for e in node.elts]
+            return tuple(vals) if isinstance(node, ast.Tuple) else vals
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            v = self.value(node.operand, scope, depth + 1)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return -v
+            raise _Unknown
+        if isinstance(node, ast.BinOp) and type(node.op) in _SAFE_BINOPS:
+            a = self.value(node.left, scope, depth + 1)
+            b = self.value(node.right, scope, depth + 1)
+            if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)):
+                try:
+                    return _SAFE_BINOPS[type(node.op)](a, b)
+                except ZeroDivisionError:
+                    raise _Unknown
+            raise _Unknown
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+            a = self.value(node.left, scope, depth + 1)
+            b = self.value(node.comparators[0], scope, depth + 1)
+            if isinstance(node.ops[0], (ast.In, ast.NotIn)) and not isinstance(b, (tuple, list, str)):
+                raise _Unknown
+            try:
+                return _COMPARE[type(node.ops[0])](a, b)
+            except TypeError:
+                raise _Unknown
+        if isinstance(node, ast.BoolOp):
+            v = self.value(node.values[0], scope, depth + 1)
+            for nxt in node.values[1:]:
+                if isinstance(node.op, ast.And) and not v or isinstance(node.op, ast.Or) and v:
+                    return v
+                v = self.value(nxt, scope, depth + 1)
+            return v
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return not self.value(node.operand, scope, depth + 1)
+        if isinstance(node, ast.IfExp):
+            test = self.value(node.test, scope, depth + 1)
+            return self.value(node.body if test else node.orelse, scope, depth + 1)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("int", "float") \
+                and len(node.args) == 1 and not node.keywords and node.func.id not in self.defined:
+            v = self.value(node.args[0], scope, depth + 1)
+            try:
+                return int(v) if node.func.id == "int" else float(v)
+            except (TypeError, ValueError):
+                raise _Unknown
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _STR_METHODS \
+                and not node.keywords:
+            return _str_method(node.func.attr, self.value(node.func.value, scope, depth + 1),
+                               [self.value(a, scope, depth + 1) for a in node.args])
+        ns = self.namespace_defaults(node.value.id, scope) \
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) else None
+        if ns is not None:
+            self.read_options = True
+            v = self.override.get(node.attr, ns.get(node.attr, _Unknown))  # type: ignore[attr-defined]
+            if v is _Unknown:
+                raise _Unknown
+            return v
+        if isinstance(node, ast.Name):
+            if node.id in self.imported_model_names and node.id not in self.defined and \
+                    not self._bound(node.id, scope):
+                return _Name(node.id)
+            values = self._binding(node.id, scope, depth)
+            if values is not None and len(values) > 1:  # the one that reaches node, if decidable
+                got = self._reaching(node)
+                return self.value(got, self._scope(got), depth + 1)
+            if values is None or len(values) != 1 or values[0] is None:
+                raise _Unknown
+            return self.value(values[0], self._owner(node.id, scope), depth + 1)
+        raise _Unknown
+
+    def _reaching(self, node: ast.Name) -> ast.expr:
+        """The value of the one assignment of ``node``'s name that reaches it, through branches
+        argparse defaults decide (``if args.dataset == 'cifar10': num_classes = 10``)."""
+        reaching_value = HOOKS.get("reaching_value")
+        if reaching_value is None or self._flow > 4:
+            raise _Unknown
+        self._flow += 1
+        try:
+            return reaching_value(self, node)
+        finally:
+            self._flow -= 1
+
+    def _bound(self, name, scope) -> bool:
+        return name in self.assigns.get(id(scope), {}) or name in self.assigns.get(id(self.tree), {})
+
+    def _binding(self, name, scope, depth: int = 0):
+        local = self.assigns.get(id(scope), {})
+        if name in local:
+            if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_param(scope, name):
+                return None
+            return self._taken(local[name], scope, depth)
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_param(scope, name):
+            return None
+        return self._taken(self.assigns.get(id(self.tree), {}).get(name), self.tree, depth)
+
+    def _taken(self, values, scope, depth: int):
+        """Of several assignments of a name, those on branches that run (``if args.dataset ==
+        'cifar10': num_classes = 10 else: num_classes = 100``): the others are dropped when their
+        conditions are decided against them."""
+        if not values or len(values) < 2 or any(v is None for v in values):
+            return values
+        return [v for v in values if self.reachable(v, scope, depth)]
+
+    def reachable(self, node: ast.AST, scope: ast.AST, depth: int = 0) -> bool:
+        """False when an ``if`` around ``node`` (inside ``scope``) is decided against it."""
+        child, p = node, self.parents.get(id(node))
+        while p is not None and p is not scope:
+            if isinstance(p, ast.If) and child is not p.test:
+                try:
+                    test = bool(self.value(p.test, scope, depth + 1))
+                except _Unknown:
+                    test = None
+                if test is not None and test != any(c is child for c in p.body):
+                    return False
+            child, p = p, self.parents.get(id(p))
+        return True
+
+    def _owner(self, name, scope):
+        return scope if name in self.assigns.get(id(scope), {}) else self.tree
+
+    def namespace_defaults(self, name: str, scope) -> Optional[Dict[str, Any]]:
+        """The argparse defaults ``name`` holds in ``scope``: ``parser.parse_args()`` of this
+        file, ``parse_opts()`` of another (lint/argspaces.py), or a function parameter every
+        caller passes such a namespace; without the attributes this file assigns."""
+        if name in self.namespaces and self._single(name, scope):
+            d = self.defaults
+        elif name in self.foreign and self._single(name, scope):
+            d = self.foreign[name]
+        elif self.resolver is not None and isinstance(scope, ast.FunctionDef) and _is_param(scope, name) and \
+                name not in self.assigns.get(id(scope), {}):
+            found = self.resolver.param_defaults(scope, name, self.path)
+            if found is None:
+                return None
+            d = found
+        else:
+            return None
+        if (name, "*") in self.attr_assigned:
+            return None
+        return {k: v for k, v in d.items() if (name, k) not in self.attr_assigned}
+
+    def _single(self, name, scope) -> bool:
+        vals = self._binding(name, scope)
+        return vals is not None and len(vals) == 1
+
+    def index_names(self, node: ast.expr, scope) -> List[str]:
+        """The names ``models.__dict__[args.arch]`` may select: the argparse default and choices."""
+        ns = self.namespace_defaults(node.value.id, scope) \
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) else None
+        if ns is not None:
+            out = []
+            attr = node.attr  # type: ignore[attr-defined]  # an Attribute: ns is None otherwise
+            d = ns.get(attr)
+            if isinstance(d, str):
+                out.append(d)
+            out += [c for c in self.choices.get(attr, []) if isinstance(c, str) and c not in out]
+            return out
+        try:
+            v = self.value(node, scope)
+        except _Unknown:
+            return []
+        return [v] if isinstance(v, str) else []
+
+
+_STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip"}
+
+
+def _str_method(name: str, obj, args) -> Any:
+    """``args.arch.startswith('resnext')``, ``block_name.lower()`` on known strings."""
+    if not isinstance(obj, str) or isinstance(obj, _Name):
+        raise _Unknown
+    if name in ("startswith", "endswith"):
+        if len(args) != 1 or not (isinstance(args[0], str) or
+                                  isinstance(args[0], tuple) and all(isinstance(a, str) for a in args[0])):
+            raise _Unknown
+        return getattr(obj, name)(args[0])
+    if args:
+        raise _Unknown
+    return getattr(obj, name)()
+
+
+def _is_param(fn, name) -> bool:
+    a = fn.args
+    return any(p.arg == name for p in a.posonlyargs + a.args + a.kwonlyargs) or \
+        (a.vararg is not None and a.vararg.arg == name) or (a.kwarg is not None and a.kwarg.arg == name)
+
+
+def _render(v) -> str:
+    if isinstance(v, _Name):
+        return str(v)
+    if isinstance(v, tuple):
+        inner = ", ".join(_render(x) for x in v)
+        return f"({inner},)" if len(v) == 1 else f"({inner})"
+    if isinstance(v, list):
+        return "[" + ", ".join(_render(x) for x in v) + "]"
+    if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+        raise _Unknown
+    return repr(v)
