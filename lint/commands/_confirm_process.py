@@ -30,6 +30,22 @@ KEEP_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "PYTHONPATH", "P
 RUN_MARK = "SHAPELINT_CONFIRM_RUN"  # set in each child's environment: its descendants carry it too
 
 
+
+def _end(proc: subprocess.Popen, mark) -> None:
+    """Stop a child for good: its whole tree (DataLoader workers and double forks too), then
+    whatever still carries its mark, then reap it."""
+    if proc.poll() is None:
+        _contain(proc.pid)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    _contain(None, mark)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover
+        pass
+
 class ConfirmError(CliError):
     """--confirm cannot run at all (no torch, no CUDA): one readable message, exit status 2."""
 
@@ -176,17 +192,7 @@ class _Child:
         return self.proc.poll()
 
     def close(self):
-        if self.proc.poll() is None:
-            _contain(self.proc.pid)  # its whole tree, DataLoader workers and double forks too
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        _contain(None, self.mark)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            pass
+        _end(self.proc, self.mark)
         self.err.close()
 
 
@@ -271,17 +277,7 @@ class _Server:
             self.proc.stdin.close()
         except OSError:
             pass
-        if self.proc.poll() is None:
-            _contain(self.proc.pid)
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        _contain(None, self.mark)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            pass
+        _end(self.proc, self.mark)
         import shutil
 
         shutil.rmtree(self.tmp, ignore_errors=True)
