@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from .argspaces import Resolver
-from .staticeval import _EXTERNAL, HOOKS, MAX_FILES, _FileEval, _notify, _parsed, _read, _render, _tree, _Unknown
+from . import staticeval
+from .staticeval import (_EXTERNAL, HOOKS, MAX_FILES, _FileEval, _notify, _parsed, _read, _render, _tree,
+                         _Unknown, option_worlds)
 
 MAX_CONSTRUCTIONS = 8  # per class or factory
+MAX_SCRIPTS = 50  # .py files of a folder read to decide whether it imports the model folder
 _SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", "site-packages", "build", "dist",
               ".venv", "venv", "env", ".tox", ".mypy_cache", ".pytest_cache", ".eggs"}
 
@@ -41,6 +45,41 @@ class Construction:
     # where those inputs come from when the file's data pipeline gives them (datapipe.py):
     # 'train.py:88 (CIFAR10, RandomCrop(32, padding=4))'; None for a literal input
     input_from: Optional[str] = None
+    # the option values of the command line that builds it this way, when not the defaults:
+    # "net='small'" (a branch on that option guards the construction; staticeval.option_worlds)
+    options: str = ""
+
+
+_MARKERS = (".git", ".hg", "setup.py", "setup.cfg", "pyproject.toml")
+
+
+def _scan_root(root: str) -> str:
+    """Where the project that builds the models of ``root`` begins: ``root``, or, for a folder
+    without ``__init__.py`` that scripts beside it import as a package (``cifar10_models/`` and
+    ``from cifar10_models.vgg import vgg11_bn`` in ``module.py``, a namespace package), the folder
+    holding those scripts; up to two levels, never past a project's marker (.git, pyproject.toml...)."""
+    d = os.path.abspath(root)
+    for _ in range(2):
+        if any(os.path.exists(os.path.join(d, m)) for m in _MARKERS):
+            break
+        parent, name = os.path.dirname(d), os.path.basename(d)
+        if parent == d or not name.isidentifier():
+            break
+        try:
+            scripts = sorted(f for f in os.listdir(parent) if f.endswith(".py"))[:MAX_SCRIPTS]
+        except OSError:
+            break
+        pat = re.compile(rf"^\s*(from|import)\s+{re.escape(name)}\b", re.M)
+        found = False
+        for f in scripts:
+            got = _read(os.path.join(parent, f))
+            if got is not None and pat.search(got[0]):
+                found = True
+                break
+        if not found:
+            break
+        d = parent
+    return d
 
 
 def _candidate_files(root: str, model_path: str) -> List[str]:
@@ -65,7 +104,7 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
     if not names or not model_path:
         return {}
     model_path = os.path.abspath(model_path)
-    root = root or os.path.dirname(model_path)
+    root = _scan_root(root or os.path.dirname(model_path))
     stem = os.path.splitext(os.path.basename(model_path))[0]
     if stem == "__init__":
         stem = os.path.basename(os.path.dirname(model_path))
@@ -108,39 +147,62 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
                         _dict_call(node.func) or init_ok):
                     continue
                 scope = fe._scope(node)
-                fe.override = _selected(node.func, fe, name)
-                fe.read_options = bool(fe.override)
-                try:
-                    if _dict_call(node.func) and not fe.reachable(node, scope):
-                        # the name is the one argparse selects, under a branch the same values
-                        # decide against (`if args.arch.startswith('resnext')` with arch 'resnet');
-                        # a call naming its class is kept whatever flag guards it
+                for world in [{}] + option_worlds(fe, node):
+                    staticeval.WORLD = world
+                    try:
+                        built = _built(fe, node, name, scope, text, path, root, here, files, factory_files)
+                    finally:
+                        staticeval.WORLD = {}
+                    if built is None:
                         continue
-                    parts = [_render(fe.value(a, scope)) for a in node.args if not isinstance(a, ast.Starred)]
-                    if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
-                        raise _Unknown
-                    parts += [f"{k.arg}={_render(fe.value(k.value, scope))}" for k in node.keywords]
-                except _Unknown:
-                    continue
-                finally:
-                    fe.override = {}
-                text_ = f"{name}({', '.join(parts)})"
-                from_options = fe.read_options
-                fed: List[Tuple[Any, Optional[str]]] = [(i, None) for i in _fed_inputs(fe, node, scope)]
-                if "DataLoader" in text or "loader" in text or "LightningModule" in text:
-                    fed += _data_inputs(fe, node, scope, os.path.abspath(path), root, here)
-                if not fed and isinstance(scope, ast.FunctionDef):  # `net = get_network(args)` elsewhere
-                    if factory_files is None:
-                        factory_files = [os.path.abspath(p) for p in files]
-                    fed += _data_inputs(fe, node, scope, os.path.abspath(path), root, here, factory_files)
-                for inputs, origin in fed or [(None, None)]:
-                    if (name, text_, inputs) in seen or len(out.get(name, ())) >= MAX_CONSTRUCTIONS:
-                        continue
-                    seen.add((name, text_, inputs))
-                    out.setdefault(name, []).append(Construction(
-                        name, text_, f"{where_base}:{node.lineno}", inputs, from_options, input_from=origin))
+                    text_, from_options, fed, factory_files = built
+                    if world and not fed:
+                        continue  # a command line's construction counts when that run feeds it data
+                    for inputs, origin in fed or [(None, None)]:
+                        if (name, text_, inputs) in seen or len(out.get(name, ())) >= MAX_CONSTRUCTIONS:
+                            continue
+                        seen.add((name, text_, inputs))
+                        out.setdefault(name, []).append(Construction(
+                            name, text_, f"{where_base}:{node.lineno}", inputs, from_options, input_from=origin,
+                            options=_world_text(world)))
     _own_file(model_path, root, here, names, stem, model_dirs, out)
     return out
+
+
+def _built(fe: _FileEval, node: ast.Call, name: str, scope, text: str, path: str, root: str, here: str,
+           files: List[str], factory_files: Optional[List[str]]):
+    """``node``'s construction with static values (under the current WORLD), and what the project
+    feeds it: (text, from_options, [(inputs, origin)], factory_files), or None."""
+    fe.override = _selected(node.func, fe, name)
+    fe.read_options = bool(fe.override)
+    try:
+        if _dict_call(node.func) and not fe.reachable(node, scope):
+            # the name is the one argparse selects, under a branch the same values
+            # decide against (`if args.arch.startswith('resnext')` with arch 'resnet');
+            # a call naming its class is kept whatever flag guards it
+            return None
+        parts = [_render(fe.value(a, scope)) for a in node.args if not isinstance(a, ast.Starred)]
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            raise _Unknown
+        parts += [f"{k.arg}={_render(fe.value(k.value, scope))}" for k in node.keywords]
+    except _Unknown:
+        return None
+    finally:
+        fe.override = {}
+    text_ = f"{name}({', '.join(parts)})"
+    from_options = fe.read_options
+    fed: List[Tuple[Any, Optional[str]]] = [(i, None) for i in _fed_inputs(fe, node, scope)]
+    if "DataLoader" in text or "loader" in text or "LightningModule" in text:
+        fed += _data_inputs(fe, node, scope, os.path.abspath(path), root, here)
+    if not fed and isinstance(scope, ast.FunctionDef):  # `net = get_network(args)` elsewhere
+        if factory_files is None:
+            factory_files = [os.path.abspath(p) for p in files]
+        fed += _data_inputs(fe, node, scope, os.path.abspath(path), root, here, factory_files)
+    return text_, from_options or bool(staticeval.WORLD), fed, factory_files
+
+
+def _world_text(world: Dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in world.items())
 
 
 def _call_text(fe: _FileEval, node: ast.Call, name: str, scope) -> Optional[str]:

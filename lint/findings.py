@@ -49,9 +49,11 @@ class MessageContext:
         if where and where.startswith("any value of "):
             src = f" (for {where})"
         else:
-            src = f" (as {where} builds it)" if where and where != "option" else ""
+            where, _, opts = (where or "").partition(" with ")  # "train.py:40 with net='small'"
+            opts = f" with {opts}" if opts else ""
+            src = f" (as {where} builds it{opts})" if where and where != "option" else ""
             if src and self.run.input_from:
-                src = f" (as {where} builds it; input from {self.run.input_from})"
+                src = f" (as {where} builds it{opts}; input from {self.run.input_from})"
         if not t:
             return f" for {ctor}{src}" if where else ""
         built = "" if self.run.cls is not None and ctor == f"{self.run.cls.name}()" else f" of {ctor}"

@@ -43,7 +43,7 @@ def _is_lightning(cls: ast.ClassDef, ctx: Ctx, kind: str) -> bool:
     return False
 
 
-def _own_class(file: _File, call: ast.Call) -> Optional[ast.ClassDef]:
+def _own_class(file: _File, call: ast.expr) -> Optional[ast.ClassDef]:
     """The ``__init__`` of a LightningModule of the file that ``self.ATTR = call`` is in."""
     fe = file.fe
     fn = fe._scope(call)
@@ -54,10 +54,15 @@ def _own_class(file: _File, call: ast.Call) -> Optional[ast.ClassDef]:
     return cls
 
 
-def lightning_inputs(file: _File, call: ast.Call, ev) -> List[tuple]:
+def lightning_inputs(file: _File, call: ast.expr, ev) -> List[tuple]:
     """('tensor', shape, origin) values fed to the model ``call`` builds in a LightningModule."""
     fe = file.fe
     parent = fe.parents.get(id(call))
+    if isinstance(parent, ast.Dict):
+        sel = _selected_from(fe, parent, call)
+        if sel is None:
+            return []
+        call, parent = sel, fe.parents.get(id(sel))  # type: ignore[assignment]
     if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1):
         return []
     t = parent.targets[0]
@@ -97,6 +102,27 @@ def lightning_inputs(file: _File, call: ast.Call, ev) -> List[tuple]:
             if v[0] == "tensor" and v not in out:
                 out.append(v)
     return out
+
+
+def _selected_from(fe, d: ast.Dict, value: ast.expr) -> Optional[ast.Subscript]:
+    """``ALL = {"resnet18": resnet18(), ...}`` at module level (every entry built on import) and
+    ``self.model = ALL[self.hparams.classifier]`` in a LightningModule: that subscript, for the
+    entry ``value``: the command line picks which entry is trained, so each is trained on the
+    module's data with some key. None unless ``ALL`` is bound once and read only there."""
+    if not any(v is value for v in d.values) or any(k is None for k in d.keys):
+        return None
+    owner = fe.parents.get(id(d))
+    if not (isinstance(owner, ast.Assign) and owner in fe.tree.body and len(owner.targets) == 1 and
+            isinstance(owner.targets[0], ast.Name)):
+        return None
+    name = owner.targets[0].id
+    uses = [n for n in ast.walk(fe.tree) if isinstance(n, ast.Name) and n.id == name and n is not owner.targets[0]]
+    if len(uses) != 1 or len(fe.assigns.get(id(fe.tree), {}).get(name, ())) != 1:
+        return None
+    sub = fe.parents.get(id(uses[0]))
+    if not (isinstance(sub, ast.Subscript) and sub.value is uses[0] and isinstance(sub.ctx, ast.Load)):
+        return None
+    return sub
 
 
 def _calls(cls: ast.ClassDef, fn: ast.FunctionDef, ctx: Ctx, attr: str, depth: int) -> Iterator[Tuple[ast.Call, Ctx]]:

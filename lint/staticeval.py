@@ -29,6 +29,13 @@ class _Unknown(Exception):
     pass
 
 
+# Option values fixed for the construction being evaluated, in every file's argparse namespaces: one
+# command line the script accepts (``-net small``), taken to build the model a branch on that option
+# guards (``if args.net == 'small': net = small()``). Empty: the options' defaults. See option_worlds.
+WORLD: Dict[str, Any] = {}
+MAX_WORLDS = 8
+
+
 _SAFE_BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
                 ast.FloorDiv: lambda a, b: a // b, ast.Div: lambda a, b: a / b, ast.Mod: lambda a, b: a % b}
 
@@ -298,7 +305,10 @@ class _FileEval:
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) else None
         if ns is not None:
             self.read_options = True
-            v = self.override.get(node.attr, ns.get(node.attr, _Unknown))  # type: ignore[attr-defined]
+            attr = node.attr  # type: ignore[attr-defined]
+            v = self.override.get(attr, ns.get(attr, _Unknown))
+            if attr in WORLD and attr not in self.override and attr in ns:
+                v = _world_value(attr, ns[attr], self.choices.get(attr))
             if v is _Unknown:
                 raise _Unknown
             return v
@@ -406,6 +416,67 @@ class _FileEval:
         except _Unknown:
             return []
         return [v] if isinstance(v, str) else []
+
+
+def _world_value(attr: str, default: Any, choices: Optional[List[Any]]) -> Any:
+    """The value WORLD gives option ``attr``, when the command line can give it: one of the
+    option's choices, of the default's type (a string for an option with no default)."""
+    v = WORLD[attr]
+    if choices is not None and v not in choices:
+        raise _Unknown
+    if default is not None and default is not _Unknown and type(v) is not type(default):
+        raise _Unknown
+    if default is None and not isinstance(v, str):
+        raise _Unknown
+    return v
+
+
+def option_worlds(fe: "_FileEval", node: ast.AST) -> List[Dict[str, Any]]:
+    """The option values that take the branches around ``node`` (``if args.net == 'small':`` /
+    ``elif args.model in ('a', 'b'):``), each a WORLD to evaluate the construction in: every branch
+    a command line selects, not only the defaults'. Only equality with literals is read; whether
+    the names are argparse namespaces, and the values ones the options accept, is the evaluation's
+    to decide (see _world_value)."""
+    worlds: List[Dict[str, Any]] = [{}]
+    child, p = node, fe.parents.get(id(node))
+    while p is not None:
+        if isinstance(p, ast.If) and any(c is child for c in p.body):
+            alts = _equalities(p.test)
+            if alts:
+                worlds = [dict(w, **a) for w in worlds for a in alts
+                          if all(w.get(k, v) == v for k, v in a.items())][:MAX_WORLDS]
+        child, p = p, fe.parents.get(id(p))
+    return [w for w in worlds if w]
+
+
+def _equalities(test: ast.expr) -> List[Dict[str, Any]]:
+    """``a.x == 'v'`` -> [{'x': 'v'}]; ``a.x in ('v', 'w')`` / ``or`` -> one per value; ``and`` merges."""
+    if isinstance(test, ast.BoolOp):
+        parts = [_equalities(v) for v in test.values]
+        if isinstance(test.op, ast.Or):
+            return [a for part in parts for a in part] if all(parts) else []
+        out: List[Dict[str, Any]] = [{}]
+        for part in parts:
+            if part:
+                out = [dict(w, **a) for w in out for a in part if all(w.get(k, v) == v for k, v in a.items())]
+        return [w for w in out if w][:MAX_WORLDS]
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return []
+    left, right = test.left, test.comparators[0]
+    if isinstance(test.ops[0], ast.Eq) and isinstance(left, ast.Constant):
+        left, right = right, left
+    if not (isinstance(left, ast.Attribute) and isinstance(left.value, ast.Name)):
+        return []
+    if isinstance(test.ops[0], ast.Eq):
+        vals = [right]
+    elif isinstance(test.ops[0], ast.In) and isinstance(right, (ast.Tuple, ast.List, ast.Set)):
+        vals = list(right.elts)
+    else:
+        return []
+    if not all(isinstance(v, ast.Constant) and isinstance(v.value, (str, int)) and not isinstance(v.value, bool)
+               for v in vals):
+        return []
+    return [{left.attr: v.value} for v in vals][:MAX_WORLDS]  # type: ignore[attr-defined]
 
 
 _STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip"}

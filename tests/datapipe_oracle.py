@@ -2,7 +2,7 @@
 writes in torchvision's own formats (no download): the sample sizes then come from torchvision's
 dataset classes, the transforms and the DataLoader are torchvision's and torch's.
 
-    python datapipe_oracle.py PROJECT_COPY SCRIPT
+    python datapipe_oracle.py PROJECT_COPY SCRIPT [ARG ...]
 
 torchvision: the installed package, else the source folder named by SHAPELINT_TORCHVISION_SRC (its
 ``datasets`` and ``transforms`` are imported without the package's compiled ops). Exit 3: no
@@ -130,7 +130,7 @@ def _lightning_stub():
     sys.modules["pytorch_lightning"] = pl
 
 
-def main(project, script):
+def main(project, script, *argv):
     _torchvision()
     try:
         import PIL  # noqa: F401
@@ -146,11 +146,11 @@ def main(project, script):
     _mnist("data")
     _image_folder(os.path.join("data", "images"))
     sys.path.insert(0, project)
-    sys.argv = [script]
+    sys.argv = [script, *argv]
     _record_inputs(project)
     _lightning_stub()
     runpy.run_path(os.path.abspath(script), run_name="__main__")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], *sys.argv[3:])

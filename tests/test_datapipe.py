@@ -51,13 +51,22 @@ CASES = [
     # the same in PyTorch_CIFAR10's layout: DataModule in data.py, LightningModule in module.py, fit in train.py
     ("data_lightning_split/model.py", "train.py", "4x3x32x32",
      "data.py:19 (CIFAR10, RandomCrop(32, padding=4))", ("16 * 7 * 7", "16 * 6 * 6")),
+    # pytorch-cifar100's layout: -net is required (no default), get_network(args) picks by its value,
+    # the models folder has no __init__.py: the branch `args.net in ("mobile", ...)` takes is analysed
+    ("data_required_net/models/mobile.py", "train.py -net mobile", "4x3x32x32",
+     "../utils.py:32 (CIFAR100, RandomCrop(32, padding=4))", ("32 * 7 * 7", "32 * 8 * 8")),
+    # --model picks the network at module level; mlp is a choice but not the default
+    ("data_model_flag/nets.py", "main.py --model mlp", "8x1x28x28", "main.py:25 (MNIST)", ("785", "784")),
+    # PyTorch_CIFAR10's dict of built classifiers, self.model = all_classifiers[self.hparams.classifier]
+    ("data_lightning_dict/nets/wide.py", "train.py --classifier wide", "4x3x32x32",
+     "../data.py:16 (CIFAR10, RandomCrop(32, padding=4))", ("64 * 4 * 4", "64 * 8 * 8")),
 ]
 
 
 def oracle(project: Path, script: str, env=None):
     """(returncode, stderr, {class: first input 'BxCxHxW'}) of the script in torch + torchvision."""
     pytest.importorskip("torch")
-    r = subprocess.run([sys.executable, str(ORACLE), str(project), script], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, str(ORACLE), str(project), *script.split()], capture_output=True, text=True,
                        timeout=300, env={**os.environ, **(env or {})})
     if r.returncode == 3:
         pytest.skip("torchvision (or PIL) not available: set SHAPELINT_TORCHVISION_SRC")
@@ -103,7 +112,8 @@ def test_clean_variant_gives_nothing(tmp_path, project, script, shape, origin, f
     a = _lint(model)
     assert a.findings == [], [x.message for x in a.findings]
     assert any(r.input_from == origin for r in a.runs)  # analysed at the pipeline's input
-    assert [c["input"] for c in a.coverage] == [f"{shape} from {origin}"]  # and the coverage says so
+    fed = [c["input"] for c in a.coverage if c.get("input")]
+    assert fed and set(fed) == {f"{shape} from {origin}"}  # and the coverage says so
 
 
 @pytest.mark.parametrize("project,script,shape,origin,fix", CASES, ids=IDS)
@@ -117,12 +127,52 @@ def test_torch_agrees(tmp_path, project, script, shape, origin, fix):
     frames = [(Path(p).resolve(), int(n)) for p, n in re.findall(r'File "([^"]+)", line (\d+)', err)]
     inside = [fr for fr in frames if fr[0].is_relative_to(root.resolve())]
     assert inside[-1] == (model.resolve(), line), err  # torch fails on the marked line
-    cls = re.search(r"^class (\w+)", model.read_text(), re.M).group(1)
+    # the class the marker is in: the last one defined above it
+    cls = re.findall(r"^class (\w+)", "\n".join(model.read_text().splitlines()[:line]), re.M)[-1]
     assert seen[cls] == shape  # ... at the input shapelint infers
     model.write_text(model.read_text().replace(*fix))
     rc, err, seen = oracle(root, script)
     assert rc == 0, err  # and the clean variant runs
     assert seen[cls] == shape
+
+
+def test_a_flag_value_is_named_and_only_values_argparse_accepts_are_built(tmp_path):
+    """The finding says which command line builds the model (``with model='mlp'``). WideCNN's bug
+    sits behind ``args.model == "cnn"``, a value --model's choices refuse: nothing is said of it,
+    and argparse does refuse it. Once 'cnn' is a choice, it is reported where torch fails."""
+    root = _copy(tmp_path, "data_model_flag")
+    nets = root / "nets.py"
+    (f,) = _lint(nets).findings
+    assert "as main.py:19 builds it with model='mlp'" in f.message, f.message
+    (wide,) = [c for c in _lint(nets).coverage if c["class"] == "WideCNN"]
+    assert not wide.get("input")
+    rc, err, _ = oracle(root, "main.py --model cnn")
+    assert rc != 0 and "invalid choice: 'cnn'" in err, err
+    main = root / "main.py"
+    main.write_text(main.read_text().replace('choices=["lenet", "mlp"]', 'choices=["lenet", "mlp", "cnn"]'))
+    got = sorted((x.line, x.code) for x in _lint(nets).findings)
+    line = [i for i, t in enumerate(nets.read_text().splitlines(), 1) if "self.fc(self.conv(x).flatten(1))" in t][0]
+    assert got == [(26, "SHP002"), (line, "SHP002")]
+    rc, err, _ = oracle(root, "main.py --model cnn")
+    assert rc != 0 and f'nets.py", line {line}' in err, err
+    rc, err, seen = oracle(root, "main.py")  # the default, lenet, runs
+    assert rc == 0 and seen["LeNet"] == "8x1x28x28", err
+
+
+def test_required_flag_without_a_value_builds_nothing_by_default(tmp_path):
+    """-net has no default: each branch its comparisons name is one command line (vgg: clean,
+    torch runs it; mobile and mobile_small: the same bug, reported once; resnet: a module that does
+    not exist, nothing built); no run stands for 'no flag', which argparse rejects."""
+    root = _copy(tmp_path, "data_required_net")
+    a = _lint(root / "models" / "vgg.py")
+    assert a.findings == [] and [c["input"] for c in a.coverage] == \
+        ["4x3x32x32 from ../utils.py:32 (CIFAR100, RandomCrop(32, padding=4))"]
+    (f,) = _lint(root / "models" / "mobile.py").findings
+    assert "builds it with net='mobile'" in f.message
+    rc, err, seen = oracle(root, "train.py -net vgg")
+    assert rc == 0 and seen["VGG"] == "4x3x32x32", err
+    rc, err, _ = oracle(root, "train.py")
+    assert rc != 0 and "required: -net" in err, err
 
 
 def test_undecidable_dataset_gives_no_input(tmp_path):
