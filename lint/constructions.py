@@ -117,6 +117,7 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
     out: Dict[str, List[Construction]] = {}
     seen: Set[Tuple[str, str]] = set()
     files = _candidate_files(root, model_path)
+    selectable = _selectable(model_path, names) if "models" in model_dirs else set()
     resolver = Resolver(root, files, _parsed, lambda t, p: _FileEval(t, set(), "", resolver=resolver, path=p))
     factory_files: Optional[List[str]] = None
     for path in files:
@@ -125,13 +126,14 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
         if got is None:
             continue
         text, trees = got
-        if not any(n in text for n in names):
+        if not any(n in text for n in names) and not (selectable and "__dict__[" in text):
             continue
         parsed = _parsed(path)
         if parsed is None:
             continue
         tree = parsed[1]
         fe = _FileEval(tree, names, stem, model_dirs, resolver=resolver, path=path)
+        fe.selectable = selectable
         # a package __init__ next to (or above) the model file re-exports its names
         init_ok = os.path.basename(path) == "__init__.py" and model_path.startswith(os.path.dirname(path) + os.sep)
         where_base = os.path.relpath(path, here)
@@ -155,7 +157,7 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
                         staticeval.WORLD = {}
                     if built is None:
                         continue
-                    text_, from_options, fed, factory_files = built
+                    text_, from_options, fed, factory_files, used = built
                     if world and not fed:
                         continue  # a command line's construction counts when that run feeds it data
                     for inputs, origin in fed or [(None, None)]:
@@ -164,7 +166,7 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
                         seen.add((name, text_, inputs))
                         out.setdefault(name, []).append(Construction(
                             name, text_, f"{where_base}:{node.lineno}", inputs, from_options, input_from=origin,
-                            options=_world_text(world)))
+                            options=_world_text(fe, used)))
     _own_file(model_path, root, here, names, stem, model_dirs, out)
     return out
 
@@ -175,6 +177,17 @@ def _built(fe: _FileEval, node: ast.Call, name: str, scope, text: str, path: str
     feeds it: (text, from_options, [(inputs, origin)], factory_files), or None."""
     fe.override = _selected(node.func, fe, name)
     fe.read_options = bool(fe.override)
+    outer = staticeval.WORLD
+    staticeval.WORLD = {**outer, **fe.override}  # the data flow below sees the same --arch
+    try:
+        return _built_in_world(fe, node, name, scope, text, path, root, here, files, factory_files)
+    finally:
+        staticeval.WORLD = outer
+        fe.override = {}
+
+
+def _built_in_world(fe: _FileEval, node: ast.Call, name: str, scope, text: str, path: str, root: str, here: str,
+                    files: List[str], factory_files: Optional[List[str]]):
     try:
         if _dict_call(node.func) and not fe.reachable(node, scope):
             # the name is the one argparse selects, under a branch the same values
@@ -187,8 +200,6 @@ def _built(fe: _FileEval, node: ast.Call, name: str, scope, text: str, path: str
         parts += [f"{k.arg}={_render(fe.value(k.value, scope))}" for k in node.keywords]
     except _Unknown:
         return None
-    finally:
-        fe.override = {}
     text_ = f"{name}({', '.join(parts)})"
     from_options = fe.read_options
     fed: List[Tuple[Any, Optional[str]]] = [(i, None) for i in _fed_inputs(fe, node, scope)]
@@ -198,11 +209,28 @@ def _built(fe: _FileEval, node: ast.Call, name: str, scope, text: str, path: str
         if factory_files is None:
             factory_files = [os.path.abspath(p) for p in files]
         fed += _data_inputs(fe, node, scope, os.path.abspath(path), root, here, factory_files)
-    return text_, from_options or bool(staticeval.WORLD), fed, factory_files
+    return text_, from_options or bool(staticeval.WORLD), fed, factory_files, dict(staticeval.WORLD)
 
 
-def _world_text(world: Dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in world.items())
+def _world_text(fe: _FileEval, world: Dict[str, Any]) -> str:
+    """"net='small'": the option values that differ from the defaults."""
+    return ", ".join(f"{k}={v!r}" for k, v in world.items() if fe.defaults.get(k, _Unknown) != v)
+
+
+def _selectable(model_path: str, names: Set[str]) -> Set[str]:
+    """The model file's names a ``from .vgg import *`` in its package exports: its ``__all__``,
+    else its public ones."""
+    got = _parsed(model_path)
+    if got is None:
+        return set()
+    for s in got[1].body:
+        if isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in s.targets):
+            try:
+                listed = ast.literal_eval(s.value)
+            except (ValueError, TypeError, SyntaxError, RecursionError):
+                return set()
+            return {n for n in names if n in listed}
+    return {n for n in names if not n.startswith("_")}
 
 
 def _call_text(fe: _FileEval, node: ast.Call, name: str, scope) -> Optional[str]:
@@ -313,8 +341,9 @@ def _fed_inputs(fe: _FileEval, call: ast.Call, scope) -> List[Tuple[Tuple[int, .
     if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
         return []
     var = parent.targets[0].id
-    if len(fe.assigns.get(id(scope), {}).get(var, ())) != 1:
-        return []
+    bound = fe.assigns.get(id(scope), {}).get(var, [])
+    if len(bound) != 1 and not (None not in bound and fe._taken(bound, scope, 0) == [parent.value]):
+        return []  # bound again (unless on branches the options decide against: `if args.arch ==`)
     out = []
     for n in ast.walk(scope):
         if not isinstance(n, ast.Call) or n.keywords or not n.args:

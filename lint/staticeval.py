@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
-from typing import AbstractSet, Any, Dict, List, Optional, Set, Tuple
+from typing import AbstractSet, Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .argspaces import Resolver, assigned_attrs
 
@@ -116,6 +116,12 @@ class _FileEval:
         self.model_stem = model_stem
         self.defaults: Dict[str, Any] = {}
         self.choices: Dict[str, List[Any]] = {}
+        # options whose choices are not a literal list: what decides whether a name is one of them
+        # (``choices=model_names``, ``sorted(n for n in models.__dict__ if n.islower() ...)``), or None
+        self.choice_filters: Dict[str, Optional[Callable[[str], bool]]] = {}
+        # the model file's names ``models.__dict__[args.arch]`` may select besides the default and
+        # literal choices (constructions.py: public, in its __all__, a models package above it)
+        self.selectable: Set[str] = set()
         self.namespaces: Set[str] = set()  # names bound to parser.parse_args()
         self.assigns: Dict[int, Dict[str, List[ast.expr]]] = {}  # id(scope) -> name -> values
         self.parents: Dict[int, ast.AST] = {}
@@ -236,7 +242,9 @@ class _FileEval:
             try:
                 self.choices[dest] = [self._literal(e) for e in kw["choices"].elts]  # type: ignore[attr-defined]
             except _Unknown:
-                pass
+                self.choice_filters[dest] = None
+        elif "choices" in kw:
+            self.choice_filters[dest] = _choice_filter(kw["choices"], self.tree)
 
     def _literal(self, node):
         try:
@@ -410,12 +418,70 @@ class _FileEval:
             if isinstance(d, str):
                 out.append(d)
             out += [c for c in self.choices.get(attr, []) if isinstance(c, str) and c not in out]
+            if attr not in self.choices:  # any name argparse lets through: --arch vgg19_bn
+                filt = self.choice_filters.get(attr, lambda n: True)
+                out += [n for n in sorted(self.selectable) if n not in out and filt is not None and filt(n)]
             return out
         try:
             v = self.value(node, scope)
         except _Unknown:
             return []
         return [v] if isinstance(v, str) else []
+
+
+def _choice_filter(node: ast.expr, tree: ast.Module, depth: int = 0) -> Optional[Callable[[str], bool]]:
+    """``choices=model_names`` with ``model_names = sorted(name for name in models.__dict__ if
+    name.islower() and not name.startswith("__") and callable(models.__dict__[name]))``: the
+    comprehension's test as a predicate on a name (string methods, comparisons with literals,
+    ``callable(...)`` true: the names offered are functions and classes). None when not decided."""
+    if depth > 3:
+        return None
+    if isinstance(node, ast.Name):
+        vals = [s.value for s in tree.body if isinstance(s, ast.Assign) and len(s.targets) == 1 and
+                isinstance(s.targets[0], ast.Name) and s.targets[0].id == node.id]
+        return _choice_filter(vals[0], tree, depth + 1) if len(vals) == 1 else None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("sorted", "list", "set", "tuple") \
+            and len(node.args) == 1 and not node.keywords:
+        return _choice_filter(node.args[0], tree, depth + 1)
+    if not (isinstance(node, (ast.GeneratorExp, ast.ListComp, ast.SetComp)) and len(node.generators) == 1):
+        return None
+    gen = node.generators[0]
+    if not (isinstance(gen.target, ast.Name) and isinstance(node.elt, ast.Name) and node.elt.id == gen.target.id
+            and isinstance(gen.iter, ast.Attribute) and gen.iter.attr == "__dict__" and not gen.is_async):
+        return None
+    var, tests = gen.target.id, list(gen.ifs)
+
+    def pred(name: str) -> bool:
+        try:
+            return all(bool(_name_test(t, var, name)) for t in tests)
+        except _Unknown:
+            return False
+    return pred
+
+
+def _name_test(node: ast.expr, var: str, name: str) -> Any:
+    if isinstance(node, ast.BoolOp):
+        vals = [_name_test(v, var, name) for v in node.values]
+        return all(vals) if isinstance(node.op, ast.And) else any(vals)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return not _name_test(node.operand, var, name)
+    if isinstance(node, ast.Name) and node.id == var:
+        return name
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "callable":
+        return True
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.keywords and \
+            node.func.attr in ("islower", "isupper", "isidentifier", "startswith", "endswith"):
+        obj = _name_test(node.func.value, var, name)
+        args = [_name_test(a, var, name) for a in node.args]
+        if not isinstance(obj, str) or not all(isinstance(a, str) for a in args):
+            raise _Unknown
+        return getattr(obj, node.func.attr)(*args)
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
+        a, b = _name_test(node.left, var, name), _name_test(node.comparators[0], var, name)
+        return (a == b) == isinstance(node.ops[0], ast.Eq)
+    raise _Unknown
 
 
 def _world_value(attr: str, default: Any, choices: Optional[List[Any]]) -> Any:

@@ -103,6 +103,34 @@ def test_zoo_bug_found_through_the_selected_branch(tmp_path):
     assert where == (model.resolve(), f.line)
 
 
+@pytest.mark.parametrize("choices,found", [
+    ("choices=model_names", True),  # the comprehension's test (islower, not __, callable) lets vgg11 in
+    ("", True),  # no choices: any name
+    ("choices=['resnet', 'alexnet']", False),  # a literal list without vgg: argparse refuses --arch vgg11
+    ("choices=sorted(n for n in models.__dict__ if n.startswith('res'))", False),
+])
+def test_zoo_any_arch_the_flag_accepts_is_built(tmp_path, choices, found):
+    """vgg11 is not the default --arch, but ``python cifar.py --arch vgg11`` builds it through
+    ``models.__dict__[args.arch](num_classes=...)`` (the else branch the name selects): a head too
+    wide for VGG's 512 features is reported where torch fails, naming the flag's value. Only names
+    the option's choices accept are built."""
+    root = _copy("cifar_zoo", tmp_path)
+    script = root / "cifar.py"
+    script.write_text(script.read_text().replace("choices=model_names", choices).replace("default='resnet', )",
+                                                                                         "default='resnet')"))
+    model = root / "models" / "cifar" / "vgg.py"
+    model.write_text(model.read_text().replace("nn.Linear(512, num_classes)", "nn.Linear(1024, num_classes)"))
+    got = _lint(model).findings
+    if not found:
+        assert got == []
+        return
+    (f,) = got
+    assert f.code == "SHP002" and "cifar.py:59 builds it with arch='vgg11'" in f.message, f.message
+    rc, err, where = _torch_run(root, "cifar.py", "--arch", "vgg11")
+    assert rc != 0 and "cannot be multiplied" in err
+    assert where == (model.resolve(), f.line)
+
+
 def test_zoo_dataset_branch_gives_num_classes(tmp_path):
     """`num_classes = 10` / `num_classes = 100` under `if args.dataset == 'cifar10'`: the default
     dataset decides which; a dataset default the branch does not decide leaves it unknown."""
