@@ -148,6 +148,9 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
                 if not (name in fe.imported_model_names or _module_attr(node.func, stem) or
                         _dict_call(node.func) or init_ok):
                     continue
+                if _dict_call(node.func) and name in selectable and not _written(fe, node.func, name) and \
+                        not _exports(fe, node.func, path, model_path, stem):
+                    continue  # `models.__dict__` is another package's (models.cifar vs models/imagenet/)
                 scope = fe._scope(node)
                 for world in [{}] + option_worlds(fe, node):
                     staticeval.WORLD = world
@@ -215,6 +218,41 @@ def _built_in_world(fe: _FileEval, node: ast.Call, name: str, scope, text: str, 
 def _world_text(fe: _FileEval, world: Dict[str, Any]) -> str:
     """"net='small'": the option values that differ from the defaults."""
     return ", ".join(f"{k}={v!r}" for k, v in world.items() if fe.defaults.get(k, _Unknown) != v)
+
+
+def _written(fe: _FileEval, f: ast.Subscript, name: str) -> bool:
+    """``name`` is the option's default or one of its literal choices: the script names it."""
+    sl = f.slice
+    if not (isinstance(sl, ast.Attribute) and isinstance(sl.value, ast.Name)):
+        return True
+    return fe.defaults.get(sl.attr) == name or name in fe.choices.get(sl.attr, ())
+
+
+def _exports(fe: _FileEval, f: ast.Subscript, path: str, model_path: str, stem: str) -> bool:
+    """``models.__dict__`` (``import models.cifar as models``) is the package the model file sits
+    in, and its ``__init__`` imports the model's module: ``models.__dict__[name]`` is the file's."""
+    base = f.value.value if isinstance(f.value, ast.Attribute) else None  # type: ignore[union-attr]
+    if not isinstance(base, ast.Name):
+        return False
+    dotted = None
+    for n in ast.walk(fe.tree):
+        if isinstance(n, ast.Import):
+            for a in n.names:
+                if (a.asname or a.name) == base.id:
+                    dotted = a.name if dotted in (None, a.name) else ""
+        elif isinstance(n, ast.ImportFrom) and n.module and not n.level:
+            for a in n.names:
+                if (a.asname or a.name) == base.id:
+                    full = f"{n.module}.{a.name}"
+                    dotted = full if dotted in (None, full) else ""
+    if not dotted:
+        return False
+    pkg = os.path.join(os.path.dirname(os.path.abspath(path)), *dotted.split("."))
+    if os.path.dirname(model_path) != os.path.abspath(pkg):
+        return False
+    init = _read(os.path.join(pkg, "__init__.py"))
+    return init is not None and re.search(rf"^\s*from\s+(\.|{re.escape(dotted)}\.){re.escape(stem)}\s+import\b",
+                                          init[0], re.M) is not None
 
 
 def _selectable(model_path: str, names: Set[str]) -> Set[str]:

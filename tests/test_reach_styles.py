@@ -131,6 +131,49 @@ def test_zoo_any_arch_the_flag_accepts_is_built(tmp_path, choices, found):
     assert where == (model.resolve(), f.line)
 
 
+IMAGENET_NET = '''
+import torch.nn as nn
+
+__all__ = ["inet"]
+
+
+class INet(nn.Module):
+    def __init__(self, num_classes=1000):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 7, stride=2, padding=3), nn.MaxPool2d(2))
+        self.fc = nn.Linear(8 * 56 * 56, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.features(x).flatten(1))
+
+
+def inet(**kwargs):
+    return INet(**kwargs)
+'''
+
+
+@pytest.mark.parametrize("where", ["imagenet/inet.py", "cifar/inet.py"])
+def test_zoo_name_of_another_package_is_not_selected(tmp_path, where):
+    """An ImageNet net (224x224) beside the CIFAR zoo: in models/imagenet/ (cifar.py's
+    ``models.__dict__`` is models.cifar's) or in models/cifar/ but not imported by its __init__,
+    ``--arch inet`` cannot select it: it is not fed CIFAR's 32x32 (torch: KeyError)."""
+    root = _copy("cifar_zoo", tmp_path)
+    path = root / "models" / where
+    path.parent.mkdir(exist_ok=True)
+    (path.parent / "__init__.py").touch()
+    path.write_text(IMAGENET_NET)
+    assert _lint(path).findings == []
+    rc, err, _ = _torch_run(root, "cifar.py", "--arch", "inet")
+    assert rc != 0 and "invalid choice: 'inet'" in err, err
+    if where.startswith("cifar/"):  # imported: then --arch inet builds it, and 32x32 breaks its head
+        init = root / "models" / "cifar" / "__init__.py"
+        init.write_text(init.read_text() + "from .inet import *\n")
+        (f,) = _lint(path).findings
+        assert "with arch='inet'" in f.message
+        rc, err, where_ = _torch_run(root, "cifar.py", "--arch", "inet")
+        assert rc != 0 and "cannot be multiplied" in err and where_ == (path.resolve(), f.line), err
+
+
 def test_zoo_dataset_branch_gives_num_classes(tmp_path):
     """`num_classes = 10` / `num_classes = 100` under `if args.dataset == 'cifar10'`: the default
     dataset decides which; a dataset default the branch does not decide leaves it unknown."""
