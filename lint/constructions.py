@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from .argspaces import Resolver
+from .pyflow import imports_of
 from . import staticeval
 from .staticeval import (_EXTERNAL, HOOKS, MAX_FILES, _FileEval, _notify, _parsed, _read, _render, _tree,
                          _Unknown, option_worlds)
@@ -197,13 +198,11 @@ def _built_in_world(fe: _FileEval, node: ast.Call, name: str, scope, text: str, 
             # decide against (`if args.arch.startswith('resnext')` with arch 'resnet');
             # a call naming its class is kept whatever flag guards it
             return None
-        parts = [_render(fe.value(a, scope)) for a in node.args if not isinstance(a, ast.Starred)]
-        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
-            raise _Unknown
-        parts += [f"{k.arg}={_render(fe.value(k.value, scope))}" for k in node.keywords]
     except _Unknown:
         return None
-    text_ = f"{name}({', '.join(parts)})"
+    text_ = _call_text(fe, node, name, scope)
+    if text_ is None:
+        return None
     from_options = fe.read_options
     fed: List[Tuple[Any, Optional[str]]] = [(i, None) for i in _fed_inputs(fe, node, scope)]
     if "DataLoader" in text or "loader" in text or "LightningModule" in text:
@@ -234,17 +233,7 @@ def _exports(fe: _FileEval, f: ast.Subscript, path: str, model_path: str, stem: 
     base = f.value.value if isinstance(f.value, ast.Attribute) else None  # type: ignore[union-attr]
     if not isinstance(base, ast.Name):
         return False
-    dotted = None
-    for n in ast.walk(fe.tree):
-        if isinstance(n, ast.Import):
-            for a in n.names:
-                if (a.asname or a.name) == base.id:
-                    dotted = a.name if dotted in (None, a.name) else ""
-        elif isinstance(n, ast.ImportFrom) and n.module and not n.level:
-            for a in n.names:
-                if (a.asname or a.name) == base.id:
-                    full = f"{n.module}.{a.name}"
-                    dotted = full if dotted in (None, full) else ""
+    dotted = imports_of(fe.tree).get(base.id)
     if not dotted:
         return False
     pkg = os.path.join(os.path.dirname(os.path.abspath(path)), *dotted.split("."))

@@ -62,7 +62,7 @@ def lightning_inputs(file: _File, call: ast.expr, ev) -> List[tuple]:
         sel = _selected_from(fe, parent, call)
         if sel is None:
             return []
-        call, parent = sel, fe.parents.get(id(sel))  # type: ignore[assignment]
+        call, parent = sel, fe.parents.get(id(sel))
     if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1):
         return []
     t = parent.targets[0]

@@ -509,10 +509,14 @@ def option_worlds(fe: "_FileEval", node: ast.AST) -> List[Dict[str, Any]]:
         if isinstance(p, ast.If) and any(c is child for c in p.body):
             alts = _equalities(p.test)
             if alts:
-                worlds = [dict(w, **a) for w in worlds for a in alts
-                          if all(w.get(k, v) == v for k, v in a.items())][:MAX_WORLDS]
+                worlds = _combine(worlds, alts)
         child, p = p, fe.parents.get(id(p))
     return [w for w in worlds if w]
+
+
+def _combine(worlds: List[Dict[str, Any]], alts: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Each world extended by each alternative that agrees with it (both conditions hold)."""
+    return [dict(w, **a) for w in worlds for a in alts if all(w.get(k, v) == v for k, v in a.items())][:MAX_WORLDS]
 
 
 def _equalities(test: ast.expr) -> List[Dict[str, Any]]:
@@ -524,8 +528,8 @@ def _equalities(test: ast.expr) -> List[Dict[str, Any]]:
         out: List[Dict[str, Any]] = [{}]
         for part in parts:
             if part:
-                out = [dict(w, **a) for w in out for a in part if all(w.get(k, v) == v for k, v in a.items())]
-        return [w for w in out if w][:MAX_WORLDS]
+                out = _combine(out, part)
+        return [w for w in out if w]
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
         return []
     left, right = test.left, test.comparators[0]
