@@ -178,7 +178,7 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
 def _built(fe: _FileEval, node: ast.Call, name: str, scope, text: str, path: str, root: str, here: str,
            files: List[str], factory_files: Optional[List[str]]):
     """``node``'s construction with static values (under the current WORLD), and what the project
-    feeds it: (text, from_options, [(inputs, origin)], factory_files), or None."""
+    feeds it: (text, from_options, [(inputs, origin)], factory_files, the option values used), or None."""
     fe.override = _selected(node.func, fe, name)
     fe.read_options = bool(fe.override)
     outer = staticeval.WORLD
