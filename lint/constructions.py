@@ -118,7 +118,7 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
     out: Dict[str, List[Construction]] = {}
     seen: Set[Tuple[str, str]] = set()
     files = _candidate_files(root, model_path)
-    selectable = _selectable(model_path, names) if "models" in model_dirs else set()
+    selectable = _selectable(model_path, names) if "models" in model_dirs else {}
     resolver = Resolver(root, files, _parsed, lambda t, p: _FileEval(t, set(), "", resolver=resolver, path=p))
     factory_files: Optional[List[str]] = None
     for path in files:
@@ -134,7 +134,7 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
             continue
         tree = parsed[1]
         fe = _FileEval(tree, names, stem, model_dirs, resolver=resolver, path=path)
-        fe.selectable = selectable
+        fe.selectable = set(selectable)
         # a package __init__ next to (or above) the model file re-exports its names
         init_ok = os.path.basename(path) == "__init__.py" and model_path.startswith(os.path.dirname(path) + os.sep)
         where_base = os.path.relpath(path, here)
@@ -150,8 +150,9 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
                         _dict_call(node.func) or init_ok):
                     continue
                 if _dict_call(node.func) and name in selectable and not _written(fe, node.func, name) and \
-                        not _exports(fe, node.func, path, model_path, stem):
-                    continue  # `models.__dict__` is another package's (models.cifar vs models/imagenet/)
+                        not (_exports(fe, node.func, path, model_path, stem) and _binds(selectable[name], node)):
+                    continue  # another package's `models.__dict__` (models.cifar vs models/imagenet/), or a
+                    # call the factory's signature refuses
                 scope = fe._scope(node)
                 for world in [{}] + option_worlds(fe, node):
                     staticeval.WORLD = world
@@ -244,20 +245,38 @@ def _exports(fe: _FileEval, f: ast.Subscript, path: str, model_path: str, stem: 
                                           init[0], re.M) is not None
 
 
-def _selectable(model_path: str, names: Set[str]) -> Set[str]:
-    """The model file's names a ``from .vgg import *`` in its package exports: its ``__all__``,
-    else its public ones."""
+def _selectable(model_path: str, names: Set[str]) -> Dict[str, ast.FunctionDef]:
+    """The model file's factory functions a ``from .vgg import *`` in its package exports (its
+    ``__all__``, else its public ones): what ``--arch NAME`` may name besides what the script
+    writes. Classes are left out: they are the blocks (``--arch Bottleneck`` is no command line
+    anyone runs) or need arguments only a factory gives."""
     got = _parsed(model_path)
     if got is None:
-        return set()
+        return {}
+    listed: Optional[Any] = None
     for s in got[1].body:
         if isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in s.targets):
             try:
                 listed = ast.literal_eval(s.value)
             except (ValueError, TypeError, SyntaxError, RecursionError):
-                return set()
-            return {n for n in names if n in listed}
-    return {n for n in names if not n.startswith("_")}
+                return {}
+    return {s.name: s for s in got[1].body if isinstance(s, ast.FunctionDef) and s.name in names and
+            (s.name in listed if listed is not None else not s.name.startswith("_"))}
+
+
+def _binds(fn: ast.FunctionDef, call: ast.Call) -> bool:
+    """``call``'s arguments fill ``fn``'s parameters (else the command line raises TypeError)."""
+    a = fn.args
+    params = [p.arg for p in a.posonlyargs + a.args]
+    if len(call.args) > len(params) and a.vararg is None:
+        return False
+    given = set(params[:len(call.args)]) | {k.arg for k in call.keywords if k.arg}
+    known = set(params) | {p.arg for p in a.kwonlyargs}
+    if a.kwarg is None and not {k.arg for k in call.keywords if k.arg} <= known:
+        return False
+    required = params[:len(params) - len(a.defaults)] + \
+        [p.arg for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is None]
+    return all(r in given for r in required)
 
 
 def _call_text(fe: _FileEval, node: ast.Call, name: str, scope) -> Optional[str]:
