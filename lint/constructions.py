@@ -371,6 +371,7 @@ def _module_attr(f, stem: str) -> bool:
 
 
 _TENSOR_FACTORIES = {"randn", "rand", "zeros", "ones", "empty"}
+_LEGACY = {"Tensor", "FloatTensor"}  # torch.Tensor(2, 3, 32, 32): sizes only when all are ints
 _CHAIN = {"to", "cuda", "cpu", "eval", "train", "float", "double", "half"}
 
 
@@ -419,11 +420,18 @@ def _tensor_shape(fe: _FileEval, node, scope, depth: int = 0) -> Tuple[int, ...]
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _CHAIN and \
             not node.args:
         return _tensor_shape(fe, node.func.value, scope, depth + 1)
+    if isinstance(node, ast.Call) and len(node.args) == 1 and \
+            (isinstance(node.func, ast.Name) and node.func.id == "Variable" and node.func.id not in fe.defined or
+             isinstance(node.func, ast.Attribute) and node.func.attr == "Variable" and
+             isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "autograd"):
+        return _tensor_shape(fe, node.args[0], scope, depth + 1)  # Variable(x): the same tensor
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and
-            node.func.attr in _TENSOR_FACTORIES and isinstance(node.func.value, ast.Name) and
+            node.func.attr in _TENSOR_FACTORIES | _LEGACY and isinstance(node.func.value, ast.Name) and
             node.func.value.id == "torch") or any(k.arg in ("size", "out") for k in node.keywords):
         raise _Unknown
     dims = [fe.value(a, scope) for a in node.args]
+    if node.func.attr in _LEGACY and (node.keywords or not all(isinstance(d, int) for d in dims)):
+        raise _Unknown  # a list or an array is the data, not the sizes
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = list(dims[0])
     if not dims or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in dims):

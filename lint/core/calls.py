@@ -11,7 +11,7 @@ import libcst as cst
 from . import dims as D
 from . import limits as L
 from .framework_api import NOT_MINE
-from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue,
+from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, NDArray, ObjectValue,
                      Param, Partial, Qual, Tensor)
 
 if TYPE_CHECKING:
@@ -181,6 +181,8 @@ class CallsMixin(_Host):
             return out
         if name.startswith("math."):
             return _call_math(name[5:], args)
+        if name.startswith("numpy."):
+            return _call_numpy(name[6:], args, kwargs)
         if name in ("typing.cast",) and len(args) == 2:
             return args[1]
         if name in ("copy.copy", "copy.deepcopy") and len(args) == 1:
@@ -323,6 +325,33 @@ class CallsMixin(_Host):
         if f is None:
             return UNKNOWN
         return f(self, args, kwargs)
+
+
+_NP_SIZE_FIRST = {"random.random", "random.random_sample", "random.sample", "random.ranf",
+                  "random.standard_normal", "zeros", "ones", "empty"}
+_NP_DIMS = {"random.rand", "random.randn"}
+_NP_SIZE_THIRD = {"random.uniform", "random.normal"}  # (low/loc, high/scale, size)
+
+
+def _call_numpy(name: str, args, kwargs) -> Any:
+    """numpy's array makers with a static shape (``np.random.random((1, 3, 32, 32))``,
+    ``np.random.rand(2, 3)``, ``np.zeros(shape)``): an opaque :class:`NDArray` of that shape."""
+    if name in _NP_DIMS and not kwargs:
+        size: Any = tuple(args)
+    elif name in _NP_SIZE_FIRST and not (set(kwargs) - {"size", "shape", "dtype"}):
+        size = args[0] if args else kwargs.get("size", kwargs.get("shape"))
+        if name in ("zeros", "ones", "empty") and ("dtype" in kwargs or len(args) > 1):
+            return UNKNOWN  # a dtype: float32 or int arrays behave otherwise under torch
+    elif name in _NP_SIZE_THIRD and not (set(kwargs) - {"size", "low", "high", "loc", "scale"}):
+        size = args[2] if len(args) > 2 else kwargs.get("size")
+    else:
+        return UNKNOWN
+    if isinstance(size, int) and not isinstance(size, bool):
+        size = (size,)
+    if not isinstance(size, (tuple, list)) or not size or \
+            not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in size):
+        return UNKNOWN
+    return NDArray(tuple(size))
 
 
 def _qualified(interp, fn: FunctionValue):

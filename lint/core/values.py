@@ -30,6 +30,23 @@ UNKNOWN = _Unknown()
 CONCRETE_ERRORS = (TypeError, ValueError, ArithmeticError, LookupError)
 
 
+class NDArray:
+    """A numpy array the code makes with a known shape (``np.random.random((1, 3, 320, 320))``),
+    only so that ``torch.FloatTensor(...)`` / ``torch.Tensor(...)`` of it has that shape. Opaque
+    to everything else (attributes, operators and calls on it are unknown). ``kind``: 'float'
+    (numpy's float64) or 'long'."""
+    __slots__ = ("shape", "kind")
+
+    def __init__(self, shape: Tuple[int, ...], kind: str = "float"):
+        self.shape, self.kind = shape, kind
+
+    def __repr__(self):
+        return f"NDArray({self.shape}, {self.kind})"
+
+    def __bool__(self):
+        raise TypeError("an array has no static truth value")
+
+
 def is_unknown(v) -> bool:
     return v is UNKNOWN
 

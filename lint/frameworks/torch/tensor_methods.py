@@ -7,7 +7,7 @@ from ...core import dims as D
 from . import layers as L
 from . import tensor_ops as T
 from .layers import Unknowable, need
-from ...core.values import UNKNOWN, Param, Qual, Tensor
+from ...core.values import UNKNOWN, NDArray, Param, Qual, Tensor
 
 # Methods that return a tensor of the same shape.
 _SAME = {
@@ -365,6 +365,8 @@ def call_torch_function(interp, name, args, kwargs, node):
         return v
     if short in _FACTORIES:
         return _FACTORIES[short](args, kwargs)
+    if short in ("autograd.Variable", "autograd.variable.Variable") and args and isinstance(args[0], Tensor):
+        return args[0]  # the pre-0.4 wrapper: the same tensor
     if short in ("jit.is_scripting", "jit.is_tracing", "_C._get_tracing_state", "onnx.is_in_onnx_export",
                  "compiler.is_compiling", "_dynamo.is_compiling", "compiler.is_dynamo_compiling",
                  "fx._symbolic_trace.is_fx_tracing", "is_grad_enabled", "is_autocast_enabled"):
@@ -533,13 +535,38 @@ def _arange(args, kwargs):
     return Tensor(None, kind)
 
 
+def _legacy(kind):
+    """``torch.Tensor(2, 3, 32, 32)`` / ``torch.FloatTensor(...)``: sizes as ints; one numpy array
+    of a known shape (:class:`NDArray`) is its data (converted to the constructor's type); a list
+    is data too, of unknown shape here."""
+    def f(args, kwargs):
+        if len(args) == 1 and isinstance(args[0], NDArray) and not kwargs:
+            return Tensor(args[0].shape, kind)
+        if args and all(isinstance(a, int) and not isinstance(a, bool) or D.is_dim(a) for a in args) and not kwargs:
+            try:
+                return Tensor(tuple(T.size_list(args)), kind)
+            except Unknowable:
+                pass
+        return Tensor(None, kind)
+    return f
+
+
+def _from_array(args, kwargs):
+    """``torch.tensor(arr, dtype=torch.float32)``: the array's shape when the dtype makes it the
+    default float (numpy's float64 would stay double, which a float model refuses)."""
+    if args and isinstance(args[0], NDArray) and _dtype_kind(kwargs.get("dtype"), None) == "float" and \
+            str(getattr(kwargs.get("dtype"), "name", "")).rsplit(".", 1)[-1] in ("float", "float32"):
+        return Tensor(args[0].shape, "float")
+    return Tensor(None)
+
+
 _FACTORIES = {
     "randn": _factory(), "rand": _factory(), "zeros": _factory(), "ones": _factory(), "empty": _factory(),
     "full": _full, "randint": _randint, "zeros_like": _like, "ones_like": _like, "empty_like": _like,
     "randn_like": _like, "rand_like": _like, "full_like": _like, "arange": _arange,
-    "tensor": lambda a, k: Tensor(None), "as_tensor": lambda a, k: Tensor(None),
+    "tensor": _from_array, "as_tensor": _from_array,
     "from_numpy": lambda a, k: Tensor(None), "LongTensor": lambda a, k: Tensor(None, "long"),
-    "FloatTensor": _factory(), "Tensor": lambda a, k: Tensor(None),
+    "FloatTensor": _legacy("float"), "Tensor": _legacy("float"),
 }
 
 
