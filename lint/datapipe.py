@@ -367,6 +367,8 @@ def _model_var(file: _File, call: ast.Call, scope: ast.AST) -> Optional[str]:
     if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
         return None
     var = parent.targets[0].id
+    if var in fe.patched():
+        return None  # `model.fc = nn.Linear(...)` after the build: not the model built
     ctx = Ctx(file)
     try:
         if not _runs(_conditions(fe, parent, scope), ctx):

@@ -3,7 +3,7 @@ inputs (flags, the file's own calls, symbolic). ``engine.py`` runs the plan."""
 from __future__ import annotations
 
 from itertools import repeat
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -32,6 +32,9 @@ class _Scanner:
     def __init__(self):
         self.calls: List[Tuple[cst.Call, Optional[cst.FunctionDef]]] = []
         self.assigns: List[Tuple[str, cst.BaseExpression, Optional[cst.FunctionDef]]] = []
+        # (id(function) or None, name): `name.fc = nn.Linear(...)`, `name.classifier[6] = ...`,
+        # `setattr(name, ...)`, `name.add_module(...)`: a model changed after it was built
+        self.patched: Set[Tuple[Optional[int], str]] = set()
 
     def scan(self, tree: cst.CSTNode) -> "_Scanner":
         # nothing inside a class body is collected: not walking it halves the planner's cost
@@ -47,13 +50,71 @@ class _Scanner:
                 fn = node
             elif kind is call:
                 self.calls.append((node, fn))
-            elif kind is assign and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-                self.assigns.append((node.targets[0].target.value, node.value, fn))
+                root = _patching_call(node)
+                if root is not None:
+                    self.patched.add((id(fn) if fn is not None else None, root))
+            elif kind is assign:
+                if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                    self.assigns.append((node.targets[0].target.value, node.value, fn))
+                for t in node.targets:
+                    root = _patched_root(t.target)
+                    if root is not None:
+                        self.patched.add((id(fn) if fn is not None else None, root))
+            elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+                root = _patched_root(node.target)
+                if root is not None:
+                    self.patched.add((id(fn) if fn is not None else None, root))
             kids = code_children(node)
             if kids:
                 kids.reverse()
                 stack.extend(zip(kids, repeat(fn)))
         return self
+
+
+def _patched_root(target) -> Optional[str]:
+    """``model.fc`` / ``model.classifier[6]`` as an assignment target: ``model``."""
+    if not isinstance(target, (cst.Attribute, cst.Subscript)):
+        return None
+    while isinstance(target, (cst.Attribute, cst.Subscript)):
+        target = target.value
+    return target.value if isinstance(target, cst.Name) else None
+
+
+def _patching_call(call: cst.Call) -> Optional[str]:
+    """``setattr(model, ...)`` / ``model.add_module(...)`` / ``model.register_module(...)``: ``model``."""
+    f = call.func
+    if isinstance(f, cst.Name) and f.value == "setattr" and call.args and isinstance(call.args[0].value, cst.Name):
+        return call.args[0].value.value
+    if isinstance(f, cst.Attribute) and f.attr.value in ("add_module", "register_module") and \
+            isinstance(f.value, cst.Name):
+        return f.value.value
+    return None
+
+
+def _patched_names(scanner: "_Scanner", src) -> Set[str]:
+    """Names of models changed after they were built, in any scope of the file: directly, or by a
+    function of the file they are passed to (``def adapt(m): m.fc = ...`` ... ``adapt(model)``)."""
+    out = {name for _, name in scanner.patched}
+    by_fn = {}
+    for fid, name in scanner.patched:
+        if fid is not None:
+            by_fn.setdefault(fid, set()).add(name)
+    if not by_fn:
+        return out
+    for call, _fn in scanner.calls:
+        if not isinstance(call.func, cst.Name):
+            continue
+        fdef = src.functions.get(call.func.value)
+        if fdef is None or id(fdef) not in by_fn:
+            continue
+        params = [p.name.value for p in fdef.params.params]
+        for i, a in enumerate(call.args):
+            if not isinstance(a.value, cst.Name) or a.star:
+                continue
+            p = a.keyword.value if a.keyword is not None else (params[i] if i < len(params) else None)
+            if p in by_fn[id(fdef)]:
+                out.add(a.value.value)
+    return out
 
 
 def _unchain(expr):
@@ -80,6 +141,7 @@ class Planner:
         self.interp.deadline = NO_DEADLINE
         self._returned: Dict[int, List[cst.Call]] = {}  # id(function node) -> _returned_calls (the tree keeps it alive)
         self.extra_built: set = set()
+        self._patched: Set[str] = set()
 
     def model_classes(self) -> List[ClassInfo]:
         out = []
@@ -172,6 +234,7 @@ class Planner:
             own.setdefault(f, ({}, {}))[1][n] = vs
         module = own.get(None, ({}, {}))
         views: Dict[Optional[int], _ScopeView] = {}
+        self._patched = _patched_names(scanner, self.src)
         linked: Dict[int, List[Tuple[List[InputSpec], str]]] = {}
         container_calls: Dict[Tuple[int, str], cst.Call] = {}
         for call, fn in scanner.calls:
@@ -353,6 +416,8 @@ class Planner:
             target = func.value
         ctor = None
         if isinstance(target, cst.Name):
+            if target.value in self._patched:
+                return None  # `model.fc = nn.Linear(...)` after the build: not the model built
             ctor = view.ctor(target.value)
         elif isinstance(target, cst.Call):
             inner = _unchain(target)
@@ -379,6 +444,8 @@ class Planner:
                 return None
             m = _unchain(call.args[0].value)
             if isinstance(m, cst.Name):
+                if m.value in self._patched:
+                    return None
                 ctor = view.ctor(m.value)
             elif isinstance(m, cst.Call) and self._called_class(m) is not None:
                 ctor = m

@@ -132,6 +132,7 @@ class _FileEval:
         self.override: Dict[str, Any] = {}
         self.read_options = False  # an argparse default was read since the last reset
         self._flow = 0  # nesting of _reaching
+        self._patched: Optional[Set[str]] = None
         self._collect()
 
     def _collect(self):
@@ -193,6 +194,44 @@ class _FileEval:
                 for t in ast.walk(node.target):
                     if isinstance(t, ast.Name):
                         self.assigns.setdefault(id(self._scope(node)), {}).setdefault(t.id, []).append(None)
+
+    def patched(self) -> Set[str]:
+        """Names of models changed after they are built, anywhere in the file (``model.fc =
+        nn.Linear(...)``, ``model.classifier[6] = ...``, ``setattr(model, ...)``,
+        ``model.add_module(...)``, or passing it to a function of the file that does so): the
+        model called later is not the one the construction builds."""
+        if self._patched is not None:
+            return self._patched
+        out: Set[str] = set()
+        by_fn: Dict[int, Set[str]] = {}
+        for node in ast.walk(self.tree):
+            roots: List[Optional[str]] = []
+            if isinstance(node, ast.Assign):
+                roots = [_target_root(t) for t in node.targets]
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                roots = [_target_root(node.target)]
+            elif isinstance(node, ast.Call):
+                f = node.func
+                if isinstance(f, ast.Name) and f.id == "setattr" and node.args and isinstance(node.args[0], ast.Name):
+                    roots = [node.args[0].id]
+                elif isinstance(f, ast.Attribute) and f.attr in ("add_module", "register_module") and \
+                        isinstance(f.value, ast.Name):
+                    roots = [f.value.id]
+            for r in roots:
+                if r is not None:
+                    out.add(r)
+                    scope = self._scope(node)
+                    if isinstance(scope, ast.FunctionDef):
+                        by_fn.setdefault(id(scope), set()).add(r)
+        fns = {s.name: s for s in self.tree.body if isinstance(s, ast.FunctionDef) and id(s) in by_fn}
+        for node in ast.walk(self.tree) if fns else ():
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in fns:
+                fn = fns[node.func.id]
+                params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+                pairs = list(zip(params, node.args)) + [(k.arg, k.value) for k in node.keywords if k.arg]
+                out |= {a.id for p, a in pairs if isinstance(a, ast.Name) and p in by_fn[id(fn)]}
+        self._patched = out
+        return out
 
     def _scope(self, node) -> ast.AST:
         p = self.parents.get(id(node))
@@ -427,6 +466,15 @@ class _FileEval:
         except _Unknown:
             return []
         return [v] if isinstance(v, str) else []
+
+
+def _target_root(t: ast.expr) -> Optional[str]:
+    """``model.fc`` / ``model.classifier[6]`` as an assignment target: ``model``."""
+    if not isinstance(t, (ast.Attribute, ast.Subscript)):
+        return None
+    while isinstance(t, (ast.Attribute, ast.Subscript)):
+        t = t.value
+    return t.id if isinstance(t, ast.Name) else None
 
 
 def _choice_filter(node: ast.expr, tree: ast.Module, depth: int = 0) -> Optional[Callable[[str], bool]]:

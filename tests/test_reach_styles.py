@@ -677,3 +677,54 @@ def test_summary_says_which_check_rejects_the_construction():
     r = subprocess.run([sys.executable, "-m", "shapelint.cli", "summary", f"{model}::resnet(depth=29)",
                         "--input-shape", "1,3,32,32"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "raises: assert (depth - 2) % 6 == 0" in r.stderr and "Traceback" not in r.stderr
+
+
+# -- a model changed after it is built (a new head for fine-tuning): the built model is not the one called
+
+HEAD_NET = '''
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.fc = nn.Linear(8 * 222 * 222, 1000)  # for 224x224 images
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.conv(x), 1))
+'''
+
+PATCHES = {
+    "attribute": "model.fc = nn.Linear(8 * 30 * 30, 10)\n",
+    "setattr": "setattr(model, 'fc', nn.Linear(8 * 30 * 30, 10))\n",
+    "function": "def new_head(m, n):\n    m.fc = nn.Linear(8 * 30 * 30, n)\n\n\nnew_head(model, 10)\n",
+}
+
+
+@pytest.mark.parametrize("patch", sorted(PATCHES))
+@pytest.mark.parametrize("where", ["same file", "driver"])
+def test_a_head_replaced_after_the_build_is_not_the_built_model(tmp_path, patch, where):
+    """Net's head expects 224x224 images; the script replaces it for 32x32 ones and torch runs.
+    shapelint must not report the built head at the script's 32x32 input; without the
+    replacement it does, where torch fails."""
+    driver = "model = Net()\n" + PATCHES[patch] + "model(torch.randn(2, 3, 32, 32))\n"
+    unpatched = "model = Net()\nmodel(torch.randn(2, 3, 32, 32))\n"
+    net = tmp_path / "net.py"
+    for body, clean in ((driver, True), (unpatched, False)):
+        if where == "same file":
+            net.write_text(HEAD_NET + "\n\n" + body)
+            script = net
+        else:
+            net.write_text(HEAD_NET)
+            script = tmp_path / "train.py"
+            script.write_text("import torch\nimport torch.nn as nn\n\nfrom net import Net\n\n" + body)
+        got = _lint(net).findings
+        rc, err, where_ = _torch_run(tmp_path, script.name)
+        if clean:
+            assert rc == 0, err
+            assert got == [], [f.message for f in got]
+        else:
+            assert rc != 0 and "cannot be multiplied" in err
+            assert [(net.resolve(), f.line) for f in got] == [where_]
