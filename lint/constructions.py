@@ -118,7 +118,7 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
     out: Dict[str, List[Construction]] = {}
     seen: Set[Tuple[str, str]] = set()
     files = _candidate_files(root, model_path)
-    selectable = _selectable(model_path, names) if "models" in model_dirs else {}
+    selectable = _selectable(model_path, names)
     resolver = Resolver(root, files, _parsed, lambda t, p: _FileEval(t, set(), "", resolver=resolver, path=p))
     factory_files: Optional[List[str]] = None
     for path in files:
@@ -238,6 +238,8 @@ def _exports(fe: _FileEval, f: ast.Subscript, path: str, model_path: str, stem: 
     if not dotted:
         return False
     pkg = os.path.join(os.path.dirname(os.path.abspath(path)), *dotted.split("."))
+    if os.path.abspath(pkg) + ".py" == model_path:
+        return True  # `import vgg` ... `vgg.__dict__[args.arch]`: the model file's own names
     if os.path.dirname(model_path) != os.path.abspath(pkg):
         return False
     init = _read(os.path.join(pkg, "__init__.py"))

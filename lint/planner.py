@@ -57,7 +57,7 @@ class _Scanner:
                 if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
                     self.assigns.append((node.targets[0].target.value, node.value, fn))
                 for t in node.targets:
-                    root = _patched_root(t.target)
+                    root = _patched_root(t.target) if not _rewrapped(t.target, node.value) else None
                     if root is not None:
                         self.patched.add((id(fn) if fn is not None else None, root))
             elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
@@ -78,6 +78,22 @@ def _patched_root(target) -> Optional[str]:
     while isinstance(target, (cst.Attribute, cst.Subscript)):
         target = target.value
     return target.value if isinstance(target, cst.Name) else None
+
+
+def _rewrapped(target, value) -> bool:
+    """``model.features = nn.DataParallel(model.features)`` / ``= model.features.cuda()``: the same
+    layers again, not a change of shape."""
+    while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and \
+            value.func.attr.value in _SAME_MODULE:
+        value = value.func.value
+    if isinstance(value, cst.Call) and value.args and isinstance(value.func, (cst.Attribute, cst.Name)) and \
+            (value.func.attr.value if isinstance(value.func, cst.Attribute) else value.func.value) in _WRAPPERS:
+        value = value.args[0].value
+    return value.deep_equals(target)
+
+
+_WRAPPERS = {"DataParallel", "DistributedDataParallel"}
+_SAME_MODULE = {"to", "cuda", "cpu", "half", "float", "double", "train", "eval"}
 
 
 def _patching_call(call: cst.Call) -> Optional[str]:

@@ -243,8 +243,10 @@ def _reach(ctx: Ctx, name: str, use: ast.AST):
             if got is not None:
                 return got
             if isinstance(parent, (ast.For, ast.While)) and block is parent.body and \
-                    any(_binds(s, name) for s in block[i + 1:]):
-                raise _Unknown  # rebound later in the loop: reaches the next iteration
+                    any(_binds(s, name) for s in block[i + 1:]) and \
+                    not (isinstance(parent, ast.For) and _target_path(parent.target, name) is not None):
+                raise _Unknown  # rebound later in the loop: reaches the next iteration (unless
+                # the loop's own target binds it afresh: `for input, t in loader: input = input.cuda()`)
         if isinstance(parent, ast.Try) and block is not parent.body and \
                 any(_binds(x, name) for x in list(parent.body) + list(parent.handlers) if x is not cur):
             raise _Unknown  # in a handler, else or finally: how far the try body ran is not known

@@ -95,10 +95,16 @@ def _parsed(path: str) -> Optional[Tuple[str, ast.Module]]:
 def _tree(text: str, trees: list) -> Optional[ast.Module]:
     """The syntax tree of a file ``_read`` gave, parsed once and kept in its memo (None: unparsable)."""
     if not trees:
-        try:
-            trees.append(ast.parse(text))
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            trees.append(None)
+        tree = None
+        # Python 3.6's grammar second: older PyTorch scripts write `x.cuda(async=True)`, and
+        # `async` became a keyword in 3.7; the script still says how the model is built and fed
+        for version in (None, (3, 6)):
+            try:
+                tree = ast.parse(text, feature_version=version)
+                break
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+        trees.append(tree)
     return trees[0]
 
 
@@ -207,7 +213,7 @@ class _FileEval:
         for node in ast.walk(self.tree):
             roots: List[Optional[str]] = []
             if isinstance(node, ast.Assign):
-                roots = [_target_root(t) for t in node.targets]
+                roots = [_target_root(t) for t in node.targets if not _rewrapped(t, node.value)]
             elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
                 roots = [_target_root(node.target)]
             elif isinstance(node, ast.Call):
@@ -466,6 +472,21 @@ class _FileEval:
         except _Unknown:
             return []
         return [v] if isinstance(v, str) else []
+
+
+_WRAPPERS = {"DataParallel", "DistributedDataParallel"}
+_SAME_MODULE = {"to", "cuda", "cpu", "half", "float", "double", "train", "eval"}
+
+
+def _rewrapped(target: ast.expr, value: ast.expr) -> bool:
+    """``model.features = nn.DataParallel(model.features)`` / ``= model.features.cuda()``: the
+    same layers again, not a change of shape."""
+    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _SAME_MODULE:
+        value = value.func.value
+    if isinstance(value, ast.Call) and value.args and \
+            (getattr(value.func, "attr", None) or getattr(value.func, "id", None)) in _WRAPPERS:
+        value = value.args[0]
+    return ast.dump(value) == ast.dump(target).replace("ctx=Store()", "ctx=Load()")
 
 
 def _target_root(t: ast.expr) -> Optional[str]:

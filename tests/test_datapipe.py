@@ -57,6 +57,12 @@ CASES = [
      "../utils.py:32 (CIFAR100, RandomCrop(32, padding=4))", ("32 * 7 * 7", "32 * 8 * 8")),
     # --model picks the network at module level; mlp is a choice but not the default
     ("data_model_flag/nets.py", "main.py --model mlp", "8x1x28x28", "main.py:25 (MNIST)", ("785", "784")),
+    # chengyangfu's layout: `import vgg; vgg.__dict__[args.arch]()` (a module, not a package), the
+    # features rewrapped in DataParallel, `input.cuda(async=True)` (3.6 syntax) rebinding the loop's
+    # own target; torch runs main_py3.py, the same script with non_blocking=True
+    ("data_module_dict/vgg.py", "main_py3.py --cpu --arch vgg_w", "4x3x32x32",
+     "main.py:28 (CIFAR10, RandomCrop(32, padding=4))",
+     ('64, "M", 64, "M"]), 64 * 4 * 4)', '64, "M", 64, "M"]), 64 * 2 * 2)')),
     # PyTorch_CIFAR10's dict of built classifiers, self.model = all_classifiers[self.hparams.classifier]
     ("data_lightning_dict/nets/wide.py", "train.py --classifier wide", "4x3x32x32",
      "../data.py:16 (CIFAR10, RandomCrop(32, padding=4))", ("64 * 4 * 4", "64 * 8 * 8")),
@@ -326,8 +332,8 @@ UNDECIDED = {
     "dataset chosen by an undecided flag": (
         "if os.environ.get('D'):\n    data = datasets.CIFAR10('.', transform=transforms.ToTensor())\n"
         "else:\n    data = datasets.STL10('.', transform=transforms.ToTensor())", "    model(x)"),
-    "x rebound later in the loop": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
-                                    "    model(x)\n    x = x[:, :1]"),
+    "x rebound later in the loop": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())\n"
+                                    "x2 = torch.randn(2, 1, 32, 32)", "    model(x2)\n    x2 = x[:, :1]"),
     "model rebound to another one": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
                                      "    model = torch.nn.Identity()\n    model(x)"),
     "dataset transform replaced": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())\n"
@@ -338,6 +344,18 @@ UNDECIDED = {
     "the loader's dataset changed": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
                                      "    loader.dataset.transform = None\n    model(x)"),
 }
+
+
+def test_the_loops_target_rebound_later_in_the_body_is_fresh_each_iteration(tmp_path):
+    """``for x, y in loader: x = x.cuda(); model(x); x = x.half()``: each iteration binds x
+    afresh from the loader (Python's ``for`` assigns its target before every iteration), so the
+    later rebinding never reaches ``model(x)``: the model sees the loader's batch each time."""
+    (tmp_path / "net.py").write_text(NET)
+    (tmp_path / "train.py").write_text(SCRIPT.format(
+        setup="data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
+        loop="    x = x.float()\n    model(x)\n    x = x[:, :1]"))
+    a = _lint(tmp_path / "net.py")
+    assert [r.inputs for r in a.runs if r.input_from] == [[(2, 3, 32, 32)]]
 
 
 @pytest.mark.parametrize("name", list(UNDECIDED))
