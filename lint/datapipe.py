@@ -17,9 +17,10 @@ Only the standard library's ``ast`` is used here (no libcst, no torch).
 from __future__ import annotations
 
 import ast
-from typing import Dict, Iterator, List, Optional, Tuple
+import os
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
-from .staticeval import HOOKS, _FileEval, _is_param, _Unknown
+from .staticeval import HOOKS, _FileEval, _is_param, _parsed, _Unknown
 from .pyflow import (Ctx, _arg, _File, _bind, _binds, _conditions, _direct_binds, _function, _load, _mutated,
                      _qual, _reach, _read_text, _returned, _runs, _static)
 from .tvdata import DATASETS, _TRANSFORM_POS, Img, _dataset_name, _transform
@@ -424,6 +425,48 @@ def _model_calls(ctx: Ctx, scope: ast.AST, var: str, depth: int, glob: bool) -> 
             yield from _model_calls(inner, fn, var, depth + 1, True)
 
 
+def container_inputs(path: str, code: str, names: Set[str]) -> Dict[str, List[Optional[Tuple[Tuple[int, ...], str]]]]:
+    """Module-level models (``D = nn.Sequential(...)``) fed by the file's data pipeline: for each
+    name, its module-level calls ``D(x)`` in source order (outside class bodies), each with
+    (shape, origin) when ``x`` is a batch of a loader the file builds, else None. The file is the
+    one on disk (``code`` must be its text: an unsaved buffer is not read from disk)."""
+    got = _parsed(path)
+    if got is None or got[0] != code:
+        return {}
+    tree = got[1]
+    fe = _FileEval(tree, set(), "")
+    base = os.path.dirname(os.path.abspath(path))
+    file = _File(fe, os.path.abspath(path), base, base)
+    calls = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in names and \
+                fe._scope(n) is tree and not _in_class(fe, n):
+            calls.append(n)
+    out: Dict[str, List[Optional[Tuple[Tuple[int, ...], str]]]] = {}
+    patched = fe.patched()
+    for n in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):
+        item = None
+        if len(n.args) == 1 and not n.keywords and not isinstance(n.args[0], ast.Starred) and \
+                n.func.id not in patched:  # type: ignore[attr-defined]
+            try:
+                v = _ev(n.args[0], Ctx(file))
+                if v[0] == "tensor":
+                    item = (v[1], v[2])
+            except (_Unknown, RecursionError):
+                pass
+        out.setdefault(n.func.id, []).append(item)  # type: ignore[attr-defined]
+    return out
+
+
+def _in_class(fe: _FileEval, node: ast.AST) -> bool:
+    p = fe.parents.get(id(node))
+    while p is not None:
+        if isinstance(p, ast.ClassDef):
+            return True
+        p = fe.parents.get(id(p))
+    return False
+
+
 # -- through a factory of the project (``net = get_network(args)``) ---------------------------
 
 
@@ -480,3 +523,4 @@ def factory_inputs(fe: _FileEval, path: str, root: str, base: str, call: ast.Cal
 
 
 HOOKS["data_inputs"], HOOKS["factory_inputs"] = data_inputs, factory_inputs
+HOOKS["container_inputs"] = container_inputs

@@ -54,6 +54,8 @@ class MessageContext:
             src = f" (as {where} builds it{opts})" if where and where != "option" else ""
             if src and self.run.input_from:
                 src = f" (as {where} builds it{opts}; input from {self.run.input_from})"
+            elif not where and self.run.input_from:  # a module-level model the file's own loader feeds
+                src = f" (input from {self.run.input_from})"
         if not t:
             return f" for {ctor}{src}" if where else ""
         built = "" if self.run.cls is not None and ctor == f"{self.run.cls.name}()" else f" of {ctor}"

@@ -2,6 +2,7 @@
 inputs (flags, the file's own calls, symbolic). ``engine.py`` runs the plan."""
 from __future__ import annotations
 
+import os
 from itertools import repeat
 from typing import Any, Dict, List, Optional, Set, Tuple
 
@@ -80,16 +81,20 @@ def _patched_root(target) -> Optional[str]:
     return target.value if isinstance(target, cst.Name) else None
 
 
-def _rewrapped(target, value) -> bool:
-    """``model.features = nn.DataParallel(model.features)`` / ``= model.features.cuda()``: the same
-    layers again, not a change of shape."""
+def _unwrapped(value):
+    """``m.to(device)`` / ``m.cuda()`` / ``nn.DataParallel(m)`` -> ``m``: the same layers again."""
     while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and \
             value.func.attr.value in _SAME_MODULE:
         value = value.func.value
     if isinstance(value, cst.Call) and value.args and isinstance(value.func, (cst.Attribute, cst.Name)) and \
             (value.func.attr.value if isinstance(value.func, cst.Attribute) else value.func.value) in _WRAPPERS:
         value = value.args[0].value
-    return value.deep_equals(target)
+    return value
+
+
+def _rewrapped(target, value) -> bool:
+    """``model.features = nn.DataParallel(model.features)``: no change of shape."""
+    return _unwrapped(value).deep_equals(target)
 
 
 _WRAPPERS = {"DataParallel", "DistributedDataParallel"}
@@ -264,6 +269,17 @@ class Planner:
                 linked.setdefault(id(ctor), []).append((specs, origin, call))
                 if id(ctor) in container_models and origin == "call":
                     container_calls.setdefault((id(ctor), repr(specs)), call)
+        # module-level models the file's data pipeline feeds (`for images, _ in loader: D(images...)`)
+        order = {id(c): i for i, (c, _f) in enumerate(scanner.calls)}
+        fed_from: Dict[Tuple[int, str], str] = {}
+        for call, ctor, specs, where in self._container_pipeline(scanner, container_models):
+            if any(site is call for _s, _o, site in linked.get(id(ctor), [])):
+                continue
+            linked.setdefault(id(ctor), []).append((specs, "call", call))
+            key = (id(ctor), repr(specs))
+            if key not in container_calls or order[id(call)] < order[id(container_calls[key])]:
+                container_calls[key] = call  # the first call in the file: where torch fails first
+            fed_from.setdefault(key, where)
 
         def add(info, ctor, text, inputs, origin, local, site=None):
             key = (info.name if info is not None else "", text, repr(inputs))
@@ -325,6 +341,7 @@ class Planner:
                 add(None, call, text, specs, origin, {})
                 if len(runs) > n and (id(call), repr(specs)) in container_calls:
                     runs[-1].call_node = container_calls[(id(call), repr(specs))]
+                    runs[-1].input_from = fed_from.get((id(call), repr(specs)))
         for name, fn in self.src.functions.items():
             if self._is_factory(fn):
                 node = cst.parse_expression(f"{name}()")
@@ -424,6 +441,54 @@ class Planner:
                     p.default is not None for p in init.params.kwonly_params)
         return True
 
+    def _container_pipeline(self, scanner: "_Scanner", container_models) -> List[Tuple[cst.Call, cst.Call, List[InputSpec], str]]:
+        """(call, construction, input, origin) for the module-level calls of module-level models
+        whose argument is a batch of the file's data pipeline (lint/datapipe.py, on the same file)."""
+        names = {var: c for c, var in container_models.values()}
+        path = self.src.path
+        if not names or "DataLoader" not in self.src.code or not path or not os.path.isfile(path):
+            return []
+        sites: Dict[str, List[cst.Call]] = {}
+        for call, fn in scanner.calls:
+            if fn is None and isinstance(call.func, cst.Name) and call.func.value in names:
+                sites.setdefault(call.func.value, []).append(call)
+        from .datapipe import container_inputs
+
+        got = container_inputs(path, self.src.code, set(sites))
+        out = []
+        for name, calls in sites.items():
+            items = got.get(name, [])
+            if len(items) != len(calls) or name in self._patched:
+                continue  # the two readings of the file disagree: nothing is assumed
+            for call, item in zip(calls, items):
+                if item is not None:
+                    out.append((call, names[name], [InputSpec(item[0])], item[1]))
+        return out
+
+    def _once_bound(self, expr, view: "_ScopeView", depth: int, env: Dict[str, Any]) -> Dict[str, Any]:
+        """Locals for evaluating ``expr``: each name it reads that the scope binds exactly once
+        (and that holds no construction: a model is the interpreter's own global) -> its value."""
+        if depth > 3:
+            return env
+        for name in _names_in(expr):
+            if name in env or name in self._patched:
+                continue
+            vals = view.values(name)
+            ctor = view.ctor(name)
+            if ctor is not None and len(vals) > 1 and not view.is_param(name) and \
+                    all(v is ctor or _unchain(v) is ctor or _rewraps(v, name) for v in vals):
+                vals = [ctor]  # `G = nn.Sequential(...)` ... `G = G.to(device)`: the same model
+            elif len(vals) != 1 or ctor is not None or view.is_param(name):
+                continue
+            env[name] = UNKNOWN  # a name that reads itself stays unknown
+            self._once_bound(vals[0], view, depth + 1, env)
+            v = self.interp.eval_or_unknown(vals[0], Frame(dict(env)))
+            if v is UNKNOWN:
+                del env[name]
+            else:
+                env[name] = v
+        return env
+
     def _input_of(self, call: cst.Call, view: "_ScopeView") -> Optional[Tuple[cst.Call, List[InputSpec], str]]:
         func = call.func
         # model(x) / model.forward(x) with x a tensor factory call
@@ -445,7 +510,9 @@ class Planner:
                 expr = a.value
                 if isinstance(expr, cst.Name) and len(view.values(expr.value)) == 1:
                     expr = view.values(expr.value)[0]  # x = torch.rand(...); model(x), in a loop too
-                v = self.interp.eval_or_unknown(expr, Frame())
+                # names bound once in the scope, in a loop too (`z = torch.randn(b, 64)`;
+                # `fake = G(z)`; `D(fake)`): their values, for the expression's own names
+                v = self.interp.eval_or_unknown(expr, Frame(self._once_bound(expr, view, 0, {})))
                 if not isinstance(v, Tensor) or v.shape is None or not all(isinstance(d, int) for d in v.shape):
                     return None
                 # model(x, cond=c): a named input; torch.randint(...): indices
@@ -486,6 +553,29 @@ class Planner:
         return None
 
 
+def _rewraps(value, name: str) -> bool:
+    """``G.to(device)`` / ``nn.DataParallel(G)`` for the name ``G``: the same model."""
+    inner = _unwrapped(value)
+    return isinstance(inner, cst.Name) and inner.value == name
+
+
+def _names_in(expr) -> List[str]:
+    """The names an expression reads (not attribute names, keywords or lambda parameters)."""
+    out: List[str] = []
+    stack = [expr]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cst.Name):
+            out.append(n.value)
+        elif isinstance(n, cst.Attribute):
+            stack.append(n.value)
+        elif isinstance(n, cst.Arg):
+            stack.append(n.value)
+        elif not isinstance(n, (cst.Lambda, cst.BaseComp)):
+            stack.extend(code_children(n))
+    return out
+
+
 class _ScopeView:
     """The planner's variables as seen from inside a module-level function (None: the module):
     the function's own, else the module's unless the function binds the name (Python's scopes).
@@ -507,6 +597,14 @@ class _ScopeView:
             if name in self._bound:
                 return None
         return self.module[i][name]
+
+    def is_param(self, name: str) -> bool:
+        """A parameter of the function (its value at entry is the caller's)."""
+        if self.fn is None:
+            return False
+        p = self.fn.params
+        return any(x.name.value == name for x in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)) or \
+            any(isinstance(x, cst.Param) and x.name.value == name for x in (p.star_arg, p.star_kwarg))
 
     def ctor(self, name: str) -> Optional[cst.Call]:
         """The construction call the variable holds, if any."""

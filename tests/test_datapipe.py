@@ -58,9 +58,8 @@ CASES = [
     # --model picks the network at module level; mlp is a choice but not the default
     ("data_model_flag/nets.py", "main.py --model mlp", "8x1x28x28", "main.py:25 (MNIST)", ("785", "784")),
     # chengyangfu's layout: `import vgg; vgg.__dict__[args.arch]()` (a module, not a package), the
-    # features rewrapped in DataParallel, `input.cuda(async=True)` (3.6 syntax) rebinding the loop's
-    # own target; torch runs main_py3.py, the same script with non_blocking=True
-    ("data_module_dict/vgg.py", "main_py3.py --cpu --arch vgg_w", "4x3x32x32",
+    # features rewrapped in DataParallel, `input.cuda(non_blocking=True)` rebinding the loop's own target
+    ("data_module_dict/vgg.py", "main.py --cpu --arch vgg_w", "4x3x32x32",
      "main.py:28 (CIFAR10, RandomCrop(32, padding=4))",
      ('64, "M", 64, "M"]), 64 * 4 * 4)', '64, "M", 64, "M"]), 64 * 2 * 2)')),
     # PyTorch_CIFAR10's dict of built classifiers, self.model = all_classifiers[self.hparams.classifier]
@@ -444,3 +443,36 @@ def test_lightning_transform_size_from_the_environment_is_undecidable(tmp_path):
     assert rc == 0 and seen["SmallNet"] == "4x3x36x36", err
     rc, err, seen = oracle(root, "train.py", {"SIZE": "32"})
     assert rc != 0 and seen["SmallNet"] == "4x3x32x32", err
+
+
+def test_a_script_in_python_36_syntax_still_tells_how_the_model_is_fed(tmp_path):
+    """``input.cuda(async=True)`` (the pre-0.4 spelling; ``async`` is a keyword since Python 3.7):
+    the script is read with 3.6's grammar, and the model file gets the same input and finding as
+    with ``non_blocking=True`` (whose torch run test_torch_agrees checks)."""
+    root = _copy(tmp_path, "data_module_dict")
+    main = root / "main.py"
+    main.write_text(main.read_text().replace("non_blocking=True", "async=True"))
+    with pytest.raises(SyntaxError):
+        compile(main.read_text(), str(main), "exec")
+    (f,) = _lint(root / "vgg.py").findings
+    assert (f.line, f.code) == _marker(root / "vgg.py")
+    assert "input 4x3x32x32 " in f.message and "builds it with arch='vgg_w'" in f.message, f.message
+
+
+def test_module_level_models_fed_by_the_files_loader(tmp_path):
+    """The GAN tutorial's layout (module-level nn.Sequential models, trained in a module-level
+    loop over MNIST): D's first call gets the loader's flattened batch, and the bug is reported
+    there, where torch fails (its message names the same 8x784 batch); the fixed script runs."""
+    root = _copy(tmp_path, "data_gan_sequential")
+    main = root / "main.py"
+    (f,) = _lint(main).findings
+    assert (f.line, f.code) == _marker(main), f.message
+    assert "for input 8x784" in f.message and "(input from main.py:17 (MNIST))" in f.message, f.message
+    rc, err, _ = oracle(root, "main.py")
+    assert rc != 0 and "(8x784 and 785x256)" in err, err
+    frames = [(Path(p).resolve(), int(n)) for p, n in re.findall(r'File "([^"]+)", line (\d+)', err)]
+    assert [fr for fr in frames if fr[0] == main.resolve()][-1][1] == f.line
+    main.write_text(main.read_text().replace("nn.Linear(785, hidden_size)", "nn.Linear(image_size, hidden_size)"))
+    assert _lint(main).findings == []
+    rc, err, _ = oracle(root, "main.py")
+    assert rc == 0, err

@@ -728,3 +728,47 @@ def test_a_head_replaced_after_the_build_is_not_the_built_model(tmp_path, patch,
         else:
             assert rc != 0 and "cannot be multiplied" in err
             assert [(net.resolve(), f.line) for f in got] == [where_]
+
+
+# -- module-level models called inside the training loop (GAN tutorials)
+
+GAN_LOOP = '''
+import torch
+import torch.nn as nn
+
+device = torch.device("cpu")
+latent_size = 64
+hidden_size = 256
+image_size = 784
+batch_size = 100
+
+D = nn.Sequential(nn.Linear(image_size, hidden_size), nn.LeakyReLU(0.2), nn.Linear(hidden_size, 1), nn.Sigmoid())
+G = nn.Sequential(nn.Linear(latent_size, hidden_size), nn.ReLU(), nn.Linear(hidden_size, image_size), nn.Tanh())
+D = D.to(device)
+G = G.to(device)
+
+for epoch in range(2):
+    for i in range(3):
+        z = torch.randn(batch_size, latent_size).to(device)
+        fake_images = G(z)
+        outputs = D(fake_images)
+'''
+
+
+@pytest.mark.parametrize("old,new", [(None, None),
+                                     ("nn.Linear(image_size, hidden_size)", "nn.Linear(image_size + 1, hidden_size)"),
+                                     ("nn.Linear(hidden_size, image_size)", "nn.Linear(hidden_size, image_size - 1)"),
+                                     ("nn.Linear(latent_size, hidden_size)", "nn.Linear(latent_size * 2, hidden_size)")])
+def test_module_level_models_in_the_training_loop(tmp_path, old, new):
+    """``z`` bound once inside the loop, ``fake_images = G(z)``, ``D(fake_images)``, the models
+    re-bound by ``.to(device)``: each call gets its input; a one-number bug is reported on the
+    line torch fails on, and the correct script gives nothing."""
+    path = tmp_path / "gan.py"
+    path.write_text(GAN_LOOP if old is None else GAN_LOOP.replace(old, new))
+    got = _lint(path).findings
+    rc, err, where = _torch_run(tmp_path, "gan.py")
+    if old is None:
+        assert rc == 0 and got == [], err
+        return
+    assert rc != 0 and "cannot be multiplied" in err
+    assert [(path.resolve(), f.line) for f in got] == [where]

@@ -29,6 +29,10 @@ def is_main_guard(stmt) -> bool:
     return any(isinstance(n, cst.Name) and n.value == "__name__" for n in names)
 
 
+# the value of a name bound by an unpacking this module does not follow: never a known constant
+_NOT_KNOWN = cst.Name("__shapelint_not_known__")
+
+
 @dataclass(eq=False)
 class ClassInfo:  # noqa: D101
     name: str
@@ -120,8 +124,25 @@ class SourceModule:
             for t in s.targets:
                 if isinstance(t.target, cst.Name):
                     self.assigns.setdefault(t.target.value, []).append(s.value)
+                elif isinstance(t.target, (cst.Tuple, cst.List)):
+                    self._unpack(t.target, s.value)
         elif isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name) and s.value is not None:
             self.assigns.setdefault(s.target.value, []).append(s.value)
+
+    def _unpack(self, target, value) -> None:
+        """``a, b = 64, 256``: each name its element; any other unpacking binds the names to
+        something not known here (so they are never taken for constants assigned once)."""
+        elts = [e.value for e in target.elements]
+        vals = [e.value for e in value.elements] if isinstance(value, (cst.Tuple, cst.List)) and \
+            not any(isinstance(e, cst.StarredElement) for e in value.elements) else None
+        if vals is not None and (len(vals) != len(elts) or any(isinstance(e, cst.StarredElement)
+                                                                 for e in target.elements)):
+            vals = None
+        for i, e in enumerate(elts):
+            if isinstance(e, cst.Name):
+                self.assigns.setdefault(e.value, []).append(vals[i] if vals is not None else _NOT_KNOWN)
+            elif isinstance(e, (cst.Tuple, cst.List)):
+                self._unpack(e, vals[i] if vals is not None else _NOT_KNOWN)
 
     def _index_class(self, node: cst.ClassDef):
         info = ClassInfo(node.name.value, node, weakref.ref(self))
