@@ -205,14 +205,39 @@ def _built_in_world(fe: _FileEval, node: ast.Call, name: str, scope, text: str, 
     if text_ is None:
         return None
     from_options = fe.read_options
+    if factory_files is None and isinstance(scope, ast.FunctionDef):
+        factory_files = [os.path.abspath(p) for p in files]
+    staticeval.OPTION_READS.clear()
+    fed = _fed(fe, node, scope, text, path, root, here, factory_files)
+    chosen = {k: v for k, v in staticeval.WORLD.items() if fe.defaults.get(k, _Unknown) != v}
+    if fed and chosen:
+        # a command line choosing this model (`--arch vgg_w`): the other options the inputs read
+        # keep their defaults; one that chooses between alternatives (`--dataset` with choices)
+        # must give this model the same input whichever it takes, else which pairs with which is
+        # the authors' to say
+        others = {k: c for k, c in staticeval.OPTION_READS.items() if k not in staticeval.WORLD and c and len(c) > 1}
+        outer = staticeval.WORLD
+        try:
+            for k, choices in list(others.items())[:3]:
+                for c in choices:
+                    staticeval.WORLD = {**outer, k: c}
+                    if [i for i, _ in _fed(fe, node, scope, text, path, root, here, factory_files)] != \
+                            [i for i, _ in fed]:
+                        return None
+        finally:
+            staticeval.WORLD = outer
+    return text_, from_options or bool(staticeval.WORLD), fed, factory_files, dict(staticeval.WORLD)
+
+
+def _fed(fe: _FileEval, node: ast.Call, scope, text: str, path: str, root: str, here: str,
+         factory_files: Optional[List[str]]) -> List[Tuple[Any, Optional[str]]]:
+    """The inputs the project feeds the model ``node`` builds (under the current WORLD)."""
     fed: List[Tuple[Any, Optional[str]]] = [(i, None) for i in _fed_inputs(fe, node, scope)]
     if "DataLoader" in text or "loader" in text or "LightningModule" in text:
         fed += _data_inputs(fe, node, scope, os.path.abspath(path), root, here)
     if not fed and isinstance(scope, ast.FunctionDef):  # `net = get_network(args)` elsewhere
-        if factory_files is None:
-            factory_files = [os.path.abspath(p) for p in files]
         fed += _data_inputs(fe, node, scope, os.path.abspath(path), root, here, factory_files)
-    return text_, from_options or bool(staticeval.WORLD), fed, factory_files, dict(staticeval.WORLD)
+    return fed
 
 
 def _world_text(fe: _FileEval, world: Dict[str, Any]) -> str:

@@ -34,6 +34,8 @@ class _Unknown(Exception):
 # guards (``if args.net == 'small': net = small()``). Empty: the options' defaults. See option_worlds.
 WORLD: Dict[str, Any] = {}
 MAX_WORLDS = 8
+# the options read since it was last cleared -> their literal choices (None: not a literal list)
+OPTION_READS: Dict[str, Optional[List[Any]]] = {}
 
 
 _SAFE_BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
@@ -359,6 +361,7 @@ class _FileEval:
         if ns is not None:
             self.read_options = True
             attr = node.attr  # type: ignore[attr-defined]
+            OPTION_READS.setdefault(attr, self.choices.get(attr))
             v = self.override.get(attr, ns.get(attr, _Unknown))
             if attr in WORLD and attr not in self.override and attr in ns:
                 v = _world_value(attr, ns[attr], self.choices.get(attr))
