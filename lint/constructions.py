@@ -415,7 +415,7 @@ def _fed_inputs(fe: _FileEval, call: ast.Call, scope) -> List[Tuple[Tuple[int, .
     if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
         return []
     var = parent.targets[0].id
-    if var in fe.patched():
+    if fe.is_patched(var, scope):
         return []  # `model.fc = nn.Linear(...)` after the build: not the model built
     bound = fe.assigns.get(id(scope), {}).get(var, [])
     if len(bound) != 1 and not (None not in bound and fe._taken(bound, scope, 0) == [parent.value]):

@@ -368,7 +368,7 @@ def _model_var(file: _File, call: ast.Call, scope: ast.AST) -> Optional[str]:
     if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
         return None
     var = parent.targets[0].id
-    if var in fe.patched():
+    if fe.is_patched(var, scope):
         return None  # `model.fc = nn.Linear(...)` after the build: not the model built
     ctx = Ctx(file)
     try:
@@ -443,11 +443,10 @@ def container_inputs(path: str, code: str, names: Set[str]) -> Dict[str, List[Op
                 fe._scope(n) is tree and not _in_class(fe, n):
             calls.append(n)
     out: Dict[str, List[Optional[Tuple[Tuple[int, ...], str]]]] = {}
-    patched = fe.patched()
     for n in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):
         item = None
         if len(n.args) == 1 and not n.keywords and not isinstance(n.args[0], ast.Starred) and \
-                n.func.id not in patched:  # type: ignore[attr-defined]
+                not fe.is_patched(n.func.id, tree):  # type: ignore[attr-defined]
             try:
                 v = _ev(n.args[0], Ctx(file))
                 if v[0] == "tensor":

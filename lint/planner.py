@@ -36,6 +36,7 @@ class _Scanner:
         # (id(function) or None, name): `name.fc = nn.Linear(...)`, `name.classifier[6] = ...`,
         # `setattr(name, ...)`, `name.add_module(...)`: a model changed after it was built
         self.patched: Set[Tuple[Optional[int], str]] = set()
+        self.functions: Dict[int, cst.FunctionDef] = {}  # id -> every function met (for patched)
 
     def scan(self, tree: cst.CSTNode) -> "_Scanner":
         # nothing inside a class body is collected: not walking it halves the planner's cost
@@ -49,6 +50,7 @@ class _Scanner:
                 continue
             if kind is function_def:
                 fn = node
+                self.functions[id(node)] = node
             elif kind is call:
                 self.calls.append((node, fn))
                 root = _patching_call(node)
@@ -112,17 +114,17 @@ def _patching_call(call: cst.Call) -> Optional[str]:
     return None
 
 
-def _patched_names(scanner: "_Scanner", src) -> Set[str]:
-    """Names of models changed after they were built, in any scope of the file: directly, or by a
-    function of the file they are passed to (``def adapt(m): m.fc = ...`` ... ``adapt(model)``)."""
-    out = {name for _, name in scanner.patched}
-    by_fn = {}
+def _patched_names(scanner: "_Scanner", src) -> Set[Tuple[Optional[int], str]]:
+    """(scope, name) of models changed after they were built: directly in that scope, or by a
+    function of the file they are passed to there (``def adapt(m): m.fc = ...`` ... ``adapt(model)``)."""
+    out = set(scanner.patched)
+    by_fn: Dict[int, Set[str]] = {}
     for fid, name in scanner.patched:
         if fid is not None:
             by_fn.setdefault(fid, set()).add(name)
     if not by_fn:
         return out
-    for call, _fn in scanner.calls:
+    for call, fn in scanner.calls:
         if not isinstance(call.func, cst.Name):
             continue
         fdef = src.functions.get(call.func.value)
@@ -134,7 +136,7 @@ def _patched_names(scanner: "_Scanner", src) -> Set[str]:
                 continue
             p = a.keyword.value if a.keyword is not None else (params[i] if i < len(params) else None)
             if p in by_fn[id(fdef)]:
-                out.add(a.value.value)
+                out.add((id(fn) if fn is not None else None, a.value.value))
     return out
 
 
@@ -162,7 +164,8 @@ class Planner:
         self.interp.deadline = NO_DEADLINE
         self._returned: Dict[int, List[cst.Call]] = {}  # id(function node) -> _returned_calls (the tree keeps it alive)
         self.extra_built: set = set()
-        self._patched: Set[str] = set()
+        self._patched: Set[Tuple[Optional[int], str]] = set()
+        self._patch_fns: Dict[int, cst.FunctionDef] = {}
 
     def model_classes(self) -> List[ClassInfo]:
         out = []
@@ -256,6 +259,7 @@ class Planner:
         module = own.get(None, ({}, {}))
         views: Dict[Optional[int], _ScopeView] = {}
         self._patched = _patched_names(scanner, self.src)
+        self._patch_fns = scanner.functions
         linked: Dict[int, List[Tuple[List[InputSpec], str]]] = {}
         container_calls: Dict[Tuple[int, str], cst.Call] = {}
         for call, fn in scanner.calls:
@@ -441,6 +445,18 @@ class Planner:
                     p.default is not None for p in init.params.kwonly_params)
         return True
 
+    def _is_patched(self, name: str, fn: Optional[cst.FunctionDef]) -> bool:
+        """Whether the model ``name`` (as ``fn``, or the module, sees it) is changed after it is
+        built: in its own scope, or (a module variable) by a function that does not bind the name."""
+        if not self._patched:
+            return False
+        if fn is not None and name in _bound_names(fn):
+            return (id(fn), name) in self._patched
+        if (None, name) in self._patched:
+            return True
+        return any(fid is not None and n == name and name not in _bound_names(self._patch_fns[fid])
+                   for fid, n in self._patched if fid in self._patch_fns)
+
     def _container_pipeline(self, scanner: "_Scanner", container_models) -> List[Tuple[cst.Call, cst.Call, List[InputSpec], str]]:
         """(call, construction, input, origin) for the module-level calls of module-level models
         whose argument is a batch of the file's data pipeline (lint/datapipe.py, on the same file)."""
@@ -458,7 +474,7 @@ class Planner:
         out = []
         for name, calls in sites.items():
             items = got.get(name, [])
-            if len(items) != len(calls) or name in self._patched:
+            if len(items) != len(calls) or self._is_patched(name, None):
                 continue  # the two readings of the file disagree: nothing is assumed
             for call, item in zip(calls, items):
                 if item is not None:
@@ -471,7 +487,7 @@ class Planner:
         if depth > 3:
             return env
         for name in _names_in(expr):
-            if name in env or name in self._patched:
+            if name in env or self._is_patched(name, view.fn):
                 continue
             vals = view.values(name)
             ctor = view.ctor(name)
@@ -497,7 +513,7 @@ class Planner:
             target = func.value
         ctor = None
         if isinstance(target, cst.Name):
-            if target.value in self._patched:
+            if self._is_patched(target.value, view.fn):
                 return None  # `model.fc = nn.Linear(...)` after the build: not the model built
             ctor = view.ctor(target.value)
         elif isinstance(target, cst.Call):
@@ -527,7 +543,7 @@ class Planner:
                 return None
             m = _unchain(call.args[0].value)
             if isinstance(m, cst.Name):
-                if m.value in self._patched:
+                if self._is_patched(m.value, view.fn):
                     return None
                 ctor = view.ctor(m.value)
             elif isinstance(m, cst.Call) and self._called_class(m) is not None:

@@ -140,7 +140,7 @@ class _FileEval:
         self.override: Dict[str, Any] = {}
         self.read_options = False  # an argparse default was read since the last reset
         self._flow = 0  # nesting of _reaching
-        self._patched: Optional[Set[str]] = None
+        self._patched: Optional[Set[Tuple[int, str]]] = None
         self._collect()
 
     def _collect(self):
@@ -203,14 +203,14 @@ class _FileEval:
                     if isinstance(t, ast.Name):
                         self.assigns.setdefault(id(self._scope(node)), {}).setdefault(t.id, []).append(None)
 
-    def patched(self) -> Set[str]:
-        """Names of models changed after they are built, anywhere in the file (``model.fc =
-        nn.Linear(...)``, ``model.classifier[6] = ...``, ``setattr(model, ...)``,
-        ``model.add_module(...)``, or passing it to a function of the file that does so): the
-        model called later is not the one the construction builds."""
+    def patched(self) -> Set[Tuple[int, str]]:
+        """(id(scope), name) of models changed after they are built (``model.fc = nn.Linear(...)``,
+        ``model.classifier[6] = ...``, ``setattr(model, ...)``, ``model.add_module(...)``, or
+        passing it to a function of the file that does so): the model called later is not the
+        one the construction builds. See is_patched."""
         if self._patched is not None:
             return self._patched
-        out: Set[str] = set()
+        out: Set[Tuple[int, str]] = set()
         by_fn: Dict[int, Set[str]] = {}
         for node in ast.walk(self.tree):
             roots: List[Optional[str]] = []
@@ -227,8 +227,8 @@ class _FileEval:
                     roots = [f.value.id]
             for r in roots:
                 if r is not None:
-                    out.add(r)
                     scope = self._scope(node)
+                    out.add((id(scope), r))
                     if isinstance(scope, ast.FunctionDef):
                         by_fn.setdefault(id(scope), set()).add(r)
         fns = {s.name: s for s in self.tree.body if isinstance(s, ast.FunctionDef) and id(s) in by_fn}
@@ -237,9 +237,26 @@ class _FileEval:
                 fn = fns[node.func.id]
                 params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
                 pairs = list(zip(params, node.args)) + [(k.arg, k.value) for k in node.keywords if k.arg]
-                out |= {a.id for p, a in pairs if isinstance(a, ast.Name) and p in by_fn[id(fn)]}
+                out |= {(id(self._scope(node)), a.id) for p, a in pairs
+                        if isinstance(a, ast.Name) and p in by_fn[id(fn)]}
         self._patched = out
         return out
+
+    def is_patched(self, name: str, scope: ast.AST) -> bool:
+        """Whether the model ``name`` as ``scope`` sees it is changed after it is built: in that
+        scope, or (a module variable) by a function where the name is not its own local."""
+        got = self.patched()
+        if not got:
+            return False
+        local = isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+            (name in self.assigns.get(id(scope), {}) or _is_param(scope, name))
+        if local:
+            return (id(scope), name) in got
+        if (id(self.tree), name) in got:
+            return True
+        fns = {id(n): n for n in ast.walk(self.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        return any(sid in fns and n == name and not (n in self.assigns.get(sid, {}) or _is_param(fns[sid], n))
+                   for sid, n in got)
 
     def _scope(self, node) -> ast.AST:
         p = self.parents.get(id(node))

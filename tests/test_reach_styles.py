@@ -772,3 +772,35 @@ def test_module_level_models_in_the_training_loop(tmp_path, old, new):
         return
     assert rc != 0 and "cannot be multiplied" in err
     assert [(path.resolve(), f.line) for f in got] == [where]
+
+
+def test_a_factorys_own_model_variable_is_not_the_scripts(tmp_path):
+    """Cadene's layout: the factory sets attributes on its own local ``model`` (``model.mean =
+    ...``), the file's __main__ builds and calls another ``model``: that one is unchanged, so it
+    gets its input and its bug is reported where torch fails. A function patching the global
+    ``model`` (no local of that name) does change it: then nothing is fed."""
+    body = HEAD_NET + '''
+
+def net(pretrained=None):
+    model = Net()
+    if pretrained is not None:
+        model.mean = [0.5, 0.5, 0.5]
+    return model
+
+
+if __name__ == "__main__":
+    model = Net()
+    model(torch.randn(2, 3, 32, 32))
+'''
+    path = tmp_path / "net.py"
+    path.write_text(body)
+    got = _lint(path).findings
+    rc, err, where = _torch_run(tmp_path, "net.py")
+    assert rc != 0 and "cannot be multiplied" in err
+    assert [(path.resolve(), f.line) for f in got] == [where]
+    patched = body.replace("    model = Net()\n    model(", "    model = Net()\n    adapt()\n    model(").replace(
+        "def net(", "def adapt():\n    model.fc = nn.Linear(8 * 30 * 30, 10)\n\n\ndef net(")
+    path.write_text(patched)
+    assert _lint(path).findings == []
+    rc, err, _ = _torch_run(tmp_path, "net.py")
+    assert rc == 0, err
