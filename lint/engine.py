@@ -63,6 +63,20 @@ def _guessed_defaults(interp: Interpreter, run: Run) -> bool:
     return False
 
 
+def _declared_input(root: ModuleValue, inputs: List[Tensor]) -> Optional[InputSpec]:
+    """The input a model declares it takes: ``model.input_size = [3, 299, 299]`` (pretrained
+    models' settings, set by their factory or ``__init__``), when its one input is an image batch
+    whose channels agree. The batch stays symbolic."""
+    size = root.attrs.get("input_size")
+    if len(inputs) != 1 or not isinstance(size, (list, tuple)) or len(size) != 3 or \
+            not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in size):
+        return None
+    t = inputs[0]
+    if t.shape is None or len(t.shape) != 4 or t.shape[1] != size[0]:
+        return None
+    return InputSpec(("N",) + tuple(size))
+
+
 def _spec_tensor(spec: InputSpec, dtype="float", first: Optional[ModuleValue] = None) -> Tensor:
     shape = tuple(D.sym(d) if isinstance(d, str) else d for d in spec)
     return Tensor(shape, dtype, batch_dim(first, len(shape)))
@@ -139,6 +153,11 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
         for i in range(n_inputs):
             t = symbolic_input(probe_layers.get(i), i)
             inputs.append(t if t is not None else Tensor(None))
+        declared = _declared_input(root, inputs)
+        if declared is not None:
+            run.inputs, named = [declared], []
+            inputs = [_spec_tensor(declared, "float", probe_layers.get(0))]
+            run.input_from = f"the model's input_size {list(declared[1:])}"
         # an input no layer told the shape of stays of unknown rank: forward still runs, and
         # whatever fixes a shape on the way (x.view(-1, 784)) is checked from there on
     run.input_tensors = inputs + (named if run.inputs is not None else [])

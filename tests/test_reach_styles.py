@@ -804,3 +804,74 @@ if __name__ == "__main__":
     assert _lint(path).findings == []
     rc, err, _ = _torch_run(tmp_path, "net.py")
     assert rc == 0, err
+
+
+# -- a model that declares its input size (pretrained-models' settings: model.input_size = [3, 299, 299])
+
+DECLARED = '''
+import torch
+import torch.nn as nn
+
+pretrained_settings = {
+    "tinynet": {"imagenet": {"input_size": [3, 99, 99], "num_classes": 10}},
+}
+
+
+class TinyNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, stride=2)
+        self.left = nn.MaxPool2d(3, stride=2)
+        self.right = nn.Conv2d(8, 8, 3, stride=2)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, num_classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = torch.cat((self.left(x), self.right(x)), 1)
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+def tinynet(num_classes=10, pretrained="imagenet"):
+    model = TinyNet(num_classes=num_classes)
+    if pretrained is not None:
+        settings = pretrained_settings["tinynet"][pretrained]
+        assert num_classes == settings["num_classes"]
+        model.input_size = settings["input_size"]
+    return model
+'''
+
+
+@pytest.mark.parametrize("old,new,found", [(None, None, False),
+                                           ("nn.MaxPool2d(3, stride=2)", "nn.MaxPool2d(5, stride=2)", True),
+                                           ("nn.Conv2d(8, 8, 3, stride=2)", "nn.Conv2d(8, 8, 3, stride=1)", True),
+                                           ('"input_size": [3, 99, 99]', '"input_size": [1, 99, 99]', False)])
+def test_a_declared_input_size_is_the_models_input(tmp_path, old, new, found):
+    """The factory sets ``model.input_size`` from its settings: the model is checked at that size
+    (batch symbolic) and a one-number bug is reported where torch fails at it; a declared size
+    whose channels disagree with the first layer is not used."""
+    src = DECLARED if old is None else DECLARED.replace(old, new)
+    path = tmp_path / "tiny.py"
+    path.write_text(src)
+    got = _lint(path).findings
+    ns: dict = {}
+    exec(compile(src, str(path), "exec"), ns)
+    m = ns["tinynet"]().eval()
+    x = torch_randn(2, *m.input_size) if found or old is None else None
+    if old is None:
+        m(x)
+        assert got == []
+        return
+    if not found:
+        assert got == []
+        return
+    with pytest.raises(RuntimeError) as e:
+        m(x)
+    line = [t for t in e.traceback if str(t.path) == str(path)][-1].lineno + 1
+    assert [(f.line, f.code) for f in got] == [(line, "SHP006")]
+    assert "for input Nx3x99x99" in got[0].message and "input_size [3, 99, 99]" in got[0].message
+
+
+def torch_randn(*shape):
+    torch = pytest.importorskip("torch")
+    return torch.randn(*shape)
