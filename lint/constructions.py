@@ -287,21 +287,39 @@ def _selectable(model_path: str, names: Set[str]) -> Dict[str, ast.FunctionDef]:
                 listed = ast.literal_eval(s.value)
             except (ValueError, TypeError, SyntaxError, RecursionError):
                 return {}
-    return {s.name: s for s in got[1].body if isinstance(s, ast.FunctionDef) and s.name in names and
-            (s.name in listed if listed is not None else not s.name.startswith("_"))}
+    out: Dict[str, ast.FunctionDef] = {}
+    for s in got[1].body:
+        if s.name in names if isinstance(s, (ast.FunctionDef, ast.ClassDef)) else False:
+            if not (s.name in listed if listed is not None else not s.name.startswith("_")):
+                continue
+            if isinstance(s, ast.FunctionDef):
+                out[s.name] = s
+            elif isinstance(s, ast.ClassDef) and s.name.islower():
+                # a lower-case class is named like the factories (`vgg`, `resnet` in
+                # network-slimming): the zoo's convention (`name.islower()` in model_names) for
+                # what --arch selects; its __init__ is the signature (none: no arguments)
+                init = [b for b in s.body if isinstance(b, ast.FunctionDef) and b.name == "__init__"]
+                out[s.name] = init[0] if init else ast.FunctionDef(
+                    name="__init__", args=ast.arguments(posonlyargs=[], args=[ast.arg("self")], vararg=None,
+                                                        kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+                    body=[], decorator_list=[])
+    return out
 
 
 def _binds(fn: ast.FunctionDef, call: ast.Call) -> bool:
-    """``call``'s arguments fill ``fn``'s parameters (else the command line raises TypeError)."""
+    """``call``'s arguments fill ``fn``'s parameters (else the command line raises TypeError);
+    a class's ``__init__`` without its ``self``."""
     a = fn.args
     params = [p.arg for p in a.posonlyargs + a.args]
+    if fn.name == "__init__" and params:
+        params = params[1:]
     if len(call.args) > len(params) and a.vararg is None:
         return False
     given = set(params[:len(call.args)]) | {k.arg for k in call.keywords if k.arg}
     known = set(params) | {p.arg for p in a.kwonlyargs}
     if a.kwarg is None and not {k.arg for k in call.keywords if k.arg} <= known:
         return False
-    required = params[:len(params) - len(a.defaults)] + \
+    required = params[:max(len(params) - len(a.defaults), 0)] + \
         [p.arg for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is None]
     return all(r in given for r in required)
 

@@ -198,7 +198,12 @@ def _scan_back(ctx: Ctx, name: str, stmts: List[ast.stmt]):
         if isinstance(s, ast.AnnAssign) and s.value is not None and isinstance(s.target, ast.Name):
             return ("assign", s.value, [])
         if isinstance(s, ast.If):
-            taken = s.body if _is_main(s.test) or _static(s.test, ctx) else s.orelse
+            try:
+                taken = s.body if _is_main(s.test) or _static(s.test, ctx) else s.orelse
+            except _Unknown:
+                if _keeps_shape(s.body, name) and _keeps_shape(s.orelse, name):
+                    continue  # `if use_cuda: x = x.cuda()`: either way, the same tensor shape
+                raise
             got = _scan_back(ctx, name, taken)
             if got is not None:
                 return got
@@ -209,6 +214,41 @@ def _scan_back(ctx: Ctx, name: str, stmts: List[ast.stmt]):
                 return got
         raise _Unknown  # a loop, a try, an augmented assignment...
     return None
+
+
+_KEEPS_SHAPE = {"cuda", "cpu", "to", "float", "double", "half", "detach", "contiguous", "clone", "requires_grad_"}
+
+
+def _keeps_shape(stmts: List[ast.stmt], name: str) -> bool:
+    """Every binding of ``name`` in ``stmts`` is ``name = name.cuda()`` / ``.to(device)`` /
+    ``Variable(name)`` (also inside ``a, b = a.cuda(), b.cuda()``): the shape ``name`` had."""
+    for s in stmts:
+        if not _binds(s, name):
+            continue
+        if not (isinstance(s, ast.Assign) and len(s.targets) == 1):
+            return False
+        t, v = s.targets[0], s.value
+        if isinstance(t, ast.Tuple) and isinstance(v, ast.Tuple) and len(t.elts) == len(v.elts):
+            pairs = list(zip(t.elts, v.elts))
+        else:
+            pairs = [(t, v)]
+        for te, ve in pairs:
+            if isinstance(te, ast.Name) and te.id == name and not _same_tensor(ve, name):
+                return False
+            if not isinstance(te, ast.Name) and _binds(te, name):
+                return False
+    return True
+
+
+def _same_tensor(v: ast.expr, name: str) -> bool:
+    while True:
+        if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr in _KEEPS_SHAPE:
+            v = v.func.value
+        elif isinstance(v, ast.Call) and len(v.args) >= 1 and \
+                (getattr(v.func, "id", None) == "Variable" or getattr(v.func, "attr", None) == "Variable"):
+            v = v.args[0]
+        else:
+            return isinstance(v, ast.Name) and v.id == name
 
 
 def _is_main(test: ast.expr) -> bool:

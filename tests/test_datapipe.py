@@ -331,6 +331,8 @@ UNDECIDED = {
     "dataset chosen by an undecided flag": (
         "if os.environ.get('D'):\n    data = datasets.CIFAR10('.', transform=transforms.ToTensor())\n"
         "else:\n    data = datasets.STL10('.', transform=transforms.ToTensor())", "    model(x)"),
+    "x changed on an undecided branch": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
+                                         "    if torch.cuda.is_available():\n        x = x[:, :1]\n    model(x)"),
     "x rebound later in the loop": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())\n"
                                     "x2 = torch.randn(2, 1, 32, 32)", "    model(x2)\n    x2 = x[:, :1]"),
     "model rebound to another one": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
@@ -343,6 +345,17 @@ UNDECIDED = {
     "the loader's dataset changed": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
                                      "    loader.dataset.transform = None\n    model(x)"),
 }
+
+
+def test_an_undecided_branch_that_only_moves_the_batch_keeps_its_shape(tmp_path):
+    """``if use_cuda: x, y = x.cuda(), y.cuda()`` (use_cuda = torch.cuda.is_available(), unknown
+    here) and ``Variable(x)``: either way x has the loader's shape."""
+    (tmp_path / "net.py").write_text(NET)
+    (tmp_path / "train.py").write_text(SCRIPT.format(
+        setup="data = datasets.CIFAR10('.', transform=transforms.ToTensor())\nuse_cuda = torch.cuda.is_available()",
+        loop="    if use_cuda:\n        x, y = x.cuda(), y.cuda()\n    x = torch.autograd.Variable(x)\n    model(x)"))
+    a = _lint(tmp_path / "net.py")
+    assert [r.inputs for r in a.runs if r.input_from] == [[(2, 3, 32, 32)]]
 
 
 def test_the_loops_target_rebound_later_in_the_body_is_fresh_each_iteration(tmp_path):

@@ -875,3 +875,53 @@ def test_a_declared_input_size_is_the_models_input(tmp_path, old, new, found):
 def torch_randn(*shape):
     torch = pytest.importorskip("torch")
     return torch.randn(*shape)
+
+
+LOWER_CLASS_NET = '''
+import torch.nn as nn
+
+__all__ = ["slim", "wide"]
+
+
+class slim(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(8 * 32 * 32, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))
+
+
+class wide(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3)
+        self.fc = nn.Linear(16 * 32 * 32, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))
+'''
+
+
+def test_a_lower_case_class_is_what_arch_names(tmp_path):
+    """network-slimming's models are lower-case classes (``vgg``, ``resnet``) picked by
+    ``models.__dict__[args.arch](num_classes=10)``: ``--arch wide`` builds ``wide`` (its 3x3 conv
+    without padding leaves 30x30, the head expects 32x32), reported where torch fails; the
+    default ``slim`` is clean."""
+    root = tmp_path / "proj"
+    (root / "models").mkdir(parents=True)
+    (root / "models" / "__init__.py").write_text("from .nets import *\n")
+    (root / "models" / "nets.py").write_text(LOWER_CLASS_NET)
+    (root / "train.py").write_text(
+        "import argparse\n\nimport torch\n\nimport models\n\n"
+        "parser = argparse.ArgumentParser()\nparser.add_argument('--arch', default='slim')\n"
+        "args = parser.parse_args()\nmodel = models.__dict__[args.arch](num_classes=10)\n"
+        "model(torch.randn(2, 3, 32, 32))\n")
+    path = root / "models" / "nets.py"
+    (f,) = _lint(path).findings
+    assert "with arch='wide'" in f.message
+    rc, err, where = _torch_run(root, "train.py", "--arch", "wide")
+    assert rc != 0 and "cannot be multiplied" in err and where == (path.resolve(), f.line)
+    rc, err, _ = _torch_run(root, "train.py")
+    assert rc == 0, err
