@@ -166,6 +166,7 @@ class Planner:
         self.extra_built: set = set()
         self._patched: Set[Tuple[Optional[int], str]] = set()
         self._patch_fns: Dict[int, cst.FunctionDef] = {}
+        self._bound_memo: Dict[int, set] = {}  # id(function) -> the names it binds (the tree keeps it alive)
 
     def model_classes(self) -> List[ClassInfo]:
         out = []
@@ -450,12 +451,18 @@ class Planner:
         built: in its own scope, or (a module variable) by a function that does not bind the name."""
         if not self._patched:
             return False
-        if fn is not None and name in _bound_names(fn):
+        if fn is not None and name in self._bound(fn):
             return (id(fn), name) in self._patched
         if (None, name) in self._patched:
             return True
-        return any(fid is not None and n == name and name not in _bound_names(self._patch_fns[fid])
+        return any(fid is not None and n == name and name not in self._bound(self._patch_fns[fid])
                    for fid, n in self._patched if fid in self._patch_fns)
+
+    def _bound(self, fn: cst.FunctionDef) -> set:
+        got = self._bound_memo.get(id(fn))
+        if got is None:
+            got = self._bound_memo[id(fn)] = _bound_names(fn)
+        return got
 
     def _container_pipeline(self, scanner: "_Scanner", container_models) -> List[Tuple[cst.Call, cst.Call, List[InputSpec], str]]:
         """(call, construction, input, origin) for the module-level calls of module-level models
@@ -483,7 +490,8 @@ class Planner:
 
     def _once_bound(self, expr, view: "_ScopeView", depth: int, env: Dict[str, Any]) -> Dict[str, Any]:
         """Locals for evaluating ``expr``: each name it reads that the scope binds exactly once
-        (and that holds no construction: a model is the interpreter's own global) -> its value."""
+        -> its value; a model re-bound only by ``.to(device)`` / DataParallel counts as bound once
+        (its construction)."""
         if depth > 3:
             return env
         for name in _names_in(expr):
