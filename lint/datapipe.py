@@ -21,11 +21,11 @@ import os
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from .staticeval import HOOKS, _FileEval, _is_param, _parsed, _Unknown
-from .pyflow import (Ctx, _arg, _File, _bind, _binds, _conditions, _direct_binds, _function, _load, _mutated,
-                     _qual, _reach, _read_text, _returned, _runs, _static)
+from .pyflow import (_KEEPS_SHAPE, Ctx, _arg, _File, _bind, _binds, _conditions, _direct_binds, _function, _load,
+                     _mutated, _qual, _reach, _read_text, _returned, _runs, _static)
 from .tvdata import DATASETS, _TRANSFORM_POS, Img, _dataset_name, _transform
 
-_SAME_SHAPE = {"to", "cuda", "cpu", "float", "double", "half", "detach", "contiguous", "clone", "requires_grad_"}
+_SAME_SHAPE = _KEEPS_SHAPE  # tensor methods that give the same shape (pyflow's list)
 MAX_DEPTH = 3  # functions followed from the construction's scope (train(loader, model) -> step(...))
 
 
