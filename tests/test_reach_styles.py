@@ -925,3 +925,28 @@ def test_a_lower_case_class_is_what_arch_names(tmp_path):
     assert rc != 0 and "cannot be multiplied" in err and where == (path.resolve(), f.line)
     rc, err, _ = _torch_run(root, "train.py")
     assert rc == 0, err
+
+
+def test_the_summary_of_a_model_with_a_declared_input_equals_torchsummarys(tmp_path):
+    """No --input-shape: the summary runs at the declared size and prints what torchsummary
+    prints for that size, line for line."""
+    import contextlib
+    import io
+    import warnings
+
+    torchsummary = pytest.importorskip("torchsummary")
+    from shapelint.cli import main
+
+    path = tmp_path / "tiny.py"
+    path.write_text(DECLARED)
+    ns: dict = {}
+    exec(compile(DECLARED, str(path), "exec"), ns)
+    peer = io.StringIO()
+    with contextlib.redirect_stdout(peer), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torchsummary.summary(ns["tinynet"](), (3, 99, 99), device="cpu")
+    mine = io.StringIO()
+    with contextlib.redirect_stdout(mine):
+        assert main(["summary", f"{path}::tinynet", "--style", "torchsummary"]) == 0
+    ours = [ln for ln in mine.getvalue().rstrip("\n").split("\n") if not ln.startswith(("Note: ", "Admissible"))]
+    assert ours == peer.getvalue().rstrip("\n").split("\n")
