@@ -169,7 +169,8 @@ def _step(name: str, node: ast.Call, ctx: Ctx, img: Img, steps: List[str]) -> Im
         dh, dw = _padding(val(0, "padding"))
         steps.append(f"Pad({_render(val(0, 'padding'))})")
         return (kind, c, None if h is None else h + dh, None if w is None else w + dw)
-    if name in ("RandomCrop", "CenterCrop", "RandomResizedCrop"):
+    if name in ("RandomCrop", "CenterCrop", "RandomResizedCrop", "RandomSizedCrop"):  # RandomSizedCrop:
+        # torchvision < 0.15's deprecated name of RandomResizedCrop (as Scale was Resize's)
         sh, sw = _size(val(0, "size"))
         text = _render(val(0, "size"))
         if name == "RandomCrop":

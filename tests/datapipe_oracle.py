@@ -138,6 +138,13 @@ def main(project, script, *argv):
         import torchvision.datasets.cifar as cifar
     except ImportError:
         sys.exit(3)
+    import torchvision.transforms as transforms
+
+    # the deprecated names older scripts use, as torchvision < 0.15 defined them (subclasses)
+    if not hasattr(transforms, "Scale"):
+        transforms.Scale = type("Scale", (transforms.Resize,), {})
+    if not hasattr(transforms, "RandomSizedCrop"):
+        transforms.RandomSizedCrop = type("RandomSizedCrop", (transforms.RandomResizedCrop,), {})
     cifar.check_integrity = lambda *a, **k: True  # the md5 sums are of the real files
     datasets.CIFAR10._check_integrity = lambda self: True
     os.chdir(project)

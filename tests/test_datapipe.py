@@ -225,6 +225,11 @@ TRANSFORMS = [
      "transforms.Compose([transforms.CenterCrop(28), transforms.ToTensor()])", None, "2x3x28x28"),
     ("datasets.CIFAR10('./data', transform={t})", "transforms.Compose([transforms.RandomHorizontalFlip()] + "
      "[transforms.ColorJitter(0.4, 0.4, 0.4), transforms.ToTensor()])", "x.reshape(-1, 3, 16, 64)", "2x3x16x64"),
+    # the names torchvision < 0.15 had for Resize and RandomResizedCrop (the oracle defines them so)
+    ("datasets.CIFAR10('./data', transform={t})", "transforms.Compose([transforms.Scale(40), transforms.ToTensor()])",
+     None, "2x3x40x40"),
+    ("datasets.CIFAR10('./data', transform={t})",
+     "transforms.Compose([transforms.RandomSizedCrop(24), transforms.ToTensor()])", None, "2x3x24x24"),
     # unknown: a Lambda, a class of the project, no ToTensor, a crop larger than the image
     ("datasets.CIFAR10('./data', transform={t})",
      "transforms.Compose([transforms.Lambda(lambda im: im), transforms.ToTensor()])", None, None),
