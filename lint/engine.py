@@ -296,8 +296,8 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
 
         for name, found in find_constructions(path, project.root, planner.construction_targets()).items():
             extra.setdefault(name, []).extend(
-                (c.text, c.where + (f" with {c.options}" if c.options else ""), [InputSpec(i) for i in c.inputs] if c.inputs else None, c.from_options,
-                 c.input_from)
+                (c.text, c.where + (f" with {c.options}" if c.options else ""),
+                 [InputSpec(i) for i in c.inputs] if c.inputs else None, c.from_options, c.input_from)
                 for c in found)
     planner.constructions = extra
     runs = planner.plan()

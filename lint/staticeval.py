@@ -141,6 +141,7 @@ class _FileEval:
         self.read_options = False  # an argparse default was read since the last reset
         self._flow = 0  # nesting of _reaching
         self._patched: Optional[Set[Tuple[int, str]]] = None
+        self._patch_fns: Dict[int, ast.AST] = {}  # id -> the functions that patch a name (patched())
         self._collect()
 
     def _collect(self):
@@ -229,7 +230,8 @@ class _FileEval:
                 if r is not None:
                     scope = self._scope(node)
                     out.add((id(scope), r))
-                    if isinstance(scope, ast.FunctionDef):
+                    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        self._patch_fns[id(scope)] = scope
                         by_fn.setdefault(id(scope), set()).add(r)
         fns = {s.name: s for s in self.tree.body if isinstance(s, ast.FunctionDef) and id(s) in by_fn}
         for node in ast.walk(self.tree) if fns else ():
@@ -237,8 +239,11 @@ class _FileEval:
                 fn = fns[node.func.id]
                 params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
                 pairs = list(zip(params, node.args)) + [(k.arg, k.value) for k in node.keywords if k.arg]
-                out |= {(id(self._scope(node)), a.id) for p, a in pairs
-                        if isinstance(a, ast.Name) and p in by_fn[id(fn)]}
+                scope = self._scope(node)
+                names = {a.id for p, a in pairs if isinstance(a, ast.Name) and p in by_fn[id(fn)]}
+                out |= {(id(scope), n) for n in names}
+                if names and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self._patch_fns[id(scope)] = scope
         self._patched = out
         return out
 
@@ -254,9 +259,8 @@ class _FileEval:
             return (id(scope), name) in got
         if (id(self.tree), name) in got:
             return True
-        fns = {id(n): n for n in ast.walk(self.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        return any(sid in fns and n == name and not (n in self.assigns.get(sid, {}) or _is_param(fns[sid], n))
-                   for sid, n in got)
+        return any(sid in self._patch_fns and n == name and
+                   not (n in self.assigns.get(sid, {}) or _is_param(self._patch_fns[sid], n)) for sid, n in got)
 
     def _scope(self, node) -> ast.AST:
         p = self.parents.get(id(node))

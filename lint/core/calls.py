@@ -11,8 +11,8 @@ import libcst as cst
 from . import dims as D
 from . import limits as L
 from .framework_api import NOT_MINE
-from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, NDArray, ObjectValue,
-                     Param, Partial, Qual, Tensor)
+from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, NDArray,
+                     ObjectValue, Param, Partial, Qual, Tensor)
 
 if TYPE_CHECKING:
     from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts

@@ -33,15 +33,14 @@ CONCRETE_ERRORS = (TypeError, ValueError, ArithmeticError, LookupError)
 class NDArray:
     """A numpy array the code makes with a known shape (``np.random.random((1, 3, 320, 320))``),
     only so that ``torch.FloatTensor(...)`` / ``torch.Tensor(...)`` of it has that shape. Opaque
-    to everything else (attributes, operators and calls on it are unknown). ``kind``: 'float'
-    (numpy's float64) or 'long'."""
-    __slots__ = ("shape", "kind")
+    to everything else (attributes, operators and calls on it are unknown)."""
+    __slots__ = ("shape",)
 
-    def __init__(self, shape: Tuple[int, ...], kind: str = "float"):
-        self.shape, self.kind = shape, kind
+    def __init__(self, shape: Tuple[int, ...]):
+        self.shape = shape
 
     def __repr__(self):
-        return f"NDArray({self.shape}, {self.kind})"
+        return f"NDArray({self.shape})"
 
     def __bool__(self):
         raise TypeError("an array has no static truth value")
