@@ -21,8 +21,8 @@ import os
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from .staticeval import HOOKS, _FileEval, _is_param, _parsed, _Unknown
-from .pyflow import (_KEEPS_SHAPE, Ctx, _arg, _File, _bind, _binds, _conditions, _direct_binds, _function, _load,
-                     _mutated, _qual, _reach, _read_text, _returned, _runs, _static)
+from .pyflow import (_COMPARE, _KEEPS_SHAPE, Ctx, _arg, _File, _bind, _binds, _conditions, _decide, _direct_binds,
+                     _function, _load, _mutated, _qual, _reach, _read_text, _returned, _runs, _static, _stmt)
 from .tvdata import DATASETS, _TRANSFORM_POS, Img, _dataset_name, _transform
 
 _SAME_SHAPE = _KEEPS_SHAPE  # tensor methods that give the same shape (pyflow's list)
@@ -46,11 +46,51 @@ def _ev(node: ast.expr, ctx: Ctx, depth: int = 0) -> tuple:
         if not isinstance(i, int) or isinstance(i, bool):
             raise _Unknown
         return _index(v, [(i, None)])
-    if isinstance(node, ast.Tuple):
+    if isinstance(node, (ast.Tuple, ast.List)):
         return ("tuple", [_ev_or_other(e, ctx, depth + 1) for e in node.elts])
     if isinstance(node, ast.Call):
         return _ev_call(node, ctx, depth)
+    if isinstance(node, ast.IfExp):  # ds = ds[0] if len(ds) == 1 else ds
+        return _ev(node.body if _test(node.test, ctx, depth + 1) else node.orelse, ctx, depth + 1)
     raise _Unknown
+
+
+def _test(node: ast.expr, ctx: Ctx, depth: int) -> bool:
+    """A condition the source decides, also the length of a list of loaders (``len(ds) == 1``)."""
+    try:
+        return bool(_decide(node, ctx))
+    except _Unknown:
+        pass
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE and \
+            isinstance(node.left, ast.Call) and isinstance(node.left.func, ast.Name) and \
+            node.left.func.id == "len" and "len" not in ctx.fe.defined and len(node.left.args) == 1 and \
+            isinstance(node.comparators[0], ast.Constant) and type(node.comparators[0].value) is int:
+        v = _ev(node.left.args[0], ctx, depth + 1)
+        if v[0] == "tuple":
+            return bool(_COMPARE[type(node.ops[0])](len(v[1]), node.comparators[0].value))
+    raise _Unknown
+
+
+def _appended(ctx: Ctx, name: str, value: ast.expr, use: ast.AST) -> List[ast.expr]:
+    """What ``name.append(x)`` adds to the list ``value`` bound to ``name`` before ``use`` reads it
+    (``ds = []; if train: ds.append(train_loader)``): each append in decided branches of the same
+    scope, outside loops; any other use of the list in between leaves it unknown."""
+    fe = ctx.fe
+    scope = fe._scope(use)
+    start, end = value.lineno, _stmt(fe, use).lineno
+    out = []
+    for n in ast.walk(scope):
+        if not (isinstance(n, ast.Name) and n.id == name and fe._scope(n) is scope and start < n.lineno < end):
+            continue
+        attr = fe.parents.get(id(n))
+        call = fe.parents.get(id(attr))
+        if not (isinstance(attr, ast.Attribute) and attr.attr == "append" and isinstance(call, ast.Call) and
+                call.func is attr and len(call.args) == 1 and not call.keywords and
+                not isinstance(call.args[0], ast.Starred)):
+            raise _Unknown
+        if _runs(_conditions(fe, call, scope), ctx):
+            out.append(call)
+    return [c.args[0] for c in sorted(out, key=lambda c: (c.lineno, c.col_offset))]
 
 
 def _ev_or_other(node, ctx, depth):
@@ -73,6 +113,9 @@ def _ev_name(node: ast.Name, ctx: Ctx, depth: int) -> tuple:
     value, path = b[1], b[2]
     while path and isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == path[0][1]:
         value, path = value.elts[path[0][0]], path[1:]  # x, y = x.to(d), y.to(d)
+    if isinstance(value, ast.List) and not path and b[0] == "assign":
+        elts = list(value.elts) + _appended(ctx, node.id, value, node)
+        return ("tuple", [_ev_or_other(e, ctx, depth + 1) for e in elts])
     v = _ev(value, ctx, depth + 1)
     if v[0] in ("dataset", "loader") and _mutated(ctx, node.id, node):
         raise _Unknown  # dataset.transform = ..., loader.dataset.transform = ...
@@ -282,21 +325,32 @@ def _kwargs(node: ast.expr, ctx: Ctx, depth: int = 0) -> Dict[str, Tuple[ast.exp
     if not isinstance(node, ast.Name):
         raise _Unknown
     b = _reach(ctx, node.id, node)
-    if b[0] != "assign" or b[2]:
+    if b[0] == "param":  # a function's **kwargs (or a dict parameter): what the call gave it
+        got = ctx.env.get(id(b[1]), {}).get(node.id)
+        if got is None:
+            raise _Unknown
+        out = _kwargs(got[0], got[1], depth + 1)
+    elif b[0] == "assign" and not b[2]:
+        out = _kwargs(b[1], ctx, depth + 1)
+    else:
         raise _Unknown
-    out = _kwargs(b[1], ctx, depth + 1)
     fe = ctx.fe
     scope = fe._scope(node)
-    for n in ast.walk(scope):  # updates, wherever they run, may only add harmless keys
+    for n in ast.walk(scope):  # changes, wherever they run, may only touch harmless keys
         if not (isinstance(n, (ast.Attribute, ast.Subscript)) and isinstance(n.value, ast.Name) and
                 n.value.id == node.id and fe._scope(n) is scope):
             continue
         call = fe.parents.get(id(n))
-        if not (isinstance(n, ast.Attribute) and n.attr == "update" and isinstance(call, ast.Call) and
-                call.func is n and len(call.args) == 1 and not call.keywords):
+        if not (isinstance(n, ast.Attribute) and isinstance(call, ast.Call) and call.func is n and
+                not call.keywords and not any(isinstance(a, ast.Starred) for a in call.args)):
             raise _Unknown
-        if "batch_size" in _kwargs(call.args[0], ctx, depth + 1):
-            raise _Unknown
+        if n.attr == "update" and len(call.args) == 1:
+            if "batch_size" in _kwargs(call.args[0], ctx, depth + 1):
+                raise _Unknown
+        elif not (n.attr in ("setdefault", "pop", "get") and 1 <= len(call.args) <= 2 and
+                  isinstance(call.args[0], ast.Constant) and call.args[0].value != "batch_size" and
+                  (n.attr != "setdefault" or call.args[0].value in _HARMLESS)):
+            raise _Unknown  # (kwargs.setdefault('num_workers', 1), kwargs.pop('input_size', None))
     return out
 
 
@@ -379,11 +433,26 @@ def _model_var(file: _File, call: ast.Call, scope: ast.AST) -> Optional[str]:
                 continue
             if isinstance(n, ast.Assign) and _rewraps(file, n.value, var):
                 continue
+            if _before(fe, n, parent, scope):
+                continue  # `import model` / `model = None` above the build: the build rebinds it
             if _runs(_conditions(fe, n, scope), ctx):
                 return None  # rebound to something else
     except (_Unknown, RecursionError):
         return None
     return var
+
+
+def _before(fe: _FileEval, n: ast.AST, built: ast.AST, scope: ast.AST) -> bool:
+    """Whether the binding ``n`` runs only before the statement ``built`` does: it comes first in
+    the source and no loop of the scope holds it (a loop could run it again after the build)."""
+    if getattr(n, "end_lineno", None) is None or n.end_lineno >= built.lineno:  # type: ignore[attr-defined]
+        return False
+    p = fe.parents.get(id(n))
+    while p is not None and p is not scope:
+        if isinstance(p, (ast.For, ast.AsyncFor, ast.While)):
+            return False
+        p = fe.parents.get(id(p))
+    return p is scope
 
 
 def _rewraps(file: _File, value: Optional[ast.expr], var: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .staticeval import _COMPARE, HOOKS, _FileEval, _is_param, _parsed, _read, _Unknown
 
@@ -450,10 +450,20 @@ def _bind(fn: ast.FunctionDef, call: ast.Call, caller: Ctx,
         return None
     out = {p: (v, caller) for p, v in zip(params, call.args)}
     names = set(params) | {p.arg for p in a.kwonlyargs}
+    extra = ast.Dict(keys=[], values=[])  # what fn's **kwargs receives: the keywords it does not name
     for k in call.keywords:
-        if k.arg not in names or k.arg in out:
+        if k.arg in out or (k.arg not in names and a.kwarg is None):
             return None
-        out[k.arg] = (k.value, caller)
+        if k.arg in names:
+            out[k.arg] = (k.value, caller)
+        else:
+            extra.keys.append(ast.Constant(k.arg))
+            extra.values.append(k.value)
+    if a.kwarg is not None:
+        # read in the caller's scope (its parent is the call), and kept alive with the tree
+        caller.fe.parents[id(extra)] = call
+        caller.fe.__dict__.setdefault("_made", []).append(extra)
+        out[a.kwarg.arg] = (extra, caller)
     for p, d in zip(params[len(params) - len(a.defaults):], a.defaults):
         out.setdefault(p, (d, callee))
     for q, kd in zip(a.kwonlyargs, a.kw_defaults):
@@ -464,14 +474,28 @@ def _bind(fn: ast.FunctionDef, call: ast.Call, caller: Ctx,
 
 def _returned(fn: ast.FunctionDef) -> ast.expr:
     """The value of a function whose only return is its last statement."""
-    returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
+    own = list(_own_nodes(fn.body))  # a nested function's (or lambda's) body is not run here
+    returns = [n for n in own if isinstance(n, ast.Return)]
     last = returns[0] if len(returns) == 1 else None
     if last is None or not fn.body or last is not fn.body[-1] or last.value is None:
         raise _Unknown
-    if any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Yield, ast.YieldFrom))
-           for s in fn.body for n in ast.walk(s)):
+    if any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.AsyncFunctionDef, ast.ClassDef)) for n in own):
         raise _Unknown
     return last.value
+
+
+def _own_nodes(stmts) -> Iterator[ast.AST]:
+    """The nodes of a function body, not those of the functions and lambdas it defines (their
+    defaults and decorators are run, and are included)."""
+    todo = list(stmts)
+    while todo:
+        n = todo.pop()
+        yield n
+        if isinstance(n, (ast.FunctionDef, ast.Lambda)):
+            todo.extend(n.args.defaults + [d for d in n.args.kw_defaults if d is not None])
+            todo.extend(getattr(n, "decorator_list", []))
+        else:
+            todo.extend(ast.iter_child_nodes(n))
 
 
 def _read_text(path: str) -> Optional[str]:

@@ -65,6 +65,11 @@ CASES = [
     # PyTorch_CIFAR10's dict of built classifiers, self.model = all_classifiers[self.hparams.classifier]
     ("data_lightning_dict/nets/wide.py", "train.py --classifier wide", "4x3x32x32",
      "../data.py:16 (CIFAR10, RandomCrop(32, padding=4))", ("64 * 4 * 4", "64 * 8 * 8")),
+    # pytorch-playground's layout: `import model; model = model.cifar10(...)` (the module's name
+    # rebound to the model), loaders from dataset.get10(batch_size=..., num_workers=0): **kwargs,
+    # a nested function, a list built by appends and unwrapped by `ds[0] if len(ds) == 1 else ds`
+    ("data_loader_helper/model.py", "train.py", "4x3x32x32",
+     "dataset.py:20 (CIFAR10, Pad(4), RandomCrop(32))", ("(8 * n_channel, 1)", "(8 * n_channel, 0)")),
 ]
 
 
@@ -347,6 +352,21 @@ UNDECIDED = {
     "x bound in a try, used in its handler": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
                                               "    try:\n        x = x[:, :1]\n    except Exception:\n"
                                               "        model(x)"),
+    "list appended in a loop": ("ds = []\nfor i in range(1):\n    ds.append(datasets.CIFAR10('.', transform="
+                                "transforms.ToTensor()))\ndata = ds[0]", "    model(x)"),
+    "list appended on an undecided branch": (
+        "ds = []\nif os.environ.get('D'):\n    ds.append(datasets.STL10('.', transform=transforms.ToTensor()))\n"
+        "ds.append(datasets.CIFAR10('.', transform=transforms.ToTensor()))\ndata = ds[0]", "    model(x)"),
+    "list changed by other than append": (
+        "ds = [datasets.CIFAR10('.', transform=transforms.ToTensor())]\n"
+        "ds.insert(0, datasets.STL10('.', transform=transforms.ToTensor()))\ndata = ds[0]", "    model(x)"),
+    "list length undecided": (
+        "ds = []\nif os.environ.get('D'):\n    ds.append(datasets.STL10('.', transform=transforms.ToTensor()))\n"
+        "ds.append(datasets.CIFAR10('.', transform=transforms.ToTensor()))\n"
+        "data = ds[0] if len(ds) == 1 else ds[1]", "    model(x)"),
+    "model bound again after the build": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
+                                          "    model(x)\nmodel = torch.nn.Identity()\nfor x, y in loader:\n"
+                                          "    model(x)"),
     "the loader's dataset changed": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
                                      "    loader.dataset.transform = None\n    model(x)"),
 }
