@@ -78,6 +78,8 @@ class ObjectsMixin(_Host):
         if isinstance(obj, ObjectValue):
             if attr in obj.attrs:
                 return obj.attrs[attr]
+            if obj.cls is None:  # a namespace (argparse.Namespace(...)): only the attributes it was given
+                return UNKNOWN
             v = self.class_attr(obj.cls, attr, instance=obj)
             fw = self.value_framework(obj) if v is UNKNOWN else None
             if fw is not None:  # an instance of a framework's base class: what the base provides
@@ -154,10 +156,18 @@ class ObjectsMixin(_Host):
         return None
 
     def setattr(self, obj, attr, value) -> None:
+        setter = self._setter(obj, attr)
+        if setter is not None:  # `self.count = n` on a property: Python calls its setter
+            self.call_function(setter, [value], {}, None)
+            return
         if isinstance(obj, ModuleValue):
             if self.speculative:
-                # Which branch ran is unknown: the attribute (and the module's layout) is unknown.
-                obj.uncertain = True
+                # Which branch ran is unknown: the attribute is unknown, and so is the module's
+                # layout when the value may be a layer or a weight, or replaces one (a plain
+                # number or tensor set on one branch, `self.stage = stage`, leaves the layout alone)
+                if value is UNKNOWN or isinstance(value, (ModuleValue, Param)) or attr in obj.children or \
+                        attr in obj.params:
+                    obj.uncertain = True
                 obj.attrs[attr] = UNKNOWN
                 obj.children.pop(attr, None)
                 return
@@ -173,6 +183,19 @@ class ObjectsMixin(_Host):
                 return
             obj.requires_grad = value  # `self.fc.weight.requires_grad = False` (a frozen weight)
         # attributes of other objects are not modelled
+
+    def _setter(self, obj, attr) -> Optional[FunctionValue]:
+        """The setter of a property ``attr`` of ``obj``'s class (the first class of its MRO that
+        defines ``attr`` decides), else None."""
+        cls = obj.cls if isinstance(obj, (ModuleValue, ObjectValue)) else None
+        if cls is None:
+            return None
+        for c in self.mro(cls):
+            if attr in c.setters:
+                return FunctionValue(c.setters[attr], c.source, bound_self=obj, cls=c)
+            if attr in c.methods or attr in c.class_assigns:
+                return None
+        return None
 
     def instantiate(self, info: ClassInfo, args, kwargs, node) -> Any:
         for fw in self.frameworks:

@@ -42,6 +42,7 @@ class ClassInfo:  # noqa: D101
     # collector traverses it, instead of freeing it when the analysis is dropped
     source_ref: "weakref.ReferenceType[SourceModule]" = field(repr=False)
     methods: Dict[str, cst.FunctionDef] = field(default_factory=dict)
+    setters: Dict[str, cst.FunctionDef] = field(default_factory=dict)  # @name.setter of a property
     class_assigns: Dict[str, cst.BaseExpression] = field(default_factory=dict)
     fields: List[tuple] = field(default_factory=list)  # annotated class attributes, in order (dataclasses)
     decorators: List[str] = field(default_factory=list)
@@ -153,7 +154,11 @@ class SourceModule:
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else []
         for stmt in body:
             if isinstance(stmt, cst.FunctionDef):
-                info.methods[stmt.name.value] = stmt
+                name = stmt.name.value
+                if any(dotted(d.decorator) == f"{name}.setter" for d in stmt.decorators):
+                    info.setters[name] = stmt  # the property's getter stays the method of that name
+                else:
+                    info.methods[name] = stmt
             elif isinstance(stmt, cst.SimpleStatementLine):
                 for s in stmt.body:
                     if isinstance(s, cst.Assign):
