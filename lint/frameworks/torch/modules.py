@@ -336,7 +336,8 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
         return interp.tensor_rule(lambda: m.spec.forward(m.args, kit, *tensors, **kwargs), node, m)
     if not fits(m.spec.rule, 1 + len(tensors), kwargs):
         return Tensor(None)
-    if any(a is UNKNOWN for k, a in m.args.items() if k not in _SHAPE_FREE_ARGS):
+    free = _SHAPE_FREE_ARGS | _OUTPUT_SIZE_ARGS.get(m.spec.name, frozenset())
+    if any(a is UNKNOWN for k, a in m.args.items() if k not in free):
         return Tensor(None)
     return interp.tensor_rule(lambda: m.spec.rule(m.args, *tensors, **kwargs), node, m)
 
@@ -346,6 +347,11 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
 # through need(), which makes an unknown one Unknowable
 _SHAPE_FREE_ARGS = frozenset({"bias", "inplace", "eps", "momentum", "affine", "track_running_stats",
                               "negative_slope", "device", "dtype"})
+# the output size of a layer whose rule checks the input against its other arguments before it
+# reads this one through need_int() (linear.py, conv.py): unknown (`nn.Linear(64 * 4 * 4,
+# args.num_classes)`), the output is unknown but a wrong in_features is still a wrong in_features
+_OUTPUT_SIZE_ARGS = {"Linear": frozenset({"out_features"}),
+                     **{f"Conv{n}d": frozenset({"out_channels"}) for n in (1, 2, 3)}}
 
 
 def module_method(interp: Interpreter, m: ModuleValue, name, args, kwargs, node) -> Any:
