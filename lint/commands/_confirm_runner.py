@@ -151,7 +151,11 @@ def _attempt(ns, job_run, device: str, filename: str) -> dict:
     res = {"device": device, "error": None, "executed": [], "watched": {}, "output": None, "hooks": {},
            "stage": "construct"}
     ctx = (lambda: torch.device(device)) if device in ("meta", "cuda") else contextlib.nullcontext
-    local = dict(job_run.get("ctor_locals") or {})
+    import argparse
+    import types
+
+    # an options object in the construction (Net(argparse.Namespace(depth=20))), as the engine reads it
+    local = {"argparse": argparse, "types": types, **(job_run.get("ctor_locals") or {})}
     try:
         torch.manual_seed(0)
         with ctx():
@@ -272,8 +276,15 @@ def _load(path: str):
     if name != MODULE_NAME:
         mod.__package__ = name.rpartition(".")[0]
     sys.modules[name] = mod
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    # the package root first; then the folders from just below it down to the file's, where a
+    # project run from its top folder finds its own modules (`from layers import Conv` in
+    # CondenseNet/models/condensenet.py when CondenseNet/ has an __init__.py itself)
+    below, d = [], folder
+    while d != root and d.startswith(root + os.sep):
+        below.insert(0, d)
+        d = os.path.dirname(d)
+    for i, p in enumerate(x for x in [root] + below if x not in sys.path):
+        sys.path.insert(i, p)
     exec(compile(kept, filename, "exec"), mod.__dict__)
     return mod.__dict__, filename, dropped
 

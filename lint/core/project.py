@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import os
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
@@ -72,7 +72,7 @@ class Project:
         a name the root does not have, beside the analysed file: see _script_dir)."""
         if not self.root or not dotted:
             return None
-        for start in (self._base_for(dotted), self._script_dir(dotted)):
+        for start in (self._base_for(dotted), self._script_dir(dotted), *self._between()):
             if start is None:
                 continue
             base = os.path.join(start, *dotted.split("."))
@@ -95,6 +95,20 @@ class Project:
         if _isfile(top + ".py") or _isfile(os.path.join(top, "__init__.py")):
             return None  # the root has that name: it wins
         return here
+
+    def _between(self) -> List[str]:
+        """The folders between the analysed file's and the root, innermost first: a repository
+        whose top folder has an ``__init__.py`` is still run from that folder (``from
+        models.condensenet import CondenseNet`` in CondenseNet/models/_driver.py, root CondenseNet's
+        parent), so a name neither the root nor the file's folder has is looked up there."""
+        path = self.main.path
+        if not path or not self.root:
+            return []
+        out, d = [], os.path.dirname(os.path.dirname(os.path.abspath(path)))
+        while d.startswith(self.root + os.sep):
+            out.append(d)
+            d = os.path.dirname(d)
+        return out
 
     def _base_for(self, dotted: str) -> str:
         """The folder absolute names start from: the root, or its parent when the name starts
@@ -134,9 +148,11 @@ class Project:
         if _isfile(base + ".py") or _isfile(os.path.join(base, "__init__.py")) or \
                 (os.path.isdir(base) and base == self.root and len(dotted.split(".")) > 1):
             return True
-        here = self._script_dir(dotted)
-        return here is not None and (_isfile(os.path.join(here, top + ".py")) or
-                                     _isfile(os.path.join(here, top, "__init__.py")))
+        for here in (self._script_dir(dotted), *self._between()):
+            if here is not None and (_isfile(os.path.join(here, top + ".py")) or
+                                     _isfile(os.path.join(here, top, "__init__.py"))):
+                return True
+        return False
 
 
 def _package_of(path: str) -> Tuple[str, str]:
