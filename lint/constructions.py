@@ -115,10 +115,20 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
     while d.startswith(root) and d != root:
         model_dirs.add(os.path.basename(d))
         d = os.path.dirname(d)
-    out: Dict[str, List[Construction]] = {}
-    seen: Set[Tuple[str, str]] = set()
     files = _candidate_files(root, model_path)
     selectable = _selectable(model_path, names)
+    got = _read(model_path)
+    staticeval.NAMESPACE_ATTRS = set(re.findall(r"\.([A-Za-z_]\w*)", got[0])) if got else set()
+    try:
+        return _find(model_path, root, names, stem, here, model_dirs, files, selectable)
+    finally:
+        staticeval.NAMESPACE_ATTRS = None
+
+
+def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, model_dirs: Set[str],
+          files: List[str], selectable: Dict[str, ast.FunctionDef]) -> Dict[str, List[Construction]]:
+    out: Dict[str, List[Construction]] = {}
+    seen: Set[Tuple[str, str]] = set()
     resolver = Resolver(root, files, _parsed, lambda t, p: _FileEval(t, set(), "", resolver=resolver, path=p))
     factory_files: Optional[List[str]] = None
     for path in files:
@@ -149,6 +159,8 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
                 if not (name in fe.imported_model_names or _module_attr(node.func, stem) or
                         _dict_call(node.func) or init_ok):
                     continue
+                if isinstance(node.func, ast.Call) and not _exports(fe, node.func, path, model_path, stem):
+                    continue  # getattr(x, name)(...): only of the model file's own package or module
                 if _dict_call(node.func) and name in selectable and not _written(fe, node.func, name) and \
                         not (_exports(fe, node.func, path, model_path, stem) and _binds(selectable[name], node)):
                     continue  # another package's `models.__dict__` (models.cifar vs models/imagenet/), or a
@@ -247,7 +259,7 @@ def _world_text(fe: _FileEval, world: Dict[str, Any]) -> str:
 
 def _written(fe: _FileEval, f: ast.Subscript, name: str) -> bool:
     """``name`` is the option's default or one of its literal choices: the script names it."""
-    sl = f.slice
+    sl = (_dict_parts(f) or (None, None))[1]
     if not (isinstance(sl, ast.Attribute) and isinstance(sl.value, ast.Name)):
         return True
     return fe.defaults.get(sl.attr) == name or name in fe.choices.get(sl.attr, ())
@@ -256,7 +268,7 @@ def _written(fe: _FileEval, f: ast.Subscript, name: str) -> bool:
 def _exports(fe: _FileEval, f: ast.Subscript, path: str, model_path: str, stem: str) -> bool:
     """``models.__dict__`` (``import models.cifar as models``) is the package the model file sits
     in, and its ``__init__`` imports the model's module: ``models.__dict__[name]`` is the file's."""
-    base = f.value.value if isinstance(f.value, ast.Attribute) else None  # type: ignore[union-attr]
+    base = (_dict_parts(f) or (None, None))[0]
     if not isinstance(base, ast.Name):
         return False
     dotted = imports_of(fe.tree).get(base.id)
@@ -382,31 +394,50 @@ def _called_names(call: ast.Call, fe: _FileEval) -> List[str]:
         return [f.id]
     if isinstance(f, ast.Attribute):
         return [f.attr]
-    if _dict_call(f):
-        return fe.index_names(f.slice, fe._scope(call))  # type: ignore[union-attr]
+    parts = _dict_parts(f)
+    if parts is not None:
+        return fe.index_names(parts[1], fe._scope(call))
     return []
 
 
 def _selected(f, fe: _FileEval, name: str) -> Dict[str, Any]:
     """``models.__dict__[args.arch]`` selecting ``name``: ``{'arch': name}`` for the conditions."""
-    if _dict_call(f) and isinstance(f.slice, ast.Attribute) and isinstance(f.slice.value, ast.Name) and \
-            f.slice.value.id in fe.namespaces:
-        return {f.slice.attr: name}
+    key = (_dict_parts(f) or (None, None))[1]
+    if isinstance(key, ast.Attribute) and isinstance(key.value, ast.Name) and key.value.id in fe.namespaces:
+        return {key.attr: name}
     return {}
 
 
+def _dict_parts(f) -> Optional[Tuple[ast.expr, ast.expr]]:
+    """(the module, the name it is indexed by) of ``models.__dict__[name]``, ``vars(models)[name]``
+    and ``getattr(models, name)``: a factory picked from a module by a name, else None."""
+    if isinstance(f, ast.Subscript):
+        v = f.value
+        if isinstance(v, ast.Attribute) and v.attr == "__dict__":
+            base = v.value
+        elif isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id == "vars" and len(v.args) == 1:
+            base = v.args[0]
+        else:
+            return None
+        key = f.slice
+    elif isinstance(f, ast.Call) and isinstance(f.func, ast.Name) and f.func.id == "getattr" and \
+            len(f.args) == 2 and not f.keywords:
+        base, key = f.args
+        if not isinstance(base, (ast.Name, ast.Attribute)):
+            return None
+    else:
+        return None
+    root = base
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if isinstance(root, ast.Name) and root.id in _EXTERNAL:
+        return None
+    return base, key
+
+
 def _dict_call(f) -> bool:
-    """``models.__dict__[name]`` / ``vars(models)[name]``."""
-    if not isinstance(f, ast.Subscript):
-        return False
-    v = f.value
-    if isinstance(v, ast.Attribute) and v.attr == "__dict__":
-        base = v.value
-        while isinstance(base, ast.Attribute):
-            base = base.value
-        return not (isinstance(base, ast.Name) and base.id in _EXTERNAL)
-    return \
-        (isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id == "vars")
+    """``models.__dict__[name]`` / ``vars(models)[name]`` / ``getattr(models, name)``."""
+    return _dict_parts(f) is not None
 
 
 def _module_attr(f, stem: str) -> bool:

@@ -8,6 +8,7 @@ layer that the input meets (symbolic ``(N, C, H, W)``).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -25,7 +26,7 @@ from .guard import paused_gc
 from .frameworks.torch.inputs import batch_dim, symbolic_input
 from .options import InputSpec, ShapelintInputError, spec_dtype, spec_name
 from .rules_registry import forward_end_hooks
-from .planner import Planner, _unchain  # noqa: F401 - planning moved to planner.py; re-exported
+from .planner import _STDLIB_NAMES, Planner, _unchain  # noqa: F401 - planning moved to planner.py; re-exported
 from .results import Finding, Run  # noqa: F401 - re-exported: shapelint.engine.Finding/Run
 
 
@@ -404,6 +405,25 @@ def _required_params(planner: "Planner", info: ClassInfo) -> List[str]:
     return []
 
 
+def _options_read(planner: "Planner", info: ClassInfo) -> Dict[str, List[str]]:
+    """For each parameter of the constructor that it reads attributes of (``args.width``, an
+    options object), those attribute names, in order of first use."""
+    for c in planner.interp.mro(info):
+        init = c.methods.get("__init__")
+        if init is None:
+            continue
+        code = cst.Module(body=[init]).code
+        out: Dict[str, List[str]] = {}
+        p = init.params
+        for q in (list(p.posonly_params) + list(p.params))[1:] + list(p.kwonly_params):
+            n = q.name.value
+            seen = [a for a in re.findall(rf"\b{re.escape(n)}\.([A-Za-z_]\w*)\b(?!\s*\()", code)]
+            if seen:
+                out[n] = list(dict.fromkeys(seen))
+        return out
+    return {}
+
+
 def _coverage(planner: "Planner", runs: List[Run]) -> List[Dict[str, Any]]:
     """Which model classes of the file some run built and ran (as the model or as one of its
     blocks), and for each other one why not, in one phrase, and what to give shapelint."""
@@ -447,7 +467,9 @@ def _coverage(planner: "Planner", runs: List[Run]) -> List[Dict[str, Any]]:
                 need = _required_params(planner, info)
                 if need:
                     entry["reason"] = f"constructor needs {', '.join(need)}"
-                    args = ", ".join(f"{n}=..." for n in need)
+                    read = _options_read(planner, info)
+                    args = ", ".join(f"{n}=argparse.Namespace({', '.join(f'{a}=...' for a in read[n])})"
+                                     if read.get(n) else f"{n}=..." for n in need)
                     entry["hint"] = f"pass --construct '{info.name}({args})'"
                 elif planner._default_constructible(info):
                     entry["reason"] = "its construction could not be followed"
@@ -502,7 +524,7 @@ def analyze_target(path: str, target: str, inputs: Optional[List[InputSpec]] = N
                 break
         else:
             origin = "symbolic"
-    run = Run(None, node, target, inputs, origin)
+    run = Run(None, node, target, inputs, origin, dict(_STDLIB_NAMES))  # Net(argparse.Namespace(...)) too
     try:
         execute(src, run, strict, project, training)
     except AnalysisAbort as e:

@@ -135,7 +135,7 @@ def input_shapes(entries: Iterable[str]) -> Dict[str, List[InputSpec]]:
 def parse_construct(text: str, where: str = "--construct") -> Tuple[str, str]:
     """``'ResNet(depth=20)'`` -> ``('ResNet', 'ResNet(depth=20)')``: a call of a class or a
     factory, with Python-literal arguments (names of the file's classes allowed, as in
-    ``ResNet(BasicBlock, [2, 2, 2, 2])``)."""
+    ``ResNet(BasicBlock, [2, 2, 2, 2])``; an options object as ``argparse.Namespace(depth=20)``)."""
     import ast
 
     text = str(text).strip()
@@ -166,7 +166,13 @@ def _literal_or_name(node) -> bool:
         return all(k is not None and _literal_or_name(k) and _literal_or_name(v) for k, v in zip(node.keys, node.values))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         return _literal_or_name(node.operand)
+    if isinstance(node, ast.Call) and ast.unparse(node.func) in _NAMESPACES and not node.args:
+        # a config object of options: Net(argparse.Namespace(depth=20, num_classes=10))
+        return all(k.arg is not None and _literal_or_name(k.value) for k in node.keywords)
     return isinstance(node, ast.Constant)
+
+
+_NAMESPACES = ("argparse.Namespace", "types.SimpleNamespace")
 
 
 def constructions(entries: Iterable[str], where: str = "--construct") -> Dict[str, List[str]]:

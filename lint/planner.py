@@ -18,6 +18,10 @@ from .core.values import UNKNOWN, ClassValue, FunctionValue, Qual, Tensor
 from .options import InputSpec
 from .results import Run
 
+# what a construction text written outside the file may name without the file importing it:
+# an options object, Net(argparse.Namespace(depth=20)) (from --construct or the project's scripts)
+_STDLIB_NAMES: Dict[str, Any] = {"argparse": Qual("argparse"), "types": Qual("types")}
+
 
 # ------------------------------------------------------------------------------------------------
 # Finding constructions and inputs in the file
@@ -329,11 +333,11 @@ class Planner:
                 opt = self.options.get(info.name)
                 before = len(runs)
                 if opt:
-                    add(info, node, text, opt, "option", {})
+                    add(info, node, text, opt, "option", _STDLIB_NAMES)
                 elif fed:
-                    add(info, node, text, fed, "call", {})
+                    add(info, node, text, fed, "call", _STDLIB_NAMES)
                 else:
-                    add(info, node, text, None, "symbolic", {})
+                    add(info, node, text, None, "symbolic", _STDLIB_NAMES)
                 if len(runs) > before:
                     runs[-1].built_at = where
                     runs[-1].from_options = from_options

@@ -33,6 +33,8 @@ class _Unknown(Exception):
 # command line the script accepts (``-net small``), taken to build the model a branch on that option
 # guards (``if args.net == 'small': net = small()``). Empty: the options' defaults. See option_worlds.
 WORLD: Dict[str, Any] = {}
+# the attribute names the model file reads (``args.depth``): what a namespace passed whole keeps
+NAMESPACE_ATTRS: Optional[Set[str]] = None
 MAX_WORLDS = 8
 # the options read since it was last cleared -> their literal choices (None: not a literal list)
 OPTION_READS: Dict[str, Optional[List[Any]]] = {}
@@ -390,6 +392,10 @@ class _FileEval:
                 raise _Unknown
             return v
         if isinstance(node, ast.Name):
+            ns = self.namespace_defaults(node.id, scope)
+            if ns is not None:  # the whole namespace passed on: Net(args), generate_model(opt)
+                self.read_options = True
+                return _Namespace(self._whole(ns))
             if node.id in self.imported_model_names and node.id not in self.defined and \
                     not self._bound(node.id, scope):
                 return _Name(node.id)
@@ -471,6 +477,29 @@ class _FileEval:
         if (name, "*") in self.attr_assigned:
             return None
         return {k: v for k, v in d.items() if (name, k) not in self.attr_assigned}
+
+    def _whole(self, ns: Dict[str, Any]) -> Dict[str, Any]:
+        """The options of a namespace passed whole: the defaults (or this run's values) of those
+        the model file reads (NAMESPACE_ATTRS), none this file assigns on any name (a helper's
+        ``a.num_classes = 10`` on its parameter), none whose value is None (to be given)."""
+        mutated = {a for _, a in self.attr_assigned}
+        if any(a == "*" for a in mutated):
+            return {}
+        out = {}
+        for attr, default in ns.items():
+            if attr in mutated or (NAMESPACE_ATTRS is not None and attr not in NAMESPACE_ATTRS):
+                continue
+            v = self.override.get(attr, default)
+            if attr in WORLD and attr not in self.override:
+                try:
+                    v = _world_value(attr, default, self.choices.get(attr))
+                except _Unknown:
+                    continue
+            if v is _Unknown or v is None:
+                continue
+            OPTION_READS.setdefault(attr, self.choices.get(attr))
+            out[attr] = v
+        return out
 
     def _single(self, name, scope) -> bool:
         vals = self._binding(name, scope)
@@ -665,9 +694,25 @@ def _is_param(fn, name) -> bool:
         (a.vararg is not None and a.vararg.arg == name) or (a.kwarg is not None and a.kwarg.arg == name)
 
 
+class _Namespace:
+    """An argparse namespace passed whole to a construction: the options it holds (rendered as
+    ``argparse.Namespace(depth=110, ...)``, which the engine reads attribute by attribute)."""
+
+    def __init__(self, values: Dict[str, Any]):
+        self.values = values
+
+
 def _render(v) -> str:
     if isinstance(v, _Name):
         return str(v)
+    if isinstance(v, _Namespace):
+        parts = []
+        for k in sorted(v.values):
+            try:
+                parts.append(f"{k}={_render(v.values[k])}")
+            except _Unknown:
+                continue  # an option the text cannot hold: unknown to the model
+        return f"argparse.Namespace({', '.join(parts)})"
     if isinstance(v, tuple):
         inner = ", ".join(_render(x) for x in v)
         return f"({inner},)" if len(v) == 1 else f"({inner})"

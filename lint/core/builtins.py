@@ -189,7 +189,7 @@ def _isinstance_one(interp, v, t) -> Any:
         if isinstance(v, ModuleValue) and v.cls is not None:
             return t.info in interp.mro(v.cls)
         if isinstance(v, ObjectValue):
-            return t.info in interp.mro(v.cls)
+            return v.cls is not None and t.info in interp.mro(v.cls)
         if isinstance(v, (Tensor, int, float, str, list, tuple, dict)) or v is None:
             return False
         return UNKNOWN
@@ -242,7 +242,7 @@ def _lacks(interp, obj, name: str) -> bool:
     """An object whose every attribute is known (``closed``: a library config built by its model,
     lint/frameworks/torch/libraries.py) that has no attribute ``name``, itself or on its class."""
     return isinstance(obj, ObjectValue) and getattr(obj, "closed", False) and name not in obj.attrs and \
-        interp.class_attr(obj.cls, name) is UNKNOWN
+        (obj.cls is None or interp.class_attr(obj.cls, name) is UNKNOWN)
 
 
 def _b_hasattr(interp, args, kwargs) -> Any:
@@ -261,7 +261,7 @@ def _b_hasattr(interp, args, kwargs) -> Any:
             return True
         if _lacks(interp, obj, name):
             return False
-        return interp.class_attr(obj.cls, name) is not UNKNOWN or UNKNOWN
+        return (obj.cls is not None and interp.class_attr(obj.cls, name) is not UNKNOWN) or UNKNOWN
     return UNKNOWN
 
 

@@ -201,6 +201,8 @@ class CallsMixin(_Host):
                 return UNKNOWN
         if name in ("os.environ.get", "os.getenv") and len(args) == 2 and isinstance(args[0], str):
             return args[1]  # an environment switch read with a default: the default configuration
+        if name in ("argparse.Namespace", "types.SimpleNamespace") and not args:
+            return ObjectValue(None, dict(kwargs))  # a config object: the attributes it is given
         if name == "dataclasses.replace" and len(args) == 1 and isinstance(args[0], ObjectValue):
             return ObjectValue(args[0].cls, {**args[0].attrs, **kwargs})  # a copy with fields replaced
         if name == "dataclasses.field":

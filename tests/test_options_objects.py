@@ -1,0 +1,328 @@
+"""Models built from an options object (issue 9, reach): ``Net(argparse.Namespace(...))``,
+``Net(args)`` with the script's whole argparse namespace, ``--construct 'Net(argparse.Namespace(...))'``;
+and the Python such models lean on: a property with a setter assigned on an undecided branch, a
+layer whose output size is unknown while its input size is checked, a repository whose top
+folder is itself a package.
+
+torch is the oracle: each file (or project script) runs in a child process; a finding must sit on
+the line torch fails on, and the variants torch runs give none.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ["SHAPELINT_STRICT"] = "1"
+
+from shapelint.engine import analyze_source  # noqa: E402
+
+
+def _lint(path: Path, shapes=None, constructions=None):
+    return analyze_source(path.read_text(), str(path), shapes, strict=True, constructions=constructions)
+
+
+def _torch(cwd: Path, *argv):
+    """(returncode, deepest (file, line) inside cwd) of a script run in torch."""
+    pytest.importorskip("torch")
+    r = subprocess.run([sys.executable, *map(str, argv)], cwd=cwd, capture_output=True, text=True, timeout=300)
+    frames = [(Path(f).resolve(), int(n)) for f, n in re.findall(r'File "([^"]+)", line (\d+)', r.stderr)
+              if Path(f).resolve().is_relative_to(cwd.resolve())]
+    return r.returncode, (frames[-1] if frames else None), r.stderr
+
+
+NET = '''import argparse
+import types
+
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, args):
+        super().__init__()
+        self.conv = nn.Conv2d(3, args.width, 3)
+        self.fc = nn.Linear(args.width * {side} * {side}, args.num_classes)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))
+
+
+{build}
+net(torch.randn(2, 3, 32, 32))
+'''
+
+
+@pytest.mark.parametrize("build", ["net = Net(argparse.Namespace(width=8, num_classes=10))",
+                                   "net = Net(types.SimpleNamespace(width=8, num_classes=10))",
+                                   "opts = argparse.Namespace(width=8)\nopts.num_classes = 10\nnet = Net(opts)"])
+@pytest.mark.parametrize("side,bug", [(30, False), (29, True)])
+def test_a_namespace_of_options_builds_the_model(tmp_path, build, side, bug):
+    path = tmp_path / "m.py"
+    path.write_text(NET.format(side=side, build=build))
+    a = _lint(path)
+    rc, frame, err = _torch(tmp_path, path)
+    assert (rc != 0) == bug, err
+    if bug:
+        (f,) = a.findings
+        assert (path.resolve(), f.line) == frame and f.code == "SHP002"
+        assert "features (shape [2, 7200]" in f.message
+    else:
+        assert a.findings == [] and a.runs and a.runs[0].output is not None
+
+
+def test_an_attribute_the_namespace_lacks_is_unknown_not_an_error(tmp_path):
+    """Python raises AttributeError for ``args.width`` on a namespace without it; shapelint has no
+    rule for that and must not guess a value: nothing is reported."""
+    path = tmp_path / "m.py"
+    path.write_text(NET.format(side=29, build="net = Net(argparse.Namespace(num_classes=10))"))
+    assert _lint(path).findings == []
+
+
+TRAIN = '''import argparse
+
+import torch
+
+from net import Net
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--width", type=int, default=8)
+parser.add_argument("--num-classes", type=int, default=10)
+parser.add_argument("--lr", type=float, default=0.1)
+args = parser.parse_args()
+{after}
+model = Net(args)
+model(torch.randn(2, 3, 32, 32))
+'''
+
+NET_FILE = NET.split("\n\n\n{build}")[0] + "\n"
+
+
+@pytest.mark.parametrize("after,reported", [
+    ("", True),
+    ("args.width = 16", False),  # reassigned after parsing: not the default any more
+    ("def setup(a):\n    a.width = 16\n\n\nsetup(args)", False),  # by a helper, on its parameter
+    ("setattr(args, 'width', 16)", False),
+    ("vars(args).update(width=16)", False),
+])
+def test_the_scripts_namespace_passed_whole(tmp_path, after, reported):
+    """``model = Net(args)``: the options the model reads at their argparse defaults, none the
+    script reassigns (by any name: a helper's ``a.width = 16`` on its parameter)."""
+    (tmp_path / "net.py").write_text(NET_FILE.format(side=29))
+    (tmp_path / "train.py").write_text(TRAIN.format(after=after))
+    a = _lint(tmp_path / "net.py")
+    rc, frame, err = _torch(tmp_path, "train.py")
+    assert rc != 0, err  # the bug is real in every variant (29 != 30 or 14)
+    if reported:
+        (f,) = a.findings
+        assert (f.line, f.code) == (frame[1], "SHP002") and frame[0].name == "net.py"
+        assert "Net(argparse.Namespace(num_classes=10, width=8)) (as train.py:13 builds it)" in f.message
+    else:
+        assert a.findings == []
+
+
+def test_construct_option_takes_a_namespace_and_confirm_runs_it(tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "net.py").write_text(NET_FILE.format(side=29))
+    ctor = "Net(argparse.Namespace(width=8, num_classes=10))"
+    r = subprocess.run([sys.executable, "-m", "shapelint", "check", "net.py", "--construct", ctor,
+                        "--input-shape", "Net=2,3,32,32", "--confirm", "--device", "cpu", "--no-cache"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stderr
+    assert "net.py:15:16: SHP002" in r.stdout and ctor in r.stdout
+    assert "confirmed by torch (cpu): RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x7200 and 6728x10)" \
+        in r.stdout
+    bad = subprocess.run([sys.executable, "-m", "shapelint", "check", "net.py", "--construct",
+                          "Net(argparse.Namespace(width=len('abc')))"], cwd=tmp_path, capture_output=True, text=True)
+    assert bad.returncode == 2 and "arguments must be literals or names" in bad.stderr
+
+
+PROPERTY = '''import torch
+import torch.nn as nn
+
+
+class Gate(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 16, 1)
+        self.register_buffer("_stage", torch.zeros(1))
+
+    @property
+    def stage(self):
+        return int(self._stage[0])
+
+    @stage.setter
+    def stage(self, value):
+        self._stage.fill_(value)
+
+    def _advance(self, stage):
+        if not (self._stage >= stage).all():  # a buffer's value: undecided statically
+            self.stage = stage
+            self.note = "advanced"
+
+    def forward(self, x):
+        self._advance(2)
+        return self.conv(x)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gate = Gate()
+        self.fc = nn.Linear(16 * 8 * 8 + {extra}, 10)
+
+    def forward(self, x):
+        return self.fc(self.gate(x).flatten(1))
+
+
+net = Net()
+out = net(torch.randn(2, 8, 8, 8))
+assert net.gate.stage == 2
+'''
+
+
+@pytest.mark.parametrize("extra,bug", [(0, False), (1, True)])
+def test_a_property_setter_on_an_undecided_branch_keeps_the_layout(tmp_path, extra, bug):
+    """CondenseNet's LearnedGroupConv: ``self.stage = stage`` calls the property's setter, and a
+    plain value set on a branch that may not run leaves the module's layers known; before, the
+    whole module became unknown and the bug after it went unseen."""
+    path = tmp_path / "m.py"
+    path.write_text(PROPERTY.format(extra=extra))
+    rc, frame, err = _torch(tmp_path, path)
+    assert (rc != 0) == bug, err
+    a = _lint(path)
+    if bug:
+        (f,) = a.findings
+        assert (path.resolve(), f.line) == frame and f.code == "SHP002"
+    else:
+        assert a.findings == [] and a.runs[0].output.shape == (2, 10)
+
+
+UNKNOWN_OUT = '''import os
+
+import torch
+import torch.nn as nn
+
+classes = int(os.environ["CLASSES"])  # not known statically
+
+
+class Net(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.mid = nn.Conv2d({cin}, classes, 1)
+        self.fc = nn.Linear(8 * 30 * 30 + {extra}, n)
+
+    def forward(self, x):
+        x = self.conv(x)
+        y = self.mid(x)
+        return self.fc(x.flatten(1)), y
+
+
+Net(10)(torch.randn(2, 3, 32, 32))
+'''
+
+
+@pytest.mark.parametrize("cin,extra,line", [(8, 0, None), (8, 1, 19), (9, 0, 18)])
+def test_an_unknown_output_size_still_checks_the_input_size(tmp_path, cin, extra, line):
+    """``nn.Linear(K, num_classes)`` / ``nn.Conv2d(C, out, 1)`` with the output size unknown: the
+    input size is checked all the same (the output is unknown)."""
+    path = tmp_path / "m.py"
+    path.write_text(UNKNOWN_OUT.format(cin=cin, extra=extra))
+    pytest.importorskip("torch")
+    r = subprocess.run([sys.executable, str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "CLASSES": "7"})
+    frames = [int(n) for f, n in re.findall(r'File "([^"]+)", line (\d+)', r.stderr) if f == str(path)]
+    assert (r.returncode != 0) == (line is not None), r.stderr
+    found = [(f.line, f.code) for f in _lint(path).findings]
+    if line is None:
+        assert found == []
+    else:
+        assert frames[-1] == line and [ln for ln, _ in found] == [line]
+
+
+def test_a_repository_whose_top_folder_is_a_package(tmp_path):
+    """CondenseNet's layout: the repository's own folder has an ``__init__.py``, the models live
+    in ``models/`` and import ``layers`` from the top; a driver in ``models/`` imports
+    ``models.net`` as the project runs it, from its top folder."""
+    pytest.importorskip("torch")
+    top = tmp_path / "repo"
+    (top / "models").mkdir(parents=True)
+    (top / "__init__.py").write_text("")
+    (top / "models" / "__init__.py").write_text("from .net import Net as net\n")
+    (top / "layers.py").write_text("import torch.nn as nn\n\n\ndef Conv(cin, cout):\n    return nn.Conv2d(cin, cout, 3)\n")
+    (top / "models" / "net.py").write_text(
+        "import torch.nn as nn\nfrom layers import Conv\n\n\nclass Net(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.conv = Conv(3, 8)\n"
+        "        self.fc = nn.Linear(8 * 29 * 29, 10)\n\n"
+        "    def forward(self, x):\n        return self.fc(self.conv(x).flatten(1))\n")
+    drv = top / "models" / "_driver.py"
+    drv.write_text("import torch\nfrom models.net import Net\n\nmodel = Net()\nmodel(torch.randn(2, 3, 32, 32))\n")
+    (f,) = _lint(drv).findings
+    assert f.code == "SHP002" and "(in net.py:12)" in f.message
+    r = subprocess.run([sys.executable, "-c", "import runpy; runpy.run_path('models/_driver.py')"], cwd=top,
+                       capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(top)})
+    assert r.returncode != 0 and re.search(r'models/net.py", line 12', r.stderr), r.stderr
+
+
+ZOO_NET = '''import torch.nn as nn
+
+__all__ = ["wide", "narrow"]
+
+
+class Net(nn.Module):
+    def __init__(self, width, num_classes=10):
+        super().__init__()
+        self.conv = nn.Conv2d(3, width, 3)
+        self.fc = nn.Linear(width * 30 * {side}, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))
+
+
+def wide(**kwargs):
+    return Net(16, **kwargs)
+
+
+def narrow(**kwargs):
+    return Net(4, **kwargs)
+'''
+
+ZOO_TRAIN = '''import argparse
+
+import torch
+
+import {pkg} as zoo
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--arch", default="wide", choices=["wide", "narrow"])
+args = parser.parse_args()
+model = getattr(zoo, args.arch)(num_classes=10)
+model(torch.randn(2, 3, 32, 32))
+'''
+
+
+@pytest.mark.parametrize("pkg,side,reported", [("models", 29, True), ("models", 30, False),
+                                                ("other", 29, False)])
+def test_a_factory_picked_by_getattr_on_the_models_package(tmp_path, pkg, side, reported):
+    """``getattr(models, args.arch)(...)`` picks a factory of the package by the option, like
+    ``models.__dict__[args.arch]``; a getattr on another module (which happens to hold a function
+    of the same name) builds nothing of the model file."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text("from .net import *\n")
+    (tmp_path / "models" / "net.py").write_text(ZOO_NET.format(side=side))
+    (tmp_path / "other.py").write_text("import torch.nn as nn\n\n\ndef wide(**kwargs):\n    return nn.Identity()\n")
+    (tmp_path / "train.py").write_text(ZOO_TRAIN.format(pkg=pkg))
+    a = _lint(tmp_path / "models" / "net.py")
+    rc, frame, err = _torch(tmp_path, "train.py")
+    assert (rc != 0) == (side == 29 and pkg == "models"), err
+    if reported:
+        (f,) = a.findings
+        assert frame == ((tmp_path / "models" / "net.py").resolve(), f.line) and f.code == "SHP002"
+        assert "wide(num_classes=10) (as ../train.py:10 builds it)" in f.message
+    else:
+        assert a.findings == []
