@@ -77,7 +77,7 @@ def _appended(ctx: Ctx, name: str, value: ast.expr, use: ast.AST) -> List[ast.ex
     scope, outside loops; any other use of the list in between leaves it unknown."""
     fe = ctx.fe
     scope = fe._scope(use)
-    start, end = value.lineno, _stmt(fe, use).lineno
+    start, end = value.lineno, getattr(_stmt(fe, use), "lineno", 0)
     out = []
     for n in ast.walk(scope):
         if not (isinstance(n, ast.Name) and n.id == name and fe._scope(n) is scope and start < n.lineno < end):
@@ -182,6 +182,17 @@ def _ev_call(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
             raise _Unknown
         return _ev(_returned(fn), ctx.inner(fn, params, file), depth + 1)
     q = _qual(f, ctx)
+    if q in _NOISE and node.args and not any(k.arg not in ("device", "dtype", "requires_grad")
+                                             for k in node.keywords):
+        # z = torch.randn(num_img, z_dimension): a GAN's noise, sized by the batch and the options
+        args = list(node.args[0].elts) if len(node.args) == 1 and isinstance(node.args[0], (ast.Tuple, ast.List)) \
+            else node.args
+        if any(isinstance(a, ast.Starred) for a in args):
+            raise _Unknown
+        shape = tuple(_dim(a, ctx) for a in args)
+        if any(d < 0 for d in shape) or any(k.arg == "dtype" for k in node.keywords):
+            raise _Unknown
+        return ("tensor", shape, f"{ctx.where}:{node.lineno} ({q})")
     if q in ("torch.autograd.Variable", "torch.autograd.variable.Variable") and node.args:
         v = _ev(node.args[0], ctx, depth + 1)
         if v[0] != "tensor":
@@ -208,6 +219,9 @@ def _ev_call(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
     raise _Unknown
 
 
+_NOISE = {"torch.randn", "torch.rand", "torch.zeros", "torch.ones", "torch.empty"}
+
+
 def _int(node: ast.expr, ctx: Ctx) -> int:
     v = _static(node, ctx)
     if not isinstance(v, int) or isinstance(v, bool):
@@ -215,12 +229,18 @@ def _int(node: ast.expr, ctx: Ctx) -> int:
     return v
 
 
-def _dim(node: ast.expr, ctx: Ctx) -> int:
-    """A reshape size: a static int, or ``x.size(i)`` / ``x.shape[i]`` / ``x.size()[i]`` of a known tensor."""
+def _dim(node: ast.expr, ctx: Ctx, depth: int = 0) -> int:
+    """A reshape size: a static int, or ``x.size(i)`` / ``x.shape[i]`` / ``x.size()[i]`` of a known
+    tensor, also through a name bound to one."""
     try:
         return _int(node, ctx)
     except _Unknown:
         pass
+    if isinstance(node, ast.Name):  # num_img = img.size(0) ... img.view(num_img, -1)
+        b = _reach(ctx, node.id, node)
+        if b[0] != "assign" or b[2] or depth > 8:
+            raise _Unknown
+        return _dim(b[1], ctx, depth + 1)
     t, i = None, None
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "size" and \
             len(node.args) == 1 and not node.keywords:

@@ -70,6 +70,15 @@ CASES = [
     # a nested function, a list built by appends and unwrapped by `ds[0] if len(ds) == 1 else ds`
     ("data_loader_helper/model.py", "train.py", "4x3x32x32",
      "dataset.py:20 (CIFAR10, Pad(4), RandomCrop(32))", ("(8 * n_channel, 1)", "(8 * n_channel, 0)")),
+    # the options namespace passed whole, Net(args) (CondenseNet's getattr(models, args.model)(args)):
+    # the options the model reads, at their defaults; num_classes, assigned after parsing, stays
+    # unknown (so fc's out_features is, and its in_features is still checked)
+    ("data_namespace_arg/model.py", "train.py", "4x3x32x32", "train.py:30 (CIFAR10)",
+     ("args.width * 14 * 14", "args.width * 15 * 15")),
+    # pytorch-beginner's GAN: the generator's noise sized by the image batch (num_img = img.size(0),
+    # z = torch.randn(num_img, z_dimension)); the discriminator fed img.view(num_img, -1)
+    ("data_gan_noise/generator.py", "train.py", "4x100", "train.py:41 (torch.randn)",
+     ("nn.Linear(265, 256)", "nn.Linear(256, 256)")),
 ]
 
 
