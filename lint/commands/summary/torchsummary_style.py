@@ -65,7 +65,8 @@ class _Rows:
     true_out: Any = 0
     crash: Optional[str] = None
     crash_at: int = 0
-    unknown: bool = False
+    unknown: bool = False  # a row's output or parameters not known
+    params_unknown: bool = False  # a row's parameters not known
     called_counts: Dict[int, int] = field(default_factory=dict)
 
 
@@ -96,7 +97,7 @@ def _rows(run: Any, model: Model) -> _Rows:
         r.called_counts[id(m)] = r.called_counts.get(id(m), 0) + 1
         if own is None or n is None:
             r.rows.append((f"{m.type_name}-{i}", text, "?"))
-            r.unknown = True
+            r.unknown = r.params_unknown = True
             continue
         # torchsummary's Param #: prod(weight) + prod(bias), attributes with those names only, per call
         ts_n = sum(numel(own[k].shape) for k in ("weight", "bias") if k in own and known(own[k].shape))
@@ -195,7 +196,7 @@ def _memory(run: Any, r: _Rows, total: Optional[int]) -> Tuple[List[Optional[flo
     concrete_in = len(sizes_in) == len(per_input)
     in_mb = sum(sizes_in) * 4 / MIB if concrete_in else None
     fb_mb = 2 * r.true_out * 4 / MIB if not r.unknown and isinstance(r.true_out, int) else None
-    par_mb = None if total is None or r.unknown else total * 4 / MIB
+    par_mb = None if total is None or r.params_unknown else total * 4 / MIB  # unknown outputs do not matter
     tot_mb = None if in_mb is None or fb_mb is None or par_mb is None else in_mb + fb_mb + par_mb
     mine = [in_mb, fb_mb, par_mb, tot_mb]
     sizes = " x ".join(str(p) for p in per_input)
