@@ -426,3 +426,51 @@ def test_parser_styles_are_the_registered_renderers():
     from shapelint.commands.summary import RENDERERS, STYLES
 
     assert set(STYLES) == set(RENDERERS)
+
+
+SELECTION = '''import numpy as np
+import torch
+import torch.nn as nn
+
+
+class channel_selection(nn.Module):
+    """network-slimming's: keeps the channels whose weight is non-zero (numpy on the values)."""
+
+    def __init__(self, num_channels):
+        super().__init__()
+        self.indexes = nn.Parameter(torch.ones(num_channels))
+
+    def forward(self, x):
+        selected = np.squeeze(np.argwhere(self.indexes.data.cpu().numpy()))
+        return x[:, selected, :, :]
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.select = channel_selection(8)
+        self.fc = nn.Linear(8 * 30 * 30, 10)
+
+    def forward(self, x):
+        return self.fc(self.select(self.conv(x)).flatten(1))
+'''
+
+
+def test_params_size_is_printed_when_only_shapes_are_unknown(tmp_path):
+    """Shapes after a value-dependent selection are unknown ('?' rows, no forward/backward size),
+    but every parameter is counted: the Params size line is torchsummary's."""
+    path = tmp_path / "sel.py"
+    path.write_text(SELECTION)
+    mine, notes = split(ours(f"{path}::Net", "--input-shape", "2,3,32,32", "--style", "torchsummary"))
+    peer, err = peer_torchsummary(build_model(load_fixture_module(path), "Net()"), [(3, 32, 32)])
+    assert err is None
+    q = set(quoted(notes))
+    for label in ("Total params", "Trainable params", "Params size"):
+        (theirs,) = [ln for ln in peer.splitlines() if ln.startswith(label)]
+        (ours_,) = [ln for ln in mine if ln.startswith(label)]
+        # the same line, or ours is the true count and a note quotes theirs (torchsummary counts
+        # `weight` and `bias` only: channel_selection's `indexes` is left out of its total)
+        assert ours_ == theirs or theirs in q, (ours_, theirs, notes)
+    assert "Total params: 72,242" in mine and "Params size (MB): 0.28" in mine
+    assert "Forward/backward pass size (MB): ?" in mine  # the shapes it does not know, it says so

@@ -158,7 +158,7 @@ def _quote(quotes: List[str]) -> str:
 
 
 def _param_notes(model: Model, r: _Rows, total: Optional[int], trainable: Optional[int]) -> List[str]:
-    if total is None or trainable is None or r.unknown:
+    if total is None or trainable is None or r.params_unknown:
         return []
     peer_non = r.peer_total - r.peer_trainable
     shown = []
