@@ -121,6 +121,7 @@ class _FileEval:
         self.resolver, self.path = resolver, path
         self.foreign: Dict[str, Dict[str, Any]] = {}  # `opt = parse_opts()`: the namespace's defaults
         self.attr_assigned = assigned_attrs(tree)  # `opt.arch = ...`: not the default any more
+        self.mutated_containers = _mutated_containers(tree)  # `cfg['size'] = 64`, `cfg.update(...)`
         self.model_dirs = model_dirs
         self.model_names = model_names
         self.model_stem = model_stem
@@ -379,6 +380,9 @@ class _FileEval:
                 and not node.keywords:
             return _str_method(node.func.attr, self.value(node.func.value, scope, depth + 1),
                                [self.value(a, scope, depth + 1) for a in node.args])
+        if isinstance(node, ast.Subscript):  # {'cifar10': 10, 'cifar100': 100}[args.dataset]
+            item, where = self._item(node, scope, depth + 1)
+            return self.value(item, where, depth + 1)
         ns = self.namespace_defaults(node.value.id, scope) \
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) else None
         if ns is not None:
@@ -407,6 +411,44 @@ class _FileEval:
                 raise _Unknown
             return self.value(values[0], self._owner(node.id, scope), depth + 1)
         raise _Unknown
+
+    def _item(self, node: ast.Subscript, scope: ast.AST, depth: int) -> Tuple[ast.expr, ast.AST]:
+        """The element a subscript with a static key selects from a literal dict, list or tuple
+        (written there, or bound once to a name nothing else changes: ``CONFIGS[args.dataset]['size']``),
+        and the scope to evaluate it in; only the selected element need be static."""
+        if depth > 12:
+            raise _Unknown
+        key = self.value(node.slice, scope, depth + 1)
+        base, where = node.value, scope
+        if isinstance(base, ast.Subscript):
+            base, where = self._item(base, scope, depth + 1)
+        if isinstance(base, ast.Name):
+            if base.id in self.mutated_containers:
+                raise _Unknown
+            values = self._binding(base.id, where, depth)
+            if values is None or len(values) != 1 or values[0] is None:
+                raise _Unknown
+            where = self._owner(base.id, where)
+            base = values[0]
+        if isinstance(base, ast.Dict):
+            if None in base.keys or isinstance(key, bool):  # a **spread: its keys are not written here
+                raise _Unknown
+            keys = [self._key(k, where, depth) for k in base.keys]  # type: ignore[arg-type]
+            hits = [v for k, v in zip(keys, base.values) if k == key]
+            if any(k is _Unknown for k in keys) or len(hits) != 1:
+                raise _Unknown  # a key not known may be the one; or several
+            return hits[0], where
+        if isinstance(base, (ast.List, ast.Tuple)) and isinstance(key, int) and not isinstance(key, bool) and \
+                not any(isinstance(e, ast.Starred) for e in base.elts) and -len(base.elts) <= key < len(base.elts):
+            return base.elts[key], where
+        raise _Unknown
+
+    def _key(self, k: ast.expr, scope: ast.AST, depth: int) -> Any:
+        try:
+            v = self.value(k, scope, depth + 1)
+        except _Unknown:
+            return _Unknown
+        return v if isinstance(v, (str, int)) and not isinstance(v, bool) else _Unknown
 
     def _reaching(self, node: ast.Name) -> ast.expr:
         """The value of the one assignment of ``node``'s name that reaches it, through branches
@@ -686,6 +728,34 @@ def _str_method(name: str, obj, args) -> Any:
     if args:
         raise _Unknown
     return getattr(obj, name)()
+
+
+_MUTATORS = {"update", "pop", "popitem", "setdefault", "clear", "append", "extend", "insert", "remove",
+             "reverse", "sort", "__setitem__", "__delitem__"}
+
+
+def _mutated_containers(tree: ast.Module) -> Set[str]:
+    """Names whose dict or list the file changes anywhere (``d[k] = v``, ``del d[k]``, ``d.update(...)``,
+    ``d[k][j] = v``), or hands whole to a call: their literal is not what a subscript reads."""
+    out: Set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            base = node.value
+            while isinstance(base, ast.Subscript):
+                base = base.value
+            if isinstance(base, ast.Name):
+                out.add(base.id)
+        elif isinstance(node, ast.Attribute) and node.attr in _MUTATORS:
+            base = node.value
+            while isinstance(base, ast.Subscript):
+                base = base.value
+            if isinstance(base, ast.Name):
+                out.add(base.id)
+        elif isinstance(node, ast.Call):
+            for a in list(node.args) + [k.value for k in node.keywords]:
+                if isinstance(a, ast.Name):
+                    out.add(a.id)  # passed to a function that may change it
+    return out
 
 
 def _is_param(fn, name) -> bool:

@@ -326,3 +326,58 @@ def test_a_factory_picked_by_getattr_on_the_models_package(tmp_path, pkg, side, 
         assert "wide(num_classes=10) (as ../train.py:10 builds it)" in f.message
     else:
         assert a.findings == []
+
+
+DICT_NET = '''import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, width, num_classes):
+        super().__init__()
+        self.conv = nn.Conv2d(3, width, 3)
+        self.fc = nn.Linear(width * 30 * {side}, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))
+'''
+
+DICT_TRAIN = '''import argparse
+
+import torch
+
+from net import Net
+
+WIDTHS = {{"small": 8, "big": 16, "huge": [32, 64][1]}}
+parser = argparse.ArgumentParser()
+parser.add_argument("--size", default="small")
+parser.add_argument("--dataset", default="cifar10")
+args = parser.parse_args()
+{after}
+num_classes = {{"cifar10": 10, "cifar100": 100}}[args.dataset]
+model = Net(WIDTHS[args.size], num_classes)
+model(torch.randn(2, 3, 32, 32))
+'''
+
+
+@pytest.mark.parametrize("after,reported", [
+    ("", True),
+    ('WIDTHS["small"] = 12', False),  # the literal is changed before the lookup
+    ("WIDTHS.update(small=12)", False),
+    ("tune(WIDTHS)", False),  # handed to a function that may change it
+    ('args.size = "big"', False),  # the key is no longer the default
+])
+def test_a_config_dict_looked_up_by_an_option(tmp_path, after, reported):
+    """``num_classes = {'cifar10': 10, 'cifar100': 100}[args.dataset]``, ``WIDTHS[args.size]``: a
+    literal dict (or list) indexed by a static key gives that element, unless the file changes the
+    container anywhere."""
+    (tmp_path / "net.py").write_text(DICT_NET.format(side=29))
+    (tmp_path / "train.py").write_text(DICT_TRAIN.format(
+        after=after if "tune" not in after else "def tune(d):\n    d['small'] = 12\n\n\n" + after))
+    a = _lint(tmp_path / "net.py")
+    rc, frame, err = _torch(tmp_path, "train.py")
+    assert rc != 0, err  # 29 is wrong for every width
+    if reported:
+        (f,) = a.findings
+        assert frame == ((tmp_path / "net.py").resolve(), f.line) and "of Net(8, 10) (as train.py:14" in f.message
+    else:
+        assert a.findings == []
