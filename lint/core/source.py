@@ -82,11 +82,23 @@ class SourceModule:
             elif isinstance(stmt, cst.ClassDef):
                 self._index_class(stmt)
             elif isinstance(stmt, (cst.If, cst.Try)) and not is_main_guard(stmt):
-                # `try: import x except ImportError:` and `if TYPE_CHECKING:` style blocks
+                # `try: import x except ImportError:` and `if TYPE_CHECKING:` style blocks; every
+                # branch, so that a name each branch binds its own way (`if opt.dataset == 'mnist':
+                # nc = 1 else: nc = 3`) is seen bound twice, not as the constant of the first
                 self._index(stmt.body.body, top)
                 if isinstance(stmt, cst.Try):
                     for h in stmt.handlers:
                         self._index(h.body.body, top)
+                orelse = stmt.orelse
+                while orelse is not None:
+                    if isinstance(orelse, cst.If):  # elif
+                        self._index(orelse.body.body, top)
+                        orelse = orelse.orelse
+                    else:  # else (of an if or a try)
+                        self._index(orelse.body.body, top)
+                        orelse = None
+                if isinstance(stmt, cst.Try) and stmt.finalbody is not None:
+                    self._index(stmt.finalbody.body.body, top)
 
     def _index_small(self, s):
         if isinstance(s, cst.Import):

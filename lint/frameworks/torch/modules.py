@@ -336,7 +336,7 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
         return interp.tensor_rule(lambda: m.spec.forward(m.args, kit, *tensors, **kwargs), node, m)
     if not fits(m.spec.rule, 1 + len(tensors), kwargs):
         return Tensor(None)
-    free = _SHAPE_FREE_ARGS | _OUTPUT_SIZE_ARGS.get(m.spec.name, frozenset())
+    free = _SHAPE_FREE_ARGS | _OPEN_SIZE_ARGS.get(m.spec.name, frozenset())
     if any(a is UNKNOWN for k, a in m.args.items() if k not in free):
         return Tensor(None)
     return interp.tensor_rule(lambda: m.spec.rule(m.args, *tensors, **kwargs), node, m)
@@ -347,11 +347,14 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
 # through need(), which makes an unknown one Unknowable
 _SHAPE_FREE_ARGS = frozenset({"bias", "inplace", "eps", "momentum", "affine", "track_running_stats",
                               "negative_slope", "device", "dtype"})
-# the output size of a layer whose rule checks the input against its other arguments before it
-# reads this one through need_int() (linear.py, conv.py): unknown (`nn.Linear(64 * 4 * 4,
-# args.num_classes)`), the output is unknown but a wrong in_features is still a wrong in_features
-_OUTPUT_SIZE_ARGS = {"Linear": frozenset({"out_features"}),
-                     **{f"Conv{n}d": frozenset({"out_channels"}) for n in (1, 2, 3)}}
+# sizes a layer's rule reads only when known: the output size, read through need_int() after the
+# input is checked against the other arguments (`nn.Linear(64 * 4 * 4, args.num_classes)`: the
+# output is unknown, a wrong in_features is still wrong), and the input size, checked only when
+# known (table.check_size: `nn.Conv2d(nc, ndf, 4, 2, 1)` with nc set on branches of a required
+# --dataset takes what it is fed, as the code does when it runs; the rest of the model is followed)
+_OPEN_SIZE_ARGS = {"Linear": frozenset({"in_features", "out_features"}),
+                   **{f"Conv{n}d": frozenset({"in_channels", "out_channels"}) for n in (1, 2, 3)},
+                   **{f"BatchNorm{n}d": frozenset({"num_features"}) for n in (1, 2, 3)}}
 
 
 def module_method(interp: Interpreter, m: ModuleValue, name, args, kwargs, node) -> Any:

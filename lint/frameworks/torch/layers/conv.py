@@ -6,7 +6,7 @@ from ....core.facts import Unknowable, Violation
 from ....core.values import UNKNOWN
 from ....rules import shp007_invalid_config as C
 from ....rules.shp004_spatial_collapse import Collapse
-from .table import (DEVICE, LayerInput, R, _check_channels, _out, _spatial_input, functional, layer, need,
+from .table import (DEVICE, LayerInput, R, _check_channels, _out, check_size, _spatial_input, functional, layer, need,
                     need_int, shape_of, tup)
 
 
@@ -113,8 +113,7 @@ def _conv_rule(n, transposed):
 
     def rule(a, x, output_size=None):
         batched, c, spatial = _spatial_input(x, n, layer_name)
-        cin = need_int(a["in_channels"])
-        _check_channels(c, cin, "in_channels", layer_name)
+        check_size(c, a["in_channels"], "in_channels", layer_name)
         k = tup(a["kernel_size"], n)
         s = tup(a["stride"], n)
         d = tup(a["dilation"], n)

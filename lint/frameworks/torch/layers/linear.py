@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ....core import dims as D
 from ....core.facts import Unknowable, Violation, assumed
-from ....core.values import Tensor
+from ....core.values import UNKNOWN, Tensor
 from ....rules import shp007_invalid_config as C
 from ....rules.shp001_flatten_size import UnflattenSize
 from ....rules.shp002_feature_mismatch import Features
@@ -25,12 +25,13 @@ def _linear(a, x):
     s = shape_of(x)
     if len(s) == 0:
         raise Violation(RankAtLeast(layer="Linear", got=0, shape=s, least=1))
-    i = need_int(a["in_features"])
-    rel = D.equal(s[-1], i)
-    if rel == D.NEVER:
-        raise Violation(Features(layer="Linear", param="in_features", expected=i, got=s[-1], shape=s))
-    if rel == D.DEPENDS:
-        assumed(s[-1], i, "Linear in_features")
+    if a["in_features"] is not UNKNOWN:  # unknown (an option on undecided branches): takes what it is fed
+        i = need_int(a["in_features"])
+        rel = D.equal(s[-1], i)
+        if rel == D.NEVER:
+            raise Violation(Features(layer="Linear", param="in_features", expected=i, got=s[-1], shape=s))
+        if rel == D.DEPENDS:
+            assumed(s[-1], i, "Linear in_features")
     return _out(x, (*s[:-1], need_int(a["out_features"])))
 
 

@@ -6,7 +6,7 @@ from ....core.facts import Unknowable, Violation
 from ....rules import shp007_invalid_config as C
 from ....rules.shp003_channel_mismatch import Channels
 from ....rules.shp008_wrong_rank import RankAtLeast, RankOneOf
-from .table import (DEVICE, LayerInput, R, _check_channels, _spatial_input, functional, layer, need,
+from .table import (DEVICE, LayerInput, R, _check_channels, check_size, _spatial_input, functional, layer, need,
                     need_int, shape_of)
 
 
@@ -27,7 +27,7 @@ def _bn_rule(n):
         s = shape_of(x)
         if len(s) not in ranks:
             raise Violation(RankOneOf(layer=name, got=len(s), shape=s, ranks=ranks))
-        _check_channels(s[1], need_int(a["num_features"]), "num_features", name)
+        check_size(s[1], a["num_features"], "num_features", name)
         return x
     return rule
 
@@ -39,7 +39,7 @@ def _in_rule(n):
         batched, c, spatial = _spatial_input(x, n, name)
         # torch only warns on a mismatch when affine=False (see _InstanceNorm.forward)
         if need(a["affine"]):
-            _check_channels(c, need_int(a["num_features"]), "num_features", name)
+            check_size(c, a["num_features"], "num_features", name)
         # F.instance_norm's _verify_spatial_size when it uses input stats (no running stats kept)
         if a.get("track_running_stats") is False and D.equal(D.prod(spatial), 1) == D.ALWAYS:
             raise Violation(C.InstanceNormSingleElement(name))

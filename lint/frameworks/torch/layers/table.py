@@ -181,6 +181,15 @@ def _check_channels(got: Any, expected: Any, param: str, layer: str) -> None:
         assumed(got, expected, f"{layer} {param}")
 
 
+def check_size(got: Any, arg: Any, param: str, layer: str) -> None:
+    """:func:`_check_channels` against a layer's argument, skipped when the argument is unknown (an
+    option set on branches the analysis cannot decide, DCGAN's ``nc``): the layer then takes what it
+    is fed, which correct code does; apply_layer lets such a layer through (_OPEN_SIZE_ARGS)."""
+    if arg is UNKNOWN:
+        return
+    _check_channels(got, need_int(arg), param, layer)
+
+
 def _norm_dim(dim: Any, rank: int, allow_end: bool = False) -> Optional[int]:
     """torch's maybe_wrap_dim; None if out of range."""
     n = rank + (1 if allow_end else 0)
