@@ -164,6 +164,15 @@ def _ev_call(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
             if v[0] != "iter":
                 raise _Unknown
             return _elem(v[1])
+    if isinstance(f, ast.Attribute) and f.attr == "type" and len(node.args) == 1 and not node.keywords and \
+            _float_type(node.args[0], ctx):
+        v = _ev(f.value, ctx, depth + 1)  # real_imgs = Variable(imgs.type(Tensor)): a float cast
+        if v[0] != "tensor":
+            raise _Unknown
+        return v
+    if len(node.args) == 1 and not node.keywords and _float_type(f, ctx):
+        # z = Variable(Tensor(np.random.normal(0, 1, (imgs.shape[0], opt.latent_dim)))): numpy noise
+        return _numpy_noise(node.args[0], ctx)
     if isinstance(f, ast.Name) and f.id in ("iter", "next", "enumerate") and f.id not in ctx.fe.defined \
             and f.id not in ctx.imports and node.args and not node.keywords:
         v = _ev(node.args[0], ctx, depth + 1)
@@ -220,6 +229,57 @@ def _ev_call(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
 
 
 _NOISE = {"torch.randn", "torch.rand", "torch.zeros", "torch.ones", "torch.empty"}
+_FLOAT_TYPES = {"torch.FloatTensor", "torch.cuda.FloatTensor"}
+# numpy's array makers: where their shape argument is (position, keyword); None: the sizes are the
+# positional arguments themselves (np.random.randn(2, 3))
+_NUMPY_SHAPES = {"numpy.random.normal": (2, "size"), "numpy.random.uniform": (2, "size"),
+                 "numpy.random.random": (0, "size"), "numpy.random.random_sample": (0, "size"),
+                 "numpy.random.randn": None, "numpy.random.rand": None,
+                 "numpy.zeros": (0, "shape"), "numpy.ones": (0, "shape")}
+
+
+def _float_type(node: ast.expr, ctx: Ctx, depth: int = 0) -> bool:
+    """``torch.FloatTensor`` / ``torch.cuda.FloatTensor``, or a name bound to one of them or to
+    ``A if cond else B`` of them (PyTorch-GAN's ``Tensor = torch.cuda.FloatTensor if cuda else
+    torch.FloatTensor``): a cast to float32 that keeps the shape."""
+    if depth > 4:
+        return False
+    if isinstance(node, ast.IfExp):
+        return _float_type(node.body, ctx, depth + 1) and _float_type(node.orelse, ctx, depth + 1)
+    try:
+        return _qual(node, ctx) in _FLOAT_TYPES
+    except _Unknown:
+        pass
+    if not isinstance(node, ast.Name):
+        return False
+    try:
+        b = _reach(ctx, node.id, node)
+    except _Unknown:
+        return False
+    return b[0] in ("assign", "global") and not b[2] and _float_type(b[1], ctx, depth + 1)
+
+
+def _numpy_noise(node: ast.expr, ctx: Ctx) -> tuple:
+    """``np.random.normal(0, 1, (b, latent_dim))`` and numpy's other array makers with a shape of
+    static sizes or sizes of known tensors: ("tensor", shape, origin)."""
+    if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args) or \
+            any(k.arg is None for k in node.keywords):
+        raise _Unknown
+    q = _qual(node.func, ctx)
+    if q not in _NUMPY_SHAPES or any(k.arg == "dtype" for k in node.keywords):
+        raise _Unknown
+    where = _NUMPY_SHAPES[q]
+    if where is None:
+        dims = list(node.args)
+    else:
+        arg = _arg(node, where[0], where[1])
+        if arg is None:
+            raise _Unknown  # a scalar, not an array
+        dims = list(arg.elts) if isinstance(arg, (ast.Tuple, ast.List)) else [arg]
+    shape = tuple(_dim(d, ctx) for d in dims)
+    if not shape or any(d < 0 for d in shape):
+        raise _Unknown
+    return ("tensor", shape, f"{ctx.where}:{node.lineno} ({q.replace('numpy', 'np')})")
 
 
 def _int(node: ast.expr, ctx: Ctx) -> int:

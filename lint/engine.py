@@ -28,6 +28,10 @@ from .options import InputSpec, ShapelintInputError, spec_dtype, spec_name
 from .rules_registry import forward_end_hooks
 from .planner import _STDLIB_NAMES, Planner, _unchain  # noqa: F401 - planning moved to planner.py; re-exported
 from .results import Finding, Run  # noqa: F401 - re-exported: shapelint.engine.Finding/Run
+from . import staticeval as _staticeval
+from .core import interpreter as _interpreter
+
+_interpreter.OPTIONS_HOOK = _staticeval.file_options  # `opt = parser.parse_args()` read at its defaults
 
 
 def strict_mode() -> bool:

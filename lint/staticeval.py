@@ -524,7 +524,7 @@ class _FileEval:
         """The options of a namespace passed whole: the defaults (or this run's values) of those
         the model file reads (NAMESPACE_ATTRS), none this file assigns on any name (a helper's
         ``a.num_classes = 10`` on its parameter), none whose value is None (to be given)."""
-        mutated = {a for _, a in self.attr_assigned}
+        mutated = {a for n, a in self.attr_assigned if n not in ("self", "cls")}
         if any(a == "*" for a in mutated):
             return {}
         out = {}
@@ -762,6 +762,30 @@ def _is_param(fn, name) -> bool:
     a = fn.args
     return any(p.arg == name for p in a.posonlyargs + a.args + a.kwonlyargs) or \
         (a.vararg is not None and a.vararg.arg == name) or (a.kwarg is not None and a.kwarg.arg == name)
+
+
+_OPTIONS_CACHE: Dict[Tuple[int, str], Optional[Dict[str, Any]]] = {}
+
+
+def file_options(code: str, name: str) -> Optional[Dict[str, Any]]:
+    """The argparse namespace a module-level ``name = parser.parse_args()`` of ``code`` holds when
+    the script runs with its defaults, for the engine (a GAN script's ``nz = int(opt.nz)``): the
+    options with a default other than None that the file never assigns (on any name) nor changes
+    through ``setattr``/``vars``; None when ``name`` is no such namespace."""
+    key = (hash(code), name)
+    if key not in _OPTIONS_CACHE:
+        if len(_OPTIONS_CACHE) > 64:
+            _OPTIONS_CACHE.clear()
+        try:
+            fe = _FileEval(ast.parse(code), set(), "")
+            ns = fe.namespace_defaults(name, fe.tree) if name in fe.namespaces else None
+            mutated = {a for n, a in fe.attr_assigned if n not in ("self", "cls")}
+            got = None if ns is None or "*" in mutated else \
+                {k: v for k, v in ns.items() if k not in mutated and v is not None and v is not _Unknown}
+        except (SyntaxError, ValueError, RecursionError, _Unknown):
+            got = None
+        _OPTIONS_CACHE[key] = got
+    return _OPTIONS_CACHE[key]
 
 
 class _Namespace:

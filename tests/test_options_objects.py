@@ -381,3 +381,117 @@ def test_a_config_dict_looked_up_by_an_option(tmp_path, after, reported):
         assert frame == ((tmp_path / "net.py").resolve(), f.line) and "of Net(8, 10) (as train.py:14" in f.message
     else:
         assert a.findings == []
+
+
+def _oracle(project: Path, script: str):
+    """tests/datapipe_oracle.py: the script in torch + torchvision on tiny data files."""
+    pytest.importorskip("torch")
+    oracle = Path(__file__).resolve().parent / "datapipe_oracle.py"
+    r = subprocess.run([sys.executable, str(oracle), str(project), script], capture_output=True, text=True,
+                       timeout=300)
+    if r.returncode == 3:
+        pytest.skip("torchvision (or PIL) not available: set SHAPELINT_TORCHVISION_SRC")
+    seen = dict(re.findall(r"^oracle-input (\w+) (\S+)$", r.stderr, re.M))
+    frames = [(Path(f).resolve(), int(n)) for f, n in re.findall(r'File "([^"]+)", line (\d+)', r.stderr)
+              if Path(f).resolve().is_relative_to(project.resolve())]
+    return r.returncode, (frames[-1] if frames else None), seen, r.stderr
+
+
+@pytest.mark.parametrize("head,reported", [("129 * ds_size ** 2", True), ("128 * ds_size ** 2", False)])
+def test_a_gan_script_sized_by_its_own_options(tmp_path, head, reported):
+    """PyTorch-GAN's scripts: sizes from ``opt = parser.parse_args()`` read at module level at
+    their defaults, the batch cast by ``imgs.type(Tensor)``, the generator fed numpy noise sized by
+    the batch. Both models are fed what torch feeds them, and the wrong head is found where torch
+    fails (before: every size unknown, nothing said)."""
+    import shutil
+
+    root = tmp_path / "data_gan_script"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "data_gan_script", root)
+    path = root / "gan.py"
+    path.write_text(path.read_text().replace("129 * ds_size ** 2", head))
+    a = _lint(path)
+    fed = {c["class"]: c.get("input") for c in a.coverage}
+    assert fed == {"Generator": "4x16 from gan.py:92 (np.random.normal)",
+                   "Discriminator": "4x1x32x32 from gan.py:72 (MNIST, Resize(32))"}
+    rc, frame, seen, err = _oracle(root, "gan.py")
+    assert seen == {"Generator": "4x16", "Discriminator": "4x1x32x32"}, err
+    assert (rc != 0) == reported, err
+    if reported:
+        (f,) = a.findings
+        assert frame == (path.resolve(), f.line) and f.code == "SHP002"
+    else:
+        assert a.findings == []
+
+
+@pytest.mark.parametrize("change", ["opt.latent_dim = 8", "setattr(opt, 'latent_dim', 8)"])
+def test_an_option_the_script_changes_is_not_its_default(tmp_path, change):
+    """``opt.latent_dim = 8`` after parsing: neither the engine nor the data pipeline reads that
+    default; the generator gets no input, the discriminator's bug is still found. ``setattr(opt,
+    ...)`` may change any option: none is read, and nothing is said."""
+    import shutil
+
+    root = tmp_path / "data_gan_script"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "data_gan_script", root)
+    path = root / "gan.py"
+    path.write_text(path.read_text().replace("opt = parser.parse_args()\n", f"opt = parser.parse_args()\n{change}\n"))
+    a = _lint(path)
+    fed = {c["class"]: c.get("input") for c in a.coverage}
+    if change.startswith("setattr"):
+        assert fed == {"Generator": None, "Discriminator": None} and a.findings == []
+    else:
+        assert fed["Generator"] is None and fed["Discriminator"].startswith("4x1x32x32 from")
+        assert [(f.line, f.code) for f in a.findings] == [(64, "SHP002")]
+
+
+DCGAN = '''import argparse
+
+import torch
+import torch.nn as nn
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--dataset", required=True, help="cifar10 | mnist")
+parser.add_argument("--ndf", type=int, default=8)
+opt = parser.parse_args()
+if opt.dataset == "mnist":
+    nc = 1
+else:
+    nc = 3
+ndf = int(opt.ndf)
+
+
+class Discriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.Conv2d(nc, ndf, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf * 2, 1, {kernel}, 1, 0))
+
+    def forward(self, x):
+        return self.main(x).view(-1, 1).squeeze(1)
+
+
+netD = Discriminator()
+if __name__ == "__main__":
+    netD(torch.randn(2, nc, 16, 16))
+'''
+
+
+@pytest.mark.parametrize("kernel,bug", [(4, False), (5, True)])
+def test_channels_set_on_branches_of_a_required_flag(tmp_path, kernel, bug):
+    """pytorch/examples' DCGAN: ``nc`` is 1 or 3 by a required ``--dataset``: unknown, never the first
+    branch's value (that read 3-channel images as a mismatch, a false positive); the first conv takes
+    what it is fed and the rest of the model is followed at the input given (``ndf`` from its
+    argparse default): a last kernel larger than the 4x4 map is found where torch fails."""
+    path = tmp_path / "dcgan.py"
+    path.write_text(DCGAN.format(kernel=kernel))
+    a = _lint(path, {"Discriminator": [(2, 3, 16, 16)]})
+    for dataset in ("cifar10", "mnist"):
+        rc, frame, err = _torch(tmp_path, path, "--dataset", dataset)
+        assert (rc != 0) == bug, err
+    if bug:
+        (f,) = a.findings
+        assert (path.resolve(), f.line) == frame and f.code == "SHP004"
+    else:
+        assert a.findings == []
+        assert _lint(path, {"Discriminator": [(2, 1, 16, 16)]}).findings == []

@@ -10,13 +10,15 @@ this configuration), and what it assigns becomes unknown unless both branches ag
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import libcst as cst
 
 from ..frameworks import Framework, registered
 from .facts import AnalysisContext, CallRecord, Fact, Fold, RuleScope, Unknowable, Violation, rule_scope
 from .project import ModuleRef, Project
 from .source import ClassInfo, SourceModule
-from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, Qual, Tensor
+from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, ObjectValue, Qual, Tensor
 
 from .frames import (MAX_DEPTH, MAX_STEPS, MAX_UNROLL, AnalysisAbort, ConstructionAbort,  # noqa: F401
                      ConstructionRaises, Frame, ObjectSet, _Break, _Continue, _Raise, _Return)
@@ -27,6 +29,16 @@ from .calls import CallsMixin
 from .expressions import ExpressionsMixin
 from .objects import ObjectsMixin
 from .statements import StatementsMixin
+
+# the argparse defaults of a module-level `opt = parser.parse_args()` (code, name) -> {option:
+# value} or None; registered by shapelint.engine (lint/staticeval.py reads them with Python's ast)
+OPTIONS_HOOK: Optional[Callable[[str, str], Optional[Dict[str, Any]]]] = None
+
+
+def _parses_args(expr: Any) -> bool:
+    """``parser.parse_args()`` (no arguments: the command line's)."""
+    return isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and \
+        expr.func.attr.value == "parse_args" and not expr.args
 
 
 class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
@@ -134,6 +146,11 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
                 exprs = src.assigns[name]
                 # Only a name assigned once at top level is a constant we can trust.
                 v = self.eval(exprs[0], Frame(src=src)) if len(exprs) == 1 else UNKNOWN
+                if len(exprs) == 1 and _parses_args(exprs[0]) and OPTIONS_HOOK is not None:
+                    # `opt = parser.parse_args()`: the options at their argparse defaults
+                    got = OPTIONS_HOOK(src.code, name)
+                    if got is not None:
+                        v = ObjectValue(None, dict(got))
             finally:
                 self._globals_busy.discard(key)
         elif (id(src), name) in self._globals_busy:
