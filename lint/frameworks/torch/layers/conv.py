@@ -6,8 +6,8 @@ from ....core.facts import Unknowable, Violation
 from ....core.values import UNKNOWN
 from ....rules import shp007_invalid_config as C
 from ....rules.shp004_spatial_collapse import Collapse
-from .table import (DEVICE, LayerInput, R, _check_channels, _out, check_size, _spatial_input, functional, layer, need,
-                    need_int, shape_of, tup)
+from .table import (DEVICE, LayerInput, R, _out, _spatial_input, check_size, functional, layer, need, need_int,
+                    shape_of, tup)
 
 
 def _conv_sig(transposed):

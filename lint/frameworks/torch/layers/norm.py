@@ -6,7 +6,7 @@ from ....core.facts import Unknowable, Violation
 from ....rules import shp007_invalid_config as C
 from ....rules.shp003_channel_mismatch import Channels
 from ....rules.shp008_wrong_rank import RankAtLeast, RankOneOf
-from .table import (DEVICE, LayerInput, R, _check_channels, check_size, _spatial_input, functional, layer, need,
+from .table import (DEVICE, LayerInput, R, _check_channels, _spatial_input, check_size, functional, layer, need,
                     need_int, shape_of)
 
 
