@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import FIXTURES
 
 os.environ["SHAPELINT_STRICT"] = "1"
 
@@ -384,17 +387,14 @@ def test_a_config_dict_looked_up_by_an_option(tmp_path, after, reported):
 
 
 def _oracle(project: Path, script: str):
-    """tests/datapipe_oracle.py: the script in torch + torchvision on tiny data files."""
-    pytest.importorskip("torch")
-    oracle = Path(__file__).resolve().parent / "datapipe_oracle.py"
-    r = subprocess.run([sys.executable, str(oracle), str(project), script], capture_output=True, text=True,
-                       timeout=300)
-    if r.returncode == 3:
-        pytest.skip("torchvision (or PIL) not available: set SHAPELINT_TORCHVISION_SRC")
-    seen = dict(re.findall(r"^oracle-input (\w+) (\S+)$", r.stderr, re.M))
-    frames = [(Path(f).resolve(), int(n)) for f, n in re.findall(r'File "([^"]+)", line (\d+)', r.stderr)
+    """tests/datapipe_oracle.py (test_datapipe.oracle): the script in torch + torchvision on tiny data
+    files; with the deepest frame inside the project."""
+    from test_datapipe import oracle
+
+    rc, err, seen = oracle(project, script)
+    frames = [(Path(f).resolve(), int(n)) for f, n in re.findall(r'File "([^"]+)", line (\d+)', err)
               if Path(f).resolve().is_relative_to(project.resolve())]
-    return r.returncode, (frames[-1] if frames else None), seen, r.stderr
+    return rc, (frames[-1] if frames else None), seen, err
 
 
 @pytest.mark.parametrize("head,reported", [("129 * ds_size ** 2", True), ("128 * ds_size ** 2", False)])
@@ -403,10 +403,8 @@ def test_a_gan_script_sized_by_its_own_options(tmp_path, head, reported):
     their defaults, the batch cast by ``imgs.type(Tensor)``, the generator fed numpy noise sized by
     the batch. Both models are fed what torch feeds them, and the wrong head is found where torch
     fails (before: every size unknown, nothing said)."""
-    import shutil
-
     root = tmp_path / "data_gan_script"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "data_gan_script", root)
+    shutil.copytree(FIXTURES / "projects" / "data_gan_script", root)
     path = root / "gan.py"
     path.write_text(path.read_text().replace("129 * ds_size ** 2", head))
     a = _lint(path)
@@ -428,10 +426,8 @@ def test_an_option_the_script_changes_is_not_its_default(tmp_path, change):
     """``opt.latent_dim = 8`` after parsing: neither the engine nor the data pipeline reads that
     default; the generator gets no input, the discriminator's bug is still found. ``setattr(opt,
     ...)`` may change any option: none is read, and nothing is said."""
-    import shutil
-
     root = tmp_path / "data_gan_script"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures" / "projects" / "data_gan_script", root)
+    shutil.copytree(FIXTURES / "projects" / "data_gan_script", root)
     path = root / "gan.py"
     path.write_text(path.read_text().replace("opt = parser.parse_args()\n", f"opt = parser.parse_args()\n{change}\n"))
     a = _lint(path)
