@@ -28,10 +28,18 @@ from .options import InputSpec, ShapelintInputError, spec_dtype, spec_name
 from .rules_registry import forward_end_hooks
 from .planner import _STDLIB_NAMES, Planner, _unchain  # noqa: F401 - planning moved to planner.py; re-exported
 from .results import Finding, Run  # noqa: F401 - re-exported: shapelint.engine.Finding/Run
-from . import staticeval as _staticeval
 from .core import interpreter as _interpreter
 
-_interpreter.OPTIONS_HOOK = _staticeval.file_options  # `opt = parser.parse_args()` read at its defaults
+
+def _file_options(code: str, name: str) -> Optional[Dict[str, Any]]:
+    """`opt = parser.parse_args()` read at its defaults (lint/staticeval.py, imported only when a
+    file has one: not on the lint path's start-up)."""
+    from .staticeval import file_options
+
+    return file_options(code, name)
+
+
+_interpreter.OPTIONS_HOOK = _file_options
 
 
 def strict_mode() -> bool:
