@@ -20,6 +20,10 @@ tensor b (32) at non-singleton dimension 3` or `Sizes of tensors must match exce
 These mistakes live in the less-travelled paths: the first block of a stage, the stride-2 case,
 a decoder level that only an odd input size reaches.
 
+With no input shape the check holds for every input size, an image being at least 2x2 (a
+one-pixel map broadcasts against anything): `out += x` where each 3x3 conv of the block pads by 2
+gives `[N, 16, H+2, W+2]` against `[N, 16, H, W]`, wrong for every image.
+
 ## Example
 ```python
 out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))   # conv1 has stride 2

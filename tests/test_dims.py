@@ -221,6 +221,81 @@ def test_equal_never_only_without_solution_2d(chain_h, chain_w, channels, target
                 assert channels * ref_chain(h, chain_h)[0] * ref_chain(w, chain_w)[0] == target
 
 
+@st.composite
+def branch_pairs(draw):
+    """Two branches from one input, the second the first with one number changed (as a one-literal
+    bug changes a padding or a kernel), or two unrelated ones."""
+    left = draw(st.lists(steps(), min_size=1, max_size=3))
+    if draw(st.booleans()):
+        return left, draw(st.lists(steps(), min_size=1, max_size=3))
+    i = draw(st.integers(0, len(left) - 1))
+    step = list(left[i])
+    ints = [j for j in range(1, len(step)) if isinstance(step[j], int)]
+    if not ints:
+        return left, left
+    j = draw(st.sampled_from(ints))
+    floor = 0 if (step[0], j) in (("conv", 3), ("pool_ceil", 3), ("pool_floor", 3), ("tconv", 3), ("tconv", 5)) \
+        else (-4 if step[0] == "affine" and j == 2 else 1)
+    step[j] = max(floor, step[j] + draw(st.sampled_from([-1, 1, 2])))
+    if step[0] in ("pool_ceil", "pool_floor"):  # torch: padding at most half the effective kernel
+        step[3] = min(step[3], (step[4] * (step[1] - 1) + 1) // 2)
+    if step[0] == "tconv":  # output_padding below stride or dilation
+        step[5] = min(step[5], max(step[2], step[4]) - 1)
+    right = list(left)
+    right[i] = tuple(step)
+    return left, right
+
+
+@SETTINGS
+@given(st.lists(steps(), min_size=0, max_size=3), branch_pairs())
+def test_equal_never_between_two_branches_only_without_solution(common, pair):
+    """Two branches from one input (a skip connection and the path it is added or concatenated to):
+    NEVER only when no integer H (not only the valid ones) makes them agree."""
+    left, right = pair
+    base = sym_chain(D.sym("H"), common)
+    f, g = sym_chain(base, left), sym_chain(base, right)
+    rel = D.equal(f, g)
+    if rel == D.NEVER:
+        same = [h for h in range(1, 3001)
+                if ref_chain(ref_chain(h, common)[0], left)[0] == ref_chain(ref_chain(h, common)[0], right)[0]]
+        assert not same, f"equal({D.text(f)}, {D.text(g)}) is NEVER but H={same[:5]} agree"
+    elif rel == D.ALWAYS:
+        for h in H_RANGE:
+            c = ref_chain(h, common)[0]
+            assert ref_chain(c, left)[0] == ref_chain(c, right)[0]
+
+
+def test_never_zero_periodic_examples():
+    H = D.sym("H")
+    # a U-Net skip: four 2x2 pools then four 2x upsamplings, against the encoder's map, with one
+    # conv padded by 2 instead of 1 before the pools (each 3x3 conv adds 2): never equal
+    enc = D.add(H, 4)
+    down = enc
+    for _ in range(4):
+        down = pool_output(down, 2, 2, 0, 1, False)
+    up = D.mul(down, 16)
+    assert D.equal(up, enc) == D.DEPENDS  # H + 4 a multiple of 16: equal
+    assert D.equal(D.add(up, 1), D.mul(enc, 1)) == D.DEPENDS
+    odd = D.add(D.mul(D.floordiv(H, 16), 2), 1)  # a transposed conv k3 s2 on H//16
+    assert D.equal(odd, D.floordiv(H, 8)) == D.DEPENDS  # equal when H mod 16 >= 8
+    assert D.equal(D.mul(D.floordiv(H, 16), 2), D.add(D.floordiv(H, 8), 2)) == D.NEVER
+    assert D.never_zero(D.sub(D.add(D.mul(D.floordiv(D.add(H, 46), 16), 2), 2), D.floordiv(D.add(H, 30), 8)))
+    # slopes differ: grows without bound, not decided
+    assert D.equal(D.floordiv(H, 2), D.floordiv(H, 3)) == D.DEPENDS
+    # two symbols: not decided here
+    assert D.equal(D.add(H, D.sym("W")), D.add(H, D.add(D.sym("W"), 0))) == D.ALWAYS
+
+
+def test_image_sides_start_at_two():
+    """An image input's H and W stand for sizes >= 2 (torch broadcasts a 1-pixel map): a residual
+    one pixel larger than its input never broadcasts then, and the solver's searches start at 2."""
+    H = D.sym("H", lo=2)
+    assert D.least(D.add(H, 1), "H") == 2 and D.least(D.sym("H"), "H") == 1
+    assert D.equal(H, 1) == D.NEVER and D.equal(D.sym("H"), 1) == D.DEPENDS
+    assert D.equal(D.floordiv(H, 2), 1) == D.DEPENDS  # H = 2 or 3
+    assert D.equal(D.sub(H, 1), 1) == D.DEPENDS
+
+
 def test_equal_never_examples():
     H, W = D.sym("H"), D.sym("W")
     # LeNet-style single side: 16 * (((H-4)//2 - 4)//2) reaches every multiple of 16, nothing else
@@ -309,3 +384,41 @@ def test_canonical_equal_functions_compare_equal(k, s, p, d):
     assert a == b and hash(a) == hash(b)
     for h in range(1, 100):
         assert D.evaluate(a, {"H": h}) == (h + 2 * p - eff - 1) // s + 1
+
+
+@st.composite
+def skip_pairs(draw):
+    """A U-Net level: the skip (a few stride-1 convs) and the path below it (a 2x2 pool, convs whose
+    padding may not keep the size, a 2x upsampling) that is added to or concatenated with it."""
+    def conv():
+        k = draw(st.integers(1, 5))
+        return ("conv", k, 1, draw(st.integers(0, (k + 1) // 2)), 1)
+    left = [conv() for _ in range(draw(st.integers(1, 2)))]
+    mid = [conv() for _ in range(draw(st.integers(1, 2)))]
+    up = ("tconv", 2, 2, 0, 1, 0) if draw(st.booleans()) else ("scale", 2.0)
+    return left, left + [("pool_floor", 2, 2, 0, 1)] + mid + [up]
+
+
+@SETTINGS
+@given(st.lists(steps(), min_size=0, max_size=3), st.one_of(branch_pairs(), skip_pairs()), st.booleans())
+def test_broadcast_reported_only_where_no_valid_size_broadcasts(common, pair, image):
+    """A residual or attention add of two branches of one input (tensor_ops.broadcast): reported only
+    when no input size (from 2 for an image, else 1) for which both branches are valid sizes, every
+    intermediate size too, lets torch broadcast them (equal, or either of them 1)."""
+    from shapelint.core.values import Tensor
+    from shapelint.frameworks.torch import tensor_ops as T
+    from shapelint.frameworks.torch.layers import Violation
+
+    left, right = pair
+    lo = 2 if image else 1
+    base = sym_chain(D.sym("H", lo=lo), common)
+    f, g = sym_chain(base, left), sym_chain(base, right)
+    try:
+        T.broadcast(Tensor((2, 3, f)), Tensor((2, 3, g)), "+")
+    except Violation:
+        for h in range(lo, 3001):
+            c, ok = ref_chain(h, common)
+            a, ok_a = ref_chain(c, left)
+            b, ok_b = ref_chain(c, right)
+            if ok and ok_a and ok_b:
+                assert a != b and a != 1 and b != 1, (D.text(f), D.text(g), h, a, b)

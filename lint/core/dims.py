@@ -15,7 +15,8 @@ input size).  Anything else is DEPENDS, and callers stay silent on DEPENDS.
 from __future__ import annotations
 
 import math
-from typing import Dict, Iterable, Optional, Tuple, Union
+from fractions import Fraction
+from typing import Dict, Iterable, List, Optional, Tuple, Union
 
 ALWAYS = "always"
 NEVER = "never"
@@ -51,13 +52,16 @@ class Atom:
 
 
 class Sym(Atom):
-    """A named symbol. Opaque symbols stand for a size nobody knows; no claim about them is made."""
+    """A named symbol. Opaque symbols stand for a size nobody knows; no claim about them is made.
+    ``lo``: the smallest value it stands for (1; an image's height and width: 2, see
+    frameworks/torch/inputs.py)."""
 
-    __slots__ = ("name", "opaque")
+    __slots__ = ("name", "opaque", "lo")
 
-    def __init__(self, name: str, opaque: bool = False):
+    def __init__(self, name: str, opaque: bool = False, lo: int = 1):
         self.name = name
         self.opaque = opaque
+        self.lo = lo
 
     def key(self):
         return self.name
@@ -345,8 +349,27 @@ def _make(const: int, terms: Dict[Atom, int]) -> Dim:
     return Lin(const, tuple(sorted(terms.items(), key=lambda t: t[0].key())))
 
 
-def sym(name: str, opaque: bool = False) -> Lin:
-    return Lin(0, ((Sym(name, opaque), 1),))
+def sym(name: str, opaque: bool = False, lo: int = 1) -> Lin:
+    return Lin(0, ((Sym(name, opaque, lo), 1),))
+
+
+def least(x, name: str) -> int:
+    """The smallest value the symbol ``name`` of ``x`` stands for (its ``lo``; 1 when absent)."""
+    if isinstance(x, int):
+        return 1
+    if isinstance(x, Sym):
+        return x.lo if x.name == name else 1
+    if isinstance(x, Lin):
+        return max((least(a, name) for a, _c in x.terms), default=1)
+    if isinstance(x, FloorDiv):
+        return least(x.num, name)
+    if isinstance(x, Prod):
+        return max((least(f, name) for f in x.factors), default=1)
+    if isinstance(x, Min):
+        return max(least(x.a, name), least(x.b, name))
+    if isinstance(x, FloorScale):
+        return least(x.a, name)
+    return 1
 
 
 _opaque_counter = [0]
@@ -492,7 +515,61 @@ def equal(a: Dim, b: Dim) -> str:
     if isinstance(a, int) or isinstance(b, int):
         f, t = (b, a) if isinstance(a, int) else (a, b)
         return NEVER if not can_equal(f, t) else DEPENDS  # type: ignore[arg-type]  # f: Lin, t: int
-    return DEPENDS
+    return NEVER if never_zero(d) else DEPENDS
+
+
+MAX_PERIOD = 1 << 12
+
+
+def never_zero(d: Dim) -> bool:
+    """Proven: ``d`` (one symbol, linear terms and floor divisions) is non-zero for every integer
+    value of its symbol. When d's slope is 0 it is periodic: with P a multiple of every floor
+    division's step, ``x // k`` at ``s + P`` is ``x // k`` at ``s`` plus an integer, so
+    ``d(s + P) == d(s)`` for every integer s, and one period decides it (two skip connections
+    that pool and upsample differently: ``2*((H+4)//2//2) - (H+2)//2``)."""
+    if isinstance(d, int):
+        return d != 0
+    if d.is_opaque():
+        return False
+    syms = d.symbols()
+    if len(syms) != 1:
+        return False
+    s = next(iter(syms))
+    steps: List[int] = []
+    slope = _slope(d, s, steps)
+    if slope is None or slope != 0:
+        return False
+    period = 1
+    for k in steps:
+        period = period * k // math.gcd(period, k)
+        if period > MAX_PERIOD:
+            return False
+    return all(_eval(d, {s: v}) != 0 for v in range(1, period + 1))
+
+
+def _slope(x, s: str, steps: List[int]) -> Optional[Fraction]:
+    """How much x grows per unit of symbol s, when x is linear in s up to floor divisions (each
+    division's step, the denominator of its slope, goes to ``steps``); None otherwise."""
+    if isinstance(x, int):
+        return Fraction(0)
+    if isinstance(x, Lin):
+        total = Fraction(0)
+        for a, c in x.terms:
+            v = _slope(a, s, steps)
+            if v is None:
+                return None
+            total += c * v
+        return total
+    if isinstance(x, Sym):
+        return Fraction(1) if x.name == s else None
+    if isinstance(x, FloorDiv):
+        v = _slope(x.num, s, steps)
+        if v is None:
+            return None
+        q = v / x.k
+        steps.append(q.denominator)
+        return q
+    return None  # products, min, float scales: not decided here
 
 
 def at_least(a: Dim, lo: int) -> str:
@@ -561,8 +638,8 @@ def first_at_least(g, target: int, lo: int = 1, hi: int = BOUND) -> Optional[int
 
 
 def _lower(f, s) -> int:
-    """Smallest value of symbol s (>= 1) from which monotone f is >= 1 (the valid region)."""
-    v = first_at_least(lambda x: _eval(f, {s: x}), 1)
+    """Smallest value of symbol s (>= its least value) from which monotone f is >= 1 (the valid region)."""
+    v = first_at_least(lambda x: _eval(f, {s: x}), 1, least(f, s))
     return BOUND if v is None else v
 
 

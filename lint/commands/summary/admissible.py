@@ -51,6 +51,16 @@ def _constraints(run):
     return syms, list(ge.values()), list(eq.values())
 
 
+def _lows(run) -> Dict[str, int]:
+    """The least value of each input symbol (an image's height and width start at 2)."""
+    out: Dict[str, int] = {}
+    for t in run.input_tensors:
+        for d in t.shape or ():
+            for s in D.symbols(d):
+                out[s] = max(out.get(s, 1), D.least(d, s))
+    return out
+
+
 def _intervals(values) -> List[List[int]]:
     out: List[List[int]] = []
     for v in values:
@@ -139,21 +149,22 @@ def _components(syms: List[str], ge: List[Any], eq: List[Tuple[Any, Any]]
     return list(comps.values()), cons_syms
 
 
-def _solve_pair(comp: List[str], cge: List[Any], ceq: List[Tuple[Any, Any]]) -> Optional[List[Dict[str, Any]]]:
+def _solve_pair(comp: List[str], cge: List[Any], ceq: List[Tuple[Any, Any]],
+                lows: Dict[str, int]) -> Optional[List[Dict[str, Any]]]:
     """The regions of two linked symbols (None: not solved, a periodic first symbol)."""
     s1, s2 = comp
     ge1 = [d for d in cge if D.symbols(d) == {s1}]
     eq1 = [c for c in ceq if (D.symbols(c[0]) | D.symbols(c[1])) == {s1}]
     rest_ge = [d for d in cge if d not in ge1]
     rest_eq = [c for c in ceq if c not in eq1]
-    first = _solve_last(s1, {}, ge1, eq1)
+    first = _solve_last(s1, {}, ge1, eq1, lows.get(s1, 1))
     # f(s1, s2) == K with f non-decreasing in both: once f(v, w*) > K, with w* the least s2 for
     # which f can be positive at all, no larger v has a solution
     stops = []
     for a, b in rest_eq:
         f, k = (a, b) if isinstance(b, int) else (b, a)
         if isinstance(k, int) and k >= 1 and not isinstance(f, int) and _monotone(f):
-            w = D.first_at_least(lambda x, f=f: D.evaluate(f, {s1: D.BOUND, s2: x}), 1, 1)
+            w = D.first_at_least(lambda x, f=f: D.evaluate(f, {s1: D.BOUND, s2: x}), 1, lows.get(s2, 1))
             if w is not None:
                 stops.append((f, k, w))
     results = []
@@ -165,7 +176,7 @@ def _solve_pair(comp: List[str], cge: List[Any], ceq: List[Tuple[Any, Any]]) -> 
         for v in range(lo1, end + 1):
             if any(D.evaluate(f, {s1: v, s2: w}) > k for f, k, w in stops):
                 break
-            ivs = _solve_last(s2, {s1: v}, rest_ge, rest_eq)
+            ivs = _solve_last(s2, {s1: v}, rest_ge, rest_eq, lows.get(s2, 1))
             results.append((v, ivs, hi1 is None and v == end))
     # runs of consecutive s1 values with the same s2 intervals make one region each
     regions = []
@@ -196,6 +207,7 @@ def admissible(run: Any) -> Optional[Dict[str, Any]]:
                 "components": [],
                 "input": shapes}
     comps, cons_syms = _components(syms, ge, eq)
+    lows = _lows(run)
     regions_by_comp = []
     incomplete = []
     for comp in comps:
@@ -203,10 +215,10 @@ def admissible(run: Any) -> Optional[Dict[str, Any]]:
         cge = [d for k, d, ss in cons_syms if k == "ge" and ss and ss <= cs]
         ceq = [d for k, d, ss in cons_syms if k == "eq" and ss and ss <= cs]
         if len(comp) == 1:
-            ivs = _solve_last(comp[0], {}, cge, ceq)
+            ivs = _solve_last(comp[0], {}, cge, ceq, lows.get(comp[0], 1))
             regions_by_comp.append((comp, [{comp[0]: iv} for iv in ivs]))
             continue
-        regions = _solve_pair(comp, cge, ceq) if len(comp) == 2 else None
+        regions = _solve_pair(comp, cge, ceq, lows) if len(comp) == 2 else None
         if regions is None:
             incomplete.append(comp)
         else:
@@ -316,18 +328,19 @@ def witness(run: Any, fixed: Optional[Dict[str, int]] = None) -> Optional[Dict[s
     eq = [(D.substitute(a, env), D.substitute(b, env)) for a, b in eq]
     eq = [(a, b) for a, b in eq if not (isinstance(a, int) and isinstance(b, int))]
     comps, cons_syms = _components(free, ge, eq)
+    lows = _lows(run)
     for comp in comps:
         cs = set(comp)
         cge = [d for k, d, ss in cons_syms if k == "ge" and ss and ss <= cs]
         ceq = [d for k, d, ss in cons_syms if k == "eq" and ss and ss <= cs]
         try:
             if len(comp) == 1:
-                ivs = _solve_last(comp[0], env, cge, ceq)
+                ivs = _solve_last(comp[0], env, cge, ceq, lows.get(comp[0], 1))
                 if not ivs:
                     return None
                 env[comp[0]] = ivs[0][0]
             elif len(comp) == 2:
-                regions = _solve_pair(comp, cge, ceq)
+                regions = _solve_pair(comp, cge, ceq, lows)
                 if not regions:
                     return None
                 best = min(regions, key=lambda r: (sum(r[s][0] for s in comp), [r[s][0] for s in comp]))

@@ -17,6 +17,7 @@ from ...core.values import ModuleValue, Tensor
 from .layers import LAYERS, LayerInput
 
 _SPATIAL = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+_IMAGE_CHANNELS = (1, 3, 4)
 
 
 def _implied(first: Optional[ModuleValue]) -> Optional[LayerInput]:
@@ -40,10 +41,18 @@ def symbolic_input(first: Optional[ModuleValue], index: int) -> Optional[Tensor]
     n = D.sym("N")
     a: Dict[str, Any] = first.args
     c = a.get(implied.channels)
-    if not isinstance(c, int) or isinstance(c, bool) or not c:
+    if isinstance(c, D.Lin) and not c.is_opaque():
+        pass  # a size parameter of a construction nobody wrote (`Unet(in_ch, out_ch)`): the channels stay symbolic
+    elif not isinstance(c, int) or isinstance(c, bool) or not c:
         return None
     if implied.kind == "spatial":
-        return Tensor((n, c, *[D.sym(s + sfx) for s in _SPATIAL[implied.spatial]]), "float", 0)
+        # An image (1, 3 or 4 channels into a 2-D or 3-D layer) is taken to be at least 2x2: torch
+        # broadcasts a 1-pixel map against any other, so `out + x` with `out` one pixel larger
+        # than `x` would otherwise pass as "fine when H == 1". A generator's [N, nz, 1, 1] noise is
+        # not an image and keeps H, W >= 1.
+        lo = 2 if c in _IMAGE_CHANNELS and implied.spatial >= 2 else 1
+        return Tensor((n, c, *[D.sym(s + sfx, lo=lo if s in "HW" else 1) for s in _SPATIAL[implied.spatial]]),
+                      "float", 0)
     if implied.kind == "sequence":
         bf = a.get("batch_first")
         if bf is True:

@@ -46,10 +46,13 @@ def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
     if x.shape is None:
         # an input of unknown shape: torch either raises or gives exactly the target, with the
         # one -1 inferred (MLPs start with x.view(-1, 784); what follows can still be checked)
+        # (a symbolic size of the target, `z.view(-1, self.z_dim, 1, 1)` with z_dim a constructor
+        # parameter nobody gives, is taken as it is)
         target = list(target)
-        if any(not _is_int(t) or t < -1 for t in target) or sum(1 for t in target if t == -1) > 1:
+        if any(not (_is_int(t) and t >= -1 or isinstance(t, D.Lin) and not t.is_opaque()) for t in target) or \
+                sum(1 for t in target if _is_int(t) and t == -1) > 1:
             raise Unknowable()
-        return Tensor(tuple(D.fresh() if t == -1 else t for t in target), x.dtype, None)
+        return Tensor(tuple(D.fresh() if _is_int(t) and t == -1 else t for t in target), x.dtype, None)
     s = shape_of(x)
     target = list(target)
     inferred = [i for i, t in enumerate(target) if _is_int(t) and t == -1]
@@ -217,7 +220,7 @@ def broadcast(a: Tensor, b: Tensor, op: str) -> Tensor:
         rel = D.equal(x, y)
         if rel == D.ALWAYS:
             out.append(x)
-        elif rel == D.NEVER and _never_one(x) and _never_one(y):
+        elif rel == D.NEVER and (_never_one(x) and _never_one(y) or _one_only_where_invalid(x, y)):
             raise Violation(Broadcast(op=op, left=tuple(sa), right=tuple(sb), dim=i - n, a=x, b=y))
         elif _never_one(x) and _never_one(y):
             assumed(x, y, op)
@@ -228,6 +231,30 @@ def broadcast(a: Tensor, b: Tensor, op: str) -> Tensor:
     bd = a.batch_dim if a.batch_dim is not None and len(sa) == n else (
         b.batch_dim if b.batch_dim is not None and len(sb) == n else None)
     return Tensor(tuple(out), a.dtype if a.dtype == b.dtype else "float", bd)
+
+
+def _one_only_where_invalid(x, y) -> bool:
+    """Two sizes of one symbol, non-decreasing in it: neither is 1 where the other is a valid size
+    (>= 1). A decoder map ``2*(H//16 - 2)`` against an encoder's ``(H//2 - 2)//2 - 2``: the encoder's
+    is 1 only where the decoder's is already negative, where torch failed at an earlier layer."""
+    if _is_int(x) or _is_int(y) or x.is_opaque() or y.is_opaque() or not (x.monotone() and y.monotone()):
+        return False
+    syms = x.symbols() | y.symbols()
+    if len(syms) != 1:
+        return False
+    s = next(iter(syms))
+    lo = max(D.least(x, s), D.least(y, s))
+
+    def one_while_valid(f, g) -> bool:
+        a = D.first_at_least(lambda v: D.evaluate(f, {s: v}), 1, lo)
+        if a is None or D.evaluate(f, {s: a}) != 1:
+            return False  # f jumps over 1
+        b = D.first_at_least(lambda v: D.evaluate(f, {s: v}), 2, a)
+        last = D.BOUND if b is None else b - 1
+        start = D.first_at_least(lambda v: D.evaluate(g, {s: v}), 1, lo)
+        return start is not None and max(a, start) <= last
+
+    return not one_while_valid(x, y) and not one_while_valid(y, x)
 
 
 def _never_one(v) -> bool:
