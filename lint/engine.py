@@ -26,7 +26,7 @@ from .guard import paused_gc
 from .frameworks.torch.inputs import batch_dim, symbolic_input
 from .options import InputSpec, ShapelintInputError, spec_dtype, spec_name
 from .rules_registry import forward_end_hooks
-from .planner import _STDLIB_NAMES, Planner, _unchain  # noqa: F401 - planning moved to planner.py; re-exported
+from .planner import _STDLIB_NAMES, Planner, _returned_calls, _unchain, _walk_returns  # noqa: F401 - planning moved to planner.py; re-exported
 from .results import Finding, Run  # noqa: F401 - re-exported: shapelint.engine.Finding/Run
 from .core import interpreter as _interpreter
 
@@ -163,8 +163,11 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
                 kwargs[param] = t
     else:
         inputs = []
+        names = _forward_params(interp, root)
         for i in range(n_inputs):
             t = symbolic_input(probe_layers.get(i), i)
+            if t is None and i < len(names):
+                t = _latent_input(probe_layers.get(i), names[i])
             inputs.append(t if t is not None else Tensor(None))
         declared = _declared_input(root, inputs)
         if declared is not None:
@@ -246,6 +249,31 @@ def _construct(interp: Interpreter, run: Run):
     return interp.eval(run.ctor, frame)
 
 
+def _forward_params(interp: Interpreter, m: ModuleValue) -> List[str]:
+    fwd = interp.class_attr(m.cls, "forward", instance=m) if m.cls is not None else None
+    if not isinstance(fwd, FunctionValue):
+        return []
+    p = fwd.node.params
+    return [q.name.value for q in (list(p.posonly_params) + list(p.params))[1:]]
+
+
+_LATENT_NAMES = {"z", "noise", "latent", "latents", "z_in", "input_z", "code", "zs"}
+
+
+def _latent_input(first: Optional[ModuleValue], name: str) -> Optional[Tensor]:
+    """A generator's noise: ``forward(self, z)`` whose ``z`` first meets a ``Linear``. A Linear takes
+    inputs of any rank, so no rank is guessed for an input in general; a latent vector by the GAN
+    convention's names is a batch of vectors, (N, in_features)."""
+    if first is None or first.kind != "layer" or first.type_name != "Linear" or first.args is None:
+        return None
+    if name.lower() not in _LATENT_NAMES and not name.lower().startswith(("z_", "noise", "latent")):
+        return None
+    k = first.args.get("in_features")
+    if not (isinstance(k, int) and not isinstance(k, bool) and k > 0 or isinstance(k, D.Lin) and not k.is_opaque()):
+        return None
+    return Tensor((D.sym("N"), k), "float", 0)
+
+
 def _forward_arity(interp: Interpreter, m: ModuleValue) -> int:
     fwd = interp.class_attr(m.cls, "forward", instance=m) if m.cls is not None else None
     if not isinstance(fwd, FunctionValue):
@@ -318,6 +346,11 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     coverage = _coverage(planner, runs)
     # the classes nobody builds (not as a model, not as a block of one): built once more with
     # symbolic constructor arguments, so that what holds for every value is still checked
+    factories = _factory_runs(planner, coverage)
+    if factories:
+        _execute_all(src, factories, strict, project, exploratory=True)
+        runs += factories
+        coverage = _coverage(planner, runs)
     symbolic = _symbolic_runs(planner, coverage)
     if symbolic:
         _execute_all(src, symbolic, strict, project, exploratory=True)
@@ -357,6 +390,7 @@ def _execute_all(src, runs, strict, project, exploratory: bool = False) -> None:
 _INT_WORDS = ("channel", "dim", "size", "plane", "feature", "depth", "width", "class", "hidden", "latent",
               "filters", "nz", "nc", "ngf", "ndf", "isize", "ngpu", "factor", "heads", "embed", "units",
               "num_", "n_", "groups", "expansion")
+_INT_TOKENS = {"ch", "chs", "chan", "chans", "nf", "dim"}  # whole words of a name: `in_ch`, `out_ch`
 _RESERVED = {"N", "C", "H", "W", "D", "L", "T"}  # the symbolic input's own dims
 
 
@@ -367,7 +401,47 @@ def _int_like(param: cst.Param) -> bool:
     name = param.name.value.lower()
     if name in ("layers", "blocks", "block", "cfg", "config", "hidden_dims", "dims", "sizes", "channels_list"):
         return False
-    return any(w in name for w in _INT_WORDS) and not name.endswith("s_list")
+    return (any(w in name for w in _INT_WORDS) or bool(_INT_TOKENS.intersection(name.split("_")))) and \
+        not name.endswith("s_list")
+
+
+_MAX_FACTORY_RUNS = 2  # symbolic runs per class of the factories that need its sizes
+
+
+def _factory_runs(planner: "Planner", coverage) -> List[Run]:
+    """The module's factories whose parameters have no defaults, all sizes (``def
+    preresnet20(num_classes): return PreResNet(depth=20, num_classes=num_classes)``), for a model
+    class no run analysed: called with a symbolic dim for each, reporting what holds for every value.
+    The first two such factories of each class (they differ in depth, rarely in what they check)."""
+    pending = {e["class"] for e in coverage if not e["analysed"]}
+    out: List[Run] = []
+    per_class: Dict[str, int] = {}
+    for name, fn in planner.src.functions.items():
+        if not pending:
+            break
+        p = fn.params
+        required = [q for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params) if q.default is None]
+        if not required or p.posonly_params or not all(_int_like(q) for q in required):
+            continue
+        calls = _returned_calls(fn)
+        if not calls or len(calls) != len(list(_walk_returns(fn))):
+            continue
+        info = planner._factory_class(fn)
+        if info is None or info.name not in pending or per_class.get(info.name, 0) >= _MAX_FACTORY_RUNS:
+            continue
+        local = {q.name.value: D.sym(q.name.value if q.name.value not in _RESERVED else q.name.value + "_")
+                 for q in required}
+        text = f"{name}({', '.join(f'{n}={n}' for n in local)})"
+        opt = planner.options.get(info.name)
+        r = Run(None, cst.parse_expression(text), text, opt, "option" if opt else "symbolic", local)
+        r.ctor_kwargs = dict(local)  # symbolic constructor arguments: torch (--confirm) needs values
+        r.built_at = "any value of " + ", ".join(local)
+        per_class[info.name] = per_class.get(info.name, 0) + 1
+        out.append(r)
+    return out
+
+
+_MAX_KEYED_RUNS = 6  # constructions per class from the keys of its own configuration dicts
 
 
 def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
@@ -378,33 +452,160 @@ def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
         info = planner.src.classes.get(entry["class"])
         if info is None:
             continue
-        init = next((c.methods["__init__"] for c in planner.interp.mro(info) if "__init__" in c.methods), None)
-        if init is None:
+        owner = next((c for c in planner.interp.mro(info) if "__init__" in c.methods), None)
+        if owner is None:
             continue
+        init = owner.methods["__init__"]
         p = init.params
+        if p.posonly_params and any(q.default is None for q in p.posonly_params):
+            continue  # positional-only parameters cannot be given by name
         params = (list(p.posonly_params) + list(p.params))[1:] + list(p.kwonly_params)
         kwargs: Dict[str, Any] = {}
-        shown = []
+        shown: Dict[str, str] = {}
+        keyed: List[Tuple[str, List[Any]]] = []
         for q in params:
             if q.default is not None:
                 continue
             name = q.name.value
-            if _int_like(q):
+            keys = _config_keys(planner, owner, init, name)
+            if keys:
+                keyed.append((name, keys))
+                kwargs[name] = keys[0]
+            elif _int_like(q) or _sized_by_use(init, name):
                 kwargs[name] = D.sym(name if name not in _RESERVED else name + "_")
-                shown.append(f"{name}={name}")
+                shown[name] = f"{name}={name}"
             else:
                 kwargs[name] = UNKNOWN
-                shown.append(f"{name}=?")
+                shown[name] = f"{name}=?"
         if not any(v is not UNKNOWN for v in kwargs.values()):
             continue  # nothing symbolic to say
-        if p.posonly_params and any(q.default is None for q in p.posonly_params):
-            continue  # positional-only parameters cannot be given by name
         opt = planner.options.get(info.name)
-        r = Run(info, None, f"{info.name}({', '.join(shown)})", opt, "option" if opt else "symbolic", {})
-        r.ctor_kwargs = kwargs
-        r.built_at = "any value of " + ", ".join(k for k, v in kwargs.items() if v is not UNKNOWN)
-        out.append(r)
+        choices: List[Dict[str, Any]] = [{}]
+        for name, keys in keyed:
+            choices = [dict(c, **{name: k}) for c in choices for k in keys][:_MAX_KEYED_RUNS]
+        symbolic = [k for k, v in kwargs.items() if v is not UNKNOWN and k not in dict(keyed)]
+        for choice in choices:
+            args = dict(kwargs, **choice)
+            text = ", ".join(f"{n}={choice[n]!r}" if n in choice else shown[n] for n in kwargs)
+            r = Run(info, None, f"{info.name}({text})", opt, "option" if opt else "symbolic", {})
+            r.ctor_kwargs = args
+            where = []
+            if keyed:
+                where.append("each key of " + ", ".join(_config_dict_names(init, dict(keyed))))
+            if symbolic:
+                where.append("any value of " + ", ".join(symbolic))
+            r.built_at = "; ".join(where)
+            out.append(r)
     return out
+
+
+_SIZE_LAYERS = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Linear")
+
+
+def _sized_by_use(init: cst.FunctionDef, name: str) -> bool:
+    """Whether ``__init__`` uses the parameter ``name`` as a size whatever it is called
+    (``Discriminator(M)``): as one of the two sizes of a conv or linear layer (``nn.Linear(M // 16
+    * 512, 1)``), or in integer arithmetic with a literal (``M // 16``, ``2 * ngf``); never when
+    the parameter is rebound."""
+    if name in _bound_in(init):
+        return False
+    found = [False]
+
+    def mentions(expr: cst.BaseExpression) -> bool:
+        # the parameter itself, or integer arithmetic on it (`M // 16 * M // 16 * 512`): never an
+        # item or attribute of it (`params["in_channels"]`: a dict of options)
+        if isinstance(expr, cst.Name):
+            return expr.value == name
+        if isinstance(expr, cst.BinaryOperation):
+            leaves = [x for x in (expr.left, expr.right) if not isinstance(x, cst.Integer)]
+            return all(isinstance(x, (cst.Name, cst.BinaryOperation)) for x in leaves) and any(mentions(x) for x in leaves)
+        return False
+
+    class V(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            callee = dotted(node.func) or ""
+            if callee.rsplit(".", 1)[-1] in _SIZE_LAYERS and callee.split(".")[0] in ("nn", "torch"):
+                sizes = [a.value for a in node.args[:2] if a.keyword is None] + [
+                    a.value for a in node.args if a.keyword is not None and a.keyword.value in
+                    ("in_channels", "out_channels", "in_features", "out_features")]
+                if any(mentions(v) for v in sizes):
+                    found[0] = True
+
+        def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+            sides = (node.left, node.right)
+            if isinstance(node.operator, (cst.FloorDivide, cst.Multiply, cst.Add, cst.Subtract)) and \
+                    any(isinstance(x, cst.Name) and x.value == name for x in sides) and \
+                    any(isinstance(x, cst.Integer) for x in sides):
+                found[0] = True
+
+    init.body.visit(V())
+    return found[0]
+
+
+def _config_dict_names(init: cst.FunctionDef, keyed: Dict[str, Any]) -> List[str]:
+    out = []
+    for n in _subscripts_of(init, set(keyed)):
+        if n[0] not in out:
+            out.append(n[0])
+    return out
+
+
+def _subscripts_of(init: cst.FunctionDef, params: set) -> List[Tuple[str, str]]:
+    """``(DICT, param)`` for each ``DICT[param]`` in ``init`` with DICT a plain name."""
+    found: List[Tuple[str, str]] = []
+
+    class V(cst.CSTVisitor):
+        def visit_Subscript(self, node: cst.Subscript) -> None:
+            if isinstance(node.value, cst.Name) and len(node.slice) == 1:
+                idx = node.slice[0].slice
+                if isinstance(idx, cst.Index) and isinstance(idx.value, cst.Name) and idx.value.value in params:
+                    found.append((node.value.value, idx.value.value))
+
+    init.visit(V())
+    return found
+
+
+def _config_keys(planner: "Planner", owner: ClassInfo, init: cst.FunctionDef, name: str) -> List[Any]:
+    """The keys of the module's own configuration dict that ``__init__`` indexes with the
+    parameter ``name`` (``cfg[vgg_name]`` with ``cfg = {'VGG11': [...], 'VGG19': [...]}``): each
+    is a construction the code offers. Only when the parameter is not rebound and every such dict
+    is a literal of the class's module with str/int keys that all of them share."""
+    if name in _bound_in(init):
+        return []
+    common: Optional[List[Any]] = None
+    for dname, param in _subscripts_of(init, {name}):
+        if dname in _bound_in(init) or dname not in owner.source.assigns:
+            return []
+        try:
+            v = planner.interp.lookup_global(dname, owner.source)
+        except AnalysisAbort:
+            return []
+        if not isinstance(v, dict) or not v or \
+                not all(isinstance(k, (str, int)) and not isinstance(k, bool) for k in v):
+            return []
+        keys = list(v)
+        common = keys if common is None else [k for k in common if k in keys]
+    return common or []
+
+
+def _bound_in(fn: cst.FunctionDef) -> set:
+    names: set = set()
+
+    class V(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            if isinstance(node.target, cst.Name):
+                names.add(node.target.value)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            if isinstance(node.target, cst.Name):
+                names.add(node.target.value)
+
+        def visit_For(self, node: cst.For) -> None:
+            if isinstance(node.target, cst.Name):
+                names.add(node.target.value)
+
+    fn.body.visit(V())
+    return names
 
 
 def _required_params(planner: "Planner", info: ClassInfo) -> List[str]:

@@ -60,7 +60,9 @@ class Run:
     # ('train.py:88 (CIFAR10, RandomCrop(32, padding=4))', lint/datapipe.py)
     input_from: Optional[str] = None
     # constructor arguments given as values (not source): the symbolic construction of a class
-    # nobody builds (each int-like parameter a symbolic dim, the others unknown)
+    # nobody builds (each int-like parameter a symbolic dim, the others unknown; a key of its
+    # configuration dict for a parameter used as one), or a factory's symbolic arguments (then
+    # ``ctor`` is the call, these the values its names stand for)
     ctor_kwargs: Optional[Dict[str, Any]] = None
     skipped: List[Any] = field(default_factory=list)  # the interpreter's (what, node, source) not followed
     call_node: Any = None  # where the file calls a container model (`model(x)`): its findings' line

@@ -39,13 +39,15 @@ def _symbolic_bug_fixtures(tmp_path):
 # rule_shp009_* fixtures are not among them: without their __main__ nobody writes a construction,
 # and a class that only its own defaults fail to build is unknown, not SHP009 (the placeholder
 # defaults timm's factories always replace; tests/test_regressions.py)
-SYMBOLIC = ["construct_dense_block_bug", "construct_factory_kwargs_bug", "construct_hasattr_shortcut_bug",
+SYMBOLIC = ["construct_autograd_function_bug", "construct_config_keys_bug", "construct_dense_block_bug",
+            "construct_factory_kwargs_bug", "construct_factory_sizes_bug", "construct_hasattr_shortcut_bug",
             "construct_init_and_scripting_bug", "construct_sequential_subclass_bug",
-            "construct_squeeze_excitation_bug", "construct_while_stage_builder_bug", "conv1d_net_bug",
-            "lenet5_bug", "mnist_linear_mismatch", "rule_shp001_unflatten", "rule_shp003_batchnorm",
+            "construct_size_by_use_bug", "construct_squeeze_excitation_bug",
+            "construct_while_stage_builder_bug", "conv1d_net_bug", "gan_latent_linear_bug", "lenet5_bug",
+            "mnist_linear_mismatch", "rule_shp001_unflatten", "rule_shp003_batchnorm",
             "rule_shp003_groupnorm", "rule_shp003_layernorm", "rule_shp006_residual_channels",
             "rule_shp007_groups", "rule_shp007_output_padding", "rule_shp007_pixelshuffle",
-            "rule_shp007_same_stride"]
+            "rule_shp007_same_stride", "unet_skip_bug", "unet_skip_sizes_bug"]
 
 
 def test_the_symbolic_bug_fixtures(tmp_path):
@@ -62,9 +64,13 @@ def test_every_symbolic_bug_fixture_is_confirmed_at_its_witness(tmp_path):
     got = json.loads(r.stdout)
     assert {d["path"].split("/")[-1] for d in got} == set(expected)
     # a class nobody builds is built with symbolic constructor arguments (reach-construct): torch
-    # needs values for them, so such a finding is not confirmed, and says how to get it confirmed
+    # needs values for them, so such a finding is not confirmed, and says how to get it confirmed;
+    # one built with each key of its configuration dict (VGG('VGG11')) is built in torch as it is
     symbolic_ctor = {(name, f.line, f.code) for name, fs in expected.items() for f in fs
-                     if f.run.ctor_kwargs is not None}
+                     if f.run.ctor_kwargs is not None and
+                     not all(isinstance(v, (int, str)) for v in f.run.ctor_kwargs.values())}
+    assert any(f.run.ctor_kwargs and all(isinstance(v, str) for v in f.run.ctor_kwargs.values())
+               for fs in expected.values() for f in fs)  # a keyed construction is among them
     for d in got:
         if (d["path"].split("/")[-1], d["line"], d["code"]) in symbolic_ctor:
             assert d["confirmed"] is None and "--construct" in d["evidence"], d
@@ -91,5 +97,6 @@ def test_text_output_names_the_witness(tmp_path):
     (tmp_path / "m.py").write_text(code[:code.find('\nif __name__ == "__main__":') + 1])
     r = subprocess.run([sys.executable, "-m", "shapelint", "check", "--confirm", "--device", "cpu", "m.py"],
                        cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert "confirmed by torch (cpu): at witness input 2x3x1x1: " in r.stdout, r.stdout + r.stderr
+    # the smallest size the analysis admits: an image is at least 2x2 (inputs.py)
+    assert "confirmed by torch (cpu): at witness input 2x3x2x2: " in r.stdout, r.stdout + r.stderr
     assert "must match the size of tensor" in r.stdout  # torch's own message

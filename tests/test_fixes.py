@@ -20,9 +20,10 @@ from shapelint.fixes import fix_source
 # every bug fixture is in exactly one of SAFE, UNSAFE, NO_FIX (the test below fails if one is added
 # or lost without saying so)
 SAFE = ["cifar_tutorial_bug", "confirm_trains_at_import", "construct_channel_shuffle_bug",
-        "construct_checkpoint_bug", "construct_factory_kwargs_bug", "construct_hasattr_shortcut_bug",
-        "construct_index_gather_bug",
-        "construct_swin_patch_merging_bug", "conv1d_net_bug", "keras_mnist_reshape_bug", "lenet5_bug",
+        "construct_checkpoint_bug", "construct_config_keys_bug", "construct_factory_kwargs_bug",
+        "construct_hasattr_shortcut_bug", "construct_index_gather_bug", "construct_size_by_use_bug",
+        "construct_swin_patch_merging_bug", "conv1d_net_bug", "gan_latent_linear_bug", "keras_mnist_reshape_bug",
+        "lenet5_bug",
         "mnist_linear_mismatch", "mnist_net_56", "model_kind_lightning_bug", "model_kind_sequential_bug",
         "rule_shp001_unflatten", "rule_shp001_view_size0", "rule_shp002_flatten_linear",
         "rule_shp002_sequential", "rule_shp003_batchnorm", "rule_shp003_groupnorm", "rule_shp003_instancenorm",
@@ -56,6 +57,9 @@ NO_FIX = {
     "construct_vit_encoder_bug": "pos_embedding forgets the class token (seq_length + 1): an expression",
     "resnet_block_bug": _UPSTREAM + "the shortcut conv lacks stride=stride",
     "unet_skip_bug": _UPSTREAM + "the second DoubleConv conv lacks padding=1",
+    "unet_skip_sizes_bug": _UPSTREAM + "the first DoubleConv conv pads by 2",
+    "construct_factory_sizes_bug": _UPSTREAM + "conv3x3 pads by 2",
+    "construct_autograd_function_bug": _UPSTREAM + "the second branch's last conv has a 2x2 kernel",
     "keras_unet_bug": _UPSTREAM + "the encoder's 'valid' convolutions shrink the skip",
     "seq_positional_encoding_bug": "any table of at least 80 positions works: a capacity, not one right number",
     "seq_nanogpt_overflow_bug": "block_size sizes the position table and the causal mask; any value >= 40 "

@@ -100,7 +100,8 @@ def confirm_findings(analysis, findings, device: str = "auto", timeout: float = 
                 by_run.setdefault(id(r2), (r2, []))[1].append(copy)
     jobs, plans = [], {}
     for i, (run, fs) in enumerate(by_run.values()):
-        if getattr(run, "ctor_kwargs", None) is not None:
+        kwargs = getattr(run, "ctor_kwargs", None)
+        if kwargs is not None and not all(_plain(v) for v in kwargs.values()):
             # a class nobody builds, built with symbolic constructor arguments: torch needs values
             for f in fs:
                 result[id(f)] = _verdict(None, f"built for {run.built_at or 'any constructor arguments'}: "

@@ -289,7 +289,7 @@ def call_functional(interp: Interpreter, fs: L.FunctionSpec, args, kwargs, node)
 
 
 def _call_module(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
-    if m.uncertain:
+    if m.uncertain and m.kind != "user":
         return UNKNOWN
     container = m.attrs.get("__container__", m.kind) if m.kind == "user" else m.kind
     if m.kind == "layer":
@@ -297,7 +297,12 @@ def _call_module(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any
     if m.kind == "user":
         fwd = interp.class_attr(m.cls, "forward", instance=m)
         if isinstance(fwd, FunctionValue):
+            # its own forward runs even when the layout is uncertain (a head built under an
+            # undecided `if args.deepsupervision:`): what was set on undecided branches reads as
+            # unknown, and whatever walks the layout (children(), len, indexing) is unknown too
             return interp.call_function(fwd, args, kwargs, node)
+        if m.uncertain:
+            return UNKNOWN
         if container == "sequential":
             return _run_sequential(interp, m, args, kwargs, node)
         if m.spec is not None:

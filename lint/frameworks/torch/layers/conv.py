@@ -7,7 +7,7 @@ from ....core.values import UNKNOWN
 from ....rules import shp007_invalid_config as C
 from ....rules.shp004_spatial_collapse import Collapse
 from .table import (DEVICE, LayerInput, R, _out, _spatial_input, check_size, functional, layer, need, need_int,
-                    shape_of, tup)
+                    out_size, shape_of, tup)
 
 
 def _conv_sig(transposed):
@@ -117,7 +117,7 @@ def _conv_rule(n, transposed):
         k = tup(a["kernel_size"], n)
         s = tup(a["stride"], n)
         d = tup(a["dilation"], n)
-        cout = need_int(a["out_channels"])
+        cout = out_size(a["out_channels"])
         pad = need(a["padding"])
         _check_positive(layer_name, k, s, d, pad, n)
         out = []

@@ -9,7 +9,7 @@ from ....rules.shp001_flatten_size import UnflattenSize
 from ....rules.shp002_feature_mismatch import Features
 from ....rules.shp008_wrong_rank import RankAtLeast
 from .table import (DEVICE, LAYERS, LayerSpec, R, _check_channels, _out, dim_or_violation, functional, layer,
-                    need, need_int, shape_of)
+                    need, need_int, need_size, out_size, shape_of)
 
 
 def _linear_params(a):
@@ -26,13 +26,13 @@ def _linear(a, x):
     if len(s) == 0:
         raise Violation(RankAtLeast(layer="Linear", got=0, shape=s, least=1))
     if a["in_features"] is not UNKNOWN:  # unknown (an option on undecided branches): takes what it is fed
-        i = need_int(a["in_features"])
+        i = need_size(a["in_features"])
         rel = D.equal(s[-1], i)
         if rel == D.NEVER:
             raise Violation(Features(layer="Linear", param="in_features", expected=i, got=s[-1], shape=s))
         if rel == D.DEPENDS:
             assumed(s[-1], i, "Linear in_features")
-    return _out(x, (*s[:-1], need_int(a["out_features"])))
+    return _out(x, (*s[:-1], out_size(a["out_features"])))
 
 
 LAYERS["LazyLinear"] = LayerSpec("LazyLinear", (R("out_features"), R("bias", True), *DEVICE),

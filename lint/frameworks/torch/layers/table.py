@@ -44,6 +44,20 @@ def need_int(v: Any) -> int:
     return v
 
 
+def need_size(v: Any) -> Any:
+    """A layer's size argument: an int, or a symbolic size (a constructor parameter of a class
+    nobody builds in sight, engine._symbolic_runs); Unknowable otherwise."""
+    if isinstance(v, D.Lin) and not v.is_opaque():
+        return v
+    return need_int(v)
+
+
+def out_size(v: Any) -> Any:
+    """A layer's output size (out_channels, out_features): :func:`need_size`, or a size nothing is
+    known about when the argument is unknown: the other dims of the output stay known."""
+    return D.fresh() if v is UNKNOWN else need_size(v)
+
+
 def tup(v: Any, n: int, what: str = "") -> Tuple[Any, ...]:
     """An int-or-tuple layer argument as an n-tuple (torch's _ntuple)."""
     v = need(v)
@@ -187,7 +201,7 @@ def check_size(got: Any, arg: Any, param: str, layer: str) -> None:
     is fed, which correct code does; apply_layer lets such a layer through (_OPEN_SIZE_ARGS)."""
     if arg is UNKNOWN:
         return
-    _check_channels(got, need_int(arg), param, layer)
+    _check_channels(got, need_size(arg), param, layer)
 
 
 def _norm_dim(dim: Any, rank: int, allow_end: bool = False) -> Optional[int]:

@@ -1,0 +1,99 @@
+"""Reach with no construction in sight (issue 9): the model file alone, no input shape, no
+script. A class whose constructor needs values nobody in the file gives is still analysed:
+
+* ``VGG(vgg_name)`` indexing its module's ``cfg`` dict: once for each key of ``cfg``;
+* ``def preresnet20(num_classes): return PreResNet(depth=20, ...)``: the factory, with a symbolic
+  ``num_classes``;
+* ``Unet(in_ch, out_ch)``: symbolic channel counts, the input's channels a symbol too;
+* ``Discriminator(M)``: a size by its use (``M // 16``), whatever its name;
+* ``Generator(z_dim)`` whose ``forward(self, z)`` starts with a Linear: a batch of latent vectors;
+
+and what is reported holds for every value of the symbols (every image size from 2x2, every
+channel and class count). The fixtures' ``__main__`` blocks are the torch oracle of their markers
+(tests/test_verify_with_torch.py); here the same files without that block must give the same
+findings, and torch must fail on the marked line for several values of what stayed symbolic.
+"""
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+
+from shapelint.engine import analyze_source
+
+EXPECT = re.compile(r"#\s*expect:\s*(SHP\d{3})")
+
+# (fixture, the construction named in the message, why it stands for every value, torch variants:
+#  (construction, input shape) that must all fail on the marked line)
+CASES = [
+    ("construct_config_keys_bug.py", "VGG(vgg_name='VGG11')", "(for each key of cfg)",
+     [("VGG('VGG11')", (2, 3, 32, 32)), ("VGG('VGG13')", (2, 3, 64, 64)), ("VGG('VGG13')", (1, 3, 40, 72))]),
+    ("construct_factory_sizes_bug.py", "preresnet20(num_classes=num_classes)", "(for any value of num_classes)",
+     [("preresnet20(10)", (2, 3, 32, 32)), ("preresnet20(1)", (2, 3, 2, 2)), ("preresnet32(7)", (1, 3, 17, 40))]),
+    ("unet_skip_sizes_bug.py", "Unet(in_ch=in_ch, out_ch=out_ch)", "(for any value of in_ch, out_ch)",
+     [("Unet(3, 1)", (2, 3, 64, 64)), ("Unet(1, 5)", (1, 1, 16, 20)), ("Unet(7, 2)", (2, 7, 33, 2))]),
+    ("gan_latent_linear_bug.py", "Generator(z_dim=z_dim)", "(for any value of z_dim)",
+     [("Generator(128)", (2, 128)), ("Generator(7, ngf=64)", (3, 7))]),
+    ("construct_size_by_use_bug.py", "Discriminator(M=M)", "(for any value of M)",
+     [("Discriminator(32)", (2, 3, 32, 32)), ("Discriminator(64)", (1, 3, 64, 64)), ("Discriminator(7)", (2, 3, 9, 13))]),
+]
+CLEAN = ["construct_config_keys.py", "construct_factory_sizes.py", "unet_skip_sizes.py", "construct_size_by_use.py",
+         "gan_latent_linear.py", "construct_autograd_function.py"]
+
+
+def _alone(name: str, tmp_path: Path) -> Path:
+    """The fixture without its ``__main__`` block: nothing in the file builds or feeds the model."""
+    code = (FIXTURES / name).read_text()
+    cut = code.find('\nif __name__ == "__main__":')
+    assert cut > 0
+    path = tmp_path / name
+    path.write_text(code[:cut + 1])
+    return path
+
+
+def _markers(path: Path):
+    return {(i, m.group(1)) for i, line in enumerate(path.read_text().splitlines(), 1)
+            for m in [EXPECT.search(line)] if m}
+
+
+@pytest.mark.parametrize("name,ctor,why,variants", CASES, ids=[c[0] for c in CASES])
+def test_reported_with_no_construction_in_sight(name, ctor, why, variants, tmp_path):
+    path = _alone(name, tmp_path)
+    a = analyze_source(path.read_text(), str(path), strict=True)
+    assert {(f.line, f.code) for f in a.findings} == _markers(FIXTURES / name), [f.message for f in a.findings]
+    (f,) = a.findings
+    assert ctor in f.message and why in f.message, f.message
+    assert all(c["analysed"] for c in a.coverage), a.coverage
+
+
+@pytest.mark.parametrize("name", CLEAN)
+def test_clean_counterparts_stay_quiet(name, tmp_path):
+    path = _alone(name, tmp_path)
+    a = analyze_source(path.read_text(), str(path), strict=True)
+    assert not a.findings, [f.message for f in a.findings]
+    assert all(c["analysed"] for c in a.coverage), a.coverage
+    assert not [r.error for r in a.runs if r.error]
+
+
+@pytest.mark.parametrize("name,ctor,why,variants", CASES, ids=[c[0] for c in CASES])
+def test_torch_fails_on_the_marked_line_for_other_values(name, ctor, why, variants, tmp_path):
+    """The claim is for every value: torch agrees at sizes and counts the fixture's __main__ does not use."""
+    torch = pytest.importorskip("torch")
+    path = _alone(name, tmp_path)
+    spec = importlib.util.spec_from_file_location(f"_sym_{path.stem}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    ((line, _code),) = _markers(FIXTURES / name)
+    for construction, shape in variants:
+        model = eval(construction, vars(mod))
+        with pytest.raises(RuntimeError) as e:
+            model(torch.randn(*shape))
+        frames = [fr for fr in e.traceback if Path(str(fr.path)).resolve() == path.resolve()]
+        assert frames and frames[-1].lineno + 1 == line, (construction, shape, e.value)
+    # (the clean files run in torch from their own __main__: tests/test_verify_with_torch.py)
+    sys.modules.pop(spec.name, None)
