@@ -60,6 +60,21 @@ class Resolver:
         fe = self.make_eval(tree, path)
         return fe.defaults
 
+    # -- (1b) `from config import opt`, with `opt = DefaultConfig()` there
+    def imported_object(self, module: str, name: str, path: str) -> Optional[Defaults]:
+        parts = module.split(".")
+        for base in (self.root, os.path.dirname(path)):
+            cand = os.path.join(base, *parts) + ".py"
+            if os.path.isfile(cand):
+                got = self.read(cand)
+                if got is None:
+                    return None
+                d = object_defaults(got[1], name)
+                if d is not None and (name, "*") not in assigned_attrs(got[1]):
+                    return {k: v for k, v in d.items() if (name, k) not in assigned_attrs(got[1])}
+                return None
+        return None
+
     # -- (2) a function's namespace parameter
     def param_defaults(self, fn: ast.FunctionDef, pname: str, path: str) -> Optional[Defaults]:
         params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
@@ -106,10 +121,79 @@ class Resolver:
         return seen[0]
 
 
+def config_class_defaults(cls: ast.ClassDef) -> Optional[Defaults]:
+    """The options a plain configuration class holds (``class Config: nz = 100; ngf = 64``, the
+    object ``opt = Config()`` a script builds its models from): its literal class attributes. None
+    when it has an ``__init__``, bases, or a class-level statement other than a literal assignment,
+    a docstring or a method."""
+    if cls.bases or cls.keywords or cls.decorator_list:
+        if not (len(cls.bases) == 1 and isinstance(cls.bases[0], ast.Name) and cls.bases[0].id == "object"):
+            return None
+    out: Defaults = {}
+    for st in cls.body:
+        if isinstance(st, ast.FunctionDef):
+            if st.name == "__init__":
+                return None
+            continue
+        if isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant):
+            continue
+        if isinstance(st, (ast.Assign, ast.AnnAssign)):
+            targets = st.targets if isinstance(st, ast.Assign) else [st.target]
+            if len(targets) != 1 or not isinstance(targets[0], ast.Name) or st.value is None:
+                return None
+            try:
+                out[targets[0].id] = ast.literal_eval(st.value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                pass  # not a literal (a path joined at import, a device): unknown to the model
+            continue
+        return None
+    return out or None
+
+
+def object_defaults(tree: ast.Module, name: str) -> Optional[Defaults]:
+    """``name = Config()`` at module level, Config a plain configuration class of the same module,
+    ``name`` bound once: Config's class attributes."""
+    binds = [n for n in tree.body if isinstance(n, ast.Assign) and any(
+        isinstance(t, ast.Name) and t.id == name for t in n.targets)]
+    if len(binds) != 1 or len(binds[0].targets) != 1:
+        return None
+    v = binds[0].value
+    if not (isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and not v.args and not v.keywords):
+        return None
+    cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == v.func.id), None)
+    return config_class_defaults(cls) if cls is not None else None
+
+
+def _overrides_from_kwargs(call: ast.Call, parents: Dict[int, ast.AST]) -> bool:
+    """``for k, v in kwargs.items(): setattr(opt, k, v)`` in ``def train(**kwargs)``: a command
+    line (python-fire) overriding the defaults, as argparse's do; not an unknown change."""
+    if len(call.args) != 3 or not all(isinstance(a, ast.Name) for a in call.args[1:]):
+        return False
+    loop = parents.get(id(call))
+    while loop is not None and not isinstance(loop, (ast.For, ast.FunctionDef)):
+        loop = parents.get(id(loop))
+    if not isinstance(loop, ast.For) or not isinstance(loop.target, ast.Tuple) or \
+            [e.id for e in loop.target.elts if isinstance(e, ast.Name)] != [a.id for a in call.args[1:]]:  # type: ignore[attr-defined]
+        return False
+    it = loop.iter
+    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr == "items" and
+            isinstance(it.func.value, ast.Name)):
+        return False
+    fn = parents.get(id(loop))
+    while fn is not None and not isinstance(fn, ast.FunctionDef):
+        fn = parents.get(id(fn))
+    return isinstance(fn, ast.FunctionDef) and fn.args.kwarg is not None and fn.args.kwarg.arg == it.func.value.id
+
+
 def assigned_attrs(tree: ast.Module) -> Set[Tuple[str, str]]:
     """``(name, attr)`` for every ``name.attr = ...`` / ``name.attr += ...`` / ``setattr(name, ..)``
-    of the file (``(name, '*')`` for setattr and vars(name)): those attributes are not the defaults."""
+    of the file (``(name, '*')`` for setattr and vars(name)): those attributes are not the defaults.
+    A python-fire style override of every option from the function's ``**kwargs`` is not counted."""
     out: Set[Tuple[str, str]] = set()
+    parents: Dict[int, ast.AST] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
     for node in ast.walk(tree):
         targets: List[ast.expr] = []
         if isinstance(node, ast.Assign):
@@ -122,6 +206,8 @@ def assigned_attrs(tree: ast.Module) -> Set[Tuple[str, str]]:
                     out.add((sub.value.id, sub.attr))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
                 node.func.id in ("setattr", "vars", "delattr") and node.args and isinstance(node.args[0], ast.Name):
+            if node.func.id == "setattr" and _overrides_from_kwargs(node, parents):
+                continue
             out.add((node.args[0].id, "*"))
     return out
 

@@ -499,9 +499,19 @@ def _model_var(file: _File, call: ast.Call, scope: ast.AST) -> Optional[str]:
             node = parent  # type: ignore[assignment]
         else:
             break
-    if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
+    var = None
+    if isinstance(parent, ast.Tuple):  # `netg, netd = NetG(opt), NetD(opt)`: the name in its place
+        assign = fe.parents.get(id(parent))
+        if isinstance(assign, ast.Assign) and assign.value is parent and len(assign.targets) == 1 and \
+                isinstance(assign.targets[0], ast.Tuple) and len(assign.targets[0].elts) == len(parent.elts) and \
+                not any(isinstance(e, ast.Starred) for e in parent.elts):
+            target = assign.targets[0].elts[next(i for i, e in enumerate(parent.elts) if e is node)]
+            if isinstance(target, ast.Name):
+                var, parent = target.id, assign
+    elif isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+        var = parent.targets[0].id
+    if var is None or parent is None:
         return None
-    var = parent.targets[0].id
     if fe.is_patched(var, scope):
         return None  # `model.fc = nn.Linear(...)` after the build: not the model built
     ctx = Ctx(file)

@@ -12,7 +12,7 @@ import ast
 import os
 from typing import AbstractSet, Any, Callable, Dict, List, Optional, Set, Tuple
 
-from .argspaces import Resolver, assigned_attrs
+from .argspaces import Resolver, assigned_attrs, config_class_defaults
 
 MAX_FILES = 400  # files listed under the project root
 MAX_BYTES = 1_000_000  # larger files are not read
@@ -155,15 +155,27 @@ class _FileEval:
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Global):
                 declared_global |= {(id(self._scope(node)), n) for n in node.names}
+        self._config_classes: Dict[str, Dict[str, Any]] = {}
+        self.imported_objects: Dict[str, Dict[str, Any]] = {}
         for node in self.tree.body:
             if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.defined.add(node.name)
+            if isinstance(node, ast.ClassDef) and node.name not in self.model_names:
+                d = config_class_defaults(node)
+                if d is not None:
+                    self._config_classes[node.name] = d
         for node in ast.walk(self.tree):
             if isinstance(node, ast.ImportFrom):
                 mod = node.module or ""
                 last = mod.split(".")[-1] if mod else ""
                 if mod.split(".")[0] in _EXTERNAL:
                     continue
+                if mod and not node.level and self.resolver is not None and node in self.tree.body:
+                    for alias in node.names:  # `from config import opt`: a configuration object
+                        if alias.name != "*" and alias.name not in self.model_names:
+                            d = self.resolver.imported_object(mod, alias.name, self.path)
+                            if d is not None:
+                                self.imported_objects[alias.asname or alias.name] = d
                 ours = last == self.model_stem or (last in self.model_dirs) or (node.level and not mod)
                 if not ours:
                     continue
@@ -190,6 +202,9 @@ class _FileEval:
                         v.func.attr in ("parse_args", "parse_known_args"):
                     if v.func.attr == "parse_args":
                         self.namespaces.add(name)
+                elif isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and not v.args and not v.keywords \
+                        and v.func.id in self._config_classes:
+                    self.foreign[name] = self._config_classes[v.func.id]  # opt = Config()
                 elif isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and not v.args and not v.keywords \
                         and self.resolver is not None:
                     d = self.resolver.call_defaults(v.func.id, self.tree, self.path)
@@ -508,6 +523,9 @@ class _FileEval:
             d = self.defaults
         elif name in self.foreign and self._single(name, scope):
             d = self.foreign[name]
+        elif name in self.imported_objects and self._binding(name, scope) is None and \
+                not (isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_param(scope, name)):
+            d = self.imported_objects[name]
         elif self.resolver is not None and isinstance(scope, ast.FunctionDef) and _is_param(scope, name) and \
                 name not in self.assigns.get(id(scope), {}):
             found = self.resolver.param_defaults(scope, name, self.path)

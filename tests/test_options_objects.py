@@ -491,3 +491,70 @@ def test_channels_set_on_branches_of_a_required_flag(tmp_path, kernel, bug):
     else:
         assert a.findings == []
         assert _lint(path, {"Discriminator": [(2, 1, 16, 16)]}).findings == []
+
+
+_CONFIG = '''"""The project's options: a plain class's attributes (``from config import opt``)."""
+
+
+class DefaultConfig(object):
+    model = 'SmallNet'
+    width = 8
+    num_classes = 10
+    use_gpu = False
+
+    def _parse(self, kwargs):
+        for k, v in kwargs.items():
+            setattr(self, k, v)
+
+
+opt = DefaultConfig()
+'''
+_MODEL = '''import torch.nn as nn
+
+
+class SmallNet(nn.Module):
+    def __init__(self, opt):
+        super().__init__()
+        self.conv = nn.Conv2d(3, opt.width, 3, padding=1)
+        self.pool = nn.MaxPool2d(4)
+        self.fc = nn.Linear(opt.width * 8 * 8, opt.num_classes)
+
+    def forward(self, x):
+        x = self.pool(self.conv(x)).flatten(1)
+        return self.fc(x)
+'''
+_TRAIN = '''import torch
+
+from config import opt
+from models import SmallNet
+
+
+def train(**kwargs):
+    opt._parse(kwargs)
+    model = SmallNet(opt)
+    model(torch.randn(2, 3, 28, 28))
+
+
+if __name__ == "__main__":
+    train()
+'''
+
+
+def test_options_of_an_imported_config_object(tmp_path):
+    """``from config import opt`` with ``opt = DefaultConfig()`` there (chenyuntc/pytorch-book's
+    Chapter 9 layout): the model built with the class's attributes, fed the script's input."""
+    (tmp_path / "config.py").write_text(_CONFIG)
+    (tmp_path / "models.py").write_text(_MODEL)
+    (tmp_path / "train.py").write_text(_TRAIN)
+    (f,) = _lint(tmp_path / "models.py").findings
+    assert f.code == "SHP002" and f.line == 13, f.message
+    assert "SmallNet(argparse.Namespace(num_classes=10, width=8))" in f.message and "train.py:9" in f.message
+    rc, where, err = _torch(tmp_path, "train.py")
+    assert rc != 0 and where == ((tmp_path / "models.py").resolve(), 13), err
+    # 32x32 images fit the 8 * 8 the layer expects: nothing to say, and torch agrees
+    (tmp_path / "train.py").write_text(_TRAIN.replace("28, 28", "32, 32"))
+    assert _lint(tmp_path / "models.py").findings == []
+    assert _torch(tmp_path, "train.py")[0] == 0
+    # an attribute the scripts set is not the class's any more: no construction with it
+    (tmp_path / "train.py").write_text(_TRAIN.replace("    opt._parse(kwargs)", "    opt.width = 16"))
+    assert _lint(tmp_path / "models.py").findings == []
