@@ -41,28 +41,42 @@ class _Scanner:
         # `setattr(name, ...)`, `name.add_module(...)`: a model changed after it was built
         self.patched: Set[Tuple[Optional[int], str]] = set()
         self.functions: Dict[int, cst.FunctionDef] = {}  # id -> every function met (for patched)
+        # where each call and each assigned value is: (its rank in source order, id of the block
+        # of statements it is in), and each block's enclosing block: which of several bindings of
+        # a name reaches a call (_reaching_ctor)
+        self.pos: Dict[int, Tuple[int, int]] = {}
+        self.block_parent: Dict[int, Optional[int]] = {}
 
     def scan(self, tree: cst.CSTNode) -> "_Scanner":
         # nothing inside a class body is collected: not walking it halves the planner's cost
         # libcst's node classes are ABCs (a slow isinstance); these four have no subclasses
         class_def, function_def, call, assign = cst.ClassDef, cst.FunctionDef, cst.Call, cst.Assign
-        stack: List[Any] = [(tree, None)]
+        block_kinds = (cst.IndentedBlock, cst.Module, cst.SimpleStatementSuite)
+        self.block_parent[id(tree)] = None
+        stack: List[Any] = [(tree, None, id(tree))]
+        rank = 0
         while stack:
-            node, fn = stack.pop()
+            node, fn, block = stack.pop()
+            rank += 1
             kind = type(node)
             if kind is class_def:
                 continue
+            if kind in block_kinds and node is not tree:
+                self.block_parent[id(node)] = block
+                block = id(node)
             if kind is function_def:
                 fn = node
                 self.functions[id(node)] = node
             elif kind is call:
                 self.calls.append((node, fn))
+                self.pos[id(node)] = (rank, block)
                 root = _patching_call(node)
                 if root is not None:
                     self.patched.add((id(fn) if fn is not None else None, root))
             elif kind is assign:
                 if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
                     self.assigns.append((node.targets[0].target.value, node.value, fn))
+                    self.pos[id(node.value)] = (rank, block)
                 for t in node.targets:
                     root = _patched_root(t.target) if not _rewrapped(t.target, node.value) else None
                     if root is not None:
@@ -74,8 +88,17 @@ class _Scanner:
             kids = code_children(node)
             if kids:
                 kids.reverse()
-                stack.extend(zip(kids, repeat(fn)))
+                stack.extend(zip(kids, repeat(fn), repeat(block)))
         return self
+
+    def encloses(self, outer: int, inner: int) -> bool:
+        """Whether the block ``outer`` is ``inner`` or one of the blocks around it."""
+        b: Optional[int] = inner
+        while b is not None:
+            if b == outer:
+                return True
+            b = self.block_parent.get(b)
+        return False
 
 
 def _patched_root(target) -> Optional[str]:
@@ -237,7 +260,7 @@ class Planner:
 
     def plan(self) -> List[Run]:
         classes = self.model_classes()
-        scanner = _Scanner().scan(self.src.tree)
+        scanner = self._scanner = _Scanner().scan(self.src.tree)
         runs: List[Run] = []
         seen: Dict[Tuple[str, str, str], Run] = {}
         # variable -> construction call, for `model = Net(); model(x)` and `summary(model, ...)`
@@ -517,6 +540,32 @@ class Planner:
                 env[name] = v
         return env
 
+    def _reaching_ctor(self, call: cst.Call, view: "_ScopeView", name: str) -> Optional[cst.Call]:
+        """The construction the variable ``name`` holds where ``call`` uses it. A name bound once
+        (and rewrapped: `model = model.to(device)`) holds its construction; one bound to several
+        values (`trans = STN3d(); trans(x)` ... `trans = STNkd(k=64); trans(y)`) holds the binding
+        just before the call in the same or an enclosing block of the same scope, else nothing
+        is assumed."""
+        ctor = view.ctor(name)
+        if ctor is None:
+            return None
+        values = [v for v in view.values(name) if not _rewraps(v, name)]
+        if len(values) <= 1:
+            return ctor
+        scan = self._scanner
+        here = scan.pos.get(id(call))
+        if here is None or (view.fn is not None and name not in view.own[1]):
+            return None  # a module variable bound several times, used in a function: when?
+        before = [(scan.pos[id(v)], v) for v in values if id(v) in scan.pos and scan.pos[id(v)][0] < here[0]]
+        if not before:
+            return None
+        (_rank, block), v = max(before, key=lambda t: t[0][0])
+        if not scan.encloses(block, here[1]):
+            return None  # bound under a branch or loop the call is not in
+        u = _unchain(v)
+        return u if isinstance(u, cst.Call) and (self._called_class(u) is not None or
+                                                 view.fn is None and self._is_container_model(u)) else None
+
     def _input_of(self, call: cst.Call, view: "_ScopeView") -> Optional[Tuple[cst.Call, List[InputSpec], str]]:
         func = call.func
         # model(x) / model.forward(x) with x a tensor factory call
@@ -527,7 +576,7 @@ class Planner:
         if isinstance(target, cst.Name):
             if self._is_patched(target.value, view.fn):
                 return None  # `model.fc = nn.Linear(...)` after the build: not the model built
-            ctor = view.ctor(target.value)
+            ctor = self._reaching_ctor(call, view, target.value)
         elif isinstance(target, cst.Call):
             inner = _unchain(target)
             if self._called_class(inner) is not None:
@@ -557,7 +606,7 @@ class Planner:
             if isinstance(m, cst.Name):
                 if self._is_patched(m.value, view.fn):
                     return None
-                ctor = view.ctor(m.value)
+                ctor = self._reaching_ctor(call, view, m.value)
             elif isinstance(m, cst.Call) and self._called_class(m) is not None:
                 ctor = m
             if ctor is None:

@@ -229,3 +229,60 @@ def test_legacy_input_in_another_file(tmp_path, expr):
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("net", None)
+
+
+REBOUND = '''import torch
+import torch.nn as nn
+
+
+class STN3d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(3, 64, 1)
+
+    def forward(self, x):
+        return self.conv1(x)
+
+
+class STNkd(nn.Module):
+    def __init__(self, k=64):
+        super().__init__()
+        self.conv1 = nn.Conv1d(k, 64, 1)
+
+    def forward(self, x):
+        return self.conv1(x)
+
+
+if __name__ == "__main__":
+    trans = STN3d()
+    out = trans(torch.rand(4, 3, 50))
+    trans = STNkd(k=64)
+    out = trans(torch.rand(4, NK, 50))
+'''
+
+
+@pytest.mark.parametrize("nk", [64, 65])
+def test_a_name_bound_twice_feeds_the_model_it_holds_there(tmp_path, nk):
+    """pointnet.pytorch's own __main__ reuses one name for two models: each call is the model
+    bound just before it, never the last one bound (a false SHP003 on STNkd fed STN3d's input)."""
+    from shapelint.engine import analyze_source
+
+    code = REBOUND.replace("NK", str(nk))
+    a = analyze_source(code, str(tmp_path / "m.py"), strict=True)
+    runs = {(r.ctor_text, r.input_text()) for r in a.runs if r.concrete}
+    assert ("STN3d()", "4x3x50") in runs and (("STNkd(k=64)", f"4x{nk}x50") in runs)
+    got = [(f.line, f.code) for f in a.findings]
+    path = tmp_path / "m.py"
+    path.write_text(code)
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
+    if nk == 64:
+        assert got == [] and r.returncode == 0, (got, r.stderr)
+    else:  # the second model fed 65 channels: torch fails in STNkd's forward, where it is reported
+        assert got == [(20, "SHP003")] and 'line 20' in r.stderr, (got, r.stderr)
+    # under a branch the call is not in, no binding is assumed to reach it
+    branchy = code.replace("    trans = STNkd(k=64)\n", "    if len(out):\n        trans = STNkd(k=64)\n")
+    b = analyze_source(branchy, str(tmp_path / "m.py"), strict=True)
+    assert not [r for r in b.runs if r.concrete and r.ctor_text == "STNkd(k=64)"]
+    assert b.findings == []
