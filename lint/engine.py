@@ -26,7 +26,8 @@ from .guard import paused_gc
 from .frameworks.torch.inputs import batch_dim, symbolic_input
 from .options import InputSpec, ShapelintInputError, spec_dtype, spec_name
 from .rules_registry import forward_end_hooks
-from .planner import _STDLIB_NAMES, Planner, _returned_calls, _unchain, _walk_returns  # noqa: F401 - planning moved to planner.py; re-exported
+from .planner import (_STDLIB_NAMES, Planner, _bound_names, _returned_calls, _unchain,  # noqa: F401 - re-exported
+                      _walk_returns)
 from .results import Finding, Run  # noqa: F401 - re-exported: shapelint.engine.Finding/Run
 from .core import interpreter as _interpreter
 
@@ -589,23 +590,8 @@ def _config_keys(planner: "Planner", owner: ClassInfo, init: cst.FunctionDef, na
 
 
 def _bound_in(fn: cst.FunctionDef) -> set:
-    names: set = set()
-
-    class V(cst.CSTVisitor):
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            if isinstance(node.target, cst.Name):
-                names.add(node.target.value)
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            if isinstance(node.target, cst.Name):
-                names.add(node.target.value)
-
-        def visit_For(self, node: cst.For) -> None:
-            if isinstance(node.target, cst.Name):
-                names.add(node.target.value)
-
-    fn.body.visit(V())
-    return names
+    """The names the body of ``fn`` binds (its parameters rebound included, not merely taken)."""
+    return _bound_names(fn.with_changes(params=cst.Parameters()))
 
 
 def _required_params(planner: "Planner", info: ClassInfo) -> List[str]:
