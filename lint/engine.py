@@ -391,7 +391,7 @@ def _execute_all(src, runs, strict, project, exploratory: bool = False) -> None:
 _INT_WORDS = ("channel", "dim", "size", "plane", "feature", "depth", "width", "class", "hidden", "latent",
               "filters", "nz", "nc", "ngf", "ndf", "isize", "ngpu", "factor", "heads", "embed", "units",
               "num_", "n_", "groups", "expansion")
-_INT_TOKENS = {"ch", "chs", "chan", "chans", "nf", "dim"}  # whole words of a name: `in_ch`, `out_ch`
+_INT_TOKENS = {"ch", "chs", "chan", "chans", "nf"}  # whole words of a name: `in_ch`, `out_ch`
 _RESERVED = {"N", "C", "H", "W", "D", "L", "T"}  # the symbolic input's own dims
 
 

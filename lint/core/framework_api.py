@@ -106,6 +106,11 @@ class Framework:
         """``hasattr(obj, name)`` on a framework value: True, False, UNKNOWN, or NOT_MINE."""
         return NOT_MINE
 
+    def class_attr(self, interp: "Interpreter", info: "ClassInfo", attr: str) -> Any:
+        """An attribute a user class inherits from this framework's classes, that the class body
+        does not define (``Fn.apply`` of an autograd Function), or NOT_MINE."""
+        return NOT_MINE
+
     # -- planning
     def file_runs(self, src: "SourceModule", strict: bool, interpreter: Callable[[], "Interpreter"]) -> list:
         """Runs (``shapelint.results.Run``, already executed, ``root`` None) for code of the file the

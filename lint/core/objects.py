@@ -117,24 +117,11 @@ class ObjectsMixin(_Host):
                 return FunctionValue(fn, c.source, bound_self=instance, cls=c)
             if attr in c.class_assigns:
                 return self.eval(c.class_assigns[attr], Frame(src=c.source))
-        if attr == "apply" and instance is None:
-            return self._autograd_apply(info)
-        return UNKNOWN
-
-    def _autograd_apply(self, info: ClassInfo) -> Any:
-        """``Fn.apply`` of a custom ``torch.autograd.Function`` (shake-shake's mixing, a gradient
-        reversal, a binarizing activation): its ``forward(ctx, ...)`` staticmethod, given a context
-        object of its own (``ctx.save_for_backward(...)``, ``ctx.alpha = a``); the shapes are those of
-        the forward it computes. Anything else: unknown."""
-        if not any(isinstance(b, Qual) and b.name in _AUTOGRAD_FUNCTION
-                   for c in self.mro(info) for b in (self.eval(n, Frame(src=c.source)) for n in c.base_nodes)):
-            return UNKNOWN
-        for c in self.mro(info):
-            fn = c.methods.get("forward")
-            if fn is not None:
-                if "staticmethod" not in [dotted(d.decorator) for d in fn.decorators]:
-                    return UNKNOWN
-                return Partial(FunctionValue(fn, c.source, cls=c), (ObjectValue(None, {}),), {})
+        if instance is None:
+            for fw in self.frameworks:  # inherited from a framework class (an autograd Function's apply)
+                v = fw.class_attr(self, info, attr)
+                if v is not NOT_MINE:
+                    return v
         return UNKNOWN
 
     def mro(self, info: ClassInfo) -> List[ClassInfo]:
@@ -294,8 +281,6 @@ class SuperRef:
         self.cls = cls
         self.instance = instance
 
-
-_AUTOGRAD_FUNCTION = ("torch.autograd.Function", "torch.autograd.function.Function")
 
 from .expressions import _FRAMEWORK_VALUES  # noqa: E402
 from .frames import Frame

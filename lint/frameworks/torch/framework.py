@@ -12,9 +12,9 @@ if TYPE_CHECKING:
 from ...core.frames import Frame
 from ...core.objects import SuperRef
 from ...core import dims as D
-from ...core.source import ClassInfo
-from ...core.values import (UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue, Param, Qual,
-                             Tensor)
+from ...core.source import ClassInfo, dotted
+from ...core.values import (UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue, Param, Partial,
+                             Qual, Tensor)
 from .. import NOT_MINE, Framework, register
 from . import layers as L
 from . import einops_ops as E
@@ -361,6 +361,27 @@ def _module_only(interp: Interpreter, info: Optional[ClassInfo]) -> bool:
     return True
 
 
+_AUTOGRAD_FUNCTION = ("torch.autograd.Function", "torch.autograd.function.Function")
+
+
+def autograd_apply(interp: Interpreter, info: ClassInfo) -> Any:
+    """``Fn.apply`` of a custom ``torch.autograd.Function`` (shake-shake's mixing, a gradient
+    reversal, a binarizing activation): its ``forward(ctx, ...)`` staticmethod, given a context
+    object of its own (``ctx.save_for_backward(...)``, ``ctx.alpha = a``); the shapes are those of
+    the forward it computes. Anything else: NOT_MINE (unknown)."""
+    mro = interp.mro(info)
+    if not any(isinstance(b, Qual) and b.name in _AUTOGRAD_FUNCTION
+               for c in mro for b in (interp.eval(n, Frame(src=c.source)) for n in c.base_nodes)):
+        return NOT_MINE
+    for c in mro:
+        fn = c.methods.get("forward")
+        if fn is not None:
+            if "staticmethod" not in [dotted(d.decorator) for d in fn.decorators]:
+                return UNKNOWN
+            return Partial(FunctionValue(fn, c.source, cls=c), (ObjectValue(None, {}),), {})
+    return UNKNOWN
+
+
 def has_attr(interp: Interpreter, obj: ModuleValue, name: str) -> Any:
     """hasattr(self, 'shortcut') on a module whose layout is known."""
     if obj.uncertain:
@@ -443,6 +464,9 @@ class TorchFramework(Framework):
                 name == "scaled_dot_product_attention":
             return True  # every torch 2 has it (libraries test for it to pick their attention path)
         return has_attr(interp, obj, name) if isinstance(obj, ModuleValue) else NOT_MINE
+
+    def class_attr(self, interp, info, attr) -> Any:
+        return autograd_apply(interp, info) if attr == "apply" else NOT_MINE
 
 
 register(TorchFramework())
