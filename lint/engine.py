@@ -7,6 +7,7 @@ layer that the input meets (symbolic ``(N, C, H, W)``).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -169,6 +170,8 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
             t = symbolic_input(probe_layers.get(i), i)
             if t is None and i < len(names):
                 t = _latent_input(probe_layers.get(i), names[i])
+            if t is not None and run.fixed and t.shape is not None:
+                t = t.with_shape(tuple(D.substitute(d, run.fixed) for d in t.shape), t.batch_dim)
             inputs.append(t if t is not None else Tensor(None))
         declared = _declared_input(root, inputs)
         if declared is not None:
@@ -372,6 +375,8 @@ def _execute_all(src, runs, strict, project, exploratory: bool = False) -> None:
     for run in runs:
         try:
             execute(src, run, strict, project)
+            if run.inputs is None:
+                _settle_narrowing(src, run, strict, project, [MAX_NARROW_RUNS])
         except AnalysisAbort as e:
             run.error = f"abandoned: {e}"
         except RecursionError as e:
@@ -384,6 +389,45 @@ def _execute_all(src, runs, strict, project, exploratory: bool = False) -> None:
             if strict:
                 raise
             run.error = f"{type(e).__name__}: {e}"
+
+
+MAX_NARROW_RUNS = 6  # runs at fixed input sizes one class may cost (_settle_narrowing)
+
+
+def _settle_narrowing(src, run: Run, strict: bool, project, budget: List[int]) -> None:
+    """The first check of a symbolic run that failed for every input size but a few (a residual
+    add of ``H-1`` and ``H``, which torch broadcasts only at H = 2; core/facts.py Narrowing) is a
+    violation when the model fails at each of those few sizes too: each is run, with that input
+    size fixed (and settled the same way in turn). Any size that runs through, or any run that
+    cannot be followed to its end, leaves the check undecided, as it was."""
+    first = next((f for f in run.facts if f.kind in ("violation", "narrow")), None)
+    if first is None or first.kind != "narrow":
+        return
+    n = first.payload
+    inputs = {s for t in run.input_tensors if t.shape is not None for d in t.shape for s in D.symbols(d)}
+    if n.symbol not in inputs or n.symbol in run.fixed or len(n.values) > budget[0]:
+        return
+    for v in n.values:
+        budget[0] -= 1
+        sub = dataclasses.replace(run, fixed={**run.fixed, n.symbol: v}, root=None, input_tensors=[], output=None,
+                                  calls=[], facts=[], error=None, skipped=[], not_built=None)
+        try:
+            execute(src, sub, strict, project)
+        except (AnalysisAbort, RecursionError):
+            return
+        except Exception:
+            if strict:
+                raise
+            return
+        if sub.error or sub.root is None:
+            return
+        _settle_narrowing(src, sub, strict, project, budget)
+        if not any(f.kind == "violation" and f.payload.KIND != "batch_fold" for f in sub.facts):
+            return
+    where = ", ".join(str(v) for v in n.values)
+    first.kind = "violation"
+    first.payload = dataclasses.replace(n.payload, only=f"{n.symbol} = {where}") \
+        if hasattr(n.payload, "only") else n.payload
 
 
 # parameter names that hold a size or a count (a symbolic dim stands for them); anything else

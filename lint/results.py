@@ -70,6 +70,9 @@ class Run:
     # there is no model (the class is listed as not analysed with this reason; nothing reported)
     not_built: Optional[str] = None
     from_options: bool = False  # built from argparse defaults found in another file (lint/constructions.py)
+    # input sizes fixed to one value (symbol -> int): the runs engine._settle_narrowing makes to
+    # check a model at the few sizes where one of its checks passes
+    fixed: Dict[str, int] = field(default_factory=dict)
 
     @property
     def concrete(self) -> bool:

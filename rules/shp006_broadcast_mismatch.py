@@ -22,7 +22,11 @@ a decoder level that only an odd input size reaches.
 
 With no input shape the check holds for every input size, an image being at least 2x2 (a
 one-pixel map broadcasts against anything): `out += x` where each 3x3 conv of the block pads by 2
-gives `[N, 16, H+2, W+2]` against `[N, 16, H, W]`, wrong for every image.
+gives `[N, 16, H+2, W+2]` against `[N, 16, H, W]`, wrong for every image. When the two sides fit
+at only a few sizes (a branch one pixel short, `H-1` against `H`, broadcasts where it is 1x1: at
+H = 2), the model is run at each of those sizes; if it fails at every one, the add is reported,
+naming them: `(they fit only for W = 2, where the model fails anyway)`. If it runs at one of them,
+nothing is said.
 
 ## Example
 ```python
@@ -49,6 +53,7 @@ class Broadcast(Payload):
     dim: int
     a: Any
     b: Any
+    only: str = ""  # they fit only at these input sizes, where the model fails anyway ('H = 2')
 
 
 @dataclass
@@ -62,6 +67,7 @@ class ConcatMismatch(Payload):
     bad: int
     a: Any
     b: Any
+    only: str = ""
 
 
 @dataclass
@@ -174,7 +180,7 @@ def message(d: Union[Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, Eins
     if isinstance(d, ConcatMismatch):
         shapes = ", ".join(ctx.shape(s) for s in d.shapes)
         return (f"{ctx.text(node)}: tensors {shapes} differ in dim {d.bad} ({ctx.dim(d.a)} vs "
-                f"{ctx.dim(d.b)}); only dim {d.dim} may differ{ctx.input_desc()}")
+                f"{ctx.dim(d.b)}); only dim {d.dim} may differ{_only(d)}{ctx.input_desc()}")
     if isinstance(d, ConcatRank):
         return f"{ctx.text(node)}: tensors must have the same number of dimensions, got {sorted(d.ranks)}"
     if isinstance(d, EinsumMismatch):
@@ -185,4 +191,8 @@ def message(d: Union[Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, Eins
         return (f"{ctx.text(node)}: matrix product of {ctx.shape(d.left)} and {ctx.shape(d.right)}: "
                 f"inner dimensions {ctx.dim(d.a)} and {ctx.dim(d.b)} differ{ctx.input_desc()}")
     return (f"{ctx.text(node)}: shapes {ctx.shape(d.left)} and {ctx.shape(d.right)} do not broadcast: "
-            f"dim {d.dim} is {ctx.dim(d.a)} vs {ctx.dim(d.b)}{ctx.input_desc()}")
+            f"dim {d.dim} is {ctx.dim(d.a)} vs {ctx.dim(d.b)}{_only(d)}{ctx.input_desc()}")
+
+
+def _only(d: Union[Broadcast, ConcatMismatch]) -> str:
+    return f" (they fit only for {d.only}, where the model fails anyway)" if d.only else ""

@@ -422,3 +422,52 @@ def test_broadcast_reported_only_where_no_valid_size_broadcasts(common, pair, im
             b, ok_b = ref_chain(c, right)
             if ok and ok_a and ok_b:
                 assert a != b and a != 1 and b != 1, (D.text(f), D.text(g), h, a, b)
+
+
+def _brute_fit(common, left, right, lo, ok, hi=3000):
+    out = []
+    for h in range(lo, hi + 1):
+        c = ref_chain(h, common)[0]
+        a, b = ref_chain(c, left)[0], ref_chain(c, right)[0]
+        if a >= 1 and b >= 1 and ok(a, b):
+            out.append(h)
+    return out
+
+
+@SETTINGS
+@given(st.lists(steps(), min_size=0, max_size=3), st.one_of(branch_pairs(), skip_pairs()), st.booleans(),
+       st.booleans())
+def test_finitely_where_lists_every_fitting_size(common, pair, image, concat):
+    """D.finitely_where (a residual add or skip concat that fits at only a few input sizes; the
+    engine then checks the model at each): when it answers, its values are exactly the sizes from
+    2 (an image) or 1 up to 3000 where both branches are >= 1 and fit, none beyond its proof."""
+    from shapelint.frameworks.torch import tensor_ops as T
+
+    left, right = pair
+    lo = 2 if image else 1
+    base = sym_chain(D.sym("H", lo=lo), common)
+    f, g = sym_chain(base, left), sym_chain(base, right)
+    ok = int.__eq__ if concat else T._broadcasts
+    got = D.finitely_where(f, g, ok)
+    if got is None:
+        return
+    symbol, values = got
+    assert symbol == "H" and len(values) <= D.MAX_NARROW
+    assert values == _brute_fit(common, left, right, lo, ok), (D.text(f), D.text(g), values)
+
+
+def test_finitely_where_examples():
+    from shapelint.frameworks.torch import tensor_ops as T
+
+    H = D.sym("H", lo=2)
+    # a 4x4 kernel padded by 1 in a residual block: H-1 against H broadcasts only at H = 2
+    assert D.finitely_where(D.sub(H, 1), H, T._broadcasts) == ("H", [2])
+    # ...and never concatenates
+    assert D.finitely_where(D.sub(H, 1), H, int.__eq__) == ("H", [])
+    # a 3x3 pool under a 2x upsampling against its skip: 2*(H//3) == H nowhere from 2 on
+    assert D.finitely_where(D.mul(D.floordiv(H, 3), 2), H, int.__eq__) == ("H", [])
+    # sizes that agree for every even H: not finitely many, no answer
+    assert D.finitely_where(D.mul(D.floordiv(H, 2), 2), H, int.__eq__) is None
+    # two symbols, or an unknown size: no answer
+    assert D.finitely_where(D.sym("W"), H, T._broadcasts) is None
+    assert D.finitely_where(D.fresh(), H, T._broadcasts) is None

@@ -60,6 +60,7 @@ NO_FIX = {
     "unet_skip_sizes_bug": _UPSTREAM + "the first DoubleConv conv pads by 2",
     "construct_factory_sizes_bug": _UPSTREAM + "conv3x3 pads by 2",
     "construct_autograd_function_bug": _UPSTREAM + "the second branch's last conv has a 2x2 kernel",
+    "residual_shrink_bug": _UPSTREAM + "conv2 has a 4x4 kernel padded by 1",
     "keras_unet_bug": _UPSTREAM + "the encoder's 'valid' convolutions shrink the skip",
     "seq_positional_encoding_bug": "any table of at least 80 positions works: a capacity, not one right number",
     "seq_nanogpt_overflow_bug": "block_size sizes the position table and the causal mask; any value >= 40 "

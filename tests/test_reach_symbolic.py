@@ -41,9 +41,14 @@ CASES = [
      [("Generator(128)", (2, 128)), ("Generator(7, ngf=64)", (3, 7))]),
     ("construct_size_by_use_bug.py", "Discriminator(M=M)", "(for any value of M)",
      [("Discriminator(32)", (2, 3, 32, 32)), ("Discriminator(64)", (1, 3, 64, 64)), ("Discriminator(7)", (2, 3, 9, 13))]),
+    # the add fits only where the branch is 1x1 (W = 2), and there a later block fails: checked by
+    # running the model at W = 2 (engine._settle_narrowing)
+    ("residual_shrink_bug.py", "W-1 vs W", "(they fit only for W = 2, where the model fails anyway)",
+     [("PreActResNet()", (2, 3, 32, 32)), ("PreActResNet((1, 1, 1))", (1, 3, 17, 40)),
+      ("PreActResNet()", (2, 3, 3, 3))]),
 ]
 CLEAN = ["construct_config_keys.py", "construct_factory_sizes.py", "unet_skip_sizes.py", "construct_size_by_use.py",
-         "gan_latent_linear.py", "construct_autograd_function.py"]
+         "gan_latent_linear.py", "construct_autograd_function.py", "residual_shrink.py"]
 
 
 def _alone(name: str, tmp_path: Path) -> Path:
@@ -97,3 +102,31 @@ def test_torch_fails_on_the_marked_line_for_other_values(name, ctor, why, varian
         assert frames and frames[-1].lineno + 1 == line, (construction, shape, e.value)
     # (the clean files run in torch from their own __main__: tests/test_verify_with_torch.py)
     sys.modules.pop(spec.name, None)
+
+
+ONE_BLOCK = """
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, kernel_size=4, padding=1)
+
+    def forward(self, x):
+        return self.conv(x) + x
+"""
+
+
+def test_a_size_where_the_add_fits_and_the_model_runs_keeps_it_quiet():
+    """The same one-pixel-short residual with nothing after it: at 2x2 torch broadcasts the 1x1
+    branch and the model runs, so no claim holds for every input size and nothing is reported."""
+    a = analyze_source(ONE_BLOCK, "one_block.py", strict=True)
+    assert not a.findings, [f.message for f in a.findings]
+    torch = pytest.importorskip("torch")
+    ns: dict = {}
+    exec(compile(ONE_BLOCK, "one_block.py", "exec"), ns)
+    block = ns["Block"]()
+    assert block(torch.randn(1, 3, 2, 2)).shape == (1, 3, 2, 2)
+    with pytest.raises(RuntimeError, match="must match the size"):
+        block(torch.randn(1, 3, 3, 3))

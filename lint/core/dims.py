@@ -711,3 +711,70 @@ def _subst_atom(a: Atom, env) -> Dim:
 
 def as_int(x: Dim) -> Optional[int]:
     return x if isinstance(x, int) else None
+
+
+MAX_NARROW = 4  # at most this many input sizes are checked one by one (engine: _settle_narrowing)
+_NARROW_SCAN = 1 << 13
+
+
+def finitely_where(a: Dim, b: Dim, ok) -> Optional[Tuple[str, List[int]]]:
+    """The few values of the one symbol of ``a`` and ``b`` where ``ok(a, b)`` holds, when that set
+    is proven finite: ``(symbol, values)``, or None (several symbols, products, more than
+    MAX_NARROW values, or no proof). ``ok`` is only ever true where both sizes are >= 1 and either
+    equal or one of them is 1 (torch's broadcasting; ``torch.cat`` passes ``a == b``).
+
+    The proof: a and b are non-decreasing and linear in the symbol up to floor divisions, so from
+    where both are >= 2 neither is 1 again; their difference d grows by exactly ``slope * P`` per
+    period P (P a multiple of every division's step, as in :func:`never_zero`), so once a whole
+    period has d of the slope's sign (non-zero), every later value has it too. Before that point
+    every value is checked."""
+    if isinstance(a, int) or isinstance(b, int) or a.is_opaque() or b.is_opaque():
+        return None
+    if not (a.monotone() and b.monotone()):
+        return None
+    syms = a.symbols() | b.symbols()
+    if len(syms) != 1 or a.symbols() != b.symbols():
+        return None
+    s = next(iter(syms))
+    steps: List[int] = []
+    sa, sb = _slope(a, s, steps), _slope(b, s, steps)
+    if sa is None or sb is None or sa <= 0 or sb <= 0:
+        return None
+    period = 1
+    for k in steps:
+        period = period * k // math.gcd(period, k)
+        if period > MAX_PERIOD:
+            return None
+    lo = max(least(a, s), least(b, s))
+    fa = lambda v: _eval(a, {s: v})  # noqa: E731
+    fb = lambda v: _eval(b, {s: v})  # noqa: E731
+    two_a, two_b = first_at_least(fa, 2, lo), first_at_least(fb, 2, lo)
+    if two_a is None or two_b is None:
+        return None
+    start = max(two_a, two_b)  # from here on, no side is 1 (nor below)
+    slope = sa - sb
+    end: Optional[int] = None
+    if slope == 0:
+        if not never_zero(sub(a, b)):
+            return None
+        end = start
+    else:
+        sign = 1 if slope > 0 else -1
+        run, v = 0, start
+        while v < start + _NARROW_SCAN:
+            d = fa(v) - fb(v)
+            run = run + 1 if d * sign > 0 else 0
+            v += 1
+            if run >= period:
+                end = v - period
+                break
+        if end is None:
+            return None
+    found = []
+    for v in range(lo, end):
+        x, y = fa(v), fb(v)
+        if x >= 1 and y >= 1 and ok(x, y):
+            found.append(v)
+            if len(found) > MAX_NARROW:
+                return None
+    return s, found

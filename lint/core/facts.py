@@ -92,8 +92,20 @@ class Fold:
 
 
 @dataclass
+class Narrowing:
+    """A check that holds for only a few values of one input size (``symbol`` in ``values``: a
+    residual add of ``H-1`` and ``H`` broadcasts only at H = 2) and fails for every other one with
+    ``payload``. The engine runs the model at each of those values (engine._settle_narrowing): if
+    it fails at every one, the check is a violation after all."""
+
+    payload: Payload
+    symbol: str
+    values: Tuple[int, ...]
+
+
+@dataclass
 class Fact:
-    kind: str  # 'violation' | 'assume' | 'fold'
+    kind: str  # 'violation' | 'assume' | 'fold' | 'narrow'
     node: Any
     payload: Any = None  # a Payload (violation), an Assumption (assume) or a Fold (fold)
     module: Optional["ModuleValue"] = None  # the layer the violation belongs to, if any
@@ -140,14 +152,19 @@ class AnalysisContext:
     def fold(self, fold: Fold, node: Any) -> None:
         self.facts.append(Fact("fold", node, fold))
 
+    def narrow(self, narrowing: Narrowing, node: Any, module: Optional["ModuleValue"] = None, src: Any = None,
+               sites: Tuple[Any, ...] = ()) -> None:
+        self.facts.append(Fact("narrow", node, narrowing, module, src, sites))
+
 
 @dataclass
 class RuleScope:
     """What a shape rule may report while it runs, bound (by the interpreter) to the call being
-    evaluated: ``assume(a, b, what)`` and ``fold(Fold)``."""
+    evaluated: ``assume(a, b, what)``, ``fold(Fold)`` and ``narrow(Narrowing)``."""
 
     assume: Callable[[Any, Any, str], None]
     fold: Callable[[Fold], None]
+    narrow: Callable[[Narrowing], None] = lambda n: None
 
 
 _SCOPE: ContextVar[Optional[RuleScope]] = ContextVar("shapelint_rule_scope", default=None)
@@ -174,6 +191,13 @@ def assumed(a: Any, b: Any, what: str) -> None:
     scope = _SCOPE.get()
     if scope is not None:
         scope.assume(a, b, what)
+
+
+def narrowed(payload: Payload, symbol: str, values: Tuple[int, ...]) -> None:
+    """A check passes only where ``symbol`` is one of ``values`` (and fails with ``payload`` elsewhere)."""
+    scope = _SCOPE.get()
+    if scope is not None:
+        scope.narrow(Narrowing(payload, symbol, tuple(values)))
 
 
 def folded(fold: Fold) -> None:

@@ -251,7 +251,8 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
 
     def tensor_rule(self, thunk, node, module=None):
         # the rule reports assumptions and folds through a per-thread scope (core/facts.py)
-        scope = RuleScope(lambda a, b, what: self.assume(a, b, node, what), lambda f: self.fold(f, node))
+        scope = RuleScope(lambda a, b, what: self.assume(a, b, node, what), lambda f: self.fold(f, node),
+                          lambda n: self.narrow(n, node, module))
         with rule_scope(scope):
             try:
                 return thunk()
@@ -260,6 +261,10 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
                 return Tensor(None)
             except Unknowable:
                 return Tensor(None)
+
+    def narrow(self, narrowing, node, module=None):
+        if not self.speculative and not self.quiet:
+            self.context.narrow(narrowing, node, module, self.src_stack[-1], tuple(self.call_sites))
 
     def fold(self, fold: Fold, node):
         if not self.speculative and not self.quiet:

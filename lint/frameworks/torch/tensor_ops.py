@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Sequence
 
 from ...core import dims as D
-from ...core.facts import Fold, Unknowable, Violation, assumed, folded
+from ...core.facts import Fold, Unknowable, Violation, assumed, folded, narrowed
 from ...rules import shp007_invalid_config as C
 from ...rules.shp001_flatten_size import ReshapeSize, ViewSize
 from ...rules.shp004_spatial_collapse import Collapse
@@ -220,9 +220,12 @@ def broadcast(a: Tensor, b: Tensor, op: str) -> Tensor:
         rel = D.equal(x, y)
         if rel == D.ALWAYS:
             out.append(x)
-        elif rel == D.NEVER and (_never_one(x) and _never_one(y) or _one_only_where_invalid(x, y)):
-            raise Violation(Broadcast(op=op, left=tuple(sa), right=tuple(sb), dim=i - n, a=x, b=y))
-        elif _never_one(x) and _never_one(y):
+            continue
+        bad = Broadcast(op=op, left=tuple(sa), right=tuple(sb), dim=i - n, a=x, b=y)
+        if rel == D.NEVER and (_never_one(x) and _never_one(y) or _one_only_where_invalid(x, y)):
+            raise Violation(bad)
+        _narrow(x, y, bad, _broadcasts)
+        if _never_one(x) and _never_one(y):
             assumed(x, y, op)
             out.append(x)
         else:
@@ -231,6 +234,22 @@ def broadcast(a: Tensor, b: Tensor, op: str) -> Tensor:
     bd = a.batch_dim if a.batch_dim is not None and len(sa) == n else (
         b.batch_dim if b.batch_dim is not None and len(sb) == n else None)
     return Tensor(tuple(out), a.dtype if a.dtype == b.dtype else "float", bd)
+
+
+def _broadcasts(a: int, b: int) -> bool:
+    return a == b or a == 1 or b == 1
+
+
+def _narrow(x, y, bad, ok) -> None:
+    """Two sizes of one input symbol that fit (``ok``) for only a few of its values: the engine
+    checks the model at each of them (core/facts.py Narrowing); none at all: a violation now."""
+    found = D.finitely_where(x, y, ok)
+    if found is None:
+        return
+    symbol, values = found
+    if not values:
+        raise Violation(bad)
+    narrowed(bad, symbol, tuple(values))
 
 
 def _one_only_where_invalid(x, y) -> bool:
@@ -279,9 +298,11 @@ def concat(tensors: Sequence[Tensor], dim, op: str, stack=False) -> Tensor:
             if not stack and i == d:
                 continue
             rel = D.equal(first[i], s[i])
+            bad = ConcatMismatch(op=op, shapes=tuple(shapes), dim=d, bad=i, a=first[i], b=s[i])
             if rel == D.NEVER:
-                raise Violation(ConcatMismatch(op=op, shapes=tuple(shapes), dim=d, bad=i, a=first[i], b=s[i]))
+                raise Violation(bad)
             if rel == D.DEPENDS:
+                _narrow(first[i], s[i], bad, int.__eq__)
                 assumed(first[i], s[i], op)
     bd = tensors[0].batch_dim
     if stack:
