@@ -22,7 +22,8 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from .staticeval import HOOKS, _FileEval, _is_param, _parsed, _Unknown
 from .pyflow import (_COMPARE, _KEEPS_SHAPE, Ctx, _arg, _File, _bind, _binds, _conditions, _decide, _direct_binds,
-                     _function, _load, _mutated, _qual, _reach, _read_text, _returned, _runs, _static, _stmt)
+                     _function, _load, _mutated, _qual, _reach, _read_text, _returned, _runs, _static, _stmt,
+                     imports_of)
 from .tvdata import DATASETS, _TRANSFORM_POS, Img, _dataset_name, _transform
 
 _SAME_SHAPE = _KEEPS_SHAPE  # tensor methods that give the same shape (pyflow's list)
@@ -52,6 +53,11 @@ def _ev(node: ast.expr, ctx: Ctx, depth: int = 0) -> tuple:
         return _ev_call(node, ctx, depth)
     if isinstance(node, ast.IfExp):  # ds = ds[0] if len(ds) == 1 else ds
         return _ev(node.body if _test(node.test, ctx, depth + 1) else node.orelse, ctx, depth + 1)
+    if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):  # self.train_loader
+        value = _self_attr_value(ctx.fe, node)
+        if value is None:
+            raise _Unknown
+        return _ev(value, Ctx(ctx.file), depth + 1)
     raise _Unknown
 
 
@@ -456,10 +462,10 @@ def data_inputs(fe: _FileEval, path: str, root: str, base: str, call: ast.Call,
     file = _File(fe, path, root, base)
     var = _model_var(file, call, scope)
     out: List[Tuple[Tuple[Tuple[int, ...], ...], str]] = []
-    if var is None:  # self.model = Net() in a LightningModule trained by the file
+    if var is None:  # self.model = Net() in a LightningModule trained by the file, or in a trainer class
         from .lightning import lightning_inputs
 
-        return [((v[1],), v[2]) for v in lightning_inputs(file, call, _ev)]
+        return [((v[1],), v[2]) for v in lightning_inputs(file, call, _ev)] or _trainer_inputs(file, call)
     for site, ctx in _model_calls(Ctx(file), scope, var, 0, scope is fe.tree):
         if len(site.args) != 1 or site.keywords or isinstance(site.args[0], ast.Starred):
             continue
@@ -470,6 +476,156 @@ def data_inputs(fe: _FileEval, path: str, root: str, base: str, call: ast.Call,
         if v[0] == "tensor" and ((v[1],), v[2]) not in out:
             out.append(((v[1],), v[2]))
     return out
+
+
+# -- a trainer class (``self.model = Net()`` in ``load_model``, ``self.model(data)`` in ``train``) --
+
+
+def _self_class(fe: _FileEval, node: ast.AST) -> Optional[ast.ClassDef]:
+    """The module-level class whose method ``node`` (a ``self.X``) is in, when ``self`` is that
+    method's first parameter, never rebound, and no base class of the project could store into
+    ``self`` too (bases: ``object``, or ones from outside the project)."""
+    fn = fe._scope(node)
+    cls = fe.parents.get(id(fn))
+    if not (isinstance(fn, ast.FunctionDef) and isinstance(cls, ast.ClassDef) and cls in fe.tree.body):
+        return None
+    a = fn.args
+    if not (a.posonlyargs + a.args) or (a.posonlyargs + a.args)[0].arg != "self" or \
+            any(d.id == "self" for d in ast.walk(fn) if isinstance(d, ast.Name) and isinstance(d.ctx, ast.Store)):
+        return None
+    imports = imports_of(fe.tree) if cls.bases else {}
+    for b in cls.bases:
+        if isinstance(b, ast.Name) and b.id == "object" and "object" not in fe.defined:
+            continue
+        root = b
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        # a base of this file or of another project module may store the same attribute: only
+        # object and torch's / Lightning's classes are bases whose code is known not to
+        full = imports.get(root.id) if isinstance(root, ast.Name) else None
+        if not full or full.split(".")[0] not in ("torch", "pytorch_lightning", "lightning"):
+            return None
+    return cls
+
+
+def _self_stores(cls: ast.ClassDef, attr: str, parents: Dict[int, ast.AST]) -> List[ast.AST]:
+    """Every place the class's methods store ``self.ATTR`` or into it (``self.ATTR.x = ...``,
+    ``self.ATTR += ...``, ``setattr(self, ...)``, ``self.__dict__``): the plain ``self.ATTR = value``
+    targets (not ``= None``), with a None for anything else that may store it."""
+    out: List[ast.AST] = []
+    for n in ast.walk(cls):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "vars") or \
+                isinstance(n, ast.Attribute) and n.attr == "__dict__":
+            return [None]  # type: ignore[list-item]
+        if not isinstance(n, ast.Attribute):
+            continue
+        inner = n
+        while isinstance(inner.value, ast.Attribute) and not isinstance(inner.ctx, ast.Load):
+            inner = inner.value  # self.ATTR.x = ...
+        if isinstance(inner.value, ast.Name) and inner.value.id == "self" and inner.attr == attr and \
+                not isinstance(n.ctx, ast.Load):
+            if n is inner and _none_placeholder(n, parents):
+                continue
+            out.append(n if n is inner else None)  # type: ignore[arg-type]
+    return out
+
+
+def _none_placeholder(target: ast.Attribute, parents: Dict[int, ast.AST]) -> bool:
+    """``self.train_loader = None``: a loader or a model is iterated or called, which None is not;
+    where that works, the attribute holds its other value."""
+    a = parents.get(id(target))
+    return isinstance(a, ast.Assign) and len(a.targets) == 1 and a.targets[0] is target and \
+        isinstance(a.value, ast.Constant) and a.value.value is None
+
+
+def _self_attr_value(fe: _FileEval, node: ast.Attribute) -> Optional[ast.expr]:
+    """``self.train_loader`` read in a method of a module-level class: the value of the one
+    ``self.train_loader = value`` of the class (in a branch the source decides), when nothing else
+    stores it or into it. The value is evaluated where it is stored (its method's parameters unknown)."""
+    if not (isinstance(node.value, ast.Name) and node.value.id == "self"):
+        return None
+    cls = _self_class(fe, node)
+    if cls is None:
+        return None
+    stores = _self_stores(cls, node.attr, fe.parents)
+    if len(stores) != 1 or stores[0] is None:
+        return None
+    assign = fe.parents.get(id(stores[0]))
+    if not (isinstance(assign, ast.Assign) and len(assign.targets) == 1 and assign.targets[0] is stores[0]):
+        return None
+    if _self_class(fe, assign) is not cls:
+        return None
+    return assign.value
+
+
+def _trainer_inputs(file: _File, call: ast.Call) -> List[Tuple[Tuple[Tuple[int, ...], ...], str]]:
+    """The model ``call`` builds kept in ``self.ATTR`` of a trainer class (``self.model =
+    WideResNet(28, 10).to(self.device)`` in ``Solver.load_model``): the inputs its methods feed
+    it (``for data, target in self.train_loader: output = self.model(data)``), the loader being
+    what the class stores once in ``self.train_loader``. The attribute must be stored there only
+    (or wrapped again: ``self.model = nn.DataParallel(self.model)``), in a branch the source decides."""
+    fe = file.fe
+    node, parent = _outermost(file, call)
+    if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1):
+        return []
+    t = parent.targets[0]
+    if not (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"):
+        return []
+    cls = _self_class(fe, t)
+    if cls is None or _self_class(fe, parent) is not cls:
+        return []
+    for s in _self_stores(cls, t.attr, fe.parents):
+        if s is t:
+            continue
+        a = fe.parents.get(id(s)) if s is not None else None
+        if not (isinstance(a, ast.Assign) and len(a.targets) == 1 and a.targets[0] is s and
+                _rewraps(file, a.value, t.attr, self_attr=True)):
+            return []
+    try:
+        if not _runs(_conditions(fe, parent, fe._scope(parent)), Ctx(file)):
+            return []
+    except (_Unknown, RecursionError):
+        return []
+    out: List[Tuple[Tuple[Tuple[int, ...], ...], str]] = []
+    for fn in cls.body:
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        for n in ast.walk(fn):
+            if not isinstance(n, ast.Call) or fe._scope(n) is not fn:
+                continue
+            f = n.func
+            if isinstance(f, ast.Attribute) and f.attr == "forward":
+                f = f.value
+            if not (isinstance(f, ast.Attribute) and f.attr == t.attr and isinstance(f.value, ast.Name) and
+                    f.value.id == "self"):
+                continue
+            if len(n.args) != 1 or n.keywords or isinstance(n.args[0], ast.Starred):
+                continue
+            try:
+                v = _ev(n.args[0], Ctx(file))
+            except (_Unknown, RecursionError):
+                continue
+            if v[0] == "tensor" and ((v[1],), v[2]) not in out:
+                out.append(((v[1],), v[2]))
+    return out
+
+
+def _outermost(file: _File, call: ast.AST) -> Tuple[ast.AST, Optional[ast.AST]]:
+    """``call`` through ``.to(device)`` / ``.cuda()`` chains and a DataParallel: the outermost
+    expression that is still the model, and its parent."""
+    fe = file.fe
+    node: ast.AST = call
+    while True:
+        parent = fe.parents.get(id(node))
+        if isinstance(parent, ast.Attribute) and parent.attr in _SAME_SHAPE | {"eval", "train"}:
+            outer = fe.parents.get(id(parent))
+            if not isinstance(outer, ast.Call) or outer.func is not parent:
+                return node, None
+            node = outer
+        elif _wrapper(parent, file) and parent.args and parent.args[0] is node:  # type: ignore[union-attr]
+            node = parent  # type: ignore[assignment]
+        else:
+            return node, parent
 
 
 def _wrapper(node: Optional[ast.AST], file: _File) -> bool:
@@ -545,14 +701,17 @@ def _before(fe: _FileEval, n: ast.AST, built: ast.AST, scope: ast.AST) -> bool:
     return p is scope
 
 
-def _rewraps(file: _File, value: Optional[ast.expr], var: str) -> bool:
-    """``var.to(device)``, ``nn.DataParallel(var)``: the same model again."""
+def _rewraps(file: _File, value: Optional[ast.expr], var: str, self_attr: bool = False) -> bool:
+    """``var.to(device)``, ``nn.DataParallel(var)`` (``self.var...`` with ``self_attr``): the same model again."""
     inner = value
     while isinstance(inner, ast.Call) and (
             isinstance(inner.func, ast.Attribute) and inner.func.attr in _SAME_SHAPE | {"eval", "train"}):
         inner = inner.func.value
     if _wrapper(inner, file) and inner.args:  # type: ignore[union-attr]
         inner = inner.args[0]  # type: ignore[union-attr]
+    if self_attr:
+        return isinstance(inner, ast.Attribute) and inner.attr == var and isinstance(inner.value, ast.Name) and \
+            inner.value.id == "self"
     return isinstance(inner, ast.Name) and inner.id == var
 
 

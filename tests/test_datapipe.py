@@ -83,6 +83,10 @@ CASES = [
     # overridden python-fire style in train(**kwargs), the models built as `netg, netd = NetG(opt), NetD(opt)`
     ("data_config_class/model.py", "main.py", "4x3x32x32", "main.py:34 (CIFAR10, Resize(32), CenterCrop(32))",
      ("nn.Conv2d(ndf, ndf * 2, 4, 4, 1", "nn.Conv2d(ndf, ndf * 2, 4, 2, 1")),
+    # a trainer class: self.model = SmallCNN().to(self.device) in load_model, self.train_loader
+    # (None in __init__) a DataLoader in load_data, self.model(data) in train (the batch size is an
+    # attribute of the options: not followed, a batch of 2, which the options' default is)
+    ("data_trainer_class/model.py", "main.py", "2x3x32x32", "main.py:37 (CIFAR10)", ("64 * 7 * 7", "64 * 8 * 8")),
 ]
 
 
