@@ -58,8 +58,11 @@ def _scan_root(root: str) -> str:
     """Where the project that builds the models of ``root`` begins: ``root``, or, for a folder
     without ``__init__.py`` that scripts beside it import as a package (``cifar10_models/`` and
     ``from cifar10_models.vgg import vgg11_bn`` in ``module.py``, a namespace package), the folder
-    holding those scripts; up to two levels, never past a project's marker (.git, pyproject.toml...)."""
-    d = os.path.abspath(root)
+    holding those scripts; up to two levels, never past a project's marker (.git, pyproject.toml...).
+    Two levels up, the scripts may import the folder by its dotted path (``source/models/`` and
+    ``import source.models.dcgan as models`` in ``dcgan.py``)."""
+    start = d = os.path.abspath(root)
+    best = d
     for _ in range(2):
         if any(os.path.exists(os.path.join(d, m)) for m in _MARKERS):
             break
@@ -70,17 +73,20 @@ def _scan_root(root: str) -> str:
             scripts = sorted(f for f in os.listdir(parent) if f.endswith(".py"))[:MAX_SCRIPTS]
         except OSError:
             break
-        pat = re.compile(rf"^\s*(from|import)\s+{re.escape(name)}\b", re.M)
-        found = False
+        dotted = os.path.relpath(start, parent).replace(os.sep, ".")
+        names = [re.escape(name)] if best == d else []
+        if all(part.isidentifier() for part in dotted.split(".")):
+            names.append(re.escape(dotted))
+        if not names:
+            break
+        pat = re.compile(rf"^\s*(from|import)\s+({'|'.join(names)})\b", re.M)
         for f in scripts:
             got = _read(os.path.join(parent, f))
             if got is not None and pat.search(got[0]):
-                found = True
+                best = parent
                 break
-        if not found:
-            break
         d = parent
-    return d
+    return best
 
 
 def _candidate_files(root: str, model_path: str) -> List[str]:
@@ -157,7 +163,8 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
                 if name in fe.defined:
                     continue  # the file's own class of that name
                 if not (name in fe.imported_model_names or _module_attr(node.func, stem) or
-                        _dict_call(node.func) or init_ok):
+                        _module_alias(fe, node.func, stem) or _dict_call(node.func) or init_ok or
+                        _class_table_selects(fe, node.func, name, stem)):
                     continue
                 if isinstance(node.func, ast.Call) and not _exports(fe, node.func, path, model_path, stem):
                     continue  # getattr(x, name)(...): only of the model file's own package or module
@@ -397,15 +404,74 @@ def _called_names(call: ast.Call, fe: _FileEval) -> List[str]:
     parts = _dict_parts(f)
     if parts is not None:
         return fe.index_names(parts[1], fe._scope(call))
-    return []
+    return list(dict.fromkeys(n for n, _k, _v in _class_table(fe, f)))
 
 
 def _selected(f, fe: _FileEval, name: str) -> Dict[str, Any]:
-    """``models.__dict__[args.arch]`` selecting ``name``: ``{'arch': name}`` for the conditions."""
+    """``models.__dict__[args.arch]`` selecting ``name``: ``{'arch': name}`` for the conditions;
+    ``NETS[FLAGS.arch]`` of a table ``NETS = {'cnn32': models.Discriminator32}``: ``{'arch': 'cnn32'}``."""
     key = (_dict_parts(f) or (None, None))[1]
     if isinstance(key, ast.Attribute) and isinstance(key.value, ast.Name) and key.value.id in fe.namespaces:
         return {key.attr: name}
+    for n, k, _v in _class_table(fe, f):
+        if n == name and isinstance(f, ast.Subscript) and isinstance(f.slice, ast.Attribute):
+            return {f.slice.attr: k}  # the first key naming the class (one world per class)
     return {}
+
+
+def _class_table(fe: _FileEval, f) -> List[Tuple[str, str, ast.expr]]:
+    """``NETS[args.arch]`` where ``NETS = {'cnn32': models.Discriminator32, ...}`` is a module-level
+    dict literal of the file, bound once and never changed, with string keys, indexed by an option
+    (``args.arch``, absl's ``FLAGS.arch``): (class name, key, value) for each key the option accepts
+    (its default, its literal choices; any when it has none, as absl's ``enum_values=NETS.keys()``)."""
+    if not (isinstance(f, ast.Subscript) and isinstance(f.value, ast.Name) and isinstance(f.slice, ast.Attribute)
+            and isinstance(f.slice.value, ast.Name) and f.slice.value.id in fe.namespaces):
+        return []
+    table = f.value.id
+    bound = fe.assigns.get(id(fe.tree), {}).get(table, [])
+    if len(bound) != 1 or not isinstance(bound[0], ast.Dict) or any(
+            isinstance(fe._scope(n), ast.FunctionDef) for n in _name_stores(fe.tree, table)):
+        return []
+    d = bound[0]
+    if fe.is_patched(table, fe.tree) or any(k is None or not isinstance(k, ast.Constant) or not isinstance(k.value, str)
+                                            for k in d.keys):
+        return []
+    attr = f.slice.attr
+    ns = fe.namespace_defaults(f.slice.value.id, fe._scope(f)) or {}
+    default, choices = ns.get(attr), fe.choices.get(attr)
+    out = []
+    for k, v in zip(d.keys, d.values):
+        key = k.value  # type: ignore[union-attr]
+        if choices is not None and key not in choices and key != default:
+            continue
+        if isinstance(v, ast.Name):
+            out.append((v.id, key, v))
+        elif isinstance(v, ast.Attribute):
+            out.append((v.attr, key, v))
+    return out
+
+
+def _name_stores(tree: ast.AST, name: str) -> List[ast.Name]:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
+
+
+def _class_table_selects(fe: _FileEval, f, name: str, stem: str) -> bool:
+    """The table entry naming ``name`` refers to the model file's class (imported from it, or an
+    attribute of its module)."""
+    for n, _k, v in _class_table(fe, f):
+        if n == name and (isinstance(v, ast.Name) and n in fe.imported_model_names or
+                          isinstance(v, ast.Attribute) and (_module_attr(v, stem) or _module_alias(fe, v, stem))):
+            return True
+    return False
+
+
+def _module_alias(fe: _FileEval, f, stem: str) -> bool:
+    """``models.Discriminator32(...)`` after ``import source.models.dcgan as models``: an attribute
+    of the model file's module imported under another name."""
+    if not (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)):
+        return False
+    full = imports_of(fe.tree).get(f.value.id)
+    return bool(full) and full.split(".")[-1] == stem and full != f.value.id  # type: ignore[union-attr]
 
 
 def _dict_parts(f) -> Optional[Tuple[ast.expr, ast.expr]]:

@@ -22,8 +22,8 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from .staticeval import HOOKS, _FileEval, _is_param, _parsed, _Unknown
 from .pyflow import (_COMPARE, _KEEPS_SHAPE, Ctx, _arg, _File, _bind, _binds, _conditions, _decide, _direct_binds,
-                     _function, _load, _mutated, _qual, _reach, _read_text, _returned, _runs, _static, _stmt,
-                     imports_of)
+                     _function, _load, _mutated, _own_nodes, _qual, _reach, _read_text, _returned, _runs, _static,
+                     _stmt, imports_of)
 from .tvdata import DATASETS, _TRANSFORM_POS, Img, _dataset_name, _transform
 
 _SAME_SHAPE = _KEEPS_SHAPE  # tensor methods that give the same shape (pyflow's list)
@@ -59,6 +59,29 @@ def _ev(node: ast.expr, ctx: Ctx, depth: int = 0) -> tuple:
             raise _Unknown
         return _ev(value, Ctx(ctx.file), depth + 1)
     raise _Unknown
+
+
+def _yielded(fn: ast.FunctionDef) -> Optional[ast.expr]:
+    """The expression a generator function yields, when it has one ``yield`` statement (no
+    ``yield from``, no ``return value``, no nested function or class): every item is its value."""
+    own = list(_own_nodes(fn.body))
+    ys = [n for n in own if isinstance(n, (ast.Yield, ast.YieldFrom))]
+    if len(ys) != 1 or not isinstance(ys[0], ast.Yield) or ys[0].value is None:
+        return None
+    st = _stmt_of(fn, ys[0])
+    if not isinstance(st, ast.Expr) or st.value is not ys[0]:
+        return None  # `x = yield v`, `yield a if ... else b` inside an expression
+    if any(isinstance(n, (ast.AsyncFunctionDef, ast.ClassDef)) or isinstance(n, ast.Return) and n.value is not None
+           for n in own):
+        return None
+    return ys[0].value
+
+
+def _stmt_of(fn: ast.FunctionDef, node: ast.AST) -> Optional[ast.AST]:
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Expr) and n.value is node:
+            return n
+    return None
 
 
 def _test(node: ast.expr, ctx: Ctx, depth: int) -> bool:
@@ -134,6 +157,10 @@ def _elem(v: tuple) -> tuple:
         return ("batch", v[1], v[2])
     if v[0] == "enum":
         return ("tuple", [("other",), _elem(v[1])])
+    if v[0] == "gen":  # a generator of the project: what its one yield gives
+        return v[1]
+    if v[0] == "iter":  # for x, y in iter(loader)
+        return _elem(v[1])
     raise _Unknown
 
 
@@ -184,8 +211,10 @@ def _ev_call(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
         v = _ev(node.args[0], ctx, depth + 1)
         if f.id == "iter" and len(node.args) == 1 and v[0] == "loader":
             return ("iter", v)
-        if f.id == "next" and len(node.args) == 1 and v[0] == "iter":
-            return _elem(v[1])
+        if f.id == "next" and len(node.args) == 1 and v[0] in ("iter", "gen"):
+            return _elem(v[1]) if v[0] == "iter" else _elem(v)
+        if f.id == "iter" and len(node.args) == 1 and v[0] == "gen":
+            return v
         if f.id == "enumerate" and len(node.args) <= 2 and v[0] in ("loader", "enum"):
             return ("enum", v)
         raise _Unknown
@@ -195,6 +224,9 @@ def _ev_call(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
         params = _bind(fn, node, ctx, Ctx(file, ctx.env))
         if params is None or depth > 30:
             raise _Unknown
+        y = _yielded(fn)
+        if y is not None:  # def infiniteloop(loader): while True: for x, _ in iter(loader): yield x
+            return ("gen", _ev(y, ctx.inner(fn, params, file), depth + 1))
         return _ev(_returned(fn), ctx.inner(fn, params, file), depth + 1)
     q = _qual(f, ctx)
     if q in _NOISE and node.args and not any(k.arg not in ("device", "dtype", "requires_grad")

@@ -188,6 +188,9 @@ class _FileEval:
                     node.func.attr == "add_argument":
                 self._argument(node)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr.startswith("DEFINE_") and _is_absl_flags(node.func.value, self.tree):
+                self._absl_flag(node)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                     node.func.attr == "set_defaults":
                 for k in node.keywords:
                     if k.arg:
@@ -202,6 +205,8 @@ class _FileEval:
                         v.func.attr in ("parse_args", "parse_known_args"):
                     if v.func.attr == "parse_args":
                         self.namespaces.add(name)
+                elif isinstance(v, ast.Attribute) and v.attr == "FLAGS" and _is_absl_flags(v.value, self.tree):
+                    self.namespaces.add(name)  # FLAGS = flags.FLAGS: absl's options, parsed by app.run
                 elif isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and not v.args and not v.keywords \
                         and v.func.id in self._config_classes:
                     self.foreign[name] = self._config_classes[v.func.id]  # opt = Config()
@@ -331,6 +336,40 @@ class _FileEval:
                 self.choice_filters[dest] = None
         elif "choices" in kw:
             self.choice_filters[dest] = _choice_filter(kw["choices"], self.tree)
+
+    def _absl_flag(self, call: ast.Call) -> None:
+        """``flags.DEFINE_integer('batch_size', 64, 'help')``, ``DEFINE_enum('arch', 'cnn32',
+        ['cnn32', 'res32'], 'help')``: absl's options, read as ``FLAGS.batch_size``."""
+        kind = call.func.attr[len("DEFINE_"):]  # type: ignore[attr-defined]
+        kw = {k.arg: k.value for k in call.keywords if k.arg}
+        pos = ["name", "default", "enum_values" if kind in ("enum", "multi_enum") else "help"]
+        args = dict(zip(pos, call.args))
+        args.update({k: v for k, v in kw.items() if k in pos})
+        name = args.get("name")
+        if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+            return
+        dest = name.value
+        if dest in self.defaults:
+            self.defaults[dest] = _Unknown
+            return
+        try:
+            if "default" not in args or kind not in _ABSL_KINDS:
+                raise _Unknown
+            value = self._literal(args["default"])
+            if not isinstance(value, _ABSL_KINDS[kind]) or isinstance(value, bool) and kind in ("integer", "float"):
+                raise _Unknown  # None (a required flag) or a string absl would parse
+            self.defaults[dest] = float(value) if kind == "float" else value
+        except _Unknown:
+            self.defaults[dest] = _Unknown
+        if kind == "enum":
+            values = args.get("enum_values")
+            if isinstance(values, (ast.List, ast.Tuple)):
+                try:
+                    self.choices[dest] = [self._literal(e) for e in values.elts]
+                except _Unknown:
+                    self.choice_filters[dest] = None
+            else:
+                self.choice_filters[dest] = None
 
     def _literal(self, node):
         try:
@@ -609,6 +648,24 @@ def _target_root(t: ast.expr) -> Optional[str]:
     while isinstance(t, (ast.Attribute, ast.Subscript)):
         t = t.value
     return t.id if isinstance(t, ast.Name) else None
+
+
+# absl flag kinds modelled, with the Python type of their default
+_ABSL_KINDS: Dict[str, Any] = {"string": str, "integer": int, "float": (int, float), "boolean": bool, "bool": bool,
+                               "enum": str}
+
+
+def _is_absl_flags(node: ast.expr, tree: ast.Module) -> bool:
+    """``flags`` of ``from absl import flags`` (or ``absl.flags``)."""
+    if isinstance(node, ast.Attribute):
+        return node.attr == "flags" and isinstance(node.value, ast.Name) and node.value.id == "absl"
+    if not isinstance(node, ast.Name):
+        return False
+    for n in tree.body:
+        if isinstance(n, ast.ImportFrom) and n.module == "absl" and not n.level and \
+                any(a.name == "flags" and (a.asname or a.name) == node.id for a in n.names):
+            return True
+    return False
 
 
 def _choice_filter(node: ast.expr, tree: ast.Module, depth: int = 0) -> Optional[Callable[[str], bool]]:

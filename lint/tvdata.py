@@ -196,7 +196,59 @@ def _step(name: str, node: ast.Call, ctx: Ctx, img: Img, steps: List[str]) -> Im
         short, long = min(h, w), max(h, w)
         new_long = int(s * long / short)
         return (kind, c, s, new_long) if h <= w else (kind, c, new_long, s)
-    raise _Unknown  # Lambda, FiveCrop, a class of the project...
+    if name == "Lambda" and kind == "tensor" and len(node.args) == 1 and not node.keywords and \
+            isinstance(node.args[0], ast.Lambda) and _keeps_shape(node.args[0], ctx):
+        steps.append("Lambda")
+        return img  # lambda x: x + torch.rand_like(x) / 128 (dequantisation), x * 2 - 1
+    raise _Unknown  # other Lambdas, FiveCrop, a class of the project...
+
+
+# element-wise, shape-keeping tensor methods and torch functions a Lambda transform may apply
+_ELEMENTWISE = {"clamp", "clamp_", "clip", "mul", "mul_", "add", "add_", "sub", "sub_", "div", "div_", "float",
+                "abs", "sigmoid", "tanh", "exp", "log", "sqrt", "pow", "neg", "round", "floor", "ceil"}
+_LIKE = {"rand_like", "randn_like", "zeros_like", "ones_like", "full_like", "clamp", "clip", "tanh", "sigmoid",
+         "abs", "exp", "log", "sqrt", "round"}
+
+
+def _keeps_shape(fn: ast.Lambda, ctx: Ctx) -> bool:
+    """A ``lambda x: ...`` whose value has the shape of ``x``: ``x`` itself, numbers, element-wise
+    arithmetic of those, element-wise methods of those with numeric arguments, and
+    ``torch.rand_like(x)``-style functions of them (a broadcast against another shape, an index or
+    a view is not among these)."""
+    a = fn.args
+    if len(a.args) != 1 or a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
+        return False
+    x = a.args[0].arg
+
+    def num(e) -> bool:
+        return isinstance(e, ast.Constant) and isinstance(e.value, (int, float)) and not isinstance(e.value, bool) \
+            or isinstance(e, ast.UnaryOp) and num(e.operand) or \
+            isinstance(e, ast.BinOp) and num(e.left) and num(e.right)
+
+    def same(e, depth=0) -> bool:  # has x's shape
+        if depth > 20:
+            return False
+        if isinstance(e, ast.Name):
+            return e.id == x
+        if isinstance(e, ast.UnaryOp):
+            return same(e.operand, depth + 1)
+        if isinstance(e, ast.BinOp) and not isinstance(e.op, ast.MatMult):
+            return same(e.left, depth + 1) and (same(e.right, depth + 1) or num(e.right)) or \
+                num(e.left) and same(e.right, depth + 1)
+        if isinstance(e, ast.Call) and not e.keywords or isinstance(e, ast.Call) and \
+                all(k.arg is not None and num(k.value) for k in e.keywords):
+            f = e.func
+            if isinstance(f, ast.Attribute) and f.attr in _ELEMENTWISE and same(f.value, depth + 1):
+                return all(num(arg) for arg in e.args)
+            if isinstance(f, ast.Attribute) and f.attr in _LIKE and e.args and same(e.args[0], depth + 1):
+                try:
+                    q = _qual(f, ctx)
+                except _Unknown:
+                    return False
+                return q == f"torch.{f.attr}" and all(num(arg) for arg in e.args[1:])
+        return False
+
+    return same(fn.body)
 
 
 def _render(v: Any) -> str:

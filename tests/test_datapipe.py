@@ -87,11 +87,18 @@ CASES = [
     # (None in __init__) a DataLoader in load_data, self.model(data) in train (the batch size is an
     # attribute of the options: not followed, a batch of 2, which the options' default is)
     ("data_trainer_class/model.py", "main.py", "2x3x32x32", "main.py:37 (CIFAR10)", ("64 * 7 * 7", "64 * 8 * 8")),
+    # w86763777/pytorch-gan-collections' layout: absl flags (FLAGS.arch, an enum over a table's keys),
+    # the networks picked from a table of classes (net_D_models[FLAGS.arch]()), the model module
+    # imported as `source.models.gan as models` from the root, a dequantising Lambda transform, and
+    # the batches drawn by next() from a generator function (infiniteloop(dataloader))
+    ("data_absl_gan/source/models/gan.py", "train.py", "4x3x32x32", "../../train.py:36 (CIFAR10, Lambda)",
+     ("256 * 3 * 3", "256 * 4 * 4")),
 ]
 
 
 # classes of the CASES' model files fed something else than the case's input (a GAN's noise)
-NOISE_FED = {"NetG": "4x100x1x1 from main.py:38 (torch.randn)"}
+NOISE_FED = {"NetG": "4x100x1x1 from main.py:38 (torch.randn)",
+             "Generator32": "4x100 from ../../train.py:44 (torch.randn)"}
 
 
 def oracle(project: Path, script: str, env=None):
@@ -269,6 +276,19 @@ TRANSFORMS = [
     ("datasets.ImageFolder('./data/images', {t})", "transforms.Compose([transforms.Resize(50), transforms.ToTensor()])",
      None, None),  # Resize(int) of an image of unknown size
     ("datasets.CIFAR10('./data', transform={t})", "transforms.ToTensor()", "x.unsqueeze(1)", None),
+    # a Lambda whose value has its argument's shape (element-wise arithmetic and methods, *_like)
+    ("datasets.CIFAR10('./data', transform={t})",
+     "transforms.Compose([transforms.ToTensor(), transforms.Lambda(lambda x: x + torch.rand_like(x) / 128)])",
+     None, "2x3x32x32"),
+    ("datasets.MNIST('./data', transform={t})",
+     "transforms.Compose([transforms.ToTensor(), transforms.Lambda(lambda t: (t * 2 - 1).clamp(-1, 1))])",
+     None, "2x1x28x28"),
+    # ... and one that changes it, or runs before ToTensor (on a PIL image): unknown
+    ("datasets.MNIST('./data', transform={t})",
+     "transforms.Compose([transforms.ToTensor(), transforms.Lambda(lambda x: x.repeat(3, 1, 1))])", None, None),
+    ("datasets.MNIST('./data', transform={t})",
+     "transforms.Compose([transforms.ToTensor(), transforms.Lambda(lambda x: x + torch.rand(3, 1, 1))])",
+     None, None),
 ]
 
 PROBE_HEAD = '''

@@ -950,3 +950,52 @@ def test_the_summary_of_a_model_with_a_declared_input_equals_torchsummarys(tmp_p
         assert main(["summary", f"{path}::tinynet", "--style", "torchsummary"]) == 0
     ours = [ln for ln in mine.getvalue().rstrip("\n").split("\n") if not ln.startswith(("Note: ", "Admissible"))]
     assert ours == peer.getvalue().rstrip("\n").split("\n")
+
+
+CHR_NAMES = '''
+import torch
+import torch.nn as nn
+
+
+def block(prefix, c):
+    layer = nn.Sequential()
+    layer.add_module(prefix + "_conv", nn.Conv2d(c, c, 3, stride=2, padding=1))
+    layer.add_module("bn_" + prefix, nn.BatchNorm2d(c))
+    return layer
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        stages = []
+        for i in range(3):
+            stages.append(block(str(1) + chr(ord("a") + i), 8))
+        self.features = nn.Sequential(*stages)
+        self.fc = nn.Linear(8 * WIDTH, 4)
+
+    def forward(self, x):
+        return self.fc(self.features(x).flatten(1))
+
+
+model = Net()
+model(torch.randn(2, 8, 16, 16))
+'''
+
+
+def test_layers_named_with_chr_and_ord(tmp_path):
+    """``prefix = str(stage) + chr(ord('a') + i)`` naming layers added by ``add_module`` (megvii's
+    ShuffleNet-Series): the names are computed, the layers followed, a head of the wrong width
+    found where torch fails."""
+    torch = pytest.importorskip("torch")  # noqa: F841
+    p = tmp_path / "m.py"
+    bad = CHR_NAMES.replace("WIDTH", "2 * 3")
+    p.write_text(bad)
+    (f,) = analyze_source(bad, str(p), strict=True).findings
+    assert f.code == "SHP002"
+    with pytest.raises(RuntimeError, match="cannot be multiplied") as e:
+        exec(compile(bad, str(p), "exec"), {})
+    assert [t for t in e.traceback if str(t.path) == str(p)][-1].lineno + 1 == f.line
+    ok = CHR_NAMES.replace("WIDTH", "2 * 2")
+    a = analyze_source(ok, str(p), strict=True)
+    assert a.findings == [] and [r.output.shape for r in a.runs if r.input_origin == "call"] == [(2, 4)]
+    exec(compile(ok, str(p), "exec"), {})

@@ -314,7 +314,7 @@ BUILTINS: Dict[str, Callable[..., Any]] = {
     "reversed": _b_iterfn(lambda xs: reversed(xs)), "sorted": _b_iterfn(lambda xs: sorted(xs)),
     "isinstance": _b_isinstance, "getattr": _b_getattr, "setattr": _b_setattr, "hasattr": _b_hasattr,
     "print": lambda i, a, k: None, "super": _b_super, "divmod": _concrete(divmod),
-    "pow": _concrete(pow, L.pow_ok), "any": _b_anyall(any), "all": _b_anyall(all), "type": lambda i, a, k: UNKNOWN, "iter": lambda i, a, k: UNKNOWN,
+    "pow": _concrete(pow, L.pow_ok), "chr": _concrete(chr), "ord": _concrete(ord), "any": _b_anyall(any), "all": _b_anyall(all), "type": lambda i, a, k: UNKNOWN, "iter": lambda i, a, k: UNKNOWN,
     "next": lambda i, a, k: UNKNOWN, "map": _b_map, "filter": lambda i, a, k: UNKNOWN,
     "callable": lambda i, a, k: UNKNOWN, "id": lambda i, a, k: UNKNOWN, "set": _b_set, "frozenset": _b_set,
     "object": lambda i, a, k: UNKNOWN, "NotImplementedError": lambda i, a, k: UNKNOWN,
