@@ -425,6 +425,7 @@ def _settle_narrowing(src, run: Run, strict: bool, project, budget: List[int]) -
         if not any(f.kind == "violation" and f.payload.KIND != "batch_fold" for f in sub.facts):
             return
     where = ", ".join(str(v) for v in n.values)
+    run.lows[n.symbol] = max(run.lows.get(n.symbol, 1), max(n.values) + 1)
     first.kind = "violation"
     first.payload = dataclasses.replace(n.payload, only=f"{n.symbol} = {where}") \
         if hasattr(n.payload, "only") else n.payload

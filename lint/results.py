@@ -73,6 +73,9 @@ class Run:
     # input sizes fixed to one value (symbol -> int): the runs engine._settle_narrowing makes to
     # check a model at the few sizes where one of its checks passes
     fixed: Dict[str, int] = field(default_factory=dict)
+    # least input sizes past the few where a settled narrowing's check passes (--confirm's witness
+    # must not pick those: there the model fails elsewhere)
+    lows: Dict[str, int] = field(default_factory=dict)
 
     @property
     def concrete(self) -> bool:

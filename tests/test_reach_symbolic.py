@@ -130,3 +130,42 @@ def test_a_size_where_the_add_fits_and_the_model_runs_keeps_it_quiet():
     assert block(torch.randn(1, 3, 2, 2)).shape == (1, 3, 2, 2)
     with pytest.raises(RuntimeError, match="must match the size"):
         block(torch.randn(1, 3, 3, 3))
+
+
+PADDED_FIRST = """
+import torch.nn as nn
+
+
+class Generator(nn.Module):
+    def __init__(self, input_nc, ngf=16):
+        super().__init__()
+        self.model = nn.Sequential(
+            nn.ReflectionPad2d(3), nn.LeakyReLU(0.2), nn.Dropout(0.1),
+            nn.Conv2d(input_nc, ngf, 7), nn.InstanceNorm2d(ngf), nn.ReLU(True),
+            nn.Conv2d(ngf, ngf * 2, 3, stride=2, padding=1), nn.BatchNorm2d(NORM), nn.ReLU(True))
+
+    def forward(self, x):
+        return self.model(x)
+"""
+
+
+@pytest.mark.parametrize("norm,found", [("ngf * 4", True), ("ngf * 2", False)])
+def test_a_padding_or_activation_first_lets_the_next_layer_tell_the_input(norm, found):
+    """CycleGAN's generator starts with ReflectionPad2d(3), which takes any rank and channel count:
+    the conv after it (through activations and dropouts too) implies the N x input_nc x H x W input."""
+    code = PADDED_FIRST.replace("NORM", norm)
+    a = analyze_source(code, "gen.py", strict=True)
+    (run,) = [r for r in a.runs if r.cls is not None and r.cls.name == "Generator"]
+    assert run.input_text() == "Nxinput_ncxHxW"
+    line = code.splitlines().index("        return self.model(x)") + 1  # a Sequential's layer: at its call
+    assert [(f.line, f.code) for f in a.findings] == ([(line, "SHP003")] if found else [])
+    torch = pytest.importorskip("torch")
+    ns: dict = {}
+    exec(compile(code, "gen.py", "exec"), ns)
+    for nc, shape in ((3, (2, 3, 32, 32)), (1, (1, 1, 9, 20))):
+        model = ns["Generator"](nc)
+        if found:
+            with pytest.raises(RuntimeError, match="running_mean should contain"):
+                model(torch.randn(*shape))
+        else:
+            model(torch.randn(*shape))

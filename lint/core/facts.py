@@ -105,7 +105,7 @@ class Narrowing:
 
 @dataclass
 class Fact:
-    kind: str  # 'violation' | 'assume' | 'fold' | 'narrow'
+    kind: str  # 'violation' | 'assume' | 'fold' | 'narrow' | 'bound' (payload: a dim that must be >= 1)
     node: Any
     payload: Any = None  # a Payload (violation), an Assumption (assume) or a Fold (fold)
     module: Optional["ModuleValue"] = None  # the layer the violation belongs to, if any
@@ -152,6 +152,9 @@ class AnalysisContext:
     def fold(self, fold: Fold, node: Any) -> None:
         self.facts.append(Fact("fold", node, fold))
 
+    def bound(self, d: Any, node: Any) -> None:
+        self.facts.append(Fact("bound", node, d))
+
     def narrow(self, narrowing: Narrowing, node: Any, module: Optional["ModuleValue"] = None, src: Any = None,
                sites: Tuple[Any, ...] = ()) -> None:
         self.facts.append(Fact("narrow", node, narrowing, module, src, sites))
@@ -165,6 +168,7 @@ class RuleScope:
     assume: Callable[[Any, Any, str], None]
     fold: Callable[[Fold], None]
     narrow: Callable[[Narrowing], None] = lambda n: None
+    bound: Callable[[Any], None] = lambda d: None
 
 
 _SCOPE: ContextVar[Optional[RuleScope]] = ContextVar("shapelint_rule_scope", default=None)
@@ -191,6 +195,14 @@ def assumed(a: Any, b: Any, what: str) -> None:
     scope = _SCOPE.get()
     if scope is not None:
         scope.assume(a, b, what)
+
+
+def positive(d: Any) -> None:
+    """torch needs ``d >= 1`` here, which the rule cannot decide (a reflection pad's input must be
+    larger than the padding): a constraint for the admissible inputs and --confirm's witness."""
+    scope = _SCOPE.get()
+    if scope is not None:
+        scope.bound(d)
 
 
 def narrowed(payload: Payload, symbol: str, values: Tuple[int, ...]) -> None:

@@ -252,7 +252,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
     def tensor_rule(self, thunk, node, module=None):
         # the rule reports assumptions and folds through a per-thread scope (core/facts.py)
         scope = RuleScope(lambda a, b, what: self.assume(a, b, node, what), lambda f: self.fold(f, node),
-                          lambda n: self.narrow(n, node, module))
+                          lambda n: self.narrow(n, node, module), lambda d: self.bound(d, node))
         with rule_scope(scope):
             try:
                 return thunk()
@@ -261,6 +261,10 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
                 return Tensor(None)
             except Unknowable:
                 return Tensor(None)
+
+    def bound(self, d, node):
+        if not self.speculative and not self.quiet:
+            self.context.bound(d, node)
 
     def narrow(self, narrowing, node, module=None):
         if not self.speculative and not self.quiet:

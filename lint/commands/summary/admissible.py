@@ -42,6 +42,8 @@ def _constraints(run):
                 for d in t.shape:
                     add_ge(d)
     for f in run.facts:
+        if f.kind == "bound":
+            add_ge(f.payload)
         if f.kind == "assume":
             a, b = f.data.get("a"), f.data.get("b")
             if D.is_dim(a) and D.is_dim(b):
@@ -52,12 +54,16 @@ def _constraints(run):
 
 
 def _lows(run) -> Dict[str, int]:
-    """The least value of each input symbol (an image's height and width start at 2)."""
+    """The least value of each input symbol (an image's height and width start at 2; past the few
+    sizes where a check the engine settled by running them passes: engine._settle_narrowing)."""
     out: Dict[str, int] = {}
     for t in run.input_tensors:
         for d in t.shape or ():
             for s in D.symbols(d):
                 out[s] = max(out.get(s, 1), D.least(d, s))
+    for s, lo in getattr(run, "lows", {}).items():
+        if s in out:
+            out[s] = max(out[s], lo)
     return out
 
 

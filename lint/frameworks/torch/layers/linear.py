@@ -75,7 +75,7 @@ def _bilinear(a, x1, x2):
     return _out(x1, (*s1[:-1], need_int(a["out_features"])))
 
 
-@layer("Identity", (), varargs=True)
+@layer("Identity", (), varargs=True, transparent=True)
 def _identity(a, x, *rest):
     return x
 
@@ -128,7 +128,7 @@ def _dropout_check(a):
 
 
 for _name in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"):
-    layer(_name, (R("p", 0.5), R("inplace", False)), check=_dropout_check)(_same)
+    layer(_name, (R("p", 0.5), R("inplace", False)), check=_dropout_check, transparent=True)(_same)
 
 _ACTIVATIONS = {
     "ReLU": (R("inplace", False),), "ReLU6": (R("inplace", False),), "SELU": (R("inplace", False),),
@@ -143,7 +143,7 @@ _ACTIVATIONS = {
     "Softmax": (R("dim", None),), "LogSoftmax": (R("dim", None),), "Softmin": (R("dim", None),), "Softmax2d": (),
 }
 for _name, _sig in _ACTIVATIONS.items():
-    layer(_name, _sig)(_same)
+    layer(_name, _sig, transparent=True)(_same)
 
 _ELEMENTWISE_FUNCS = [
     "relu", "relu6", "elu", "selu", "celu", "gelu", "silu", "mish", "hardswish", "hardsigmoid", "sigmoid", "tanh",

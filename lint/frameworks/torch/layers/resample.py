@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ....core import dims as D
-from ....core.facts import Unknowable, Violation
+from ....core.facts import Unknowable, Violation, positive
 from ....core.values import Tensor
 from ....rules import shp007_invalid_config as C
 from ....rules import shp008_wrong_rank as R8
@@ -109,6 +109,8 @@ def pad_shape(x: Tensor, pad, mode="constant", layer_name="pad"):
             L = s[d]
             if isinstance(L, int) and (lo >= L or hi >= L):
                 raise Violation(C.ReflectionPadTooLarge(lo, hi, L))
+            if not isinstance(L, int) and max(lo, hi) > 0:
+                positive(D.sub(L, max(lo, hi)))  # torch: "Padding size should be less than ... input dimension"
         if mode == "circular":
             # torch: "Padding value causes wrapping around more than once" when a pad > the size
             L = s[d]
@@ -133,10 +135,10 @@ def _pad_layer(n, mode):
 
 
 for _n in (1, 2, 3):
-    layer(f"ZeroPad{_n}d", (R("padding"),))(_pad_layer(_n, "constant"))
-    layer(f"ConstantPad{_n}d", (R("padding"), R("value")))(_pad_layer(_n, "constant"))
-    layer(f"ReflectionPad{_n}d", (R("padding"),))(_pad_layer(_n, "reflect"))
-    layer(f"ReplicationPad{_n}d", (R("padding"),))(_pad_layer(_n, "replicate"))
-    layer(f"CircularPad{_n}d", (R("padding"),))(_pad_layer(_n, "circular"))
+    layer(f"ZeroPad{_n}d", (R("padding"),), transparent=True)(_pad_layer(_n, "constant"))
+    layer(f"ConstantPad{_n}d", (R("padding"), R("value")), transparent=True)(_pad_layer(_n, "constant"))
+    layer(f"ReflectionPad{_n}d", (R("padding"),), transparent=True)(_pad_layer(_n, "reflect"))
+    layer(f"ReplicationPad{_n}d", (R("padding"),), transparent=True)(_pad_layer(_n, "replicate"))
+    layer(f"CircularPad{_n}d", (R("padding"),), transparent=True)(_pad_layer(_n, "circular"))
 functional(["torch.nn.functional.pad"], (R("input"), R("pad"), R("mode", "constant"), R("value", None)),
            lambda a, x: pad_shape(x, a["pad"], need(a["mode"])))

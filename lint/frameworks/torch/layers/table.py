@@ -128,6 +128,9 @@ class LayerSpec:
     check: Optional[Callable[[Args], None]] = None
     varargs: bool = False
     implies: Optional[LayerInput] = None  # the input this layer implies as a model's first layer
+    # keeps its input's rank and channels whatever they are (an activation, a dropout, a padding):
+    # a model's first such layer says nothing of the input, the layer after it does (inputs.py)
+    transparent: bool = False
     # a composite layer (TransformerEncoderLayer...): ``build(args, kit)`` returns its children
     # (name -> module, or a list for a ModuleList), ``forward(args, kit, *inputs, **kw)`` runs them
     # through ``kit.call(path, *args, **kw)`` in torch's order (see attention.py)
@@ -151,12 +154,12 @@ FUNCTIONS: Dict[str, FunctionSpec] = {}
 def layer(name: str, signature: Sequence[Tuple[str, Any]],
           params: Optional[Callable[[Args], Dict[str, Tuple[int, ...]]]] = None,
           check: Optional[Callable[[Args], None]] = None, varargs: bool = False,
-          implies: Optional[LayerInput] = None, build: Optional[Callable[..., Any]] = None
-          ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          implies: Optional[LayerInput] = None, build: Optional[Callable[..., Any]] = None,
+          transparent: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``nn.<name>``: ``@layer(...)`` on its shape rule (a composite's: on its forward)."""
     def deco(rule: Callable[..., Any]) -> Callable[..., Any]:
         LAYERS[name] = LayerSpec(name, tuple(signature), rule, params or _no_params, check, varargs, implies,
-                                 build, rule if build is not None else None)
+                                 transparent, build, rule if build is not None else None)
         return rule
     return deco
 
