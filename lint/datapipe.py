@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import ast
 import os
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from .staticeval import HOOKS, _FileEval, _is_param, _parsed, _Unknown
 from .pyflow import (_COMPARE, _KEEPS_SHAPE, Ctx, _arg, _File, _bind, _binds, _conditions, _decide, _direct_binds,
-                     _function, _load, _mutated, _own_nodes, _qual, _reach, _read_text, _returned, _runs, _static,
-                     _stmt, imports_of)
+                     _function, _is_none, _load, _mutated, _own_nodes, _qual, _reach, _read_text, _returned, _runs,
+                     _self_attr_value,
+                     _self_attr_values, _self_class, _self_stores, _static, _stmt, imports_of)
 from .tvdata import DATASETS, _TRANSFORM_POS, Img, _dataset_name, _transform
 
 _SAME_SHAPE = _KEEPS_SHAPE  # tensor methods that give the same shape (pyflow's list)
@@ -154,7 +155,7 @@ def _ev_name(node: ast.Name, ctx: Ctx, depth: int) -> tuple:
 def _elem(v: tuple) -> tuple:
     """What iterating over a value yields."""
     if v[0] == "loader":
-        return ("batch", v[1], v[2])
+        return ("batch",) + v[1:]  # (shape, origin[, arity]): [images, labels, ...]
     if v[0] == "enum":
         return ("tuple", [("other",), _elem(v[1])])
     if v[0] == "gen":  # a generator of the project: what its one yield gives
@@ -166,10 +167,11 @@ def _elem(v: tuple) -> tuple:
 
 def _index(v: tuple, path) -> tuple:
     for i, arity in path:
-        if v[0] == "batch":  # [images, labels]
-            if arity not in (None, 2) or i not in (0, 1, -1, -2):
+        if v[0] == "batch":  # [images, labels] (or more items: a dataset returning (img, mask, path))
+            n = v[3] if len(v) > 3 else 2
+            if arity not in (None, n) or not -n <= i < n:
                 raise _Unknown
-            v = ("tensor", v[1], v[2]) if i in (0, -2) else ("other",)
+            v = ("tensor", v[1], v[2]) if i in (0, -n) else ("other",)
         elif v[0] == "tuple":
             if arity not in (None, len(v[1])) or not -len(v[1]) <= i < len(v[1]):
                 raise _Unknown
@@ -218,6 +220,11 @@ def _ev_call(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
         if f.id == "enumerate" and len(node.args) <= 2 and v[0] in ("loader", "enum"):
             return ("enum", v)
         raise _Unknown
+    if isinstance(f, ast.Name) and f.id[:1].isupper() and f.id not in ("Variable",):
+        try:
+            return _custom_dataset(node, ctx, depth)
+        except (_Unknown, RecursionError):
+            pass
     got = _function(f, ctx)
     if got is not None:  # a loader built by a function of the project
         fn, file = got
@@ -264,6 +271,173 @@ def _ev_call(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
     if name is not None:
         return _dataset(name, node, ctx)
     raise _Unknown
+
+
+# -- a Dataset class of the project ------------------------------------------------------------
+
+_PIL_MODES = {"RGB": 3, "L": 1, "RGBA": 4, "1": 1, "I": 1, "F": 1, "P": 1, "LA": 2, "CMYK": 4, "YCbCr": 3,
+              "LAB": 3, "HSV": 3, "RGBX": 4}
+
+
+def _is_dataset(cls: ast.ClassDef, ctx: Ctx) -> bool:
+    for b in cls.bases:
+        try:
+            if _qual(b, ctx) in ("torch.utils.data.Dataset", "torch.utils.data.dataset.Dataset"):
+                return True
+        except _Unknown:
+            continue
+    return False
+
+
+def _custom_dataset(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
+    """``DogCat(root, mode='train')``, a ``torch.utils.data.Dataset`` subclass of the project whose
+    ``__getitem__`` ends in ``return image, label, ...`` with the image read by PIL
+    (``Image.open(path).convert('RGB')``) or OpenCV (``cv2.imread(path)``, ``cv2.resize(img, (w, h))``)
+    and passed through the transform the class keeps (``self.transform(img)``, under ``if
+    self.transform is not None:`` decided by the constructor's arguments): ('dataset', Img,
+    description, number of items)."""
+    from .lightning import _class_of
+
+    got = _class_of(node.func, ctx)
+    if got is None:
+        raise _Unknown
+    cls, file = got
+    if not _is_dataset(cls, Ctx(file)):
+        raise _Unknown
+    methods = {m.name: m for m in cls.body if isinstance(m, ast.FunctionDef)}
+    init, getitem = methods.get("__init__"), methods.get("__getitem__")
+    if init is None or getitem is None or not init.args.args:
+        raise _Unknown
+    shifted = ast.FunctionDef(name=init.name, args=ast.arguments(
+        posonlyargs=[], args=init.args.args[1:], vararg=init.args.vararg, kwonlyargs=init.args.kwonlyargs,
+        kw_defaults=init.args.kw_defaults, kwarg=init.args.kwarg, defaults=init.args.defaults), body=[],
+        decorator_list=[])  # __init__ without self, to bind the call's arguments
+    params = _bind(shifted, node, ctx, Ctx(file, ctx.env))
+    if params is None or depth > 30:
+        raise _Unknown
+    ictx = Ctx(file, ctx.env).inner(init, params)
+    ret = _returned(getitem)
+    if not isinstance(ret, (ast.Tuple, ast.List)) or len(ret.elts) < 2 or \
+            any(isinstance(e, ast.Starred) for e in ret.elts):
+        raise _Unknown
+    steps: List[str] = []
+    img = _image(ret.elts[0], ictx, steps, depth + 1)
+    return ("dataset", img, ", ".join([cls.name] + steps), len(ret.elts))
+
+
+def _unpacked(node: ast.expr, ctx: Ctx, depth: int = 0) -> Any:
+    """A static value, also a tuple of names bound by unpacking a literal (``w, h = (576, 576)``)."""
+    try:
+        return _static(node, ctx)
+    except _Unknown:
+        if depth > 8:
+            raise
+    if isinstance(node, (ast.Tuple, ast.List)) and not any(isinstance(e, ast.Starred) for e in node.elts):
+        return tuple(_unpacked(e, ctx, depth + 1) for e in node.elts)
+    if isinstance(node, ast.Name):
+        b = _reach(ctx, node.id, node)
+        if b[0] == "assign":
+            value, path = b[1], b[2]
+            while path and isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == path[0][1]:
+                value, path = value.elts[path[0][0]], path[1:]
+            if not path:
+                return _unpacked(value, ctx, depth + 1)
+    raise _Unknown
+
+
+def _image(node: ast.expr, ctx: Ctx, steps: List[str], depth: int = 0) -> Img:
+    """The image an expression of a ``__getitem__`` holds: ('pil' | 'nd' | 'tensor', C, H, W), 'nd'
+    an OpenCV / numpy H x W x C array (C 1 for a two-dimensional one)."""
+    if depth > 30:
+        raise _Unknown
+    if isinstance(node, ast.Name):
+        b = _reach(ctx, node.id, node)
+        if b[0] == "assign" and not b[2]:
+            return _image(b[1], ctx, steps, depth + 1)
+        raise _Unknown
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.Mult, ast.Add, ast.Sub)):
+        num = [isinstance(x, ast.Constant) and isinstance(x.value, (int, float)) and not isinstance(x.value, bool)
+               for x in (node.left, node.right)]
+        if num[0] != num[1]:  # pic / 255 on an array
+            img = _image(node.right if num[0] else node.left, ctx, steps, depth + 1)
+            if img[0] == "nd":
+                return img
+        raise _Unknown
+    if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args) or \
+            any(k.arg is None for k in node.keywords):
+        raise _Unknown
+    f = node.func
+    if isinstance(f, ast.Attribute) and f.attr in ("convert", "astype", "copy"):
+        try:
+            _qual(f, ctx)  # Image.open / np.copy...: a function of a module, below
+        except _Unknown:
+            img = _image(f.value, ctx, steps, depth + 1)
+            if f.attr == "convert" and img[0] == "pil" and len(node.args) == 1 and not node.keywords:
+                mode = _static(node.args[0], ctx)
+                if mode not in _PIL_MODES:
+                    raise _Unknown
+                return ("pil", _PIL_MODES[mode], img[2], img[3])
+            if f.attr in ("astype", "copy") and img[0] == "nd":
+                return img
+            raise _Unknown
+    q = None
+    try:
+        q = _qual(f, ctx)
+    except _Unknown:
+        pass
+    if q == "PIL.Image.open":
+        return ("pil", None, None, None)  # its mode (channels) is the file's
+    if q == "cv2.imread":
+        flag = _arg(node, 1, "flags")
+        if flag is None:
+            return ("nd", 3, None, None)  # IMREAD_COLOR: three channels, BGR
+        try:
+            fq = _qual(flag, ctx)
+        except _Unknown:
+            fq = _static(flag, ctx)
+        c = {"cv2.IMREAD_COLOR": 3, 1: 3, "cv2.IMREAD_GRAYSCALE": 1, 0: 1}.get(fq)
+        if c is None:
+            raise _Unknown
+        return ("nd", c, None, None)
+    if q == "cv2.resize" and len(node.args) >= 2:
+        img = _image(node.args[0], ctx, steps, depth + 1)
+        size = _unpacked(node.args[1], ctx)
+        if img[0] != "nd" or not (isinstance(size, (tuple, list)) and len(size) == 2 and
+                                  all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+            raise _Unknown
+        steps.append(f"cv2.resize({tuple(size)})")
+        return ("nd", img[1], size[1], size[0])  # dsize is (width, height)
+    if q == "cv2.cvtColor" and len(node.args) == 2:
+        img = _image(node.args[0], ctx, steps, depth + 1)
+        code = _qual(node.args[1], ctx)
+        c = 3 if code.endswith(("2RGB", "2BGR")) else 1 if code.endswith("2GRAY") else None
+        if img[0] != "nd" or c is None:
+            raise _Unknown
+        return ("nd", c, img[2], img[3])
+    if q in ("numpy.array", "numpy.asarray") and len(node.args) == 1 and not node.keywords:
+        img = _image(node.args[0], ctx, steps, depth + 1)
+        if img[0] != "pil":
+            raise _Unknown
+        return ("nd",) + img[1:]  # H x W x C (H x W for one channel)
+    if q is not None or len(node.args) != 1 or node.keywords:
+        raise _Unknown
+    # a transform the class keeps, applied: self.transform(img)
+    img = _image(node.args[0], ctx, steps, depth + 1)
+    cands: List[ast.expr] = list(_self_attr_values(ctx, f)) if isinstance(f, ast.Attribute) else [f]
+    outs: Dict[Img, List[List[str]]] = {}
+    for t in cands:  # a transform per branch of the constructor (train / val): the same image from each
+        try:
+            if _is_none(t, ctx):
+                continue  # `self.transform = transform` (None) replaced below: calling None fails
+        except (_Unknown, RecursionError):
+            pass
+        st: List[str] = []
+        outs.setdefault(_transform(t, ctx, img, st), []).append(st)
+    if len(outs) != 1:
+        raise _Unknown
+    ((out, done),) = outs.items()
+    steps.extend(done[0] if all(d == done[0] for d in done) else [f"any of its {len(done)} transforms"])
+    return out
 
 
 _NOISE = {"torch.randn", "torch.rand", "torch.zeros", "torch.ones", "torch.empty"}
@@ -321,7 +495,10 @@ def _numpy_noise(node: ast.expr, ctx: Ctx) -> tuple:
 
 
 def _int(node: ast.expr, ctx: Ctx) -> int:
-    v = _static(node, ctx)
+    try:
+        v = _static(node, ctx)
+    except _Unknown:
+        v = _decide(node, ctx)  # args.batch_size in get_loader(args), args the script's namespace
     if not isinstance(v, int) or isinstance(v, bool):
         raise _Unknown
     return v
@@ -418,7 +595,7 @@ def _loader(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
         if batch < 1:
             raise _Unknown
     origin = f"{ctx.where}:{node.lineno} ({v[2]})"
-    return ("loader", (batch, c, h, w), origin)
+    return ("loader", (batch, c, h, w), origin) + ((v[3],) if len(v) > 3 and v[3] != 2 else ())
 
 
 _HARMLESS = {"num_workers", "pin_memory", "shuffle", "drop_last", "persistent_workers", "prefetch_factor",
@@ -511,83 +688,6 @@ def data_inputs(fe: _FileEval, path: str, root: str, base: str, call: ast.Call,
 
 
 # -- a trainer class (``self.model = Net()`` in ``load_model``, ``self.model(data)`` in ``train``) --
-
-
-def _self_class(fe: _FileEval, node: ast.AST) -> Optional[ast.ClassDef]:
-    """The module-level class whose method ``node`` (a ``self.X``) is in, when ``self`` is that
-    method's first parameter, never rebound, and no base class of the project could store into
-    ``self`` too (bases: ``object``, or ones from outside the project)."""
-    fn = fe._scope(node)
-    cls = fe.parents.get(id(fn))
-    if not (isinstance(fn, ast.FunctionDef) and isinstance(cls, ast.ClassDef) and cls in fe.tree.body):
-        return None
-    a = fn.args
-    if not (a.posonlyargs + a.args) or (a.posonlyargs + a.args)[0].arg != "self" or \
-            any(d.id == "self" for d in ast.walk(fn) if isinstance(d, ast.Name) and isinstance(d.ctx, ast.Store)):
-        return None
-    imports = imports_of(fe.tree) if cls.bases else {}
-    for b in cls.bases:
-        if isinstance(b, ast.Name) and b.id == "object" and "object" not in fe.defined:
-            continue
-        root = b
-        while isinstance(root, ast.Attribute):
-            root = root.value
-        # a base of this file or of another project module may store the same attribute: only
-        # object and torch's / Lightning's classes are bases whose code is known not to
-        full = imports.get(root.id) if isinstance(root, ast.Name) else None
-        if not full or full.split(".")[0] not in ("torch", "pytorch_lightning", "lightning"):
-            return None
-    return cls
-
-
-def _self_stores(cls: ast.ClassDef, attr: str, parents: Dict[int, ast.AST]) -> List[ast.AST]:
-    """Every place the class's methods store ``self.ATTR`` or into it (``self.ATTR.x = ...``,
-    ``self.ATTR += ...``, ``setattr(self, ...)``, ``self.__dict__``): the plain ``self.ATTR = value``
-    targets (not ``= None``), with a None for anything else that may store it."""
-    out: List[ast.AST] = []
-    for n in ast.walk(cls):
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "vars") or \
-                isinstance(n, ast.Attribute) and n.attr == "__dict__":
-            return [None]  # type: ignore[list-item]
-        if not isinstance(n, ast.Attribute):
-            continue
-        inner = n
-        while isinstance(inner.value, ast.Attribute) and not isinstance(inner.ctx, ast.Load):
-            inner = inner.value  # self.ATTR.x = ...
-        if isinstance(inner.value, ast.Name) and inner.value.id == "self" and inner.attr == attr and \
-                not isinstance(n.ctx, ast.Load):
-            if n is inner and _none_placeholder(n, parents):
-                continue
-            out.append(n if n is inner else None)  # type: ignore[arg-type]
-    return out
-
-
-def _none_placeholder(target: ast.Attribute, parents: Dict[int, ast.AST]) -> bool:
-    """``self.train_loader = None``: a loader or a model is iterated or called, which None is not;
-    where that works, the attribute holds its other value."""
-    a = parents.get(id(target))
-    return isinstance(a, ast.Assign) and len(a.targets) == 1 and a.targets[0] is target and \
-        isinstance(a.value, ast.Constant) and a.value.value is None
-
-
-def _self_attr_value(fe: _FileEval, node: ast.Attribute) -> Optional[ast.expr]:
-    """``self.train_loader`` read in a method of a module-level class: the value of the one
-    ``self.train_loader = value`` of the class (in a branch the source decides), when nothing else
-    stores it or into it. The value is evaluated where it is stored (its method's parameters unknown)."""
-    if not (isinstance(node.value, ast.Name) and node.value.id == "self"):
-        return None
-    cls = _self_class(fe, node)
-    if cls is None:
-        return None
-    stores = _self_stores(cls, node.attr, fe.parents)
-    if len(stores) != 1 or stores[0] is None:
-        return None
-    assign = fe.parents.get(id(stores[0]))
-    if not (isinstance(assign, ast.Assign) and len(assign.targets) == 1 and assign.targets[0] is stores[0]):
-        return None
-    if _self_class(fe, assign) is not cls:
-        return None
-    return assign.value
 
 
 def _trainer_inputs(file: _File, call: ast.Call) -> List[Tuple[Tuple[Tuple[int, ...], ...], str]]:
@@ -769,10 +869,24 @@ def _model_calls(ctx: Ctx, scope: ast.AST, var: str, depth: int, glob: bool) -> 
         fn = got[0]
         inner = ctx.inner(fn, params)
         passed = [p for p, (a, _) in params.items() if isinstance(a, ast.Name) and a.id == var]
-        if len(passed) == 1 and not any(_binds(s, passed[0]) for s in fn.body):
+        if len(passed) == 1 and not _rebound(ctx.file, fn, passed[0]):
             yield from _model_calls(inner, fn, passed[0], depth + 1, False)
         elif not passed and glob and not _is_param(fn, var) and not any(_binds(s, var) for s in fn.body):
             yield from _model_calls(inner, fn, var, depth + 1, True)
+
+
+def _rebound(file: _File, fn: ast.FunctionDef, name: str) -> bool:
+    """Whether ``fn`` binds ``name`` to anything but the same model again (``model = model.train()``,
+    ``model = nn.DataParallel(model)``)."""
+    for n in ast.walk(fn):
+        if not _direct_binds(n, name) or n is fn:
+            continue
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) and \
+                _rewraps(file, n.value, name):
+            continue
+        return True
+    return any(isinstance(a, ast.arg) and a.arg == name for a in ast.walk(fn) if a not in fn.args.args) or \
+        any(isinstance(n, (ast.FunctionDef, ast.Lambda)) and n is not fn and _binds(n, name) for n in ast.walk(fn))
 
 
 def container_inputs(path: str, code: str, names: Set[str]) -> Dict[str, List[Optional[Tuple[Tuple[int, ...], str]]]]:
@@ -831,8 +945,8 @@ def factory_inputs(fe: _FileEval, path: str, root: str, base: str, call: ast.Cal
         ret = _returned(fn)
         conds = _conditions(fe, call, fn)
         var = None
-        if ret is not call:
-            parent = fe.parents.get(id(call))
+        outer, parent = _outermost(home, call)  # model = AttU_Net(3, 1).to(device)
+        if ret is not call and ret is not outer:
             if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and
                     isinstance(parent.targets[0], ast.Name) and isinstance(ret, ast.Name) and
                     parent.targets[0].id == ret.id):

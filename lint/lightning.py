@@ -179,7 +179,9 @@ def _class_of(func: ast.expr, ctx: Ctx) -> Optional[Tuple[ast.ClassDef, _File]]:
     file, name = ctx.file, func.id
     if name not in file.fe.defined:
         full = file.imports.get(name)
-        if full is None or "." not in full:
+        if full is None:
+            return _star_imported(file, name)
+        if "." not in full:
             return None
         mod, name = full.rsplit(".", 1)
         file = file.module(mod)  # type: ignore[assignment]
@@ -187,6 +189,25 @@ def _class_of(func: ast.expr, ctx: Ctx) -> Optional[Tuple[ast.ClassDef, _File]]:
             return None
     defs = [s for s in file.fe.tree.body if isinstance(s, (ast.ClassDef, ast.FunctionDef)) and s.name == name]
     return (defs[0], file) if len(defs) == 1 and isinstance(defs[0], ast.ClassDef) else None
+
+
+def _star_imported(file: _File, name: str) -> Optional[Tuple[ast.ClassDef, _File]]:
+    """``from dataset import *`` (a module of the project) defining the class ``name``: found in
+    exactly one such module, and not bound by the file itself in any other way."""
+    if any(isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load) for n in ast.walk(file.fe.tree)):
+        return None
+    found = []
+    for n in file.fe.tree.body:
+        if isinstance(n, ast.ImportFrom) and n.module and not n.level and any(a.name == "*" for a in n.names):
+            other = file.module(n.module)
+            if other is None:
+                continue
+            defs = [s for s in other.fe.tree.body if isinstance(s, (ast.ClassDef, ast.FunctionDef)) and s.name == name]
+            if defs:
+                found.append((defs, other))
+    if len(found) != 1 or len(found[0][0]) != 1 or not isinstance(found[0][0][0], ast.ClassDef):
+        return None
+    return found[0][0][0], found[0][1]
 
 
 def _sources(file: _File, cls: ast.ClassDef) -> List[Source]:

@@ -199,7 +199,7 @@ def _scan_back(ctx: Ctx, name: str, stmts: List[ast.stmt]):
             return ("assign", s.value, [])
         if isinstance(s, ast.If):
             try:
-                taken = s.body if _is_main(s.test) or _static(s.test, ctx) else s.orelse
+                taken = s.body if _is_main(s.test) or _test_value(s.test, ctx) else s.orelse
             except _Unknown:
                 if _keeps_shape(s.body, name) and _keeps_shape(s.orelse, name):
                     continue  # `if use_cuda: x = x.cuda()`: either way, the same tensor shape
@@ -214,6 +214,15 @@ def _scan_back(ctx: Ctx, name: str, stmts: List[ast.stmt]):
                 return got
         raise _Unknown  # a loop, a try, an augmented assignment...
     return None
+
+
+def _test_value(test: ast.expr, ctx: Ctx) -> Any:
+    """A branch's test: a static value, an option read through a parameter (``args.dataset ==
+    'cifar10'`` in ``get_dataset(args)``), or whether a value is None."""
+    try:
+        return _decide(test, ctx)
+    except (_Unknown, RecursionError):
+        return _none_test(test, ctx)
 
 
 _KEEPS_SHAPE = {"cuda", "cpu", "to", "float", "double", "half", "detach", "contiguous", "clone", "requires_grad_"}
@@ -513,3 +522,161 @@ def _arg(node: ast.Call, pos: Optional[int], kw: str) -> Optional[ast.expr]:
 
 
 HOOKS["reaching_value"] = reaching_value
+
+
+# -- ``self`` attributes of a module-level class, and None tests ------------------------------
+
+
+def _self_class(fe: _FileEval, node: ast.AST) -> Optional[ast.ClassDef]:
+    """The module-level class whose method ``node`` (a ``self.X``) is in, when ``self`` is that
+    method's first parameter, never rebound, and no base class of the project could store into
+    ``self`` too (bases: ``object``, or ones from outside the project)."""
+    fn = fe._scope(node)
+    cls = fe.parents.get(id(fn))
+    if not (isinstance(fn, ast.FunctionDef) and isinstance(cls, ast.ClassDef) and cls in fe.tree.body):
+        return None
+    a = fn.args
+    if not (a.posonlyargs + a.args) or (a.posonlyargs + a.args)[0].arg != "self" or \
+            any(d.id == "self" for d in ast.walk(fn) if isinstance(d, ast.Name) and isinstance(d.ctx, ast.Store)):
+        return None
+    imports = imports_of(fe.tree) if cls.bases else {}
+    for b in cls.bases:
+        if isinstance(b, ast.Name) and b.id == "object" and "object" not in fe.defined:
+            continue
+        root = b
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        # a base of this file or of another project module may store the same attribute: only
+        # object and torch's / Lightning's classes are bases whose code is known not to
+        full = imports.get(root.id) if isinstance(root, ast.Name) else None
+        if not full or full.split(".")[0] not in ("torch", "pytorch_lightning", "lightning"):
+            return None
+    return cls
+
+
+def _self_stores(cls: ast.ClassDef, attr: str, parents: Dict[int, ast.AST],
+                 placeholders: bool = False) -> List[ast.AST]:
+    """Every place the class's methods store ``self.ATTR`` or into it (``self.ATTR.x = ...``,
+    ``self.ATTR += ...``, ``setattr(self, ...)``, ``self.__dict__``): the plain ``self.ATTR = value``
+    targets (not ``= None`` unless ``placeholders``), with a None for anything else that may store it."""
+    out: List[ast.AST] = []
+    for n in ast.walk(cls):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "vars") or \
+                isinstance(n, ast.Attribute) and n.attr == "__dict__":
+            return [None]  # type: ignore[list-item]
+        if not isinstance(n, ast.Attribute):
+            continue
+        inner = n
+        while isinstance(inner.value, ast.Attribute) and not isinstance(inner.ctx, ast.Load):
+            inner = inner.value  # self.ATTR.x = ...
+        if isinstance(inner.value, ast.Name) and inner.value.id == "self" and inner.attr == attr and \
+                not isinstance(n.ctx, ast.Load):
+            if n is inner and not placeholders and _none_placeholder(n, parents):
+                continue
+            out.append(n if n is inner else None)  # type: ignore[arg-type]
+    return out
+
+
+def _none_placeholder(target: ast.Attribute, parents: Dict[int, ast.AST]) -> bool:
+    """``self.train_loader = None``: a loader or a model is iterated or called, which None is not;
+    where that works, the attribute holds its other value."""
+    a = parents.get(id(target))
+    return isinstance(a, ast.Assign) and len(a.targets) == 1 and a.targets[0] is target and \
+        isinstance(a.value, ast.Constant) and a.value.value is None
+
+
+def _self_attr_value(fe: _FileEval, node: ast.Attribute) -> Optional[ast.expr]:
+    """``self.train_loader`` read in a method of a module-level class: the value of the one
+    ``self.train_loader = value`` of the class (in a branch the source decides), when nothing else
+    stores it or into it. The value is evaluated where it is stored (its method's parameters unknown)."""
+    if not (isinstance(node.value, ast.Name) and node.value.id == "self"):
+        return None
+    cls = _self_class(fe, node)
+    if cls is None:
+        return None
+    stores = _self_stores(cls, node.attr, fe.parents)
+    if len(stores) != 1 or stores[0] is None:
+        return None
+    assign = fe.parents.get(id(stores[0]))
+    if not (isinstance(assign, ast.Assign) and len(assign.targets) == 1 and assign.targets[0] is stores[0]):
+        return None
+    if _self_class(fe, assign) is not cls:
+        return None
+    return assign.value
+
+def _self_attr_values(ctx: "Ctx", node: ast.Attribute) -> List[ast.expr]:
+    """The values ``self.ATTR`` (read in a method of a module-level class) may hold: those of the
+    class's ``self.ATTR = value`` stores (``= None`` ones too) in branches not decided against
+    (``if transform is None:`` with the constructor's arguments in ``ctx``); [] when anything else
+    may store it."""
+    fe = ctx.fe
+    if not (isinstance(node.value, ast.Name) and node.value.id == "self"):
+        return []
+    cls = _self_class(fe, node)
+    if cls is None:
+        return []
+    out: List[ast.expr] = []
+    for t in _self_stores(cls, node.attr, fe.parents, placeholders=True):
+        assign = fe.parents.get(id(t)) if t is not None else None
+        if not (isinstance(assign, ast.Assign) and len(assign.targets) == 1 and assign.targets[0] is t):
+            return []
+        method = fe._scope(assign)
+        if _self_class(fe, assign) is not cls or fe.parents.get(id(method)) is not cls:
+            return []
+        try:
+            if not _runs(_conditions(fe, assign, method), ctx):
+                continue
+        except (_Unknown, RecursionError):
+            pass  # undecided: a candidate
+        out.append(assign.value)
+    return out
+
+
+_NOT_NONE_ROOTS = ("torchvision", "torch", "PIL", "cv2", "numpy", "albumentations")
+
+
+def _is_none(node: ast.expr, ctx: "Ctx", depth: int = 0) -> bool:
+    """Whether ``node``'s value is None (True) or certainly not (False): a literal, a container, a
+    lambda, an instance of a known library's class (``transforms.Compose([...])``), through names,
+    parameters and ``self`` attributes; _Unknown otherwise (a function of the project may return None)."""
+    if depth > 12:
+        raise _Unknown
+    if isinstance(node, ast.Constant):
+        return node.value is None
+    if isinstance(node, (ast.Lambda, ast.List, ast.Tuple, ast.Dict, ast.ListComp, ast.JoinedStr)):
+        return False
+    if isinstance(node, ast.Call):
+        q = _qual(node.func, ctx)
+        last = q.split(".")[-1]
+        if q.split(".")[0] in _NOT_NONE_ROOTS and last[:1].isupper():
+            return False  # a class: its instance
+        raise _Unknown
+    if isinstance(node, ast.Name):
+        b = _reach(ctx, node.id, node)
+        if b[0] == "param":
+            got = ctx.env.get(id(b[1]), {}).get(node.id)
+            if got is None:
+                raise _Unknown
+            return _is_none(got[0], got[1], depth + 1)
+        if b[0] == "assign" and not b[2]:
+            return _is_none(b[1], ctx, depth + 1)
+        raise _Unknown
+    if isinstance(node, ast.Attribute):
+        vals = {_is_none(v, ctx, depth + 1) for v in _self_attr_values(ctx, node)}
+        if len(vals) == 1:
+            return vals.pop()
+    raise _Unknown
+
+
+def _none_test(test: ast.expr, ctx: "Ctx") -> bool:
+    """``if self.transform is not None:`` / ``if transform:`` / ``if not self.transform:`` decided
+    by whether the value is None (an object of a library class is true)."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return not _none_test(test.operand, ctx)
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.IsNot)) and \
+            isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
+        none = _is_none(test.left, ctx)
+        return none if isinstance(test.ops[0], ast.Is) else not none
+    if isinstance(test, (ast.Name, ast.Attribute)):
+        return not _is_none(test, ctx)
+    raise _Unknown

@@ -157,6 +157,10 @@ class _FileEval:
                 declared_global |= {(id(self._scope(node)), n) for n in node.names}
         self._config_classes: Dict[str, Dict[str, Any]] = {}
         self.imported_objects: Dict[str, Dict[str, Any]] = {}
+        from .argspaces import _returns_parsed
+
+        # this file's functions that return parser.parse_args(): `args = get_args()` is a namespace
+        parse_fns = {n.name for n in self.tree.body if isinstance(n, ast.FunctionDef) and _returns_parsed(n)}
         for node in self.tree.body:
             if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.defined.add(node.name)
@@ -205,6 +209,9 @@ class _FileEval:
                         v.func.attr in ("parse_args", "parse_known_args"):
                     if v.func.attr == "parse_args":
                         self.namespaces.add(name)
+                elif isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id in parse_fns and \
+                        not v.args and not v.keywords:
+                    self.namespaces.add(name)  # args = get_args(), returning parser.parse_args()
                 elif isinstance(v, ast.Attribute) and v.attr == "FLAGS" and _is_absl_flags(v.value, self.tree):
                     self.namespaces.add(name)  # FLAGS = flags.FLAGS: absl's options, parsed by app.run
                 elif isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and not v.args and not v.keywords \

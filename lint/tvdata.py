@@ -44,7 +44,7 @@ _KEEP_PIL = {"RandomInvert", "RandomPosterize", "RandomSolarize", "RandomEqualiz
 _KEEP_TENSOR = {"Normalize", "RandomErasing"}
 
 
-Img = Tuple[str, Optional[int], Optional[int], Optional[int]]  # ('pil' | 'tensor' | 'u8', C, H, W)
+Img = Tuple[str, Optional[int], Optional[int], Optional[int]]  # ('pil' | 'tensor' | 'u8' | 'nd', C, H, W)
 
 
 def _dataset_name(q: str) -> Optional[str]:
@@ -149,10 +149,26 @@ def _step(name: str, node: ast.Call, ctx: Ctx, img: Img, steps: List[str]) -> Im
         a = _arg(node, pos, kw)
         return default if a is None else _static(a, ctx)
 
+    if kind == "nd" and name not in ("ToTensor", "ToPILImage"):
+        raise _Unknown  # torchvision's other transforms take a PIL image or a tensor, not an array
     if name in ("ToTensor", "PILToTensor"):
-        if kind != "pil":
+        if kind not in ("pil", "nd") or (kind == "nd" and name == "PILToTensor"):
             raise _Unknown
         return ("tensor" if name == "ToTensor" else "u8", c, h, w)
+    if name == "ToPILImage":
+        if kind == "pil" or c not in (1, 3, 4) or node.args or node.keywords:
+            raise _Unknown
+        return ("pil", c, h, w)
+    if name == "Normalize" and kind == "tensor":
+        try:
+            mean = val(0, "mean")
+        except _Unknown:
+            mean = None  # a mean the source does not decide: says nothing of the channels
+        if isinstance(mean, (tuple, list)) and len(mean) > 1:
+            if c is not None and c != len(mean):
+                raise _Unknown  # torch fails: the mean broadcast over the channels
+            return (kind, len(mean), h, w)  # only an image of that many channels passes
+        return img
     if name in _KEEP or (name in _KEEP_PIL and kind == "pil") or (name in _KEEP_TENSOR and kind == "tensor"):
         return img
     if name == "RandomRotation":

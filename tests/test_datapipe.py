@@ -93,6 +93,12 @@ CASES = [
     # the batches drawn by next() from a generator function (infiniteloop(dataloader))
     ("data_absl_gan/source/models/gan.py", "train.py", "4x3x32x32", "../../train.py:36 (CIFAR10, Lambda)",
      ("256 * 3 * 3", "256 * 4 * 4")),
+    # a Dataset class of the project (star-imported): PIL images through the transform its
+    # __init__ picks by mode (three Normalize means: three channels; 32x32 either way), a
+    # three-item sample; the loaders returned together by get_dataset(args), the model picked by
+    # get_model(args) and moved to the device, then rewrapped by train() (model = model.train())
+    ("data_custom_dataset/model.py", "main.py --arch small", "4x3x32x32",
+     "main.py:34 (DogCat, any of its 2 transforms)", ("32 * 7 * 7", "32 * 8 * 8")),
 ]
 
 
@@ -627,3 +633,66 @@ def test_a_model_flag_paired_with_a_dataset_flag_is_not_guessed(tmp_path):
     assert rc == 0 and seen["CifarNet"] == "4x3x32x32", err
     rc, err, _ = oracle(tmp_path, "main.py --model cifarnet")
     assert rc != 0 and "expected input[4, 1, 28, 28] to have 3 channels" in err, err
+
+
+CV2_DATASET = '''
+import cv2
+import torch.utils.data as data
+
+
+class SegDataset(data.Dataset):
+    def __init__(self, paths, transform=None, target_transform=None):
+        self.paths = paths
+        self.transform = transform
+        self.target_transform = target_transform
+
+    def __getitem__(self, index):
+        w, h = (48, 40)
+        pic = cv2.imread(self.paths[index])
+        pic = cv2.resize(pic, (w, h))
+        pic = pic.astype("float32") / 255
+        if self.transform is not None:
+            img = self.transform(pic)
+        return img, 0, self.paths[index]
+
+    def __len__(self):
+        return len(self.paths)
+'''
+
+CV2_MAIN = '''
+import glob
+
+import torch
+from torch.utils.data import DataLoader
+from torchvision import transforms
+
+from dataset import SegDataset
+from probes import P0
+
+x_transforms = transforms.Compose([transforms.ToTensor(), transforms.Normalize([0.5] * 3, [0.5] * 3)])
+loader = DataLoader(SegDataset(sorted(glob.glob("data/images/a/*.png")), transform=x_transforms), batch_size=2)
+model = P0()
+for x, _, path in loader:
+    model(x)
+    break
+'''
+
+
+def test_an_opencv_dataset_gives_its_resized_size(tmp_path):
+    """UNET-ZOO's datasets: ``cv2.imread`` (three channels, BGR, H x W x C), ``cv2.resize(pic,
+    (width, height))``, a float array through ToTensor: C x height x width, a three-item sample."""
+    root = tmp_path / "seg"
+    root.mkdir()
+    (root / "dataset.py").write_text(CV2_DATASET)
+    (root / "main.py").write_text(CV2_MAIN)
+    (root / "probes.py").write_text("import torch.nn as nn\n\n\nclass P0(nn.Module):\n"
+                                    "    def forward(self, x):\n        return x\n")
+    a = _lint(root / "probes.py")
+    assert a.findings == []
+    (run,) = [r for r in a.runs if r.input_from]
+    assert "x".join(map(str, run.inputs[0])) == "2x3x40x48"
+    assert run.input_from == "main.py:12 (SegDataset, cv2.resize((48, 40)))"
+    pytest.importorskip("cv2")  # OpenCV itself, when installed, says the same
+    rc, err, seen = oracle(root, "main.py")
+    assert rc == 0, err
+    assert seen["P0"] == "2x3x40x48"
