@@ -74,7 +74,9 @@ def export(args) -> int:
         done.add(key)
         gd = _git_dir(Path(args.mirror), e["repo"])
         out = Path(args.src) / e["repo"].replace("/", "+")
-        names = subprocess.run(["git", "--git-dir", str(gd), "ls-tree", "-r", "--name-only", e["commit"]],
+        # core.quotepath=false: a folder named in Chinese (a course's lessons) is listed as it is
+        names = subprocess.run(["git", "-c", "core.quotepath=false", "--git-dir", str(gd), "ls-tree", "-r",
+                                "--name-only", e["commit"]],
                                capture_output=True, text=True, check=True).stdout.split("\n")
         n = 0
         for name in names:

@@ -66,6 +66,17 @@ class TupleIndexOutOfRange(ConstructionError):
 
 
 @dataclass
+class KeyMissing(ConstructionError):
+    key: Any
+    keys: tuple  # the keys the dict has
+
+    def what(self) -> str:
+        have = ", ".join(repr(k) for k in self.keys[:6]) + (", ..." if len(self.keys) > 6 else "")
+        return (f"KeyError: {self.key!r} (the dict has {'no keys' if not self.keys else 'only ' + have}) "
+                f"while the model is built")
+
+
+@dataclass
 class WrongArguments(ConstructionError):
     func: str
     positional: int  # as given, the bound instance included
@@ -91,7 +102,7 @@ class FloatSize(ConstructionError):
 NO_FIX = ("a constructor that cannot run (wrong argument count, an index past a config's end, a division "
           "by zero): which argument, entry or divisor was meant is not written anywhere.")
 
-KINDS = (DivisionByZero, TupleIndexOutOfRange, WrongArguments, FloatSize)
+KINDS = (DivisionByZero, TupleIndexOutOfRange, KeyMissing, WrongArguments, FloatSize)
 
 
 def message(p: ConstructionError, node: Any, ctx: Any) -> str:

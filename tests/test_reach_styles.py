@@ -999,3 +999,56 @@ def test_layers_named_with_chr_and_ord(tmp_path):
     a = analyze_source(ok, str(p), strict=True)
     assert a.findings == [] and [r.output.shape for r in a.runs if r.input_origin == "call"] == [(2, 4)]
     exec(compile(ok, str(p), "exec"), {})
+
+
+KWARGS_WRAPPER = '''
+import torch
+import torch.nn as nn
+
+
+class UNet(nn.Module):
+    def __init__(self, in_channels=1, n_classes=2, wf=4):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, 2 ** wf, 3, padding=1)
+        self.last = nn.Conv2d(2 ** wf, n_classes, 1)
+
+    def forward(self, x):
+        return self.last(torch.relu(self.conv(x)))
+
+
+class UNetWrapper(nn.Module):
+    def __init__(self, **kwargs):
+        super().__init__()
+        self.input_batchnorm = nn.BatchNorm2d(kwargs['in_channels'])
+        self.unet = UNet(**kwargs)
+
+    def forward(self, x):
+        return self.unet(self.input_batchnorm(x))
+'''
+
+
+def test_a_missing_key_of_kwargs_is_a_construction_error(tmp_path):
+    """dlwpt-code's ``UNetWrapper(**kwargs)`` reads ``kwargs['in_channels']``: built with no
+    arguments it raises KeyError, so its defaults are no construction to feed a given input to
+    (the default UNet's one channel against a 7-channel input was a false finding); the project's
+    own ``UNetWrapper(in_channels=7, ...)`` is analysed and clean. A file that does build it bare
+    gets SHP009 where Python raises."""
+    torch = pytest.importorskip("torch")
+    p = tmp_path / "model.py"
+    p.write_text(KWARGS_WRAPPER)
+    (tmp_path / "train.py").write_text("from model import UNetWrapper\n\n\ndef init_model():\n"
+                                       "    return UNetWrapper(in_channels=7, n_classes=1, wf=3)\n")
+    a = _lint(p, {"UNetWrapper": [(2, 7, 16, 16)]})
+    assert a.findings == [], [f.message for f in a.findings]
+    assert any(r.ctor_text.startswith("UNetWrapper(in_channels=7") and r.output is not None and
+               r.output.shape == (2, 1, 16, 16) for r in a.runs)
+    ns: dict = {}
+    exec(compile(KWARGS_WRAPPER, str(p), "exec"), ns)
+    assert ns["UNetWrapper"](in_channels=7, n_classes=1, wf=3)(torch.randn(2, 7, 16, 16)).shape == (2, 1, 16, 16)
+    bare = KWARGS_WRAPPER + "\n\nmodel = UNetWrapper()\n"
+    p.write_text(bare)
+    (f,) = analyze_source(bare, str(p), strict=True).findings
+    assert f.code == "SHP009" and "KeyError: 'in_channels'" in f.message, f.message
+    with pytest.raises(KeyError) as e:
+        exec(compile(bare, str(p), "exec"), {})
+    assert [t for t in e.traceback if str(t.path) == str(p)][-1].lineno + 1 == f.line

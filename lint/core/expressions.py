@@ -429,6 +429,11 @@ class ExpressionsMixin(_Host):
         if isinstance(obj, dict):
             if obj in self.havoc or not _hashable(key):
                 return UNKNOWN
+            if key not in obj and isinstance(key, (str, int)) and not isinstance(key, bool) and \
+                    all(isinstance(k, (str, int)) for k in obj):
+                # a dict whose every key is known (`**kwargs` of a call without that keyword):
+                # KeyError in Python too (`nn.BatchNorm2d(kwargs['in_channels'])` of `UNetWrapper()`)
+                self.construction_error(KeyMissing(key, tuple(obj)), node)
             return obj.get(key, UNKNOWN)
         if isinstance(obj, ObjectValue) and obj.cls is not None:  # a class of the analysed code with __getitem__
             method = self.class_attr(obj.cls, "__getitem__", instance=obj)
@@ -557,4 +562,4 @@ _PY_OPS = {
 
 
 from .frames import MAX_UNROLL, Frame
-from ..rules.shp009_construction_error import DivisionByZero, TupleIndexOutOfRange
+from ..rules.shp009_construction_error import DivisionByZero, KeyMissing, TupleIndexOutOfRange
