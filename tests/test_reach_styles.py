@@ -1052,3 +1052,43 @@ def test_a_missing_key_of_kwargs_is_a_construction_error(tmp_path):
     with pytest.raises(KeyError) as e:
         exec(compile(bare, str(p), "exec"), {})
     assert [t for t in e.traceback if str(t.path) == str(p)][-1].lineno + 1 == f.line
+
+
+SOFTMAX_HEAD = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 2)
+        self.sm = nn.Softmax(dim=LAYER)
+
+    def forward(self, x):
+        y = self.fc(x)
+        return self.sm(y), F.log_softmax(y, dim=FUNC), torch.softmax(y, 1)
+
+
+Head()(torch.randn(2, 8))
+'''
+
+
+@pytest.mark.parametrize("layer,func,line", [("1", "-1", None), ("2", "-1", 15), ("1", "-3", 15), ("-1", "1", None)])
+def test_softmax_over_a_dim_the_tensor_lacks(tmp_path, layer, func, line):
+    """dlwpt-code's LunaModel head: ``nn.Softmax(dim=2)`` on (N, 2) logits raises IndexError
+    "Dimension out of range" (the layer and F.softmax / log_softmax / torch.softmax alike)."""
+    torch = pytest.importorskip("torch")  # noqa: F841
+    code = SOFTMAX_HEAD.replace("LAYER", layer).replace("FUNC", func)
+    p = tmp_path / "head.py"
+    p.write_text(code)
+    got = [(f.line, f.code) for f in analyze_source(code, str(p), strict=True).findings]
+    if line is None:
+        assert got == []
+        exec(compile(code, str(p), "exec"), {})
+        return
+    assert got == [(line, "SHP007")]
+    with pytest.raises(IndexError, match="Dimension out of range") as e:
+        exec(compile(code, str(p), "exec"), {})
+    assert [t for t in e.traceback if str(t.path) == str(p)][-1].lineno + 1 == line

@@ -142,8 +142,17 @@ _ACTIVATIONS = {
     "RReLU": (R("lower", 1.0 / 8), R("upper", 1.0 / 3), R("inplace", False)),
     "Softmax": (R("dim", None),), "LogSoftmax": (R("dim", None),), "Softmin": (R("dim", None),), "Softmax2d": (),
 }
+def _softmax(a, x, *rest):
+    """Softmax/LogSoftmax/Softmin over ``dim``: torch raises "Dimension out of range" for a dim the
+    input does not have (``nn.Softmax(dim=2)`` on a classifier's (N, 2) logits)."""
+    dim = a.get("dim")
+    if isinstance(dim, int) and not isinstance(dim, bool) and x.shape is not None:
+        dim_or_violation(dim, len(x.shape))
+    return x
+
+
 for _name, _sig in _ACTIVATIONS.items():
-    layer(_name, _sig, transparent=True)(_same)
+    layer(_name, _sig, transparent=True)(_softmax if _name in ("Softmax", "LogSoftmax", "Softmin") else _same)
 
 _ELEMENTWISE_FUNCS = [
     "relu", "relu6", "elu", "selu", "celu", "gelu", "silu", "mish", "hardswish", "hardsigmoid", "sigmoid", "tanh",
@@ -159,6 +168,9 @@ functional([f"torch.nn.functional.{f}" for f in _ELEMENTWISE_FUNCS]
                                      "sigmoid_", "tanh_", "exp_", "log1p", "expm1", "reciprocal", "detach",
                                      "nan_to_num", "clone", "logit", "frac", "trunc")],
            (R("input"),), _same, varargs=True)
+functional([f"torch.nn.functional.{f}" for f in ("softmax", "log_softmax", "softmin")],
+           (R("input"), R("dim", None), R("_stacklevel", 3), R("dtype", None)), _softmax)
+functional(["torch.softmax", "torch.log_softmax"], (R("input"), R("dim"), R("dtype", None)), _softmax)
 
 
 @layer("PReLU", (R("num_parameters", 1), R("init", 0.25), *DEVICE),
