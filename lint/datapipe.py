@@ -775,18 +775,7 @@ def _model_var(file: _File, call: ast.Call, scope: ast.AST) -> Optional[str]:
     """The name ``call``'s model is kept in (through ``.to(device)`` chains and a DataParallel),
     when every other binding of that name in the scope only wraps it again."""
     fe = file.fe
-    node: ast.AST = call
-    while True:
-        parent = fe.parents.get(id(node))
-        if isinstance(parent, ast.Attribute) and parent.attr in _SAME_SHAPE | {"eval", "train"}:
-            outer = fe.parents.get(id(parent))
-            if not isinstance(outer, ast.Call) or outer.func is not parent:
-                return None
-            node = outer
-        elif _wrapper(parent, file) and parent.args and parent.args[0] is node:  # type: ignore[union-attr]
-            node = parent  # type: ignore[assignment]
-        else:
-            break
+    node, parent = _outermost(file, call)
     var = None
     if isinstance(parent, ast.Tuple):  # `netg, netd = NetG(opt), NetD(opt)`: the name in its place
         assign = fe.parents.get(id(parent))

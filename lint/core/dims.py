@@ -539,12 +539,18 @@ def never_zero(d: Dim) -> bool:
     slope = _slope(d, s, steps)
     if slope is None or slope != 0:
         return False
+    period = _period(steps)
+    return period is not None and all(_eval(d, {s: v}) != 0 for v in range(1, period + 1))
+
+
+def _period(steps: List[int]) -> Optional[int]:
+    """The least common multiple of the floor divisions' steps (None past MAX_PERIOD)."""
     period = 1
     for k in steps:
         period = period * k // math.gcd(period, k)
         if period > MAX_PERIOD:
-            return False
-    return all(_eval(d, {s: v}) != 0 for v in range(1, period + 1))
+            return None
+    return period
 
 
 def _slope(x, s: str, steps: List[int]) -> Optional[Fraction]:
@@ -740,11 +746,9 @@ def finitely_where(a: Dim, b: Dim, ok) -> Optional[Tuple[str, List[int]]]:
     sa, sb = _slope(a, s, steps), _slope(b, s, steps)
     if sa is None or sb is None or sa <= 0 or sb <= 0:
         return None
-    period = 1
-    for k in steps:
-        period = period * k // math.gcd(period, k)
-        if period > MAX_PERIOD:
-            return None
+    period = _period(steps)
+    if period is None:
+        return None
     lo = max(least(a, s), least(b, s))
     fa = lambda v: _eval(a, {s: v})  # noqa: E731
     fb = lambda v: _eval(b, {s: v})  # noqa: E731
