@@ -149,15 +149,19 @@ class Generator(nn.Module):
 """
 
 
-@pytest.mark.parametrize("norm,found", [("ngf * 4", True), ("ngf * 2", False)])
-def test_a_padding_or_activation_first_lets_the_next_layer_tell_the_input(norm, found):
+@pytest.mark.parametrize("norm,found,scaled", [("ngf * 4", True, False), ("ngf * 2", False, False),
+                                               ("ngf * 4", True, True)])
+def test_a_padding_or_activation_first_lets_the_next_layer_tell_the_input(norm, found, scaled):
     """CycleGAN's generator starts with ReflectionPad2d(3), which takes any rank and channel count:
-    the conv after it (through activations and dropouts too) implies the N x input_nc x H x W input."""
+    the conv after it (through activations and dropouts too) implies the N x input_nc x H x W input;
+    so it does through arithmetic with a number first (dlwpt-code's `self.model(input * 255) / 2`)."""
     code = PADDED_FIRST.replace("NORM", norm)
+    if scaled:
+        code = code.replace("return self.model(x)", "return self.model(x * 255 - 1) / 2 + 0.5")
     a = analyze_source(code, "gen.py", strict=True)
     (run,) = [r for r in a.runs if r.cls is not None and r.cls.name == "Generator"]
     assert run.input_text() == "Nxinput_ncxHxW"
-    line = code.splitlines().index("        return self.model(x)") + 1  # a Sequential's layer: at its call
+    line = [i for i, t in enumerate(code.splitlines(), 1) if t.startswith("        return self.model(x")][0]
     assert [(f.line, f.code) for f in a.findings] == ([(line, "SHP003")] if found else [])
     torch = pytest.importorskip("torch")
     ns: dict = {}
