@@ -1092,3 +1092,47 @@ def test_softmax_over_a_dim_the_tensor_lacks(tmp_path, layer, func, line):
     with pytest.raises(IndexError, match="Dimension out of range") as e:
         exec(compile(code, str(p), "exec"), {})
     assert [t for t in e.traceback if str(t.path) == str(p)][-1].lineno + 1 == line
+
+
+GLOBAL_CFGS = '''
+import torch
+import torch.nn as nn
+
+model_cfgs = dict(
+    small=dict(width=8),
+    large=dict(width=16),
+)
+for k in ('small', 'large'):
+    model_cfgs[k + '_gap'] = dict(model_cfgs[k], pool=True)
+
+
+class Net(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.conv = nn.Conv2d(3, cfg['width'], 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def _create(variant, **kwargs):
+    return Net(model_cfgs[variant], **kwargs)
+
+
+def small_gap(**kwargs):
+    return _create('small_gap', **kwargs)
+
+
+small_gap()(torch.randn(2, 3, 8, 8))
+'''
+
+
+def test_a_global_dict_filled_later_is_not_taken_as_complete(tmp_path):
+    """timm's byobnet adds ``model_cfgs[k + '_gap']`` in a module-level loop after the dict's
+    literal; the global, computed lazily from its binding, lacks those keys, so a missing key there
+    proves nothing (the gate's one finding while only the dict's known keys decided): no SHP009."""
+    torch = pytest.importorskip("torch")  # noqa: F841
+    p = tmp_path / "byob.py"
+    p.write_text(GLOBAL_CFGS)
+    assert analyze_source(GLOBAL_CFGS, str(p), strict=True).findings == []
+    exec(compile(GLOBAL_CFGS, str(p), "exec"), {})  # and Python builds and runs it

@@ -11,7 +11,7 @@ import libcst as cst
 from . import dims as D
 from . import limits as L
 from .framework_api import NOT_MINE
-from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, NDArray,
+from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, Expanded, FunctionValue, ModuleValue, NDArray,
                      ObjectValue, Param, Partial, Qual, Tensor)
 
 if TYPE_CHECKING:
@@ -37,7 +37,9 @@ class CallsMixin(_Host):
         if isinstance(func, BoundMethod):
             return self.call_method(func.obj, func.name, args, kwargs, node)
         if isinstance(func, Partial):
-            return self.call(func.func, list(func.args) + list(args), {**func.kwargs, **kwargs}, node)
+            merged = {**func.kwargs, **kwargs}  # the partial's own keywords may come from anywhere
+            return self.call(func.func, list(func.args) + list(args),
+                             Expanded(merged) if func.kwargs else merged, node)
         if isinstance(func, ObjectValue) and func.cls is not None:  # an instance with __call__ (a builder)
             method = self.class_attr(func.cls, "__call__", instance=func)
             if isinstance(method, FunctionValue):
@@ -122,6 +124,7 @@ class CallsMixin(_Host):
     def bind_params(self, params: cst.Parameters, args, kwargs, frame) -> bool:
         loc = frame.locals
         positional = list(params.posonly_params) + list(params.params)
+        complete = not isinstance(kwargs, Expanded)
         kwargs = dict(kwargs)
         args = list(args)
         for p in positional:
@@ -150,6 +153,8 @@ class CallsMixin(_Host):
                 return False
         if params.star_kwarg is not None:
             loc[params.star_kwarg.name.value] = kwargs
+            if complete:
+                self.complete_dicts.add(kwargs)
             kwargs = {}
         return not kwargs
 

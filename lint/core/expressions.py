@@ -11,7 +11,7 @@ from . import limits as L
 from .facts import LINEAGE, record_lineage
 from .framework_api import NOT_MINE
 from .project import ModuleRef
-from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue,
+from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, Expanded, FunctionValue, ModuleValue, ObjectValue,
                      Param, Partial, Qual, Tensor)
 
 if TYPE_CHECKING:
@@ -292,6 +292,7 @@ class ExpressionsMixin(_Host):
                 if not isinstance(v, dict) or v in self.havoc:
                     return self._unknown_call(func)
                 kwargs.update(v)
+                kwargs = Expanded(kwargs)  # keys of another dict, which may not be all it holds
             elif a.keyword is not None:
                 kwargs[a.keyword.value] = v
             else:
@@ -429,8 +430,7 @@ class ExpressionsMixin(_Host):
         if isinstance(obj, dict):
             if obj in self.havoc or not _hashable(key):
                 return UNKNOWN
-            if key not in obj and isinstance(key, (str, int)) and not isinstance(key, bool) and \
-                    all(isinstance(k, (str, int)) for k in obj):
+            if key not in obj and obj in self.complete_dicts:
                 # a dict whose every key is known (`**kwargs` of a call without that keyword):
                 # KeyError in Python too (`nn.BatchNorm2d(kwargs['in_channels'])` of `UNetWrapper()`)
                 self.construction_error(KeyMissing(key, tuple(obj)), node)

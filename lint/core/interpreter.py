@@ -63,6 +63,10 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.call_depth = 0
         self.active_functions: Dict[int, int] = {}  # id(function node) -> active calls
         self.havoc = ObjectSet()  # lists/dicts mutated under unknown control flow (kept alive)
+        # `**kwargs` dicts of calls that expanded no other dict: every key they hold is known, so a
+        # missing one is Python's KeyError (expressions.getitem); a module global's dict is not
+        # among them (computed lazily, it misses later module-level insertions)
+        self.complete_dicts = ObjectSet()
         # parts of the code not followed (a loop not unrolled): (what, node, SourceModule), for
         # `shapelint summary`, whose totals are then lower bounds
         self.skipped: List[tuple] = []

@@ -180,3 +180,8 @@ class BoundMethod:
 
     obj: Any
     name: str
+
+
+class Expanded(dict):
+    """A call's keyword arguments that include a ``**other`` expansion: ``other`` may hold keys the
+    analysis did not see (a module global filled later), so a missing key proves nothing."""
