@@ -410,7 +410,7 @@ def _settle_narrowing(src, run: Run, strict: bool, project, budget: List[int]) -
     for v in n.values:
         budget[0] -= 1
         sub = dataclasses.replace(run, fixed={**run.fixed, n.symbol: v}, root=None, input_tensors=[], output=None,
-                                  calls=[], facts=[], error=None, skipped=[], not_built=None)
+                                  calls=[], facts=[], error=None, skipped=[], not_built=None, lows={})
         try:
             execute(src, sub, strict, project)
         except (AnalysisAbort, RecursionError):

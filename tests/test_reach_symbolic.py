@@ -74,6 +74,8 @@ def test_reported_with_no_construction_in_sight(name, ctor, why, variants, tmp_p
     (f,) = a.findings
     assert ctor in f.message and why in f.message, f.message
     assert all(c["analysed"] for c in a.coverage), a.coverage
+    if "they fit only for W = 2" in why:  # --confirm's witness starts past W = 2 only: the H
+        assert f.run.lows == {"W": 3}      # narrowing settled inside the W = 2 run is that run's
 
 
 @pytest.mark.parametrize("name", CLEAN)
