@@ -655,19 +655,23 @@ model(torch.randn(2, 3, 8, 8))
 def test_layers_named_by_map_and_join(tmp_path):
     """`setattr(self, "_".join(map(str, [...])), layer)` then `getattr(self, same)` (pytorch-semseg's
     FRRN): the layers are followed by name, a head of the wrong width is found where torch fails."""
+    _head_width_found_where_torch_fails(tmp_path, MAP_KEYS.replace("WIDTH", "8"), MAP_KEYS.replace("WIDTH", "16"))
+
+
+def _head_width_found_where_torch_fails(tmp_path, bad: str, ok: str) -> None:
+    """``bad``'s one finding is SHP002 on the line torch fails on; ``ok`` is clean, its (2, 4)
+    output the one torch gives."""
     torch = pytest.importorskip("torch")  # noqa: F841
     p = tmp_path / "m.py"
-    bad = MAP_KEYS.replace("WIDTH", "8")
     p.write_text(bad)
     (f,) = analyze_source(bad, str(p), strict=True).findings
     assert f.code == "SHP002"
     with pytest.raises(RuntimeError, match="cannot be multiplied") as e:
         exec(compile(bad, str(p), "exec"), {})
     assert [t for t in e.traceback if str(t.path) == str(p)][-1].lineno + 1 == f.line
-    ok = MAP_KEYS.replace("WIDTH", "16")
     a = analyze_source(ok, str(p), strict=True)
     assert a.findings == [] and [r.output.shape for r in a.runs if r.input_origin == "call"] == [(2, 4)]
-    exec(compile(ok, str(p), "exec"), {})
+    exec(compile(ok, str(p), "exec"), {})  # its own model(torch.randn(...)) runs in torch
 
 
 def test_summary_says_which_check_rejects_the_construction():
@@ -986,19 +990,8 @@ def test_layers_named_with_chr_and_ord(tmp_path):
     """``prefix = str(stage) + chr(ord('a') + i)`` naming layers added by ``add_module`` (megvii's
     ShuffleNet-Series): the names are computed, the layers followed, a head of the wrong width
     found where torch fails."""
-    torch = pytest.importorskip("torch")  # noqa: F841
-    p = tmp_path / "m.py"
-    bad = CHR_NAMES.replace("WIDTH", "2 * 3")
-    p.write_text(bad)
-    (f,) = analyze_source(bad, str(p), strict=True).findings
-    assert f.code == "SHP002"
-    with pytest.raises(RuntimeError, match="cannot be multiplied") as e:
-        exec(compile(bad, str(p), "exec"), {})
-    assert [t for t in e.traceback if str(t.path) == str(p)][-1].lineno + 1 == f.line
-    ok = CHR_NAMES.replace("WIDTH", "2 * 2")
-    a = analyze_source(ok, str(p), strict=True)
-    assert a.findings == [] and [r.output.shape for r in a.runs if r.input_origin == "call"] == [(2, 4)]
-    exec(compile(ok, str(p), "exec"), {})
+    _head_width_found_where_torch_fails(tmp_path, CHR_NAMES.replace("WIDTH", "2 * 3"),
+                                        CHR_NAMES.replace("WIDTH", "2 * 2"))
 
 
 KWARGS_WRAPPER = '''
