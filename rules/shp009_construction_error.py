@@ -13,9 +13,11 @@ DOC = """\
 An error Python itself raises while `__init__` (or what it calls) builds the model, on values
 known exactly: a division by zero (`math.sqrt(2. / n)` in a weight-init loop, with
 `n = kernel_size[0] * kernel_size[1] * out_channels` = 0 after a `kernel_size=0`), an index past
-the end of a configuration tuple (`out_planes[4]` on a 4-tuple), a function or block of the
-project called with arguments its signature cannot take, a layer size that is a float
-(`nn.Conv2d(64 / 4, ...)`: torch's weight allocation takes ints only).
+the end of a configuration tuple (`out_planes[4]` on a 4-tuple), a key a call's own `**kwargs`
+does not hold (`nn.BatchNorm2d(kwargs['in_channels'])` in `UNetWrapper(**kwargs)` built as
+`UNetWrapper()`), a function or block of the project called with arguments its signature cannot
+take, a layer size that is a float (`nn.Conv2d(64 / 4, ...)`: torch's weight allocation takes ints
+only).
 
 ## Why it matters
 The model cannot even be constructed: the script dies before the first batch.
@@ -32,7 +34,9 @@ Index within the configuration (`self.widths[-1]`), or give the configuration th
 ## Limits
 Reported only where the construction is certain to get: not under a condition shapelint cannot
 decide, not inside a `try` block (the error may be caught), and only on exact values (a tuple's
-length, concrete numbers) — lists and dicts other code may have changed are never judged.
+length, concrete numbers) — lists and dicts other code may have changed are never judged (a
+module's dict filled by a later loop, a `**kwargs` that expanded another dict). A class whose
+defaults cannot build it this way is listed as not analysed, not reported.
 """
 
 
