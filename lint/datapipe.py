@@ -676,15 +676,20 @@ def data_inputs(fe: _FileEval, path: str, root: str, base: str, call: ast.Call,
 
         return [((v[1],), v[2]) for v in lightning_inputs(file, call, _ev)] or _trainer_inputs(file, call)
     for site, ctx in _model_calls(Ctx(file), scope, var, 0, scope is fe.tree):
-        if len(site.args) != 1 or site.keywords or isinstance(site.args[0], ast.Starred):
-            continue
-        try:
-            v = _ev(site.args[0], ctx)
-        except (_Unknown, RecursionError):
-            continue
-        if v[0] == "tensor" and ((v[1],), v[2]) not in out:
-            out.append(((v[1],), v[2]))
+        _add_fed(site, ctx, out)
     return out
+
+
+def _add_fed(site: ast.Call, ctx: Ctx, out: List[Tuple[Tuple[Tuple[int, ...], ...], str]]) -> None:
+    """``model(x)`` with one positional argument the data flow decides: its (shape, origin), once."""
+    if len(site.args) != 1 or site.keywords or isinstance(site.args[0], ast.Starred):
+        return
+    try:
+        v = _ev(site.args[0], ctx)
+    except (_Unknown, RecursionError):
+        return
+    if v[0] == "tensor" and ((v[1],), v[2]) not in out:
+        out.append(((v[1],), v[2]))
 
 
 # -- a trainer class (``self.model = Net()`` in ``load_model``, ``self.model(data)`` in ``train``) --
@@ -728,17 +733,9 @@ def _trainer_inputs(file: _File, call: ast.Call) -> List[Tuple[Tuple[Tuple[int, 
             f = n.func
             if isinstance(f, ast.Attribute) and f.attr == "forward":
                 f = f.value
-            if not (isinstance(f, ast.Attribute) and f.attr == t.attr and isinstance(f.value, ast.Name) and
-                    f.value.id == "self"):
-                continue
-            if len(n.args) != 1 or n.keywords or isinstance(n.args[0], ast.Starred):
-                continue
-            try:
-                v = _ev(n.args[0], Ctx(file))
-            except (_Unknown, RecursionError):
-                continue
-            if v[0] == "tensor" and ((v[1],), v[2]) not in out:
-                out.append(((v[1],), v[2]))
+            if isinstance(f, ast.Attribute) and f.attr == t.attr and isinstance(f.value, ast.Name) and \
+                    f.value.id == "self":
+                _add_fed(n, Ctx(file), out)
     return out
 
 
