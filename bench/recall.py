@@ -64,6 +64,9 @@ def _git_dir(mirror: Path, repo: str) -> Path:
     return base / ".git" if (base / ".git").is_dir() else base
 
 
+_EXPORTED = (".py", ".sh", ".bash", ".md", ".rst", ".markdown")
+
+
 def export(args) -> int:
     manifest = json.loads(Path(args.manifest).read_text())
     done = set()
@@ -80,7 +83,8 @@ def export(args) -> int:
                                capture_output=True, text=True, check=True).stdout.split("\n")
         n = 0
         for name in names:
-            if not name.endswith(".py"):
+            # the code, and the docs and shell scripts that give its command lines (lint/cmdlines.py)
+            if not (name.endswith(_EXPORTED) or os.path.basename(name).upper().startswith("README")):
                 continue
             data = subprocess.run(["git", "--git-dir", str(gd), "show", f"{e['commit']}:{name}"],
                                   capture_output=True, check=True).stdout
@@ -88,7 +92,7 @@ def export(args) -> int:
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(data)
             n += 1
-        print(f"{e['repo']}@{e['commit'][:10]}: {n} .py files -> {out}")
+        print(f"{e['repo']}@{e['commit'][:10]}: {n} files -> {out}")
     return 0
 
 

@@ -75,12 +75,42 @@ class Resolver:
                 return None
         return None
 
+    def imported_parser(self, module: str, name: str, path: str) -> Optional[List[ast.Call]]:
+        """``from core.option import parser`` where core/option.py has ``parser =
+        argparse.ArgumentParser(...)`` at module level: that module's ``parser.add_argument(...)``
+        calls (the script adds its own and parses), else None."""
+        parts = module.split(".")
+        for base in (self.root, os.path.dirname(path)):
+            cand = os.path.join(base, *parts) + ".py"
+            if not os.path.isfile(cand):
+                continue
+            got = self.read(cand)
+            if got is None:
+                return None
+            tree = got[1]
+            made = [st for st in tree.body if isinstance(st, ast.Assign) and len(st.targets) == 1 and
+                    isinstance(st.targets[0], ast.Name) and st.targets[0].id == name and
+                    isinstance(st.value, ast.Call) and _callee(st.value) == "ArgumentParser"]
+            if len(made) != 1:
+                return None
+            return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and
+                    n.func.attr == "add_argument" and isinstance(n.func.value, ast.Name) and n.func.value.id == name]
+        return None
+
     # -- (2) a function's namespace parameter
-    def param_defaults(self, fn: ast.FunctionDef, pname: str, path: str) -> Optional[Defaults]:
+    def param_defaults(self, fn: ast.FunctionDef, pname: str, path: str,
+                       owner: Optional[str] = None) -> Optional[Defaults]:
+        """``owner``: the class whose ``__init__`` ``fn`` is; its callers are the class's
+        constructions (``WDSR_A(args)`` in train.py for ``ShiftMean(args.rgb_mean)`` in __init__)."""
         params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
         if pname not in params:
             return None
-        key = (path, fn.name, params.index(pname))
+        if fn.name == "__init__":
+            if owner is None or params.index(pname) == 0:
+                return None
+            key = (path, owner, params.index(pname) - 1)
+        else:
+            key = (path, fn.name, params.index(pname))
         if key in self._params:
             return self._params[key]
         self._params[key] = None
@@ -88,21 +118,28 @@ class Resolver:
             return None
         self.busy.add(key)
         try:
-            found = self._callers_agree(fn.name, params.index(pname), pname)
+            found = self._callers_agree(key[1], key[2], pname, path)
         finally:
             self.busy.discard(key)
         self._params[key] = found
         return found
 
-    def _callers_agree(self, fname: str, index: int, pname: str) -> Optional[Defaults]:
+    def _callers_agree(self, fname: str, index: int, pname: str, home: str = "") -> Optional[Defaults]:
+        """The namespace every call of ``fname`` passes as that parameter: calls in the file that
+        defines it (``home``: ``main(opt)`` under ``if __name__ == '__main__':``) and in the files
+        that import it (not another file's own function of that name)."""
         seen: List[Defaults] = []
-        for p in self.files:
+        files = list(self.files)
+        if home and os.path.abspath(home) not in {os.path.abspath(f) for f in files}:
+            files.append(home)
+        for p in files:
             got = self.read(p)
             if got is None or fname + "(" not in got[0]:
                 continue
             tree = got[1]
-            if any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == fname for n in tree.body):
-                continue  # its own function of that name (or the defining file)
+            if os.path.abspath(p) != os.path.abspath(home) and \
+                    any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == fname for n in tree.body):
+                continue  # another file's own function of that name
             fe = None
             for call in ast.walk(tree):
                 if not (isinstance(call, ast.Call) and _callee(call) == fname):
@@ -116,9 +153,11 @@ class Resolver:
                 if d is None:
                     return None
                 seen.append(d)
-        if not seen or any(d != seen[0] for d in seen[1:]):
+        if not seen:
             return None
-        return seen[0]
+        # the options every caller's namespace gives the same value (train.py and eval.py add
+        # different options of their own to one imported parser); the others are unknown
+        return {k: v for k, v in seen[0].items() if all(k in d and d[k] == v for d in seen[1:])}
 
 
 def config_class_defaults(cls: ast.ClassDef) -> Optional[Defaults]:

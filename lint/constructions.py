@@ -19,19 +19,18 @@ from __future__ import annotations
 import ast
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
+from . import cmdlines
 from .argspaces import Resolver
 from .pyflow import imports_of
 from . import staticeval
-from .staticeval import (_EXTERNAL, HOOKS, MAX_FILES, _FileEval, _notify, _parsed, _read, _render, _tree,
+from .staticeval import (_EXTERNAL, _SKIP_DIRS, HOOKS, MAX_FILES, _FileEval, _notify, _parsed, _read, _render, _tree,
                          _Unknown, option_worlds)
 
 MAX_CONSTRUCTIONS = 8  # per class or factory
 MAX_SCRIPTS = 50  # .py files of a folder read to decide whether it imports the model folder
-_SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", "site-packages", "build", "dist",
-              ".venv", "venv", "env", ".tox", ".mypy_cache", ".pytest_cache", ".eggs"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,11 @@ class Construction:
     # the option values of the command line that builds it this way, when not the defaults:
     # "net='small'" (a branch on that option guards the construction; staticeval.option_worlds)
     options: str = ""
+    # built with the options of a command line the project documents (README, a shell script)
+    documented: bool = False
+    # built by the project's run with its defaults (not under another option value, or under a
+    # branch those defaults decide against: `elif self.dataset == 'Both': G = Generator(64, 15)`)
+    default_run: bool = True
 
 
 _MARKERS = (".git", ".hg", "setup.py", "setup.cfg", "pyproject.toml")
@@ -125,10 +129,39 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
     selectable = _selectable(model_path, names)
     got = _read(model_path)
     staticeval.NAMESPACE_ATTRS = set(re.findall(r"\.([A-Za-z_]\w*)", got[0])) if got else set()
+    aliases = _package_aliases(here, stem, names)
     try:
-        return _find(model_path, root, names, stem, here, model_dirs, files, selectable)
+        found = _find(model_path, root, names | set(aliases), stem, here, model_dirs, files, selectable)
     finally:
         staticeval.NAMESPACE_ATTRS = None
+    out: Dict[str, List[Construction]] = {}
+    for name, cs in found.items():
+        real = aliases.get(name)
+        if real is None or name in names:
+            out.setdefault(name, []).extend(cs)
+            continue
+        # `getattr(models, 'condensenet')(args)` where models/__init__.py has
+        # `from .condensenet import CondenseNet as condensenet`: a construction of CondenseNet
+        for c in cs:
+            if c.text.startswith(name + "("):
+                out.setdefault(real, []).append(replace(c, name=real, text=real + c.text[len(name):]))
+    return out
+
+
+def _package_aliases(here: str, stem: str, names: Set[str]) -> Dict[str, str]:
+    """``alias -> class`` for the package ``__init__.py`` beside the model file re-exporting its
+    classes under other names (``from .condensenet import CondenseNet as condensenet``)."""
+    init = os.path.join(here, "__init__.py")
+    parsed = _parsed(init) if os.path.isfile(init) else None
+    if parsed is None:
+        return {}
+    out: Dict[str, str] = {}
+    for node in parsed[1].body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module == stem:
+            for a in node.names:
+                if a.asname and a.name in names and a.asname != a.name:
+                    out[a.asname] = a.name
+    return out
 
 
 def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, model_dirs: Set[str],
@@ -137,13 +170,16 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
     seen: Set[Tuple[str, str]] = set()
     resolver = Resolver(root, files, _parsed, lambda t, p: _FileEval(t, set(), "", resolver=resolver, path=p))
     factory_files: Optional[List[str]] = None
+    documented = cmdlines.documented(root, [os.path.abspath(p) for p in files])
     for path in files:
         _notify(os.path.abspath(path), True, True)
         got = _read(path)
         if got is None:
             continue
         text, trees = got
-        if not any(n in text for n in names) and not (selectable and "__dict__[" in text):
+        lines = documented.get(os.path.abspath(path), [])
+        if not any(n in text for n in names) and not (selectable and "__dict__[" in text) and \
+                not (lines and any(n in a for n in names for argv, _ in lines for a in argv)):
             continue
         parsed = _parsed(path)
         if parsed is None:
@@ -154,10 +190,11 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
         # a package __init__ next to (or above) the model file re-exports its names
         init_ok = os.path.basename(path) == "__init__.py" and model_path.startswith(os.path.dirname(path) + os.sep)
         where_base = os.path.relpath(path, here)
+        commands = _command_worlds(tree, lines, fe.imported_arguments)
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
-            for name in _called_names(node, fe):
+            for name in _called_names(node, fe) + _named_by_commands(node, commands):
                 if name not in names:
                     continue
                 if name in fe.defined:
@@ -173,16 +210,23 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
                     continue  # another package's `models.__dict__` (models.cifar vs models/imagenet/), or a
                     # call the factory's signature refuses
                 scope = fe._scope(node)
-                for world in [{}] + option_worlds(fe, node):
+                worlds = [(w, "") for w in [{}] + option_worlds(fe, node)] + commands
+                for world, documented_line in worlds:
                     staticeval.WORLD = world
+                    if documented_line:
+                        staticeval.TYPED_WORLD = set(world)
                     try:
+                        reached = _reached(fe, node, scope)
+                        if documented_line and not reached:
+                            continue  # a branch this command line decides against
                         built = _built(fe, node, name, scope, text, path, root, here, files, factory_files)
                     finally:
                         staticeval.WORLD = {}
+                        staticeval.TYPED_WORLD = set()
                     if built is None:
                         continue
                     text_, from_options, fed, factory_files, used = built
-                    if world and not fed:
+                    if world and not fed and not documented_line:
                         continue  # a command line's construction counts when that run feeds it data
                     for inputs, origin in fed or [(None, None)]:
                         if (name, text_, inputs) in seen or len(out.get(name, ())) >= MAX_CONSTRUCTIONS:
@@ -190,9 +234,42 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
                         seen.add((name, text_, inputs))
                         out.setdefault(name, []).append(Construction(
                             name, text_, f"{where_base}:{node.lineno}", inputs, from_options, input_from=origin,
-                            options=_world_text(fe, used)))
+                            options=_world_text(fe, used) + (f" ({documented_line})" if documented_line else ""),
+                            documented=bool(documented_line), default_run=not world and reached))
     _own_file(model_path, root, here, names, stem, model_dirs, out)
     return out
+
+
+def _command_worlds(tree: ast.Module, lines: List[Tuple[List[str], str]],
+                    imported: List[ast.Call]) -> List[Tuple[Dict[str, Any], str]]:
+    """(option values, 'README.md:12') of each command line the project documents for this script
+    (README, shell scripts: lint/cmdlines.py), parsed as its argparse would; lines it would refuse
+    are left out."""
+    out: List[Tuple[Dict[str, Any], str]] = []
+    for argv, where in lines:
+        w = cmdlines.world(tree, argv, imported)
+        if w and all(w != o for o, _ in out):
+            out.append((w, where))
+    return out
+
+
+def _named_by_commands(call: ast.Call, commands: List[Tuple[Dict[str, Any], str]]) -> List[str]:
+    """The names documented command lines give the option a ``models.__dict__[args.model]`` /
+    ``getattr(models, args.model)`` call is indexed by (``--model condensenet_converted``)."""
+    parts = _dict_parts(call.func)
+    key = parts[1] if parts else None
+    if not (isinstance(key, ast.Attribute) and isinstance(key.value, ast.Name)):
+        return []
+    return list(dict.fromkeys(v for w, _ in commands for v in [w.get(key.attr)] if isinstance(v, str)))
+
+
+def _reached(fe: _FileEval, node: ast.AST, scope) -> bool:
+    """Whether the branches around ``node`` (in its function or module) let the current WORLD's
+    run reach it."""
+    try:
+        return fe.reachable(node, scope)
+    except _Unknown:
+        return True
 
 
 def _built(fe: _FileEval, node: ast.Call, name: str, scope, text: str, path: str, root: str, here: str,
@@ -398,6 +475,8 @@ def _data_inputs(fe: _FileEval, node: ast.Call, scope, path: str, root: str, her
 def _called_names(call: ast.Call, fe: _FileEval) -> List[str]:
     f = call.func
     if isinstance(f, ast.Name):
+        if f.id in fe.model_aliases and not fe._bound(f.id, fe._scope(call)):
+            return [fe.model_aliases[f.id]]  # create_model(...), imported `as create_model`
         return [f.id]
     if isinstance(f, ast.Attribute):
         return [f.attr]

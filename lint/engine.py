@@ -332,17 +332,23 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     path = src.path
     project = Project(src)
     planner = Planner(src, input_shapes or {}, strict, project)
-    extra: Dict[str, List[Tuple[str, str, Any, bool, Optional[str]]]] = {}
+    extra: Dict[str, List[Tuple[str, str, Any, bool, Optional[str], bool]]] = {}
     for name, texts in (constructions or {}).items():
-        extra.setdefault(name, []).extend((t, "option", None, False, None) for t in texts)
+        extra.setdefault(name, []).extend((t, "option", None, False, None, False) for t in texts)
     if scan_project and project.main.path and os.path.isfile(project.main.path):
         from . import datapipe  # noqa: F401  (registers the data-pipeline and reaching hooks)
         from .constructions import find_constructions
 
         for name, found in find_constructions(path, project.root, planner.construction_targets()).items():
+            # a configuration a documented command line gives (an ImageNet line beside the CIFAR
+            # model the user declares an input for) runs at its own input, never the declared one;
+            # so does one the defaults do not build, when the defaults build the class too (StarGAN's
+            # `Generator(64, 5 + 8 + 2)` for --dataset Both, beside `Generator(64, 5)`)
+            default = any(c.default_run and not c.documented for c in found)
             extra.setdefault(name, []).extend(
                 (c.text, c.where + (f" with {c.options}" if c.options else ""),
-                 [InputSpec(i) for i in c.inputs] if c.inputs else None, c.from_options, c.input_from)
+                 [InputSpec(i) for i in c.inputs] if c.inputs else None, c.from_options, c.input_from,
+                 c.documented or (default and not c.default_run))
                 for c in found)
     planner.constructions = extra
     runs = planner.plan()

@@ -177,11 +177,12 @@ def _unchain(expr):
 
 class Planner:
     def __init__(self, src: SourceModule, options: Dict[str, List[InputSpec]], strict: bool, project=None,
-                 constructions: Optional[Dict[str, List[Tuple[str, str, Any, bool, Optional[str]]]]] = None):
+                 constructions: Optional[Dict[str, List[Tuple[str, str, Any, bool, Optional[str], bool]]]] = None):
         self.src = src
         self.options = options
-        # name -> [(call text, where, inputs or None, their origin or None)]: --construct, and calls
-        # found in the project's other files (with the inputs that file feeds the model)
+        # name -> [(call text, where, inputs or None, from options, their origin or None, own input)]:
+        # --construct, and calls found in the project's other files (with the inputs that file feeds
+        # the model; own input: a documented configuration the declared input shape is not for)
         self.constructions = constructions or {}
         self.strict = strict
         self.interp = Interpreter(src, strict, project)
@@ -332,12 +333,15 @@ class Planner:
                 # built from a function's own variables: the function's own run covers it
                 continue
             ctor_calls.append((info, call, local))
+        unfed = {info.name for info, call, _ in ctor_calls if not linked.get(id(call))}
         for info, call, local in ctor_calls:
             text = self.src.code_for(call)
             opt = self.options.get(info.name)
-            if opt:
+            if opt and (not linked.get(id(call)) or info.name not in unfed):
                 add(info, call, text, opt, "option", local)
                 continue
+            # a construction the file feeds itself (`MobileNetV3(in_channels=2)(torch.randn(1, 2, ...))`)
+            # keeps that input when the file also builds the class unfed: the declared shape is for those
             for specs, origin, site in linked.get(id(call), []):
                 add(info, call, text, specs, origin, local, site)
         for info, call, local in ctor_calls:
@@ -345,7 +349,7 @@ class Planner:
             if not self.options.get(info.name) and not linked.get(id(call)):
                 add(info, call, self.src.code_for(call), None, "symbolic", local)
         for name, items in self.constructions.items():
-            for text, where, fed, from_options, fed_from in items:
+            for text, where, fed, from_options, fed_from, own_input in items:
                 try:
                     node = cst.parse_expression(text)
                 except cst.ParserSyntaxError:
@@ -353,7 +357,9 @@ class Planner:
                 info = self._called_class(node) if isinstance(node, cst.Call) else None
                 if info is None:
                     continue
-                opt = self.options.get(info.name)
+                # own_input: a documented command line's configuration: the class's declared input
+                # shape is not taken to be its input (the line may be for another dataset)
+                opt = self.options.get(info.name) if not own_input else None
                 before = len(runs)
                 if opt:
                     add(info, node, text, opt, "option", _STDLIB_NAMES)

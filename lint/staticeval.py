@@ -16,6 +16,9 @@ from .argspaces import Resolver, assigned_attrs, config_class_defaults
 
 MAX_FILES = 400  # files listed under the project root
 MAX_BYTES = 1_000_000  # larger files are not read
+# folders never searched for a project's files
+_SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", "site-packages", "build", "dist",
+              ".venv", "venv", "env", ".tox", ".mypy_cache", ".pytest_cache", ".eggs"}
 _EXTERNAL = {"torch", "torchvision", "timm", "transformers", "diffusers", "tensorflow", "keras", "numpy"}
 
 # What the modules built on this one lend back to it and to constructions.py (pyflow.py: which
@@ -29,10 +32,20 @@ class _Unknown(Exception):
     pass
 
 
+class CommandUnknown:
+    """An option value a documented command line gives that is not static (a placeholder, a
+    project's own ``type=`` function; lint/cmdlines.py): reading it is UNKNOWN."""
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
 # Option values fixed for the construction being evaluated, in every file's argparse namespaces: one
 # command line the script accepts (``-net small``), taken to build the model a branch on that option
 # guards (``if args.net == 'small': net = small()``). Empty: the options' defaults. See option_worlds.
 WORLD: Dict[str, Any] = {}
+# the options of WORLD a documented command line gives (lint/cmdlines.py), converted as argparse does
+TYPED_WORLD: Set[str] = set()
 # the attribute names the model file reads (``args.depth``): what a namespace passed whole keeps
 NAMESPACE_ATTRS: Optional[Set[str]] = None
 MAX_WORLDS = 8
@@ -46,7 +59,8 @@ _SAFE_BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mu
 
 _COMPARE = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Lt: lambda a, b: a < b,
             ast.LtE: lambda a, b: a <= b, ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b,
-            ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
+            ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
+            ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b}
 
 
 class _Name(str):
@@ -134,16 +148,21 @@ class _FileEval:
         # literal choices (constructions.py: public, in its __all__, a models package above it)
         self.selectable: Set[str] = set()
         self.namespaces: Set[str] = set()  # names bound to parser.parse_args()
+        self._replays: Dict[Tuple[str, str], Dict[str, Any]] = {}  # see replayed()
+        self._replay_state: Optional[Dict[str, Any]] = None
+        self._replay_lines: Dict[Tuple[str, str], int] = {}  # (name, attr) -> line of its last assignment
         self.assigns: Dict[int, Dict[str, List[ast.expr]]] = {}  # id(scope) -> name -> values
         self.parents: Dict[int, ast.AST] = {}
         self.defined: Set[str] = set()
         self.imported_model_names: Set[str] = set()
+        self.model_aliases: Dict[str, str] = {}  # local name -> the model file's name it imports
         # argparse values fixed for the call being evaluated: the name ``models.__dict__[args.arch]``
         # selects is the value of ``args.arch`` in the branch conditions around it
         self.override: Dict[str, Any] = {}
         self.read_options = False  # an argparse default was read since the last reset
         self._flow = 0  # nesting of _reaching
         self._patched: Optional[Set[Tuple[int, str]]] = None
+        self._patched_key = ""
         self._patch_fns: Dict[int, ast.AST] = {}  # id -> the functions that patch a name (patched())
         self._collect()
 
@@ -157,6 +176,8 @@ class _FileEval:
                 declared_global |= {(id(self._scope(node)), n) for n in node.names}
         self._config_classes: Dict[str, Dict[str, Any]] = {}
         self.imported_objects: Dict[str, Dict[str, Any]] = {}
+        # add_argument calls of a parser imported from another module of the project
+        self.imported_arguments: List[ast.Call] = []
         from .argspaces import _returns_parsed
 
         # this file's functions that return parser.parse_args(): `args = get_args()` is a namespace
@@ -180,6 +201,11 @@ class _FileEval:
                             d = self.resolver.imported_object(mod, alias.name, self.path)
                             if d is not None:
                                 self.imported_objects[alias.asname or alias.name] = d
+                            calls = self.resolver.imported_parser(mod, alias.name, self.path)
+                            if calls:  # `from core.option import parser`: its options, then this file's
+                                self.imported_arguments += calls
+                                for call in calls:
+                                    self._argument(call)
                 ours = last == self.model_stem or (last in self.model_dirs) or (node.level and not mod)
                 if not ours:
                     continue
@@ -187,6 +213,10 @@ class _FileEval:
                     if alias.name == "*":
                         self.imported_model_names |= self.model_names
                     elif alias.name in self.model_names and (alias.asname is None or alias.asname == alias.name):
+                        self.imported_model_names.add(alias.name)
+                    elif alias.name in self.model_names and alias.asname and alias.asname not in self.model_names:
+                        # `from model import efficientnet_b0 as create_model`
+                        self.model_aliases[alias.asname] = alias.name
                         self.imported_model_names.add(alias.name)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                     node.func.attr == "add_argument":
@@ -239,8 +269,10 @@ class _FileEval:
         ``model.classifier[6] = ...``, ``setattr(model, ...)``, ``model.add_module(...)``, or
         passing it to a function of the file that does so): the model called later is not the
         one the construction builds. See is_patched."""
-        if self._patched is not None:
+        key = repr(sorted(WORLD.items(), key=lambda kv: kv[0]))
+        if self._patched is not None and self._patched_key == key:
             return self._patched
+        self._patched_key = key
         out: Set[Tuple[int, str]] = set()
         by_fn: Dict[int, Set[str]] = {}
         for node in ast.walk(self.tree):
@@ -259,6 +291,11 @@ class _FileEval:
             for r in roots:
                 if r is not None:
                     scope = self._scope(node)
+                    try:
+                        if not self.reachable(node, scope):
+                            continue  # `if args.model.startswith('alexnet'): model.features = ...`, not this run
+                    except (_Unknown, RecursionError):
+                        pass
                     out.add((id(scope), r))
                     if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         self._patch_fns[id(scope)] = scope
@@ -326,8 +363,12 @@ class _FileEval:
                 value = False
             elif action == "store_false":
                 value = True
-            elif action is None and "nargs" not in kw:
+            elif action is None and "nargs" not in kw and flags and flags[0].startswith("-") and \
+                    not (isinstance(kw.get("required"), ast.Constant) and
+                         kw["required"].value is True):  # type: ignore[attr-defined]
                 value = None
+            elif action is None and "nargs" not in kw:
+                raise _Unknown  # a positional or required option: no run without it
             else:
                 raise _Unknown
             typ = kw.get("type")
@@ -341,8 +382,9 @@ class _FileEval:
                 self.choices[dest] = [self._literal(e) for e in kw["choices"].elts]  # type: ignore[attr-defined]
             except _Unknown:
                 self.choice_filters[dest] = None
-        elif "choices" in kw:
-            self.choice_filters[dest] = _choice_filter(kw["choices"], self.tree)
+        elif "choices" in kw:  # (not literal: read in its own file only)
+            self.choice_filters[dest] = None if any(call is c for c in self.imported_arguments) else \
+                _choice_filter(kw["choices"], self.tree)
 
     def _absl_flag(self, call: ast.Call) -> None:
         """``flags.DEFINE_integer('batch_size', 64, 'help')``, ``DEFINE_enum('arch', 'cnn32',
@@ -414,6 +456,8 @@ class _FileEval:
             b = self.value(node.comparators[0], scope, depth + 1)
             if isinstance(node.ops[0], (ast.In, ast.NotIn)) and not isinstance(b, (tuple, list, str)):
                 raise _Unknown
+            if isinstance(node.ops[0], (ast.Is, ast.IsNot)) and not (a is None or b is None):
+                raise _Unknown  # identity is read only against None (`args.condense_factor is None`)
             try:
                 return _COMPARE[type(node.ops[0])](a, b)
             except TypeError:
@@ -437,6 +481,26 @@ class _FileEval:
                 return int(v) if node.func.id == "int" else float(v)
             except (TypeError, ValueError):
                 raise _Unknown
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("list", "tuple") \
+                and len(node.args) == 1 and not node.keywords and node.func.id not in self.defined:
+            seq = self.value(node.args[0], scope, depth + 1)
+            if not isinstance(seq, (list, tuple)):
+                raise _Unknown
+            return list(seq) if node.func.id == "list" else tuple(seq)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "map" \
+                and len(node.args) == 2 and not node.keywords and "map" not in self.defined and \
+                isinstance(node.args[0], ast.Name) and node.args[0].id in ("int", "float", "str") \
+                and node.args[0].id not in self.defined:
+            seq = self.value(node.args[1], scope, depth + 1)  # map(int, '14-14-14'.split('-'))
+            if not isinstance(seq, (list, tuple)):
+                raise _Unknown
+            conv = {"int": int, "float": float, "str": str}[node.args[0].id]
+            if not all(isinstance(x, (int, float, str)) and not isinstance(x, bool) for x in seq):
+                raise _Unknown
+            try:
+                return [conv(x) for x in seq]
+            except (TypeError, ValueError):
+                raise _Unknown
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _STR_METHODS \
                 and not node.keywords:
             return _str_method(node.func.attr, self.value(node.func.value, scope, depth + 1),
@@ -444,14 +508,32 @@ class _FileEval:
         if isinstance(node, ast.Subscript):  # {'cifar10': 10, 'cifar100': 100}[args.dataset]
             item, where = self._item(node, scope, depth + 1)
             return self.value(item, where, depth + 1)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self" and \
+                isinstance(scope, ast.FunctionDef):
+            stored = self._self_store(node, scope)  # a trainer's self.c_dim = config.c_dim
+            if stored is None:
+                raise _Unknown
+            return self.value(stored[0], stored[1], depth + 1)
         ns = self.namespace_defaults(node.value.id, scope) \
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) else None
         if ns is not None:
             self.read_options = True
             attr = node.attr  # type: ignore[attr-defined]
             OPTION_READS.setdefault(attr, self.choices.get(attr))
+            state = self._replay_state
+            if state is not None and node.value.id in self.namespaces:  # type: ignore[attr-defined,unused-ignore]
+                # replaying the script's own settings: what the options hold at this statement
+                v = state[attr] if attr in state else self._option_now(attr)
+                if v is _Unknown:
+                    raise _Unknown
+                return v
+            owner = node.value.id  # type: ignore[attr-defined]
+            if scope is self.tree and owner in self.namespaces and attr in self.replayed(owner) and \
+                    node.lineno <= self._replay_lines.get((owner, attr), 0):
+                raise _Unknown  # read at module level before the script sets it
             v = self.override.get(attr, ns.get(attr, _Unknown))
-            if attr in WORLD and attr not in self.override and attr in ns:
+            if attr in WORLD and attr not in self.override and attr in ns and \
+                    not (owner in self.namespaces and attr in self.replayed(owner)):
                 v = _world_value(attr, ns[attr], self.choices.get(attr))
             if v is _Unknown:
                 raise _Unknown
@@ -460,7 +542,11 @@ class _FileEval:
             ns = self.namespace_defaults(node.id, scope)
             if ns is not None:  # the whole namespace passed on: Net(args), generate_model(opt)
                 self.read_options = True
-                return _Namespace(self._whole(ns))
+                replayed = self.replayed(node.id) if node.id in self.namespaces else {}
+                if scope is self.tree:  # at module level: only what the script set above this line
+                    replayed = {a: v for a, v in replayed.items()
+                                if node.lineno > self._replay_lines.get((node.id, a), 0)}
+                return _Namespace(self._whole(ns, replayed))
             if node.id in self.imported_model_names and node.id not in self.defined and \
                     not self._bound(node.id, scope):
                 return _Name(node.id)
@@ -567,6 +653,9 @@ class _FileEval:
         caller passes such a namespace; without the attributes this file assigns."""
         if name in self.namespaces and self._single(name, scope):
             d = self.defaults
+            replayed = self.replayed(name) if (name, "*") not in self.attr_assigned else {}
+            if replayed:
+                return {**{k: v for k, v in d.items() if (name, k) not in self.attr_assigned}, **replayed}
         elif name in self.foreign and self._single(name, scope):
             d = self.foreign[name]
         elif name in self.imported_objects and self._binding(name, scope) is None and \
@@ -574,7 +663,9 @@ class _FileEval:
             d = self.imported_objects[name]
         elif self.resolver is not None and isinstance(scope, ast.FunctionDef) and _is_param(scope, name) and \
                 name not in self.assigns.get(id(scope), {}):
-            found = self.resolver.param_defaults(scope, name, self.path)
+            owner = self.parents.get(id(scope))
+            found = self.resolver.param_defaults(scope, name, self.path,
+                                                 owner.name if isinstance(owner, ast.ClassDef) else None)
             if found is None:
                 return None
             d = found
@@ -584,11 +675,115 @@ class _FileEval:
             return None
         return {k: v for k, v in d.items() if (name, k) not in self.attr_assigned}
 
-    def _whole(self, ns: Dict[str, Any]) -> Dict[str, Any]:
+    def _self_store(self, node: ast.Attribute, scope: ast.FunctionDef) -> Optional[Tuple[ast.expr, ast.FunctionDef]]:
+        """``self.c_dim`` read in a method of a module-level class (a trainer building its models in
+        ``build_model``): the value of the class's one ``self.c_dim = value``, made in ``__init__``
+        and before any call there of the reading method, with the ``__init__`` to evaluate it in."""
+        cls = self.parents.get(id(scope))
+        if not (isinstance(cls, ast.ClassDef) and cls in self.tree.body):
+            return None
+        stores = []
+        for n in ast.walk(cls):
+            targets = list(n.targets) if isinstance(n, ast.Assign) else \
+                [n.target] if isinstance(n, (ast.AugAssign, ast.AnnAssign)) else []
+            stores += [(n, t) for tt in targets for t in ast.walk(tt) if isinstance(t, ast.Attribute) and
+                       isinstance(t.value, ast.Name) and t.value.id == "self" and t.attr == node.attr]
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "vars") and \
+                    n.args and isinstance(n.args[0], ast.Name) and n.args[0].id == "self":
+                return None
+        if len(stores) != 1:
+            return None
+        assign, target = stores[0]
+        init = self._scope(assign)
+        if not (isinstance(assign, ast.Assign) and len(assign.targets) == 1 and assign.targets[0] is target and
+                isinstance(init, ast.FunctionDef) and init.name == "__init__" and self.parents.get(id(init)) is cls):
+            return None
+        if scope is init:
+            return (assign.value, init) if assign.lineno < node.lineno else None
+        for n in ast.walk(init):  # self.build_model() in __init__ before self.c_dim is set
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == scope.name and \
+                    isinstance(n.func.value, ast.Name) and n.func.value.id == "self" and n.lineno <= assign.lineno:
+                return None
+        return assign.value, init
+
+    def _option_now(self, attr: str) -> Any:
+        """The value option ``attr`` has before the script sets it: this run's, else the default."""
+        v = self.defaults.get(attr, _Unknown)
+        if attr in WORLD:
+            try:
+                v = _world_value(attr, v, self.choices.get(attr))
+            except _Unknown:
+                return _Unknown
+        return v
+
+    def replayed(self, name: str) -> Dict[str, Any]:
+        """The options the script itself sets at module level on its namespace ``name``, after
+        parsing, in order (``args.stages = list(map(int, args.stages.split('-')))``, ``if args.data
+        == 'cifar10': args.num_classes = 10``), under the current WORLD: attr -> value, for the
+        attributes every assignment of which is such a statement and has a static value (an ``if``
+        the values do not decide makes what it assigns unknown). Functions see these values (they
+        run after the module's top level); the module's own reads see them after the last one."""
+        key = (name, repr(sorted(WORLD.items(), key=lambda kv: kv[0])))
+        memo = self._replays.get(key)
+        if memo is not None:
+            return memo
+        self._replays[key] = {}  # re-entry while replaying: the defaults
+        state: Dict[str, Any] = {}
+        counted: Dict[str, int] = {}
+        parsed = False
+
+        def run(stmts: List[ast.stmt]) -> None:
+            nonlocal parsed
+            for st in stmts:
+                if not parsed:
+                    if isinstance(st, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in st.targets):
+                        parsed = True
+                    continue
+                if isinstance(st, ast.Assign) and len(st.targets) == 1 and _attr_of(st.targets[0], name):
+                    attr = st.targets[0].attr  # type: ignore[attr-defined]
+                    counted[attr] = counted.get(attr, 0) + 1
+                    self._replay_lines[(name, attr)] = st.lineno
+                    self._replay_state = state
+                    try:
+                        state[attr] = self.value(st.value, self.tree, 1)
+                    except (_Unknown, RecursionError):
+                        state[attr] = _Unknown
+                    finally:
+                        self._replay_state = None
+                elif isinstance(st, ast.If):
+                    self._replay_state = state
+                    try:
+                        test: Optional[bool] = bool(self.value(st.test, self.tree, 1))
+                    except (_Unknown, RecursionError):
+                        test = None
+                    finally:
+                        self._replay_state = None
+                    if test is None:
+                        for sub in (st.body, st.orelse):
+                            for a in _assigned_on(sub, name):
+                                counted[a] = counted.get(a, 0) + 1
+                                state[a] = _Unknown
+                    else:
+                        for a in _assigned_on(st.body, name) + _assigned_on(st.orelse, name):
+                            self._replay_lines[(name, a)] = max(self._replay_lines.get((name, a), 0), st.lineno)
+                        for a in _assigned_on(st.body if not test else st.orelse, name):
+                            counted[a] = counted.get(a, 0) + 1  # the branch not taken assigns nothing:
+                            if a not in state:  # the option keeps what it held
+                                state[a] = self._option_now(a)
+                        run(st.body if test else st.orelse)
+
+        run(self.tree.body)
+        everywhere = _assignment_counts(self.tree, name)
+        out = {a: v for a, v in state.items() if v is not _Unknown and counted.get(a) == everywhere.get(a)}
+        self._replays[key] = out
+        return out
+
+    def _whole(self, ns: Dict[str, Any], replayed: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         """The options of a namespace passed whole: the defaults (or this run's values) of those
         the model file reads (NAMESPACE_ATTRS), none this file assigns on any name (a helper's
         ``a.num_classes = 10`` on its parameter), none whose value is None (to be given)."""
-        mutated = {a for n, a in self.attr_assigned if n not in ("self", "cls")}
+        replayed = replayed or {}
+        mutated = {a for n, a in self.attr_assigned if n not in ("self", "cls")} - set(replayed)
         if any(a == "*" for a in mutated):
             return {}
         out = {}
@@ -596,7 +791,7 @@ class _FileEval:
             if attr in mutated or (NAMESPACE_ATTRS is not None and attr not in NAMESPACE_ATTRS):
                 continue
             v = self.override.get(attr, default)
-            if attr in WORLD and attr not in self.override:
+            if attr in WORLD and attr not in self.override and attr not in replayed:
                 try:
                     v = _world_value(attr, default, self.choices.get(attr))
                 except _Unknown:
@@ -734,6 +929,10 @@ def _world_value(attr: str, default: Any, choices: Optional[List[Any]]) -> Any:
     """The value WORLD gives option ``attr``, when the command line can give it: one of the
     option's choices, of the default's type (a string for an option with no default)."""
     v = WORLD[attr]
+    if isinstance(v, CommandUnknown):
+        raise _Unknown  # a documented command line gives it, not statically (a placeholder)
+    if attr in TYPED_WORLD:
+        return v  # parsed as the script's argparse would: its own type, choices checked there
     if choices is not None and v not in choices:
         raise _Unknown
     if default is not None and default is not _Unknown and type(v) is not type(default):
@@ -741,6 +940,29 @@ def _world_value(attr: str, default: Any, choices: Optional[List[Any]]) -> Any:
     if default is None and not isinstance(v, str):
         raise _Unknown
     return v
+
+
+def _attr_of(t: ast.expr, name: str) -> bool:
+    return isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == name
+
+
+def _assigned_on(stmts: List[ast.stmt], name: str) -> List[str]:
+    """The attributes of ``name`` the statements assign (any assignment form, at any depth)."""
+    out: List[str] = []
+    for st in stmts:
+        for node in ast.walk(st):
+            targets = list(node.targets) if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+            out += [t.attr for tt in targets for t in ast.walk(tt)
+                    if isinstance(t, ast.Attribute) and _attr_of(t, name)]
+    return out
+
+
+def _assignment_counts(tree: ast.Module, name: str) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
+    for a in _assigned_on(tree.body, name):
+        counts[a] = counts.get(a, 0) + 1
+    return counts
 
 
 def option_worlds(fe: "_FileEval", node: ast.AST) -> List[Dict[str, Any]]:
@@ -795,7 +1017,7 @@ def _equalities(test: ast.expr) -> List[Dict[str, Any]]:
     return [{left.attr: v.value} for v in vals][:MAX_WORLDS]  # type: ignore[attr-defined]
 
 
-_STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip"}
+_STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip", "split"}
 
 
 def _str_method(name: str, obj, args) -> Any:
@@ -807,6 +1029,10 @@ def _str_method(name: str, obj, args) -> Any:
                                   isinstance(args[0], tuple) and all(isinstance(a, str) for a in args[0])):
             raise _Unknown
         return getattr(obj, name)(args[0])
+    if name == "split":  # '14-14-14'.split('-'): the stage depths a command line gives as one string
+        if len(args) > 1 or args and not (isinstance(args[0], str) and args[0]):
+            raise _Unknown
+        return obj.split(*args)
     if args:
         raise _Unknown
     return getattr(obj, name)()

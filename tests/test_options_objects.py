@@ -106,15 +106,18 @@ NET_FILE = NET.split("\n\n\n{build}")[0] + "\n"
 
 
 @pytest.mark.parametrize("after,reported", [
-    ("", True),
-    ("args.width = 16", False),  # reassigned after parsing: not the default any more
-    ("def setup(a):\n    a.width = 16\n\n\nsetup(args)", False),  # by a helper, on its parameter
-    ("setattr(args, 'width', 16)", False),
-    ("vars(args).update(width=16)", False),
+    ("", "width=8"),
+    ("args.width = 16", "width=16"),  # set after parsing, at module level: replayed in order
+    ("if args.lr > 1:\n    args.width = 16", "width=8"),  # on a branch the values decide against
+    ("if unknown():\n    args.width = 16", None),  # on one they do not decide: unknown
+    ("def setup(a):\n    a.width = 16\n\n\nsetup(args)", None),  # by a helper, on its parameter
+    ("setattr(args, 'width', 16)", None),
+    ("vars(args).update(width=16)", None),
 ])
 def test_the_scripts_namespace_passed_whole(tmp_path, after, reported):
-    """``model = Net(args)``: the options the model reads at their argparse defaults, none the
-    script reassigns (by any name: a helper's ``a.width = 16`` on its parameter)."""
+    """``model = Net(args)``: the options the model reads at their argparse defaults, then as the
+    script's own module-level statements set them (in order, on the branches their values decide);
+    none set anywhere else (a helper's ``a.width = 16`` on its parameter, ``setattr``)."""
     (tmp_path / "net.py").write_text(NET_FILE.format(side=29))
     (tmp_path / "train.py").write_text(TRAIN.format(after=after))
     a = _lint(tmp_path / "net.py")
@@ -123,7 +126,9 @@ def test_the_scripts_namespace_passed_whole(tmp_path, after, reported):
     if reported:
         (f,) = a.findings
         assert (f.line, f.code) == (frame[1], "SHP002") and frame[0].name == "net.py"
-        assert "Net(argparse.Namespace(num_classes=10, width=8)) (as train.py:13 builds it)" in f.message
+        assert f"Net(argparse.Namespace(num_classes=10, {reported})) (as train.py:" in f.message, f.message
+        if "16" in reported:
+            assert "13456x10" in err  # torch built it 16 wide too (16 * 29 * 29 = 13456)
     else:
         assert a.findings == []
 
@@ -367,7 +372,7 @@ model(torch.randn(2, 3, 32, 32))
     ('WIDTHS["small"] = 12', False),  # the literal is changed before the lookup
     ("WIDTHS.update(small=12)", False),
     ("tune(WIDTHS)", False),  # handed to a function that may change it
-    ('args.size = "big"', False),  # the key is no longer the default
+    ('args.size = "big"', "Net(16, 10)"),  # set at module level before the lookup: that key
 ])
 def test_a_config_dict_looked_up_by_an_option(tmp_path, after, reported):
     """``num_classes = {'cifar10': 10, 'cifar100': 100}[args.dataset]``, ``WIDTHS[args.size]``: a
@@ -381,7 +386,9 @@ def test_a_config_dict_looked_up_by_an_option(tmp_path, after, reported):
     assert rc != 0, err  # 29 is wrong for every width
     if reported:
         (f,) = a.findings
-        assert frame == ((tmp_path / "net.py").resolve(), f.line) and "of Net(8, 10) (as train.py:14" in f.message
+        ctor = reported if isinstance(reported, str) else "Net(8, 10)"
+        assert frame == ((tmp_path / "net.py").resolve(), f.line) and f"of {ctor} (as train.py:" in f.message, \
+            f.message
     else:
         assert a.findings == []
 
@@ -423,9 +430,9 @@ def test_a_gan_script_sized_by_its_own_options(tmp_path, head, reported):
 
 @pytest.mark.parametrize("change", ["opt.latent_dim = 8", "setattr(opt, 'latent_dim', 8)"])
 def test_an_option_the_script_changes_is_not_its_default(tmp_path, change):
-    """``opt.latent_dim = 8`` after parsing: neither the engine nor the data pipeline reads that
-    default; the generator gets no input, the discriminator's bug is still found. ``setattr(opt,
-    ...)`` may change any option: none is read, and nothing is said."""
+    """``opt.latent_dim = 8`` right after parsing: the engine and the data pipeline both read 8
+    (the generator is fed 4x8 noise, as in torch), the discriminator's bug is still found.
+    ``setattr(opt, ...)`` may change any option: none is read, and nothing is said."""
     root = tmp_path / "data_gan_script"
     shutil.copytree(FIXTURES / "projects" / "data_gan_script", root)
     path = root / "gan.py"
@@ -435,8 +442,10 @@ def test_an_option_the_script_changes_is_not_its_default(tmp_path, change):
     if change.startswith("setattr"):
         assert fed == {"Generator": None, "Discriminator": None} and a.findings == []
     else:
-        assert fed["Generator"] is None and fed["Discriminator"].startswith("4x1x32x32 from")
+        assert fed["Generator"].startswith("4x8 from") and fed["Discriminator"].startswith("4x1x32x32 from")
         assert [(f.line, f.code) for f in a.findings] == [(64, "SHP002")]
+        rc, frame, seen, err = _oracle(root, "gan.py")
+        assert seen["Generator"] == "4x8" and frame == (path.resolve(), 64), err
 
 
 DCGAN = '''import argparse
@@ -558,3 +567,129 @@ def test_options_of_an_imported_config_object(tmp_path):
     # an attribute the scripts set is not the class's any more: no construction with it
     (tmp_path / "train.py").write_text(_TRAIN.replace("    opt._parse(kwargs)", "    opt.width = 16"))
     assert _lint(tmp_path / "models.py").findings == []
+
+
+# -- a trainer class keeping the options (StarGAN's Solver: self.c_dim = config.c_dim, build_model())
+
+SOLVER_MODEL = '''import torch.nn as nn
+
+
+class Discriminator(nn.Module):
+    def __init__(self, c_dim=4):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, c_dim * 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(16, 8, 3, padding=1)  # fits c_dim=4 only
+
+    def forward(self, x):
+        return self.conv2(self.conv1(x))
+'''
+SOLVER = '''import torch
+
+from model import Discriminator
+
+
+class Solver(object):
+    def __init__(self, config):
+{before}        self.c_dim = config.c_dim
+        self.image_size = config.image_size
+{after}
+    def build_model(self):
+        self.D = Discriminator(self.c_dim)
+
+    def train(self):
+        self.D(torch.randn(2, 3, self.image_size, self.image_size))
+'''
+SOLVER_MAIN = '''import argparse
+
+from solver import Solver
+
+
+def main(config):
+    solver = Solver(config)
+    solver.train()
+
+
+if __name__ == '__main__':
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--c_dim', type=int, default={c_dim})
+    parser.add_argument('--image_size', type=int, default=16)
+    config = parser.parse_args()
+    main(config)
+'''
+
+
+@pytest.mark.parametrize("c_dim,order", [(5, "after"), (4, "after"), (5, "before")])
+def test_a_trainer_class_builds_from_the_options_it_keeps(tmp_path, c_dim, order):
+    """``self.D = Discriminator(self.c_dim)`` in ``build_model``, called by ``__init__`` after
+    ``self.c_dim = config.c_dim`` (config: main(config)'s, the script's namespace): built with the
+    option's default (5: conv2 expects 16 channels, conv1 gives 20, where torch fails). Called before
+    the attribute is set, Python raises AttributeError: nothing is built from it."""
+    (tmp_path / "model.py").write_text(SOLVER_MODEL)
+    call = "        self.build_model()\n"
+    (tmp_path / "solver.py").write_text(SOLVER.format(before=call if order == "before" else "",
+                                                      after=call if order == "after" else ""))
+    (tmp_path / "main.py").write_text(SOLVER_MAIN.format(c_dim=c_dim))
+    a = _lint(tmp_path / "model.py")
+    rc, frame, err = _torch(tmp_path, "main.py")
+    got = [(f.line, f.code) for f in a.findings]
+    if order == "before":
+        assert rc != 0 and "AttributeError" in err and got == [], (got, err)
+    elif c_dim == 4:
+        assert rc == 0 and got == [], (got, err)
+    else:
+        assert rc != 0 and got == [(frame[1], "SHP003")], (got, err)
+        assert "Discriminator(5) (as solver.py:" in a.findings[0].message, a.findings[0].message
+
+
+TWO_CONFIG_MODEL = '''import torch.nn as nn
+
+
+class Discriminator(nn.Module):
+    def __init__(self, c_dim=5):
+        super().__init__()
+        self.conv = nn.Conv2d(3 + c_dim, 8, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+'''
+TWO_CONFIG_SOLVER = '''import torch
+
+from model import Discriminator
+
+
+class Solver(object):
+    def __init__(self, config):
+        self.dataset = config.dataset
+        self.c_dim = config.c_dim
+        self.build_model()
+
+    def build_model(self):
+        if self.dataset == 'CelebA':
+            self.D = Discriminator(self.c_dim)
+        elif self.dataset == 'Both':
+            self.D = Discriminator(self.c_dim + 10)
+
+    def train(self):
+        self.D(torch.randn(2, 3 + self.c_dim, 16, 16))
+'''
+
+
+def test_a_declared_shape_is_not_given_to_another_configurations_construction(tmp_path):
+    """StarGAN's Solver builds ``Discriminator(self.c_dim)`` for the default --dataset and
+    ``Discriminator(self.c_dim + 10)`` for 'Both'. The input declared for Discriminator is the default
+    run's (8 channels, torch runs it): the 'Both' construction keeps its own (symbolic) input, and
+    nothing is reported; the 'Both' model is still analysed."""
+    from shapelint.options import input_shapes
+
+    (tmp_path / "model.py").write_text(TWO_CONFIG_MODEL)
+    (tmp_path / "solver.py").write_text(TWO_CONFIG_SOLVER)
+    (tmp_path / "main.py").write_text(SOLVER_MAIN.format(c_dim=5).replace(
+        "    parser.add_argument('--image_size', type=int, default=16)",
+        "    parser.add_argument('--dataset', type=str, default='CelebA', choices=['CelebA', 'Both'])"))
+    rc, frame, err = _torch(tmp_path, "main.py")
+    assert rc == 0, err
+    a = analyze_source((tmp_path / "model.py").read_text(), str(tmp_path / "model.py"),
+                       input_shapes(["Discriminator=2,8,16,16"]), strict=True)
+    assert a.findings == [], [f.message for f in a.findings]
+    texts = {r.ctor_text: r.input_origin for r in a.runs}
+    assert texts.get("Discriminator(5)") == "option" and texts.get("Discriminator(15)") == "symbolic", texts
