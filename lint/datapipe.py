@@ -345,6 +345,60 @@ def _unpacked(node: ast.expr, ctx: Ctx, depth: int = 0) -> Any:
     raise _Unknown
 
 
+def _pair(node: ast.expr, ctx: Ctx) -> Any:
+    """A static (w, h), also of the dataset's own attributes (``(self.in_size, self.in_size)``, the
+    constructor's argument or default as ``ctx`` holds it)."""
+    try:
+        return _unpacked(node, ctx)
+    except _Unknown:
+        if not isinstance(node, (ast.Tuple, ast.List)) or len(node.elts) != 2:
+            raise
+    out = []
+    for e in node.elts:
+        vals = _self_attr_values(ctx, e) if isinstance(e, ast.Attribute) else []
+        got = {_int(v, ctx) for v in vals} if vals else {_int(e, ctx)}
+        if len(got) != 1:
+            raise _Unknown
+        out.append(got.pop())
+    return tuple(out)
+
+
+def _axes(args: List[ast.expr], ctx: Ctx) -> Optional[Tuple[int, ...]]:
+    """The permutation a numpy transpose is given: ``(2, 0, 1)`` or ``2, 0, 1``."""
+    try:
+        vals = _static(args[0], ctx) if len(args) == 1 else tuple(_static(a, ctx) for a in args)
+    except _Unknown:
+        return None
+    return tuple(vals) if isinstance(vals, (tuple, list)) else None
+
+
+def _guarded_mode(ctx: Ctx, name: str, bound: ast.expr, use: ast.AST) -> Optional[str]:
+    """The PIL mode a statement between ``name = Image.open(...)`` and its use guarantees:
+    ``if img.mode != 'RGB': raise ValueError(...)`` or ``assert img.mode == 'RGB'``, in the same
+    block of the same function (what else the image might be, Python stops at)."""
+    fn = ctx.fe._scope(use)
+    body = getattr(fn, "body", None)
+    start = getattr(bound, "lineno", None)
+    if not isinstance(body, list) or start is None:
+        return None
+    for st in body:
+        if not (start < st.lineno < getattr(use, "lineno", 0)):
+            continue
+        test, negated = None, False
+        if isinstance(st, ast.If) and not st.orelse and st.body and isinstance(st.body[-1], ast.Raise):
+            test, negated = st.test, True
+        elif isinstance(st, ast.Assert):
+            test = st.test
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and
+                isinstance(test.left, ast.Attribute) and test.left.attr == "mode" and
+                isinstance(test.left.value, ast.Name) and test.left.value.id == name and
+                isinstance(test.comparators[0], ast.Constant) and isinstance(test.comparators[0].value, str)):
+            continue
+        if isinstance(test.ops[0], ast.NotEq if negated else ast.Eq):
+            return test.comparators[0].value
+    return None
+
+
 def _image(node: ast.expr, ctx: Ctx, steps: List[str], depth: int = 0) -> Img:
     """The image an expression of a ``__getitem__`` holds: ('pil' | 'nd' | 'tensor', C, H, W), 'nd'
     an OpenCV / numpy H x W x C array (C 1 for a two-dimensional one)."""
@@ -353,7 +407,12 @@ def _image(node: ast.expr, ctx: Ctx, steps: List[str], depth: int = 0) -> Img:
     if isinstance(node, ast.Name):
         b = _reach(ctx, node.id, node)
         if b[0] == "assign" and not b[2]:
-            return _image(b[1], ctx, steps, depth + 1)
+            img = _image(b[1], ctx, steps, depth + 1)
+            if img[0] == "pil" and img[1] is None:
+                mode = _guarded_mode(ctx, node.id, b[1], node)
+                if mode in _PIL_MODES:
+                    img = ("pil", _PIL_MODES[mode], img[2], img[3])
+            return img
         raise _Unknown
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.Mult, ast.Add, ast.Sub)):
         num = [isinstance(x, ast.Constant) and isinstance(x.value, (int, float)) and not isinstance(x.value, bool)
@@ -380,6 +439,20 @@ def _image(node: ast.expr, ctx: Ctx, steps: List[str], depth: int = 0) -> Img:
             if f.attr in ("astype", "copy") and img[0] == "nd":
                 return img
             raise _Unknown
+    if isinstance(f, ast.Attribute) and f.attr in ("resize", "transpose", "float") and _qual_or_none(f, ctx) is None:
+        img = _image(f.value, ctx, steps, depth + 1)
+        if f.attr == "resize" and img[0] == "pil" and node.args:  # img.resize((w, h), Image.BILINEAR)
+            size = _pair(node.args[0], ctx)
+            if not (isinstance(size, (tuple, list)) and len(size) == 2 and
+                    all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+                raise _Unknown
+            steps.append(f"resize({tuple(size)})")
+            return ("pil", img[1], size[1], size[0])  # PIL sizes are (width, height)
+        if f.attr == "transpose" and img[0] == "nd" and _axes(node.args, ctx) == (2, 0, 1):
+            return ("ndchw",) + img[1:]  # H x W x C -> C x H x W
+        if f.attr == "float" and not node.args and img[0] in ("tensor", "fromnp", "u8"):
+            return ("tensor",) + img[1:]
+        raise _Unknown
     q = None
     try:
         q = _qual(f, ctx)
@@ -414,6 +487,16 @@ def _image(node: ast.expr, ctx: Ctx, steps: List[str], depth: int = 0) -> Img:
         if img[0] != "nd" or c is None:
             raise _Unknown
         return ("nd", c, img[2], img[3])
+    if q == "numpy.transpose" and len(node.args) == 2:
+        img = _image(node.args[0], ctx, steps, depth + 1)
+        if img[0] == "nd" and _axes(node.args[1:], ctx) == (2, 0, 1):
+            return ("ndchw",) + img[1:]
+        raise _Unknown
+    if q == "torch.from_numpy" and len(node.args) == 1 and not node.keywords:
+        img = _image(node.args[0], ctx, steps, depth + 1)
+        if img[0] != "ndchw":
+            raise _Unknown
+        return ("fromnp",) + img[1:]  # the array's dtype: a model input once `.float()` makes it one
     if q in ("numpy.array", "numpy.asarray") and len(node.args) == 1 and not node.keywords:
         img = _image(node.args[0], ctx, steps, depth + 1)
         if img[0] != "pil":
@@ -559,8 +642,10 @@ def _reshape(shape: Tuple[int, ...], args: List[ast.expr], ctx: Ctx) -> Tuple[in
 def _loader(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
     """``DataLoader(dataset, batch_size=B, ...)``: batches of B images (B=1 by default; 2 when the
     source does not decide it)."""
-    if any(k.arg in ("batch_sampler", "collate_fn") for k in node.keywords) or \
-            any(isinstance(a, ast.Starred) for a in node.args) or len(node.args) > 3:
+    collate = next((k.value for k in node.keywords if k.arg == "collate_fn"), None)
+    if any(k.arg == "batch_sampler" for k in node.keywords) or \
+            any(isinstance(a, ast.Starred) for a in node.args) or len(node.args) > 3 or \
+            collate is not None and not _stacking_collate(collate, ctx):
         raise _Unknown
     extra: Dict[str, Tuple[ast.expr, Ctx]] = {}
     for k in node.keywords:
@@ -596,6 +681,82 @@ def _loader(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
             raise _Unknown
     origin = f"{ctx.where}:{node.lineno} ({v[2]})"
     return ("loader", (batch, c, h, w), origin) + ((v[3],) if len(v) > 3 and v[3] != 2 else ())
+
+
+def _stacking_collate(node: ast.expr, ctx: Ctx) -> bool:
+    """A ``collate_fn`` that batches the images as the default one does::
+
+        @staticmethod
+        def collate_fn(batch):
+            images, labels = tuple(zip(*batch))
+            images = torch.stack(images, dim=0)
+            labels = torch.as_tensor(labels)
+            return images, labels
+
+    (a method of the dataset's class, ``train_dataset.collate_fn``, or a function of the project):
+    its one parameter unzipped, the first part stacked on a new first dim and returned first,
+    nothing else touching it."""
+    from .lightning import _class_of
+
+    fn: Optional[ast.FunctionDef] = None
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        b = _reach(ctx, node.value.id, node)
+        if b[0] == "assign" and not b[2] and isinstance(b[1], ast.Call):
+            got = _class_of(b[1].func, ctx)
+            if got is not None:
+                found = [m for m in got[0].body if isinstance(m, ast.FunctionDef) and m.name == node.attr]
+                fn = found[0] if len(found) == 1 else None
+                if fn is not None and not any(isinstance(d, ast.Name) and d.id == "staticmethod"
+                                              for d in fn.decorator_list):
+                    fn = None  # a bound method's first parameter is the dataset
+    elif isinstance(node, ast.Name):
+        got_fn = _function(node, ctx)
+        fn = got_fn[0] if got_fn is not None else None
+    if fn is None or len(fn.args.args) != 1 or fn.args.vararg or fn.args.kwarg or fn.args.kwonlyargs:
+        return False
+    batch = fn.args.args[0].arg
+    first: Optional[str] = None
+    stacked = False
+    for st in fn.body:
+        if isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant):
+            continue  # a docstring
+        if isinstance(st, ast.Assign) and len(st.targets) == 1:
+            t, v = st.targets[0], st.value
+            if first is None and isinstance(t, ast.Tuple) and t.elts and isinstance(t.elts[0], ast.Name):
+                while isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id in ("tuple", "list") \
+                        and len(v.args) == 1:
+                    v = v.args[0]
+                if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id == "zip" and \
+                        len(v.args) == 1 and isinstance(v.args[0], ast.Starred) and \
+                        isinstance(v.args[0].value, ast.Name) and v.args[0].value.id == batch:
+                    first = t.elts[0].id
+                    continue
+                return False
+            if first is not None and isinstance(t, ast.Name) and t.id == first and not stacked:
+                if isinstance(v, ast.Call) and _qual_or_none(v.func, ctx) == "torch.stack" and v.args and \
+                        isinstance(v.args[0], ast.Name) and v.args[0].id == first and len(v.args) <= 2 and \
+                        all(k.arg == "dim" for k in v.keywords):
+                    dim = v.args[1] if len(v.args) == 2 else next((k.value for k in v.keywords), None)
+                    if dim is None or isinstance(dim, ast.Constant) and dim.value == 0:
+                        stacked = True
+                        continue
+                return False
+            if first is not None and not any(isinstance(n, ast.Name) and n.id == first for n in ast.walk(st)):
+                continue  # labels = torch.as_tensor(labels)
+            return False
+        if isinstance(st, ast.Return) and stacked and isinstance(st.value, ast.Tuple) and st.value.elts and \
+                isinstance(st.value.elts[0], ast.Name) and st.value.elts[0].id == first and \
+                not any(isinstance(n, ast.Name) and n.id == first for e in st.value.elts[1:] for n in ast.walk(e)):
+            return True
+        return False
+    return False
+
+
+def _qual_or_none(f: ast.expr, ctx: Ctx) -> Optional[str]:
+    try:
+        return _qual(f, ctx)
+    except _Unknown:
+        return None
 
 
 _HARMLESS = {"num_workers", "pin_memory", "shuffle", "drop_last", "persistent_workers", "prefetch_factor",
@@ -768,6 +929,21 @@ def _wrapper(node: Optional[ast.AST], file: _File) -> bool:
     return q.startswith("torch.") and q.split(".")[-1] in ("DataParallel", "DistributedDataParallel")
 
 
+def _parallel_wrapped(file: _File, var: str) -> bool:
+    """The file wraps ``var`` in a DataParallel (``var = nn.DataParallel(var).cuda()``): its
+    ``.module`` is the model again (a model class's own ``module`` attribute would not be)."""
+    for n in ast.walk(file.fe.tree):
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) and \
+                n.targets[0].id == var:
+            v = n.value
+            while isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr in _SAME_SHAPE:
+                v = v.func.value
+            if isinstance(v, ast.Call) and _wrapper(v, file) and v.args and isinstance(v.args[0], ast.Name) and \
+                    v.args[0].id == var:
+                return True
+    return False
+
+
 def _model_var(file: _File, call: ast.Call, scope: ast.AST) -> Optional[str]:
     """The name ``call``'s model is kept in (through ``.to(device)`` chains and a DataParallel),
     when every other binding of that name in the scope only wraps it again."""
@@ -822,9 +998,14 @@ def _before(fe: _FileEval, n: ast.AST, built: ast.AST, scope: ast.AST) -> bool:
 def _rewraps(file: _File, value: Optional[ast.expr], var: str, self_attr: bool = False) -> bool:
     """``var.to(device)``, ``nn.DataParallel(var)`` (``self.var...`` with ``self_attr``): the same model again."""
     inner = value
-    while isinstance(inner, ast.Call) and (
-            isinstance(inner.func, ast.Attribute) and inner.func.attr in _SAME_SHAPE | {"eval", "train"}):
-        inner = inner.func.value
+    while True:
+        if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and \
+                inner.func.attr in _SAME_SHAPE | {"eval", "train"}:
+            inner = inner.func.value
+        elif isinstance(inner, ast.Attribute) and inner.attr == "module" and _parallel_wrapped(file, var):
+            inner = inner.value  # model.cpu().module: the model the file's DataParallel holds
+        else:
+            break
     if _wrapper(inner, file) and inner.args:  # type: ignore[union-attr]
         inner = inner.args[0]  # type: ignore[union-attr]
     if self_attr:
@@ -846,18 +1027,22 @@ def _model_calls(ctx: Ctx, scope: ast.AST, var: str, depth: int, glob: bool) -> 
         if isinstance(f, ast.Name) and f.id == var:
             yield n, ctx
             continue
-        if depth >= MAX_DEPTH or not isinstance(n.func, ast.Name) or n.func.id not in fe.defined:
+        if depth >= MAX_DEPTH or not isinstance(n.func, ast.Name):
             continue
-        got = _function(n.func, ctx)
-        params = _bind(got[0], n, ctx, Ctx(ctx.file)) if got is not None else None
-        if got is None or params is None:
+        got = _function(n.func, ctx)  # of this file, or imported from a module of the project
+        if got is None:
             continue
-        fn = got[0]
-        inner = ctx.inner(fn, params)
+        fn, home = got
+        params = _bind(fn, n, ctx, Ctx(home))
+        if params is None:
+            continue
+        inner = ctx.inner(fn, params, home)
         passed = [p for p, (a, _) in params.items() if isinstance(a, ast.Name) and a.id == var]
-        if len(passed) == 1 and not _rebound(ctx.file, fn, passed[0]):
+        if len(passed) == 1 and not _rebound(home, fn, passed[0]):
+            # `train_one_epoch(model=model, data_loader=train_loader, ...)` in utils.py
             yield from _model_calls(inner, fn, passed[0], depth + 1, False)
-        elif not passed and glob and not _is_param(fn, var) and not any(_binds(s, var) for s in fn.body):
+        elif not passed and glob and home is ctx.file and not _is_param(fn, var) and \
+                not any(_binds(s, var) for s in fn.body):
             yield from _model_calls(inner, fn, var, depth + 1, True)
 
 

@@ -47,7 +47,13 @@ class _File:
     def module(self, dotted: str) -> "Optional[_File]":
         """A module of the project imported by this file (``utils``, ``conf.loaders``), if any."""
         parts = dotted.split(".")
-        for d in (os.path.dirname(self.path), self.root):
+        # beside the file, then each folder up to the project root (a repository whose top folder
+        # has an __init__.py runs its scripts from there: `from segmentation.tools.my_dataset import ...`)
+        dirs = [os.path.dirname(self.path)]
+        root = os.path.abspath(self.root)
+        while os.path.abspath(dirs[-1]).startswith(root + os.sep) and len(dirs) < 8:
+            dirs.append(os.path.dirname(dirs[-1]))
+        for d in dict.fromkeys(dirs + [self.root]):
             for cand in (os.path.join(d, *parts) + ".py", os.path.join(d, *parts, "__init__.py")):
                 cand = os.path.abspath(cand)
                 if cand.startswith(os.path.abspath(self.root) + os.sep) and os.path.isfile(cand):
@@ -347,11 +353,17 @@ def _mutated(ctx: Ctx, name: str, use: ast.AST) -> bool:
         if not (isinstance(base, ast.Name) and base.id == name):
             continue
         if isinstance(n.ctx, (ast.Store, ast.Del)):
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.attr in _DISPLAY_ONLY:
+                continue  # `data_loader.desc = "[epoch 1] loss ..."`: a tqdm bar's text
             return True
         if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and \
                 (n.attr in _MUTATORS or n.attr in ("transforms", "transform")):
             return True
     return False
+
+
+# attributes a progress bar wrapping a loader shows, nothing the batches depend on
+_DISPLAY_ONLY = frozenset({"desc", "postfix"})
 
 
 def _static(node: ast.expr, ctx: Ctx, depth: int = 0) -> Any:
@@ -635,6 +647,26 @@ def _self_attr_values(ctx: "Ctx", node: ast.Attribute) -> List[ast.expr]:
 _NOT_NONE_ROOTS = ("torchvision", "torch", "PIL", "cv2", "numpy", "albumentations")
 
 
+def _dict_entry(node: ast.Subscript, ctx: Ctx) -> ast.expr:
+    """The value a static key selects from a dict literal, written there or bound once to a name the
+    file never changes (``data_transform = {"train": Compose([...]), "val": ...}``)."""
+    base = node.value
+    if isinstance(base, ast.Name):
+        if _mutated(ctx, base.id, node):
+            raise _Unknown
+        b = _reach(ctx, base.id, node)
+        if b[0] != "assign" or b[2]:
+            raise _Unknown
+        base = b[1]
+    if not isinstance(base, ast.Dict) or not all(isinstance(k, ast.Constant) for k in base.keys):
+        raise _Unknown  # a ** expansion, or keys not literal
+    key = _static(node.slice, ctx)
+    found = [v for k, v in zip(base.keys, base.values) if k.value == key]  # type: ignore[union-attr]
+    if len(found) != 1 or len({k.value for k in base.keys}) != len(base.keys):  # type: ignore[union-attr]
+        raise _Unknown
+    return found[0]
+
+
 def _is_none(node: ast.expr, ctx: "Ctx", depth: int = 0) -> bool:
     """Whether ``node``'s value is None (True) or certainly not (False): a literal, a container, a
     lambda, an instance of a known library's class (``transforms.Compose([...])``), through names,
@@ -665,6 +697,8 @@ def _is_none(node: ast.expr, ctx: "Ctx", depth: int = 0) -> bool:
         vals = {_is_none(v, ctx, depth + 1) for v in _self_attr_values(ctx, node)}
         if len(vals) == 1:
             return vals.pop()
+    if isinstance(node, ast.Subscript):  # data_transform["train"]: the entry of a dict literal
+        return _is_none(_dict_entry(node, ctx), ctx, depth + 1)
     raise _Unknown
 
 

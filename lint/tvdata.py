@@ -9,7 +9,7 @@ import ast
 from typing import Any, Dict, List, Optional, Tuple
 
 from .staticeval import _Unknown
-from .pyflow import Ctx, _arg, _mutated, _qual, _reach, _short, _static
+from .pyflow import Ctx, _arg, _dict_entry, _mutated, _qual, _reach, _short, _static
 
 # torchvision.datasets class -> (channels, height, width) of one sample image (after ToTensor),
 # None where a transform must fix it. Checked against torchvision's source (datasets/*.py):
@@ -77,6 +77,8 @@ def _transform(node: ast.expr, ctx: Ctx, img: Img, steps: List[str], depth: int 
     if isinstance(node, ast.IfExp):
         taken = node.body if _static(node.test, ctx) else node.orelse
         return _transform(taken, ctx, img, steps, depth + 1)
+    if isinstance(node, ast.Subscript):  # data_transform["train"], a dict literal of transforms
+        return _transform(_dict_entry(node, ctx), ctx, img, steps, depth + 1)
     if not isinstance(node, ast.Call) or any(k.arg is None for k in node.keywords) or \
             any(isinstance(a, ast.Starred) for a in node.args):
         raise _Unknown

@@ -32,6 +32,18 @@ EXPECT = re.compile(r"#\s*expect:\s*(SHP\d{3})")
 
 # (project/model file, script torch runs, the input shapelint infers, its origin, (bug, fix) in the model file)
 CASES = [
+    # a classification course's layout: main(args) called under __main__ with the parsed options, the
+    # model factory imported under another name (`from model import create_model as build_model`), a
+    # dict of transforms picked by key, a Dataset refusing non-RGB images (`if img.mode != 'RGB':
+    # raise`), a stacking collate_fn, the model and loader passed by keyword to utils.train_one_epoch,
+    # which wraps the loader in tqdm and sets its desc
+    ("data_course_utils/model.py", "train.py", "4x3x32x32", "train.py:31 (MyDataSet, RandomResizedCrop(32))",
+     ("32 * 7 * 7", "32 * 8 * 8")),
+    # a Dataset laying its images out by hand (PIL resize to its in_size, np.array, transpose((2, 0, 1)),
+    # torch.from_numpy(...).float()), in a repository whose top folder is a package, its script run
+    # from there (`from seg.tools.my_dataset import ...`)
+    ("data_numpy_dataset/seg/tools/net.py", "seg/train.py", "4x3x48x48",
+     "../train.py:12 (PortraitDataset, resize((48, 48)))", ("8 * 11 * 11", "8 * 12 * 12")),
     ("data_cifar_train/model.py", "train.py", "4x3x32x32", "train.py:37 (CIFAR10, RandomCrop(32, padding=4))",
      ("16 * 6 * 6", "16 * 5 * 5")),
     ("data_mnist_mlp/model.py", "main.py", "8x784", "main.py:17 (MNIST)", ("28 * 29", "28 * 28")),
@@ -381,6 +393,8 @@ for x, y in loader:
 
 # (setup, loop body): each leaves something the source does not decide -> no input inferred
 UNDECIDED = {
+    "a .module that is no DataParallel's": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
+                                            "    model(x)\n    model = model.module"),
     "unknown op on x": ("data = datasets.CIFAR10('.', transform=transforms.ToTensor())",
                         "    x = augment(x)\n    model(x)"),
     "transform list appended to": ("t = transforms.Compose([transforms.ToTensor()])\nif args.aug:\n"
@@ -696,3 +710,72 @@ def test_an_opencv_dataset_gives_its_resized_size(tmp_path):
     rc, err, seen = oracle(root, "main.py")
     assert rc == 0, err
     assert seen["P0"] == "2x3x40x48"
+
+
+DICT_SETUP = '''data_transform = {{
+    "train": transforms.Compose([transforms.RandomResizedCrop({size}), transforms.ToTensor()]),
+    "val": transforms.Compose([transforms.Resize((40, 40)), transforms.ToTensor()])}}
+data = datasets.ImageFolder(os.path.join("data", "images"), transform=data_transform["train"]){extra}'''
+
+
+@pytest.mark.parametrize("size", [32, 34])
+def test_a_transform_picked_from_a_dict_literal(tmp_path, size):
+    """``data_transform = {"train": Compose([...]), "val": ...}`` then ``transform=data_transform["train"]``
+    (the classification course of fresh10): the entry the key selects is the transform."""
+    (tmp_path / "net.py").write_text(NET)
+    (tmp_path / "train.py").write_text(SCRIPT.format(setup=DICT_SETUP.format(size=size, extra=""),
+                                                     loop="    model(x)"))
+    a = _lint(tmp_path / "net.py")
+    assert [r.inputs for r in a.runs if r.input_from] == [[(2, 3, size, size)]]
+    assert [f.code for f in a.findings] == ([] if size == 32 else ["SHP002"])
+    rc, err, seen = oracle(tmp_path, "train.py")
+    assert seen["Net"] == f"2x3x{size}x{size}" and (rc == 0) == (size == 32), err
+
+
+def test_a_dict_of_transforms_changed_later_gives_no_input(tmp_path):
+    (tmp_path / "net.py").write_text(NET)
+    extra = '\ndata_transform["train"] = transforms.ToTensor()'
+    (tmp_path / "train.py").write_text(SCRIPT.format(setup=DICT_SETUP.format(size=32, extra=extra),
+                                                     loop="    model(x)"))
+    a = _lint(tmp_path / "net.py")
+    assert [r.inputs for r in a.runs if r.input_from] == []
+
+
+COURSE_UNDECIDED = {
+    "no mode guard": ("my_dataset.py", "        if img.mode != 'RGB':\n            raise ValueError(\"image: {} isn't RGB mode.\".format(self.images_path[item]))\n", ""),
+    "a guard for another mode": ("my_dataset.py", "img.mode != 'RGB'", "img.mode == 'RGB'"),
+    "a collate stacking on dim 1": ("my_dataset.py", "torch.stack(images, dim=0)", "torch.stack(images, dim=1)"),
+    "a collate changing the images": ("my_dataset.py", "labels = torch.as_tensor(labels)",
+                                      "images = images[:, :1]"),
+    "the loader's dataset replaced": ("utils.py", "data_loader.desc = ", "data_loader.dataset = "),
+}
+
+
+@pytest.mark.parametrize("name", list(COURSE_UNDECIDED))
+def test_the_course_layout_undecided_gives_no_input(tmp_path, name):
+    root = _copy(tmp_path, "data_course_utils")
+    f, old, new = COURSE_UNDECIDED[name]
+    text = (root / f).read_text()
+    assert old in text
+    (root / f).write_text(text.replace(old, new))
+    a = _lint(root / "model.py")
+    assert [r.inputs for r in a.runs if r.input_from] == [] and a.findings == [], name
+
+
+NUMPY_UNDECIDED = {
+    "no .float()": ("torch.from_numpy(img_chw).float()", "torch.from_numpy(img_chw)"),
+    "channels last": ("img_hwc.transpose((2, 0, 1))", "img_hwc.transpose((0, 1, 2))"),
+    "the HWC array itself": ("torch.from_numpy(img_chw).float()", "torch.from_numpy(img_hwc).float()"),
+    "a mode not fixed": ("Image.open(self.paths[index]).convert('RGB')", "Image.open(self.paths[index])"),
+}
+
+
+@pytest.mark.parametrize("name", list(NUMPY_UNDECIDED))
+def test_a_hand_made_layout_not_followed_gives_no_input(tmp_path, name):
+    root = _copy(tmp_path, "data_numpy_dataset")
+    ds = root / "seg" / "tools" / "my_dataset.py"
+    old, new = NUMPY_UNDECIDED[name]
+    assert old in ds.read_text()
+    ds.write_text(ds.read_text().replace(old, new))
+    a = _lint(root / "seg" / "tools" / "net.py")
+    assert [r.inputs for r in a.runs if r.input_from] == [] and a.findings == [], name
