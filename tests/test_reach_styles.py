@@ -1129,3 +1129,202 @@ def test_a_global_dict_filled_later_is_not_taken_as_complete(tmp_path):
     p.write_text(GLOBAL_CFGS)
     assert analyze_source(GLOBAL_CFGS, str(p), strict=True).findings == []
     exec(compile(GLOBAL_CFGS, str(p), "exec"), {})  # and Python builds and runs it
+
+
+# -- containers filled by keyword (`block.add_module(name="conv", module=conv)`, MobileViT's ConvLayer)
+
+ADD_MODULE = '''import torch
+import torch.nn as nn
+
+
+class ConvLayer(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        block = nn.Sequential()
+        block.add_module({call})
+        block.add_module("act", nn.ReLU())
+        self.block = block
+
+    def forward(self, x):
+        return self.block(x)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = ConvLayer(3, 8)
+        self.norm = nn.LayerNorm({width})
+
+    def forward(self, x):
+        return self.norm(self.conv(x))
+
+
+Net()(torch.randn(2, 3, 16, 16))
+'''
+
+
+@pytest.mark.parametrize("call", ['name="conv", module=nn.Conv2d(cin, cout, 3, padding=1)',
+                                  '"conv", module=nn.Conv2d(cin, cout, 3, padding=1)',
+                                  'module=nn.Conv2d(cin, cout, 3, padding=1), name="conv"'])
+@pytest.mark.parametrize("width", [16, 15])
+def test_add_module_by_keyword_holds_the_child(tmp_path, call, width):
+    """The keyword form adds the conv like the positional one; it was ignored, the block passed its
+    input through, and a LayerNorm over the last dim was checked against the wrong tensor."""
+    f = tmp_path / "m.py"
+    f.write_text(ADD_MODULE.format(call=call, width=width))
+    got = [(x.line, x.code) for x in _lint(f).findings]
+    rc, err, frame = _torch_run(tmp_path, f)
+    if width == 16:
+        assert got == [] and rc == 0, (got, err)
+    else:
+        assert rc != 0 and got == [(frame[1], "SHP003")], (got, err)
+
+
+def test_a_module_changed_by_a_method_not_followed_is_unknown(tmp_path):
+    f = tmp_path / "m.py"
+    f.write_text(ADD_MODULE.format(call='"conv", nn.Conv2d(cin, cout, 3, padding=1)', width=15)
+                 .replace('block.add_module("act", nn.ReLU())', 'block.add_module("act", nn.ReLU(), "extra")'))
+    assert _lint(f).findings == []  # add_module with three arguments: a TypeError in torch, unknown here
+
+
+# -- a declared input shape and the constructions a file feeds itself (MobileNetV3's __main__ test)
+
+OWN_FED = '''import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, in_channels=3):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, 8, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+if __name__ == "__main__":
+    print(Net())
+    model = Net(in_channels=2)
+    model(torch.randn(1, 2, 32, 32))
+'''
+
+
+def test_a_declared_input_shape_leaves_the_files_own_fed_construction_alone(tmp_path):
+    """`--input-shape Net=1,3,32,32` is for the constructions the file does not feed (`Net()`):
+    Net(in_channels=2) is fed its own 2-channel input there (torch runs it), not the declared one.
+    A file that feeds every construction of the class gets the declared shape for them."""
+    from shapelint.options import input_shapes
+
+    f = tmp_path / "m.py"
+    f.write_text(OWN_FED)
+    rc, err, _ = _torch_run(tmp_path, f)
+    assert rc == 0, err
+    a = _lint(f, input_shapes(["Net=1,3,32,32"]))
+    assert a.findings == [], [x.message for x in a.findings]
+    assert any(r.concrete and "in_channels=2" in r.ctor_text for r in a.runs)
+    assert any(r.concrete and r.ctor_text == "Net()" and r.input_origin == "option" for r in a.runs)
+    f.write_text(OWN_FED.replace("    print(Net())\n", ""))
+    (x,) = _lint(f, input_shapes(["Net=1,3,32,32"])).findings
+    assert x.code == "SHP003" and "in_channels=2" in x.message, x.message
+
+
+LEGACY = '''import torch
+import torch.nn as nn
+
+
+class Norm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.data = {ctor}({arg}).view({shape})
+
+    def forward(self, x):
+        return x
+
+
+Norm()
+'''
+
+
+@pytest.mark.parametrize("ctor,arg,shape", [
+    ("torch.Tensor", "[0.5, 0.25, 0.125]", "1, 3, 1, 1"), ("torch.Tensor", "[0.5, 0.25, 0.125]", "1, 2, 1, 1"),
+    ("torch.FloatTensor", "(1, 2, 3, 4)", "2, 2"), ("torch.FloatTensor", "(1, 2, 3, 4)", "3, -1"),
+    ("torch.LongTensor", "[1, 2, 3, 4, 5, 6]", "2, 3"), ("torch.LongTensor", "[1, 2, 3, 4, 5, 6]", "4, 2"),
+    ("torch.Tensor", "3", "3, 1"), ("torch.Tensor", "3", "2, 2"),  # an int is a size, not data
+])
+def test_legacy_constructors_of_a_list_hold_its_data(tmp_path, ctor, arg, shape):
+    f = tmp_path / "m.py"
+    f.write_text(LEGACY.format(ctor=ctor, arg=arg, shape=shape))
+    got = [(x.line, x.code) for x in _lint(f).findings]
+    rc, err, frame = _torch_run(tmp_path, f)
+    assert got == ([] if rc == 0 else [(frame[1], "SHP001")]), (got, err)
+
+
+POOL_AFTER_UNKNOWN = '''import torch
+import torch.nn as nn
+
+
+class Down(nn.Module):
+    def __init__(self, c_in):
+        super().__init__()
+        padding = 1 if torch.__version__ >= "1.5.0" else 2  # Informer's ConvLayer: not static here
+        self.conv = nn.Conv1d(c_in, c_in, 3, padding=padding)
+        self.pool = nn.{pool}(kernel_size=3, stride=2, padding={pad})
+
+    def forward(self, x):
+        x = self.conv(x.permute(0, 2, 1))
+        return self.pool(x).transpose(1, 2)
+
+
+Down(8)(torch.randn(2, 96, 8))
+'''
+
+
+@pytest.mark.parametrize("pool", ["MaxPool1d", "AvgPool1d"])
+@pytest.mark.parametrize("pad", [1, 2])
+def test_a_pools_own_arguments_are_checked_whatever_its_input(tmp_path, pool, pad):
+    """The conv before the pool has a padding shapelint cannot know, so the pool's input shape is
+    unknown; a padding over half the kernel fails in torch whatever that shape is."""
+    f = tmp_path / "m.py"
+    f.write_text(POOL_AFTER_UNKNOWN.format(pool=pool, pad=pad))
+    got = [(x.line, x.code) for x in _lint(f).findings]
+    rc, err, frame = _torch_run(tmp_path, f)
+    assert got == ([] if rc == 0 else [(frame[1], "SHP007")]), (got, err)
+    assert (rc == 0) == (pad == 1)
+
+
+VERSIONED = '''import torch
+import torch.nn as nn
+
+
+class Embed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        padding = 1 if {test} else 2
+        self.conv = nn.Conv1d(7, 16, kernel_size=3, padding=padding)
+        self.fc = nn.Linear(16 * {length}, 10)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))
+
+
+Embed()(torch.randn(2, 7, 96))
+'''
+
+
+@pytest.mark.parametrize("test,decided", [
+    ("torch.__version__ >= '1.5.0'", True), ("'1.5.0' <= torch.__version__", True),
+    ("torch.__version__ < '1.5'", True), ("torch.__version__ >= '2.9'", False),
+    ("torch.version.__version__ > '1.10.0'", True),
+])
+@pytest.mark.parametrize("length", [96, 98])
+def test_torch_version_compares_as_a_version(tmp_path, test, decided, length):
+    """``torch.__version__`` is a TorchVersion: against a version before 2.0 the comparison is known
+    (the engine models torch 2.x); against a later one it is not, and nothing is said."""
+    f = tmp_path / "m.py"
+    f.write_text(VERSIONED.format(test=test, length=length))
+    got = [(x.line, x.code) for x in _lint(f).findings]
+    rc, err, frame = _torch_run(tmp_path, f)
+    if rc != 0 and decided:
+        assert got == [(frame[1], "SHP002")], (got, err)
+    else:
+        assert got == [], (got, err)

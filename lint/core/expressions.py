@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
+import re
 import libcst as cst
 
 from . import dims as D
@@ -486,6 +487,9 @@ def merge_values(a, b) -> Any:
 def compare(op, a, b) -> Any:
     if a is UNKNOWN or b is UNKNOWN:
         return UNKNOWN
+    if isinstance(a, Qual) and a.name in _TORCH_VERSION and isinstance(b, str) or \
+            isinstance(b, Qual) and b.name in _TORCH_VERSION and isinstance(a, str):
+        return _torch_version_compare(op, a, b)
     if op in ("Is", "IsNot"):
         if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
             if isinstance(a, (Tensor, ModuleValue, Qual)) or isinstance(b, (Tensor, ModuleValue, Qual)):
@@ -563,3 +567,24 @@ _PY_OPS = {
 
 from .frames import MAX_UNROLL, Frame
 from ..rules.shp009_construction_error import DivisionByZero, KeyMissing, TupleIndexOutOfRange
+
+
+# `torch.__version__` is a TorchVersion: it compares with a version string as a version, not as
+# text. The engine models torch 2.x, so against any version before 2.0 the answer is known
+# (Informer's `padding = 1 if torch.__version__ >= '1.5.0' else 2`); against a later one it is not.
+_TORCH_VERSION = frozenset({"torch.__version__", "torch.version.__version__"})
+_FLIP = {"GreaterThan": "LessThan", "LessThan": "GreaterThan", "GreaterThanEqual": "LessThanEqual",
+         "LessThanEqual": "GreaterThanEqual", "Equal": "Equal", "NotEqual": "NotEqual"}
+
+
+def _torch_version_compare(op: str, a: Any, b: Any) -> Any:
+    if isinstance(b, Qual):  # '1.5.0' <= torch.__version__: as torch.__version__ >= '1.5.0'
+        if op not in _FLIP:
+            return UNKNOWN
+        op, a, b = _FLIP[op], b, a
+    m = re.fullmatch(r"(\d+)\.(\d+)(?:\.\d+)?(?:[a-z+.].*)?", b.strip())
+    if m is None or (int(m.group(1)), int(m.group(2))) >= (2, 0):
+        return UNKNOWN
+    # torch.__version__ is later than b
+    return {"GreaterThan": True, "GreaterThanEqual": True, "NotEqual": True,
+            "LessThan": False, "LessThanEqual": False, "Equal": False}.get(op, UNKNOWN)

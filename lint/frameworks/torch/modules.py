@@ -392,8 +392,13 @@ def module_method(interp: Interpreter, m: ModuleValue, name, args, kwargs, node)
         if name == "train":
             return m
         return m
-    if name in ("add_module", "register_module") and len(args) == 2:
-        key, child = args
+    if name in ("add_module", "register_module"):
+        # add_module(name, module): positional or keyword (`block.add_module(name="conv", module=conv)`)
+        got = list(args) + [kwargs[k] for k in ("name", "module")[len(args):] if k in kwargs]
+        if len(got) != 2 or len(args) + len(kwargs) != 2:
+            m.uncertain = True
+            return None
+        key, child = got
         if not isinstance(key, str):
             m.uncertain = True
             return None
@@ -465,7 +470,14 @@ def module_method(interp: Interpreter, m: ModuleValue, name, args, kwargs, node)
     if name in ("parameters", "named_parameters", "buffers", "state_dict", "load_state_dict",
                 "named_modules", "named_children"):
         return UNKNOWN
+    if name in _RESTRUCTURING:
+        m.uncertain = True  # a change of the module's children not followed: what it holds is unknown
     return UNKNOWN
+
+
+# nn.Module / container methods that change which children a module holds
+_RESTRUCTURING = {"add_module", "register_module", "append", "extend", "insert", "update", "pop", "popitem",
+                  "clear", "setdefault", "__setitem__", "__delitem__", "__iadd__", "remove"}
 
 
 def named_parameters(m: ModuleValue, recurse: bool = True) -> Optional[List[Any]]:

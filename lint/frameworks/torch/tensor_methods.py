@@ -665,6 +665,17 @@ def data_function(interp, short, args, kwargs):
         a, b, n = args
         f32 = lambda v: _struct.unpack("f", _struct.pack("f", v))[0]  # noqa: E731  (float32, as torch)
         return data_tensor([f32(a + (b - a) * i / (n - 1)) if n > 1 else float(a) for i in range(n)], "float")
+    if short in ("Tensor", "FloatTensor", "LongTensor") and len(args) == 1 and not kwargs and \
+            not isinstance(args[0], (int, Tensor)) and not D.is_dim(args[0]):
+        # torch.Tensor([0.4488, 0.4371, 0.4040]): a list is the data (an int would be a size)
+        items = interp.items_of(args[0])
+        if items and len(items) <= MAX_DATA and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                   for v in items):
+            if short == "LongTensor" and not all(isinstance(v, int) for v in items):
+                return NotImplemented
+            return data_tensor([float(v) for v in items] if short != "LongTensor" else items,
+                               "long" if short == "LongTensor" else "float")
+        return NotImplemented
     if short == "tensor" and len(args) == 1 and set(kwargs) <= {"device"}:
         items = interp.items_of(args[0])
         if items and len(items) <= MAX_DATA and all(isinstance(v, (int, float)) and not isinstance(v, bool)

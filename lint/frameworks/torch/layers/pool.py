@@ -47,20 +47,22 @@ def _pool_rule(n, kind):
     layer_name = f"{kind}Pool{n}d"
 
     def rule(a, x):
-        batched, c, spatial = _spatial_input(x, n, layer_name)
         k = tup(a["kernel_size"], n)
         s = a.get("stride")
         s = k if s is None or (isinstance(s, (list, tuple)) and len(s) == 0) else tup(s, n)
         p = tup(a.get("padding", 0), n)
         d = tup(a.get("dilation", 1), n)
         _check_positive(layer_name, k, s, p, d)
+        for i in range(n):
+            # torch compares the pad with the raw kernel, dilation ignored: kW/2 >= padW (pool2d_shape_check);
+            # whatever the tensor's shape (even unknown here), this call fails
+            if isinstance(p[i], int) and isinstance(k[i], int) and p[i] > k[i] // 2:
+                raise Violation(C.PoolPaddingTooLarge(p[i], k[i]))
+        batched, c, spatial = _spatial_input(x, n, layer_name)
         ceil_mode = need(a.get("ceil_mode", False))
         out = []
         for i, L in enumerate(spatial):
             eff = d[i] * (k[i] - 1) + 1
-            # torch compares the pad with the raw kernel, dilation ignored: kW/2 >= padW (pool2d_shape_check)
-            if p[i] > k[i] // 2:
-                raise Violation(C.PoolPaddingTooLarge(p[i], k[i]))
             if kind == "Avg" and n == 3 and D.at_least(D.sub(L, k[i]), 0) == D.NEVER:
                 # avg_pool3d: "input image (T, H, W) smaller than kernel size", padding or not
                 raise Violation(Collapse(layer_name, i, L, kernel=k[i]))
