@@ -363,6 +363,51 @@ def _pair(node: ast.expr, ctx: Ctx) -> Any:
     return tuple(out)
 
 
+def _opening_compose(t: ast.expr, ctx: Ctx, steps: List[str], depth: int) -> Optional[Tuple[Img, ast.expr]]:
+    """``tf = transforms.Compose([lambda x: Image.open(x).convert('RGB'), Resize(...), ...])`` applied
+    to a path (dragen1860's Pokemon dataset): the image the lambda opens, and a Compose of the rest."""
+    for _ in range(8):
+        if not isinstance(t, ast.Name):
+            break
+        b = _reach(ctx, t.id, t)
+        if b[0] != "assign" or b[2] or _mutated(ctx, t.id, t):
+            return None
+        t = b[1]
+    if not (isinstance(t, ast.Call) and len(t.args) == 1 and not t.keywords and
+            isinstance(t.args[0], (ast.List, ast.Tuple)) and t.args[0].elts):
+        return None
+    try:
+        if _qual(t.func, ctx) not in ("torchvision.transforms.Compose", "torchvision.transforms.transforms.Compose"):
+            return None
+    except _Unknown:
+        return None
+    lam = t.args[0].elts[0]
+    if not (isinstance(lam, ast.Lambda) and len(lam.args.args) == 1 and not lam.args.defaults):
+        return None
+    param = lam.args.args[0].arg
+    body = lam.body  # Image.open(x).convert('RGB'): opened from the lambda's own parameter only
+    if any(isinstance(n, ast.Name) and n.id != param and n.id not in ctx.imports and n.id not in ctx.fe.defined
+           for n in ast.walk(body)):
+        return None
+    opened = body
+    while isinstance(opened, ast.Call) and isinstance(opened.func, ast.Attribute) and opened.func.attr == "convert":
+        opened = opened.func.value
+    if not (isinstance(opened, ast.Call) and opened.args and isinstance(opened.args[0], ast.Name) and
+            opened.args[0].id == param and _qual_or_none(opened.func, ctx) == "PIL.Image.open"):
+        return None
+    try:
+        img = _image(body, ctx, steps, depth + 1)
+    except _Unknown:
+        return None
+    rest = ast.Call(func=t.func, args=[ast.List(elts=list(t.args[0].elts[1:]), ctx=ast.Load())], keywords=[])
+    ast.copy_location(rest, t)
+    ast.copy_location(rest.args[0], t)
+    ctx.fe.parents[id(rest)] = ctx.fe.parents.get(id(t), ctx.fe.tree)
+    ctx.fe.parents[id(rest.args[0])] = rest
+    ctx.fe.__dict__.setdefault("_made", []).append(rest)  # kept alive with the tree
+    return img, rest
+
+
 def _axes(args: List[ast.expr], ctx: Ctx) -> Optional[Tuple[int, ...]]:
     """The permutation a numpy transpose is given: ``(2, 0, 1)`` or ``2, 0, 1``."""
     try:
@@ -505,8 +550,16 @@ def _image(node: ast.expr, ctx: Ctx, steps: List[str], depth: int = 0) -> Img:
     if q is not None or len(node.args) != 1 or node.keywords:
         raise _Unknown
     # a transform the class keeps, applied: self.transform(img)
-    img = _image(node.args[0], ctx, steps, depth + 1)
     cands: List[ast.expr] = list(_self_attr_values(ctx, f)) if isinstance(f, ast.Attribute) else [f]
+    try:
+        img = _image(node.args[0], ctx, steps, depth + 1)
+    except _Unknown:
+        # a path, opened by the pipeline's first step: Compose([lambda x: Image.open(x).convert('RGB'), ...])
+        opened = _opening_compose(cands[0], ctx, steps, depth) if len(cands) == 1 else None
+        if opened is None:
+            raise
+        img, rest = opened
+        cands = [rest]
     outs: Dict[Img, List[List[str]]] = {}
     for t in cands:  # a transform per branch of the constructor (train / val): the same image from each
         try:

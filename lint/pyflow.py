@@ -10,6 +10,7 @@ standard library's ``ast`` is used (no libcst, no torch); every file read is tol
 from __future__ import annotations
 
 import ast
+import copy
 import os
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -372,13 +373,53 @@ def _static(node: ast.expr, ctx: Ctx, depth: int = 0) -> Any:
     try:
         return ctx.fe.value(node, ctx.fe._scope(node))
     except _Unknown:
-        if not isinstance(node, ast.Name) or depth > 8:
+        if depth > 8:
             raise
+        if not isinstance(node, ast.Name):
+            return _static_over_self(node, ctx, depth)
     b = _reach(ctx, node.id, node)
     got = ctx.env.get(id(b[1]), {}).get(node.id) if b[0] == "param" else None
     if got is None:
         raise _Unknown
     return _static(got[0], got[1], depth + 1)
+
+
+_PURE_BUILTINS = frozenset({"int", "float", "round", "min", "max", "abs", "len"})
+
+
+def _static_over_self(node: ast.expr, ctx: Ctx, depth: int) -> Any:
+    """An expression over a class's own attributes (``int(self.resize * 1.25)`` in a dataset's
+    ``__getitem__``): each ``self.x`` replaced by the static value its one store gives (the
+    constructor's arguments as ``ctx`` holds them), then evaluated."""
+    attrs = [n for n in ast.walk(node) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and
+             n.value.id == "self" and isinstance(n.ctx, ast.Load)]
+    if not attrs or len(attrs) > 8:
+        raise _Unknown
+    values: Dict[int, Any] = {}
+    for a in attrs:
+        vals = _self_attr_values(ctx, a)
+        got = {repr(_static(v, ctx, depth + 1)) for v in vals} if vals else set()
+        if len(got) != 1:
+            raise _Unknown
+        values[id(a)] = _static(vals[0], ctx, depth + 1)
+        if not isinstance(values[id(a)], (int, float, str, bool, tuple)) or values[id(a)] is None:
+            raise _Unknown
+
+    if any(isinstance(n, ast.Name) and (n.id not in _PURE_BUILTINS or n.id in ctx.fe.defined) and
+           not (isinstance(p, ast.Attribute) and id(p) in values)
+           for p in ast.walk(node) for n in ast.iter_child_nodes(p)):
+        raise _Unknown  # only literals, the attributes and int()/round()/min()... : nothing local to look up
+    twin = copy.deepcopy(node)  # the expression with the attributes replaced; the source tree is untouched
+    pairs = dict(zip((id(n) for n in ast.walk(node)), ast.walk(twin)))
+    replace = {id(pairs[k]): v for k, v in values.items()}
+
+    class _Subst(ast.NodeTransformer):
+        def visit_Attribute(self, n: ast.Attribute) -> Any:
+            if id(n) in replace:
+                return ast.copy_location(ast.Constant(replace[id(n)]), n)
+            return self.generic_visit(n)
+
+    return ctx.fe.value(_Subst().visit(twin), ctx.fe._scope(node))
 
 
 def _decide(node: ast.expr, ctx: Ctx, depth: int = 0) -> Any:

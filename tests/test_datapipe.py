@@ -44,6 +44,10 @@ CASES = [
     # from there (`from seg.tools.my_dataset import ...`)
     ("data_numpy_dataset/seg/tools/net.py", "seg/train.py", "4x3x48x48",
      "../train.py:12 (PortraitDataset, resize((48, 48)))", ("8 * 11 * 11", "8 * 12 * 12")),
+    # a course's own Dataset applying a pipeline to a path, opened by its first step
+    # (`Compose([lambda x: Image.open(x).convert('RGB'), Resize((int(self.resize * 1.25), ...)), ...])`)
+    ("data_path_lambda/resnet.py", "train_scratch.py", "4x3x48x48",
+     "train_scratch.py:12 (Pokemon, Resize((60, 60)), CenterCrop(48))", ("16 * 5 * 5", "16 * 6 * 6")),
     ("data_cifar_train/model.py", "train.py", "4x3x32x32", "train.py:37 (CIFAR10, RandomCrop(32, padding=4))",
      ("16 * 6 * 6", "16 * 5 * 5")),
     ("data_mnist_mlp/model.py", "main.py", "8x784", "main.py:17 (MNIST)", ("28 * 29", "28 * 28")),
@@ -106,11 +110,12 @@ CASES = [
     ("data_absl_gan/source/models/gan.py", "train.py", "4x3x32x32", "../../train.py:36 (CIFAR10, Lambda)",
      ("256 * 3 * 3", "256 * 4 * 4")),
     # a Dataset class of the project (star-imported): PIL images through the transform its
-    # __init__ picks by mode (three Normalize means: three channels; 32x32 either way), a
+    # __init__ picks by mode (three Normalize means: three channels; the train loader's mode="train"
+    # decides `if self.mode == "train":`), a
     # three-item sample; the loaders returned together by get_dataset(args), the model picked by
     # get_model(args) and moved to the device, then rewrapped by train() (model = model.train())
     ("data_custom_dataset/model.py", "main.py --arch small", "4x3x32x32",
-     "main.py:34 (DogCat, any of its 2 transforms)", ("32 * 7 * 7", "32 * 8 * 8")),
+     "main.py:34 (DogCat, Resize(40), RandomResizedCrop(32))", ("32 * 7 * 7", "32 * 8 * 8")),
 ]
 
 
@@ -778,4 +783,24 @@ def test_a_hand_made_layout_not_followed_gives_no_input(tmp_path, name):
     assert old in ds.read_text()
     ds.write_text(ds.read_text().replace(old, new))
     a = _lint(root / "seg" / "tools" / "net.py")
+    assert [r.inputs for r in a.runs if r.input_from] == [] and a.findings == [], name
+
+
+PATH_UNDECIDED = {
+    "a lambda that opens something else": ("lambda x: Image.open(x).convert('RGB')",
+                                           "lambda x: Image.open(x.replace('a', 'b')).convert('RGB')"),
+    "no mode given": ("lambda x: Image.open(x).convert('RGB')", "lambda x: Image.open(x)"),
+    "a size the constructor does not decide statically": ("transforms.CenterCrop(self.resize)", "transforms.CenterCrop(self.crop)"),
+}
+
+
+@pytest.mark.parametrize("name", list(PATH_UNDECIDED))
+def test_a_path_pipeline_not_followed_gives_no_input(tmp_path, name):
+    root = _copy(tmp_path, "data_path_lambda")
+    ds = root / "pokemon.py"
+    old, new = PATH_UNDECIDED[name]
+    assert old in ds.read_text()
+    ds.write_text(ds.read_text().replace(old, new).replace("self.mode = mode", "self.mode = mode\n"
+                                                           "        self.crop = resize if mode == 'x' else 40"))
+    a = _lint(root / "resnet.py")
     assert [r.inputs for r in a.runs if r.input_from] == [] and a.findings == [], name
