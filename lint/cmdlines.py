@@ -310,8 +310,7 @@ def _parse(sps: List[_Spec], argv: List[str]) -> Dict[str, Any]:
     while i < len(argv):
         tok = argv[i]
         if tok == "--":
-            pos_values += argv[i + 1:]
-            break
+            raise _Refused  # argparse's handling of '--' varies by version: no run is assumed
         if not _is_option(tok):
             pos_values.append(tok)
             i += 1

@@ -334,6 +334,15 @@ class Planner:
                 continue
             ctor_calls.append((info, call, local))
         unfed = {info.name for info, call, _ in ctor_calls if not linked.get(id(call))}
+        # a class the file itself feeds exactly the declared input (`model = ConvTasNet(3, 4, ...)`;
+        # `model(torch.randint(3, (2, 12)))` with --input-shape ConvTasNet=2,12): the declaration
+        # describes that construction, not the project's others (train.py's ConvTasNet(256, 20, ...))
+        described = {info.name for info, call, _ in ctor_calls if self.options.get(info.name) and
+                     any(repr(specs) == repr(self.options[info.name]) for specs, _o, _s in linked.get(id(call), []))}
+        # ... and more generally a class the file builds at module level (its own __main__ test):
+        # the declared shape is for the file's constructions, not the other files' configurations
+        module_level = {id(c) for c, fn in scanner.calls if fn is None}
+        described |= {info.name for info, call, _ in ctor_calls if id(call) in module_level}
         for info, call, local in ctor_calls:
             text = self.src.code_for(call)
             opt = self.options.get(info.name)
@@ -359,7 +368,7 @@ class Planner:
                     continue
                 # own_input: a documented command line's configuration: the class's declared input
                 # shape is not taken to be its input (the line may be for another dataset)
-                opt = self.options.get(info.name) if not own_input else None
+                opt = self.options.get(info.name) if not own_input and info.name not in described else None
                 before = len(runs)
                 if opt:
                     add(info, node, text, opt, "option", _STDLIB_NAMES)

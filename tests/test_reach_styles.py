@@ -1328,3 +1328,45 @@ def test_torch_version_compares_as_a_version(tmp_path, test, decided, length):
         assert got == [(frame[1], "SHP002")], (got, err)
     else:
         assert got == [], (got, err)
+
+
+SEPARATION = '''import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, N=256, L=20):
+        super().__init__()
+        self.conv1d_U = nn.Conv1d(1, N, kernel_size=L, stride=L // 2, bias=False)
+
+    def forward(self, mixture):
+        return self.conv1d_U(mixture.unsqueeze(1))
+
+
+if __name__ == "__main__":
+    M, T = 2, 12
+    net = Net(3, 4)
+    print(net)
+'''
+
+
+def test_a_declared_shape_is_for_the_files_own_constructions(tmp_path):
+    """Conv-TasNet's model file tests Net(3, 4) on 12 samples in its __main__; train.py builds
+    Net(256, 20) for 4-second mixtures. ``--input-shape Net=2,12`` describes the file's own test,
+    not train.py's configuration (a 20-sample kernel on 12 samples): nothing is said of the latter,
+    which still runs at its own (here symbolic) input."""
+    from shapelint.options import input_shapes
+
+    f = tmp_path / "conv_tasnet.py"
+    f.write_text(SEPARATION)
+    (tmp_path / "train.py").write_text("import torch\nfrom conv_tasnet import Net\n\nmodel = Net(256, 20)\n")
+    a = _lint(f, input_shapes(["Net=2,12"]))
+    assert a.findings == [], [x.message for x in a.findings]
+    runs = {r.ctor_text: r.input_origin for r in a.runs}
+    assert runs.get("Net(3, 4)") == "option" and runs.get("Net(256, 20)") == "symbolic", runs
+    (tmp_path / "train.py").write_text("import torch\nfrom conv_tasnet import Net\n\nmodel = Net(256, 20)\n"
+                                       "model(torch.randn(2, 12))\n")
+    rc, err, frame = _torch_run(tmp_path, tmp_path / "train.py")
+    assert rc != 0 and "Kernel size can't be greater than actual input size" in err, err
+    (x,) = _lint(f).findings  # fed in train.py itself: reported there, as torch fails
+    assert x.code == "SHP004" and "Net(256, 20) (as train.py:4 builds it)" in x.message, x.message
