@@ -115,6 +115,11 @@ def _invocations(line: str) -> List[Tuple[str, List[str]]]:
     return out
 
 
+# per process: root -> its documentation files; (doc, its text's length and hash) -> its invocations
+_DOCS: Dict[Tuple[str, int], List[str]] = {}
+_LINES: Dict[Tuple[str, int, int], List[Tuple[int, str, List[str]]]] = {}
+
+
 def documented(root: str, scripts: List[str]) -> Dict[str, List[Tuple[List[str], str]]]:
     """Absolute script path -> (argument list, 'README.md:12') for each command line documented
     for it (at most MAX_LINES, duplicates dropped), for the project's ``scripts`` (absolute paths)."""
@@ -123,21 +128,30 @@ def documented(root: str, scripts: List[str]) -> Dict[str, List[Tuple[List[str],
         by_base.setdefault(os.path.basename(s), []).append(s)
     known = set(scripts)
     out: Dict[str, List[Tuple[List[str], str]]] = {}
-    for doc in _doc_files(root):
-        _notify(os.path.abspath(doc), True, True)
+    try:
+        stamp = (root, os.stat(root).st_mtime_ns)
+    except OSError:
+        return out
+    docs = _DOCS.get(stamp)
+    if docs is None:  # once per process (and state of the root folder): a project's model files share it
+        docs = _DOCS[stamp] = _doc_files(root)
+    for doc in docs:
+        _notify(os.path.abspath(doc), True, True)  # every analysed file depends on the docs (the cache)
         got = _read(doc)
         if got is None:
             continue
-        for n, line in _logical_lines(got[0]):
-            if "python" not in line:
+        key = (doc, len(got[0]), hash(got[0]))
+        found = _LINES.get(key)
+        if found is None:
+            found = _LINES[key] = [(n, script, argv) for n, line in _logical_lines(got[0]) if "python" in line
+                                   for script, argv in _invocations(line)]
+        for n, script, argv in found:
+            path = _resolve(script, root, os.path.dirname(doc), known, by_base)
+            if path is None:
                 continue
-            for script, argv in _invocations(line):
-                path = _resolve(script, root, os.path.dirname(doc), known, by_base)
-                if path is None:
-                    continue
-                lines = out.setdefault(path, [])
-                if all(argv != a for a, _ in lines) and len(lines) < MAX_LINES:
-                    lines.append((argv, f"{os.path.relpath(doc, root)}:{n}"))
+            lines = out.setdefault(path, [])
+            if all(argv != a for a, _ in lines) and len(lines) < MAX_LINES:
+                lines.append((argv, f"{os.path.relpath(doc, root)}:{n}"))
     return out
 
 
