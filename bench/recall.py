@@ -65,6 +65,7 @@ def _git_dir(mirror: Path, repo: str) -> Path:
 
 
 _EXPORTED = (".py", ".sh", ".bash", ".md", ".rst", ".markdown")
+_CONFIGS = (".json", ".yaml", ".yml")  # configuration files a script may read (lint/argspaces.py), small ones
 
 
 def export(args) -> int:
@@ -84,10 +85,14 @@ def export(args) -> int:
         n = 0
         for name in names:
             # the code, and the docs and shell scripts that give its command lines (lint/cmdlines.py)
-            if not (name.endswith(_EXPORTED) or os.path.basename(name).upper().startswith("README")):
+            config = name.endswith(_CONFIGS)
+            if not (name.endswith(_EXPORTED) or config or os.path.basename(name).upper().startswith("README")):
                 continue
-            data = subprocess.run(["git", "--git-dir", str(gd), "show", f"{e['commit']}:{name}"],
-                                  capture_output=True, check=True).stdout
+            got = subprocess.run(["git", "--git-dir", str(gd), "show", f"{e['commit']}:{name}"],
+                                 capture_output=True, check=not config)
+            data = got.stdout
+            if config and (got.returncode != 0 or len(data) > 100_000):
+                continue  # a large (or absent: a snapshot keeps no large files) data file
             p = out / name
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(data)

@@ -18,6 +18,7 @@ core/project.py's READ_HOOK through constructions.py's reader.
 from __future__ import annotations
 
 import ast
+import re
 import os
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
@@ -38,6 +39,78 @@ class Resolver:
         self._parsers: Dict[Tuple[str, str], Optional[Defaults]] = {}
         self._params: Dict[Tuple[str, str, int], Optional[Defaults]] = {}
         self.busy: Set[Any] = set()
+
+    # -- (0) `params = utils.Params(json_path)`: an object loading a JSON file into its attributes
+    def json_loader(self, func: ast.expr, tree: ast.Module, path: str) -> bool:
+        """Whether ``func`` is a class of the project whose ``__init__(self, path)`` loads a JSON
+        file into its attributes: ``with open(path) as f: params = json.load(f);
+        self.__dict__.update(params)`` (the CS230 template's ``utils.Params``)."""
+        where: Optional[Tuple[str, str]] = None
+        if isinstance(func, ast.Name):
+            if any(isinstance(n, ast.ClassDef) and n.name == func.id for n in tree.body):
+                where = (path, func.id)
+            else:
+                where = _function_home(func.id, tree, path, self.root, classes=True)
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            mod = imports_module(tree, func.value.id)
+            if mod is not None:
+                for base in (self.root, os.path.dirname(path)):
+                    cand = os.path.join(base, *mod.split(".")) + ".py"
+                    if os.path.isfile(cand):
+                        where = (cand, func.attr)
+                        break
+        if where is None:
+            return False
+        got = self.read(where[0]) if where[0] != path else (None, tree)
+        if got is None:
+            return False
+        cls = next((n for n in got[1].body if isinstance(n, ast.ClassDef) and n.name == where[1]), None)
+        init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None) \
+            if cls is not None else None
+        if init is None or len(init.args.args) != 2 or init.args.vararg or init.args.kwarg:
+            return False
+        loads = updates = False
+        for n in ast.walk(init):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute):
+                f = n.func
+                if f.attr == "load" and isinstance(f.value, ast.Name) and f.value.id == "json":
+                    loads = True
+                if f.attr == "update" and isinstance(f.value, ast.Attribute) and f.value.attr == "__dict__" and \
+                        isinstance(f.value.value, ast.Name) and f.value.value.id == "self":
+                    updates = True
+        return loads and updates
+
+    def json_file(self, rel: str, path: str) -> Optional[Defaults]:
+        """The JSON object in the file ``rel`` names (relative to the project root, then to the
+        script's folder): its values that are numbers, strings, booleans or lists of them."""
+        import json
+
+        from .core.project import READ_HOOK
+
+        def _notify(p: str, found: bool, read: bool) -> None:  # told to the result cache
+            note = READ_HOOK.get()
+            if note is not None:
+                note(p, found, read)
+
+        for base in (self.root, os.path.dirname(path)):
+            cand = os.path.normpath(os.path.join(base, rel))
+            if not os.path.isfile(cand):
+                _notify(cand, False, False)
+                continue
+            _notify(cand, True, True)
+            try:
+                if os.path.getsize(cand) > 1_000_000:
+                    return None
+                with open(cand, encoding="utf-8") as f:
+                    d = json.load(f)
+            except (OSError, ValueError, RecursionError):
+                return None
+            if not isinstance(d, dict):
+                return None
+            ok = (int, float, str, bool)
+            return {k: v for k, v in d.items() if isinstance(k, str) and
+                    (isinstance(v, ok) or isinstance(v, list) and all(isinstance(x, ok) for x in v))}
+        return None
 
     # -- (1) `opt = parse_opts()`
     def call_defaults(self, fname: str, tree: ast.Module, path: str) -> Optional[Defaults]:
@@ -247,8 +320,33 @@ def assigned_attrs(tree: ast.Module) -> Set[Tuple[str, str]]:
                 node.func.id in ("setattr", "vars", "delattr") and node.args and isinstance(node.args[0], ast.Name):
             if node.func.id == "setattr" and _overrides_from_kwargs(node, parents):
                 continue
+            if node.func.id == "vars" and _read_only(node, parents):
+                continue
             out.add((node.args[0].id, "*"))
     return out
+
+
+# calls that only read a dict they are given (`print(vars(args))`, `logger.info(vars(args))`,
+# `utils.print_params(vars(args), log)`): by the last word of the callee's name
+_READERS = re.compile(r"(^|_)(print|pprint|log|logs|info|debug|warn|warning|dump|dumps|save|write|show|"
+                      r"format|str|repr|sorted|dict|len|list|tabulate|display)($|_)", re.I)
+
+
+def _read_only(call: ast.Call, parents: Dict[int, ast.AST]) -> bool:
+    """``vars(args)`` only read: iterated, its items/keys/values taken, formatted, or handed to a
+    printing/logging/saving call."""
+    p = parents.get(id(call))
+    if isinstance(p, ast.Attribute) and p.attr in ("items", "keys", "values", "get", "copy"):
+        return True
+    if isinstance(p, (ast.For, ast.comprehension)) and p.iter is call:
+        return True
+    if isinstance(p, ast.FormattedValue):
+        return True
+    if isinstance(p, ast.Call) and call in p.args:
+        f = p.func
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+        return bool(_READERS.search(name))
+    return False
 
 
 def _callee(call: ast.Call) -> Optional[str]:
@@ -273,11 +371,23 @@ def _is_parse_args(v) -> bool:
     return isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr == "parse_args"
 
 
-def _function_home(fname: str, tree: ast.Module, path: str, root: str) -> Optional[Tuple[str, str]]:
+def imports_module(tree: ast.Module, name: str) -> Optional[str]:
+    """The project module ``name`` stands for in ``tree`` (``import utils``, ``import a.b as name``)."""
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if (a.asname or a.name) == name and (a.asname or "." not in a.name):
+                    return a.name
+    return None
+
+
+def _function_home(fname: str, tree: ast.Module, path: str, root: str,
+                   classes: bool = False) -> Optional[Tuple[str, str]]:
     """(file, name there) of the function ``fname`` called in ``path``: its own, or imported
     (``from opts import parse_opts``) from a module under the root or beside the file."""
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == fname:
+        if isinstance(node, ast.FunctionDef if not classes else (ast.FunctionDef, ast.ClassDef)) and \
+                node.name == fname:
             return path, fname
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and not node.level:

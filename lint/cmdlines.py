@@ -91,6 +91,7 @@ def _invocations(line: str) -> List[Tuple[str, List[str]]]:
             tokens = list(lex)
         except ValueError:
             continue
+        tokens = _bracketed(tokens)
         i = 0
         while i < len(tokens) and tokens[i].startswith("-") and tokens[i] != "-m":
             i += 2 if tokens[i] in _INTERP_FLAGS_WITH_VALUE else 1
@@ -112,6 +113,18 @@ def _invocations(line: str) -> List[Tuple[str, List[str]]]:
                 break
             argv.append(t.strip("`"))
         out.append((script, argv))
+    return out
+
+
+def _bracketed(tokens: List[str]) -> List[str]:
+    """A placeholder written with spaces (``--resume [pre-trained model dir]``) is one argument:
+    the words from an unclosed ``[`` to its ``]`` are joined (the value stays a placeholder)."""
+    out: List[str] = []
+    for t in tokens:
+        if out and out[-1].count("[") > out[-1].count("]"):
+            out[-1] += " " + t
+        else:
+            out.append(t)
     return out
 
 

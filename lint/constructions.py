@@ -203,7 +203,8 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
                         _module_alias(fe, node.func, stem) or _dict_call(node.func) or init_ok or
                         _class_table_selects(fe, node.func, name, stem)):
                     continue
-                if isinstance(node.func, ast.Call) and not _exports(fe, node.func, path, model_path, stem):
+                if isinstance(node.func, ast.Call) and not _exports(fe, node.func, path, model_path, stem) and \
+                        not (_eval_key(node.func) is not None and name in fe.imported_model_names):
                     continue  # getattr(x, name)(...): only of the model file's own package or module
                 if _dict_call(node.func) and name in selectable and not _written(fe, node.func, name) and \
                         not (_exports(fe, node.func, path, model_path, stem) and _binds(selectable[name], node)):
@@ -229,13 +230,25 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
                     if world and not fed and not documented_line:
                         continue  # a command line's construction counts when that run feeds it data
                     for inputs, origin in fed or [(None, None)]:
-                        if (name, text_, inputs) in seen or len(out.get(name, ())) >= MAX_CONSTRUCTIONS:
-                            continue
-                        seen.add((name, text_, inputs))
-                        out.setdefault(name, []).append(Construction(
+                        c = Construction(
                             name, text_, f"{where_base}:{node.lineno}", inputs, from_options, input_from=origin,
                             options=_world_text(fe, used) + (f" ({documented_line})" if documented_line else ""),
-                            documented=bool(documented_line), default_run=not world and reached))
+                            documented=bool(documented_line),
+                            default_run=not world and reached and not _world_text(fe, used))
+                        if (name, text_, inputs) in seen:
+                            # the option value tried alone, then a documented line giving the same:
+                            # the line's construction is kept (its message names the line)
+                            if documented_line:
+                                olds = out.get(name, [])
+                                for i, o in enumerate(olds):
+                                    if (o.text, o.inputs) == (text_, inputs) and not o.documented and \
+                                            not o.default_run and o.where == c.where:
+                                        olds[i] = c
+                            continue
+                        if len(out.get(name, ())) >= MAX_CONSTRUCTIONS:
+                            continue
+                        seen.add((name, text_, inputs))
+                        out.setdefault(name, []).append(c)
     _own_file(model_path, root, here, names, stem, model_dirs, out)
     return out
 
@@ -257,7 +270,7 @@ def _named_by_commands(call: ast.Call, commands: List[Tuple[Dict[str, Any], str]
     """The names documented command lines give the option a ``models.__dict__[args.model]`` /
     ``getattr(models, args.model)`` call is indexed by (``--model condensenet_converted``)."""
     parts = _dict_parts(call.func)
-    key = parts[1] if parts else None
+    key = parts[1] if parts else _eval_key(call.func)
     if not (isinstance(key, ast.Attribute) and isinstance(key.value, ast.Name)):
         return []
     return list(dict.fromkeys(v for w, _ in commands for v in [w.get(key.attr)] if isinstance(v, str)))
@@ -277,8 +290,11 @@ def _built(fe: _FileEval, node: ast.Call, name: str, scope, text: str, path: str
     """``node``'s construction with static values (under the current WORLD), and what the project
     feeds it: (text, from_options, [(inputs, origin)], factory_files, the option values used), or None."""
     fe.override = _selected(node.func, fe, name)
-    fe.read_options = bool(fe.override)
     outer = staticeval.WORLD
+    if staticeval.TYPED_WORLD and any(k in outer and outer[k] != v for k, v in fe.override.items()):
+        fe.override = {}
+        return None  # a documented line naming another model (`--arch vgg_16_bn`)
+    fe.read_options = bool(fe.override)
     staticeval.WORLD = {**outer, **fe.override}  # the data flow below sees the same --arch
     try:
         return _built_in_world(fe, node, name, scope, text, path, root, here, files, factory_files)
@@ -290,7 +306,7 @@ def _built(fe: _FileEval, node: ast.Call, name: str, scope, text: str, path: str
 def _built_in_world(fe: _FileEval, node: ast.Call, name: str, scope, text: str, path: str, root: str, here: str,
                     files: List[str], factory_files: Optional[List[str]]):
     try:
-        if _dict_call(node.func) and not fe.reachable(node, scope):
+        if (_dict_call(node.func) or _eval_key(node.func) is not None) and not fe.reachable(node, scope):
             # the name is the one argparse selects, under a branch the same values
             # decide against (`if args.arch.startswith('resnext')` with arch 'resnet');
             # a call naming its class is kept whatever flag guards it
@@ -305,8 +321,10 @@ def _built_in_world(fe: _FileEval, node: ast.Call, name: str, scope, text: str, 
         factory_files = [os.path.abspath(p) for p in files]
     staticeval.OPTION_READS.clear()
     fed = _fed(fe, node, scope, text, path, root, here, factory_files)
+    if not fed and _only_holes(text_):
+        return None  # nothing known and nothing fed: the class's own symbolic construction says as much
     chosen = {k: v for k, v in staticeval.WORLD.items() if fe.defaults.get(k, _Unknown) != v}
-    if fed and chosen:
+    if fed and chosen and not staticeval.TYPED_WORLD:  # a documented line's other options are its defaults
         # a command line choosing this model (`--arch vgg_w`): the other options the inputs read
         # keep their defaults; one that chooses between alternatives (`--dataset` with choices)
         # must give this model the same input whichever it takes, else which pairs with which is
@@ -338,7 +356,8 @@ def _fed(fe: _FileEval, node: ast.Call, scope, text: str, path: str, root: str, 
 
 def _world_text(fe: _FileEval, world: Dict[str, Any]) -> str:
     """"net='small'": the option values that differ from the defaults."""
-    return ", ".join(f"{k}={v!r}" for k, v in world.items() if fe.defaults.get(k, _Unknown) != v)
+    return ", ".join(f"{k}={v!r}" for k, v in world.items()
+                     if fe.defaults.get(k, _Unknown) != v and not isinstance(v, staticeval.CommandUnknown))
 
 
 def _written(fe: _FileEval, f: ast.Subscript, name: str) -> bool:
@@ -420,16 +439,73 @@ def _binds(fn: ast.FunctionDef, call: ast.Call) -> bool:
     return all(r in given for r in required)
 
 
+_DICT_CHANGES = {"update", "pop", "setdefault", "clear", "popitem", "__setitem__"}
+HOLE = "..."  # an argument the project computes from what only runs know (data, files, regexes)
+
+
 def _call_text(fe: _FileEval, node: ast.Call, name: str, scope) -> Optional[str]:
-    """``name(...)`` with the call's arguments as static values, or None."""
-    try:
-        parts = [_render(fe.value(a, scope)) for a in node.args if not isinstance(a, ast.Starred)]
-        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
-            raise _Unknown
-        parts += [f"{k.arg}={_render(fe.value(k.value, scope))}" for k in node.keywords]
-    except _Unknown:
-        return None
+    """``name(...)`` with the call's arguments as static values, or None. An argument the
+    project computes from its data (``vocab_size=len(vocab)``, a rate list parsed by regexes) is
+    a hole, written ``...``: the model is built with that argument unknown (a symbolic size when
+    the parameter is one), so what holds for every value is still checked. ``**params`` of a
+    dict the file writes is spread into keywords, its unknown values holes too."""
+    parts: List[str] = []
+
+    def render(expr) -> str:
+        try:
+            return _render(fe.value(expr, scope))
+        except _Unknown:
+            return HOLE
+
+    for a in node.args:
+        if isinstance(a, ast.Starred):
+            return None
+        parts.append(render(a))
+    for k in node.keywords:
+        if k.arg is not None:
+            parts.append(f"{k.arg}={render(k.value)}")
+            continue
+        spread = _spread(fe, k.value, scope)
+        if spread is None:
+            return None
+        for key, expr in spread:
+            parts.append(f"{key}={render(expr)}")
     return f"{name}({', '.join(parts)})"
+
+
+def _only_holes(text: str) -> bool:
+    """``TinyVAE(...)``, ``Net(params=...)``: a construction whose every argument is a hole."""
+    try:
+        call = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return False
+    if not isinstance(call, ast.Call):
+        return False
+    values = list(call.args) + [k.value for k in call.keywords]
+    return bool(values) and all(isinstance(v, ast.Constant) and v.value is Ellipsis for v in values)
+
+
+def _spread(fe: _FileEval, expr: ast.expr, scope) -> Optional[List[Tuple[str, ast.expr]]]:
+    """``**params`` where ``params`` is one dict literal of the function or module (string keys),
+    never changed but by ``params['k'] = v`` statements: (key, value expression) pairs, or None."""
+    if isinstance(expr, ast.Dict):
+        d = expr
+    elif isinstance(expr, ast.Name):
+        try:
+            bound = fe._binding(expr.id, scope)
+        except _Unknown:
+            return None
+        if not bound or len(bound) != 1 or not isinstance(bound[0], ast.Dict) or fe.is_patched(expr.id, scope):
+            return None  # params['k'] = v stores patch it
+        if any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in _DICT_CHANGES
+               and isinstance(n.func.value, ast.Name) and n.func.value.id == expr.id for n in ast.walk(fe.tree)):
+            return None
+        d = bound[0]
+    else:
+        return None
+    if any(k is None or not isinstance(k, ast.Constant) or not isinstance(k.value, str) for k in d.keys):
+        return None
+    return [(k.value, v) for k, v in zip(d.keys, d.values)]  # type: ignore[union-attr]
 
 
 def _own_file(model_path: str, root: str, here: str, names: Set[str], stem: str, model_dirs: Set[str],
@@ -483,13 +559,16 @@ def _called_names(call: ast.Call, fe: _FileEval) -> List[str]:
     parts = _dict_parts(f)
     if parts is not None:
         return fe.index_names(parts[1], fe._scope(call))
+    key = _eval_key(f)
+    if key is not None:
+        return [n for n in fe.index_names(key, fe._scope(call)) if n.isidentifier()]
     return list(dict.fromkeys(n for n, _k, _v in _class_table(fe, f)))
 
 
 def _selected(f, fe: _FileEval, name: str) -> Dict[str, Any]:
     """``models.__dict__[args.arch]`` selecting ``name``: ``{'arch': name}`` for the conditions;
     ``NETS[FLAGS.arch]`` of a table ``NETS = {'cnn32': models.Discriminator32}``: ``{'arch': 'cnn32'}``."""
-    key = (_dict_parts(f) or (None, None))[1]
+    key = (_dict_parts(f) or (None, _eval_key(f)))[1]
     if isinstance(key, ast.Attribute) and isinstance(key.value, ast.Name) and key.value.id in fe.namespaces:
         return {key.attr: name}
     for n, k, _v in _class_table(fe, f):
@@ -578,6 +657,15 @@ def _dict_parts(f) -> Optional[Tuple[ast.expr, ast.expr]]:
     if isinstance(root, ast.Name) and root.id in _EXTERNAL:
         return None
     return base, key
+
+
+def _eval_key(f) -> Optional[ast.expr]:
+    """``eval(args.arch)(...)``: the expression naming the class or factory (``eval`` of a name the
+    file imports: ``from models import *``), else None."""
+    if isinstance(f, ast.Call) and isinstance(f.func, ast.Name) and f.func.id == "eval" and \
+            len(f.args) == 1 and not f.keywords and not isinstance(f.args[0], ast.Starred):
+        return f.args[0]
+    return None
 
 
 def _dict_call(f) -> bool:

@@ -1080,9 +1080,11 @@ def _model_calls(ctx: Ctx, scope: ast.AST, var: str, depth: int, glob: bool) -> 
         if isinstance(f, ast.Name) and f.id == var:
             yield n, ctx
             continue
-        if depth >= MAX_DEPTH or not isinstance(n.func, ast.Name):
+        if depth >= MAX_DEPTH or not (isinstance(n.func, ast.Name) or isinstance(n.func, ast.Attribute) and
+                                      isinstance(n.func.value, ast.Name)):
             continue
-        got = _function(n.func, ctx)  # of this file, or imported from a module of the project
+        # of this file, or imported from a module of the project (`engine.train(model=model, ...)`)
+        got = _function(n.func, ctx)
         if got is None:
             continue
         fn, home = got

@@ -27,7 +27,7 @@ from .guard import paused_gc
 from .frameworks.torch.inputs import batch_dim, symbolic_input
 from .options import InputSpec, ShapelintInputError, spec_dtype, spec_name
 from .rules_registry import forward_end_hooks
-from .planner import (_STDLIB_NAMES, Planner, _bound_names, _returned_calls, _unchain,  # noqa: F401 - re-exported
+from .planner import (_RESERVED, _STDLIB_NAMES, Planner, _int_like, _bound_names, _returned_calls, _unchain,  # noqa: F401 - re-exported
                       _walk_returns)
 from .results import Finding, Run  # noqa: F401 - re-exported: shapelint.engine.Finding/Run
 from .core import interpreter as _interpreter
@@ -115,7 +115,7 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
     except ConstructionAbort:  # Python raises while building it (SHP009): there is no model
         run.root = None
         run.facts = [f for f in interp.facts if f.kind == "violation"]
-        if run.facts and (run.from_options or _guessed_defaults(interp, run)):
+        if run.facts and (run.from_options or run.holes or _guessed_defaults(interp, run)):
             # one configuration of the script's options, not necessarily the one it is run with,
             # or placeholder defaults nobody builds the class with: listed as not analysed, never reported
             what = run.facts[0].payload.what() if hasattr(run.facts[0].payload, "what") else "an error"
@@ -140,7 +140,9 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
         run.root, run.facts = root, interp.facts
         return
     positional = [s for s in run.inputs or () if spec_name(s) is None]
-    probe_layers = _probe(interp, root, max(n_inputs, len(positional)))
+    probed = _probe(interp, root, max(n_inputs, len(positional)))
+    probe_layers = {i: m for i, (m, _p) in probed.items()}
+    run.first_layers = frozenset(id(m) for m in probe_layers.values())
     kwargs: Dict[str, Any] = {}
     if run.inputs is not None:
         inputs = []
@@ -168,6 +170,8 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
         names = _forward_params(interp, root)
         for i in range(n_inputs):
             t = symbolic_input(probe_layers.get(i), i)
+            if i in probed and probed[i][1]:
+                t = _unwound(t, probed[i][1])
             if t is None and i < len(names):
                 t = _latent_input(probe_layers.get(i), names[i])
             if t is not None and run.fixed and t.shape is not None:
@@ -199,7 +203,7 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
         hook(run.facts, run.output)
 
 
-def _probe(interp: Interpreter, root: ModuleValue, n: int) -> Dict[int, ModuleValue]:
+def _probe(interp: Interpreter, root: ModuleValue, n: int) -> Dict[int, Tuple[ModuleValue, Tuple[Any, ...]]]:
     """Which layer first meets each forward input (its shape is then that layer's input).
 
     A quiet forward pass over the tree already built: it records nothing, and the calls it made
@@ -214,7 +218,26 @@ def _probe(interp: Interpreter, root: ModuleValue, n: int) -> Dict[int, ModuleVa
         interp.quiet = False
         interp.calls = []
         interp.order = 0
-    return dict(interp.probes)
+    paths = dict(interp.probe_paths)
+    return {i: (m, paths.get(i, ())) for i, m in interp.probes.items()}
+
+
+def _unwound(t: Optional[Tensor], path: Tuple[Any, ...]) -> Optional[Tensor]:
+    """The model input that becomes ``t`` (what its first layer expects) through ``path``:
+    each ``unsqueeze(d)`` on the way is undone by dropping dim d (never the batch)."""
+    if t is None or t.shape is None:
+        return t
+    shape, bd = list(t.shape), t.batch_dim
+    for op, d in reversed(path):
+        if op != "unsqueeze":
+            return None
+        k = d if d >= 0 else d + len(shape)
+        if not 0 <= k < len(shape) or k == bd or len(shape) < 2:
+            return None
+        del shape[k]
+        if bd is not None and bd > k:
+            bd -= 1
+    return Tensor(tuple(shape), t.dtype, bd)
 
 
 def _set_training(root: ModuleValue) -> None:
@@ -247,6 +270,8 @@ def _construct(interp: Interpreter, run: Run):
     if run.ctor is None:
         return interp.instantiate(run.cls, [], dict(run.ctor_kwargs or {}), None)
     for a in run.ctor.args:
+        if run.holes and isinstance(a.value, cst.Name) and a.value.value.startswith("__hole"):
+            continue  # a hole: unknown on purpose
         v = interp.eval(a.value, frame)
         if v is UNKNOWN:
             return None
@@ -353,6 +378,7 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     planner.constructions = extra
     runs = planner.plan()
     _execute_all(src, runs, strict, project)
+    _declared_misfits(src, runs, strict, project)
     coverage = _coverage(planner, runs)
     # the classes nobody builds (not as a model, not as a block of one): built once more with
     # symbolic constructor arguments, so that what holds for every value is still checked
@@ -368,10 +394,82 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
         coverage = _coverage(planner, runs)
     for fw in registered():  # runs of model-building code the planner does not see (Keras models)
         runs += fw.file_runs(src, strict, lambda: Interpreter(src, strict, project))
+    _invented_misfits(runs)
     # a construction whose arguments were unknown built nothing: it is not a run
     runs = [r for r in runs if r.root is not None or r.facts or r.error]
     findings = facts_to_findings(src, runs, select, ignore)
     return Analysis(src, runs, findings, coverage)
+
+
+def _declared_misfits(src, runs: List[Run], strict: bool, project) -> None:
+    """A declared ``--input-shape CLASS=...`` goes to every construction of CLASS. When the class is
+    built with different arguments (train.py's ``PixelSNAIL([32, 32], ...)``, the MNIST script's
+    ``PixelSNAIL([28, 28], ...)``), the declared input runs through some of them cleanly, and a
+    construction it breaks runs cleanly on the input its own layers imply, the input is not that
+    construction's: its findings at the declared input are dropped (the declaration is the user's
+    word for one configuration, not a fact about the others)."""
+    by_class: Dict[str, List[Run]] = {}
+    for r in runs:
+        if r.input_origin == "option" and r.cls is not None and r.root is not None and not r.error:
+            by_class.setdefault(r.cls.name, []).append(r)
+
+    def violations(r: Run) -> bool:
+        return any(f.kind == "violation" for f in r.facts)
+
+    def text(r: Run) -> str:
+        return " ".join(r.ctor_text.split())
+
+    for group in by_class.values():
+        if len({text(r) for r in group}) < 2:
+            continue
+        fitting = [r for r in group if not violations(r)]
+        if not fitting:
+            continue
+        fits = {text(r) for r in fitting}
+        for r in group:
+            if not violations(r) or text(r) in fits:
+                continue
+            # only a failure in code a fitting configuration went past cleanly at the same input
+            # (it called a layer further down the same method) is the configuration's: a shortcut
+            # only resnet18's blocks have stays reported
+            blamed = [f for f in r.facts if f.kind == "violation" and f.src in (None, src) and
+                      any(_went_past(src, f.node, g) for g in fitting)]
+            if not blamed:
+                continue
+            own = Run(r.cls, r.ctor, r.ctor_text, None, "symbolic", dict(r.ctor_locals))
+            own.ctor_kwargs, own.holes, own.built_at = r.ctor_kwargs, r.holes, r.built_at
+            _execute_all(src, [own], strict, project, exploratory=True)
+            if own.root is not None and not own.error and not violations(own):
+                r.facts = [f for f in r.facts if not any(f is b for b in blamed)]
+
+
+def _went_past(src, node, run: Run) -> bool:
+    """Whether ``run`` called a layer written after ``node`` in the method of ``src`` holding it."""
+    if node is None:
+        return False
+    for info in src.classes.values():
+        for fn in info.methods.values():
+            order: Dict[int, int] = {}
+            stack = [fn]
+            while stack:
+                n = stack.pop()
+                order[id(n)] = len(order)
+                stack.extend(reversed(n.children))
+            if id(node) in order:
+                at = order[id(node)]
+                return any(c.node is not None and order.get(id(c.node), -1) > at for c in run.calls)
+    return False
+
+
+def _invented_misfits(runs: List[Run]) -> None:
+    """A declared input given to a construction nobody wrote (``VQ_CVAE(d=d)`` for any d, its
+    ``num_channels=3`` a default the project's scripts override): a channel count the first layer
+    takes is the invented construction's guess, not the declared input's mistake."""
+    for r in runs:
+        if r.input_origin == "option" and r.ctor_kwargs is not None and r.first_layers:
+            r.facts = [f for f in r.facts if not (f.kind == "violation" and f.module is not None and
+                                                  id(f.module) in r.first_layers and
+                                                  type(f.payload).__name__ == "Channels")]
 
 
 def _execute_all(src, runs, strict, project, exploratory: bool = False) -> None:
@@ -388,7 +486,7 @@ def _execute_all(src, runs, strict, project, exploratory: bool = False) -> None:
         except RecursionError as e:
             run.error = f"abandoned: {e}"
         except Exception as e:  # an engine bug: contained per class, unless the tests ask
-            if exploratory:
+            if exploratory or run.holes:
                 run.error = f"abandoned: symbolic constructor arguments: {type(e).__name__}: {e}"
                 run.facts = []
                 continue
@@ -437,24 +535,6 @@ def _settle_narrowing(src, run: Run, strict: bool, project, budget: List[int]) -
         if hasattr(n.payload, "only") else n.payload
 
 
-# parameter names that hold a size or a count (a symbolic dim stands for them); anything else
-# unknown. Annotated `int` parameters are sizes too.
-_INT_WORDS = ("channel", "dim", "size", "plane", "feature", "depth", "width", "class", "hidden", "latent",
-              "filters", "nz", "nc", "ngf", "ndf", "isize", "ngpu", "factor", "heads", "embed", "units",
-              "num_", "n_", "groups", "expansion")
-_INT_TOKENS = {"ch", "chs", "chan", "chans", "nf"}  # whole words of a name: `in_ch`, `out_ch`
-_RESERVED = {"N", "C", "H", "W", "D", "L", "T"}  # the symbolic input's own dims
-
-
-def _int_like(param: cst.Param) -> bool:
-    ann = param.annotation
-    if ann is not None:
-        return isinstance(ann.annotation, cst.Name) and ann.annotation.value == "int"
-    name = param.name.value.lower()
-    if name in ("layers", "blocks", "block", "cfg", "config", "hidden_dims", "dims", "sizes", "channels_list"):
-        return False
-    return (any(w in name for w in _INT_WORDS) or bool(_INT_TOKENS.intersection(name.split("_")))) and \
-        not name.endswith("s_list")
 
 
 _MAX_FACTORY_RUNS = 2  # symbolic runs per class of the factories that need its sizes

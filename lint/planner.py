@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from .core import dims as D
 from .core.cstwalk import code_children
 from .core.interpreter import AnalysisAbort, Frame, Interpreter
 from .core.limits import NO_DEADLINE
@@ -21,6 +22,30 @@ from .results import Run
 # what a construction text written outside the file may name without the file importing it:
 # an options object, Net(argparse.Namespace(depth=20)) (from --construct or the project's scripts)
 _STDLIB_NAMES: Dict[str, Any] = {"argparse": Qual("argparse"), "types": Qual("types")}
+
+
+# parameter names that hold a size or a count (a symbolic dim stands for them); anything else
+# unknown. Annotated `int` parameters are sizes too.
+_INT_WORDS = ("channel", "dim", "size", "plane", "feature", "depth", "width", "class", "hidden", "latent",
+              "filters", "nz", "nc", "ngf", "ndf", "isize", "ngpu", "factor", "heads", "embed", "units",
+              "num_", "n_", "groups", "expansion")
+_INT_TOKENS = {"ch", "chs", "chan", "chans", "nf"}  # whole words of a name: `in_ch`, `out_ch`
+_RESERVED = {"N", "C", "H", "W", "D", "L", "T"}  # the symbolic input's own dims
+
+
+def _int_like(param: cst.Param) -> bool:
+    ann = param.annotation
+    if ann is not None:
+        return isinstance(ann.annotation, cst.Name) and ann.annotation.value == "int"
+    return _int_name(param.name.value)
+
+
+def _int_name(name: str) -> bool:
+    name = name.lower()
+    if name in ("layers", "blocks", "block", "cfg", "config", "hidden_dims", "dims", "sizes", "channels_list"):
+        return False
+    return (any(w in name for w in _INT_WORDS) or bool(_INT_TOKENS.intersection(name.split("_")))) and \
+        not name.endswith("s_list")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -366,17 +391,22 @@ class Planner:
                 info = self._called_class(node) if isinstance(node, cst.Call) else None
                 if info is None:
                     continue
+                holes: Dict[str, Any] = {}
+                if isinstance(node, cst.Call) and any(isinstance(a.value, cst.Ellipsis) for a in node.args):
+                    node, holes = self._filled(node)
                 # own_input: a documented command line's configuration: the class's declared input
                 # shape is not taken to be its input (the line may be for another dataset)
                 opt = self.options.get(info.name) if not own_input and info.name not in described else None
                 before = len(runs)
+                names = {**_STDLIB_NAMES, **holes}
                 if opt:
-                    add(info, node, text, opt, "option", _STDLIB_NAMES)
+                    add(info, node, text, opt, "option", names)
                 elif fed:
-                    add(info, node, text, fed, "call", _STDLIB_NAMES)
+                    add(info, node, text, fed, "call", names)
                 else:
-                    add(info, node, text, None, "symbolic", _STDLIB_NAMES)
+                    add(info, node, text, None, "symbolic", names)
                 if len(runs) > before:
+                    runs[-1].holes = bool(holes)
                     runs[-1].built_at = where
                     runs[-1].from_options = from_options
                     runs[-1].input_from = fed_from if fed and not opt else None
@@ -411,6 +441,44 @@ class Planner:
         # Concrete inputs first: when runs disagree on a message, the precise one wins.
         runs.sort(key=lambda r: 0 if r.concrete else 1)
         return runs
+
+    def _filled(self, node: cst.Call) -> Tuple[cst.Call, Dict[str, Any]]:
+        """A construction with holes (``vgg_16_bn(compress_rate=...)``: an argument the project
+        computes from its data, lint/constructions.py): each ``...`` becomes a name bound to a
+        symbolic size when its parameter holds one, else to an unknown value."""
+        params = self._callee_params(node)
+        holes: Dict[str, Any] = {}
+        args = []
+        for i, a in enumerate(node.args):
+            if isinstance(a.value, cst.Ellipsis):
+                param = None
+                if a.keyword is not None:
+                    pname: Optional[str] = a.keyword.value
+                    param = next((q for q in params if q.name.value == pname), None)
+                else:
+                    param = params[i] if i < len(params) else None
+                    pname = param.name.value if param is not None else None
+                local = f"__hole{len(holes)}__"
+                sized = pname is not None and (_int_like(param) if param is not None else _int_name(pname))
+                holes[local] = D.sym(pname if pname not in _RESERVED else pname + "_") if sized else UNKNOWN
+                a = a.with_changes(value=cst.Name(local))
+            args.append(a)
+        return node.with_changes(args=args), holes
+
+    def _callee_params(self, node: cst.Call) -> List[cst.Param]:
+        """The parameters a call's arguments bind to, in order (a class's ``__init__`` without
+        self, or a factory function's)."""
+        name = dotted(node.func)
+        fn = self.src.functions.get(name) if name else None
+        if fn is None:
+            info = self._called_class(node)
+            owner = next((c for c in self.interp.mro(info) if "__init__" in c.methods), None) if info else None
+            if owner is None:
+                return []
+            p = owner.methods["__init__"].params
+            return (list(p.posonly_params) + list(p.params))[1:] + list(p.kwonly_params)
+        p = fn.params
+        return list(p.posonly_params) + list(p.params) + list(p.kwonly_params)
 
     def construction_targets(self) -> List[str]:
         """The names other files may build this file's models by: its model classes and the
@@ -475,14 +543,17 @@ class Planner:
         from .frameworks.torch.layers import LAYERS, REQUIRED
 
         mro = self.interp.mro(info)
+        base = (self.interp.framework_base(info) or "").rsplit(".", 1)[-1]
+        spec = LAYERS.get(base)
+        layer_needs = spec is not None and (spec.varargs or any(d is REQUIRED for _, d in spec.signature))
         if not any("__init__" in c.methods for c in mro):
-            base = (self.interp.framework_base(info) or "").rsplit(".", 1)[-1]
-            spec = LAYERS.get(base)
             if spec is not None:
-                return not spec.varargs and all(d is not REQUIRED for _, d in spec.signature)
+                return not layer_needs
         for c in mro:
             init = c.methods.get("__init__")
             if init is not None:
+                if layer_needs and isinstance(init.params.star_arg, cst.Param):
+                    return False  # BinarizeConv2d(*kargs, **kwargs) passing on to Conv2d: sizes needed
                 params = list(init.params.posonly_params) + list(init.params.params)
                 return all(p.default is not None for p in params[1:]) and all(
                     p.default is not None for p in init.params.kwonly_params)

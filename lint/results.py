@@ -70,6 +70,12 @@ class Run:
     # there is no model (the class is listed as not analysed with this reason; nothing reported)
     not_built: Optional[str] = None
     from_options: bool = False  # built from argparse defaults found in another file (lint/constructions.py)
+    # built with holes (an argument the project computes from its data, unknown or a symbolic size):
+    # a failure of the analysis on such values abandons the run, as for symbolic constructions
+    holes: bool = False
+    # ids of the layers that first meet each model input (engine._probe): a declared input that a
+    # construction nobody wrote takes at a different channel count there is not its input
+    first_layers: frozenset = frozenset()
     # input sizes fixed to one value (symbol -> int): the runs engine._settle_narrowing makes to
     # check a model at the few sizes where one of its checks passes
     fixed: Dict[str, int] = field(default_factory=dict)

@@ -161,6 +161,7 @@ class _FileEval:
         self.override: Dict[str, Any] = {}
         self.read_options = False  # an argparse default was read since the last reset
         self._flow = 0  # nesting of _reaching
+        self._deciding: Set[int] = set()  # the ifs whose tests are being evaluated (reachable)
         self._patched: Optional[Set[Tuple[int, str]]] = None
         self._patched_key = ""
         self._patch_fns: Dict[int, ast.AST] = {}  # id -> the functions that patch a name (patched())
@@ -175,6 +176,9 @@ class _FileEval:
             if isinstance(node, ast.Global):
                 declared_global |= {(id(self._scope(node)), n) for n in node.names}
         self._config_classes: Dict[str, Dict[str, Any]] = {}
+        # names bound to an object loading a JSON file into its attributes (CS230's
+        # `params = utils.Params(json_path)`): name -> the path expression
+        self.json_configs: Dict[str, ast.expr] = {}
         self.imported_objects: Dict[str, Dict[str, Any]] = {}
         # add_argument calls of a parser imported from another module of the project
         self.imported_arguments: List[ast.Call] = []
@@ -252,6 +256,10 @@ class _FileEval:
                     d = self.resolver.call_defaults(v.func.id, self.tree, self.path)
                     if d is not None:
                         self.foreign[name] = d
+                elif isinstance(v, ast.Call) and len(v.args) == 1 and not v.keywords and self.resolver is not None \
+                        and not isinstance(v.args[0], ast.Starred) and \
+                        self.resolver.json_loader(v.func, self.tree, self.path):
+                    self.json_configs[name] = v.args[0]  # params = utils.Params(json_path)
                 scope = self._scope(node)
                 if (id(scope), name) in declared_global:
                     scope = self.tree  # `global args; args = parser.parse_args()` in main()
@@ -501,6 +509,12 @@ class _FileEval:
                 return [conv(x) for x in seq]
             except (TypeError, ValueError):
                 raise _Unknown
+        if isinstance(node, ast.Call) and _is_os_path_join(node.func, self.tree) and node.args and \
+                not node.keywords and not any(isinstance(a, ast.Starred) for a in node.args):
+            parts = [self.value(a, scope, depth + 1) for a in node.args]  # os.path.join(args.model_dir, 'params.json')
+            if not all(isinstance(x, str) for x in parts):
+                raise _Unknown
+            return os.path.join(*parts)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _STR_METHODS \
                 and not node.keywords:
             return _str_method(node.func.attr, self.value(node.func.value, scope, depth + 1),
@@ -635,14 +649,33 @@ class _FileEval:
         child, p = node, self.parents.get(id(node))
         while p is not None and p is not scope:
             if isinstance(p, ast.If) and child is not p.test:
-                try:
-                    test = bool(self.value(p.test, scope, depth + 1))
-                except _Unknown:
+                if id(p) in self._deciding:
+                    # ``if args.ckpt is not None: args = ckpt['args']``: the test reads the name
+                    # this binding sets; a binding inside the if cannot reach its own test, unless
+                    # a loop brings it round again
+                    if not self._in_loop(p, scope):
+                        return False
                     test = None
+                else:
+                    self._deciding.add(id(p))
+                    try:
+                        test = bool(self.value(p.test, scope, depth + 1))
+                    except _Unknown:
+                        test = None
+                    finally:
+                        self._deciding.discard(id(p))
                 if test is not None and test != any(c is child for c in p.body):
                     return False
             child, p = p, self.parents.get(id(p))
         return True
+
+    def _in_loop(self, node: ast.AST, scope: ast.AST) -> bool:
+        p = self.parents.get(id(node))
+        while p is not None and p is not scope:
+            if isinstance(p, (ast.For, ast.AsyncFor, ast.While)):
+                return True
+            p = self.parents.get(id(p))
+        return False
 
     def _owner(self, name, scope):
         return scope if name in self.assigns.get(id(scope), {}) else self.tree
@@ -658,6 +691,11 @@ class _FileEval:
                 return {**{k: v for k, v in d.items() if (name, k) not in self.attr_assigned}, **replayed}
         elif name in self.foreign and self._single(name, scope):
             d = self.foreign[name]
+        elif name in self.json_configs and self._single(name, scope):
+            got = self._json_config(self.json_configs[name], scope)
+            if got is None:
+                return None
+            d = got
         elif name in self.imported_objects and self._binding(name, scope) is None and \
                 not (isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_param(scope, name)):
             d = self.imported_objects[name]
@@ -674,6 +712,18 @@ class _FileEval:
         if (name, "*") in self.attr_assigned:
             return None
         return {k: v for k, v in d.items() if (name, k) not in self.attr_assigned}
+
+    def _json_config(self, path_expr: ast.expr, scope) -> Optional[Dict[str, Any]]:
+        """The attributes a JSON-loading object gets: the file the path expression names (under
+        the current options: ``os.path.join(args.model_dir, 'params.json')``), read relative to the
+        project root or the script's folder; its scalar and list values."""
+        try:
+            rel = self.value(path_expr, scope)
+        except _Unknown:
+            return None
+        if not isinstance(rel, str) or self.resolver is None:
+            return None
+        return self.resolver.json_file(rel, self.path)
 
     def _self_store(self, node: ast.Attribute, scope: ast.FunctionDef) -> Optional[Tuple[ast.expr, ast.FunctionDef]]:
         """``self.c_dim`` read in a method of a module-level class (a trainer building its models in
@@ -1015,6 +1065,21 @@ def _equalities(test: ast.expr) -> List[Dict[str, Any]]:
                for v in vals):
         return []
     return [{left.attr: v.value} for v in vals][:MAX_WORLDS]  # type: ignore[attr-defined]
+
+
+def _is_os_path_join(f: ast.expr, tree: ast.Module) -> bool:
+    """``os.path.join`` (``import os``), or ``join``/``osp.join`` imported from ``os.path``."""
+    if isinstance(f, ast.Attribute) and f.attr == "join":
+        v = f.value
+        if isinstance(v, ast.Attribute) and v.attr == "path" and isinstance(v.value, ast.Name) and v.value.id == "os":
+            return True
+        if isinstance(v, ast.Name):
+            return any(isinstance(n, ast.Import) and any(a.name == "os.path" and a.asname == v.id for a in n.names)
+                       for n in tree.body)
+    if isinstance(f, ast.Name):
+        return any(isinstance(n, ast.ImportFrom) and n.module == "os.path" and
+                   any(a.name == "join" and (a.asname or a.name) == f.id for a in n.names) for n in tree.body)
+    return False
 
 
 _STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip", "split"}

@@ -116,6 +116,21 @@ CASES = [
     # get_model(args) and moved to the device, then rewrapped by train() (model = model.train())
     ("data_custom_dataset/model.py", "main.py --arch small", "4x3x32x32",
      "main.py:34 (DogCat, Resize(40), RandomResizedCrop(32))", ("32 * 7 * 7", "32 * 8 * 8")),
+    # HRank's layout: `net = eval(args.arch)(compress_rate=compress_rate)` with the rates parsed from
+    # a string by regular expressions (a hole: the construction is built with it unknown), the
+    # options printed through vars(args), and `if args.resume is not None: args = torch.load(...)`
+    # rebinding the options under a test that reads them
+    # mrdbourke's going_modular: `data_setup.create_dataloaders(...)` returns the loaders with the
+    # class names, `engine.train(model=model, ...)` (a module's function, called by attribute) loops
+    # in train_step; output_shape=len(class_names) is a hole (the folder's class count)
+    ("data_going_modular/model_builder.py", "train.py", "4x3x32x32",
+     "data_setup.py:12 (ImageFolder, Resize((32, 32)))", ("hidden_units * 7 * 7", "hidden_units * 8 * 8")),
+    # the CS230 template: `params = utils.Params(json_path)` loads --model_dir's params.json into
+    # attributes (json_path = os.path.join(args.model_dir, 'params.json')), read as options are
+    ("data_json_params/model/net.py", "train.py", "4x3x32x32", "../train.py:24 (CIFAR10)",
+     ("self.num_channels * 2 * 7 * 7", "self.num_channels * 2 * 8 * 8")),
+    ("data_pruning_eval/models/vgg.py", "main.py", "4x3x32x32",
+     "../main.py:37 (CIFAR10, RandomCrop(32, padding=4))", ("64 * 3 * 3", "64 * 4 * 4")),
 ]
 
 
@@ -198,6 +213,28 @@ def test_torch_agrees(tmp_path, project, script, shape, origin, fix):
     rc, err, seen = oracle(root, script)
     assert rc == 0, err  # and the clean variant runs
     assert seen[cls] == shape
+
+
+def test_a_documented_line_with_spaced_placeholders_builds_its_model(tmp_path):
+    """HRank's README: `--job_dir ./result/vgg_small_100/[folder name]` (a placeholder with a space,
+    one argument), `--compress_rate [0.5]*3`, `--gpu [gpu_id]`. The line picks vgg_small_100 through
+    `eval(args.arch)`; its construction is named by the line and fed the script's CIFAR loader
+    (--dataset-like options it leaves out keep their defaults). torch runs the line's model on
+    that input and fails on the marked line."""
+    root = _copy(tmp_path, "data_pruning_eval")
+    model = root / "models" / "vgg.py"
+    a = _lint(model)
+    (run,) = [r for r in a.runs if r.ctor_text.startswith("vgg_small_100(") and r.built_at]
+    assert "(README.md:6)" in run.built_at and run.input_text() == "4x3x32x32", run.built_at
+    assert run.input_from == "../main.py:37 (CIFAR10, RandomCrop(32, padding=4))"
+    assert {f.line for f in a.findings} == {_marker(model)[0]}
+    rc, err, seen = oracle(root, "main.py --job_dir ./result/x --arch vgg_small_100 --compress_rate [0.5]*3 --gpu 0")
+    assert rc != 0 and seen["VGG"] == "4x3x32x32", err
+    assert f'vgg.py", line {_marker(model)[0]}' in err
+    # the line naming another model builds nothing of this one
+    (root / "README.md").write_text((root / "README.md").read_text().replace("--arch vgg_small_100", "--arch vgg_small"))
+    assert not [r for r in _lint(model).runs if "README.md" in (r.built_at or "")
+                and r.ctor_text.startswith("vgg_small_100(")]
 
 
 def test_a_flag_value_is_named_and_only_values_argparse_accepts_are_built(tmp_path):

@@ -21,11 +21,12 @@ from shapelint.fixes import fix_source
 # or lost without saying so)
 SAFE = ["cifar_tutorial_bug", "confirm_trains_at_import", "construct_channel_shuffle_bug",
         "construct_checkpoint_bug", "construct_config_keys_bug", "construct_factory_kwargs_bug",
-        "construct_hasattr_shortcut_bug", "construct_index_gather_bug", "construct_size_by_use_bug",
+        "construct_hasattr_shortcut_bug", "construct_index_gather_bug", "construct_inplace_function_bug",
+        "construct_size_by_use_bug",
         "construct_swin_patch_merging_bug", "conv1d_net_bug", "gan_latent_linear_bug", "keras_mnist_reshape_bug",
         "lenet5_bug",
         "mnist_linear_mismatch", "mnist_net_56", "model_kind_lightning_bug", "model_kind_sequential_bug",
-        "rule_shp001_unflatten", "rule_shp001_view_size0", "rule_shp002_flatten_linear",
+        "reparam_norms_bug", "rule_shp001_unflatten", "rule_shp001_view_size0", "rule_shp002_flatten_linear",
         "rule_shp002_sequential", "rule_shp003_batchnorm", "rule_shp003_groupnorm", "rule_shp003_instancenorm",
         "rule_shp005_batch_fold", "rule_shp005_reshape_fold", "seq_bert_encoder_bug", "seq_gru_attention_bug",
         "seq_nanogpt_bug", "vgg_cfg_bug"]

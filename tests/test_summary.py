@@ -42,6 +42,7 @@ CASES = [
     ("summary_frozen.py", "FrozenNet", [(1, 28, 28)]),
     ("summary_custom_param.py", "GainNet", [(3, 16, 16)]),
     ("summary_dense_list.py", "TinyDenseNet", [(3, 16, 16)]),
+    ("reparam_norms.py", "Discriminator", [(3, 32, 32)]),  # spectral_norm: weight_orig counts as weight
 ]
 IDS = [f"{f}::{t}" for f, t, _ in CASES]
 # where the peer is wrong, the note must say so (the totals/lines it would print)

@@ -65,6 +65,9 @@ class Tensor:
     # The values of a small 1-D tensor computed from constants (torch.arange(depth) * w_a + w_0 in
     # RegNet's width schedule), as float32/int64 Python numbers; None for data-dependent tensors.
     data: Optional[Tuple[Any, ...]] = None
+    # what a probe met before its first layer: ("unsqueeze", d) steps (``torch.unsqueeze(mixture,
+    # 1)`` ahead of a Conv1d), undone from that layer's input to give the model input's shape
+    probe_path: Tuple[Any, ...] = ()
 
     @property
     def rank(self) -> Optional[int]:

@@ -131,13 +131,14 @@ class Model:
             except Unknowable:
                 return None
             out = {}
+            orig = m.attrs.get("__reparametrized__")  # spectral_norm: `weight` is `weight_orig` now
             for n, s in shapes.items():
                 p = m.params.get(n)
                 if p is None:
                     p = self._extra.setdefault((id(m), n), Param(tuple(s)))
-                out[n] = p
+                out[f"{n}_orig" if n == orig else n] = p
             for n, p in m.params.items():
-                if n not in out and not p.buffer:
+                if n not in out and n != orig and not p.buffer:
                     out[n] = p
             return out
         if m.kind == "opaque" or m.uncertain:

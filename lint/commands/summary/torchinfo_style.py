@@ -35,6 +35,7 @@ class LayerInfo:
         self.param_bytes: Optional[int] = 0
         self.macs: Any = 0
         self.true_macs: Any = 0
+        self.orig_quirk = False  # a spectral_norm's weight_orig counted as torchinfo counts it
 
     def calc_params(self, model: Model) -> None:
         ps = model.subtree(self.module)
@@ -58,13 +59,17 @@ class LayerInfo:
             if n is None:
                 self.macs = self.true_macs = None
                 return
-            if name in ("weight", "bias"):
+            if name in ("weight", "bias", "weight_orig"):
                 if "Conv" in self.class_name:
                     v = D.mul(n, D.prod(out[:1] + out[2:]))
                     t = v
                 else:
                     v = D.mul(out[0], n) if out else 0
                     t = D.mul(n, D.prod(out[:-1])) if self.class_name == "Linear" and out else v
+                if name == "weight_orig":
+                    # spectral_norm's weight: torchinfo takes it for an RNN's inner weight
+                    v = D.mul(D.prod(out[:2]), n)
+                    self.orig_quirk = self.orig_quirk or v != t
             elif "weight" in name or "bias" in name:
                 v = t = D.mul(D.prod(out[:2]), n)
             else:
@@ -219,6 +224,8 @@ class _Sums:
         self.macs: Any = 0
         self.true_macs: Any = 0
         self.out_bytes: Any = 0
+        self.orig_quirk = any(r.orig_quirk for r in rows if r.is_leaf)
+        self.linear_quirk = any(r.class_name == "Linear" and r.macs != r.true_macs for r in rows if r.is_leaf)
         for r in rows:
             if r.is_leaf:
                 self._leaf(r)
@@ -282,8 +289,13 @@ def _notes(s: _Sums, total: Optional[int], trainable: Optional[int], in_bytes: A
                          f"that run only, and misses parameters held by a parent module (or by modules that "
                          f"never run).")
     if isinstance(s.macs, int) and isinstance(s.true_macs, int) and s.macs != s.true_macs:
-        notes.append(f'{PEER} would print "Total mult-adds{units(s.macs)}": for Linear it multiplies by '
-                     f"the batch only, not by the other leading (sequence) dims.")
+        why = []
+        if s.linear_quirk:
+            why.append("for Linear it multiplies by the batch only, not by the other leading (sequence) dims")
+        if s.orig_quirk:
+            why.append("a spectral_norm layer's weight_orig it counts as an RNN's inner weight (batch x "
+                       "channels of the output times its size)")
+        notes.append(f'{PEER} would print "Total mult-adds{units(s.macs)}": ' + "; ".join(why) + ".")
     return notes
 
 

@@ -100,6 +100,7 @@ def _rows(run: Any, model: Model) -> _Rows:
             r.unknown = r.params_unknown = True
             continue
         # torchsummary's Param #: prod(weight) + prod(bias), attributes with those names only, per call
+        own = _seen(own)
         ts_n = sum(numel(own[k].shape) for k in ("weight", "bias") if k in own and known(own[k].shape))
         r.rows.append((f"{m.type_name}-{i}", text, f"{ts_n:,}"))
         r.peer_total += ts_n
@@ -136,7 +137,7 @@ def _total_reasons(model: Model, r: _Rows) -> List[str]:
                            f"counts its {n:,} parameters on every call")
     odd = []
     for m in model.tree:
-        names = [k for k in (model.own_params(m) or {}) if k not in ("weight", "bias")]
+        names = [k for k in _seen(model.own_params(m) or {}) if k not in ("weight", "bias")]
         if names and id(m) in r.called_counts:
             odd.append(f"{_names(names)} of '{m.name}'")
     if odd:
@@ -173,7 +174,7 @@ def _param_notes(model: Model, r: _Rows, total: Optional[int], trainable: Option
     reasons = _total_reasons(model, r) if r.peer_total != total else []
     frozen = []
     for m in model.tree:
-        own = model.own_params(m) or {}
+        own = _seen(model.own_params(m) or {})
         w = own.get("weight")
         others = [p for k, p in own.items() if k != "weight"]
         if w is not None and any(p.requires_grad != w.requires_grad for p in others):
@@ -264,3 +265,12 @@ class TorchsummaryRenderer(Renderer):
         json_mem = {"convention": PEER, "unit": "MiB", "input_size": mem[0],
                     "forward_backward_pass_size": mem[1], "params_size": mem[2], "estimated_total_size": mem[3]}
         return Table(lines, [head] + r.rows, totals, memory, notes, json_mem)
+
+
+def _seen(own: Dict[str, Any]) -> Dict[str, Any]:
+    """The parameters as torchsummary's attribute reads see them: a spectral_norm layer's
+    ``weight_orig`` is read through the ``weight`` attribute it computes (same shape, and
+    requiring grad as the original does)."""
+    if "weight_orig" in own and "weight" not in own:
+        return {("weight" if k == "weight_orig" else k): v for k, v in own.items()}
+    return own

@@ -94,6 +94,30 @@ def _xavier_fans(interp: Interpreter, w: Any, node) -> None:
         interp.construction_error(DivisionByZero("/", 2.0), node)
 
 
+# re-parametrizations of a layer's weight: the same module comes back, its shapes unchanged
+_REPARAMETRIZE = {f"torch.nn.utils.{f}" for f in ("weight_norm", "spectral_norm", "remove_weight_norm",
+                                                  "remove_spectral_norm")} | \
+    {f"torch.nn.utils.parametrizations.{f}" for f in ("weight_norm", "spectral_norm", "orthogonal")}
+
+
+def _reparametrized(canon: str, args, kwargs) -> Any:
+    """``nn.utils.spectral_norm(nn.Conv2d(...))`` (SNGAN, SAGAN), ``weight_norm`` (MelGAN, WaveNet):
+    the module itself. weight_norm replaces ``weight`` by ``weight_g`` and ``weight_v``: torchinfo
+    counts those, torchsummary the computed weight, so the layer's parameter count is left unknown;
+    spectral_norm keeps the count (``weight_orig``; u and v are buffers)."""
+    m = args[0] if args else kwargs.get("module", UNKNOWN)
+    if not isinstance(m, ModuleValue):
+        return UNKNOWN
+    if (canon.endswith(".weight_norm") or ".parametrizations." in canon) and m.kind == "layer" and m.args is not None:
+        # (parametrizations hold the weight in a child ParametrizationList: counted unknown too)
+        m.args = dict(m.args, __params_unknown__=True)
+    elif canon == "torch.nn.utils.spectral_norm" and m.kind == "layer":
+        name = args[1] if len(args) > 1 else kwargs.get("name", "weight")
+        if isinstance(name, str):
+            m.attrs["__reparametrized__"] = name  # named_parameters(): weight_orig
+    return m
+
+
 def call_qual(interp: Interpreter, name: str, args, kwargs, node) -> Any:
     """torch.nn layers, containers and Parameter; torch functions; NOT_MINE for other names."""
     if name.startswith("einops."):
@@ -106,6 +130,8 @@ def call_qual(interp: Interpreter, name: str, args, kwargs, node) -> Any:
         _xavier_fans(interp, args[0], node)
     canon = _canonical_nn(name)
     short = canon.rsplit(".", 1)[-1]
+    if canon in _REPARAMETRIZE:
+        return _reparametrized(canon, args, kwargs)
     if canon.startswith("torch.nn.") and canon.count(".") == 2 and short in L.LAYERS:
         return make_layer(interp, L.LAYERS[short], args, kwargs, node)
     if canon in ("torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"):
@@ -365,7 +391,8 @@ def _module_only(interp: Interpreter, info: Optional[ClassInfo]) -> bool:
     return True
 
 
-_AUTOGRAD_FUNCTION = ("torch.autograd.Function", "torch.autograd.function.Function")
+_AUTOGRAD_FUNCTION = ("torch.autograd.Function", "torch.autograd.function.Function",
+                      "torch.autograd.function.InplaceFunction")
 
 
 def autograd_apply(interp: Interpreter, info: ClassInfo) -> Any:
@@ -380,7 +407,9 @@ def autograd_apply(interp: Interpreter, info: ClassInfo) -> Any:
     for c in mro:
         fn = c.methods.get("forward")
         if fn is not None:
-            if "staticmethod" not in [dotted(d.decorator) for d in fn.decorators]:
+            # apply calls the class's forward with the context first, whether or not it is
+            # declared a staticmethod (BinaryNet's `def forward(ctx, input, ...)`): the same call
+            if any(dotted(d.decorator) == "classmethod" for d in fn.decorators):
                 return UNKNOWN
             return Partial(FunctionValue(fn, c.source, cls=c), (ObjectValue(None, {}),), {})
     return UNKNOWN

@@ -330,7 +330,9 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
         if isinstance(t, Tensor) and t.probe is not None:
             if m.spec is not None and m.spec.transparent and t is tensors[0]:
                 return Tensor(None, "float", None, t.probe)  # ReflectionPad2d first: the conv after it tells
-            interp.probes.setdefault(t.probe, m)
+            if t.probe not in interp.probes:
+                interp.probes[t.probe] = m
+                interp.probe_paths[t.probe] = t.probe_path
             return Tensor(None)
     if not tensors or not isinstance(tensors[0], Tensor):
         return Tensor(None)

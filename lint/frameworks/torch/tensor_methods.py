@@ -1,7 +1,7 @@
 """Dispatch of tensor methods (``x.view(...)``) and ``torch.*`` functions to their shape rules."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, List, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from ...core import dims as D
 from . import layers as L
@@ -41,11 +41,32 @@ def _arg(args, kwargs, i, name, default=None):
 def call_tensor_method(interp, x: Tensor, name, args, kwargs, node):
     if name == "forward":
         return UNKNOWN
+    if x.probe is not None:
+        v = _probe_method(x, name, args, kwargs)
+        if v is not None:
+            return v
     if x.data is not None:
         v = data_method(x, name, args, kwargs)
         if v is not NotImplemented:
             return v
     return interp.tensor_rule(lambda: _method(interp, x, name, args, kwargs, node), node)
+
+
+# methods that keep a model input's shape: a probe (engine._probe) passes through them
+_PROBE_KEEPS = {"float", "double", "half", "contiguous", "to", "cuda", "cpu", "type", "detach", "clone"}
+
+
+def _probe_method(x: Tensor, name, args, kwargs) -> Optional[Tensor]:
+    """A model input whose shape the first layer it meets will tell: ``mixture.float()`` keeps
+    the probe, ``mixture.unsqueeze(1)`` keeps it and notes the step (undone later from that
+    layer's input: a Conv1d after ``unsqueeze(1)`` makes the input (N, L))."""
+    if name in _PROBE_KEEPS and not (name == "type" and not args and not kwargs):
+        return Tensor(None, x.dtype, None, x.probe, probe_path=x.probe_path)
+    if name in ("unsqueeze", "unsqueeze_"):
+        d = args[0] if args and not kwargs else kwargs.get("dim") if not args and len(kwargs) == 1 else None
+        if isinstance(d, int) and not isinstance(d, bool):
+            return Tensor(None, x.dtype, None, x.probe, probe_path=x.probe_path + (("unsqueeze", d),))
+    return None
 
 
 Handler = Callable[..., Any]  # handler(interp, x, name, args, kwargs, node) -> value
