@@ -587,6 +587,10 @@ def _class_table(fe: _FileEval, f) -> List[Tuple[str, str, ast.expr]]:
         return []
     table = f.value.id
     bound = fe.assigns.get(id(fe.tree), {}).get(table, [])
+    home = None
+    if not bound and fe.resolver is not None:
+        home = _imported_table(fe, table)  # `from models import model_dict`
+        bound = [home[0]] if home is not None else []
     if len(bound) != 1 or not isinstance(bound[0], ast.Dict) or any(
             isinstance(fe._scope(n), ast.FunctionDef) for n in _name_stores(fe.tree, table)):
         return []
@@ -594,6 +598,8 @@ def _class_table(fe: _FileEval, f) -> List[Tuple[str, str, ast.expr]]:
     if fe.is_patched(table, fe.tree) or any(k is None or not isinstance(k, ast.Constant) or not isinstance(k.value, str)
                                             for k in d.keys):
         return []
+    if home is not None:
+        fe.__dict__.setdefault("_table_homes", {}).update({id(v): home[1] for v in d.values})
     attr = f.slice.attr
     ns = fe.namespace_defaults(f.slice.value.id, fe._scope(f)) or {}
     default, choices = ns.get(attr), fe.choices.get(attr)
@@ -609,6 +615,42 @@ def _class_table(fe: _FileEval, f) -> List[Tuple[str, str, ast.expr]]:
     return out
 
 
+def _imported_table(fe: _FileEval, table: str) -> Optional[Tuple[ast.Dict, ast.Module]]:
+    """``from models import model_dict``: the module-level dict literal ``model_dict = {...}`` of
+    that module of the project (a package's ``__init__.py`` or a module), bound once there and
+    never stored into, with the module's tree; else None."""
+    for node in fe.tree.body:
+        if not (isinstance(node, ast.ImportFrom) and node.module and not node.level):
+            continue
+        for a in node.names:
+            if (a.asname or a.name) != table:
+                continue
+            parts = node.module.split(".")
+            for base in (fe.resolver.root, os.path.dirname(fe.path)):  # type: ignore[union-attr]
+                for cand in (os.path.join(base, *parts) + ".py", os.path.join(base, *parts, "__init__.py")):
+                    if not os.path.isfile(cand):
+                        continue
+                    got = _parsed(cand)
+                    if got is None:
+                        return None
+                    tree = got[1]
+                    stores = _name_stores(tree, a.name)
+                    values = [n.value for n in tree.body if isinstance(n, ast.Assign) and len(n.targets) == 1
+                              and isinstance(n.targets[0], ast.Name) and n.targets[0].id == a.name]
+                    changed = any(isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and
+                                  n.value.id == a.name and isinstance(n.ctx, ast.Store) for n in ast.walk(tree))
+                    if len(stores) == 1 and len(values) == 1 and isinstance(values[0], ast.Dict) and not changed:
+                        return values[0], tree
+                    return None
+    return None
+
+
+def _imported_from_model(tree: ast.Module, name: str, stem: str) -> bool:
+    """``tree`` imports ``name`` from the model's module (``from .resnet import resnet8``)."""
+    return any(isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[-1] == stem and
+               any(a.name == name and (a.asname or a.name) == name for a in n.names) for n in tree.body)
+
+
 def _name_stores(tree: ast.AST, name: str) -> List[ast.Name]:
     return [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
 
@@ -617,6 +659,11 @@ def _class_table_selects(fe: _FileEval, f, name: str, stem: str) -> bool:
     """The table entry naming ``name`` refers to the model file's class (imported from it, or an
     attribute of its module)."""
     for n, _k, v in _class_table(fe, f):
+        home = fe.__dict__.get("_table_homes", {}).get(id(v))
+        if home is not None:  # a table of another module: its own imports say where the name is from
+            if n == name and isinstance(v, ast.Name) and _imported_from_model(home, n, stem):
+                return True
+            continue
         if n == name and (isinstance(v, ast.Name) and n in fe.imported_model_names or
                           isinstance(v, ast.Attribute) and (_module_attr(v, stem) or _module_alias(fe, v, stem))):
             return True

@@ -85,6 +85,30 @@ def _stmt_of(fn: ast.FunctionDef, node: ast.AST) -> Optional[ast.AST]:
     return None
 
 
+def _returned_decided(fn: ast.FunctionDef, ctx: Ctx) -> ast.expr:
+    """The value a loader-building function returns: its only return, last; or, when it ends in
+    ``if is_instance: return a, b, n else: return a, b`` (a chain of such ifs), the return of the
+    branch its arguments decide (no return anywhere else)."""
+    try:
+        return _returned(fn)
+    except _Unknown:
+        pass
+    own = list(_own_nodes(fn.body))
+    if any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.AsyncFunctionDef, ast.ClassDef)) for n in own):
+        raise _Unknown
+    body = fn.body
+    for _ in range(8):
+        if not body or any(isinstance(n, ast.Return) for st in body[:-1] for n in _own_nodes([st])):
+            raise _Unknown
+        last = body[-1]
+        if isinstance(last, ast.Return) and last.value is not None:
+            return last.value
+        if not (isinstance(last, ast.If) and last.orelse):
+            raise _Unknown
+        body = last.body if bool(_decide(last.test, ctx)) else last.orelse
+    raise _Unknown
+
+
 def _test(node: ast.expr, ctx: Ctx, depth: int) -> bool:
     """A condition the source decides, also the length of a list of loaders (``len(ds) == 1``)."""
     try:
@@ -234,7 +258,8 @@ def _ev_call(node: ast.Call, ctx: Ctx, depth: int) -> tuple:
         y = _yielded(fn)
         if y is not None:  # def infiniteloop(loader): while True: for x, _ in iter(loader): yield x
             return ("gen", _ev(y, ctx.inner(fn, params, file), depth + 1))
-        return _ev(_returned(fn), ctx.inner(fn, params, file), depth + 1)
+        inner = ctx.inner(fn, params, file)
+        return _ev(_returned_decided(fn, inner), inner, depth + 1)
     q = _qual(f, ctx)
     if q in _NOISE and node.args and not any(k.arg not in ("device", "dtype", "requires_grad")
                                              for k in node.keywords):

@@ -372,7 +372,12 @@ class Planner:
             text = self.src.code_for(call)
             opt = self.options.get(info.name)
             if opt and (not linked.get(id(call)) or info.name not in unfed):
+                n = len(runs)
                 add(info, call, text, opt, "option", local)
+                if len(runs) > n:
+                    # the input the file itself feeds it: a declared shape that breaks what runs
+                    # cleanly there is another configuration's (engine._declared_misfits)
+                    runs[-1].own_inputs = next((specs for specs, _o, _s in linked.get(id(call), [])), None)
                 continue
             # a construction the file feeds itself (`MobileNetV3(in_channels=2)(torch.randn(1, 2, ...))`)
             # keeps that input when the file also builds the class unfed: the declared shape is for those
@@ -419,12 +424,16 @@ class Planner:
                 if len(runs) > n and (id(call), repr(specs)) in container_calls:
                     runs[-1].call_node = container_calls[(id(call), repr(specs))]
                     runs[-1].input_from = fed_from.get((id(call), repr(specs)))
+        written = {info.name for info, _, _ in ctor_calls} | self.extra_built
         for name, fn in self.src.functions.items():
             if self._is_factory(fn):
                 node = cst.parse_expression(f"{name}()")
-                # --input-shape CLASS applies to every construction of CLASS, factories included
+                # --input-shape CLASS applies to every construction of CLASS, factories included,
+                # unless the file or the project builds the class: the declared shape is then for
+                # those, not for a factory's other configuration nobody calls (mobilevit_xs() at
+                # 256x256 beside the train script's mobilevit_xxs(size, ncls))
                 info = self._called_class(node)
-                opt = self.options.get(info.name) if info is not None else None
+                opt = self.options.get(info.name) if info is not None and info.name not in written else None
                 add(None, node, f"{name}()", opt, "option" if opt else "symbolic", {})
         built = {info.name for info, _, _ in ctor_calls}
         concrete_texts = {(r.cls.name, " ".join(r.ctor_text.split())) for r in runs if r.cls and r.concrete}

@@ -76,6 +76,8 @@ class Run:
     # ids of the layers that first meet each model input (engine._probe): a declared input that a
     # construction nobody wrote takes at a different channel count there is not its input
     first_layers: frozenset = frozenset()
+    # a construction the file feeds itself, run at a declared input instead: the file's own input
+    own_inputs: Optional[List[Any]] = None
     # input sizes fixed to one value (symbol -> int): the runs engine._settle_narrowing makes to
     # check a model at the few sizes where one of its checks passes
     fixed: Dict[str, int] = field(default_factory=dict)

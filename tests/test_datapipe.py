@@ -129,6 +129,12 @@ CASES = [
     # attributes (json_path = os.path.join(args.model_dir, 'params.json')), read as options are
     ("data_json_params/model/net.py", "train.py", "4x3x32x32", "../train.py:24 (CIFAR10)",
      ("self.num_channels * 2 * 7 * 7", "self.num_channels * 2 * 8 * 8")),
+    # RepDistiller's layout: `model_dict[opt.model_s](num_classes=n_cls)` with model_dict a table in
+    # the models package's __init__ (`from models import model_dict`); the loaders from a helper
+    # ending in `if is_instance: return train_loader, test_loader, n_data else: return ...`, decided
+    # by the caller's is_instance=True; the model validated by helper/loops.py's validate()
+    ("data_model_registry/models/resnet.py", "train_student.py", "4x3x32x32",
+     "../dataset/cifar100.py:13 (CIFAR100)", ("nn.AvgPool2d(4)", "nn.AvgPool2d(8)")),
     ("data_pruning_eval/models/vgg.py", "main.py", "4x3x32x32",
      "../main.py:37 (CIFAR10, RandomCrop(32, padding=4))", ("64 * 3 * 3", "64 * 4 * 4")),
 ]

@@ -316,7 +316,15 @@ def binop(interp: Interpreter, op: str, a: Any, b: Any, node) -> Any:
     for x, y in ((a, b), (b, a)):
         if isinstance(x, Tensor) and x.probe is not None and isinstance(y, (int, float)) and \
                 not isinstance(y, bool) and op in ("Add", "Subtract", "Multiply", "Divide"):
-            return Tensor(None, "float", None, x.probe)  # self.model(input * 255): the layer after tells
+            # self.model(input * 255): the layer after tells
+            return Tensor(None, "float", None, x.probe, probe_path=x.probe_path)
+        yt = _as_tensor(y) if isinstance(y, (Tensor, Param)) else None
+        if isinstance(x, Tensor) and x.probe is not None and yt is not None and yt.probe is None and \
+                yt.shape is not None and all(isinstance(d, int) for d in yt.shape) and \
+                op in ("Add", "Subtract", "Multiply", "Divide"):
+            # WDSR's `(x - self.rgb_mean * 255.0) / 127.5` with a (1, 3, 1, 1) mean: the layer after
+            # tells, if the constant broadcasts into its input without changing it (checked then)
+            return Tensor(None, "float", None, x.probe, probe_path=x.probe_path + (("broadcast", yt.shape),))
     v = data_binop(op, a, b)
     if v is not NotImplemented:
         return v
