@@ -438,11 +438,22 @@ def _declared_misfits(src, runs: List[Run], strict: bool, project) -> None:
             if own.root is not None and not own.error and not violations(own) and _known_output(own.output):
                 r.facts = [f for f in r.facts if f.kind != "violation"]
 
-    for group in by_class.values():
-        if len({text(r) for r in group}) < 2:
-            continue
+    for name, group in by_class.items():
         fitting = [r for r in group if not violations(r)]
-        if not fitting:
+        if not fitting and group[0].inputs is not None:
+            # every construction given the declared shape fails: try it on the class's other
+            # configurations, those that keep their own input (StarGAN's Generator(64, 15, 6) for
+            # --dataset Both beside the default Generator(64, 5, 6), with c declared 2x15)
+            mine = {text(r) for r in group}
+            others = [o for o in runs if o.cls is not None and o.cls.name == name and o.input_origin != "option"
+                      and o.root is not None and not o.error and o.ctor is not None and text(o) not in mine]
+            for o in others[:3]:
+                trial = Run(o.cls, o.ctor, o.ctor_text, group[0].inputs, "option", dict(o.ctor_locals))
+                trial.ctor_kwargs, trial.holes = o.ctor_kwargs, o.holes
+                _execute_all(src, [trial], strict, project, exploratory=True)
+                if trial.root is not None and not trial.error and not violations(trial):
+                    fitting.append(trial)
+        if not fitting or len({text(r) for r in group + fitting}) < 2:
             continue
         fits = {text(r) for r in fitting}
         for r in group:
@@ -472,7 +483,8 @@ def _known_output(v: Any) -> bool:
 
 
 def _went_past(src, node, run: Run) -> bool:
-    """Whether ``run`` called a layer written after ``node`` in the method of ``src`` holding it."""
+    """Whether ``run`` called a layer written at or after ``node`` in the method of ``src`` holding
+    it (a clean run's call at the node itself went through it)."""
     if node is None:
         return False
     for info in src.classes.values():
@@ -485,7 +497,7 @@ def _went_past(src, node, run: Run) -> bool:
                 stack.extend(reversed(n.children))
             if id(node) in order:
                 at = order[id(node)]
-                return any(c.node is not None and order.get(id(c.node), -1) > at for c in run.calls)
+                return any(c.node is not None and order.get(id(c.node), -1) >= at for c in run.calls)
     return False
 
 

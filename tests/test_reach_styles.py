@@ -1622,3 +1622,55 @@ def test_a_declared_shape_is_not_blamed_on_a_construction_the_file_feeds_its_own
     ns["net_small"](32, 10)(torch.randn(2, 3, 32, 32))
     with pytest.raises(RuntimeError):
         ns["net_large"]()(torch.randn(2, 3, 32, 32))
+
+
+LABELLED = '''
+import torch
+import torch.nn as nn
+
+
+class Generator(nn.Module):
+    def __init__(self, c_dim=5):
+        super().__init__()
+        self.main = nn.Sequential(nn.Conv2d(3 + c_dim, 8, 3, padding=1), nn.ReLU())
+
+    def forward(self, x, c):
+        c = c.view(c.size(0), c.size(1), 1, 1)
+        c = c.repeat(1, 1, x.size(2), x.size(3))
+        x = torch.cat([x, c], dim=1)
+        return self.main(x)
+'''
+
+LABELLED_TRAIN = '''import argparse
+
+from model import Generator
+
+parser = argparse.ArgumentParser()
+parser.add_argument('--dataset', type=str, default='CelebA', choices=['CelebA', 'Both'])
+args = parser.parse_args()
+if args.dataset == 'CelebA':
+    G = Generator(5)
+else:
+    G = Generator(5 + 8 + 2)
+'''
+
+
+def test_a_declared_shape_fitting_only_another_configuration_says_nothing(tmp_path):
+    """StarGAN's layout: the default run builds Generator(5) (5 domain labels), `--dataset Both`
+    Generator(15). Declared inputs x=2x3x8x8 and c=2x15 (the Both run's) break the default one at
+    its first conv (3 + 15 channels for 3 + 5) and run cleanly through Generator(15), which
+    went through that same call: the declaration is Both's, and nothing is said. torch agrees."""
+    torch = pytest.importorskip("torch")
+    from shapelint.options import input_shapes
+
+    f = tmp_path / "model.py"
+    f.write_text(LABELLED)
+    (tmp_path / "train.py").write_text(LABELLED_TRAIN)
+    a = _lint(f, input_shapes(["Generator=2,3,8,8", "Generator=2,15"]))
+    assert a.findings == [], [x.message for x in a.findings]
+    ns: dict = {}
+    exec(compile(LABELLED, str(f), "exec"), ns)
+    x, c = torch.randn(2, 3, 8, 8), torch.randn(2, 15)
+    assert tuple(ns["Generator"](15)(x, c).shape) == (2, 8, 8, 8)
+    with pytest.raises(RuntimeError):
+        ns["Generator"](5)(x, c)
