@@ -619,6 +619,13 @@ def _imported_table(fe: _FileEval, table: str) -> Optional[Tuple[ast.Dict, ast.M
     """``from models import model_dict``: the module-level dict literal ``model_dict = {...}`` of
     that module of the project (a package's ``__init__.py`` or a module), bound once there and
     never stored into, with the module's tree; else None."""
+    memo = fe.__dict__.setdefault("_imported_tables", {})
+    if table not in memo:
+        memo[table] = _find_imported_table(fe, table)
+    return memo[table]
+
+
+def _find_imported_table(fe: _FileEval, table: str) -> Optional[Tuple[ast.Dict, ast.Module]]:
     for node in fe.tree.body:
         if not (isinstance(node, ast.ImportFrom) and node.module and not node.level):
             continue

@@ -409,12 +409,18 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
 
 
 def _declared_misfits(src, runs: List[Run], strict: bool, project) -> None:
-    """A declared ``--input-shape CLASS=...`` goes to every construction of CLASS. When the class is
-    built with different arguments (train.py's ``PixelSNAIL([32, 32], ...)``, the MNIST script's
-    ``PixelSNAIL([28, 28], ...)``), the declared input runs through some of them cleanly, and a
-    construction it breaks runs cleanly on the input its own layers imply, the input is not that
-    construction's: its findings at the declared input are dropped (the declaration is the user's
-    word for one configuration, not a fact about the others)."""
+    """A declared ``--input-shape CLASS=...`` goes to every construction of CLASS; the declaration is
+    the user's word for one configuration, not a fact about the others. Findings at the declared
+    input are dropped (README "Where constructions come from") when
+    * the construction is one the file feeds itself, that input runs cleanly, and the class has
+      other configurations the declaration may be for (MobileViT's own ``__main__`` feeding
+      ``mobilevit_xs()``, one of three, a 256x256 image; a file's one ``Net()`` fed 28x28 is still
+      checked at a declared 56x56);
+    * the class is built with different arguments (train.py's ``PixelSNAIL([32, 32], ...)``, the
+      MNIST script's ``PixelSNAIL([28, 28], ...)``), the declared input runs cleanly through one of
+      them (or, when every declared run fails, through a configuration that keeps its own input,
+      tried at the declared shape), which went past the failing node, and the failing construction
+      runs cleanly on the input its own layers imply."""
     by_class: Dict[str, List[Run]] = {}
     for r in runs:
         if r.input_origin == "option" and r.cls is not None and r.root is not None and not r.error:
@@ -428,7 +434,8 @@ def _declared_misfits(src, runs: List[Run], strict: bool, project) -> None:
 
     for r in runs:
         if r.input_origin == "option" and r.own_inputs is not None and violations(r) and \
-                repr(r.own_inputs) != repr(r.inputs):
+                repr(r.own_inputs) != repr(r.inputs) and r.cls is not None and \
+                len({text(g) for g in by_class.get(r.cls.name, [])}) > 1:
             # MobileViT's own __main__ feeds mobilevit_xs() (256x256 by construction) a 256x256
             # image; a declared 64x64 breaks its pool. If the file's own input runs cleanly, the
             # declared shape is another configuration's

@@ -277,9 +277,13 @@ class _FileEval:
         ``model.classifier[6] = ...``, ``setattr(model, ...)``, ``model.add_module(...)``, or
         passing it to a function of the file that does so): the model called later is not the
         one the construction builds. See is_patched."""
-        key = repr(sorted(WORLD.items(), key=lambda kv: kv[0]))
+        key = repr((sorted(WORLD.items(), key=lambda kv: kv[0]), sorted(TYPED_WORLD)))
         if self._patched is not None and self._patched_key == key:
             return self._patched
+        memo = self.__dict__.setdefault("_patched_memo", {})  # per world: a project's README lines
+        if key in memo:                                       # revisit the same few worlds
+            self._patched_key, self._patched = key, memo[key]
+            return memo[key]
         self._patched_key = key
         out: Set[Tuple[int, str]] = set()
         by_fn: Dict[int, Set[str]] = {}
@@ -320,6 +324,7 @@ class _FileEval:
                 if names and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     self._patch_fns[id(scope)] = scope
         self._patched = out
+        memo[key] = out
         return out
 
     def is_patched(self, name: str, scope: ast.AST) -> bool:
