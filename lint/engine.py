@@ -17,6 +17,7 @@ import libcst as cst
 
 from .core import dims as D
 from .core import limits
+from .core.cstwalk import code_children
 from .core.interpreter import AnalysisAbort, ConstructionAbort, ConstructionRaises, Frame, Interpreter
 from .core.project import Project
 from .core.source import ClassInfo, SourceModule, dotted
@@ -501,7 +502,7 @@ def _went_past(src, node, run: Run) -> bool:
             while stack:
                 n = stack.pop()
                 order[id(n)] = len(order)
-                stack.extend(reversed(n.children))
+                stack.extend(reversed(code_children(n)))
             if id(node) in order:
                 at = order[id(node)]
                 return any(c.node is not None and order.get(id(c.node), -1) >= at for c in run.calls)

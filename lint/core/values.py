@@ -66,7 +66,8 @@ class Tensor:
     # RegNet's width schedule), as float32/int64 Python numbers; None for data-dependent tensors.
     data: Optional[Tuple[Any, ...]] = None
     # what a probe met before its first layer: ("unsqueeze", d) steps (``torch.unsqueeze(mixture,
-    # 1)`` ahead of a Conv1d), undone from that layer's input to give the model input's shape
+    # 1)`` ahead of a Conv1d), undone from that layer's input to give the model input's shape, and
+    # ("broadcast", shape) constants it was combined with (WDSR's mean), checked to leave it as it is
     probe_path: Tuple[Any, ...] = ()
 
     @property
