@@ -12,7 +12,9 @@ DOC = """\
 ## What it catches
 `x.view(-1, 320)`, `x.reshape(x.size(0), 320)`, `nn.Unflatten(1, (16, 5, 5))`: a reshape whose
 hardcoded size does not match what the layers before it produce, so torch raises
-`RuntimeError: shape '[-1, 320]' is invalid for input of size 4840`.
+`RuntimeError: shape '[-1, 320]' is invalid for input of size 4840`. Also a shape torch refuses
+for any tensor: `var.view(0, -1, 1, 1)` (a -1 cannot be inferred beside a 0), and views of
+constants built in `__init__` (`torch.eye(3).view(3, 2, 1, 1)`).
 
 ## Why it matters
 The size is usually computed by hand for one input resolution. Change the input (56x56 instead
@@ -73,6 +75,15 @@ class ViewSize(Payload):
 
 
 @dataclass
+class ViewZeroInferred(Payload):
+    """``view(0, -1, 1, 1)``: torch cannot infer the -1 beside a 0, whatever the tensor holds
+    (``shape '[0, -1, 1, 1]' is invalid for input of size 16``)."""
+
+    KIND = "reshape_size"
+    target: Tuple[Any, ...]
+
+
+@dataclass
 class EinopsAxis(Payload):
     """An einops pattern that cannot apply to ``shape``: input dim ``dim`` has ``got`` elements where
     the pattern's composition ``group`` needs ``need`` (a product that must equal it) or a divisor of
@@ -101,11 +112,15 @@ class KerasReshapeSize(Payload):
     multiple: bool = False
 
 
-KINDS = (ReshapeSize, UnflattenSize, ViewSize, EinopsAxis, KerasReshapeSize)
+KINDS = (ReshapeSize, UnflattenSize, ViewSize, ViewZeroInferred, EinopsAxis, KerasReshapeSize)
 
 
-def message(d: Union[ReshapeSize, UnflattenSize, ViewSize, EinopsAxis, KerasReshapeSize], node: Any, ctx: Any) -> str:
+def message(d: Union[ReshapeSize, UnflattenSize, ViewSize, ViewZeroInferred, EinopsAxis, KerasReshapeSize],
+            node: Any, ctx: Any) -> str:
     op = ctx.text(node)
+    if isinstance(d, ViewZeroInferred):
+        return (f"{op}: the -1 of {list(d.target)} cannot be inferred beside a 0: torch refuses the shape "
+                f"for any tensor{ctx.input_desc()}").replace("'", "")
     shape = d.shape
     if isinstance(d, EinopsAxis):
         how = (f"cannot be split into chunks of {ctx.dim(d.need)}" if d.divides

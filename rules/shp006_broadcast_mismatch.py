@@ -26,7 +26,10 @@ gives `[N, 16, H+2, W+2]` against `[N, 16, H, W]`, wrong for every image. When t
 at only a few sizes (a branch one pixel short, `H-1` against `H`, broadcasts where it is 1x1: at
 H = 2), the model is run at each of those sizes; if it fails at every one, the add is reported,
 naming them: `(they fit only for W = 2, where the model fails anyway)`. If it runs at one of them,
-nothing is said.
+nothing is said. A size where the two fit only because one side is a single pixel of an image
+smaller than 8x8 (VDSR's global residual after an unpadded 3x3 conv: `H-2` against `H`, which
+broadcast at H = 3 only) is not a size a model is written for: the add is reported, naming it
+`(they fit only for W = 3, where one side is a single pixel)`.
 
 ## Example
 ```python
@@ -54,6 +57,9 @@ class Broadcast(Payload):
     a: Any
     b: Any
     only: str = ""  # they fit only at these input sizes, where the model fails anyway ('H = 2')
+    # (symbol, size): they fit only below that image size, where one side is a single pixel; a
+    # witness of the finding starts there (engine: run.lows)
+    tiny_low: Tuple[Any, ...] = ()
 
 
 @dataclass
@@ -195,4 +201,6 @@ def message(d: Union[Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, Eins
 
 
 def _only(d: Union[Broadcast, ConcatMismatch]) -> str:
+    if d.only.endswith("single pixel"):  # an image too small to be one the model is for
+        return f" (they fit only for {d.only})"
     return f" (they fit only for {d.only}, where the model fails anyway)" if d.only else ""

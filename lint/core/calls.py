@@ -340,9 +340,21 @@ _NP_DIMS = {"random.rand", "random.randn"}
 _NP_SIZE_THIRD = {"random.uniform", "random.normal"}  # (low/loc, high/scale, size)
 
 
+_NP_SCALAR: "dict[str, Any]" = {"log": math.log, "exp": math.exp, "sqrt": math.sqrt, "log2": math.log2, "log10": math.log10,
+              "floor": math.floor, "ceil": math.ceil, "abs": abs}
+
+
 def _call_numpy(name: str, args, kwargs) -> Any:
     """numpy's array makers with a static shape (``np.random.random((1, 3, 32, 32))``,
-    ``np.random.rand(2, 3)``, ``np.zeros(shape)``): an opaque :class:`NDArray` of that shape."""
+    ``np.random.rand(2, 3)``, ``np.zeros(shape)``): an opaque :class:`NDArray` of that shape; its
+    scalar functions of plain numbers (``np.log(np.exp(init_var) - 1.0)``): the number, a float
+    as numpy gives (``np.floor(2.5)`` is 2.0)."""
+    if name in _NP_SCALAR and len(args) == 1 and not kwargs and isinstance(args[0], (int, float)) and \
+            not isinstance(args[0], bool):
+        try:
+            return float(_NP_SCALAR[name](args[0]))
+        except (ValueError, OverflowError):
+            return UNKNOWN
     if name in _NP_DIMS and not kwargs:
         size: Any = tuple(args)
     elif name in _NP_SIZE_FIRST and not (set(kwargs) - {"size", "shape", "dtype"}):

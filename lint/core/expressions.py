@@ -196,6 +196,14 @@ class ExpressionsMixin(_Host):
 
     def _e_Comparison(self, node, frame) -> Any:
         left = self.eval(node.left, frame)
+        if len(node.comparisons) == 1 and type(node.comparisons[0].operator).__name__ in _ELEMENTWISE_COMPARE:
+            # `fm_s <= fm_t` on tensors: element-wise, broadcast (the framework's binop)
+            c = node.comparisons[0]
+            right = self.eval(c.comparator, frame)
+            if isinstance(left, (Tensor, Param)) or isinstance(right, (Tensor, Param)):
+                return self.binop(type(c.operator).__name__, left, right, node)
+            r = compare(type(c.operator).__name__, left, right)
+            return UNKNOWN if r is UNKNOWN else bool(r)
         result = True
         for c in node.comparisons:
             right = self.eval(c.comparator, frame)
@@ -482,6 +490,9 @@ def merge_values(a, b) -> Any:
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(merge_values(x, y) for x, y in zip(a, b))
     return UNKNOWN
+
+
+_ELEMENTWISE_COMPARE = ("LessThan", "LessThanEqual", "GreaterThan", "GreaterThanEqual", "Equal", "NotEqual")
 
 
 def compare(op, a, b) -> Any:

@@ -111,6 +111,7 @@ class Fact:
     module: Optional["ModuleValue"] = None  # the layer the violation belongs to, if any
     src: Any = None  # the SourceModule the node lies in
     sites: Tuple[Any, ...] = ()  # (call node, SourceModule) of the calls that led there
+    constructing: bool = False  # recorded while the model was built (torch raises in __init__)
 
     @property
     def data(self) -> Dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 MAX_DEPTH = 60
-MAX_STEPS = 400_000
+MAX_STEPS = 600_000
 MAX_UNROLL = 5_000
 MAX_REENTRY = 3  # active calls of one function: a fourth (recursion) is unknown
 

@@ -91,6 +91,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         if self.speculative or self.quiet:
             return
         self.context.violation(v.payload, node, module, self.src_stack[-1], tuple(self.call_sites))
+        self.context.facts[-1].constructing = self.constructing
 
     def construction_error(self, payload, node) -> None:
         """Python raises here while the model is built: recorded (SHP009) and the construction

@@ -117,8 +117,10 @@ class ObjectsMixin(_Host):
                 return FunctionValue(fn, c.source, bound_self=instance, cls=c)
             if attr in c.class_assigns:
                 return self.eval(c.class_assigns[attr], Frame(src=c.source))
-        if instance is None:
-            for fw in self.frameworks:  # inherited from a framework class (an autograd Function's apply)
+        if instance is None or isinstance(instance, ObjectValue):
+            # inherited from a framework class (an autograd Function's apply, also called on an
+            # instance: `UniformQuantize().apply(x)`)
+            for fw in self.frameworks:
                 v = fw.class_attr(self, info, attr)
                 if v is not NOT_MINE:
                     return v
@@ -220,6 +222,11 @@ class ObjectsMixin(_Host):
                 if isinstance(v, Qual):
                     bases.append(v.name)
         if any(b.startswith("enum.") or self.framework_of(b) is not None for b in bases):
+            if not any(b.startswith("enum.") for b in bases) and \
+                    any(fw.class_attr(self, info, "apply") not in (NOT_MINE, UNKNOWN) for fw in self.frameworks):
+                # `UniformQuantize().apply(x, ...)`: an instance of a custom autograd Function,
+                # used only for its class's apply
+                return ObjectValue(info)
             return UNKNOWN
         for fw in self.frameworks:  # a class a library gives meaning to (a transformers config)
             if fw.instantiate_object is not None:

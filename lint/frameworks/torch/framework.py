@@ -338,7 +338,16 @@ def binop(interp: Interpreter, op: str, a: Any, b: Any, node) -> Any:
         if a.shape is None or b.shape is None:
             return Tensor(None)
         return interp.tensor_rule(lambda: T.broadcast(a, b, _OP_TEXT.get(op, op)), node)
+    if op in _COMPARE_TEXT:  # `fm_s <= fm_t`: a bool tensor of the broadcast shape
+        if a.shape is None or b.shape is None:
+            return Tensor(None, "bool")
+        out = interp.tensor_rule(lambda: T.broadcast(a, b, _COMPARE_TEXT[op]), node)
+        return Tensor(out.shape, "bool", out.batch_dim) if isinstance(out, Tensor) else out
     return UNKNOWN
+
+
+_COMPARE_TEXT = {"LessThan": "<", "LessThanEqual": "<=", "GreaterThan": ">", "GreaterThanEqual": ">=",
+                 "Equal": "==", "NotEqual": "!="}
 
 
 def aug_assign(interp: Interpreter, op: str, cur: Any, v: Any) -> bool:
@@ -418,7 +427,9 @@ def autograd_apply(interp: Interpreter, info: ClassInfo) -> Any:
             # apply calls the class's forward with the context first, whether or not it is
             # declared a staticmethod (BinaryNet's `def forward(ctx, input, ...)`): the same call
             if any(dotted(d.decorator) == "classmethod" for d in fn.decorators):
-                return UNKNOWN
+                # `def forward(cls, ctx, input, ...)` (quantized.pytorch's UniformQuantize): the class
+                # first, then the context
+                return Partial(FunctionValue(fn, c.source, cls=c), (ClassValue(info), ObjectValue(None, {})), {})
             return Partial(FunctionValue(fn, c.source, cls=c), (ObjectValue(None, {}),), {})
     return UNKNOWN
 

@@ -284,6 +284,9 @@ def call_functional(interp: Interpreter, fs: L.FunctionSpec, args, kwargs, node)
             return Tensor(None) if name == "input" else UNKNOWN
         tensors.append(v)
     if tensors and tensors[0].probe is not None:
+        if fs.pools:  # F.adaptive_avg_pool2d(x, 1) first: the layer after it tells the input
+            return Tensor(None, "float", None, tensors[0].probe,
+                          probe_path=tensors[0].probe_path + (("pooled", fs.pools),))
         return Tensor(None)
     return interp.tensor_rule(lambda: fs.rule(a, *tensors), node)
 
@@ -330,6 +333,8 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
         if isinstance(t, Tensor) and t.probe is not None:
             if m.spec is not None and m.spec.transparent and t is tensors[0]:
                 return Tensor(None, "float", None, t.probe)  # ReflectionPad2d first: the conv after it tells
+            if m.spec is not None and m.spec.pools and t is tensors[0]:  # a pool first: the same
+                return Tensor(None, "float", None, t.probe, probe_path=t.probe_path + (("pooled", m.spec.pools),))
             if t.probe not in interp.probes:
                 interp.probes[t.probe] = m
                 interp.probe_paths[t.probe] = t.probe_path

@@ -21,6 +21,10 @@ _SAME = {
     "leaky_relu", "gelu", "silu", "hardtanh", "hardswish", "logit", "frac", "trunc", "sort_values",
     "contiguous_format", "retain_grad", "cauchy_", "bernoulli", "bernoulli_", "exponential_", "float16",
     "softplus", "elu", "selu", "mish", "clone_", "lerp", "where", "masked_scatter", "index_fill",
+    # the in-place forms (quantizers: `output.clamp_(qmin, qmax).round_()`)
+    "round_", "floor_", "ceil_", "trunc_", "frac_", "sign_", "neg_", "sqrt_", "rsqrt_", "reciprocal_",
+    "square_", "sin_", "cos_", "erf_", "log1p_", "expm1_", "clamp_min_", "clamp_max_", "clip_", "nan_to_num_",
+    "lerp_", "index_fill_", "leaky_relu_", "elu_", "hardtanh_", "random_", "geometric_", "log_normal_",
 }
 _FLOAT_OF_INT = {"float", "double", "half", "bfloat16"}
 _INT_OF = {"long", "int", "short", "byte", "char", "bool"}
@@ -556,6 +560,22 @@ def _arange(args, kwargs):
     return Tensor(None, kind)
 
 
+def _eye(args, kwargs):
+    """``torch.eye(n)`` / ``torch.eye(n, m)``: an n x m (n x n) float matrix (MeanShift's
+    ``torch.eye(3).view(3, 3, 1, 1)``)."""
+    n = args[0] if args else kwargs.get("n")
+    m = args[1] if len(args) > 1 else kwargs.get("m", n)
+    if set(kwargs) - {"n", "m", "dtype", "device", "requires_grad"} or len(args) > 2:
+        return Tensor(None)
+    dims = []
+    for v in (n, m):
+        if isinstance(v, int) and not isinstance(v, bool) and v >= 0 or D.is_dim(v):
+            dims.append(v)
+        else:
+            return Tensor(None)
+    return Tensor(tuple(dims), _dtype_kind(kwargs.get("dtype"), "float") or "float")
+
+
 def _legacy(kind):
     """``torch.Tensor(2, 3, 32, 32)`` / ``torch.FloatTensor(...)``: sizes as ints; one numpy array
     of a known shape (:class:`NDArray`) is its data (converted to the constructor's type); a list
@@ -584,7 +604,7 @@ def _from_array(args, kwargs):
 _FACTORIES = {
     "randn": _factory(), "rand": _factory(), "zeros": _factory(), "ones": _factory(), "empty": _factory(),
     "full": _full, "randint": _randint, "zeros_like": _like, "ones_like": _like, "empty_like": _like,
-    "randn_like": _like, "rand_like": _like, "full_like": _like, "arange": _arange,
+    "randn_like": _like, "rand_like": _like, "full_like": _like, "arange": _arange, "eye": _eye,
     "tensor": _from_array, "as_tensor": _from_array,
     "from_numpy": lambda a, k: Tensor(None), "LongTensor": lambda a, k: Tensor(None, "long"),
     "FloatTensor": _legacy("float"), "Tensor": _legacy("float"),

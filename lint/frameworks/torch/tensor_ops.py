@@ -7,12 +7,14 @@ a rule module) when torch would refuse the operation for certain, or
 """
 from __future__ import annotations
 
+import dataclasses
+
 from typing import Any, Dict, List, Sequence
 
 from ...core import dims as D
 from ...core.facts import Fold, Unknowable, Violation, assumed, folded, narrowed
 from ...rules import shp007_invalid_config as C
-from ...rules.shp001_flatten_size import ReshapeSize, ViewSize
+from ...rules.shp001_flatten_size import ReshapeSize, ViewSize, ViewZeroInferred
 from ...rules.shp004_spatial_collapse import Collapse
 from ...rules.shp005_batch_folding import BatchFold
 from ...rules.shp006_broadcast_mismatch import Broadcast, ConcatMismatch, ConcatRank, EinsumMismatch, MatmulMismatch
@@ -43,6 +45,9 @@ def size_list(args) -> List[Any]:
 # folds) in the order torch checks them, so each violation matches the error torch raises first.
 def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
     """view / reshape, with the per-sample check that tells a wrong size from batch folding."""
+    if any(_is_int(t) and t == -1 for t in target) and any(_is_int(t) and t == 0 for t in target) and \
+            sum(1 for t in target if _is_int(t) and t == -1) == 1:
+        raise Violation(ViewZeroInferred(target=tuple(target)))  # for any tensor, even an empty one
     if x.shape is None:
         # an input of unknown shape: torch either raises or gives exactly the target, with the
         # one -1 inferred (MLPs start with x.view(-1, 784); what follows can still be checked)
@@ -240,14 +245,31 @@ def _broadcasts(a: int, b: int) -> bool:
     return a == b or a == 1 or b == 1
 
 
+# An image side below this is not an image a model is written for: a residual add that
+# broadcasts only because one side is a single pixel of a 3x3 input (VDSR's `x + residual` after an
+# unpadded 3x3 conv: H-2 against H, 1 against 3 at H = 3) is not a size the model runs at.
+MIN_BROADCAST_IMAGE = 8
+
+
 def _narrow(x, y, bad, ok) -> None:
     """Two sizes of one input symbol that fit (``ok``) for only a few of its values: the engine
-    checks the model at each of them (core/facts.py Narrowing); none at all: a violation now."""
+    checks the model at each of them (core/facts.py Narrowing); none at all: a violation now.
+    A broadcast that fits only where one side is one pixel of an image smaller than
+    MIN_BROADCAST_IMAGE on that side does not count as fitting (`only` names those sizes)."""
     found = D.finitely_where(x, y, ok)
     if found is None:
         return
     symbol, values = found
+    tiny = []
+    if ok is _broadcasts and D.least(x, symbol) >= 2 and D.least(y, symbol) >= 2:  # an image's side
+        tiny = [v for v in values if v < MIN_BROADCAST_IMAGE and
+                D.evaluate(x, {symbol: v}) != D.evaluate(y, {symbol: v})]
+        values = [v for v in values if v not in tiny]
     if not values:
+        if tiny and hasattr(bad, "only"):
+            where = ", ".join(str(v) for v in tiny)
+            bad = dataclasses.replace(bad, only=f"{symbol} = {where}, where one side is a single pixel",
+                                      tiny_low=(symbol, max(tiny) + 1))
         raise Violation(bad)
     narrowed(bad, symbol, tuple(values))
 

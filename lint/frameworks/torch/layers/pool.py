@@ -80,19 +80,19 @@ def _pool_rule(n, kind):
 for _n in (1, 2, 3):
     layer(f"MaxPool{_n}d", (R("kernel_size"), R("stride", None), R("padding", 0), R("dilation", 1),
                             R("return_indices", False), R("ceil_mode", False)),
-          implies=LayerInput("spatial", _n))(_pool_rule(_n, "Max"))
+          implies=LayerInput("spatial", _n), pools=_n)(_pool_rule(_n, "Max"))
     layer(f"AvgPool{_n}d", (R("kernel_size"), R("stride", None), R("padding", 0), R("ceil_mode", False),
                             R("count_include_pad", True), R("divisor_override", None)),
-          implies=LayerInput("spatial", _n))(_pool_rule(_n, "Avg"))
+          implies=LayerInput("spatial", _n), pools=_n)(_pool_rule(_n, "Avg"))
     functional([f"torch.nn.functional.max_pool{_n}d", f"torch.max_pool{_n}d",
                 f"torch.nn.functional.max_pool{_n}d_with_indices"],
                (R("input"), R("kernel_size"), R("stride", None), R("padding", 0), R("dilation", 1),
                 R("ceil_mode", False), R("return_indices", False)),
-               lambda a, x, _r=_pool_rule(_n, "Max"): _r(a, x))
+               lambda a, x, _r=_pool_rule(_n, "Max"): _r(a, x), pools=_n)
     functional([f"torch.nn.functional.avg_pool{_n}d", f"torch.avg_pool{_n}d"],
                (R("input"), R("kernel_size"), R("stride", None), R("padding", 0), R("ceil_mode", False),
                 R("count_include_pad", True), R("divisor_override", None)),
-               lambda a, x, _r=_pool_rule(_n, "Avg"): _r(a, x))
+               lambda a, x, _r=_pool_rule(_n, "Avg"): _r(a, x), pools=_n)
 
 for _n in (1, 2, 3):
     layer(f"LPPool{_n}d", (R("norm_type"), R("kernel_size"), R("stride", None), R("ceil_mode", False)),
@@ -123,11 +123,11 @@ def _adaptive_rule(n, kind):
 
 
 for _n in (1, 2, 3):
-    layer(f"AdaptiveAvgPool{_n}d", (R("output_size"),), implies=LayerInput("spatial", _n))(
+    layer(f"AdaptiveAvgPool{_n}d", (R("output_size"),), implies=LayerInput("spatial", _n), pools=_n)(
         _adaptive_rule(_n, "Avg"))
     layer(f"AdaptiveMaxPool{_n}d", (R("output_size"), R("return_indices", False)),
-          implies=LayerInput("spatial", _n))(_adaptive_rule(_n, "Max"))
+          implies=LayerInput("spatial", _n), pools=_n)(_adaptive_rule(_n, "Max"))
     functional([f"torch.nn.functional.adaptive_avg_pool{_n}d", f"torch.adaptive_avg_pool{_n}d"],
-               (R("input"), R("output_size")), _adaptive_rule(_n, "Avg"))
+               (R("input"), R("output_size")), _adaptive_rule(_n, "Avg"), pools=_n)
     functional([f"torch.nn.functional.adaptive_max_pool{_n}d", f"torch.adaptive_max_pool{_n}d"],
-               (R("input"), R("output_size"), R("return_indices", False)), _adaptive_rule(_n, "Max"))
+               (R("input"), R("output_size"), R("return_indices", False)), _adaptive_rule(_n, "Max"), pools=_n)

@@ -131,6 +131,9 @@ class LayerSpec:
     # keeps its input's rank and channels whatever they are (an activation, a dropout, a padding):
     # a model's first such layer says nothing of the input, the layer after it does (inputs.py)
     transparent: bool = False
+    # a pooling layer of this many spatial dims: as the model's first layer it keeps the input's
+    # batch and channels, the layer after it tells them (an attention block's pooled gate)
+    pools: int = 0
     # a composite layer (TransformerEncoderLayer...): ``build(args, kit)`` returns its children
     # (name -> module, or a list for a ModuleList), ``forward(args, kit, *inputs, **kw)`` runs them
     # through ``kit.call(path, *args, **kw)`` in torch's order (see attention.py)
@@ -145,6 +148,7 @@ class FunctionSpec:
     rule: Callable[..., Any]  # rule(args, *tensors)
     inputs: Tuple[str, ...] = ("input",)
     varargs: bool = False  # element-wise ops: only the input matters, the rest is ignored
+    pools: int = 0  # as LayerSpec.pools: F.adaptive_avg_pool2d(x, 1) first
 
 
 LAYERS: Dict[str, LayerSpec] = {}
@@ -155,19 +159,19 @@ def layer(name: str, signature: Sequence[Tuple[str, Any]],
           params: Optional[Callable[[Args], Dict[str, Tuple[int, ...]]]] = None,
           check: Optional[Callable[[Args], None]] = None, varargs: bool = False,
           implies: Optional[LayerInput] = None, build: Optional[Callable[..., Any]] = None,
-          transparent: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          transparent: bool = False, pools: int = 0) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``nn.<name>``: ``@layer(...)`` on its shape rule (a composite's: on its forward)."""
     def deco(rule: Callable[..., Any]) -> Callable[..., Any]:
         LAYERS[name] = LayerSpec(name, tuple(signature), rule, params or _no_params, check, varargs, implies,
-                                 transparent, build, rule if build is not None else None)
+                                 transparent, pools, build, rule if build is not None else None)
         return rule
     return deco
 
 
 def functional(qualnames: Sequence[str], signature: Sequence[Tuple[str, Any]], rule: Callable[..., Any],
-               inputs: Tuple[str, ...] = ("input",), varargs: bool = False) -> None:
+               inputs: Tuple[str, ...] = ("input",), varargs: bool = False, pools: int = 0) -> None:
     for q in qualnames:
-        FUNCTIONS[q] = FunctionSpec(q, tuple(signature), rule, inputs, varargs)
+        FUNCTIONS[q] = FunctionSpec(q, tuple(signature), rule, inputs, varargs, pools)
 
 
 def R(name: str, default: Any = REQUIRED) -> Tuple[str, Any]:
