@@ -58,6 +58,22 @@ class Construction:
 _MARKERS = (".git", ".hg", "setup.py", "setup.cfg", "pyproject.toml")
 
 
+def _model_namespace(model_path: str) -> Optional[Tuple[Set[str], Dict[str, Optional[str]]]]:
+    """The model file's module-level names and its imports (local name -> dotted name), for
+    model arguments written as code it evaluates (_model_code)."""
+    parsed = _parsed(model_path)
+    if parsed is None:
+        return None
+    tree = parsed[1]
+    names: Set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names, imports_of(tree)
+
+
 def _scan_root(root: str) -> str:
     """Where the project that builds the models of ``root`` begins: ``root``, or, for a folder
     without ``__init__.py`` that scripts beside it import as a package (``cifar10_models/`` and
@@ -171,6 +187,7 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
     resolver = Resolver(root, files, _parsed, lambda t, p: _FileEval(t, set(), "", resolver=resolver, path=p))
     factory_files: Optional[List[str]] = None
     documented = cmdlines.documented(root, [os.path.abspath(p) for p in files])
+    model_ctx = _model_namespace(model_path)
     for path in files:
         _notify(os.path.abspath(path), True, True)
         got = _read(path)
@@ -187,6 +204,7 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
         tree = parsed[1]
         fe = _FileEval(tree, names, stem, model_dirs, resolver=resolver, path=path)
         fe.selectable = set(selectable)
+        fe.model_ctx = model_ctx
         # a package __init__ next to (or above) the model file re-exports its names
         init_ok = os.path.basename(path) == "__init__.py" and model_path.startswith(os.path.dirname(path) + os.sep)
         where_base = os.path.relpath(path, here)
@@ -455,7 +473,8 @@ def _call_text(fe: _FileEval, node: ast.Call, name: str, scope) -> Optional[str]
         try:
             return _render(fe.value(expr, scope))
         except _Unknown:
-            return HOLE
+            code = _model_code(fe, expr, scope)
+            return code if code is not None else HOLE
 
     for a in node.args:
         if isinstance(a, ast.Starred):
@@ -471,6 +490,112 @@ def _call_text(fe: _FileEval, node: ast.Call, name: str, scope) -> Optional[str]
         for key, expr in spread:
             parts.append(f"{key}={render(expr)}")
     return f"{name}({', '.join(parts)})"
+
+
+_MODEL_BUILTINS = {"list", "tuple"}  # calls a model argument may go through: list(vgg.children())[:31]
+
+
+def _model_code(fe: _FileEval, expr: ast.expr, scope, depth: int = 0) -> Optional[str]:
+    """A model passed to a construction (``net.Net(vgg, decoder)`` after ``decoder = net.decoder``
+    and ``vgg = nn.Sequential(*list(net.vgg.children())[:31])``), as code the model file can
+    evaluate in its own namespace: names of the model file, torch calls under the alias the model
+    file imports torch by, the script's variables replaced by what they hold, static values. None
+    when any part means something else there (an object of the script, an alias the model file
+    lacks): the argument stays a hole. The code must name the model file or torch.nn."""
+    ctx = fe.model_ctx
+    if ctx is None:
+        return None
+    found = _code(fe, expr, scope, ctx, depth)
+    return found[0] if found is not None and found[1] else None
+
+
+def _code(fe: _FileEval, expr: ast.expr, scope, ctx, depth: int) -> Optional[Tuple[str, bool]]:
+    """(code, whether it builds or names a model) for _model_code, or None."""
+    if depth > 10:
+        return None
+    model_globals, model_imports = ctx
+    if isinstance(expr, ast.Name):
+        if expr.id in fe.imported_model_names and expr.id not in fe.defined and not fe._bound(expr.id, scope):
+            return expr.id, True
+        if expr.id in fe.model_aliases and not fe._bound(expr.id, scope):
+            return fe.model_aliases[expr.id], True
+        try:
+            values = fe._binding(expr.id, scope)
+        except _Unknown:
+            return None
+        if not values:
+            return None
+        if len(values) > 1:
+            try:
+                got = fe._reaching(expr)
+            except _Unknown:
+                return None
+            return _code(fe, got, fe._scope(got), ctx, depth + 1)
+        if values[0] is None:
+            return None
+        return _code(fe, values[0], fe._owner(expr.id, scope), ctx, depth + 1)
+    if isinstance(expr, ast.Attribute):
+        if isinstance(expr.value, ast.Name) and not fe._bound(expr.value.id, scope):
+            full = imports_of(fe.tree).get(expr.value.id)
+            if full and (full.split(".")[-1] == fe.model_stem or expr.value.id == fe.model_stem):
+                # `net.decoder`: a module-level name of the model file
+                return (expr.attr, True) if expr.attr in model_globals else None
+            if full and full.split(".")[0] == "torch" and model_imports.get(expr.value.id) == full:
+                return f"{expr.value.id}.{expr.attr}", expr.attr[:1].isupper()  # nn.Sequential
+        base = _code(fe, expr.value, scope, ctx, depth + 1)
+        if base is None or not base[1]:
+            return None
+        return f"{base[0]}.{expr.attr}", True  # an attribute of a model: vgg.features
+    if isinstance(expr, ast.Call):
+        if isinstance(expr.func, ast.Name) and expr.func.id in _MODEL_BUILTINS and not fe._bound(expr.func.id, scope):
+            func: Optional[Tuple[str, bool]] = (expr.func.id, False)
+        else:
+            func = _code(fe, expr.func, scope, ctx, depth + 1)
+        if func is None:
+            return None
+        parts, model = [], func[1]
+        for a in expr.args:
+            star = isinstance(a, ast.Starred)
+            got = _argument_code(fe, a.value if star else a, scope, ctx, depth)  # type: ignore[attr-defined]
+            if got is None:
+                return None
+            parts.append(("*" if star else "") + got[0])
+            model = model or got[1]
+        for k in expr.keywords:
+            got = _argument_code(fe, k.value, scope, ctx, depth)
+            if got is None:
+                return None
+            parts.append((f"{k.arg}=" if k.arg else "**") + got[0])
+            model = model or got[1]
+        return f"{func[0]}({', '.join(parts)})", model
+    if isinstance(expr, ast.Subscript):
+        base = _code(fe, expr.value, scope, ctx, depth + 1)
+        if base is None:
+            return None
+        sl = expr.slice
+        try:
+            if isinstance(sl, ast.Slice):
+                bounds = [fe.value(b, scope) if b is not None else None for b in (sl.lower, sl.upper, sl.step)]
+                if not all(b is None or isinstance(b, int) and not isinstance(b, bool) for b in bounds):
+                    return None
+                text = ":".join("" if b is None else str(b) for b in bounds[:2]) + \
+                    (f":{bounds[2]}" if bounds[2] is not None else "")
+            else:
+                key = fe.value(sl, scope)
+                if not isinstance(key, (int, str)) or isinstance(key, bool):
+                    return None
+                text = repr(key)
+        except _Unknown:
+            return None
+        return f"{base[0]}[{text}]", base[1]
+    return None
+
+
+def _argument_code(fe: _FileEval, expr: ast.expr, scope, ctx, depth: int) -> Optional[Tuple[str, bool]]:
+    try:
+        return _render(fe.value(expr, scope)), False
+    except _Unknown:
+        return _code(fe, expr, scope, ctx, depth + 1)
 
 
 def _only_holes(text: str) -> bool:

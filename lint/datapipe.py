@@ -1111,6 +1111,7 @@ def _model_calls(ctx: Ctx, scope: ast.AST, var: str, depth: int, glob: bool) -> 
         # of this file, or imported from a module of the project (`engine.train(model=model, ...)`)
         got = _function(n.func, ctx)
         if got is None:
+            yield from _held_model_calls(ctx, scope, n, var, depth)
             continue
         fn, home = got
         params = _bind(fn, n, ctx, Ctx(home))
@@ -1124,6 +1125,93 @@ def _model_calls(ctx: Ctx, scope: ast.AST, var: str, depth: int, glob: bool) -> 
         elif not passed and glob and home is ctx.file and not _is_param(fn, var) and \
                 not any(_binds(s, var) for s in fn.body):
             yield from _model_calls(inner, fn, var, depth + 1, True)
+
+
+def _method(cls: ast.ClassDef, name: str) -> Optional[ast.FunctionDef]:
+    got = [s for s in cls.body if isinstance(s, ast.FunctionDef) and s.name == name]
+    return got[0] if len(got) == 1 and not got[0].decorator_list else None
+
+
+def _bind_method(fn: ast.FunctionDef, call: ast.Call, caller: Ctx, callee: Ctx) -> Optional[Dict[str, Tuple[ast.expr, Ctx]]]:
+    """A method's parameters but ``self`` -> (argument, where to evaluate it)."""
+    a = fn.args
+    if not (a.posonlyargs + a.args) or (a.posonlyargs + a.args)[0].arg != "self":
+        return None
+    me = ast.Call(func=call.func, args=[ast.Constant(None)] + list(call.args), keywords=list(call.keywords))
+    params = _bind(fn, me, caller, callee)
+    if params is not None:
+        params.pop("self", None)
+    return params
+
+
+def _held_model_calls(ctx: Ctx, scope: ast.AST, n: ast.Call, var: str, depth: int) -> Iterator[Tuple[ast.Call, Ctx]]:
+    """``trainer = Trainer(model, optimizer, ...)`` (a class of the project whose ``__init__`` keeps
+    the model in ``self.ATTR``, its only store), then ``trainer.train(data_loader, epochs)``: the
+    calls ``self.ATTR(x)`` of the methods called on the instance, and of the methods they call on
+    ``self`` (joint-vae's ``train -> _train_epoch -> _train_iteration``), with their parameters'
+    values: the instance's construction arguments for what ``__init__`` stores."""
+    if depth >= MAX_DEPTH:
+        return
+    got = _function(n.func, ctx, ast.ClassDef)
+    if got is None:
+        return
+    cls: ast.ClassDef = got[0]
+    home = got[1]
+    init = _method(cls, "__init__")
+    parent = ctx.fe.parents.get(id(n))
+    if init is None or not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and
+                            isinstance(parent.targets[0], ast.Name)):
+        return
+    params = _bind_method(init, n, ctx, Ctx(home))
+    if params is None:
+        return
+    passed = [p for p, (a, _) in params.items() if isinstance(a, ast.Name) and a.id == var]
+    if len(passed) != 1:
+        return
+    kept = [t.attr for st in init.body if isinstance(st, ast.Assign) and isinstance(st.value, ast.Name) and
+            st.value.id == passed[0] for t in st.targets
+            if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"]
+    if len(kept) != 1 or _rebound(home, init, passed[0]):
+        return
+    attr = kept[0]
+    stores = _self_stores(cls, attr, home.fe.parents)
+    if len(stores) != 1 or stores[0] is None or _self_class(home.fe, stores[0]) is not cls:
+        return
+    inst = parent.targets[0].id
+    fe = ctx.fe
+    if sum(1 for b in ast.walk(scope) if fe._scope(b) is scope and _direct_binds(b, inst)) != 1:
+        return
+    init_ctx = ctx.inner(init, params, home)
+    for m in ast.walk(scope):
+        if not (isinstance(m, ast.Call) and isinstance(m.func, ast.Attribute) and isinstance(m.func.value, ast.Name)
+                and m.func.value.id == inst and fe._scope(m) is scope):
+            continue
+        meth = _method(cls, m.func.attr)
+        mparams = _bind_method(meth, m, ctx, init_ctx) if meth is not None else None
+        if meth is not None and mparams is not None:
+            yield from _self_model_calls(init_ctx.inner(meth, mparams, home), cls, meth, attr, depth + 1)
+
+
+def _self_model_calls(ctx: Ctx, cls: ast.ClassDef, fn: ast.FunctionDef, attr: str,
+                      depth: int) -> Iterator[Tuple[ast.Call, Ctx]]:
+    """In a method of ``cls``: the calls of ``self.ATTR`` (the model), and those of the methods it
+    calls on ``self``."""
+    fe = ctx.fe
+    for n in ast.walk(fn):
+        if not isinstance(n, ast.Call) or fe._scope(n) is not fn:
+            continue
+        f = n.func
+        if isinstance(f, ast.Attribute) and f.attr == "forward":
+            f = f.value
+        if isinstance(f, ast.Attribute) and f.attr == attr and isinstance(f.value, ast.Name) and f.value.id == "self":
+            yield n, ctx
+            continue
+        if depth < MAX_DEPTH + 2 and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name) and \
+                n.func.value.id == "self" and n.func.attr != attr:
+            meth = _method(cls, n.func.attr)
+            params = _bind_method(meth, n, ctx, ctx) if meth is not None and meth is not fn else None
+            if meth is not None and params is not None:
+                yield from _self_model_calls(ctx.inner(meth, params), cls, meth, attr, depth + 1)
 
 
 def _rebound(file: _File, fn: ast.FunctionDef, name: str) -> bool:

@@ -237,6 +237,12 @@ def _unwound(t: Optional[Tensor], path: Tuple[Any, ...]) -> Optional[Tensor]:
                                           for c, s in zip(reversed(d), reversed(shape))):
                 return None
             continue
+        if op == "pooled":
+            # a pool of d spatial dims met first: the same batch and channels, its own (symbolic)
+            # spatial sizes, when the layer after it takes a batch of d-dim maps too
+            if len(shape) != d + 2 or bd != 0:
+                return None
+            continue
         if op != "unsqueeze":
             return None
         k = d if d >= 0 else d + len(shape)
@@ -386,6 +392,7 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     planner.constructions = extra
     runs = planner.plan()
     _execute_all(src, runs, strict, project)
+    _declared_unbuilt(src, runs, planner.options, strict, project)
     _declared_misfits(src, runs, strict, project)
     coverage = _coverage(planner, runs)
     # the classes nobody builds (not as a model, not as a block of one): built once more with
@@ -447,6 +454,9 @@ def _declared_misfits(src, runs: List[Run], strict: bool, project) -> None:
                 r.facts = [f for f in r.facts if f.kind != "violation"]
 
     for name, group in by_class.items():
+        for r in group:
+            if violations(r) and _sized_for_another_input(r):
+                r.facts = [f for f in r.facts if f.kind != "violation"]
         fitting = [r for r in group if not violations(r)]
         if not fitting and group[0].inputs is not None:
             # every construction given the declared shape fails: try it on the class's other
@@ -479,6 +489,53 @@ def _declared_misfits(src, runs: List[Run], strict: bool, project) -> None:
             _execute_all(src, [own], strict, project, exploratory=True)
             if own.root is not None and not own.error and not violations(own):
                 r.facts = [f for f in r.facts if not any(f is b for b in blamed)]
+
+
+def _declared_unbuilt(src, runs: List[Run], options, strict: bool, project) -> None:
+    """A declared ``--input-shape CLASS=...`` whose every run of CLASS built nothing (the call inside
+    ``def mobilenet(**kwargs)`` with its arguments unknown, where the factory itself gives
+    defaults): the declared input goes to the symbolic runs of the file's no-argument factories
+    of CLASS that did build (never to the class's bare defaults, which the failed construction
+    may have meant to replace, nor to an invented construction)."""
+    declared = {r.cls.name for r in runs if r.input_origin == "option" and r.cls is not None}
+    built = {r.cls.name for r in runs if r.input_origin == "option" and r.cls is not None and r.root is not None}
+    for name in declared - built:
+        if not options.get(name):
+            continue
+        for i, r in enumerate(runs):
+            if r.cls is None or r.cls.name != name or r.input_origin != "symbolic" or r.root is None or \
+                    r.error or r.ctor_kwargs is not None or r.ctor is None or r.built_at:
+                continue
+            retry = Run(None, r.ctor, r.ctor_text, options[name], "option", dict(r.ctor_locals))
+            retry.built_at, retry.from_options, retry.holes = r.built_at, r.from_options, r.holes
+            _execute_all(src, [retry], strict, project)
+            if retry.root is not None:
+                runs[i] = retry
+
+
+def _sized_for_another_input(r: Run) -> bool:
+    """A construction that states the image it is built for, and states another than the declared
+    input: joint-vae's main.py builds ``VAE(img_size=(1, 32, 32), ...)`` for MNIST; a declared
+    3x64x64 input is for another configuration of VAE (CelebA's), not a bug of this one. An
+    argument naming a size (``img_size``, ``input_size``, ``image_shape``...) that is a literal
+    tuple of ints as long as the declared input's (C, H, W) or (H, W), and differs from it."""
+    call = r.ctor
+    declared = r.inputs[0] if r.inputs and len(r.inputs) == 1 else None
+    if not isinstance(call, cst.Call) or not isinstance(declared, tuple) or \
+            not all(isinstance(d, int) for d in declared) or len(declared) < 3:
+        return False
+    for a in call.args:
+        kw = a.keyword.value.lower() if a.keyword is not None else ""
+        if not ("size" in kw or "shape" in kw or "dim" in kw) or not isinstance(a.value, (cst.Tuple, cst.List)):
+            continue
+        vals = [e.value for e in a.value.elements]
+        if not vals or not all(isinstance(v, cst.Integer) for v in vals):
+            continue
+        sizes = tuple(int(v.value, 0) for v in vals)  # type: ignore[attr-defined]
+        for tail in (tuple(declared[1:]), tuple(declared[2:])):
+            if len(sizes) == len(tail) >= 2 and sizes != tail:
+                return True
+    return False
 
 
 def _known_output(v: Any) -> bool:
@@ -529,6 +586,10 @@ def _execute_all(src, runs, strict, project, exploratory: bool = False) -> None:
             execute(src, run, strict, project)
             if run.inputs is None:
                 _settle_narrowing(src, run, strict, project, [MAX_NARROW_RUNS])
+                for f in run.facts:  # a broadcast that fits only for a tiny image: a witness is larger
+                    low = getattr(f.payload, "tiny_low", ()) if f.kind == "violation" else ()
+                    if low:
+                        run.lows[low[0]] = max(run.lows.get(low[0], 1), low[1])
         except AnalysisAbort as e:
             run.error = f"abandoned: {e}"
         except RecursionError as e:

@@ -217,6 +217,7 @@ class Planner:
         self.interp.deadline = NO_DEADLINE
         self._returned: Dict[int, List[cst.Call]] = {}  # id(function node) -> _returned_calls (the tree keeps it alive)
         self.extra_built: set = set()
+        self._containers: Dict[int, bool] = {}  # id(function node) -> _container_factory
         self._patched: Set[Tuple[Optional[int], str]] = set()
         self._patch_fns: Dict[int, cst.FunctionDef] = {}
         self._bound_memo: Dict[int, set] = {}  # id(function) -> the names it binds (the tree keeps it alive)
@@ -394,28 +395,10 @@ class Planner:
                 except cst.ParserSyntaxError:
                     continue
                 info = self._called_class(node) if isinstance(node, cst.Call) else None
-                if info is None:
-                    continue
-                holes: Dict[str, Any] = {}
-                if isinstance(node, cst.Call) and any(isinstance(a.value, cst.Ellipsis) for a in node.args):
-                    node, holes = self._filled(node)
-                # own_input: a documented command line's configuration: the class's declared input
-                # shape is not taken to be its input (the line may be for another dataset)
-                opt = self.options.get(info.name) if not own_input and info.name not in described else None
-                before = len(runs)
-                names = {**_STDLIB_NAMES, **holes}
-                if opt:
-                    add(info, node, text, opt, "option", names)
-                elif fed:
-                    add(info, node, text, fed, "call", names)
-                else:
-                    add(info, node, text, None, "symbolic", names)
-                if len(runs) > before:
-                    runs[-1].holes = bool(holes)
-                    runs[-1].built_at = where
-                    runs[-1].from_options = from_options
-                    runs[-1].input_from = fed_from if fed and not opt else None
-                self.extra_built.add(info.name)
+                if info is not None or isinstance(node, cst.Call) and self._is_container_model(node):
+                    # a class of the file, or a function of it returning a container (ConvMixer)
+                    self._project_construction(info, node, text, (where, fed, from_options, fed_from, own_input),
+                                               described, add, runs)
         for call, var in container_models.values():
             text = _code_without_comments(call)
             for specs, origin, _site in linked.get(id(call), []) or [(None, "symbolic", None)]:
@@ -450,6 +433,35 @@ class Planner:
         # Concrete inputs first: when runs disagree on a message, the precise one wins.
         runs.sort(key=lambda r: 0 if r.concrete else 1)
         return runs
+
+    def _project_construction(self, info: Optional[ClassInfo], node: cst.BaseExpression, text: str,
+                              found: Tuple[str, Any, bool, Any, bool], described, add, runs: List[Run]) -> None:
+        """A construction another file writes (``found``: where, the inputs it feeds, built from
+        options, where those inputs come from, a documented line's own input): a run of its own,
+        of the class ``info``, or (None) of a function of the file returning a container model
+        (train.py's `ConvMixer(256, 16, kernel_size=8)`)."""
+        where, fed, from_options, fed_from, own_input = found
+        name = info.name if info is not None else (dotted(node.func) or "") if isinstance(node, cst.Call) else ""
+        holes: Dict[str, Any] = {}
+        if isinstance(node, cst.Call) and any(isinstance(a.value, cst.Ellipsis) for a in node.args):
+            node, holes = self._filled(node)
+        # own_input: a documented command line's configuration: the class's declared input
+        # shape is not taken to be its input (the line may be for another dataset)
+        opt = self.options.get(name) if not own_input and name not in described else None
+        before = len(runs)
+        names = {**_STDLIB_NAMES, **holes}
+        if opt:
+            add(info, node, text, opt, "option", names)
+        elif fed:
+            add(info, node, text, fed, "call", names)
+        else:
+            add(info, node, text, None, "symbolic", names)
+        if len(runs) > before:
+            runs[-1].holes = bool(holes)
+            runs[-1].built_at = where
+            runs[-1].from_options = from_options
+            runs[-1].input_from = fed_from if fed and not opt else None
+        self.extra_built.add(name)
 
     def _filled(self, node: cst.Call) -> Tuple[cst.Call, Dict[str, Any]]:
         """A construction with holes (``vgg_16_bn(compress_rate=...)``: an argument the project
@@ -494,17 +506,43 @@ class Planner:
         module-level functions that return one."""
         out = [info.name for info in self.model_classes()]
         for name, fn in self.src.functions.items():
-            if not name.startswith("__") and self._factory_class(fn) is not None:
+            if not name.startswith("__") and (self._factory_class(fn) is not None or self._container_factory(fn)):
                 out.append(name)
         return out
 
     def _is_container_model(self, call: cst.Call) -> bool:
-        """`nn.Sequential(...)`: a torch container with a forward of its own."""
+        """`nn.Sequential(...)`: a torch container with a forward of its own; or a call of a
+        function of the file returning one (`ConvMixer(256, 8)`, `def ConvMixer(dim, depth): return
+        nn.Sequential(...)`)."""
         name = dotted(call.func)
-        if name is None or name.split(".")[0] in self.src.classes or name in self.src.functions:
+        if name is not None and name in self.src.functions:
+            return self._container_factory(self.src.functions[name])
+        if name is None or name.split(".")[0] in self.src.classes:
             return False
         v = self.interp.eval(call.func, Frame())
         return isinstance(v, Qual) and v.name in ("torch.nn.Sequential", "torch.nn.modules.container.Sequential")
+
+    def _container_factory(self, fn: cst.FunctionDef, seen: Tuple[str, ...] = ()) -> bool:
+        """A module-level function of the file whose every return is a torch container it builds
+        (`return nn.Sequential(...)`, `net = nn.Sequential(*layers); return net`), or a call of
+        another such function: its calls are models, as a module-level `nn.Sequential` is."""
+        key = id(fn)
+        if key in self._containers:
+            return self._containers[key]
+        self._containers[key] = False  # recursion: not a container until proven
+        calls = _returned_calls(fn)
+        ok = bool(calls) and len(calls) == len(list(_walk_returns(fn))) and len(seen) < 5
+        for v in calls if ok else []:
+            name = dotted(v.func)
+            if name is not None and name in self.src.functions:
+                ok = name not in seen and self._container_factory(self.src.functions[name], seen + (fn.name.value,))
+            else:
+                ok = self._is_container_model(v)
+            if not ok:
+                break
+        self._containers[key] = ok
+        return ok
+
     def _is_factory(self, fn: cst.FunctionDef) -> bool:
         """A module-level function callable without arguments whose every return is a call of a
         model class or of another function of the project (`def resnet50(**kwargs): return
@@ -512,6 +550,8 @@ class Planner:
         p = fn.params
         if any(q.default is None for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)):
             return False
+        if self._container_factory(fn):
+            return True
         calls = _returned_calls(fn)
         if not calls or len(calls) != len(list(_walk_returns(fn))):
             return False

@@ -476,9 +476,10 @@ def _runs(conds, ctx: Ctx) -> bool:
     return all((_is_main(t) or bool(_decide(t, ctx))) == want for t, want in conds)
 
 
-def _function(func: ast.expr, ctx: Ctx) -> Optional[Tuple[ast.FunctionDef, _File]]:
+def _function(func: ast.expr, ctx: Ctx, kind: type = ast.FunctionDef) -> Optional[Tuple[Any, _File]]:
     """The module-level function of the project a call calls: one of this file, or one a sibling
-    module defines (``from utils import get_loader``; ``import utils; utils.get_loader``)."""
+    module defines (``from utils import get_loader``; ``import utils; utils.get_loader``); with
+    ``kind=ast.ClassDef``, the class it instantiates."""
     file, name = ctx.file, None
     if isinstance(func, ast.Name):
         if func.id in file.fe.defined:
@@ -497,8 +498,9 @@ def _function(func: ast.expr, ctx: Ctx) -> Optional[Tuple[ast.FunctionDef, _File
         file = file.module(full)  # type: ignore[assignment]
     if file is None or name is None:
         return None
-    defs = [s for s in file.fe.tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == name]
-    return (defs[0], file) if len(defs) == 1 and isinstance(defs[0], ast.FunctionDef) else None
+    defs = [s for s in file.fe.tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and
+            s.name == name]
+    return (defs[0], file) if len(defs) == 1 and isinstance(defs[0], kind) else None
 
 
 def _bind(fn: ast.FunctionDef, call: ast.Call, caller: Ctx,

@@ -136,6 +136,7 @@ class _FileEval:
         self.foreign: Dict[str, Dict[str, Any]] = {}  # `opt = parse_opts()`: the namespace's defaults
         self.attr_assigned = assigned_attrs(tree)  # `opt.arch = ...`: not the default any more
         self.mutated_containers = _mutated_containers(tree)  # `cfg['size'] = 64`, `cfg.update(...)`
+        self.changed_dicts = _mutated_containers(tree, passed=False)  # the same, not counting calls given it
         self.model_dirs = model_dirs
         self.model_names = model_names
         self.model_stem = model_stem
@@ -147,6 +148,7 @@ class _FileEval:
         # the model file's names ``models.__dict__[args.arch]`` may select besides the default and
         # literal choices (constructions.py: public, in its __all__, a models package above it)
         self.selectable: Set[str] = set()
+        self.model_ctx: Any = None  # constructions._model_namespace of the model file
         self.namespaces: Set[str] = set()  # names bound to parser.parse_args()
         self._replays: Dict[Tuple[str, str], Dict[str, Any]] = {}  # see replayed()
         self._replay_state: Optional[Dict[str, Any]] = None
@@ -450,6 +452,11 @@ class _FileEval:
         if isinstance(node, (ast.Tuple, ast.List)):
             vals = [self.value(e, scope, depth + 1) for e in node.elts]
             return tuple(vals) if isinstance(node, ast.Tuple) else vals
+        if isinstance(node, ast.Dict):  # latent_spec = {'cont': 10, 'disc': [10]}; VAE(latent_spec=latent_spec)
+            keys = [self.value(k, scope, depth + 1) if k is not None else _Unknown for k in node.keys]
+            if any(k is _Unknown or not isinstance(k, (str, int)) or isinstance(k, bool) for k in keys):
+                raise _Unknown
+            return {k: self.value(v, scope, depth + 1) for k, v in zip(keys, node.values)}
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             v = self.value(node.operand, scope, depth + 1)
             if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -574,6 +581,9 @@ class _FileEval:
                 got = self._reaching(node)
                 return self.value(got, self._scope(got), depth + 1)
             if values is None or len(values) != 1 or values[0] is None:
+                raise _Unknown
+            if isinstance(values[0], (ast.Dict, ast.List)) and node.id in self.changed_dicts:
+                # cfg['depth'] = 20 or widths.append(64) somewhere: the literal is not what the call gets
                 raise _Unknown
             return self.value(values[0], self._owner(node.id, scope), depth + 1)
         raise _Unknown
@@ -1112,7 +1122,7 @@ _MUTATORS = {"update", "pop", "popitem", "setdefault", "clear", "append", "exten
              "reverse", "sort", "__setitem__", "__delitem__"}
 
 
-def _mutated_containers(tree: ast.Module) -> Set[str]:
+def _mutated_containers(tree: ast.Module, passed: bool = True) -> Set[str]:
     """Names whose dict or list the file changes anywhere (``d[k] = v``, ``del d[k]``, ``d.update(...)``,
     ``d[k][j] = v``), or hands whole to a call: their literal is not what a subscript reads."""
     out: Set[str] = set()
@@ -1129,7 +1139,7 @@ def _mutated_containers(tree: ast.Module) -> Set[str]:
                 base = base.value
             if isinstance(base, ast.Name):
                 out.add(base.id)
-        elif isinstance(node, ast.Call):
+        elif isinstance(node, ast.Call) and passed:
             for a in list(node.args) + [k.value for k in node.keywords]:
                 if isinstance(a, ast.Name):
                     out.add(a.id)  # passed to a function that may change it
