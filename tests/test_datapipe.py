@@ -137,6 +137,11 @@ CASES = [
      "../dataset/cifar100.py:13 (CIFAR100)", ("nn.AvgPool2d(4)", "nn.AvgPool2d(8)")),
     ("data_pruning_eval/models/vgg.py", "main.py", "4x3x32x32",
      "../main.py:37 (CIFAR10, RandomCrop(32, padding=4))", ("64 * 3 * 3", "64 * 4 * 4")),
+    # joint-vae's layout: the model handed to a Trainer class that keeps it in self.model;
+    # trainer.train(data_loader, epochs) -> self._train_epoch(data_loader) -> self._train_iteration(data)
+    # -> self.model(data); the loaders returned by a helper of another module
+    ("data_trainer_held/model.py", "main.py", "4x1x32x32", "dataloaders.py:13 (MNIST, Resize(32))",
+     ("nn.Linear(32 * 7 * 7, latent_dim)", "nn.Linear(32 * 8 * 8, latent_dim)")),
 ]
 
 

@@ -33,7 +33,8 @@ SAFE = ["cifar_tutorial_bug", "confirm_trains_at_import", "construct_channel_shu
 # fixed only with --unsafe-fixes: code other than a size changes (a variable, a layer class, an
 # argument added), or one of several plausible sizes is picked
 UNSAFE = ["construct_norm_partial_bug", "construct_sequential_subclass_bug", "conv3d_net_bug",
-          "keras_collapse_bug", "rule_shp003_layernorm", "rule_shp004_conv", "rule_shp007_output_padding",
+          "keras_collapse_bug", "pooled_gate_bug", "quantized_autograd_fn_bug", "rule_shp003_layernorm", "rule_shp004_conv",
+          "rule_shp007_output_padding",
           "rule_shp007_same_stride", "rule_shp008_batchnorm2d"]
 _MISSING = "the repair is a missing statement, not a size: "
 _UPSTREAM = "SHP006 has no fix: the cause is a layer upstream of the failing op, "
@@ -62,6 +63,10 @@ NO_FIX = {
     "construct_factory_sizes_bug": _UPSTREAM + "conv3x3 pads by 2",
     "construct_autograd_function_bug": _UPSTREAM + "the second branch's last conv has a 2x2 kernel",
     "residual_shrink_bug": _UPSTREAM + "conv2 has a 4x4 kernel padded by 1",
+    "global_residual_tiny_fit_bug": _UPSTREAM + "the first conv lost its padding",
+    "feature_distill_compare_bug": _UPSTREAM + "the connector conv has a 2x2 kernel",
+    "meanshift_eye_bug": "a view of a constant (the identity): the fixer repairs sizes the layers yield",
+    "view_zero_inferred_bug": "view(0, -1, 1, 1): a 0 that no size the tensor holds can replace by itself",
     "keras_unet_bug": _UPSTREAM + "the encoder's 'valid' convolutions shrink the skip",
     "seq_positional_encoding_bug": "any table of at least 80 positions works: a capacity, not one right number",
     "seq_nanogpt_overflow_bug": "block_size sizes the position table and the causal mask; any value >= 40 "

@@ -33,6 +33,8 @@ CASES = [
     ("argparse_registry", "models/generator.py", "main.py"),
     ("kwargs_factory", "resnet.py", "train.py"),
     ("driver_import", "driver.py", "driver.py"),
+    # models passed to the construction: `net.Net(vgg, decoder)` with net.py's own Sequentials
+    ("model_args", "net.py", "train.py"),
 ]
 
 
@@ -70,6 +72,21 @@ def test_found_through_a_construction_elsewhere(project, linted, script):
     if m:  # reported at the call in the linted file that leads there, naming where torch fails
         where = ((path.parent / m.group(1)).resolve(), int(m.group(2)))
     assert torch_failure(root, script) == where  # torch fails exactly there
+
+
+def test_a_function_returning_a_sequential_is_built_as_train_py_calls_it():
+    """ConvMixer is a function returning an nn.Sequential; train.py builds it with its options. The
+    classifier's size is checked at train.py's configuration, on the Linear's line (torch's traceback
+    has no frame of the model file there: the Sequential's forward is torch's own)."""
+    root = PROJECTS / "container_factory"
+    path = root / "convmixer.py"
+    got = analyze_source(path.read_text(), str(path), strict=True).findings
+    assert {(Path(f.path).resolve(), f.line, f.code) for f in got} == markers(root), [f.message for f in got]
+    (f,) = got
+    assert "ConvMixer(64, 2, kernel_size=5, patch_size=2, n_classes=10)" in f.message and "train.py:12" in f.message
+    pytest.importorskip("torch")
+    r = subprocess.run([sys.executable, "train.py"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and "mat1 and mat2 shapes cannot be multiplied (2x64 and 128x10)" in r.stderr, r.stderr
 
 
 def test_construction_is_named_in_the_message():

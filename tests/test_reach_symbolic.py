@@ -43,12 +43,18 @@ CASES = [
      [("Discriminator(32)", (2, 3, 32, 32)), ("Discriminator(64)", (1, 3, 64, 64)), ("Discriminator(7)", (2, 3, 9, 13))]),
     # the add fits only where the branch is 1x1 (W = 2), and there a later block fails: checked by
     # running the model at W = 2 (engine._settle_narrowing)
-    ("residual_shrink_bug.py", "W-1 vs W", "(they fit only for W = 2, where the model fails anyway)",
+    # (a single pixel broadcasts against anything: an add that fits only where one side is 1x1 of
+    # an image smaller than 8x8 is not a size a model is written for, tensor_ops._narrow)
+    ("residual_shrink_bug.py", "W-1 vs W", "(they fit only for W = 2, where one side is a single pixel)",
      [("PreActResNet()", (2, 3, 32, 32)), ("PreActResNet((1, 1, 1))", (1, 3, 17, 40)),
       ("PreActResNet()", (2, 3, 3, 3))]),
+    # VDSR's global residual after an unpadded conv: fits at 3x3 only, where the model runs
+    # (test_a_fit_at_a_tiny_image_only_is_reported below)
+    ("global_residual_tiny_fit_bug.py", "W-2 vs W", "(they fit only for W = 3, where one side is a single pixel)",
+     [("Net()", (2, 1, 64, 64)), ("Net(3, 8, 1)", (1, 3, 9, 17)), ("Net()", (1, 1, 4, 4)), ("Net()", (1, 1, 8, 3))]),
 ]
 CLEAN = ["construct_config_keys.py", "construct_factory_sizes.py", "unet_skip_sizes.py", "construct_size_by_use.py",
-         "gan_latent_linear.py", "construct_autograd_function.py", "residual_shrink.py"]
+         "gan_latent_linear.py", "construct_autograd_function.py", "residual_shrink.py", "global_residual_tiny_fit.py"]
 
 
 def _alone(name: str, tmp_path: Path) -> Path:
@@ -76,6 +82,8 @@ def test_reported_with_no_construction_in_sight(name, ctor, why, variants, tmp_p
     assert all(c["analysed"] for c in a.coverage), a.coverage
     if "they fit only for W = 2" in why:  # --confirm's witness starts past W = 2 only: the H
         assert f.run.lows == {"W": 3}      # narrowing settled inside the W = 2 run is that run's
+    if "they fit only for W = 3" in why:
+        assert f.run.lows == {"W": 4}
 
 
 @pytest.mark.parametrize("name", CLEAN)
@@ -120,18 +128,38 @@ class Block(nn.Module):
 """
 
 
-def test_a_size_where_the_add_fits_and_the_model_runs_keeps_it_quiet():
+def test_a_fit_at_a_tiny_image_only_is_reported():
     """The same one-pixel-short residual with nothing after it: at 2x2 torch broadcasts the 1x1
-    branch and the model runs, so no claim holds for every input size and nothing is reported."""
+    branch and the model runs, and at no other size. A 2x2 image is not one a model is written
+    for: the add is reported, naming the one size where it fits; at 8x8 and above (and at every
+    size from 3x3) torch fails on that line."""
     a = analyze_source(ONE_BLOCK, "one_block.py", strict=True)
-    assert not a.findings, [f.message for f in a.findings]
+    (f,) = a.findings
+    assert f.code == "SHP006" and "(they fit only for W = 2, where one side is a single pixel)" in f.message
+    assert f.line == 11 and f.run.lows == {"W": 3}
     torch = pytest.importorskip("torch")
     ns: dict = {}
     exec(compile(ONE_BLOCK, "one_block.py", "exec"), ns)
     block = ns["Block"]()
     assert block(torch.randn(1, 3, 2, 2)).shape == (1, 3, 2, 2)
-    with pytest.raises(RuntimeError, match="must match the size"):
-        block(torch.randn(1, 3, 3, 3))
+    for side in (3, 5, 8, 33):
+        with pytest.raises(RuntimeError, match="must match the size"):
+            block(torch.randn(1, 3, side, side))
+
+
+def test_a_fit_where_the_sides_are_equal_keeps_its_narrowing():
+    """A skip that matches its branch only at a few sizes by equality (not through a single
+    pixel) is still settled by running the model there: a map of 4 against one of 4 at H = 8
+    is a real fit, whatever the image's size."""
+    code = ONE_BLOCK.replace("kernel_size=4, padding=1", "kernel_size=1, stride=2") \
+        .replace("self.conv(x) + x", "self.conv(x) + x[:, :, ::2, ::2]")
+    a = analyze_source(code, "strided.py", strict=True)
+    assert not a.findings, [f.message for f in a.findings]
+    torch = pytest.importorskip("torch")
+    ns: dict = {}
+    exec(compile(code, "strided.py", "exec"), ns)
+    for side in (2, 7, 8, 31):
+        ns["Block"]()(torch.randn(1, 3, side, side))
 
 
 PADDED_FIRST = """
