@@ -1089,7 +1089,52 @@ def _rewraps(file: _File, value: Optional[ast.expr], var: str, self_attr: bool =
     if self_attr:
         return isinstance(inner, ast.Attribute) and inner.attr == var and isinstance(inner.value, ast.Name) and \
             inner.value.id == "self"
+    if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name):
+        return _held_by(file, inner, var)
     return isinstance(inner, ast.Name) and inner.id == var
+
+
+def _holder(file: _File, call: ast.Call, var: str,
+            ctx: Optional[Ctx] = None) -> Optional[Tuple[ast.ClassDef, _File, str, ast.FunctionDef, Dict]]:
+    """``Trainer(model, ...)`` / ``Mask(net)``: a class of the project whose ``__init__`` keeps the
+    model named ``var`` in ``self.ATTR`` (that attribute's only store in the class): (the class, its
+    file, ATTR, its ``__init__``, whose parameters bound to the call's arguments (evaluated in
+    ``ctx``)), else None."""
+    ctx = ctx or Ctx(file)
+    got = _function(call.func, ctx, ast.ClassDef)
+    if got is None:
+        return None
+    cls: ast.ClassDef = got[0]
+    home = got[1]
+    init = _method(cls, "__init__")
+    params = _bind_method(init, call, ctx, Ctx(home)) if init is not None else None
+    if init is None or params is None:
+        return None
+    passed = [p for p, (a, _) in params.items() if isinstance(a, ast.Name) and a.id == var]
+    if len(passed) != 1:
+        return None
+    kept = [t.attr for st in init.body if isinstance(st, ast.Assign) and isinstance(st.value, ast.Name) and
+            st.value.id == passed[0] for t in st.targets
+            if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"]
+    if len(kept) != 1 or _rebound(home, init, passed[0]):
+        return None
+    stores = _self_stores(cls, kept[0], home.fe.parents)
+    if len(stores) != 1 or stores[0] is None or _self_class(home.fe, stores[0]) is not cls:
+        return None
+    return cls, home, kept[0], init, params
+
+
+def _held_by(file: _File, node: ast.Attribute, var: str) -> bool:
+    """``net = m.model`` after ``m = Mask(net)`` (soft-filter-pruning): the holder's attribute is
+    the model it was given, when the holder name is bound once in the scope, to that construction."""
+    fe = file.fe
+    scope = fe._scope(node)
+    h = node.value.id  # type: ignore[attr-defined]
+    binds = [b for b in ast.walk(scope) if fe._scope(b) is scope and _direct_binds(b, h)]
+    if len(binds) != 1 or not (isinstance(binds[0], ast.Assign) and isinstance(binds[0].value, ast.Call)):
+        return False
+    held = _holder(file, binds[0].value, var)
+    return held is not None and held[2] == node.attr
 
 
 def _model_calls(ctx: Ctx, scope: ast.AST, var: str, depth: int, glob: bool) -> Iterator[Tuple[ast.Call, Ctx]]:
@@ -1152,31 +1197,13 @@ def _held_model_calls(ctx: Ctx, scope: ast.AST, n: ast.Call, var: str, depth: in
     values: the instance's construction arguments for what ``__init__`` stores."""
     if depth >= MAX_DEPTH:
         return
-    got = _function(n.func, ctx, ast.ClassDef)
-    if got is None:
-        return
-    cls: ast.ClassDef = got[0]
-    home = got[1]
-    init = _method(cls, "__init__")
     parent = ctx.fe.parents.get(id(n))
-    if init is None or not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and
-                            isinstance(parent.targets[0], ast.Name)):
+    if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
         return
-    params = _bind_method(init, n, ctx, Ctx(home))
-    if params is None:
+    held = _holder(ctx.file, n, var, ctx)
+    if held is None:
         return
-    passed = [p for p, (a, _) in params.items() if isinstance(a, ast.Name) and a.id == var]
-    if len(passed) != 1:
-        return
-    kept = [t.attr for st in init.body if isinstance(st, ast.Assign) and isinstance(st.value, ast.Name) and
-            st.value.id == passed[0] for t in st.targets
-            if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"]
-    if len(kept) != 1 or _rebound(home, init, passed[0]):
-        return
-    attr = kept[0]
-    stores = _self_stores(cls, attr, home.fe.parents)
-    if len(stores) != 1 or stores[0] is None or _self_class(home.fe, stores[0]) is not cls:
-        return
+    cls, home, attr, init, params = held
     inst = parent.targets[0].id
     fe = ctx.fe
     if sum(1 for b in ast.walk(scope) if fe._scope(b) is scope and _direct_binds(b, inst)) != 1:

@@ -473,7 +473,9 @@ def _conditions(fe: _FileEval, node: ast.AST, scope: ast.AST) -> List[Tuple[ast.
 
 
 def _runs(conds, ctx: Ctx) -> bool:
-    return all((_is_main(t) or bool(_decide(t, ctx))) == want for t, want in conds)
+    # outermost test first: `if args.resume: if os.path.isfile(args.resume): ...` is decided by
+    # the option before the inner test, which only a run knows, is read
+    return all((_is_main(t) or bool(_decide(t, ctx))) == want for t, want in reversed(conds))
 
 
 def _function(func: ast.expr, ctx: Ctx, kind: type = ast.FunctionDef) -> Optional[Tuple[Any, _File]]:

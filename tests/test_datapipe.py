@@ -142,6 +142,11 @@ CASES = [
     # -> self.model(data); the loaders returned by a helper of another module
     ("data_trainer_held/model.py", "main.py", "4x1x32x32", "dataloaders.py:13 (MNIST, Resize(32))",
      ("nn.Linear(32 * 7 * 7, latent_dim)", "nn.Linear(32 * 8 * 8, latent_dim)")),
+    # soft-filter-pruning's layout: `m = Mask(net)` keeps the model in self.model, `net = m.model`
+    # takes it back; `if args.resume: if os.path.isfile(args.resume): net = checkpoint[...]` is
+    # decided by the option (off), before the test only a run knows
+    ("data_pruning_mask/model.py", "main.py", "4x3x32x32", "main.py:51 (CIFAR10)",
+     ("32 * 7 * 7", "32 * 8 * 8")),
 ]
 
 

@@ -203,3 +203,42 @@ def test_a_padding_or_activation_first_lets_the_next_layer_tell_the_input(norm, 
                 model(torch.randn(*shape))
         else:
             model(torch.randn(*shape))
+
+
+POOL_THEN = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Gate(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = LAYER
+
+    def forward(self, x):
+        return self.conv(POOL)
+"""
+
+
+@pytest.mark.parametrize("layer,pool,found", [
+    ("nn.Conv2d(64, 16, 3)", "F.adaptive_avg_pool2d(x, 1)", "SHP004"),
+    ("nn.Conv2d(64, 16, 1)", "F.adaptive_avg_pool2d(x, 1)", None),
+    ("nn.Conv2d(64, 16, 3)", "F.max_pool2d(x, 2)", None),
+    # a 2-D pool before a Conv1d: the input's rank is not the conv's, nothing is derived
+    ("nn.Conv1d(64, 16, 3)", "F.adaptive_avg_pool2d(x, 1)", None),
+])
+def test_a_pool_first_lets_the_layer_after_it_tell_the_input(layer, pool, found):
+    """A block whose first op is a pooling: the batch and channels are the next layer's, the
+    spatial sizes symbols. A 3x3 conv on the 1x1 pooled map fails for every input (torch agrees at
+    16x16 and 40x24); after a max-pool by 2 it fits from 6x6 on, so nothing is said."""
+    code = POOL_THEN.replace("LAYER", layer).replace("POOL", pool)
+    a = analyze_source(code, "gate.py", strict=True)
+    assert [f.code for f in a.findings] == ([found] if found else []), [f.message for f in a.findings]
+    if found:
+        assert "for input Nx64xHxW" in a.findings[0].message
+        torch = pytest.importorskip("torch")
+        ns: dict = {}
+        exec(compile(code, "gate.py", "exec"), ns)
+        for shape in ((2, 64, 16, 16), (1, 64, 40, 24)):
+            with pytest.raises(RuntimeError, match="Kernel size can't be greater"):
+                ns["Gate"]()(torch.randn(*shape))
