@@ -143,6 +143,12 @@ def _analyse(code: str, path: str, opts: CheckOptions, mapper):
         if got is None:  # Python accepts it, libcst does not (one of its limits): not the user's error
             raise TooDeep(f"libcst cannot parse it: {e.message}") from None
         return None, got, classes
+    if opts.want_classes:
+        # a function of the file returning an nn.Sequential (ConvMixer) takes --input-shape by its name
+        for r in analysis.runs:
+            func = r.ctor.func if r.cls is None and isinstance(r.ctor, cst.Call) else None
+            if isinstance(func, cst.Name) and getattr(r.root, "kind", None) == "sequential":
+                classes.setdefault(func.value, 1)
     return analysis, None, classes
 
 

@@ -84,6 +84,9 @@ def test_a_function_returning_a_sequential_is_built_as_train_py_calls_it():
     assert {(Path(f.path).resolve(), f.line, f.code) for f in got} == markers(root), [f.message for f in got]
     (f,) = got
     assert "ConvMixer(64, 2, kernel_size=5, patch_size=2, n_classes=10)" in f.message and "train.py:12" in f.message
+    # its input shape is declared by the function's name, as for a class
+    r = _cli("check", "--no-cache", "--input-shape", "ConvMixer=2,3,32,32", str(path))
+    assert r.returncode == 1 and ":32:" in r.stdout and "for input 2x3x32x32" in r.stdout, r.stdout + r.stderr
     pytest.importorskip("torch")
     r = subprocess.run([sys.executable, "train.py"], cwd=root, capture_output=True, text=True, timeout=300)
     assert r.returncode != 0 and "mat1 and mat2 shapes cannot be multiplied (2x64 and 128x10)" in r.stderr, r.stderr
