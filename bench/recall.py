@@ -227,6 +227,32 @@ def child(spec):
     os.chdir(spec["root"])
     res = {"crash": False}
     phase = "import"
+    # A failure inside torch's own forward of a layer the file builds (an nn.Sequential's Linear:
+    # no frame of the file in the traceback) is on the line that built that layer: each module
+    # notes the innermost line of the file that constructed it, and the modules whose forward is
+    # running are kept on a stack (the innermost one left on it when the exception escapes failed).
+    target_file = os.path.realpath(spec["file"])
+    running: list = []
+    torch_init = torch.nn.Module.__init__
+
+    def noting_init(self, *a, **k):
+        torch_init(self, *a, **k)
+        if "_recall_line" not in self.__dict__:
+            for fr in reversed(traceback.extract_stack()[:-1]):
+                if os.path.realpath(fr.filename) == target_file:
+                    object.__setattr__(self, "_recall_line", fr.lineno)
+                    break
+
+    torch.nn.Module.__init__ = noting_init
+    def entered(m, a):
+        running.append(m)  # (a hook returning a value would replace the input)
+
+    def left(m, a, o):
+        if running:
+            running.pop()  # (... or the output)
+
+    torch.nn.modules.module.register_module_forward_pre_hook(entered)
+    torch.nn.modules.module.register_module_forward_hook(left)
     try:
         torch.manual_seed(0)
         if spec.get("main"):  # the file run as a script: its own self-test under __main__
@@ -267,6 +293,9 @@ def child(spec):
         for fr in traceback.extract_tb(e.__traceback__):
             if os.path.realpath(fr.filename) == target:
                 line = fr.lineno
+        if line is None and phase == "forward" and running:
+            line = running[-1].__dict__.get("_recall_line")
+            res["layer_line"] = True  # the line that built the failing layer
         res["line"] = line
     return res
 
@@ -505,8 +534,9 @@ def run(args) -> int:
 
     def torch_job(job):
         e, m, key = job
-        if key in cache:
-            return
+        old = cache.get(key)
+        if old is not None and not (old.get("crash") and old.get("line") is None and old.get("phase") == "forward"):
+            return  # (a forward failure without a line is from before layer lines were noted: run again)
         try:
             w = workers.get_nowait()
         except queue.Empty:
@@ -520,7 +550,8 @@ def run(args) -> int:
             shutil.rmtree(dst, ignore_errors=True)
             workers.put(w)
 
-    todo = [j for j in jobs if j[2] not in cache]
+    todo = [j for j in jobs if j[2] not in cache or
+            cache[j[2]].get("crash") and cache[j[2]].get("line") is None and cache[j[2]].get("phase") == "forward"]
     print(f"torch: {len(todo)} of {len(jobs)} runs not cached", file=sys.stderr)
     done = 0
     with ThreadPoolExecutor(args.jobs) as ex:
@@ -547,6 +578,12 @@ def run(args) -> int:
             print(f"BROKEN clean: {e['repo']}/{e['path']}: {clean}", file=sys.stderr)
             continue
         cls = clean["cls"]
+        callee = re.match(r"([A-Za-z_]\w*)\(", e["construct"])
+        if not re.search(rf"^\s*class {re.escape(cls)}\b", code, re.M) and callee and \
+                re.search(rf"^def {re.escape(callee.group(1))}\(", code, re.M):
+            # a function of the file returning a torch container (ConvMixer's nn.Sequential): the
+            # input shape is declared for the function, as a user names it
+            cls = callee.group(1)
         root, f, dst = _stage(src, e, code, "clean")
         lint = lint_three_ways(root, e, f, cls)
         rec["fp"] = {w: classify(v, f, None)["other"] for w, v in lint.items()}
