@@ -569,12 +569,19 @@ def _went_past(src, node, run: Run) -> bool:
 def _invented_misfits(runs: List[Run]) -> None:
     """A declared input given to a construction nobody wrote (``VQ_CVAE(d=d)`` for any d, its
     ``num_channels=3`` a default the project's scripts override): a channel count the first layer
-    takes is the invented construction's guess, not the declared input's mistake."""
+    takes is the invented construction's guess, not the declared input's mistake. The first layer:
+    the one the input's probe met, or else the first layer the forward called (SAGAN's generator
+    reshapes its noise `z.view(N, z_dim, 1, 1)` before its first ConvTranspose2d, whose
+    `z_dim=100` default the training script replaces by 128)."""
     for r in runs:
-        if r.input_origin == "option" and r.ctor_kwargs is not None and r.first_layers:
-            r.facts = [f for f in r.facts if not (f.kind == "violation" and f.module is not None and
-                                                  id(f.module) in r.first_layers and
-                                                  type(f.payload).__name__ == "Channels")]
+        if r.input_origin != "option" or r.ctor_kwargs is None:
+            continue
+        first = set(r.first_layers)
+        called = next((c.module for c in r.calls if c.module is not None and c.module.kind == "layer"), None)
+        if called is not None:
+            first.add(id(called))
+        r.facts = [f for f in r.facts if not (f.kind == "violation" and f.module is not None and
+                                              id(f.module) in first and type(f.payload).__name__ == "Channels")]
 
 
 def _execute_all(src, runs, strict, project, exploratory: bool = False) -> None:

@@ -1885,3 +1885,39 @@ def test_a_model_argument_is_code_the_model_file_reads_the_same(tmp_path):
     assert a.findings == [], [x.message for x in a.findings]
     rc, err, _ = _torch_run(root, "train.py")
     assert rc == 0, err
+
+
+SAGAN_G = '''
+import torch.nn as nn
+
+
+class Generator(nn.Module):
+    def __init__(self, batch_size, image_size=64, z_dim=100, conv_dim=64):
+        super(Generator, self).__init__()
+        self.l1 = nn.Sequential(nn.ConvTranspose2d(z_dim, conv_dim * 8, 4), nn.BatchNorm2d(conv_dim * 8), nn.ReLU())
+        self.l2 = nn.Sequential(nn.ConvTranspose2d(conv_dim * 8, conv_dim * 4, 4, 2, 1), nn.ReLU())
+
+    def forward(self, z):
+        z = z.view(z.size(0), z.size(1), 1, 1)
+        return self.l2(self.l1(z))
+'''
+
+
+def test_an_invented_construction_is_not_blamed_when_a_reshape_comes_first(tmp_path):
+    """SAGAN's generator: nobody in sight builds Generator(batch_size, ...) (trainer.py does, from
+    its own attributes), so it is built for any batch_size with z_dim=100, a default the project's
+    parameter.py replaces by 128. The noise is reshaped before the first layer (`z.view(N, z_dim, 1,
+    1)`), which the input's probe does not see through; the first layer the forward calls is still
+    that construction's guess: a declared 2x128 noise says nothing of it. torch runs 2x128 through
+    Generator(2, z_dim=128)."""
+    torch = pytest.importorskip("torch")
+    from shapelint.options import input_shapes
+
+    f = tmp_path / "sagan_models.py"
+    f.write_text(SAGAN_G)
+    a = _lint(f, input_shapes(["Generator=2,128"]))
+    assert a.findings == [], [x.message for x in a.findings]
+    assert any(r.input_origin == "option" and r.ctor_kwargs is not None for r in a.runs)
+    ns: dict = {}
+    exec(compile(SAGAN_G, str(f), "exec"), ns)
+    assert tuple(ns["Generator"](2, z_dim=128)(torch.randn(2, 128)).shape) == (2, 256, 8, 8)
