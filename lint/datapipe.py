@@ -1137,16 +1137,22 @@ def _held_by(file: _File, node: ast.Attribute, var: str) -> bool:
     return held is not None and held[2] == node.attr
 
 
+def _own_calls(fe: _FileEval, scope: ast.AST) -> Iterator[Tuple[ast.Call, ast.expr]]:
+    """The calls ``scope`` itself makes (not its nested functions'), each with what it calls, a
+    ``.forward`` looked through (``model.forward(x)`` calls the model)."""
+    for n in ast.walk(scope):
+        if isinstance(n, ast.Call) and fe._scope(n) is scope:
+            f = n.func
+            if isinstance(f, ast.Attribute) and f.attr == "forward":
+                f = f.value
+            yield n, f
+
+
 def _model_calls(ctx: Ctx, scope: ast.AST, var: str, depth: int, glob: bool) -> Iterator[Tuple[ast.Call, Ctx]]:
     """The calls of the model named ``var`` in ``scope`` and in the functions of the file it is
     passed to (or, a module global, that are called from there), with their parameters' values."""
     fe = ctx.fe
-    for n in ast.walk(scope):
-        if not isinstance(n, ast.Call) or fe._scope(n) is not scope:
-            continue
-        f = n.func
-        if isinstance(f, ast.Attribute) and f.attr == "forward":
-            f = f.value
+    for n, f in _own_calls(fe, scope):
         if isinstance(f, ast.Name) and f.id == var:
             yield n, ctx
             continue
@@ -1224,12 +1230,7 @@ def _self_model_calls(ctx: Ctx, cls: ast.ClassDef, fn: ast.FunctionDef, attr: st
     """In a method of ``cls``: the calls of ``self.ATTR`` (the model), and those of the methods it
     calls on ``self``."""
     fe = ctx.fe
-    for n in ast.walk(fn):
-        if not isinstance(n, ast.Call) or fe._scope(n) is not fn:
-            continue
-        f = n.func
-        if isinstance(f, ast.Attribute) and f.attr == "forward":
-            f = f.value
+    for n, f in _own_calls(fe, fn):
         if isinstance(f, ast.Attribute) and f.attr == attr and isinstance(f.value, ast.Name) and f.value.id == "self":
             yield n, ctx
             continue
