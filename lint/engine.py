@@ -517,8 +517,9 @@ def _sized_for_another_input(r: Run) -> bool:
     """A construction that states the image it is built for, and states another than the declared
     input: joint-vae's main.py builds ``VAE(img_size=(1, 32, 32), ...)`` for MNIST; a declared
     3x64x64 input is for another configuration of VAE (CelebA's), not a bug of this one. An
-    argument naming a size (``img_size``, ``input_size``, ``image_shape``...) that is a literal
-    tuple of ints as long as the declared input's (C, H, W) or (H, W), and differs from it."""
+    argument naming the input's size (``img_size``, ``input_size``, ``image_shape``, ``input_dim``;
+    not ``hidden_dims=[32, 64, 128]``) that is a literal tuple of ints as long as the declared
+    input's (C, H, W) or (H, W), and differs from it."""
     call = r.ctor
     declared = r.inputs[0] if r.inputs and len(r.inputs) == 1 else None
     if not isinstance(call, cst.Call) or not isinstance(declared, tuple) or \
@@ -526,7 +527,8 @@ def _sized_for_another_input(r: Run) -> bool:
         return False
     for a in call.args:
         kw = a.keyword.value.lower() if a.keyword is not None else ""
-        if not ("size" in kw or "shape" in kw or "dim" in kw) or not isinstance(a.value, (cst.Tuple, cst.List)):
+        if not any(w in kw for w in ("img", "image", "input")) or not any(w in kw for w in ("size", "shape", "dim")) \
+                or not isinstance(a.value, (cst.Tuple, cst.List)):
             continue
         vals = [e.value for e in a.value.elements]
         if not vals or not all(isinstance(v, cst.Integer) for v in vals):

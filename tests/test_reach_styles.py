@@ -1921,3 +1921,31 @@ def test_an_invented_construction_is_not_blamed_when_a_reshape_comes_first(tmp_p
     ns: dict = {}
     exec(compile(SAGAN_G, str(f), "exec"), ns)
     assert tuple(ns["Generator"](2, z_dim=128)(torch.randn(2, 128)).shape) == (2, 256, 8, 8)
+
+
+HIDDEN_VAE_MAIN = '''
+import torch
+from vae import VAE
+
+model = VAE(img_size=(1, 32, 32), latent_spec={'cont': 10, 'disc': [10]}, hidden_dims=[16, 32, 64])
+model(torch.randn(2, 1, 32, 32))
+'''
+
+
+def test_a_list_of_hidden_sizes_is_not_an_image_size(tmp_path):
+    """`hidden_dims=[16, 32, 64]` is as long as a (C, H, W) input and differs from the declared
+    one, but it names no input: the construction still takes the declared 1x32x32 (the one its
+    img_size names), and a head one wider than the hidden layer gives is reported there."""
+    from shapelint.options import input_shapes
+
+    code = SIZED_VAE.replace("LATENT", "self.latent_dim").replace(
+        "def __init__(self, img_size, latent_spec, hidden_dim=64):",
+        "def __init__(self, img_size, latent_spec, hidden_dim=64, hidden_dims=None):").replace(
+        "self.to_latent = nn.Linear(hidden_dim, self.latent_dim)", "self.to_latent = nn.Linear(hidden_dim + 1, self.latent_dim)")
+    f = tmp_path / "vae.py"
+    f.write_text(code)
+    (tmp_path / "main.py").write_text(HIDDEN_VAE_MAIN)
+    a = _lint(f, input_shapes(["VAE=2,1,32,32"]))
+    assert [x.line for x in a.findings] == [_line_of(f, "return self.to_latent(hidden)")], [x.message for x in a.findings]
+    rc, err, where = _torch_run(tmp_path, "main.py")
+    assert rc != 0 and where == (f.resolve(), _line_of(f, "return self.to_latent(hidden)")), err
