@@ -147,19 +147,40 @@ def test_a_fit_at_a_tiny_image_only_is_reported():
             block(torch.randn(1, 3, side, side))
 
 
+EQUAL_FIT = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, kernel_size=3)
+
+    def forward(self, x):
+        return self.conv(x) + F.max_pool2d(F.pad(x, (1, 1, 1, 1)), 2)
+"""
+
+
 def test_a_fit_where_the_sides_are_equal_keeps_its_narrowing():
-    """A skip that matches its branch only at a few sizes by equality (not through a single
-    pixel) is still settled by running the model there: a map of 4 against one of 4 at H = 8
-    is a real fit, whatever the image's size."""
-    code = ONE_BLOCK.replace("kernel_size=4, padding=1", "kernel_size=1, stride=2") \
-        .replace("self.conv(x) + x", "self.conv(x) + x[:, :, ::2, ::2]")
-    a = analyze_source(code, "strided.py", strict=True)
+    """H-2 against (H+2)//2 fits at H = 3 (a single pixel: not counted) and at H = 5 and 6, where
+    the two sides are equal: small sizes, but real fits. The model is run there, runs, and nothing
+    is reported (were every size below 8 dropped, the add would be). torch agrees: it runs at 3, 5
+    and 6 and fails at 4 and from 7 on."""
+    from shapelint.frameworks.torch.tensor_ops import MIN_BROADCAST_IMAGE
+
+    assert 6 < MIN_BROADCAST_IMAGE
+    a = analyze_source(EQUAL_FIT, "equal_fit.py", strict=True)
     assert not a.findings, [f.message for f in a.findings]
     torch = pytest.importorskip("torch")
     ns: dict = {}
-    exec(compile(code, "strided.py", "exec"), ns)
-    for side in (2, 7, 8, 31):
-        ns["Block"]()(torch.randn(1, 3, side, side))
+    exec(compile(EQUAL_FIT, "equal_fit.py", "exec"), ns)
+    block = ns["Block"]()
+    for side in (3, 5, 6):
+        block(torch.randn(1, 3, side, side))
+    for side in (4, 7, 12):
+        with pytest.raises(RuntimeError, match="must match the size"):
+            block(torch.randn(1, 3, side, side))
 
 
 PADDED_FIRST = """
