@@ -170,6 +170,113 @@ class Resolver:
                     n.func.attr == "add_argument" and isinstance(n.func.value, ast.Name) and n.func.value.id == name]
         return None
 
+    # -- (1c) `load(args.model)` for `def load(model_name): net = models[model_name]()`
+    def _calls_of(self, fn: ast.FunctionDef, path: str):
+        """(file, tree, call) for each call of ``fn`` (a module-level function of ``path``) in the
+        files of the project that import it, or in ``path`` itself; calls spreading ``*args`` or
+        ``**kwargs`` are left out."""
+        home = os.path.abspath(path)
+        files = list(self.files)
+        if home not in {os.path.abspath(f) for f in files}:
+            files.append(path)
+        for p in files:
+            got = self.read(p)
+            if got is None or fn.name + "(" not in got[0]:
+                continue
+            tree = got[1]
+            same = os.path.abspath(p) == home
+            for call in ast.walk(tree):
+                if not isinstance(call, ast.Call) or _callee(call) != fn.name:
+                    continue
+                f = call.func
+                if isinstance(f, ast.Name):
+                    where = _function_home(fn.name, tree, p, self.root)
+                    if not (same and where is not None and where[0] == p or
+                            where is not None and os.path.abspath(where[0]) == home and where[1] == fn.name):
+                        continue
+                elif not (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and
+                          self._module_file(imports_module(tree, f.value.id), p) == home):
+                    continue
+                if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+                    continue
+                yield p, tree, call
+
+    @staticmethod
+    def _argument(fn: ast.FunctionDef, call: ast.Call, pname: str) -> Optional[ast.expr]:
+        params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+        index = params.index(pname)
+        return call.args[index] if index < len(call.args) else \
+            next((k.value for k in call.keywords if k.arg == pname), None)
+
+    def param_values(self, fn: ast.FunctionDef, pname: str, path: str) -> Optional[List[Tuple[Optional[str], Any, Any]]]:
+        """What the calls of ``fn`` pass as its parameter ``pname``: a string literal as (None,
+        value, None); an option ``args.model`` of the caller's argparse namespace as ('model', its
+        default, its literal choices or None). Other arguments are left out."""
+        params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+        if pname not in params or fn.args.vararg:
+            return None
+        out: List[Tuple[Optional[str], Any, Any]] = []
+        for p, tree, call in self._calls_of(fn, path):
+            arg = self._argument(fn, call, pname)
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                out.append((None, arg.value, None))
+            elif isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name):
+                fe = self._eval(p, tree)
+                ns = fe.namespace_defaults(arg.value.id, fe._scope(call))
+                if ns is not None and arg.attr in ns:
+                    out.append((arg.attr, ns[arg.attr], fe.choices.get(arg.attr)))
+        return out or None
+
+    def param_value(self, fn: ast.FunctionDef, pname: str, path: str) -> Any:
+        """The one value every call of ``fn`` in the project passes as ``pname`` (``create_model(...,
+        in_channels=1)``), each evaluated in its own file under the current option world; a number,
+        string, boolean, None or a tuple/list of them. LookupError when there is no call, a call
+        whose value is unknown, or calls that disagree."""
+        params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+        if pname not in params or fn.args.vararg or fn.args.kwarg:
+            raise LookupError(pname)
+        key = ("value", os.path.abspath(path), fn.name, pname)
+        if key in self.busy:
+            raise LookupError(pname)
+        self.busy.add(key)
+        try:
+            seen: List[Any] = []
+            for p, tree, call in self._calls_of(fn, path):
+                arg = self._argument(fn, call, pname)
+                if arg is None:
+                    raise LookupError(pname)  # its default: left to the function's own reading
+                fe = self._eval(p, tree)
+                known, v = fe.try_value(arg, fe._scope(call))
+                if not known or not _plain(v):
+                    raise LookupError(pname)
+                seen.append(v)
+                if len(seen) > 8:
+                    raise LookupError(pname)
+            if not seen or any(type(v) is not type(seen[0]) or v != seen[0] for v in seen):
+                raise LookupError(pname)
+            return seen[0]
+        finally:
+            self.busy.discard(key)
+
+    def _eval(self, path: str, tree: ast.Module) -> Any:
+        memo = self.__dict__.setdefault("_evals", {})
+        key = os.path.abspath(path)
+        if key not in memo:
+            memo[key] = self.make_eval(tree, path)
+        return memo[key]
+
+    def _module_file(self, module: Optional[str], path: str) -> Optional[str]:
+        """The file of the project module ``module`` imported in ``path``: beside the script
+        first (its folder is on sys.path), then under the root."""
+        if not module:
+            return None
+        for base in (os.path.dirname(path), self.root):
+            stem = os.path.join(base, *module.split("."))
+            for cand in (stem + ".py", os.path.join(stem, "__init__.py")):
+                if os.path.isfile(cand):
+                    return os.path.abspath(cand)
+        return None
+
     # -- (2) a function's namespace parameter
     def param_defaults(self, fn: ast.FunctionDef, pname: str, path: str,
                        owner: Optional[str] = None) -> Optional[Defaults]:
@@ -347,6 +454,12 @@ def _read_only(call: ast.Call, parents: Dict[int, ast.AST]) -> bool:
         name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
         return bool(_READERS.search(name))
     return False
+
+
+def _plain(v: Any) -> bool:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return True
+    return isinstance(v, (tuple, list)) and len(v) <= 64 and all(_plain(x) for x in v)
 
 
 def _callee(call: ast.Call) -> Optional[str]:

@@ -229,46 +229,86 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
                     continue  # another package's `models.__dict__` (models.cifar vs models/imagenet/), or a
                     # call the factory's signature refuses
                 scope = fe._scope(node)
-                worlds = [(w, "") for w in [{}] + option_worlds(fe, node)] + commands
-                for world, documented_line in worlds:
-                    staticeval.WORLD = world
-                    if documented_line:
-                        staticeval.TYPED_WORLD = set(world)
-                    try:
-                        reached = _reached(fe, node, scope)
-                        if documented_line and not reached:
-                            continue  # a branch this command line decides against
-                        built = _built(fe, node, name, scope, text, path, root, here, files, factory_files)
-                    finally:
-                        staticeval.WORLD = {}
-                        staticeval.TYPED_WORLD = set()
-                    if built is None:
-                        continue
-                    text_, from_options, fed, factory_files, used = built
-                    if world and not fed and not documented_line:
-                        continue  # a command line's construction counts when that run feeds it data
-                    for inputs, origin in fed or [(None, None)]:
-                        c = Construction(
-                            name, text_, f"{where_base}:{node.lineno}", inputs, from_options, input_from=origin,
-                            options=_world_text(fe, used) + (f" ({documented_line})" if documented_line else ""),
-                            documented=bool(documented_line),
-                            default_run=not world and reached and not _world_text(fe, used))
-                        if (name, text_, inputs) in seen:
-                            # the option value tried alone, then a documented line giving the same:
-                            # the line's construction is kept (its message names the line)
-                            if documented_line:
-                                olds = out.get(name, [])
-                                for i, o in enumerate(olds):
-                                    if (o.text, o.inputs) == (text_, inputs) and not o.documented and \
-                                            not o.default_run and o.where == c.where:
-                                        olds[i] = c
-                            continue
-                        if len(out.get(name, ())) >= MAX_CONSTRUCTIONS:
-                            continue
-                        seen.add((name, text_, inputs))
-                        out.setdefault(name, []).append(c)
+                callers = _callers(fe, scope, path, resolver)
+                for caller in callers:
+                    factory_files = _in_caller(fe, scope, caller, len(callers) > 1, factory_files, where_base, node,
+                                               out, seen, name, text, path, root, here, files, commands)
     _own_file(model_path, root, here, names, stem, model_dirs, out)
     return out
+
+
+MAX_CALLERS = 4  # calls of a factory function followed one by one (_callers)
+
+
+def _callers(fe: _FileEval, scope, path: str, resolver: Resolver) -> List[Optional[Tuple[str, ast.Module, ast.Call]]]:
+    """The calls of the module-level function holding a construction (``def create_model(name,
+    num_classes, in_channels)``) that pass it a parameter the construction reads, each followed on
+    its own: train_cifar10.py's ``in_channels=3`` and train_speech_commands.py's ``1`` are two
+    configurations. [None]: the construction alone (no such function, or no call found)."""
+    if not (isinstance(scope, ast.FunctionDef) and scope in fe.tree.body and
+            (scope.args.args or scope.args.posonlyargs)):
+        return [None]
+    calls = [c for c in resolver._calls_of(scope, path)
+             if not any(n is c[2] for n in ast.walk(scope))][:MAX_CALLERS]  # not its own recursion
+    return list(calls) or [None]  # type: ignore[arg-type]
+
+
+def _in_caller(fe: _FileEval, scope, caller, named: bool, factory_files, where_base: str, node: ast.Call,
+               out: Dict[str, List[Construction]], seen: Set[Tuple[str, str, str]], name: str, text: str,
+               path: str, root: str, here: str, files: List[str], commands) -> Optional[List[str]]:
+    """The constructions of ``node`` under each option world, for one call of its function
+    (``caller``: (file, tree, call), or None; ``named``: the call is one of several, named in
+    the construction's place). Returns the factory files for the next construction."""
+    where = f"{where_base}:{node.lineno}"
+    outer_files = factory_files
+    if caller is not None:
+        cpath, ctree, ccall = caller
+        staticeval.CALLERS[id(scope)] = (fe.resolver._eval(cpath, ctree), ccall)  # type: ignore[union-attr]
+        factory_files = [os.path.abspath(cpath)]  # what that script feeds the model it gets
+        if named:
+            where = f"{where} called from {os.path.relpath(cpath, here)}:{ccall.lineno}"
+    try:
+        worlds = [(w, "") for w in [{}] + option_worlds(fe, node)] + commands
+        for world, documented_line in worlds:
+            staticeval.WORLD = world
+            if documented_line:
+                staticeval.TYPED_WORLD = set(world)
+            try:
+                reached = _reached(fe, node, scope)
+                if documented_line and not reached:
+                    continue  # a branch this command line decides against
+                built = _built(fe, node, name, scope, text, path, root, here, files, factory_files)
+            finally:
+                staticeval.WORLD = {}
+                staticeval.TYPED_WORLD = set()
+            if built is None:
+                continue
+            text_, from_options, fed, factory_files, used = built
+            if world and not fed and not documented_line:
+                continue  # a command line's construction counts when that run feeds it data
+            for inputs, origin in fed or [(None, None)]:
+                c = Construction(
+                    name, text_, where, inputs, from_options, input_from=origin,
+                    options=_world_text(fe, used) + (f" ({documented_line})" if documented_line else ""),
+                    documented=bool(documented_line),
+                    default_run=not world and reached and not _world_text(fe, used))
+                if (name, text_, inputs) in seen:
+                    # the option value tried alone, then a documented line giving the same:
+                    # the line's construction is kept (its message names the line)
+                    if documented_line:
+                        olds = out.get(name, [])
+                        for i, o in enumerate(olds):
+                            if (o.text, o.inputs) == (text_, inputs) and not o.documented and \
+                                    not o.default_run and o.where == c.where:
+                                olds[i] = c
+                    continue
+                if len(out.get(name, ())) >= MAX_CONSTRUCTIONS:
+                    continue
+                seen.add((name, text_, inputs))
+                out.setdefault(name, []).append(c)
+    finally:
+        staticeval.CALLERS.pop(id(scope), None)
+    return outer_files if caller is not None else factory_files
 
 
 def _command_worlds(tree: ast.Module, lines: List[Tuple[List[str], str]],
@@ -699,6 +739,9 @@ def _selected(f, fe: _FileEval, name: str) -> Dict[str, Any]:
     for n, k, _v in _class_table(fe, f):
         if n == name and isinstance(f, ast.Subscript) and isinstance(f.slice, ast.Attribute):
             return {f.slice.attr: k}  # the first key naming the class (one world per class)
+        if n == name and isinstance(f, ast.Subscript) and isinstance(f.slice, ast.Name):
+            # `models[model_name]()` in `def load(model_name)`, called `load(args.model)`
+            return fe.__dict__.get("_param_worlds", {}).get((id(f), k), {})
     return {}
 
 
@@ -707,8 +750,9 @@ def _class_table(fe: _FileEval, f) -> List[Tuple[str, str, ast.expr]]:
     dict literal of the file, bound once and never changed, with string keys, indexed by an option
     (``args.arch``, absl's ``FLAGS.arch``): (class name, key, value) for each key the option accepts
     (its default, its literal choices; any when it has none, as absl's ``enum_values=NETS.keys()``)."""
-    if not (isinstance(f, ast.Subscript) and isinstance(f.value, ast.Name) and isinstance(f.slice, ast.Attribute)
-            and isinstance(f.slice.value, ast.Name) and f.slice.value.id in fe.namespaces):
+    if not (isinstance(f, ast.Subscript) and isinstance(f.value, ast.Name) and (
+            isinstance(f.slice, ast.Attribute) and isinstance(f.slice.value, ast.Name) and
+            f.slice.value.id in fe.namespaces or _key_param(fe, f) is not None)):
         return []
     table = f.value.id
     bound = fe.assigns.get(id(fe.tree), {}).get(table, [])
@@ -725,19 +769,47 @@ def _class_table(fe: _FileEval, f) -> List[Tuple[str, str, ast.expr]]:
         return []
     if home is not None:
         fe.__dict__.setdefault("_table_homes", {}).update({id(v): home[1] for v in d.values})
-    attr = f.slice.attr
-    ns = fe.namespace_defaults(f.slice.value.id, fe._scope(f)) or {}
-    default, choices = ns.get(attr), fe.choices.get(attr)
+    if isinstance(f.slice, ast.Attribute):
+        attr = f.slice.attr
+        ns = fe.namespace_defaults(f.slice.value.id, fe._scope(f)) or {}  # type: ignore[attr-defined]
+        passed = [(attr, ns.get(attr), fe.choices.get(attr))]
+    else:
+        passed = _key_param(fe, f) or []
+    worlds = fe.__dict__.setdefault("_param_worlds", {})
     out = []
     for k, v in zip(d.keys, d.values):
         key = k.value  # type: ignore[union-attr]
-        if choices is not None and key not in choices and key != default:
+        accepting = [(attr, value) for attr, value, choices in passed if value == key or
+                     attr is not None and (choices is None or key in choices)]
+        if not accepting:
             continue
+        if isinstance(f.slice, ast.Name):
+            attr = accepting[0][0]
+            worlds[(id(f), key)] = {attr: key} if attr is not None else {}
         if isinstance(v, ast.Name):
             out.append((v.id, key, v))
         elif isinstance(v, ast.Attribute):
             out.append((v.attr, key, v))
     return out
+
+
+def _key_param(fe: _FileEval, f: ast.Subscript) -> Optional[List[Tuple[Optional[str], Any, Any]]]:
+    """``models[model_name]`` in ``def load(model_name)``, a module-level function no statement of
+    which rebinds the parameter: what the project's calls of ``load`` pass as it, each as
+    (option, value, choices): ``load('vgg9')`` gives (None, 'vgg9', None); ``load(args.model)``
+    gives ('model', its default, its literal choices or None when any value is accepted)."""
+    key = f.slice
+    if not isinstance(key, ast.Name) or fe.resolver is None:
+        return None
+    scope = fe._scope(f)
+    if not (isinstance(scope, ast.FunctionDef) and scope in fe.tree.body and
+            key.id in [a.arg for a in scope.args.posonlyargs + scope.args.args] and
+            key.id not in fe.assigns.get(id(scope), {})):
+        return None
+    memo = fe.__dict__.setdefault("_key_params", {})
+    if id(f) not in memo:
+        memo[id(f)] = fe.resolver.param_values(scope, key.id, fe.path) if fe.path else None
+    return memo[id(f)]
 
 
 def _imported_table(fe: _FileEval, table: str) -> Optional[Tuple[ast.Dict, ast.Module]]:

@@ -86,9 +86,11 @@ def _stmt_of(fn: ast.FunctionDef, node: ast.AST) -> Optional[ast.AST]:
 
 
 def _returned_decided(fn: ast.FunctionDef, ctx: Ctx) -> ast.expr:
-    """The value a loader-building function returns: its only return, last; or, when it ends in
-    ``if is_instance: return a, b, n else: return a, b`` (a chain of such ifs), the return of the
-    branch its arguments decide (no return anywhere else)."""
+    """The value a loader-building function returns: its only return, last; or the return its
+    arguments decide, along the path of the ``if`` statements holding returns (``if
+    args.trainloader: return torch.load(...), ...`` first, decided false, then the last return; an
+    ``if is_instance: return a, b, n else: return a, b`` chain). A return inside a loop, ``with`` or
+    ``try``, or a branch the analysis cannot decide, leaves it unknown."""
     try:
         return _returned(fn)
     except _Unknown:
@@ -96,17 +98,31 @@ def _returned_decided(fn: ast.FunctionDef, ctx: Ctx) -> ast.expr:
     own = list(_own_nodes(fn.body))
     if any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.AsyncFunctionDef, ast.ClassDef)) for n in own):
         raise _Unknown
-    body = fn.body
-    for _ in range(8):
-        if not body or any(isinstance(n, ast.Return) for st in body[:-1] for n in _own_nodes([st])):
+
+    def returns(st: ast.AST) -> bool:
+        return any(isinstance(n, ast.Return) for n in _own_nodes([st]))
+
+    def walk(body: List[ast.stmt], depth: int) -> Optional[ast.expr]:
+        if depth > 8:
             raise _Unknown
-        last = body[-1]
-        if isinstance(last, ast.Return) and last.value is not None:
-            return last.value
-        if not (isinstance(last, ast.If) and last.orelse):
-            raise _Unknown
-        body = last.body if bool(_decide(last.test, ctx)) else last.orelse
-    raise _Unknown
+        for st in body:
+            if isinstance(st, ast.Return):
+                if st.value is None:
+                    raise _Unknown
+                return st.value
+            if not returns(st):
+                continue
+            if not isinstance(st, ast.If):
+                raise _Unknown
+            got = walk(st.body if bool(_decide(st.test, ctx)) else st.orelse, depth + 1)
+            if got is not None:
+                return got
+        return None
+
+    got = walk(fn.body, 0)
+    if got is None:
+        raise _Unknown
+    return got
 
 
 def _test(node: ast.expr, ctx: Ctx, depth: int) -> bool:

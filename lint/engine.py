@@ -98,6 +98,26 @@ def _spec_tensor(spec: InputSpec, dtype="float", first: Optional[ModuleValue] = 
     return Tensor(shape, dtype, batch_dim(first, len(shape)))
 
 
+def _uncalled_function(src: SourceModule, node: Any) -> Optional[str]:
+    """The name of the module-level function holding ``node`` when the module names it nowhere
+    else (no call, no reference: a ``def test():`` left uncalled), else None."""
+    if node is None:
+        return None
+
+    def holds(n: cst.CSTNode) -> bool:
+        return n is node or any(holds(c) for c in n.children)
+
+    def names(n: cst.CSTNode, name: str) -> int:
+        own = isinstance(n, cst.Name) and n.value == name or \
+            isinstance(n, cst.SimpleString) and n.value.strip("'\"") == name  # getattr(mod, 'test'), __all__
+        return int(own) + sum(names(c, name) for c in n.children)
+
+    for name, fn in src.functions.items():
+        if holds(fn):
+            return name if names(src.tree, name) == 1 else None  # its def's own name only
+    return None
+
+
 def execute(src: SourceModule, run: Run, strict: bool, project=None, training: bool = False) -> None:
     """Build the model of ``run`` and run its forward (in eval mode, or in train mode when asked,
     as torchsummary runs it); fills the run's results."""
@@ -116,6 +136,16 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
     except ConstructionAbort:  # Python raises while building it (SHP009): there is no model
         run.root = None
         run.facts = [f for f in interp.facts if f.kind == "violation"]
+        uncalled = _uncalled_function(src, run.ctor) if run.facts and \
+            all(f.node is run.ctor for f in run.facts) else None
+        if uncalled is not None:
+            # `def test(): net = DPN92()` never called (`# test()`): the call written there would
+            # raise, but nothing runs it; the model is not at fault
+            what = run.facts[0].payload.what() if hasattr(run.facts[0].payload, "what") else "an error"
+            run.facts = []
+            run.not_built = f"its construction {' '.join(run.ctor_text.split())} in {uncalled}(), " \
+                            f"a function nothing calls, raises: {what}"
+            return
         if run.facts and (run.from_options or run.holes or _guessed_defaults(interp, run)):
             # one configuration of the script's options, not necessarily the one it is run with,
             # or placeholder defaults nobody builds the class with: listed as not analysed, never reported
@@ -410,6 +440,7 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     for fw in registered():  # runs of model-building code the planner does not see (Keras models)
         runs += fw.file_runs(src, strict, lambda: Interpreter(src, strict, project))
     _invented_misfits(runs)
+    _flipped_defaults(src, runs, strict, project)
     # a construction whose arguments were unknown built nothing: it is not a run
     runs = [r for r in runs if r.root is not None or r.facts or r.error]
     findings = facts_to_findings(src, runs, select, ignore)
@@ -570,20 +601,56 @@ def _went_past(src, node, run: Run) -> bool:
 
 def _invented_misfits(runs: List[Run]) -> None:
     """A declared input given to a construction nobody wrote (``VQ_CVAE(d=d)`` for any d, its
-    ``num_channels=3`` a default the project's scripts override): a channel count the first layer
+    ``num_channels=3`` a default the project's scripts override; ``vgg11()``, a factory's
+    ``in_channels=3`` default, where the project builds ``vgg19_bn(in_channels=1)``): a channel count the first layer
     takes is the invented construction's guess, not the declared input's mistake. The first layer:
     the one the input's probe met, or else the first layer the forward called (SAGAN's generator
     reshapes its noise `z.view(N, z_dim, 1, 1)` before its first ConvTranspose2d, whose
     `z_dim=100` default the training script replaces by 128)."""
     for r in runs:
-        if r.input_origin != "option" or r.ctor_kwargs is None:
+        if r.input_origin != "option" or (r.ctor_kwargs is None and not r.invented):
             continue
         first = set(r.first_layers)
         called = next((c.module for c in r.calls if c.module is not None and c.module.kind == "layer"), None)
         if called is not None:
             first.add(id(called))
-        r.facts = [f for f in r.facts if not (f.kind == "violation" and f.module is not None and
-                                              id(f.module) in first and type(f.payload).__name__ == "Channels")]
+        if any(f.kind == "violation" and f.module is not None and id(f.module) in first and
+               type(f.payload).__name__ == "Channels" for f in r.facts):
+            # not the configuration the declared input is for: what follows the misfit (PointNet's
+            # encoder splitting 6 channels into xyz and normals) is no more the user's than it
+            r.facts = [f for f in r.facts if f.kind != "violation"]
+
+
+MAX_FLIPS = 3  # boolean defaults of an invented construction tried the other way (_flipped_defaults)
+
+
+def _flipped_defaults(src, runs: List[Run], strict: bool, project) -> None:
+    """A declared input that fails a construction nobody wrote (the class's symbolic construction,
+    its other parameters at their defaults) is for another configuration when turning one of the
+    class's boolean defaults runs it cleanly: PointNet++'s ``get_model(num_classes,
+    normal_channel=False)`` takes xyz only; the declared 2x6x2048 (xyz and normals) is for the
+    README's ``normal_channel=True``. Which default the user's model has is not the linter's guess."""
+    for r in runs:
+        if r.input_origin != "option" or r.ctor_kwargs is None or r.ctor is not None or r.cls is None or \
+                not any(f.kind == "violation" for f in r.facts):
+            continue
+        init = r.cls.methods.get("__init__")
+        if init is None:
+            continue
+        flips = [p.name.value for p in list(init.params.params) + list(init.params.kwonly_params)
+                 if p.default is not None and isinstance(p.default, cst.Name) and
+                 p.default.value in ("True", "False") and p.name.value not in r.ctor_kwargs][:MAX_FLIPS]
+        for name in flips:
+            init_default = next(p.default for p in list(init.params.params) + list(init.params.kwonly_params)
+                                if p.name.value == name)
+            kwargs = dict(r.ctor_kwargs, **{name: init_default.value != "True"})  # type: ignore[union-attr]
+            other = Run(r.cls, None, r.ctor_text, r.inputs, "option", dict(r.ctor_locals))
+            other.ctor_kwargs = kwargs
+            _execute_all(src, [other], strict, project, exploratory=True)
+            if other.root is not None and not other.error and \
+                    not any(f.kind == "violation" for f in other.facts) and _known_output(other.output):
+                r.facts = [f for f in r.facts if f.kind != "violation"]
+                break
 
 
 def _execute_all(src, runs, strict, project, exploratory: bool = False) -> None:

@@ -417,7 +417,10 @@ class Planner:
                 # 256x256 beside the train script's mobilevit_xxs(size, ncls))
                 info = self._called_class(node)
                 opt = self.options.get(info.name) if info is not None and info.name not in written else None
+                n = len(runs)
                 add(None, node, f"{name}()", opt, "option" if opt else "symbolic", {})
+                if len(runs) > n:
+                    runs[-1].invented = True
         built = {info.name for info, _, _ in ctor_calls}
         concrete_texts = {(r.cls.name, " ".join(r.ctor_text.split())) for r in runs if r.cls and r.concrete}
         for info in classes:
@@ -429,7 +432,10 @@ class Planner:
             # a declared input shape is meant for the constructions the file writes; the class's
             # defaults get it only when the file builds the class nowhere
             opt = self.options.get(info.name) if info.name not in built else None
+            n = len(runs)
             add(info, None, text, opt, "option" if opt else "symbolic", {})
+            if len(runs) > n:
+                runs[-1].invented = True
         # Concrete inputs first: when runs disagree on a message, the precise one wins.
         runs.sort(key=lambda r: 0 if r.concrete else 1)
         return runs

@@ -78,6 +78,9 @@ class Run:
     first_layers: frozenset = frozenset()
     # a construction the file feeds itself, run at a declared input instead: the file's own input
     own_inputs: Optional[List[Any]] = None
+    # a construction nobody wrote: a factory of the file called with its defaults (``vgg11()``), the
+    # class's own defaults (``Net()``); its default channel count is a guess (engine._invented_misfits)
+    invented: bool = False
     # input sizes fixed to one value (symbol -> int): the runs engine._settle_narrowing makes to
     # check a model at the few sizes where one of its checks passes
     fixed: Dict[str, int] = field(default_factory=dict)

@@ -12,7 +12,7 @@ import ast
 import os
 from typing import AbstractSet, Any, Callable, Dict, List, Optional, Set, Tuple
 
-from .argspaces import Resolver, assigned_attrs, config_class_defaults
+from .argspaces import Resolver, assigned_attrs, config_class_defaults, imports_module
 
 MAX_FILES = 400  # files listed under the project root
 MAX_BYTES = 1_000_000  # larger files are not read
@@ -51,6 +51,11 @@ NAMESPACE_ATTRS: Optional[Set[str]] = None
 MAX_WORLDS = 8
 # the options read since it was last cleared -> their literal choices (None: not a literal list)
 OPTION_READS: Dict[str, Optional[List[Any]]] = {}
+# id(module-level function) -> (the calling file's _FileEval, the call): the one call of a factory
+# function a construction inside it is evaluated for (``def create_model(name, num_classes,
+# in_channels)`` called by train_cifar10.py with in_channels=3 and train_speech_commands.py with 1:
+# two constructions, each fed what its own script feeds). See lint/constructions.py _find.
+CALLERS: Dict[int, Tuple[Any, ast.Call]] = {}
 
 
 _SAFE_BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
@@ -373,7 +378,10 @@ class _FileEval:
         action = action_node.value if isinstance(action_node, ast.Constant) else None
         try:
             if "default" in kw:
-                value = self._literal(kw["default"])
+                try:
+                    value = self._literal(kw["default"])
+                except _Unknown:
+                    value = self._module_literal(kw["default"])  # models.available_models[0]
             elif action == "store_true":
                 value = False
             elif action == "store_false":
@@ -398,8 +406,51 @@ class _FileEval:
             except _Unknown:
                 self.choice_filters[dest] = None
         elif "choices" in kw:  # (not literal: read in its own file only)
+            try:  # `choices=models.available_models`, a list literal of a project module
+                got = self._module_literal(kw["choices"])
+                if not isinstance(got, (list, tuple)):
+                    raise _Unknown
+                self.choices[dest] = list(got)
+                return
+            except _Unknown:
+                pass
             self.choice_filters[dest] = None if any(call is c for c in self.imported_arguments) else \
                 _choice_filter(kw["choices"], self.tree)
+
+    def _module_literal(self, node: ast.expr) -> Any:
+        """``models.available_models`` (or ``...[0]``): a name a project module the file imports
+        (``import models``) binds once, at module level, to a literal that nothing in that module
+        changes (no ``.append``, no item or slice assignment)."""
+        index = None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and \
+                type(node.slice.value) is int:
+            index, node = node.slice.value, node.value
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and self.resolver is not None
+                and self.path):
+            raise _Unknown
+        where = self.resolver._module_file(imports_module(self.tree, node.value.id), self.path)
+        got = self.resolver.read(where) if where is not None else None
+        if got is None:
+            raise _Unknown
+        tree, name = got[1], node.attr
+        binds = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)]
+        assigns = [st for st in tree.body if isinstance(st, ast.Assign) and len(st.targets) == 1 and
+                   isinstance(st.targets[0], ast.Name) and st.targets[0].id == name]
+        if len(binds) != 1 or len(assigns) != 1:
+            raise _Unknown
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == name and \
+                    n.attr in ("append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "update"):
+                raise _Unknown
+            if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == name and \
+                    not isinstance(n.ctx, ast.Load):
+                raise _Unknown
+        value = self._literal(assigns[0].value)
+        if index is None:
+            return value
+        if not isinstance(value, (list, tuple)) or not -len(value) <= index < len(value):
+            raise _Unknown
+        return value[index]
 
     def _absl_flag(self, call: ast.Call) -> None:
         """``flags.DEFINE_integer('batch_size', 64, 'help')``, ``DEFINE_enum('arch', 'cnn32',
@@ -442,6 +493,13 @@ class _FileEval:
             raise _Unknown
 
     # -- values
+    def try_value(self, node: ast.expr, scope: ast.AST) -> Tuple[bool, Any]:
+        """(True, value) when ``node`` has a static value, else (False, None)."""
+        try:
+            return True, self.value(node, scope)
+        except (_Unknown, RecursionError):
+            return False, None
+
     def value(self, node: ast.expr, scope: ast.AST, depth: int = 0) -> Any:
         if depth > 12:
             raise _Unknown
@@ -577,6 +635,12 @@ class _FileEval:
                     not self._bound(node.id, scope):
                 return _Name(node.id)
             values = self._binding(node.id, scope, depth)
+            if values is None and self.resolver is not None and self.path and \
+                    isinstance(scope, ast.FunctionDef) and scope in self.tree.body and \
+                    _is_param(scope, node.id) and node.id not in self.assigns.get(id(scope), {}):
+                # `def create_model(name, num_classes, in_channels)`: what the call being followed
+                # passes (CALLERS), else what every call of the project passes
+                return self._param_value(scope, node.id, depth)
             if values is not None and len(values) > 1:  # the one that reaches node, if decidable
                 got = self._reaching(node)
                 return self.value(got, self._scope(got), depth + 1)
@@ -587,6 +651,24 @@ class _FileEval:
                 raise _Unknown
             return self.value(values[0], self._owner(node.id, scope), depth + 1)
         raise _Unknown
+
+    def _param_value(self, fn: ast.FunctionDef, name: str, depth: int) -> Any:
+        caller = CALLERS.get(id(fn))
+        if caller is not None:
+            fe, call = caller
+            arg = _argument_of(fn, call, name)
+            if arg is None:  # not passed: the parameter's default, read in the function's file
+                default = _default_of(fn, name)
+                if default is None:
+                    raise _Unknown
+                return self.value(default, self.tree, depth + 1)
+            if fe is self and depth > 8:
+                raise _Unknown
+            return fe.value(arg, fe._scope(call), depth + 1)
+        try:
+            return self.resolver.param_value(fn, name, self.path)  # type: ignore[union-attr]
+        except LookupError:
+            raise _Unknown
 
     def _item(self, node: ast.Subscript, scope: ast.AST, depth: int) -> Tuple[ast.expr, ast.AST]:
         """The element a subscript with a static key selects from a literal dict, list or tuple
@@ -1040,7 +1122,7 @@ def option_worlds(fe: "_FileEval", node: ast.AST) -> List[Dict[str, Any]]:
     child, p = node, fe.parents.get(id(node))
     while p is not None:
         if isinstance(p, ast.If) and any(c is child for c in p.body):
-            alts = _equalities(p.test)
+            alts = _equalities(p.test, lambda n: caller_alias(fe, n, p))
             if alts:
                 worlds = _combine(worlds, alts)
         child, p = p, fe.parents.get(id(p))
@@ -1052,10 +1134,11 @@ def _combine(worlds: List[Dict[str, Any]], alts: List[Dict[str, Any]]) -> List[D
     return [dict(w, **a) for w in worlds for a in alts if all(w.get(k, v) == v for k, v in a.items())][:MAX_WORLDS]
 
 
-def _equalities(test: ast.expr) -> List[Dict[str, Any]]:
-    """``a.x == 'v'`` -> [{'x': 'v'}]; ``a.x in ('v', 'w')`` / ``or`` -> one per value; ``and`` merges."""
+def _equalities(test: ast.expr, alias=None) -> List[Dict[str, Any]]:
+    """``a.x == 'v'`` -> [{'x': 'v'}]; ``a.x in ('v', 'w')`` / ``or`` -> one per value; ``and`` merges.
+    ``alias(name)``: the option a bare name stands for (a parameter given ``args.x``), or None."""
     if isinstance(test, ast.BoolOp):
-        parts = [_equalities(v) for v in test.values]
+        parts = [_equalities(v, alias) for v in test.values]
         if isinstance(test.op, ast.Or):
             return [a for part in parts for a in part] if all(parts) else []
         out: List[Dict[str, Any]] = [{}]
@@ -1068,7 +1151,9 @@ def _equalities(test: ast.expr) -> List[Dict[str, Any]]:
     left, right = test.left, test.comparators[0]
     if isinstance(test.ops[0], ast.Eq) and isinstance(left, ast.Constant):
         left, right = right, left
-    if not (isinstance(left, ast.Attribute) and isinstance(left.value, ast.Name)):
+    attr = left.attr if isinstance(left, ast.Attribute) and isinstance(left.value, ast.Name) else \
+        alias(left.id) if isinstance(left, ast.Name) and alias is not None else None
+    if attr is None:
         return []
     if isinstance(test.ops[0], ast.Eq):
         vals = [right]
@@ -1079,7 +1164,7 @@ def _equalities(test: ast.expr) -> List[Dict[str, Any]]:
     if not all(isinstance(v, ast.Constant) and isinstance(v.value, (str, int)) and not isinstance(v.value, bool)
                for v in vals):
         return []
-    return [{left.attr: v.value} for v in vals][:MAX_WORLDS]  # type: ignore[attr-defined]
+    return [{attr: v.value} for v in vals][:MAX_WORLDS]  # type: ignore[attr-defined]
 
 
 def _is_os_path_join(f: ast.expr, tree: ast.Module) -> bool:
@@ -1144,6 +1229,43 @@ def _mutated_containers(tree: ast.Module, passed: bool = True) -> Set[str]:
                 if isinstance(a, ast.Name):
                     out.add(a.id)  # passed to a function that may change it
     return out
+
+
+def _argument_of(fn: ast.FunctionDef, call: ast.Call, name: str) -> Optional[ast.expr]:
+    """The expression ``call`` passes as ``fn``'s positional-or-keyword parameter ``name``."""
+    params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+    if name not in params:
+        return next((k.value for k in call.keywords if k.arg == name), None)
+    i = params.index(name)
+    if i < len(call.args):
+        return call.args[i]
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def _default_of(fn: ast.FunctionDef, name: str) -> Optional[ast.expr]:
+    a = fn.args
+    params = a.posonlyargs + a.args
+    for p, d in zip(params[len(params) - len(a.defaults):], a.defaults):
+        if p.arg == name:
+            return d
+    for p, kd in zip(a.kwonlyargs, a.kw_defaults):
+        if p.arg == name:
+            return kd
+    return None
+
+
+def caller_alias(fe: "_FileEval", name: str, node: ast.AST) -> Optional[str]:
+    """The option a parameter stands for in the call being followed: ``model_name`` of
+    ``create_model(model_name=args.model, ...)`` -> 'model'."""
+    p = fe.parents.get(id(node))
+    while p is not None and not isinstance(p, ast.FunctionDef):
+        p = fe.parents.get(id(p))
+    if p is None or id(p) not in CALLERS or not _is_param(p, name):
+        return None
+    arg = _argument_of(p, CALLERS[id(p)][1], name)
+    if isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name):
+        return arg.attr
+    return None
 
 
 def _is_param(fn, name) -> bool:
