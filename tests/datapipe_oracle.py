@@ -88,7 +88,8 @@ def _record_inputs(project):
         if cls.__name__ not in seen and os.path.abspath(path).startswith(os.path.abspath(project)) and \
                 args and isinstance(args[0], torch.Tensor):
             seen.add(cls.__name__)
-            print(f"oracle-input {cls.__name__} {'x'.join(map(str, args[0].shape))}", file=sys.stderr, flush=True)
+            # on a line of its own: a progress bar (tqdm) may have left its line open on stderr
+            print(f"\noracle-input {cls.__name__} {'x'.join(map(str, args[0].shape))}", file=sys.stderr, flush=True)
 
     torch.nn.modules.module.register_module_forward_pre_hook(hook)
 
@@ -153,6 +154,7 @@ def main(project, script, *argv):
     _mnist("data")
     _image_folder(os.path.join("data", "images"))
     sys.path.insert(0, project)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))  # as `python dir/script.py` does
     sys.argv = [script, *argv]
     _record_inputs(project)
     _lightning_stub()

@@ -147,6 +147,17 @@ CASES = [
     # decided by the option (off), before the test only a run knows
     ("data_pruning_mask/model.py", "main.py", "4x3x32x32", "main.py:51 (CIFAR10)",
      ("32 * 7 * 7", "32 * 8 * 8")),
+    # loss-landscape's layout: `models[model_name]()` in load(model_name), called as
+    # load(args.model) by cifar10/main.py (another model_loader.load of the project takes the dataset
+    # first); the loaders from a helper whose early `if args.trainloader: return torch.load(...)` the
+    # option's default decides against
+    ("data_loader_table/cifar10/models/vgg.py", "cifar10/main.py", "4x3x32x32",
+     "../dataloader.py:21 (CIFAR10, RandomCrop(32, padding=4))", ("64 * 3 * 3", "64 * 4 * 4")),
+    # pytorch-speech-commands' layout: create_model(model_name, num_classes, in_channels) in the
+    # models package, called by two scripts with different in_channels (each call followed on its
+    # own); --model's choices and default from the package's list; transforms and tqdm star-imported
+    ("data_create_model/models/vgg.py", "train_cifar10.py", "4x3x32x32",
+     "../train_cifar10.py:26 (CIFAR10, RandomCrop(32, padding=4))", ("* 3 * 3", "* 4 * 4")),
 ]
 
 

@@ -540,3 +540,27 @@ def test_placeholder_defaults_nobody_writes_are_not_a_construction_error():
     assert [(f.code, f.line) for f in a.findings] == [("SHP009", torch_line)]
     assert analyze_source(PLACEHOLDER_DEFAULTS.replace("\n\ndef vit_bad():\n    return Vit(widths=())\n", ""),
                           "case.py").findings == []
+
+
+def test_a_wrong_call_in_a_function_nothing_calls_is_not_reported():
+    """pytorch-speech-commands' dpn.py: `def test(): net = DPN92()` without its num_classes, left
+    uncalled (`# test()`). The call would raise TypeError, but nothing runs it: no SHP009. Once
+    something calls test(), Python raises there, and it is reported on that line."""
+    import traceback
+
+    from conftest import FIXTURES
+
+    path = FIXTURES / "construction_uncalled_test.py"
+    code = path.read_text()
+    assert analyze_source(code, str(path), strict=True).findings == []
+    called = code.replace("# test()\n", "test()\n")
+    assert called != code
+    ns = {"__name__": "case"}
+    with pytest.raises(TypeError) as e:
+        exec(compile(called, "case.py", "exec"), ns)
+    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
+    a = analyze_source(called, "case.py", strict=True)
+    assert [(f.code, f.line) for f in a.findings] == [("SHP009", torch_line)]
+    # a name in a string (getattr(module, 'test')()) counts as a use as well
+    assert analyze_source(code.replace("# test()\n", "getattr(__import__('sys'), 'test', None)\n"),
+                          "case.py", strict=True).findings != []
