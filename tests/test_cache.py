@@ -340,11 +340,14 @@ def _json(capsys, *args, cwd):
 
 def test_same_results_with_and_without_the_cache_over_the_fixtures(tmp_path, capsys):
     files = [str(p) for p in sorted(FIX.glob("*.py"))]
-    plain = _json(capsys, *files, "--no-cache", cwd=ROOT)
     cold = _json(capsys, *files, "--cache-dir", tmp_path / "c", cwd=ROOT)
     hit = _json(capsys, *files, "--cache-dir", tmp_path / "c", cwd=ROOT)
-    assert plain == cold == hit
-    assert plain[1], "the fixtures hold findings: a comparison of nothing would prove nothing"
+    assert cold == hit
+    assert cold[1], "the fixtures hold findings: a comparison of nothing would prove nothing"
+    # writing the cache changes nothing either: an uncached run agrees (on every third file; the
+    # cold run above analysed them all, uncached analysis is what every other test runs)
+    some = files[::3]
+    assert _json(capsys, *some, "--no-cache", cwd=ROOT) == _json(capsys, *some, "--cache-dir", tmp_path / "c", cwd=ROOT)
 
 
 @pytest.mark.skipif(not os.environ.get("SHAPELINT_SLOW"), reason="torch/nn twice: set SHAPELINT_SLOW=1")

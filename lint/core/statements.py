@@ -70,6 +70,7 @@ class StatementsMixin(_Host):
         elif isinstance(s, cst.Assert):
             if self.test(s.test, frame) is False:
                 self._certain_raise(s)
+                self._failing_assert(s)
         elif isinstance(s, cst.Break):
             raise _Break()
         elif isinstance(s, cst.Continue):
@@ -87,6 +88,20 @@ class StatementsMixin(_Host):
             return
         code = " ".join(self.src_stack[-1].code_for(s).split())
         raise ConstructionRaises(code if len(code) <= 100 else code[:97] + "...")
+
+    def _failing_assert(self, s) -> None:
+        """An ``assert`` in forward decided false (SHP010): Python raises AssertionError here. Only
+        when certain to run (not speculative, not in a try); the call ends, as in Python."""
+        if self.constructing or self.speculative or self.quiet or self.try_depth or self._globals_busy:
+            return
+        from ..rules.shp010_assertion_fails import AssertionFails
+        from .facts import Violation
+
+        code = " ".join(self.src_stack[-1].code_for(s.test).split())
+        if not any(w in code for w in (".size(", ".shape", ".dim(", ".ndim", "len(", ".numel(")):
+            return  # a check of something else than sizes (`assert self.training`): not this rule's
+        self.violation(Violation(AssertionFails(code if len(code) <= 100 else code[:97] + "...")), s)
+        raise _Raise()
 
     def _local_import(self, s, frame) -> None:
         if isinstance(s, cst.Import):
