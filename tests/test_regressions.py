@@ -564,3 +564,48 @@ def test_a_wrong_call_in_a_function_nothing_calls_is_not_reported():
     # a name in a string (getattr(module, 'test')()) counts as a use as well
     assert analyze_source(code.replace("# test()\n", "getattr(__import__('sys'), 'test', None)\n"),
                           "case.py", strict=True).findings != []
+
+
+SMALL_INT_IDENTITY = '''
+import torch
+import torch.nn as nn
+
+
+class Discriminator(nn.Module):
+    def __init__(self, n_channels=8, n_blocks=4):
+        super().__init__()
+        blocks, in_channels = [], 3
+        for i in range(n_blocks):
+            out_channels = (n_channels if i is 0 else in_channels * 2) if i % 2 is 0 else in_channels
+            blocks += [nn.Conv2d(in_channels, out_channels, 3, stride=1 if i % 2 is 0 else 2, padding=1)]
+            in_channels = out_channels
+        self.blocks = nn.Sequential(*blocks)
+        self.pool = nn.AdaptiveAvgPool2d((6, 6))
+        self.fc = nn.Linear(out_channels * 6 * 6, 1)
+
+    def forward(self, x):
+        return self.fc(self.pool(self.blocks(x)).view(x.size(0), -1))
+
+
+model = Discriminator()
+model(torch.randn(2, 3, 24, 24))
+'''
+
+
+def test_identity_of_small_ints_is_decided_as_cpython_does():
+    """SRGAN's discriminator writes `i is 0` and `i % 2 is 0`: CPython keeps one object per small
+    int, so these are equality (with a SyntaxWarning). The channel widths follow, and a head sized
+    one number wrong is reported where torch fails."""
+    import traceback
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(SMALL_INT_IDENTITY, "case.py", "exec"), {})
+        assert analyze_source(SMALL_INT_IDENTITY, "case.py", strict=True).findings == []
+        bad = SMALL_INT_IDENTITY.replace("AdaptiveAvgPool2d((6, 6))", "AdaptiveAvgPool2d((6, 5))")
+        with pytest.raises(RuntimeError) as e:
+            exec(compile(bad, "case.py", "exec"), {})
+    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
+    got = analyze_source(bad, "case.py", strict=True).findings
+    assert [(f.code, f.line) for f in got] == [("SHP002", torch_line)], [f.message for f in got]
