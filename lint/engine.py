@@ -583,8 +583,18 @@ def _known_output(v: Any) -> bool:
 def _went_past(src, node, run: Run) -> bool:
     """Whether ``run`` called a layer written at or after ``node`` in the method of ``src`` holding
     it (a clean run's call at the node itself went through it)."""
-    if node is None:
+    got = _method_order(src, node)
+    if got is None:
         return False
+    order, at = got
+    return any(c.node is not None and order.get(id(c.node), -1) >= at for c in run.calls)
+
+
+def _method_order(src, node) -> Optional[Tuple[Dict[int, int], int]]:
+    """(source order of the nodes of the method of ``src`` holding ``node``, ``node``'s place), or
+    None when no method of the file's classes holds it."""
+    if node is None:
+        return None
     for info in src.classes.values():
         for fn in info.methods.values():
             order: Dict[int, int] = {}
@@ -594,9 +604,8 @@ def _went_past(src, node, run: Run) -> bool:
                 order[id(n)] = len(order)
                 stack.extend(reversed(code_children(n)))
             if id(node) in order:
-                at = order[id(node)]
-                return any(c.node is not None and order.get(id(c.node), -1) >= at for c in run.calls)
-    return False
+                return order, order[id(node)]
+    return None
 
 
 def _invented_misfits(runs: List[Run]) -> None:
@@ -647,10 +656,22 @@ def _flipped_defaults(src, runs: List[Run], strict: bool, project) -> None:
             other = Run(r.cls, None, r.ctor_text, r.inputs, "option", dict(r.ctor_locals))
             other.ctor_kwargs = kwargs
             _execute_all(src, [other], strict, project, exploratory=True)
-            if other.root is not None and not other.error and \
-                    not any(f.kind == "violation" for f in other.facts) and _known_output(other.output):
+            if other.root is None or other.error or any(f.kind == "violation" for f in other.facts):
+                continue
+            # it ran the declared input through, or at least went past every failing spot (an op
+            # the rest of the model leaves unknown is no verdict against it)
+            if _known_output(other.output) or all(_went_past(src, _anchor(src, f), other)
+                                                  for f in r.facts if f.kind == "violation" and f.payload is not None):
                 r.facts = [f for f in r.facts if f.kind != "violation"]
                 break
+
+
+def _anchor(src, f: Fact) -> Any:
+    """The node of a method of ``src`` a violation is reached through: its own, or the innermost
+    call there that led to it (a helper function of the file, a module of another file)."""
+    nodes = ([f.node] if f.src in (None, src) else []) + \
+        [node for node, where in reversed(f.sites) if where is src and node is not None]
+    return next((n for n in nodes if _method_order(src, n) is not None), None)
 
 
 def _execute_all(src, runs, strict, project, exploratory: bool = False) -> None:
