@@ -444,6 +444,19 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     # a construction whose arguments were unknown built nothing: it is not a run
     runs = [r for r in runs if r.root is not None or r.facts or r.error]
     findings = facts_to_findings(src, runs, select, ignore)
+    if scan_project and project.root and src.path and os.path.isfile(src.path) and \
+            not any(r.concrete for r in runs if r.root is not None):
+        # blocks and helpers that only the project's other files build into models (lint/importers.py);
+        # a file whose own models meet a real input is checked by those
+        from .importers import importer_findings
+
+        seen = {(f.line, f.col, f.code) for f in findings}
+        for f in importer_findings(src, project.root, select, ignore,
+                                   lambda code, p: _analyze_source(code, p, None, strict, select, ignore)):
+            if (f.line, f.col, f.code) not in seen:
+                seen.add((f.line, f.col, f.code))
+                findings.append(f)
+        findings.sort(key=lambda f: (f.line, f.col, f.code))
     return Analysis(src, runs, findings, coverage)
 
 
@@ -624,13 +637,38 @@ def _invented_misfits(runs: List[Run]) -> None:
         if called is not None:
             first.add(id(called))
         if any(f.kind == "violation" and f.module is not None and id(f.module) in first and
-               type(f.payload).__name__ == "Channels" for f in r.facts):
+               type(f.payload).__name__ == "Channels" and not _literal_size(f.module.node) for f in r.facts):
             # not the configuration the declared input is for: what follows the misfit (PointNet's
             # encoder splitting 6 channels into xyz and normals) is no more the user's than it
             r.facts = [f for f in r.facts if f.kind != "violation"]
 
 
 MAX_FLIPS = 3  # boolean defaults of an invented construction tried the other way (_flipped_defaults)
+
+
+_SIZE_ARGS = ("in_channels", "num_features", "normalized_shape", "in_features", "num_channels", "input_size",
+              "embed_dim")
+
+
+def _literal_size(call: Any) -> bool:
+    """Whether the layer built by ``call`` is given its input size as a literal (``nn.Conv2d(3, 32,
+    3)``, ``nn.RMSNorm([4, 16])``): a number the code fixes, not a default the construction guessed
+    (``nn.Conv2d(in_channels, ...)``)."""
+    if not isinstance(call, cst.Call):
+        return False
+    arg = next((a for a in call.args if a.keyword is not None and a.keyword.value in _SIZE_ARGS), None) or \
+        next((a for a in call.args if a.keyword is None and a.star == ""), None)
+
+    def literal(e) -> bool:
+        if isinstance(e, cst.Integer):
+            return True
+        if isinstance(e, (cst.List, cst.Tuple)):
+            return all(isinstance(el, cst.Element) and literal(el.value) for el in e.elements)
+        if isinstance(e, cst.BinaryOperation):
+            return literal(e.left) and literal(e.right)
+        return False
+
+    return arg is not None and literal(arg.value)
 
 
 def _flipped_defaults(src, runs: List[Run], strict: bool, project) -> None:

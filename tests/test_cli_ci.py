@@ -90,8 +90,8 @@ def test_unknown_config_key_names_the_closest(tmp_path):
     p = tmp_path / "m.py"
     p.write_text((FIX / "mnist_net.py").read_text())
     one_error(shapelint("check", p.name, cwd=tmp_path), "'input-shapes'", "did you mean 'input-shape'")
-    (tmp_path / "pyproject.toml").write_text('[tool.shapelint]\nselect = ["SHP01"]\n')
-    one_error(shapelint("check", p.name, cwd=tmp_path), "select in [tool.shapelint]", "'SHP01'")
+    (tmp_path / "pyproject.toml").write_text('[tool.shapelint]\nselect = ["SHP02"]\n')
+    one_error(shapelint("check", p.name, cwd=tmp_path), "select in [tool.shapelint]", "'SHP02'")
     # underscores are accepted for dashes, and max-file-size is a key
     (tmp_path / "pyproject.toml").write_text('[tool.shapelint]\ninput_shape = ["Net=1,1,56,56"]\nmax-file-size = "1MB"\n')
     r = shapelint("check", p.name, cwd=tmp_path)

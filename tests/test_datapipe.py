@@ -868,3 +868,25 @@ def test_a_path_pipeline_not_followed_gives_no_input(tmp_path, name):
                                                            "        self.crop = resize if mode == 'x' else 40"))
     a = _lint(root / "resnet.py")
     assert [r.inputs for r in a.runs if r.input_from] == [] and a.findings == [], name
+
+
+def test_a_helper_file_is_checked_through_the_models_that_import_it(tmp_path):
+    """Reverse reach (lint/importers.py): blocks.py defines no model; model.py imports its helpers
+    and builds Net, which train.py feeds CIFAR. Linting blocks.py reports the view that fails
+    there, at its own line, through model.py's Net; torch fails on that line. The fixed helper
+    lints clean, and runs."""
+    root = _copy(tmp_path, "reverse_blocks")
+    blocks = root / "blocks.py"
+    (f,) = _lint(blocks).findings
+    assert (f.line, f.code) == _marker(blocks), f.message
+    assert f.path == str(blocks) and "reached through Net() of model.py" in f.message, f.message
+    assert "input from train.py:8 (CIFAR10)" in f.message
+    rc, err, seen = oracle(root, "train.py")
+    assert rc != 0 and seen["Net"] == "4x3x32x32", err
+    frames = [(Path(p).resolve(), int(n)) for p, n in re.findall(r'File "([^"]+)", line (\d+)', err)]
+    inside = [fr for fr in frames if fr[0].is_relative_to(root.resolve())]
+    assert inside[-1] == (blocks.resolve(), f.line), err
+    blocks.write_text(blocks.read_text().replace("64 * 3 * 3", "64 * 4 * 4"))
+    assert _lint(blocks).findings == []
+    rc, err, _ = oracle(root, "train.py")
+    assert rc == 0, err

@@ -1,0 +1,95 @@
+"""Reverse reach: findings in a file of blocks and helpers that only other files build.
+
+FlowNet's ``models/util.py`` holds ``conv()``, ``deconv()``, ``crop_like()``; ``models/FlowNetS.py``
+imports them and builds the model. Linting ``util.py`` alone builds nothing, yet a wrong number
+there breaks every model that uses it. So the files of the project that import the linted one and
+define model classes (at most MAX_IMPORTERS, in path order) are analysed as they would be linted
+themselves, and the violations that lie in the linted file are reported at their own lines, with
+the model and the importing file named. Nothing of the importers' own code is reported here, and
+no importer's analysis looks for importers in turn.
+
+Their findings carry no run and no fact: ``--confirm`` and ``--fix`` act on the file that builds
+the model (lint it to confirm or fix there).
+"""
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import os
+import re
+from typing import Any, Callable, Dict, List
+
+from .results import Finding
+from .staticeval import _notify, _read
+
+MAX_IMPORTERS = 3
+_BUSY: contextvars.ContextVar[bool] = contextvars.ContextVar("shapelint_importers", default=False)
+_MODEL_CLASS = re.compile(r"^class\s+\w+\s*\([^)]*Module\b", re.M)
+
+
+def _stem(path: str) -> str:
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return os.path.basename(os.path.dirname(path)) if stem == "__init__" else stem
+
+
+def _imports(text: str, stem: str) -> bool:
+    s = re.escape(stem)
+    return re.search(rf"^\s*(from\s+[\w.]*\b{s}\s+import\b|from\s+\.+\s+import\s+[^\n]*\b{s}\b"
+                      rf"|import\s+[\w.]*\b{s}\b|from\s+[\w.]*\s+import\s+[^\n]*\b{s}\b)", text, re.M) is not None
+
+
+def importers(path: str, root: str) -> List[str]:
+    """The project files under ``root`` that import the module at ``path`` and define model classes."""
+    from .constructions import _candidate_files, _scan_root
+
+    path = os.path.abspath(path)
+    stem = _stem(path)
+    out: List[str] = []
+    for f in _candidate_files(_scan_root(root), path):
+        got = _read(f)
+        if got is None:
+            continue
+        _notify(os.path.abspath(f), True, True)
+        text = got[0]
+        if stem in text and _imports(text, stem) and _MODEL_CLASS.search(text):
+            out.append(f)
+            if len(out) >= MAX_IMPORTERS:
+                break
+    return out
+
+
+def importer_findings(src: Any, root: str, select, ignore, analyze: Callable[[str, str], Any]) -> List[Finding]:
+    """Findings in ``src``'s file that the analyses of its importers reach (``analyze(code, path)``
+    lints one file)."""
+    from .findings import facts_to_findings
+
+    if _BUSY.get() or not src.path or not os.path.isfile(src.path):
+        return []
+    here = os.path.abspath(src.path)
+    out: List[Finding] = []
+    token = _BUSY.set(True)
+    try:
+        for f in importers(here, root):
+            got = _read(f)
+            if got is None:
+                continue
+            try:
+                analysis = analyze(got[0], f)
+            except SyntaxError:
+                continue
+            name = os.path.relpath(f, os.path.dirname(here))
+            for run in analysis.runs:
+                groups: Dict[int, List[Any]] = {}
+                for fact in run.facts:
+                    if fact.kind == "violation" and fact.src is not None and fact.src.path and \
+                            os.path.abspath(fact.src.path) == here:
+                        groups.setdefault(id(fact.src), []).append(fact)
+                model = " ".join(run.ctor_text.split())
+                for facts in groups.values():
+                    mine = dataclasses.replace(run, facts=facts)
+                    for found in facts_to_findings(facts[0].src, [mine], select, ignore):
+                        out.append(Finding(src.path, found.line, found.col, found.code,
+                                           f"{found.message} (reached through {model} of {name})"))
+    finally:
+        _BUSY.reset(token)
+    return out
