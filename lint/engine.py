@@ -444,15 +444,15 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     # a construction whose arguments were unknown built nothing: it is not a run
     runs = [r for r in runs if r.root is not None or r.facts or r.error]
     findings = facts_to_findings(src, runs, select, ignore)
-    if scan_project and project.root and src.path and os.path.isfile(src.path) and \
+    if scan_project and project.root and src.path and os.path.isfile(src.path) and not coverage and \
             not any(r.concrete for r in runs if r.root is not None):
-        # blocks and helpers that only the project's other files build into models (lint/importers.py);
-        # a file whose own models meet a real input is checked by those
+        # a file of helpers and blocks, no model class of its own: checked through the project's
+        # models that import it (lint/importers.py), within this file's own time budget
         from .importers import importer_findings
 
         seen = {(f.line, f.col, f.code) for f in findings}
         for f in importer_findings(src, project.root, select, ignore,
-                                   lambda code, p: _analyze_source(code, p, None, strict, select, ignore)):
+                                   lambda code, p: _analyze_parsed(SourceModule(code, p), None, strict, select, ignore)):
             if (f.line, f.col, f.code) not in seen:
                 seen.add((f.line, f.col, f.code))
                 findings.append(f)

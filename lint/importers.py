@@ -1,4 +1,4 @@
-"""Reverse reach: findings in a file of blocks and helpers that only other files build.
+"""Reverse reach: findings in a file of helpers that only other files build into models.
 
 FlowNet's ``models/util.py`` holds ``conv()``, ``deconv()``, ``crop_like()``; ``models/FlowNetS.py``
 imports them and builds the model. Linting ``util.py`` alone builds nothing, yet a wrong number
@@ -6,7 +6,8 @@ there breaks every model that uses it. So the files of the project that import t
 define model classes (at most MAX_IMPORTERS, in path order) are analysed as they would be linted
 themselves, and the violations that lie in the linted file are reported at their own lines, with
 the model and the importing file named. Nothing of the importers' own code is reported here, and
-no importer's analysis looks for importers in turn.
+no importer's analysis looks for importers in turn. lint/engine.py asks for this only for a file
+with no model class of its own, and runs it within that file's time budget.
 
 Their findings carry no run and no fact: ``--confirm`` and ``--fix`` act on the file that builds
 the model (lint it to confirm or fix there).
