@@ -593,14 +593,16 @@ def _known_output(v: Any) -> bool:
     return False
 
 
-def _went_past(src, node, run: Run) -> bool:
+def _went_past(src, node, run: Run, known: bool = False) -> bool:
     """Whether ``run`` called a layer written at or after ``node`` in the method of ``src`` holding
-    it (a clean run's call at the node itself went through it)."""
+    it (a clean run's call at the node itself went through it); ``known``: a layer fed inputs of
+    known shape (a run that went on with unknown values proves nothing of the node)."""
     got = _method_order(src, node)
     if got is None:
         return False
     order, at = got
-    return any(c.node is not None and order.get(id(c.node), -1) >= at for c in run.calls)
+    return any(c.node is not None and order.get(id(c.node), -1) >= at and
+               (not known or c.inputs and all(_known_output(i) for i in c.inputs)) for c in run.calls)
 
 
 def _method_order(src, node) -> Optional[Tuple[Dict[int, int], int]]:
@@ -632,15 +634,22 @@ def _invented_misfits(runs: List[Run]) -> None:
     for r in runs:
         if r.input_origin != "option" or (r.ctor_kwargs is None and not r.invented):
             continue
-        first = set(r.first_layers)
-        called = next((c.module for c in r.calls if c.module is not None and c.module.kind == "layer"), None)
-        if called is not None:
-            first.add(id(called))
-        if any(f.kind == "violation" and f.module is not None and id(f.module) in first and
-               type(f.payload).__name__ == "Channels" and not _literal_size(f.module.node) for f in r.facts):
+        if _first_misfit(r):
             # not the configuration the declared input is for: what follows the misfit (PointNet's
             # encoder splitting 6 channels into xyz and normals) is no more the user's than it
             r.facts = [f for f in r.facts if f.kind != "violation"]
+            r.misfit = True
+
+
+def _first_misfit(r: Run) -> bool:
+    """The run's first layer (met by the input's probe, or the first layer called) takes another
+    channel count than the declared input's, given by a parameter (not a literal)."""
+    first = set(r.first_layers)
+    called = next((c.module for c in r.calls if c.module is not None and c.module.kind == "layer"), None)
+    if called is not None:
+        first.add(id(called))
+    return any(f.kind == "violation" and f.module is not None and id(f.module) in first and
+               type(f.payload).__name__ == "Channels" and not _literal_size(f.module.node) for f in r.facts)
 
 
 MAX_FLIPS = 3  # boolean defaults of an invented construction tried the other way (_flipped_defaults)
@@ -677,9 +686,9 @@ def _flipped_defaults(src, runs: List[Run], strict: bool, project) -> None:
     class's boolean defaults runs it cleanly: PointNet++'s ``get_model(num_classes,
     normal_channel=False)`` takes xyz only; the declared 2x6x2048 (xyz and normals) is for the
     README's ``normal_channel=True``. Which default the user's model has is not the linter's guess."""
-    for r in runs:
+    for r in list(runs):
         if r.input_origin != "option" or r.ctor_kwargs is None or r.ctor is not None or r.cls is None or \
-                not any(f.kind == "violation" for f in r.facts):
+                not (r.misfit or any(f.kind == "violation" for f in r.facts)):
             continue
         init = r.cls.methods.get("__init__")
         if init is None:
@@ -694,11 +703,22 @@ def _flipped_defaults(src, runs: List[Run], strict: bool, project) -> None:
             other = Run(r.cls, None, r.ctor_text, r.inputs, "option", dict(r.ctor_locals))
             other.ctor_kwargs = kwargs
             _execute_all(src, [other], strict, project, exploratory=True)
-            if other.root is None or other.error or any(f.kind == "violation" for f in other.facts):
+            if other.root is None or other.error:
+                continue
+            if r.misfit:
+                # the declared input misfit this guess's first layer: the flipped default that
+                # takes it there is the configuration it is for, and is checked as such
+                # (PointNet++'s normal_channel=True default, a declared xyz-only 2x3x1024)
+                if not _first_misfit(other):
+                    other.ctor_text = f"{r.cls.name}({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
+                    runs.append(other)
+                    break
+                continue
+            if any(f.kind == "violation" for f in other.facts):
                 continue
             # it ran the declared input through, or at least went past every failing spot (an op
             # the rest of the model leaves unknown is no verdict against it)
-            if _known_output(other.output) or all(_went_past(src, _anchor(src, f), other)
+            if _known_output(other.output) or all(_went_past(src, _anchor(src, f), other, known=True)
                                                   for f in r.facts if f.kind == "violation" and f.payload is not None):
                 r.facts = [f for f in r.facts if f.kind != "violation"]
                 break

@@ -81,6 +81,8 @@ class Run:
     # a construction nobody wrote: a factory of the file called with its defaults (``vgg11()``), the
     # class's own defaults (``Net()``); its default channel count is a guess (engine._invented_misfits)
     invented: bool = False
+    # the declared input misfit an invented construction's first layer (engine._invented_misfits)
+    misfit: bool = False
     # input sizes fixed to one value (symbol -> int): the runs engine._settle_narrowing makes to
     # check a model at the few sizes where one of its checks passes
     fixed: Dict[str, int] = field(default_factory=dict)

@@ -139,3 +139,41 @@ def test_the_other_configuration_need_only_go_past_the_failing_call():
     assert a.findings == []
     run = next(r for r in a.runs if r.cls is not None and r.cls.name == "PointSeg")
     assert run.input_origin == "option"
+
+
+CLS = textwrap.dedent('''\
+    import torch
+    import torch.nn as nn
+
+
+    class PointCls(nn.Module):
+        def __init__(self, num_class, normal_channel=True):
+            super().__init__()
+            self.normal_channel = normal_channel
+            self.conv = nn.Conv1d(6 if normal_channel else 3, 32, 1)
+            self.fc = nn.Linear(32, num_class)
+
+        def forward(self, xyz):
+            B, _, _ = xyz.shape
+            x = torch.max(torch.relu(self.conv(xyz)), 2, keepdim=True)[0]
+            x = x.view(B, 32)
+            return self.fc(x)
+''')
+
+
+def test_the_flipped_default_that_takes_the_declared_input_is_checked_in_its_place():
+    """PointNet++'s classifier defaults to normal_channel=True (6 channels); a declared xyz-only
+    2x3x1024 misfits that guess's first layer, and is checked on normal_channel=False instead: a
+    view sized one number wrong is reported where torch fails, for that configuration."""
+    import traceback
+
+    x = torch.randn(2, 3, 64)
+    assert _run(CLS, "lambda t: PointCls(5, normal_channel=False)(t)", x).shape == (2, 5)
+    assert analyze_source(CLS, "case.py", {"PointCls": [InputSpec((2, 3, 64))]}, strict=True).findings == []
+    bad = CLS.replace("x.view(B, 32)", "x.view(B, 33)")
+    with pytest.raises(RuntimeError) as e:
+        _run(bad, "lambda t: PointCls(5, normal_channel=False)(t)", x)
+    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
+    got = analyze_source(bad, "case.py", {"PointCls": [InputSpec((2, 3, 64))]}, strict=True).findings
+    assert [(f.line, f.code) for f in got] == [(torch_line, "SHP001")], [f.message for f in got]
+    assert "normal_channel=False" in got[0].message

@@ -609,3 +609,63 @@ def test_identity_of_small_ints_is_decided_as_cpython_does():
     torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
     got = analyze_source(bad, "case.py", strict=True).findings
     assert [(f.code, f.line) for f in got] == [("SHP002", torch_line)], [f.message for f in got]
+
+
+POINT_GROUPING = '''
+import torch
+import torch.nn as nn
+
+
+def index_points(points, idx):
+    B = points.shape[0]
+    view_shape = list(idx.shape)
+    view_shape[1:] = [1] * (len(view_shape) - 1)
+    repeat_shape = list(idx.shape)
+    repeat_shape[0] = 1
+    batch_indices = torch.arange(B, dtype=torch.long).view(view_shape).repeat(repeat_shape)
+    return points[batch_indices, idx, :]
+
+
+def knn(xyz, new_xyz, k):
+    dist = torch.cdist(new_xyz, xyz) if False else -2 * torch.matmul(new_xyz, xyz.permute(0, 2, 1))
+    return dist.sort(dim=-1)[1][:, :, :k]
+
+
+class Grouping(nn.Module):
+    def __init__(self, npoint=16, k=8):
+        super().__init__()
+        self.npoint, self.k = npoint, k
+        self.conv = nn.Conv2d(3, 32, 1)
+
+    def forward(self, xyz):
+        xyz = xyz.permute(0, 2, 1)
+        centers = index_points(xyz, torch.zeros(xyz.shape[0], self.npoint, dtype=torch.long))
+        idx = knn(xyz, centers, self.k)
+        grouped = index_points(xyz, idx) - centers.unsqueeze(2)
+        return torch.max(self.conv(grouped.permute(0, 3, 2, 1)), 2)[0]
+
+
+model = Grouping()
+model(torch.randn(2, 3, 64))
+'''
+
+
+def test_point_grouping_by_index_tensors_is_followed():
+    """PointNet++'s index_points (`points[batch_indices, idx, :]` with index tensors of two and three
+    dims) and a k-nearest selection by `sort`: the grouped points' shapes are torch's, so a conv
+    sized one number wrong after them is reported where torch fails."""
+    import traceback
+
+    ns = {}
+    exec(compile(POINT_GROUPING, "case.py", "exec"), ns)
+    assert ns["model"](torch.randn(2, 3, 64)).shape == (2, 32, 16)
+    a = analyze_source(POINT_GROUPING, "case.py", strict=True)
+    assert a.findings == []
+    run = next(r for r in a.runs if r.concrete)
+    assert run.output.shape == (2, 32, 16)
+    bad = POINT_GROUPING.replace("nn.Conv2d(3, 32, 1)", "nn.Conv2d(4, 32, 1)")
+    with pytest.raises(RuntimeError) as e:
+        exec(compile(bad, "case.py", "exec"), {})
+    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
+    got = analyze_source(bad, "case.py", strict=True).findings
+    assert [(f.code, f.line) for f in got] == [("SHP003", torch_line)], [f.message for f in got]

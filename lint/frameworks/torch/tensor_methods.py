@@ -93,7 +93,8 @@ _SIGNATURES: Dict[str, Tuple[str, ...]] = {
     "max": ("dim", "keepdim"), "min": ("dim", "keepdim"), "median": ("dim", "keepdim"),
     "mode": ("dim", "keepdim"), "view_as": ("other",), "reshape_as": ("other",), "expand_as": ("other",),
     "matmul": ("other",), "mm": ("mat2",), "bmm": ("mat2",), "dim": (), "ndimension": (), "numel": (),
-    "t": (), "T": (),
+    "t": (), "T": (), "sort": ("dim", "descending"), "argsort": ("dim", "descending"),
+    "topk": ("k", "dim", "largest", "sorted"),
 }
 for _r in _REDUCE:
     _SIGNATURES.setdefault(_r, ("dim", "keepdim"))
@@ -269,6 +270,28 @@ def _m_unknowable(interp, x, name, args, kwargs, node):
     raise Unknowable()
 
 
+def _m_sort(interp, x, name, args, kwargs, node):
+    """``x.sort(dim=-1)``: (values, long indices) of x's shape; ``argsort`` the indices;
+    ``topk(k, dim=-1)`` the same with the dim cut to k (a k past it is unknown, not reported)."""
+    s = list(T.shape_of(x))
+    if name == "topk":
+        k = need(_arg(args, kwargs, 0, "k"))
+        dim = need(_arg(args, kwargs, 1, "dim", -1))
+    else:
+        k, dim = None, need(_arg(args, kwargs, 0, "dim", -1))
+    if not s:
+        raise Unknowable()
+    d = L.dim_or_violation(dim, len(s))
+    if k is not None:
+        if not (isinstance(k, int) and not isinstance(k, bool) and k >= 0) or \
+                not (isinstance(s[d], int) and k <= s[d]):
+            raise Unknowable()
+        s[d] = k
+    values = x.with_shape(tuple(s), x.batch_dim if x.batch_dim != d else None)
+    indices = Tensor(values.shape, "long", values.batch_dim)
+    return indices if name == "argsort" else (values, indices)
+
+
 def _m_unfold(interp, x, name, args, kwargs, node):
     return T.unfold(x, _arg(args, kwargs, 0, "dimension"), _arg(args, kwargs, 1, "size"),
                     _arg(args, kwargs, 2, "step"))
@@ -345,7 +368,7 @@ _METHOD_ENTRIES: List[Tuple[Iterable[str], Handler]] = [
     (("unsqueeze", "unsqueeze_"), _m_unsqueeze),
     (_REDUCE, _m_reduce),
     (("max", "min", "median", "mode"), _m_max),
-    (("topk",), _m_unknowable),
+    (("sort", "argsort", "topk"), _m_sort),
     (("unfold",), _m_unfold),
     (_BINARY, _m_binary),
     (("matmul", "mm", "bmm"), _m_matmul),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ...core import dims as D
 from ...core.facts import Fold, Unknowable, Violation, assumed, folded, narrowed
@@ -369,15 +369,15 @@ def matmul(a: Tensor, b: Tensor, op: str) -> Tensor:
 
 
 def index(x: Tensor, key) -> Any:
-    """Basic indexing: ints, slices with literal bounds, None and Ellipsis."""
+    """Basic indexing: ints, slices with literal bounds, None and Ellipsis; and advanced indexing
+    by integer tensors, lists of ints and boolean masks (_advanced)."""
     s = list(shape_of(x))
-    if isinstance(key, Tensor) and key.dtype == "long" and key.shape is not None and s:
-        # advanced indexing of the first dim by an integer tensor: index shape + the rest
-        return Tensor((*key.shape, *s[1:]), x.dtype, None)
     items = list(key) if isinstance(key, tuple) else [key]
     # np.newaxis is None (transformers' canary: `torch.arange(n)[:, np.newaxis]`); any other name
     # (a value not followed) says nothing about the rank
     items = [None if isinstance(k, Qual) and k.name in ("numpy.newaxis", "torch.newaxis") else k for k in items]
+    if any(isinstance(k, (Tensor, list)) for k in items):
+        return _advanced(x, s, items)
     if not all(k is None or k is Ellipsis or isinstance(k, (int, slice)) or D.is_dim(k) for k in items):
         raise Unknowable()
     n_real = sum(1 for k in items if k is not None and k is not Ellipsis)
@@ -412,6 +412,81 @@ def index(x: Tensor, key) -> Any:
         out.append(v)
         src += 1
     return x.with_shape(tuple(out), bd)
+
+
+def _advanced(x: Tensor, s: List[Any], items: List[Any]) -> Tensor:
+    """Indexing with integer tensors, lists of ints or boolean masks among ints, slices, None and
+    Ellipsis, as torch does it (checked against torch 2.x): ints select first (they drop their
+    dim); the index tensors broadcast together; their shape takes the place of the first of them
+    when they are adjacent (``x[:, idx]``: 5x3 for a 5x6x7 x and a 3-long idx, plus the rest), else
+    it comes first (``x[i, :, j]``). A mask stands for the dims it covers, with a size only its
+    values decide (unknown). Anything else, an index tensor of unknown shape or dtype, a None
+    between index tensors, is unknown (never a finding)."""
+    def kind(k) -> Optional[str]:
+        if isinstance(k, Tensor):
+            if k.shape is None:
+                raise Unknowable()
+            if k.dtype == "bool":
+                return "mask"
+            if k.dtype in ("long", "int"):
+                return "index"
+            raise Unknowable()
+        if isinstance(k, list):
+            if not k or not all(_is_int(v) and not isinstance(v, bool) for v in k):
+                raise Unknowable()
+            return "index"
+        return None
+
+    kinds = [kind(k) for k in items]
+    width = [len(k.shape) if kd == "mask" else 0 if k is None or k is Ellipsis else 1
+             for k, kd in zip(items, kinds)]
+    if items.count(Ellipsis) > 1 or sum(width) > len(s):
+        raise Unknowable()
+    if Ellipsis in items:
+        e = items.index(Ellipsis)
+        fill = len(s) - sum(width)
+        items = items[:e] + [slice(None)] * fill + items[e + 1:]
+        kinds = kinds[:e] + [None] * fill + kinds[e + 1:]
+    out: List[Any] = []  # result dims, with ("adv",) where an index tensor stands
+    shapes: List[Tuple[Any, ...]] = []
+    src = 0
+    for k, kd in zip(items, kinds):
+        if k is None:
+            out.append(1)
+        elif kd == "mask":
+            for m, d in zip(k.shape, s[src:src + len(k.shape)]):
+                if D.equal(m, d) != D.ALWAYS:
+                    raise Unknowable()  # (a mask of the wrong shape is torch's IndexError)
+            shapes.append((D.fresh(),))
+            out.append(("adv",))
+            src += len(k.shape)
+        elif kd == "index":
+            shapes.append(tuple(k.shape or ()) if isinstance(k, Tensor) else (len(k),))
+            out.append(("adv",))
+            src += 1
+        elif _is_int(k) or D.is_dim(k):
+            src += 1  # selects: the dim goes
+        elif isinstance(k, slice):
+            out.append(_slice_len(s[src], k))
+            src += 1
+        else:
+            raise Unknowable()
+    out += s[src:]
+    marks = [i for i, d in enumerate(out) if isinstance(d, tuple)]
+    n = max(len(sh) for sh in shapes)
+    joint: List[Any] = []
+    for i in range(1, n + 1):
+        ds = [sh[-i] for sh in shapes if len(sh) >= i]
+        big = [d for d in ds if not (_is_int(d) and d == 1)]
+        if big and any(D.equal(big[0], d) != D.ALWAYS for d in big[1:]):
+            raise Unknowable()
+        joint.insert(0, big[0] if big else 1)
+    if marks != list(range(marks[0], marks[0] + len(marks))):
+        if any(k is None for k in items):
+            raise Unknowable()  # None with index tensors apart: where torch puts it is not modelled
+        rest = [d for d in out if not isinstance(d, tuple)]
+        return Tensor((*joint, *rest), x.dtype, None)
+    return Tensor((*out[:marks[0]], *joint, *out[marks[-1] + 1:]), x.dtype, None)
 
 
 def _slice_len(dim, k: slice):
