@@ -669,3 +669,61 @@ def test_point_grouping_by_index_tensors_is_followed():
     torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
     got = analyze_source(bad, "case.py", strict=True).findings
     assert [(f.code, f.line) for f in got] == [("SHP003", torch_line)], [f.message for f in got]
+
+
+CLASS_EQUALITY = '''
+import torch
+import torch.nn as nn
+
+
+class Basic(nn.Module):
+    def __init__(self, c, growth):
+        super().__init__()
+        self.conv = nn.Conv2d(c, growth, 3, padding=1)
+
+    def forward(self, x):
+        return torch.cat((x, self.conv(x)), 1)
+
+
+class Bottleneck(Basic):
+    pass
+
+
+class DenseNet(nn.Module):
+    def __init__(self, depth=10, block=Bottleneck, growth=4):
+        super().__init__()
+        n = (depth - 4) / 3 if block == Basic else (depth - 4) // 6
+        c, layers = 8, []
+        self.conv1 = nn.Conv2d(3, c, 3, padding=1)
+        for i in range(n):
+            layers.append(block(c, growth))
+            c += growth
+        self.dense = nn.Sequential(*layers)
+        self.pool = nn.AvgPool2d(8)
+        self.fc = nn.Linear(c, 10)
+
+    def forward(self, x):
+        x = self.pool(self.dense(self.conv1(x)))
+        return self.fc(x.view(x.size(0), -1))
+
+
+model = DenseNet()
+model(torch.randn(2, 3, 8, 8))
+'''
+
+
+def test_classes_compared_with_equality_decide_the_depth():
+    """bearpaw-style DenseNet: `n = (depth - 4) / 3 if block == BasicBlock else (depth - 4) // 6`.
+    Classes compare by identity, so n is known (an int), the blocks are built and the head's
+    size is checked; a pool sized one number wrong is reported where torch fails."""
+    import traceback
+
+    exec(compile(CLASS_EQUALITY, "case.py", "exec"), {})
+    a = analyze_source(CLASS_EQUALITY, "case.py", strict=True)
+    assert a.findings == [] and next(r for r in a.runs if r.concrete).output.shape == (2, 10)
+    bad = CLASS_EQUALITY.replace("nn.AvgPool2d(8)", "nn.AvgPool2d(9)")
+    with pytest.raises(RuntimeError) as e:
+        exec(compile(bad, "case.py", "exec"), {})
+    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
+    got = analyze_source(bad, "case.py", strict=True).findings
+    assert [(f.code, f.line) for f in got] == [("SHP004", torch_line)], [f.message for f in got]

@@ -524,6 +524,10 @@ def compare(op, a, b) -> Any:
             # identity is equality there (Python warns, but runs it so)
             return (a == b) if op == "Is" else (a != b)
         return UNKNOWN
+    if op in ("Equal", "NotEqual") and isinstance(a, ClassValue) and isinstance(b, ClassValue):
+        # `block == BasicBlock` (DenseNet's depth rule): classes compare by identity (a class of
+        # the analysed code has no metaclass of its own defining ==)
+        return (a.info is b.info) if op == "Equal" else (a.info is not b.info)
     if op in ("In", "NotIn"):
         if isinstance(b, (list, tuple, dict, str)) and _plain(a) and L.weight_ok(b):
             try:
