@@ -713,7 +713,7 @@ model(torch.randn(2, 3, 8, 8))
 
 
 def test_classes_compared_with_equality_decide_the_depth():
-    """bearpaw-style DenseNet: `n = (depth - 4) / 3 if block == BasicBlock else (depth - 4) // 6`.
+    """pytorch-speech-commands' DenseNet: `n = (depth - 4) / 3 if block == BasicBlock else (depth - 4) // 6`.
     Classes compare by identity, so n is known (an int), the blocks are built and the head's
     size is checked; a pool sized one number wrong is reported where torch fails."""
     import traceback
