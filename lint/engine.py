@@ -444,10 +444,10 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     # a construction whose arguments were unknown built nothing: it is not a run
     runs = [r for r in runs if r.root is not None or r.facts or r.error]
     findings = facts_to_findings(src, runs, select, ignore)
-    if scan_project and project.root and src.path and os.path.isfile(src.path) and not coverage and \
+    if scan_project and project.root and src.path and os.path.isfile(src.path) and \
             not any(r.concrete for r in runs if r.root is not None):
-        # a file of helpers and blocks, no model class of its own: checked through the project's
-        # models that import it (lint/importers.py), within this file's own time budget
+        # a file of helpers and blocks whose own models meet no real input: checked through the
+        # project's models that import it (lint/importers.py), within this file's own time budget
         from .importers import importer_findings
 
         seen = {(f.line, f.col, f.code) for f in findings}

@@ -7,7 +7,8 @@ define model classes (at most MAX_IMPORTERS, in path order) are analysed as they
 themselves, and the violations that lie in the linted file are reported at their own lines, with
 the model and the importing file named. Nothing of the importers' own code is reported here, and
 no importer's analysis looks for importers in turn. lint/engine.py asks for this only for a file
-with no model class of its own, and runs it within that file's time budget.
+none of whose own models meets a real input (a file of helpers, or of blocks the other files
+assemble), and runs it within that file's time budget.
 
 Their findings carry no run and no fact: ``--confirm`` and ``--fix`` act on the file that builds
 the model (lint it to confirm or fix there).

@@ -871,7 +871,7 @@ def test_a_path_pipeline_not_followed_gives_no_input(tmp_path, name):
 
 
 def test_a_helper_file_is_checked_through_the_models_that_import_it(tmp_path):
-    """Reverse reach (lint/importers.py): blocks.py defines no model; model.py imports its helpers
+    """Reverse reach (lint/importers.py): nothing in blocks.py meets a real input; model.py imports its blocks
     and builds Net, which train.py feeds CIFAR. Linting blocks.py reports the view that fails
     there, at its own line, through model.py's Net; torch fails on that line. The fixed helper
     lints clean, and runs."""
@@ -886,7 +886,7 @@ def test_a_helper_file_is_checked_through_the_models_that_import_it(tmp_path):
     frames = [(Path(p).resolve(), int(n)) for p, n in re.findall(r'File "([^"]+)", line (\d+)', err)]
     inside = [fr for fr in frames if fr[0].is_relative_to(root.resolve())]
     assert inside[-1] == (blocks.resolve(), f.line), err
-    blocks.write_text(blocks.read_text().replace("64 * 3 * 3", "64 * 4 * 4"))
+    blocks.write_text(blocks.read_text().replace("self.channels * 3 * 3", "self.channels * 4 * 4"))
     assert _lint(blocks).findings == []
     rc, err, _ = oracle(root, "train.py")
     assert rc == 0, err
