@@ -51,6 +51,9 @@ CASES = {
     "bmm": [({"mat2": (2, 4, 5)}, ((2, 4, 5),))],
     "dim": [({}, ())], "ndimension": [({}, ())], "numel": [({}, ())], "t": [({}, ())],
     "count_nonzero": [({"dim": 1}, (1,)), ({"axis": 2}, None)],
+    "sort": [({"dim": 1}, (1,)), ({"dim": 0, "descending": True}, (0, True))],
+    "argsort": [({"dim": 2}, (2,)), ({"dim": 1, "descending": True}, (1, True))],
+    "topk": [({"k": 2, "dim": 1}, (2, 1)), ({"k": 1, "dim": 0, "largest": False}, (1, 0, False))],
 }
 for _r in sorted(M._REDUCE - {"count_nonzero"}):
     CASES[_r] = [({"dim": 1, "keepdim": True}, (1, True)), ({"dim": 2}, (2,)), ({"axis": 1}, None),
