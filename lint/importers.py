@@ -21,10 +21,14 @@ import os
 import re
 from typing import Any, Callable, Dict, List
 
+from .core import limits
 from .results import Finding
 from .staticeval import _notify, _read
 
 MAX_IMPORTERS = 3
+# a project with more files than this (a library's source tree: diffusers, transformers) is not
+# searched for importers: each importer's analysis reads the project again, and there are many
+MAX_PROJECT_FILES = 150
 _BUSY: contextvars.ContextVar[bool] = contextvars.ContextVar("shapelint_importers", default=False)
 _MODEL_CLASS = re.compile(r"^class\s+\w+\s*\([^)]*Module\b", re.M)
 
@@ -47,7 +51,10 @@ def importers(path: str, root: str) -> List[str]:
     path = os.path.abspath(path)
     stem = _stem(path)
     out: List[str] = []
-    for f in _candidate_files(_scan_root(root), path):
+    files = _candidate_files(_scan_root(root), path)
+    if len(files) > MAX_PROJECT_FILES:
+        return []
+    for f in files:
         got = _read(f)
         if got is None:
             continue
@@ -72,6 +79,8 @@ def importer_findings(src: Any, root: str, select, ignore, analyze: Callable[[st
     token = _BUSY.set(True)
     try:
         for f in importers(here, root):
+            if limits.current_deadline().passed():
+                break  # this file's time budget is spent: the other importers are left out
             got = _read(f)
             if got is None:
                 continue

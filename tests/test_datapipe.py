@@ -870,6 +870,18 @@ def test_a_path_pipeline_not_followed_gives_no_input(tmp_path, name):
     assert [r.inputs for r in a.runs if r.input_from] == [] and a.findings == [], name
 
 
+def test_importers_are_not_searched_in_a_large_tree(tmp_path, monkeypatch):
+    """A project of more files than MAX_PROJECT_FILES (a library's source tree) is not searched for
+    importers: each importer's analysis would read the whole tree again."""
+    from shapelint import importers
+
+    root = _copy(tmp_path, "reverse_blocks")
+    assert importers.importers(str(root / "blocks.py"), str(root)) == [str(root / "model.py")]
+    monkeypatch.setattr(importers, "MAX_PROJECT_FILES", 1)  # model.py and train.py: two
+    assert importers.importers(str(root / "blocks.py"), str(root)) == []
+    assert _lint(root / "blocks.py").findings == []
+
+
 def test_a_helper_file_is_checked_through_the_models_that_import_it(tmp_path):
     """Reverse reach (lint/importers.py): nothing in blocks.py meets a real input; model.py imports its blocks
     and builds Net, which train.py feeds CIFAR. Linting blocks.py reports the view that fails
