@@ -248,9 +248,11 @@ def _callers(fe: _FileEval, scope, path: str, resolver: Resolver) -> List[Option
     if not (isinstance(scope, ast.FunctionDef) and scope in fe.tree.body and
             (scope.args.args or scope.args.posonlyargs)):
         return [None]
-    calls = [c for c in resolver._calls_of(scope, path)
-             if not any(n is c[2] for n in ast.walk(scope))][:MAX_CALLERS]  # not its own recursion
-    return list(calls) or [None]  # type: ignore[arg-type]
+    memo = fe.__dict__.setdefault("_callers", {})  # one search per function, not per construction in it
+    if id(scope) not in memo:
+        own = {id(n) for n in ast.walk(scope)}
+        memo[id(scope)] = [c for c in resolver._calls_of(scope, path) if id(c[2]) not in own][:MAX_CALLERS]
+    return list(memo[id(scope)]) or [None]  # type: ignore[arg-type]
 
 
 def _in_caller(fe: _FileEval, scope, caller, named: bool, factory_files, where_base: str, node: ast.Call,
