@@ -542,28 +542,31 @@ def test_placeholder_defaults_nobody_writes_are_not_a_construction_error():
                           "case.py").findings == []
 
 
+def _fails_at(code: str, error=RuntimeError, ns=None) -> int:
+    """The line of case.py where Python (torch) raises ``error`` running ``code``."""
+    import traceback
+
+    with pytest.raises(error) as e:
+        exec(compile(code, "case.py", "exec"), {} if ns is None else ns)
+    return [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
+
+
 def test_a_wrong_call_in_a_function_nothing_calls_is_not_reported():
     """pytorch-speech-commands' dpn.py: `def test(): net = DPN92()` without its num_classes, left
     uncalled (`# test()`). The call would raise TypeError, but nothing runs it: no SHP009. Once
     something calls test(), Python raises there, and it is reported on that line."""
-    import traceback
-
     from conftest import FIXTURES
 
     path = FIXTURES / "construction_uncalled_test.py"
     code = path.read_text()
     assert analyze_source(code, str(path), strict=True).findings == []
-    called = code.replace("# test()\n", "test()\n")
-    assert called != code
-    ns = {"__name__": "case"}
-    with pytest.raises(TypeError) as e:
-        exec(compile(called, "case.py", "exec"), ns)
-    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
-    a = analyze_source(called, "case.py", strict=True)
-    assert [(f.code, f.line) for f in a.findings] == [("SHP009", torch_line)]
-    # a name in a string (getattr(module, 'test')()) counts as a use as well
-    assert analyze_source(code.replace("# test()\n", "getattr(__import__('sys'), 'test', None)\n"),
-                          "case.py", strict=True).findings != []
+    # called directly, or by its name in a string (`globals()['test']()`): Python raises there
+    for call in ("test()\n", "globals()['test']()\n"):
+        called = code.replace("# test()\n", call)
+        assert called != code
+        line = _fails_at(called, TypeError, {"__name__": "case"})
+        a = analyze_source(called, "case.py", strict=True)
+        assert [(f.code, f.line) for f in a.findings] == [("SHP009", line)], call
 
 
 SMALL_INT_IDENTITY = '''
@@ -596,7 +599,6 @@ def test_identity_of_small_ints_is_decided_as_cpython_does():
     """SRGAN's discriminator writes `i is 0` and `i % 2 is 0`: CPython keeps one object per small
     int, so these are equality (with a SyntaxWarning). The channel widths follow, and a head sized
     one number wrong is reported where torch fails."""
-    import traceback
     import warnings
 
     with warnings.catch_warnings():
@@ -604,9 +606,7 @@ def test_identity_of_small_ints_is_decided_as_cpython_does():
         exec(compile(SMALL_INT_IDENTITY, "case.py", "exec"), {})
         assert analyze_source(SMALL_INT_IDENTITY, "case.py", strict=True).findings == []
         bad = SMALL_INT_IDENTITY.replace("AdaptiveAvgPool2d((6, 6))", "AdaptiveAvgPool2d((6, 5))")
-        with pytest.raises(RuntimeError) as e:
-            exec(compile(bad, "case.py", "exec"), {})
-    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
+        torch_line = _fails_at(bad)
     got = analyze_source(bad, "case.py", strict=True).findings
     assert [(f.code, f.line) for f in got] == [("SHP002", torch_line)], [f.message for f in got]
 
@@ -654,8 +654,6 @@ def test_point_grouping_by_index_tensors_is_followed():
     """PointNet++'s index_points (`points[batch_indices, idx, :]` with index tensors of two and three
     dims) and a k-nearest selection by `sort`: the grouped points' shapes are torch's, so a conv
     sized one number wrong after them is reported where torch fails."""
-    import traceback
-
     ns = {}
     exec(compile(POINT_GROUPING, "case.py", "exec"), ns)
     assert ns["model"](torch.randn(2, 3, 64)).shape == (2, 32, 16)
@@ -664,9 +662,7 @@ def test_point_grouping_by_index_tensors_is_followed():
     run = next(r for r in a.runs if r.concrete)
     assert run.output.shape == (2, 32, 16)
     bad = POINT_GROUPING.replace("nn.Conv2d(3, 32, 1)", "nn.Conv2d(4, 32, 1)")
-    with pytest.raises(RuntimeError) as e:
-        exec(compile(bad, "case.py", "exec"), {})
-    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
+    torch_line = _fails_at(bad)
     got = analyze_source(bad, "case.py", strict=True).findings
     assert [(f.code, f.line) for f in got] == [("SHP003", torch_line)], [f.message for f in got]
 
@@ -716,14 +712,10 @@ def test_classes_compared_with_equality_decide_the_depth():
     """pytorch-speech-commands' DenseNet: `n = (depth - 4) / 3 if block == BasicBlock else (depth - 4) // 6`.
     Classes compare by identity, so n is known (an int), the blocks are built and the head's
     size is checked; a pool sized one number wrong is reported where torch fails."""
-    import traceback
-
     exec(compile(CLASS_EQUALITY, "case.py", "exec"), {})
     a = analyze_source(CLASS_EQUALITY, "case.py", strict=True)
     assert a.findings == [] and next(r for r in a.runs if r.concrete).output.shape == (2, 10)
     bad = CLASS_EQUALITY.replace("nn.AvgPool2d(8)", "nn.AvgPool2d(9)")
-    with pytest.raises(RuntimeError) as e:
-        exec(compile(bad, "case.py", "exec"), {})
-    torch_line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
+    torch_line = _fails_at(bad)
     got = analyze_source(bad, "case.py", strict=True).findings
     assert [(f.code, f.line) for f in got] == [("SHP004", torch_line)], [f.message for f in got]
