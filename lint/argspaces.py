@@ -201,13 +201,6 @@ class Resolver:
                     continue
                 yield p, tree, call
 
-    @staticmethod
-    def _argument(fn: ast.FunctionDef, call: ast.Call, pname: str) -> Optional[ast.expr]:
-        params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
-        index = params.index(pname)
-        return call.args[index] if index < len(call.args) else \
-            next((k.value for k in call.keywords if k.arg == pname), None)
-
     def param_values(self, fn: ast.FunctionDef, pname: str, path: str) -> Optional[List[Tuple[Optional[str], Any, Any]]]:
         """What the calls of ``fn`` pass as its parameter ``pname``: a string literal as (None,
         value, None); an option ``args.model`` of the caller's argparse namespace as ('model', its
@@ -217,7 +210,7 @@ class Resolver:
             return None
         out: List[Tuple[Optional[str], Any, Any]] = []
         for p, tree, call in self._calls_of(fn, path):
-            arg = self._argument(fn, call, pname)
+            arg = argument_of(fn, call, pname)
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 out.append((None, arg.value, None))
             elif isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name):
@@ -242,7 +235,7 @@ class Resolver:
         try:
             seen: List[Any] = []
             for p, tree, call in self._calls_of(fn, path):
-                arg = self._argument(fn, call, pname)
+                arg = argument_of(fn, call, pname)
                 if arg is None:
                     raise LookupError(pname)  # its default: left to the function's own reading
                 fe = self._eval(p, tree)
@@ -454,6 +447,15 @@ def _read_only(call: ast.Call, parents: Dict[int, ast.AST]) -> bool:
         name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
         return bool(_READERS.search(name))
     return False
+
+
+def argument_of(fn: ast.FunctionDef, call: ast.Call, name: str) -> Optional[ast.expr]:
+    """The expression ``call`` passes as ``fn``'s parameter ``name`` (positionally or by keyword),
+    or None when it passes none."""
+    params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+    if name in params and params.index(name) < len(call.args):
+        return call.args[params.index(name)]
+    return next((k.value for k in call.keywords if k.arg == name), None)
 
 
 def _plain(v: Any) -> bool:

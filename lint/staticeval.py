@@ -12,7 +12,7 @@ import ast
 import os
 from typing import AbstractSet, Any, Callable, Dict, List, Optional, Set, Tuple
 
-from .argspaces import Resolver, assigned_attrs, config_class_defaults, imports_module
+from .argspaces import Resolver, argument_of, assigned_attrs, config_class_defaults, imports_module
 
 MAX_FILES = 400  # files listed under the project root
 MAX_BYTES = 1_000_000  # larger files are not read
@@ -656,7 +656,7 @@ class _FileEval:
         caller = CALLERS.get(id(fn))
         if caller is not None:
             fe, call = caller
-            arg = _argument_of(fn, call, name)
+            arg = argument_of(fn, call, name)
             if arg is None:  # not passed: the parameter's default, read in the function's file
                 default = _default_of(fn, name)
                 if default is None:
@@ -1231,17 +1231,6 @@ def _mutated_containers(tree: ast.Module, passed: bool = True) -> Set[str]:
     return out
 
 
-def _argument_of(fn: ast.FunctionDef, call: ast.Call, name: str) -> Optional[ast.expr]:
-    """The expression ``call`` passes as ``fn``'s positional-or-keyword parameter ``name``."""
-    params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
-    if name not in params:
-        return next((k.value for k in call.keywords if k.arg == name), None)
-    i = params.index(name)
-    if i < len(call.args):
-        return call.args[i]
-    return next((k.value for k in call.keywords if k.arg == name), None)
-
-
 def _default_of(fn: ast.FunctionDef, name: str) -> Optional[ast.expr]:
     a = fn.args
     params = a.posonlyargs + a.args
@@ -1262,7 +1251,7 @@ def caller_alias(fe: "_FileEval", name: str, node: ast.AST) -> Optional[str]:
         p = fe.parents.get(id(p))
     if p is None or id(p) not in CALLERS or not _is_param(p, name):
         return None
-    arg = _argument_of(p, CALLERS[id(p)][1], name)
+    arg = argument_of(p, CALLERS[id(p)][1], name)
     if isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name):
         return arg.attr
     return None
