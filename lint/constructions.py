@@ -74,14 +74,27 @@ def _model_namespace(model_path: str) -> Optional[Tuple[Set[str], Dict[str, Opti
     return names, imports_of(tree)
 
 
-def _scan_root(root: str) -> str:
+def _within_project(root: str, model_path: str) -> str:
+    """``root`` (the top of the model file's package), or the nearest folder above the model file
+    holding a project's marker when that lies below ``root``: a repository whose top folder has an
+    ``__init__.py`` is still one project, never a scan of the folder of repositories around it."""
+    root = os.path.abspath(root)
+    d = os.path.dirname(os.path.abspath(model_path))
+    while d.startswith(root + os.sep):
+        if any(os.path.exists(os.path.join(d, m)) for m in _MARKERS):
+            return d
+        d = os.path.dirname(d)
+    return root
+
+
+def _scan_root(root: str, model_path: str = "") -> str:
     """Where the project that builds the models of ``root`` begins: ``root``, or, for a folder
     without ``__init__.py`` that scripts beside it import as a package (``cifar10_models/`` and
     ``from cifar10_models.vgg import vgg11_bn`` in ``module.py``, a namespace package), the folder
     holding those scripts; up to two levels, never past a project's marker (.git, pyproject.toml...).
     Two levels up, the scripts may import the folder by its dotted path (``source/models/`` and
     ``import source.models.dcgan as models`` in ``dcgan.py``)."""
-    start = d = os.path.abspath(root)
+    start = d = _within_project(root, model_path) if model_path else os.path.abspath(root)
     best = d
     for _ in range(2):
         if any(os.path.exists(os.path.join(d, m)) for m in _MARKERS):
@@ -131,7 +144,7 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
     if not names or not model_path:
         return {}
     model_path = os.path.abspath(model_path)
-    root = _scan_root(root or os.path.dirname(model_path))
+    root = _scan_root(root or os.path.dirname(model_path), model_path)
     stem = os.path.splitext(os.path.basename(model_path))[0]
     if stem == "__init__":
         stem = os.path.basename(os.path.dirname(model_path))

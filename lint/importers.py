@@ -51,7 +51,7 @@ def importers(path: str, root: str) -> List[str]:
     path = os.path.abspath(path)
     stem = _stem(path)
     out: List[str] = []
-    files = _candidate_files(_scan_root(root), path)
+    files = _candidate_files(_scan_root(root, path), path)
     if len(files) > MAX_PROJECT_FILES:
         return []
     for f in files:

@@ -382,3 +382,17 @@ def test_hits_are_read_in_this_process_and_only_misses_go_to_workers(project, ca
     pools.clear()
     assert check(capsys, "--jobs", "2", *files, cwd=project) == plain
     assert pools == [{"max_workers": 2}]
+
+
+def test_a_package_marker_never_widens_the_project_past_its_own(project, capsys, calls):
+    # the project's folder sits among others (a folder of repositories, pytest's temporary folders):
+    # once its top folder is a package, its models are still built only by its own files
+    other = project.parent / f"{project.name}_other"
+    other.mkdir()
+    (other / "train.py").write_text("import torch\nfrom model import Net\n\n"
+                                    "net = Net()\nnet(torch.randn(2, 1, 10, 10))\n")
+    (project / "__init__.py").write_text("")
+    assert check(capsys, "model.py", "--no-cache", cwd=project)[:2] == (0, "")
+    (project / "train.py").write_text((other / "train.py").read_text())  # its own script does count
+    rc, out, _ = check(capsys, "model.py", "--no-cache", cwd=project)
+    assert rc == 1 and "in_features=64" in out
