@@ -241,8 +241,45 @@ class Planner:
             calls = self._returned[id(fn)] = _returned_calls(fn)
         for v in calls:
             cls = self._called_class(v, seen + (fn.name.value,), src)
+            if cls is None:
+                cls = self._passed_through(v, fn, seen + (fn.name.value,), src)
             if cls is not None:
                 return cls
+        return None
+
+    def _passed_through(self, call: cst.Call, fn: cst.FunctionDef, seen, src: Optional[SourceModule]) -> Optional[ClassInfo]:
+        """``return init_net(net, gpu_ids)`` where the project's ``init_net`` hands back the model it
+        is given (``net.to(device); init_weights(net); return net``): the class of the argument, a
+        call or a name ``fn`` assigns one to (``net = UnetGenerator(...)`` in one of its branches)."""
+        src = src or self.src
+        name = dotted(call.func)
+        if name is None or name in seen or len(seen) >= 5:
+            return None
+        target: Any = src.functions.get(name)
+        if target is None:
+            v = self._imported(name, src)
+            if not (isinstance(v, FunctionValue) and isinstance(v.node, cst.FunctionDef)):
+                return None
+            target = v.node
+        param = _returned_param(target)
+        if param is None:
+            return None
+        params = list(target.params.posonly_params) + list(target.params.params)
+        names = [q.name.value for q in params]
+        arg = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == param), None)
+        if arg is None and param in names:
+            i = names.index(param)
+            pos = [a for a in call.args if a.keyword is None]
+            if i < len(pos) and not pos[i].star:
+                arg = pos[i].value
+        arg = _unchain(arg) if arg is not None else None
+        if isinstance(arg, cst.Call):
+            return self._called_class(arg, seen, src)
+        if isinstance(arg, cst.Name):
+            for v in _assigned_calls(fn, arg.value):
+                cls = self._called_class(v, seen, src)
+                if cls is not None:
+                    return cls
         return None
 
     def _called_class(self, call: cst.Call, seen=(), src: Optional[SourceModule] = None) -> Optional[ClassInfo]:
@@ -966,6 +1003,67 @@ def _returned_calls(fn) -> List[cst.Call]:
         if isinstance(v, cst.Call):
             out.append(v)
     return out
+
+
+def _assigned_calls(fn, name: str) -> List[cst.Call]:
+    """The calls ``fn`` assigns to the local ``name`` (``net = ResnetGenerator(...)`` in each branch)."""
+    out: List[cst.Call] = []
+    stack = [fn.body]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(n, cst.Assign) and len(n.targets) == 1 and isinstance(n.targets[0].target, cst.Name) and \
+                n.targets[0].target.value == name:
+            v = _unchain(n.value)
+            if isinstance(v, cst.Call):
+                out.append(v)
+        if isinstance(n, _NO_STATEMENTS_INSIDE):
+            continue
+        stack.extend(reversed(code_children(n)))
+    return out
+
+
+def _returned_param(fn) -> Optional[str]:
+    """The parameter every ``return`` of ``fn`` hands back (``return net``), when its only rebinding
+    wraps it (``net = torch.nn.DataParallel(net, gpu_ids)``); else None."""
+    params = {q.name.value for q in list(fn.params.posonly_params) + list(fn.params.params)}
+    returns = list(_walk_returns(fn))
+    if not returns:
+        return None
+    names = {r.value.value if isinstance(r.value, cst.Name) else None for r in returns}
+    if len(names) != 1:
+        return None
+    (name,) = names
+    if name not in params:
+        return None
+    for v in _assigned_calls(fn, name):
+        first = v.args[0].value if v.args else None
+        if not (isinstance(first, cst.Name) and first.value == name):
+            return None
+    stack = [fn.body]
+    while stack:  # any other binding of the name (a loop target, `net += x`, `net = other`): not plain
+        n = stack.pop()
+        if isinstance(n, (cst.FunctionDef, cst.ClassDef, cst.Lambda)) and n is not fn:
+            continue
+        if isinstance(n, (cst.For, cst.AugAssign, cst.AnnAssign)) and _binds(n.target, name):
+            return None
+        if isinstance(n, cst.Assign) and any(_binds(t.target, name) for t in n.targets) and \
+                not (len(n.targets) == 1 and isinstance(n.targets[0].target, cst.Name) and
+                     isinstance(_unchain(n.value), cst.Call)):
+            return None
+        if isinstance(n, _NO_STATEMENTS_INSIDE):
+            continue
+        stack.extend(code_children(n))
+    return name
+
+
+def _binds(target, name: str) -> bool:
+    if isinstance(target, cst.Name):
+        return target.value == name
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return any(_binds(e.value, name) for e in target.elements)
+    return isinstance(target, cst.StarredElement) and _binds(target.value, name)
 
 
 def _walk_returns(fn):

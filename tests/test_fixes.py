@@ -60,6 +60,11 @@ NO_FIX = {
     "resnet_block_bug": _UPSTREAM + "the shortcut conv lacks stride=stride",
     "unet_skip_bug": _UPSTREAM + "the second DoubleConv conv lacks padding=1",
     "unet_skip_sizes_bug": _UPSTREAM + "the first DoubleConv conv pads by 2",
+    "construct_hourglass_recursion_bug": _UPSTREAM + "the input (72x72) is the fault, not a literal",
+    "construct_unet_skip_nested_bug": "unet_256 fed 128x128 images: the input or the generator's name is "
+                                      "the fault, not a literal",
+    "construct_math_prod_flatten_bug": "in_features = math.prod(out) for 64x64 images: the input or the "
+                                       "size parameter is the fault, not a literal",
     "construct_factory_sizes_bug": _UPSTREAM + "conv3x3 pads by 2",
     "construct_autograd_function_bug": _UPSTREAM + "the second branch's last conv has a 2x2 kernel",
     "residual_shrink_bug": _UPSTREAM + "conv2 has a 4x4 kernel padded by 1",

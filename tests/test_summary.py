@@ -43,6 +43,11 @@ CASES = [
     ("summary_custom_param.py", "GainNet", [(3, 16, 16)]),
     ("summary_dense_list.py", "TinyDenseNet", [(3, 16, 16)]),
     ("reparam_norms.py", "Discriminator", [(3, 32, 32)]),  # spectral_norm: weight_orig counts as weight
+    # skip blocks nested eight deep, a functools.partial norm and the bias rule it decides
+    ("construct_unet_skip_nested.py", "define_G(3, 3, 8, 'unet_256', norm='batch')", [(3, 256, 256)]),
+    ("construct_unet_skip_nested.py", "define_G(3, 3, 8, 'unet_128', norm='instance', use_dropout=True)",
+     [(3, 128, 128)]),
+    ("construct_hourglass_recursion.py", "PoseNet", [(3, 64, 64)]),  # a method recursing on its depth
 ]
 IDS = [f"{f}::{t}" for f, t, _ in CASES]
 # where the peer is wrong, the note must say so (the totals/lines it would print)

@@ -299,6 +299,21 @@ def _b_map(interp, args, kwargs) -> Any:
     return UNKNOWN if any(v is UNKNOWN for v in out) else _Iter(out)
 
 
+def _b_type(interp, args, kwargs) -> Any:
+    """``type(norm_layer)`` where it is compared with a type: a functools.partial object's, or a
+    torch.nn class's (``type``: torch.nn's layers have no metaclass); anything else is not known."""
+    if len(args) != 1 or kwargs:
+        return UNKNOWN
+    v = args[0]
+    if isinstance(v, Partial):
+        return Qual("functools.partial")
+    if isinstance(v, Qual):
+        parts = v.name.split(".")
+        if len(parts) == 3 and parts[:2] == ["torch", "nn"] and parts[2][:1].isupper():
+            return Qual("builtins.type")
+    return UNKNOWN
+
+
 def _b_super(interp, args, kwargs) -> Any:
     return _SUPER
 
@@ -314,7 +329,7 @@ BUILTINS: Dict[str, Callable[..., Any]] = {
     "reversed": _b_iterfn(lambda xs: reversed(xs)), "sorted": _b_iterfn(lambda xs: sorted(xs)),
     "isinstance": _b_isinstance, "getattr": _b_getattr, "setattr": _b_setattr, "hasattr": _b_hasattr,
     "print": lambda i, a, k: None, "super": _b_super, "divmod": _concrete(divmod),
-    "pow": _concrete(pow, L.pow_ok), "chr": _concrete(chr), "ord": _concrete(ord), "any": _b_anyall(any), "all": _b_anyall(all), "type": lambda i, a, k: UNKNOWN, "iter": lambda i, a, k: UNKNOWN,
+    "pow": _concrete(pow, L.pow_ok), "chr": _concrete(chr), "ord": _concrete(ord), "any": _b_anyall(any), "all": _b_anyall(all), "type": _b_type, "iter": lambda i, a, k: UNKNOWN,
     "next": lambda i, a, k: UNKNOWN, "map": _b_map, "filter": lambda i, a, k: UNKNOWN,
     "callable": lambda i, a, k: UNKNOWN, "id": lambda i, a, k: UNKNOWN, "set": _b_set, "frozenset": _b_set,
     "object": lambda i, a, k: UNKNOWN, "NotImplementedError": lambda i, a, k: UNKNOWN,

@@ -66,7 +66,7 @@ class CallsMixin(_Host):
                 if v is not NOT_MINE:  # NOT_MINE: the model leaves this call to the interpreter
                     return v
         active = self.active_functions
-        if active.get(id(fdef), 0) >= MAX_REENTRY:
+        if active.get(id(fdef), 0) >= MAX_REENTRY and not self._bounded_reentry(fn, fdef, args, kwargs):
             # (mutual) recursion: this call becomes unknown instead of exhausting the call depth
             return UNKNOWN
         frame = Frame(dict(fn.closure) if fn.closure else {}, fn, src=fn.scope)
@@ -84,6 +84,8 @@ class CallsMixin(_Host):
             return UNKNOWN
         self.depth += 1
         active[id(fdef)] = active.get(id(fdef), 0) + 1
+        receivers = self.active_receivers.setdefault(id(fdef), [])
+        receivers.append(id(fn.bound_self) if fn.bound_self is not None else None)
         self.call_sites.append((node, self.src_stack[-1]))
         self.src_stack.append(fn.scope)
         try:
@@ -102,8 +104,23 @@ class CallsMixin(_Host):
         finally:
             self.depth -= 1
             active[id(fdef)] -= 1
+            receivers.pop()
             self.src_stack.pop()
             self.call_sites.pop()
+
+    def _bounded_reentry(self, fn: FunctionValue, fdef, args, kwargs) -> bool:
+        """A call of a function already active MAX_REENTRY times that still ends: a method of a
+        module the active calls are not on (a U-Net's skip block whose forward calls the same
+        method of the block nested in it: the tree of built modules is finite), or a call whose
+        arguments are all decided (an hourglass's ``_forward(n - 1, x)``: Python takes the same
+        path). Up to MAX_NESTING active calls; beyond, or a recursion on undecided values, unknown."""
+        if self.active_functions.get(id(fdef), 0) >= MAX_NESTING:
+            return False
+        me = fn.bound_self
+        if isinstance(me, ModuleValue) and fdef.name.value != "__init__" and \
+                id(me) not in self.active_receivers.get(id(fdef), ()):
+            return True
+        return all(_decided(v) for v in list(args) + list(kwargs.values()))
 
     def library_model(self, fn: FunctionValue) -> Any:
         """A framework's model of a library function of the analysed code (a transformers
@@ -389,6 +406,9 @@ def _qualified(interp, fn: FunctionValue):
 
 
 def _call_math(name, args) -> Any:
+    if name == "prod" and len(args) == 1 and isinstance(args[0], (list, tuple)) and len(args[0]) <= 64 and \
+            all(D.is_dim(a) for a in args[0]):
+        return D.prod(args[0])  # `math.prod([c] + [d // 8 for d in (64, 64)])`: a flatten size
     if any(not isinstance(a, (int, float)) or isinstance(a, bool) for a in args):
         if name in ("ceil", "floor") and len(args) == 1 and isinstance(args[0], D.Lin):
             return args[0]
@@ -405,5 +425,18 @@ def _call_math(name, args) -> Any:
 from .builtins import BUILTINS  # noqa: E402
 from .expressions import _hashable, _Iter, merge_values  # noqa: E402
 from .facts import CallRecord
-from .frames import MAX_DEPTH, MAX_REENTRY, AnalysisAbort, Frame, _Raise, _Return
+from .frames import MAX_DEPTH, MAX_NESTING, MAX_REENTRY, AnalysisAbort, Frame, _Raise, _Return
 from .objects import SuperRef, _RecordInit  # noqa: E402
+
+
+def _decided(v: Any, depth: int = 0) -> bool:
+    """A value that decides a recursion's path as Python would: plain Python constants (no symbol,
+    nothing unknown) and containers of them; a tensor, a module or a function counts as decided
+    (recursions are driven by their numbers, and a tensor's shape is checked where it is used)."""
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return True
+    if isinstance(v, (Tensor, ModuleValue, FunctionValue, ClassValue)):
+        return True
+    if isinstance(v, (tuple, list)) and depth < 3 and len(v) <= 64:
+        return all(_decided(x, depth + 1) for x in v)
+    return False

@@ -495,6 +495,21 @@ def merge_values(a, b) -> Any:
 _ELEMENTWISE_COMPARE = ("LessThan", "LessThanEqual", "GreaterThan", "GreaterThanEqual", "Equal", "NotEqual")
 
 
+_DISTINCT_TYPES = ("builtins.type", "functools.partial")
+
+
+def _same_qual(a: str, b: str) -> Any:
+    if a == b:
+        return True
+    if a in _DISTINCT_TYPES and b in _DISTINCT_TYPES:
+        return False
+    parts_a, parts_b = a.split("."), b.split(".")
+    if len(parts_a) == len(parts_b) == 3 and parts_a[:2] == parts_b[:2] == ["torch", "nn"] and \
+            parts_a[2][:1].isupper() and parts_b[2][:1].isupper():
+        return False
+    return UNKNOWN
+
+
 def compare(op, a, b) -> Any:
     if a is UNKNOWN or b is UNKNOWN:
         return UNKNOWN
@@ -524,6 +539,13 @@ def compare(op, a, b) -> Any:
             # identity is equality there (Python warns, but runs it so)
             return (a == b) if op == "Is" else (a != b)
         return UNKNOWN
+    if op in ("Equal", "NotEqual") and isinstance(a, Qual) and isinstance(b, Qual):
+        # `norm_layer == nn.InstanceNorm2d`, `type(norm_layer) == functools.partial` (the
+        # pix2pix/CycleGAN bias rule): classes compare by identity; two names are one object when
+        # they are the same name, two objects when both are public classes of torch.nn (no aliases
+        # there) or the two types builtins.type and functools.partial; otherwise not known
+        same = _same_qual(a.name, b.name)
+        return same if same is UNKNOWN or op == "Equal" else not same
     if op in ("Equal", "NotEqual") and isinstance(a, ClassValue) and isinstance(b, ClassValue):
         # `block == BasicBlock` (DenseNet's depth rule): classes compare by identity (a class of
         # the analysed code has no metaclass of its own defining ==)

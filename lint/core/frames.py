@@ -5,7 +5,8 @@ from __future__ import annotations
 MAX_DEPTH = 60
 MAX_STEPS = 600_000
 MAX_UNROLL = 5_000
-MAX_REENTRY = 3  # active calls of one function: a fourth (recursion) is unknown
+MAX_REENTRY = 3  # active calls of one function: a fourth (recursion) is unknown, unless it ends
+MAX_NESTING = 16  # ... (lint/core/calls.py _bounded_reentry), up to this many active calls
 
 
 class AnalysisAbort(Exception):

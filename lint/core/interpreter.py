@@ -62,6 +62,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.order = 0
         self.call_depth = 0
         self.active_functions: Dict[int, int] = {}  # id(function node) -> active calls
+        self.active_receivers: Dict[int, List[Optional[int]]] = {}  # id(function node) -> id(self) of each
         self.havoc = ObjectSet()  # lists/dicts mutated under unknown control flow (kept alive)
         # `**kwargs` dicts of calls that expanded no other dict: every key they hold is known, so a
         # missing one is Python's KeyError (expressions.getitem); a module global's dict is not
