@@ -969,7 +969,14 @@ def _fed_inputs(fe: _FileEval, call: ast.Call, scope) -> List[Tuple[Tuple[int, .
     if len(bound) != 1 and not (None not in bound and fe._taken(bound, scope, 0) == [parent.value]):
         return []  # bound again (unless on branches the options decide against: `if args.arch ==`)
     out = []
+    summaries = _summary_functions(fe)
     for n in ast.walk(scope):
+        if summaries and isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Name) and \
+                n.args[0].id == var:
+            got = _summary_input(fe, n, scope, summaries)
+            if got is not None and got not in out:
+                out.append(got)
+            continue
         if not isinstance(n, ast.Call) or n.keywords or not n.args:
             continue
         f = n.func
@@ -984,6 +991,58 @@ def _fed_inputs(fe: _FileEval, call: ast.Call, scope) -> List[Tuple[Tuple[int, .
         if shapes not in out:
             out.append(shapes)
     return out
+
+
+_SUMMARY_MODULES = ("torchsummary", "torchinfo")
+
+
+def _summary_functions(fe: _FileEval) -> Dict[str, str]:
+    """The names the file calls torchsummary's or torchinfo's ``summary`` by (``summary``,
+    ``torchinfo.summary``) -> which of the two."""
+    got = getattr(fe, "_summary_names", None)
+    if got is None:
+        got = {}
+        for node in fe.tree.body:
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module in _SUMMARY_MODULES:
+                for alias in node.names:
+                    if alias.name == "summary":
+                        got[alias.asname or "summary"] = node.module
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name in _SUMMARY_MODULES:
+                        got[f"{alias.asname or alias.name}.summary"] = alias.name
+        fe._summary_names = got  # type: ignore[attr-defined]
+    return got
+
+
+def _summary_input(fe: _FileEval, call: ast.Call, scope, summaries: Dict[str, str]) -> Optional[Tuple[Tuple[int, ...], ...]]:
+    """``summary(model, (1, 28, 28))`` (torchsummary: one sample, run at batch 2) or
+    ``summary(model, input_size=(1, C, 64, 64))`` (torchinfo: the whole tensor): the input shapes
+    the summary runs the model on, when all are concrete."""
+    f = call.func
+    name = f.id if isinstance(f, ast.Name) else (
+        f"{f.value.id}.{f.attr}" if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) else None)
+    kind = summaries.get(name or "")
+    if kind is None or name in fe.defined:
+        return None
+    size = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "input_size"), None)
+    if size is None or any(k.arg in ("input_data", "batch_dim") for k in call.keywords):
+        return None
+    try:
+        value = fe.value(size, scope)
+    except _Unknown:
+        return None
+    if isinstance(value, (tuple, list)) and value and all(isinstance(v, (tuple, list)) for v in value):
+        shapes = [tuple(v) for v in value]
+    elif isinstance(value, (tuple, list)):
+        shapes = [tuple(value)]
+    else:
+        return None
+    if not all(s and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in s) for s in shapes):
+        return None
+    if kind == "torchsummary":
+        shapes = [(2,) + s for s in shapes]  # torchsummary runs its forward on a batch of 2
+    return tuple(shapes)
 
 
 def _tensor_shape(fe: _FileEval, node, scope, depth: int = 0) -> Tuple[int, ...]:

@@ -501,7 +501,16 @@ def _declared_misfits(src, runs: List[Run], strict: bool, project) -> None:
         for r in group:
             if violations(r) and _sized_for_another_input(r):
                 r.facts = [f for f in r.facts if f.kind != "violation"]
-        fitting = [r for r in group if not violations(r)]
+        if len({text(r) for r in group}) > 1 and any(not _first_misfit(r) for r in group):
+            # the declared channels are what one configuration's first layer takes (torch-vae's
+            # VAE(64, 1, 128) for MNIST beside VAE(64, 3, 128) for CelebA, given 2x1x64x64): the
+            # others' first layers, sized by a parameter, are for another input, and so is what
+            # follows them; the fitting one is checked in full, its own faults included
+            for r in group:
+                if _first_misfit(r):
+                    r.facts = [f for f in r.facts if f.kind != "violation"]
+                    r.misfit = True
+        fitting = [r for r in group if not violations(r) and not r.misfit]
         if not fitting and group[0].inputs is not None:
             # every construction given the declared shape fails: try it on the class's other
             # configurations, those that keep their own input (StarGAN's Generator(64, 15, 6) for

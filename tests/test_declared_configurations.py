@@ -177,3 +177,55 @@ def test_the_flipped_default_that_takes_the_declared_input_is_checked_in_its_pla
     got = analyze_source(bad, "case.py", {"PointCls": [InputSpec((2, 3, 64))]}, strict=True).findings
     assert [(f.line, f.code) for f in got] == [(torch_line, "SHP001")], [f.message for f in got]
     assert "normal_channel=False" in got[0].message
+
+
+TWO_DATASETS = textwrap.dedent('''\
+    import math
+
+    import torch
+    import torch.nn as nn
+
+
+    class VAE(nn.Module):
+        def __init__(self, latent, channels, filters):
+            super().__init__()
+            self.conv1 = nn.Conv2d(channels, filters, 3, stride=2, padding=1)
+            self.conv2 = nn.Conv2d(filters, filters, 3, stride=2, padding=1)
+            self.mu = nn.Linear(math.prod([filters, 16, 16]), latent)
+
+        def forward(self, x):
+            x = torch.relu(self.conv2(torch.relu(self.conv1(x))))
+            return self.mu(torch.flatten(x, 1))
+
+
+    def build(dataset):
+        if dataset == "mnist":
+            return VAE(8, 1, 16)
+        return VAE(8, 3, 16)
+
+
+    mnist = build("mnist")
+    celeba = build("celeba")
+''')
+
+
+@pytest.mark.parametrize("size", [64, 48])
+def test_the_configuration_whose_first_layer_takes_the_declared_channels_is_the_one_checked(size):
+    """torch-vae: VAE(..., 1, ...) for MNIST beside VAE(..., 3, ...) for CelebA, and a declared
+    2x1xSxS. The 3-channel configuration's first conv (sized by a parameter) is another input's; the
+    1-channel one is checked in full, and its own fault (a projection sized for 64x64, given 48x48)
+    is reported where torch fails."""
+    import traceback
+
+    x = torch.randn(2, 1, size, size)
+    with pytest.raises(RuntimeError, match="channels"):
+        _run(TWO_DATASETS, "celeba", x)
+    try:
+        _run(TWO_DATASETS, "mnist", x)
+        want = []
+    except RuntimeError as e:
+        want = [([f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == "case.py"][-1],
+                 "SHP002")]
+    assert want or size == 64
+    got = analyze_source(TWO_DATASETS, "case.py", {"VAE": [InputSpec((2, 1, size, size))]}, strict=True).findings
+    assert [(f.line, f.code) for f in got] == want, [(f.line, f.message) for f in got]
