@@ -16,7 +16,7 @@ divisible by `groups`, `GroupNorm` channels not divisible by `num_groups`, trans
 `output_padding` not smaller than its stride or dilation, `PixelShuffle` channels not divisible
 by r², pooling padding larger than half the kernel, a dimension index out of range,
 `MultiheadAttention` `embed_dim` not divisible by `num_heads`, a zero or negative stride, kernel size
-or dilation, a negative padding.
+or dilation, a negative padding, a convolution with no output channels.
 
 ## Why it matters
 Some of these fail at construction, others only at the first forward pass; either way the job
@@ -63,6 +63,19 @@ class NotPositive(Config):
 
     def what(self) -> str:
         return f"{self.words} ({self.layer} {self.param}={self.value})"
+
+
+@dataclass
+class NoOutputChannels(Config):
+    """``Conv2d(64, 0, 3)`` builds (torch only warns that it initializes an empty weight) and fails
+    at its first forward, in ATen's shape check."""
+
+    layer: str
+    groups: int
+
+    def what(self) -> str:
+        return (f"{self.layer} with out_channels=0: torch raises 'Given groups={self.groups}, expected "
+                f"weight to be at least {self.groups} at dimension 0' at its first forward")
 
 
 @dataclass

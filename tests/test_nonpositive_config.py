@@ -1,6 +1,6 @@
-"""Zero or negative stride / kernel size / dilation and negative padding: torch refuses them at the
-first forward; shapelint reports SHP007 on that line (it used to end in an internal error, SHP000,
-or to accept them). Each case runs in torch first."""
+"""Zero or negative stride / kernel size / dilation, negative padding, no output channels: torch
+refuses them at the first forward; shapelint reports SHP007 on that line (it used to end in an
+internal error, SHP000, or to accept them). Each case runs in torch first."""
 import os
 import traceback
 
@@ -43,6 +43,9 @@ CASES = [
     ("nn.AvgPool2d(3, stride=0)", "1, 4, 8, 8"), ("nn.AvgPool2d(0)", "1, 4, 8, 8"),
     ("nn.AvgPool3d(3, stride=0)", "1, 4, 8, 8, 8"), ("nn.AvgPool2d(-1)", "1, 4, 8, 8"),
     ("nn.MaxPool2d(2, 0, ceil_mode=True)", "1, 4, 8, 8"),
+    # no output channels: built (torch warns), refused at the first forward
+    ("nn.Conv2d(4, 0, 3)", "1, 4, 8, 8"), ("nn.Conv1d(4, 0, 3)", "1, 4, 8"),
+    ("nn.Conv2d(4, 0, 1, groups=2)", "1, 4, 8, 8"), ("nn.Conv3d(4, 0, 1)", "1, 4, 6, 6, 6"),
 ]
 
 
@@ -59,7 +62,8 @@ def test_nonpositive_config_is_shp007_where_torch_fails(layer, shape):
 
 @pytest.mark.parametrize("layer,shape", [("nn.Conv2d(4, 4, 1, stride=1, padding=0)", "1, 4, 8, 8"),
                                          ("nn.MaxPool2d(1)", "1, 4, 8, 8"), ("nn.AvgPool2d(2, 1, 1)", "1, 4, 8, 8"),
-                                         ("nn.ConvTranspose2d(4, 4, 1, dilation=1)", "1, 4, 8, 8")])
+                                         ("nn.ConvTranspose2d(4, 4, 1, dilation=1)", "1, 4, 8, 8"),
+                                         ("nn.Conv2d(4, 1, 3)", "1, 4, 8, 8"), ("nn.Linear(4, 0)", "1, 4")])
 def test_smallest_valid_values_stay_silent(layer, shape):
     src = TEMPLATE.format(layer=layer, shape=shape)
     exec(compile(src, "case.py", "exec"), {})

@@ -120,6 +120,12 @@ def _conv_rule(n, transposed):
         cout = out_size(a["out_channels"])
         pad = need(a["padding"])
         _check_positive(layer_name, k, s, d, pad, n)
+        g = a["groups"]
+        if not transposed and isinstance(cout, int) and cout == 0 and \
+                isinstance(g, int) and not isinstance(g, bool) and g >= 1:
+            # ATen's check_shape_forward: weight.size(0) >= groups (the transposed form's empty
+            # weight is backend-dependent: oneDNN refuses it, so it is left alone)
+            raise Violation(C.NoOutputChannels(layer_name, g))
         out = []
         if transposed:
             p = tup(pad, n)
