@@ -123,6 +123,10 @@ def _check_input_shapes(opts, origin, results) -> None:
         if name not in defined:
             if origin[name] != "--input-shape":
                 continue  # the config names classes of the whole project; a run may check a few files
+            from .importers import importer_defines
+
+            if importer_defines([r.path for r in results], name):
+                continue  # a model the project assembles from a checked file's blocks (reverse reach)
             hint = did_you_mean(name, defined) if defined else "; no class is defined in the checked files"
             raise CliError(f"shapelint: {origin[name]} {name}={text}: no class {name!r} in the checked files{hint}")
         arities = defined[name]

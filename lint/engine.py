@@ -200,9 +200,13 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
         inputs = []
         names = _forward_params(interp, root)
         for i in range(n_inputs):
-            t = symbolic_input(probe_layers.get(i), i)
-            if i in probed and probed[i][1]:
-                t = _unwound(t, probed[i][1])
+            path = probed[i][1] if i in probed else ()
+            cat = next((step for step in path if step[0] == "cat"), None)
+            t = symbolic_input(probe_layers.get(i), 0 if cat else i)
+            if path:
+                t = _unwound(t, tuple(step for step in path if step[0] != "cat"))
+            if cat is not None:
+                t = _cat_part(t, cat, i)
             if t is None and i < len(names):
                 t = _latent_input(probe_layers.get(i), names[i])
             if t is not None and run.fixed and t.shape is not None:
@@ -251,6 +255,21 @@ def _probe(interp: Interpreter, root: ModuleValue, n: int) -> Dict[int, Tuple[Mo
         interp.order = 0
     paths = dict(interp.probe_paths)
     return {i: (m, paths.get(i, ())) for i, m in interp.probes.items()}
+
+
+def _cat_part(t: Optional[Tensor], cat: Tuple[Any, ...], i: int) -> Optional[Tensor]:
+    """Model input ``i``, one of those ``torch.cat(..., dim)`` joins before the first layer, whose
+    input is ``t``: the same sizes (the same symbols) but along ``dim``, where each part has a size of
+    its own (pix2pix's ``torch.cat((img_A, img_B), 1)`` into ``Conv2d(6, ...)``: Ci channels each)."""
+    _, dim, ids = cat
+    if t is None or t.shape is None or i not in ids:
+        return None
+    k = dim if dim >= 0 else dim + len(t.shape)
+    if not 0 <= k < len(t.shape) or k == t.batch_dim:
+        return None
+    shape = list(t.shape)
+    shape[k] = D.sym(f"C{ids.index(i) + 1}", lo=1)
+    return Tensor(tuple(shape), t.dtype, t.batch_dim)
 
 
 def _unwound(t: Optional[Tensor], path: Tuple[Any, ...]) -> Optional[Tensor]:
@@ -452,7 +471,8 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
 
         seen = {(f.line, f.col, f.code) for f in findings}
         for f in importer_findings(src, project.root, select, ignore,
-                                   lambda code, p: _analyze_parsed(SourceModule(code, p), None, strict, select, ignore)):
+                                   lambda code, p: _analyze_parsed(SourceModule(code, p), input_shapes, strict, select,
+                                                                   ignore)):
             if (f.line, f.col, f.code) not in seen:
                 seen.add((f.line, f.col, f.code))
                 findings.append(f)

@@ -104,3 +104,24 @@ def importer_findings(src: Any, root: str, select, ignore, analyze: Callable[[st
     finally:
         _BUSY.reset(token)
     return out
+
+
+def importer_defines(paths: List[str], name: str) -> bool:
+    """Whether a project file that imports one of ``paths`` defines class ``name`` (``--input-shape
+    UNet=...`` while linting ``unet_parts.py``, whose blocks ``unet_model.py``'s UNet assembles: the
+    declaration reaches the file through that importer)."""
+    from .core.project import _package_of
+
+    pattern = re.compile(rf"^class\s+{re.escape(name)}\b", re.M)
+    for path in paths[:MAX_IMPORTERS]:
+        if not path or not os.path.isfile(path):
+            continue
+        root = _package_of(os.path.abspath(path))[0]
+        if not root:
+            continue
+        for f in importers(path, root):
+            got = _read(f)
+            if got is not None and pattern.search(got[0]):
+                return True
+    return False
+
