@@ -26,6 +26,7 @@ SAFE = ["cifar_tutorial_bug", "confirm_trains_at_import", "construct_channel_shu
         "construct_swin_patch_merging_bug", "conv1d_net_bug", "gan_latent_linear_bug", "keras_mnist_reshape_bug",
         "lenet5_bug",
         "mnist_linear_mismatch", "mnist_net_56", "model_kind_lightning_bug", "model_kind_sequential_bug",
+        "pair_discriminator_bug",
         "reparam_norms_bug", "rule_shp001_unflatten", "rule_shp001_view_size0", "rule_shp002_flatten_linear",
         "rule_shp002_sequential", "rule_shp003_batchnorm", "rule_shp003_groupnorm", "rule_shp003_instancenorm",
         "rule_shp005_batch_fold", "rule_shp005_reshape_fold", "seq_bert_encoder_bug", "seq_gru_attention_bug",

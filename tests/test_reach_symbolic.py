@@ -263,3 +263,35 @@ def test_a_pool_first_lets_the_layer_after_it_tell_the_input(layer, pool, found)
         for shape in ((2, 64, 16, 16), (1, 64, 40, 24)):
             with pytest.raises(RuntimeError, match="Kernel size can't be greater"):
                 ns["Gate"]()(torch.randn(*shape))
+
+
+@pytest.mark.parametrize("name", ["pair_discriminator_bug.py", "pair_discriminator.py"])
+def test_inputs_joined_by_a_cat_take_their_first_layers_input_with_channels_of_their_own(name, tmp_path):
+    """pix2pix's conditional discriminator, forward(img_A, img_B) = self.model(torch.cat((img_A,
+    img_B), 1)), with no input shape anywhere: each input is the first conv's input with its own
+    channel count (C1 + C2 = 6). The bug is reported for every split and size; torch agrees at
+    splits and sizes the fixture's __main__ does not use, and runs the clean file at them."""
+    torch = pytest.importorskip("torch")
+    path = _alone(name, tmp_path)
+    a = analyze_source(path.read_text(), str(path), strict=True)
+    marks = _markers(FIXTURES / name)
+    assert {(f.line, f.code) for f in a.findings} == marks, [f.message for f in a.findings]
+    assert not [r.error for r in a.runs if r.error]
+    (run,) = [r for r in a.runs if r.ctor_text.startswith("Discriminator(")]
+    if not marks:  # followed to the end, not given up: a patch map per sample
+        assert run.output is not None and run.output.shape is not None and len(run.output.shape) == 4
+    spec = importlib.util.spec_from_file_location(f"_sym_{path.stem}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for c1, size in ((3, 64), (1, 32), (5, 48)):
+        model = mod.Discriminator()
+        args = (torch.randn(2, c1, size, size), torch.randn(2, 6 - c1, size, size))
+        if not marks:
+            model(*args)
+            continue
+        with pytest.raises(RuntimeError) as e:
+            model(*args)
+        frames = [fr for fr in e.traceback if Path(str(fr.path)).resolve() == path.resolve()]
+        ((line, _code),) = marks
+        assert frames and frames[-1].lineno + 1 == line, (c1, size, e.value)
+    sys.modules.pop(spec.name, None)

@@ -332,12 +332,16 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
     for t in tensors:
         if isinstance(t, Tensor) and t.probe is not None:
             if m.spec is not None and m.spec.transparent and t is tensors[0]:
-                return Tensor(None, "float", None, t.probe)  # ReflectionPad2d first: the conv after it tells
+                # ReflectionPad2d first: the conv after it tells (the inputs a cat joined stay joined)
+                return Tensor(None, "float", None, t.probe,
+                              probe_path=tuple(step for step in t.probe_path if step[0] == "cat"))
             if m.spec is not None and m.spec.pools and t is tensors[0]:  # a pool first: the same
                 return Tensor(None, "float", None, t.probe, probe_path=t.probe_path + (("pooled", m.spec.pools),))
-            if t.probe not in interp.probes:
-                interp.probes[t.probe] = m
-                interp.probe_paths[t.probe] = t.probe_path
+            cat = [step[2] for step in t.probe_path if step[0] == "cat"]
+            for probe in (cat[0] if cat else (t.probe,)):
+                if probe not in interp.probes:
+                    interp.probes[probe] = m
+                    interp.probe_paths[probe] = t.probe_path
             return Tensor(None)
     if not tensors or not isinstance(tensors[0], Tensor):
         return Tensor(None)

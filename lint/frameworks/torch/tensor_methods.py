@@ -472,9 +472,17 @@ def call_torch_function(interp, name, args, kwargs, node):
         if seq is None or not seq:
             return Tensor(None)
         ts = [_tensor_like(t) for t in seq]
+        dim = _arg(args, kwargs, 1, "dim", kwargs.get("axis", 0))
+        if short in ("cat", "concat", "concatenate") and len(ts) > 1 and \
+                all(t is not None and t.probe is not None and not t.probe_path for t in ts) and \
+                len({t.probe for t in ts}) == len(ts) and isinstance(dim, int) and not isinstance(dim, bool) and \
+                not (set(kwargs) - {"tensors", "dim"}):
+            # pix2pix's discriminator: torch.cat((img_A, img_B), 1) of two model inputs, then its
+            # first conv: each input is that layer's input with channels of its own (engine._probe)
+            return Tensor(None, ts[0].dtype, None, ts[0].probe,
+                          probe_path=(("cat", dim, tuple(t.probe for t in ts)),))
         if any(t is None or t.shape is None for t in ts):
             return Tensor(None)
-        dim = _arg(args, kwargs, 1, "dim", kwargs.get("axis", 0))
         if any(k not in ("tensors", "dim", "axis", "out", "dtype") for k in kwargs):
             return Tensor(None)
         if short in ("hstack", "vstack"):
