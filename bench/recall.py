@@ -429,14 +429,15 @@ def _same(a, b) -> bool:
 
 def classify(findings, file: Path, line) -> dict:
     """hit: a finding on the failing line of the model file (directly, or via the driver's
-    ``(in NAME:LINE)``); other: the rest."""
+    ``(in NAME:LINE)``, one of the frames it lists: ``(in model.py:53, spectral_norm.py:68)``);
+    other: the rest."""
     hit, other = [], []
     for f in findings:
         on = False
         if line is not None:
             if _same(f.get("path", ""), file) and f.get("line") == line:
                 on = True
-            elif re.search(rf"\(in [^)]*{re.escape(file.name)}:{line}\)", f.get("message", "")):
+            elif re.search(rf"\(in (?:[^)]*[ /])?{re.escape(file.name)}:{line}[,)]", f.get("message", "")):
                 on = True
         (hit if on else other).append(f)
     return {"hit": bool(hit), "codes": sorted({f["code"] for f in hit}),

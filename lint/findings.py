@@ -131,23 +131,46 @@ def facts_to_findings(src: SourceModule, runs: List[Run], select=None, ignore=No
 
 
 def _site_in_file(src: SourceModule, fact, positions, cache):
+    """The innermost call in ``src`` that leads to a violation in another module, and the frames
+    torch's traceback would show past it, outermost first: ``(in model.py:53, spectral_norm.py:68)``
+    for a driver whose Discriminator fails inside the SpectralNorm wrapper model.py wraps a conv in
+    (at most _MAX_FRAMES, the innermost kept)."""
+    import os
+
     other = fact.src
     if other is None or other is src:
         return None, ""
-    for node, where in reversed(fact.sites):
-        if where is src and node is not None:
-            pos = positions().get(node)
-            if pos is not None:
-                key = ("p", id(other))
-                if key not in cache:
-                    cache[key] = MetadataWrapper(other.tree, unsafe_skip_copy=True).resolve(PositionProvider)
-                there = cache[key].get(fact.node)
-                line = f":{there.start.line}" if there is not None else ""
-                import os
-
-                name = os.path.relpath(other.path, os.path.dirname(os.path.abspath(src.path)) or ".")
-                return pos, f" (in {name}{line})"
+    sites = list(fact.sites)
+    for j in range(len(sites) - 1, -1, -1):
+        node, where = sites[j]
+        if where is not src or node is None:
+            continue
+        pos = positions().get(node)
+        if pos is None:
+            continue
+        here = os.path.dirname(os.path.abspath(src.path)) or "."
+        frames: List[str] = []
+        for n, w in [s for s in sites[j + 1:] if s[1] is not None and s[1] is not src] + [(fact.node, other)]:
+            text = _frame(w, n, here, cache)
+            if text and (not frames or frames[-1] != text):
+                frames.append(text)
+        return pos, f" (in {', '.join(frames[-_MAX_FRAMES:])})"
     return None, ""
+
+
+_MAX_FRAMES = 3
+
+
+def _frame(module: SourceModule, node, here: str, cache) -> str:
+    """``net.py:16``: where ``node`` lies in ``module``, named relative to the linted file's folder."""
+    import os
+
+    key = ("p", id(module))
+    if key not in cache:
+        cache[key] = MetadataWrapper(module.tree, unsafe_skip_copy=True).resolve(PositionProvider)
+    there = cache[key].get(node) if node is not None else None
+    name = os.path.relpath(module.path, here) if module.path else "?"
+    return f"{name}:{there.start.line}" if there is not None else name
 
 
 def _selected(code: str, select, ignore) -> bool:
