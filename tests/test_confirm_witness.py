@@ -45,7 +45,8 @@ SYMBOLIC = ["construct_autograd_function_bug", "construct_config_keys_bug", "con
             "construct_size_by_use_bug", "construct_squeeze_excitation_bug",
             "construct_while_stage_builder_bug", "conv1d_net_bug", "gan_latent_linear_bug",
             "global_residual_tiny_fit_bug", "lenet5_bug", "meanshift_eye_bug",
-            "mnist_linear_mismatch", "pooled_gate_bug", "residual_shrink_bug", "rule_shp001_unflatten", "rule_shp003_batchnorm",
+            "mnist_linear_mismatch", "pair_discriminator_bug", "pooled_gate_bug", "residual_shrink_bug",
+            "rule_shp001_unflatten", "rule_shp003_batchnorm",
             "rule_shp003_groupnorm", "rule_shp003_instancenorm", "rule_shp003_layernorm", "rule_shp006_residual_channels",
             "rule_shp007_groups", "rule_shp007_output_padding", "rule_shp007_pixelshuffle",
             "rule_shp007_same_stride", "unet_skip_bug", "unet_skip_sizes_bug", "view_zero_inferred_bug"]
