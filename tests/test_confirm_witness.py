@@ -94,6 +94,11 @@ def test_every_symbolic_bug_fixture_is_confirmed_at_its_witness(tmp_path):
     assert [c["construction"] for c in fk["constructions"]] == ["net_small()", "net_large()"]
     assert all(c["confirmed"] is True and c["witness"].startswith("2x") for c in fk["constructions"])
     assert "(2x48 and 32x10)" in fk["constructions"][1]["evidence"]  # net_large's own numbers, from torch
+    # an InstanceNorm (no running stats) needs more than one spatial element: the witness is past
+    # that, so torch fails there with the finding's own error, not the norm's (8x8 leaves 1x1)
+    pd = next(d for d in got if d["path"].endswith("pair_discriminator_bug.py"))
+    assert pd["witness"] == "2x1x8x16 and 2x5x8x16", pd
+    assert "to have 257 channels, but got 256 channels" in pd["evidence"], pd
     # the witness is the smallest admitted size: MNIST's view(-1, 320) admits only 28x28
     mnist = next(d for d in got if d["path"].endswith("mnist_linear_mismatch.py"))
     assert mnist["witness"] == "2x1x28x28"

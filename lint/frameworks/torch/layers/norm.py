@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ....core import dims as D
-from ....core.facts import Unknowable, Violation
+from ....core.facts import Unknowable, Violation, positive
 from ....rules import shp007_invalid_config as C
 from ....rules.shp003_channel_mismatch import Channels
 from ....rules.shp008_wrong_rank import RankAtLeast, RankOneOf
@@ -41,8 +41,12 @@ def _in_rule(n):
         if need(a["affine"]):
             check_size(c, a["num_features"], "num_features", name)
         # F.instance_norm's _verify_spatial_size when it uses input stats (no running stats kept)
-        if a.get("track_running_stats") is False and D.equal(D.prod(spatial), 1) == D.ALWAYS:
-            raise Violation(C.InstanceNormSingleElement(name))
+        if a.get("track_running_stats") is False:
+            if D.equal(D.prod(spatial), 1) == D.ALWAYS:
+                raise Violation(C.InstanceNormSingleElement(name))
+            # more than one element, where the sizes do not tell: a constraint on the admissible
+            # inputs (--confirm's witness is not one where torch fails here first)
+            positive(D.sub(D.prod(spatial), 1))
         return x
     return rule
 
