@@ -993,24 +993,23 @@ def _fed_inputs(fe: _FileEval, call: ast.Call, scope) -> List[Tuple[Tuple[int, .
     return out
 
 
-_SUMMARY_MODULES = ("torchsummary", "torchinfo")
-
-
 def _summary_functions(fe: _FileEval) -> Dict[str, str]:
     """The names the file calls torchsummary's or torchinfo's ``summary`` by (``summary``,
-    ``torchinfo.summary``) -> which of the two."""
+    ``torchinfo.summary``) -> its qualified name (planner.SUMMARY_FUNCTIONS)."""
+    from .planner import SUMMARY_FUNCTIONS
+
     got = getattr(fe, "_summary_names", None)
     if got is None:
         got = {}
         for node in fe.tree.body:
-            if isinstance(node, ast.ImportFrom) and not node.level and node.module in _SUMMARY_MODULES:
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module:
                 for alias in node.names:
-                    if alias.name == "summary":
-                        got[alias.asname or "summary"] = node.module
+                    if f"{node.module}.{alias.name}" in SUMMARY_FUNCTIONS:
+                        got[alias.asname or alias.name] = f"{node.module}.{alias.name}"
             elif isinstance(node, ast.Import):
                 for alias in node.names:
-                    if alias.name in _SUMMARY_MODULES:
-                        got[f"{alias.asname or alias.name}.summary"] = alias.name
+                    if f"{alias.name}.summary" in SUMMARY_FUNCTIONS:
+                        got[f"{alias.asname or alias.name}.summary"] = f"{alias.name}.summary"
         fe._summary_names = got  # type: ignore[attr-defined]
     return got
 
@@ -1019,30 +1018,26 @@ def _summary_input(fe: _FileEval, call: ast.Call, scope, summaries: Dict[str, st
     """``summary(model, (1, 28, 28))`` (torchsummary: one sample, run at batch 2) or
     ``summary(model, input_size=(1, C, 64, 64))`` (torchinfo: the whole tensor): the input shapes
     the summary runs the model on, when all are concrete."""
+    from .planner import _size_specs
+
     f = call.func
     name = f.id if isinstance(f, ast.Name) else (
         f"{f.value.id}.{f.attr}" if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) else None)
-    kind = summaries.get(name or "")
-    if kind is None or name in fe.defined:
+    qual = summaries.get(name or "")
+    if qual is None or name in fe.defined:
         return None
     size = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "input_size"), None)
     if size is None or any(k.arg in ("input_data", "batch_dim") for k in call.keywords):
         return None
     try:
-        value = fe.value(size, scope)
+        shapes = _size_specs(fe.value(size, scope))
     except _Unknown:
         return None
-    if isinstance(value, (tuple, list)) and value and all(isinstance(v, (tuple, list)) for v in value):
-        shapes = [tuple(v) for v in value]
-    elif isinstance(value, (tuple, list)):
-        shapes = [tuple(value)]
-    else:
+    if shapes is None or not all(d >= 1 for s in shapes for d in s):
         return None
-    if not all(s and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in s) for s in shapes):
-        return None
-    if kind == "torchsummary":
-        shapes = [(2,) + s for s in shapes]  # torchsummary runs its forward on a batch of 2
-    return tuple(shapes)
+    if qual.startswith("torchsummary"):
+        shapes = [(2,) + tuple(s) for s in shapes]  # torchsummary runs its forward on a batch of 2
+    return tuple(tuple(s) for s in shapes)
 
 
 def _tensor_shape(fe: _FileEval, node, scope, depth: int = 0) -> Tuple[int, ...]:

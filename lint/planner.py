@@ -776,8 +776,7 @@ class Planner:
             return ctor, specs, "call"
         # torchsummary.summary(model, (1, 28, 28)) / torchinfo.summary(model, input_size=(1, 1, 28, 28))
         qual = self.interp.eval_or_unknown(func, Frame())
-        if isinstance(qual, Qual) and qual.name in ("torchsummary.summary", "torchsummary.torchsummary.summary",
-                                                    "torchinfo.summary", "torchinfo.torchinfo.summary"):
+        if isinstance(qual, Qual) and qual.name in SUMMARY_FUNCTIONS:
             if not call.args:
                 return None
             m = _unchain(call.args[0].value)
@@ -868,6 +867,12 @@ class _ScopeView:
     def values(self, name: str) -> List[cst.BaseExpression]:
         """The values assigned to the variable (in order)."""
         return self._get(1, name) or []
+
+
+# torchsummary's and torchinfo's ``summary``: torchsummary takes one sample's size (it runs a batch
+# of 2), torchinfo the whole input's (also read from a project's scripts: constructions._summary_input)
+SUMMARY_FUNCTIONS = frozenset({"torchsummary.summary", "torchsummary.torchsummary.summary",
+                               "torchinfo.summary", "torchinfo.torchinfo.summary"})
 
 
 def _size_specs(size) -> Optional[List[InputSpec]]:
