@@ -7,6 +7,7 @@ Anything not modelled is :data:`UNKNOWN`, which is contagious and never reported
 from __future__ import annotations
 
 import math
+import re
 
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
@@ -93,10 +94,84 @@ class Qual:
 
     def attr(self, a: str) -> Any:
         name = f"{self.name}.{a}"
+        if name == "torch.__version__":
+            v = torch_version()
+            return Qual(name) if v is None else v
         return _CONSTANTS[name] if name in _CONSTANTS else Qual(name)  # math.pi is a number
 
 
 _CONSTANTS = {"math.pi": math.pi, "math.e": math.e, "math.tau": math.tau, "math.inf": math.inf}
+
+
+class TorchVersion(str):
+    """``torch.__version__``: a string that compares as torch's own ``TorchVersion`` does (as a
+    packaging ``Version`` with strings and tuples of numbers: ``torch.__version__ >= "1.10"`` is
+    true on 2.13.0, where plain strings say otherwise; ``!=`` stays the plain string's). Release
+    numbers and a local tag (``+cpu``, which sorts after the bare release) are read; a comparison
+    that needs more (pre-releases, two different local tags) raises TypeError, which the analysis
+    reads as unknown."""
+
+    @staticmethod
+    def _key(v: Any) -> Tuple[Tuple[int, ...], Optional[str]]:
+        if isinstance(v, tuple) and v and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v):
+            return v, None
+        if isinstance(v, str):
+            m = re.fullmatch(r"(\d+(?:\.\d+)*)(?:\+([a-z0-9]+(?:[.][a-z0-9]+)*))?", v.strip().lower())
+            if m:
+                return tuple(int(x) for x in m.group(1).split(".")), m.group(2)
+        raise TypeError(f"cannot compare a torch version with {v!r}")
+
+    def _cmp(self, other: Any) -> int:
+        (a, la), (b, lb) = self._key(str(self)), self._key(other)
+        n = max(len(a), len(b))
+        a, b = a + (0,) * (n - len(a)), b + (0,) * (n - len(b))
+        if a != b:
+            return (a > b) - (a < b)
+        if la == lb:
+            return 0
+        if la is None or lb is None:
+            return -1 if la is None else 1  # 2.13.0 < 2.13.0+cpu
+        raise TypeError("two local versions")
+
+    def __lt__(self, other: Any) -> bool:
+        return self._cmp(other) < 0
+
+    def __le__(self, other: Any) -> bool:
+        return self._cmp(other) <= 0
+
+    def __gt__(self, other: Any) -> bool:
+        return self._cmp(other) > 0
+
+    def __ge__(self, other: Any) -> bool:
+        return self._cmp(other) >= 0
+
+    def __eq__(self, other: Any) -> bool:
+        return self._cmp(other) == 0
+
+    def __ne__(self, other: Any) -> bool:
+        return str.__ne__(str(self), other)  # torch leaves != to str
+
+    __hash__ = str.__hash__
+
+
+_TORCH_VERSION: List[Optional[TorchVersion]] = []
+
+
+def torch_version() -> Optional[TorchVersion]:
+    """The version of the torch installed beside shapelint (package metadata: torch is not
+    imported), which is the torch the linted code runs with; None when there is none (the
+    version then stays unknown, and so does every branch on it)."""
+    if not _TORCH_VERSION:
+        try:
+            from importlib.metadata import PackageNotFoundError, version
+            try:
+                v: Optional[TorchVersion] = TorchVersion(version("torch"))
+            except PackageNotFoundError:
+                v = None
+        except Exception:  # a broken environment: the version is unknown, never a crash
+            v = None
+        _TORCH_VERSION.append(v)
+    return _TORCH_VERSION[0]
 
 
 @dataclass(eq=False)

@@ -446,6 +446,8 @@ def call_torch_function(interp, name, args, kwargs, node):
         if isinstance(index, Tensor) and isinstance(x, Tensor):
             return Tensor(index.shape, x.dtype)
         return Tensor(None)
+    if short.startswith("fft."):
+        return _fft(interp, short[4:], args, kwargs, node)
     if short == "nn.functional.scaled_dot_product_attention":
         # (..., L, E) queries and (..., S, Ev) values: (..., L, Ev)
         q = args[0] if args else kwargs.get("query")
@@ -500,6 +502,7 @@ def call_torch_function(interp, name, args, kwargs, node):
     if short in ("flatten", "reshape", "transpose", "permute", "squeeze", "unsqueeze", "mean", "sum", "amax",
                  "amin", "max", "min", "matmul", "mm", "bmm", "chunk", "split", "unbind", "std", "var", "prod",
                  "argmax", "argmin", "logsumexp", "norm", "add", "sub", "mul", "div", "maximum", "minimum",
+                 "topk", "sort", "argsort",
                  "where", "swapaxes", "t", "masked_fill", "view_as_real", "narrow") or short in _BINARY:
         if short == "reshape" and len(rest) > 1:
             return Tensor(None)  # torch.reshape(x, 2, 3) raises; another rule's business
@@ -516,6 +519,76 @@ def call_torch_function(interp, name, args, kwargs, node):
                  "nan_to_num", "clip", "sin", "cos", "floor", "ceil", "round", "rsqrt", "real", "conj"):
         return x
     return UNKNOWN
+
+
+_FFT_ONE = {"fft", "ifft", "rfft", "irfft", "hfft", "ihfft"}
+_FFT_MANY = {"fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn", "rfftn", "irfftn"}
+
+
+def _fft(interp, name, args, kwargs, node):
+    """``torch.fft.*``: the transformed dims keep their size (``n``/``s`` given: that size), but a
+    real-to-complex transform's last one becomes ``n // 2 + 1`` and its inverse's ``2 * (m - 1)``
+    (torch's defaults); ``fftshift``/``ifftshift`` keep the shape. The result is complex
+    (``irfft``/``hfft``: real). A transform whose sizes are not all known is unknown."""
+    x = args[0] if args else kwargs.get("input")
+    if not isinstance(x, (Tensor, Param)):
+        return UNKNOWN
+    x = _tensor_like(x)
+    if name in ("fftshift", "ifftshift"):
+        return x
+    many = name in _FFT_MANY
+    if name not in _FFT_ONE and not many:
+        return UNKNOWN
+    if x.shape is None or len(args) > 4 or \
+            any(k not in ("input", "n", "s", "dim", "norm", "out") for k in kwargs):
+        return Tensor(None)
+    rank = len(x.shape)
+    size = _arg(args, kwargs, 1, "s" if many else "n")
+    dims = _arg(args, kwargs, 2, "dim", None if many else -1)
+    if many:
+        if dims is None:
+            if name.endswith("2"):
+                dims = (-2, -1)
+            elif size is not None:
+                items = interp.items_of(size)
+                if items is None:
+                    return Tensor(None)
+                dims = tuple(range(-len(items), 0))
+            else:
+                dims = tuple(range(-rank, 0)) if rank else ()
+        dims = interp.items_of(dims)
+        sizes = None if size is None else interp.items_of(size)
+        if dims is None or size is not None and (sizes is None or len(sizes) != len(dims)):
+            return Tensor(None)
+    else:
+        dims = [dims]
+        sizes = None if size is None else [size]
+    if not dims or not all(isinstance(d, int) and not isinstance(d, bool) and -rank <= d < rank for d in dims):
+        return Tensor(None)
+    dims = [d % rank for d in dims]
+    if len(set(dims)) != len(dims):
+        return Tensor(None)
+    shape = list(x.shape)
+    for i, d in enumerate(dims):
+        if sizes is not None:
+            n = sizes[i]
+            if not (isinstance(n, int) and not isinstance(n, bool) and n > 0 or D.is_dim(n) and not isinstance(n, int)):
+                if n is not None and not (isinstance(n, int) and n == -1):
+                    return Tensor(None)
+                n = None
+            if n is not None:
+                shape[d] = n
+    last = dims[-1]
+    m = shape[last] if sizes is None or sizes[-1] in (None, -1) else None
+    if name in ("rfft", "rfft2", "rfftn", "ihfft"):
+        shape[last] = D.add(D.floordiv(shape[last], 2), 1) if D.is_dim(shape[last]) else None
+    elif name in ("irfft", "irfft2", "irfftn", "hfft") and m is not None:
+        # torch refuses fewer than one output point: leave that to torch (unknown, not reported)
+        shape[last] = D.mul(D.sub(m, 1), 2) if D.is_dim(m) and not (isinstance(m, int) and m < 2) else None
+    if any(s is None for s in shape):
+        return Tensor(None)
+    real_out = name in ("irfft", "irfft2", "irfftn", "hfft")
+    return Tensor(tuple(shape), "float" if real_out else "complex", x.batch_dim if x.batch_dim not in dims else None)
 
 
 def _shape_from(args, kwargs):
