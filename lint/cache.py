@@ -198,6 +198,7 @@ class ResultCache:
                 "code": code_version(self.directory if self._prepare() else None),
                 "python": list(sys.version_info[:2]),
                 "libcst": _libcst_stamp(),
+                "torch": _torch_stamp(),  # torch.__version__ decides branches (core.values.torch_version)
                 "frontend": self.frontend,
                 "strict": os.environ.get("SHAPELINT_STRICT", "") not in ("", "0"),
                 "options": self.options,
@@ -288,6 +289,12 @@ def _libcst_stamp() -> str:
         return f"{spec.origin}:{st.st_mtime_ns}:{st.st_size}"
     except (ImportError, ValueError, TypeError, OSError, AttributeError):
         return "?"
+
+
+def _torch_stamp() -> str:
+    from .core.values import torch_version
+
+    return str(torch_version())
 
 
 def _shapelint_version() -> str:

@@ -7,6 +7,7 @@ Anything not modelled is :data:`UNKNOWN`, which is contagious and never reported
 from __future__ import annotations
 
 import math
+import os
 import re
 
 from dataclasses import dataclass, field
@@ -158,18 +159,23 @@ _TORCH_VERSION: List[Optional[TorchVersion]] = []
 
 
 def torch_version() -> Optional[TorchVersion]:
-    """The version of the torch installed beside shapelint (package metadata: torch is not
-    imported), which is the torch the linted code runs with; None when there is none (the
-    version then stays unknown, and so does every branch on it)."""
+    """The version of the torch installed beside shapelint (its ``torch/version.py``, read as
+    text: torch is not imported), which is the torch the linted code runs with; None when there is
+    none (the version then stays unknown, and so does every branch on it)."""
     if not _TORCH_VERSION:
+        v: Optional[TorchVersion] = None
         try:
-            from importlib.metadata import PackageNotFoundError, version
-            try:
-                v: Optional[TorchVersion] = TorchVersion(version("torch"))
-            except PackageNotFoundError:
-                v = None
-        except Exception:  # a broken environment: the version is unknown, never a crash
-            v = None
+            import importlib.util
+
+            spec = importlib.util.find_spec("torch")
+            locations = list(spec.submodule_search_locations or []) if spec is not None else []
+            for loc in locations[:1]:
+                with open(os.path.join(loc, "version.py"), encoding="utf-8") as f:
+                    m = re.search(r"""^__version__\s*(?::\s*str\s*)?=\s*['"]([^'"]+)['"]""", f.read(), re.M)
+                if m:
+                    v = TorchVersion(m.group(1))
+        except (ImportError, ValueError, OSError, UnicodeDecodeError):
+            v = None  # a broken environment: the version is unknown, never a crash
         _TORCH_VERSION.append(v)
     return _TORCH_VERSION[0]
 
