@@ -454,6 +454,10 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     symbolic = _symbolic_runs(planner, coverage)
     if symbolic:
         _execute_all(src, symbolic, strict, project, exploratory=True)
+        for r in symbolic:
+            if r.default_callables:
+                r.facts = [f for f in r.facts if not (f.kind == "violation" and
+                                                      getattr(f.payload, "KIND", None) == "construction")]
         runs += symbolic
         coverage = _coverage(planner, runs)
     for fw in registered():  # runs of model-building code the planner does not see (Keras models)
@@ -920,8 +924,29 @@ def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
             if symbolic:
                 where.append("any value of " + ", ".join(symbolic))
             r.built_at = "; ".join(where)
+            r.default_callables = _callable_defaults(init)
             out.append(r)
     return out
+
+
+def _callable_defaults(init: cst.FunctionDef) -> bool:
+    """Whether ``__init__`` has a parameter whose default is a class or function (``which_conv=
+    SNConv2d``, ``norm_layer=nn.BatchNorm2d``, ``act=partial(...)``): a plug-in its builders pass in.
+    A construction nobody writes keeps that default, which the project's own callers replace
+    (BigGAN's DBlock: every Discriminator passes a ``functools.partial`` with the kernel size; the
+    default SNConv2d called with two arguments would raise), so what Python raises while building
+    it is no certain error (SHP009 is left out of such runs)."""
+    p = init.params
+    for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params):
+        d = q.default
+        if d is None:
+            continue
+        if isinstance(d, (cst.Name, cst.Attribute)) and not (isinstance(d, cst.Name) and
+                                                              d.value in ("None", "True", "False")):
+            return True
+        if isinstance(d, (cst.Call, cst.Lambda)):
+            return True
+    return False
 
 
 _SIZE_LAYERS = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Linear")

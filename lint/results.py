@@ -64,6 +64,9 @@ class Run:
     # configuration dict for a parameter used as one), or a factory's symbolic arguments (then
     # ``ctor`` is the call, these the values its names stand for)
     ctor_kwargs: Optional[Dict[str, Any]] = None
+    # a symbolic construction of a class with a class or function as a parameter's default (which
+    # the project's builders replace): construction errors there are not certain (engine)
+    default_callables: bool = False
     skipped: List[Any] = field(default_factory=list)  # the interpreter's (what, node, source) not followed
     call_node: Any = None  # where the file calls a container model (`model(x)`): its findings' line
     # the construction reaches a deliberate assert/raise (core/frames.py ConstructionRaises): why

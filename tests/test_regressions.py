@@ -1,5 +1,6 @@
 """Code from third-party models that once made shapelint crash or speak on correct code.
 Each snippet is run in torch too: it must run cleanly there, and shapelint must say nothing."""
+import functools
 import os
 import textwrap
 
@@ -338,6 +339,57 @@ CASES = {
         model = Pos()
         model(torch.randn(2, 6, 4))
     ''',
+    "one-line if suite mutating the stage's filters (RawNet's _make_layer)": '''
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self, nb_filts):
+                super().__init__()
+                self.bn1 = nn.BatchNorm1d(nb_filts[0])
+                self.conv1 = nn.Conv1d(nb_filts[0], nb_filts[1], 3, padding=1)
+
+            def forward(self, x):
+                return self.conv1(self.bn1(x))
+
+        class Net(nn.Module):
+            def __init__(self, d_args):
+                super().__init__()
+                self.block1 = self._make_layer(2, d_args['filts'][2])
+
+            def _make_layer(self, nb_blocks, nb_filts):
+                layers = []
+                for i in range(nb_blocks):
+                    layers.append(Block(nb_filts=nb_filts))
+                    if i == 0: nb_filts[0] = nb_filts[1]
+                return nn.Sequential(*layers)
+
+            def forward(self, x, is_test=False):
+                x = self.block1(x)
+                if is_test: return x
+                return x.mean(-1)
+
+        model = Net({'filts': [128, [128, 128], [128, 256]]})
+        model(torch.randn(2, 128, 50))
+    ''',
+    "a plug-in default the builders replace (BigGAN's DBlock which_conv)": '''
+        import functools
+        import torch
+        import torch.nn as nn
+
+        class SNConv2d(nn.Conv2d):
+            def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0):
+                super().__init__(in_channels, out_channels, kernel_size, stride, padding)
+
+        class DBlock(nn.Module):
+            def __init__(self, in_channels, out_channels, which_conv=SNConv2d):
+                super().__init__()
+                self.conv1 = which_conv(in_channels, out_channels)
+                self.conv2 = which_conv(out_channels, out_channels)
+
+            def forward(self, x):
+                return self.conv2(torch.relu(self.conv1(x)))
+    ''',
 }
 
 
@@ -351,6 +403,37 @@ def test_clean_in_torch_and_silent_in_shapelint(name):
     a = analyze_source(src, "case.py")
     assert a.findings == []
     assert not [r.error for r in a.runs if r.error]
+    if "DBlock" in ns:  # what the project's Discriminator builds: torch runs it
+        conv = functools.partial(ns["SNConv2d"], kernel_size=3, padding=1)
+        assert ns["DBlock"](3, 8, which_conv=conv)(torch.randn(2, 3, 8, 8)).shape == (2, 8, 8, 8)
+
+
+def test_one_line_suites_run():
+    """`if c: stmt` on one line runs its statement (it was skipped): the return in the suite ends
+    forward, the assignment decides the layer torch fails in."""
+    code = textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, wide=True):
+                super().__init__()
+                width = 8
+                if wide: width = 16
+                self.conv = nn.Conv2d(3, width, 3, padding=1)
+                self.head = nn.Linear(8 * 4 * 4, 10)
+
+            def forward(self, x):
+                x = self.conv(x)
+                if x.shape[1] > 100: return x
+                return self.head(x.flatten(1))
+
+        model = Net()
+        model(torch.randn(2, 3, 4, 4))
+    ''')
+    line = _fails_at(code)
+    a = analyze_source(code, "case.py")
+    assert [(f.code, f.line) for f in a.findings] == [("SHP002", line)]
 
 
 def test_inputs_follow_python_scopes():

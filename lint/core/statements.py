@@ -20,7 +20,12 @@ else:
 
 class StatementsMixin(_Host):
     def exec_block(self, block, frame: Frame) -> None:
-        body = block.body if isinstance(block, (cst.IndentedBlock, cst.SimpleStatementSuite)) else block
+        if isinstance(block, cst.SimpleStatementSuite):  # `if i == 0: nb[0] = nb[1]` on one line
+            self.tick()
+            for s in block.body:
+                self.exec_small(s, frame)
+            return
+        body = block.body if isinstance(block, cst.IndentedBlock) else block
         for stmt in body:
             self.exec_stmt(stmt, frame)
 
