@@ -10,11 +10,11 @@ import libcst as cst
 
 from .core import dims as D
 from .core.cstwalk import code_children
-from .core.interpreter import AnalysisAbort, Frame, Interpreter
+from .core.interpreter import AnalysisAbort, Frame, Interpreter, _is_stub
 from .core.limits import NO_DEADLINE
 from .core.project import ModuleRef
 from .core.source import ClassInfo, SourceModule, dotted
-from .core.values import UNKNOWN, ClassValue, FunctionValue, Qual, Tensor
+from .core.values import UNKNOWN, ClassValue, FunctionValue, Partial, Qual, Tensor
 
 from .options import InputSpec
 from .results import Run
@@ -236,6 +236,10 @@ class Planner:
     def _factory_class(self, fn: cst.FunctionDef, seen=(), src: Optional[SourceModule] = None) -> Optional[ClassInfo]:
         """The model class a module-level function returns a new instance of, if any
         (`return Net(...)`, or `model = Net(...); ...; return model`)."""
+        target = self._registered_target(fn)
+        if target is not None:  # a stub a module-level loop replaces with partial(_resnet, ...)
+            return self._factory_class(target, seen + (fn.name.value,), src) \
+                if target.name.value not in seen and len(seen) < 5 else None
         calls = self._returned.get(id(fn))
         if calls is None:
             calls = self._returned[id(fn)] = _returned_calls(fn)
@@ -590,6 +594,16 @@ class Planner:
         """A module-level function callable without arguments whose every return is a call of a
         model class or of another function of the project (`def resnet50(**kwargs): return
         _resnet(...)`): it is analysed as a construction of its own."""
+        target = self._registered_target(fn)
+        if target is not None:
+            v = self.interp.lookup_global(fn.name.value)
+            p = target.params
+            given = set(v.kwargs) if isinstance(v, Partial) else set()
+            params = list(p.posonly_params) + list(p.params)
+            n_pos = len(v.args) if isinstance(v, Partial) else 0
+            return all(q.default is not None or i < n_pos or q.name.value in given
+                       for i, q in enumerate(params)) and \
+                all(q.default is not None or q.name.value in given for q in p.kwonly_params)
         p = fn.params
         if any(q.default is None for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)):
             return False
@@ -605,6 +619,21 @@ class Planner:
             if self._called_class(v) is None and not self._project_callable(name):
                 return False
         return True
+
+    def _registered_target(self, fn: cst.FunctionDef) -> Optional[cst.FunctionDef]:
+        """The module-level function a stub's name is bound to by a loop of the module
+        (``setattr(thismodule, name, partial(_resnet, ...))``: core.interpreter._registered), if any."""
+        if self.src.functions.get(fn.name.value) is not fn or not _is_stub(fn):
+            return None
+        try:
+            v = self.interp.lookup_global(fn.name.value)
+        except AnalysisAbort:
+            return None
+        f = v.func if isinstance(v, Partial) else None
+        if isinstance(f, FunctionValue) and isinstance(f.node, cst.FunctionDef) and f.node is not fn and \
+                self.src.functions.get(f.node.name.value) is f.node:
+            return f.node
+        return None
 
     def _project_callable(self, name: str) -> bool:
         try:

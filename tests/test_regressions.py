@@ -802,3 +802,86 @@ def test_classes_compared_with_equality_decide_the_depth():
     torch_line = _fails_at(bad)
     got = analyze_source(bad, "case.py", strict=True).findings
     assert [(f.code, f.line) for f in got] == [("SHP004", torch_line)], [f.message for f in got]
+
+
+REGISTERED = '''
+import sys
+from functools import partial
+
+import torch
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, inplanes, planes):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, padding=1)
+
+    def forward(self, x):
+        return self.conv2(torch.relu(self.conv1(x))) + x
+
+
+class CifarNet(nn.Module):
+    def __init__(self, layers, width, num_classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, width, 3, padding=1)
+        self.blocks = nn.Sequential(*[Block(width, width) for _ in range(layers)])
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        x = self.blocks(self.stem(x))
+        return self.fc(x.mean((2, 3)))
+
+
+def _net(arch, layers, width, **kwargs):
+    return CifarNet(layers, width, **kwargs)
+
+
+def cifar10_net2(*args, **kwargs) -> CifarNet: pass
+def cifar100_net4(*args, **kwargs) -> CifarNet: pass
+
+
+thismodule = sys.modules[__name__]
+for dataset in ["cifar10", "cifar100"]:
+    for layers, model_name in zip([2, 4], ["net2", "net4"]):
+        num_classes = 10 if dataset == "cifar10" else 100
+        setattr(thismodule, f"{dataset}_{model_name}",
+                partial(_net, arch=model_name, layers=layers, width=16, num_classes=num_classes))
+'''
+
+
+def test_factories_a_module_loop_registers_are_built(tmp_path):
+    """pytorch-cifar-models: stub `def cifar10_resnet20(*args, **kwargs) -> CifarResNet: pass`
+    lines, replaced by a module-level loop's `setattr(thismodule, name, partial(_resnet, ...))`:
+    the registered partials are the factories (they were read as functions returning None, and
+    CifarResNet was never built). A bug in the block is found where torch fails; the clean file is
+    silent and its models analysed."""
+    import importlib.util
+    import traceback
+
+    def load(code, name):
+        p = tmp_path / f"{name}.py"
+        p.write_text(code)
+        spec = importlib.util.spec_from_file_location(name, p)
+        mod = importlib.util.module_from_spec(spec)
+        sys_modules = __import__("sys").modules
+        sys_modules[name] = mod
+        spec.loader.exec_module(mod)
+        return mod, str(p)
+
+    mod, path = load(REGISTERED, "registered_ok")
+    assert mod.cifar100_net4()(torch.randn(2, 3, 8, 8)).shape == (2, 100)
+    a = analyze_source(REGISTERED, path)
+    assert a.findings == []
+    assert all(e["analysed"] for e in a.coverage)
+    built = {r.ctor_text for r in a.runs if r.root is not None}
+    assert {"cifar10_net2()", "cifar100_net4()"} <= built
+    bad = REGISTERED.replace("self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, padding=1)",
+                             "self.conv2 = nn.Conv2d(planes, planes, kernel_size=2, padding=1)")
+    mod, path = load(bad, "registered_bad")
+    with pytest.raises(RuntimeError) as e:
+        mod.cifar10_net2()(torch.randn(2, 3, 8, 8))
+    line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == path][-1]
+    a = analyze_source(bad, path)
+    assert line in {f.line for f in a.findings}, a.findings

@@ -75,6 +75,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.probe_paths: Dict[int, Tuple[Any, ...]] = {}  # probe id -> its steps before that layer
         self._globals: Dict[int, Dict[str, Any]] = {}
         self._globals_busy: set = set()
+        self._registrations: Dict[int, Dict[str, Any]] = {}  # module-level setattr(thismodule, ...)
         self._class_values: Dict[int, ClassValue] = {}
         self.project = project if project is not None else Project(source)
         # where the analysis is: the module each active function belongs to, and the call sites
@@ -144,6 +145,10 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
             v = self.class_value(src.classes[name])
         elif name in src.functions:
             v = FunctionValue(src.functions[name], src)
+            if _is_stub(src.functions[name]):
+                got = self._registered(src).get(name)
+                if got is not None:
+                    v = got
         elif name in src.assigns:
             key = (id(src), name)
             if key in self._globals_busy:
@@ -194,6 +199,39 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
             v = UNKNOWN
         table[name] = v
         return v
+
+    def _registered(self, src: SourceModule) -> Dict[str, Any]:
+        """The names a module-level loop sets on the module itself (pytorch-cifar-models:
+        ``thismodule = sys.modules[__name__]``, then ``for dataset in [...]: ... setattr(thismodule,
+        f"{dataset}_{model_name}", partial(_resnet, layers=layers, ...))``, over stub ``def
+        cifar10_resnet20(*args, **kwargs) -> CifarResNet: pass`` lines that only name them), run
+        once, after the stubs, on known values. What the loops cannot decide is left out."""
+        key = ("registered", id(src))
+        if key in self._globals_busy:
+            return {}
+        cached = self._registrations.get(id(src))
+        if cached is not None:
+            return cached
+        out: Dict[str, Any] = {}
+        self._registrations[id(src)] = out
+        names = [n for n, exprs in src.assigns.items() if len(exprs) == 1 and _this_module(exprs[0])]
+        if not names:
+            return out
+        reg = ObjectValue(None, {})
+        self._globals_busy.add(key)
+        try:
+            for stmt in src.tree.body:
+                if not (isinstance(stmt, cst.For) and _sets_on(stmt, names)):
+                    continue
+                frame = Frame({n: reg for n in names}, src=src)
+                try:
+                    self.exec_stmt(stmt, frame)
+                except (_Raise, _Break, _Continue, _Return, AnalysisAbort, ConstructionAbort, ConstructionRaises):
+                    return out  # a loop Python would leave early, or the analysis gave up: none of it
+            out.update({k: v for k, v in reg.attrs.items() if v is not UNKNOWN})
+        finally:
+            self._globals_busy.discard(key)
+        return out
 
     def _star_lookup(self, name: str, src: SourceModule) -> Any:
         """A name brought in by `from .parts import *` (a module of the project), else None."""
@@ -280,3 +318,38 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
     def fold(self, fold: Fold, node):
         if not self.speculative and not self.quiet:
             self.context.fold(fold, node)
+
+
+def _is_stub(fdef: cst.FunctionDef) -> bool:
+    """``def f(*args, **kwargs) -> Model: pass`` (or ``...``, after a docstring): a name only."""
+    body = fdef.body.body
+    stmts = [s for line in body for s in (line.body if isinstance(line, cst.SimpleStatementLine) else [line])] \
+        if isinstance(fdef.body, cst.IndentedBlock) else list(body)
+    if stmts and isinstance(stmts[0], cst.Expr) and isinstance(stmts[0].value, (cst.SimpleString,
+                                                                                 cst.ConcatenatedString)):
+        stmts = stmts[1:]
+    return len(stmts) == 1 and (isinstance(stmts[0], cst.Pass) or
+                                isinstance(stmts[0], cst.Expr) and isinstance(stmts[0].value, cst.Ellipsis))
+
+
+def _this_module(e: cst.BaseExpression) -> bool:
+    """``sys.modules[__name__]``."""
+    return isinstance(e, cst.Subscript) and isinstance(e.value, cst.Attribute) and \
+        isinstance(e.value.value, cst.Name) and e.value.value.value == "sys" and e.value.attr.value == "modules" and \
+        len(e.slice) == 1 and isinstance(e.slice[0].slice, cst.Index) and \
+        isinstance(e.slice[0].slice.value, cst.Name) and e.slice[0].slice.value.value == "__name__"
+
+
+def _sets_on(stmt: cst.CSTNode, names: List[str]) -> bool:
+    """Whether ``stmt`` holds a ``setattr(name, ...)`` call on one of ``names``."""
+    found = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value == "setattr" and node.args and \
+                    isinstance(node.args[0].value, cst.Name) and node.args[0].value.value in names:
+                found.append(node)
+
+    stmt.visit(_V())
+    return bool(found)
+
