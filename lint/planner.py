@@ -236,7 +236,7 @@ class Planner:
     def _factory_class(self, fn: cst.FunctionDef, seen=(), src: Optional[SourceModule] = None) -> Optional[ClassInfo]:
         """The model class a module-level function returns a new instance of, if any
         (`return Net(...)`, or `model = Net(...); ...; return model`)."""
-        target = self._registered_target(fn)
+        target = self._registered_target(fn, src)
         if target is not None:  # a stub a module-level loop replaces with partial(_resnet, ...)
             return self._factory_class(target, seen + (fn.name.value,), src) \
                 if target.name.value not in seen and len(seen) < 5 else None
@@ -305,6 +305,10 @@ class Planner:
         if isinstance(v, FunctionValue) and isinstance(v.node, cst.FunctionDef) and v.scope is not src and \
                 v.scope.functions.get(v.node.name.value) is v.node and v.node.name.value not in seen and len(seen) < 5:
             return self._factory_class(v.node, seen, v.scope)
+        f = v.func if isinstance(v, Partial) else None  # a factory a module's loop registered
+        if isinstance(f, FunctionValue) and isinstance(f.node, cst.FunctionDef) and \
+                f.scope.functions.get(f.node.name.value) is f.node and f.node.name.value not in seen and len(seen) < 5:
+            return self._factory_class(f.node, seen, f.scope)
         return None
 
     def _imported(self, name: str, src: SourceModule) -> Any:
@@ -620,18 +624,19 @@ class Planner:
                 return False
         return True
 
-    def _registered_target(self, fn: cst.FunctionDef) -> Optional[cst.FunctionDef]:
+    def _registered_target(self, fn: cst.FunctionDef, src: Optional[SourceModule] = None) -> Optional[cst.FunctionDef]:
         """The module-level function a stub's name is bound to by a loop of the module
         (``setattr(thismodule, name, partial(_resnet, ...))``: core.interpreter._registered), if any."""
-        if self.src.functions.get(fn.name.value) is not fn or not _is_stub(fn):
+        src = src or self.src
+        if src.functions.get(fn.name.value) is not fn or not _is_stub(fn):
             return None
         try:
-            v = self.interp.lookup_global(fn.name.value)
+            v = self.interp.lookup_global(fn.name.value, src)
         except AnalysisAbort:
             return None
         f = v.func if isinstance(v, Partial) else None
         if isinstance(f, FunctionValue) and isinstance(f.node, cst.FunctionDef) and f.node is not fn and \
-                self.src.functions.get(f.node.name.value) is f.node:
+                src.functions.get(f.node.name.value) is f.node:
             return f.node
         return None
 

@@ -885,3 +885,28 @@ def test_factories_a_module_loop_registers_are_built(tmp_path):
     line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == path][-1]
     a = analyze_source(bad, path)
     assert line in {f.line for f in a.findings}, a.findings
+
+
+def test_a_registered_factory_imported_by_a_script_is_built(tmp_path):
+    """`from registered import cifar10_net2; model = cifar10_net2(); model(x)` in a script: the
+    imported name is the partial the module's loop registered, and its model is fed the script's
+    input (the finding names the model file's line torch fails on)."""
+    import traceback
+
+    bad = REGISTERED.replace("self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, padding=1)",
+                             "self.conv2 = nn.Conv2d(planes, planes, kernel_size=2, padding=1)")
+    (tmp_path / "registered.py").write_text(bad)
+    driver = "import torch\nfrom registered import cifar10_net2\n\nmodel = cifar10_net2()\nmodel(torch.randn(2, 3, 8, 8))\n"
+    (tmp_path / "train.py").write_text(driver)
+    import sys as _sys
+
+    _sys.path.insert(0, str(tmp_path))
+    try:
+        with pytest.raises(RuntimeError) as e:
+            exec(compile(driver, str(tmp_path / "train.py"), "exec"), {})
+    finally:
+        _sys.path.remove(str(tmp_path))
+        _sys.modules.pop("registered", None)
+    line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename.endswith("registered.py")][-1]
+    a = analyze_source(driver, str(tmp_path / "train.py"))
+    assert any(f"registered.py:{line}" in f.message for f in a.findings), a.findings
