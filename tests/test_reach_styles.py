@@ -1321,14 +1321,21 @@ Embed()(torch.randn(2, 7, 96))
     ("torch.version.__version__ > '1.10.0'", True),
 ])
 @pytest.mark.parametrize("length", [96, 98])
-def test_torch_version_compares_as_a_version(tmp_path, test, decided, length):
-    """``torch.__version__`` is a TorchVersion: against a version before 2.0 the comparison is known
-    (the engine models torch 2.x); against a later one it is not, and nothing is said."""
+@pytest.mark.parametrize("installed", [True, False])
+def test_torch_version_compares_as_a_version(tmp_path, test, decided, length, installed, monkeypatch):
+    """``torch.__version__`` is a TorchVersion. With torch installed beside shapelint its version is
+    the installed one (core.values.torch_version) and every comparison is decided as torch decides
+    it; with none, against a version before 2.0 the comparison is still known (the engine models
+    torch 2.x), against a later one it is not, and nothing is said."""
+    from shapelint.core import values
+
+    if not installed:
+        monkeypatch.setattr(values, "_TORCH_VERSION", [None])
     f = tmp_path / "m.py"
     f.write_text(VERSIONED.format(test=test, length=length))
     got = [(x.line, x.code) for x in _lint(f).findings]
     rc, err, frame = _torch_run(tmp_path, f)
-    if rc != 0 and decided:
+    if rc != 0 and (decided or installed):
         assert got == [(frame[1], "SHP002")], (got, err)
     else:
         assert got == [], (got, err)

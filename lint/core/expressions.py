@@ -611,7 +611,8 @@ from ..rules.shp009_construction_error import DivisionByZero, KeyMissing, TupleI
 
 
 # `torch.__version__` is a TorchVersion: it compares with a version string as a version, not as
-# text. The engine models torch 2.x, so against any version before 2.0 the answer is known
+# text. With torch installed it is the installed version (core.values.torch_version); with none it
+# stays a name, and as the engine models torch 2.x, against any version before 2.0 the answer is known
 # (Informer's `padding = 1 if torch.__version__ >= '1.5.0' else 2`); against a later one it is not.
 _TORCH_VERSION = frozenset({"torch.__version__", "torch.version.__version__"})
 _FLIP = {"GreaterThan": "LessThan", "LessThan": "GreaterThan", "GreaterThanEqual": "LessThanEqual",

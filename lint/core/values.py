@@ -95,7 +95,7 @@ class Qual:
 
     def attr(self, a: str) -> Any:
         name = f"{self.name}.{a}"
-        if name == "torch.__version__":
+        if name in ("torch.__version__", "torch.version.__version__"):
             v = torch_version()
             return Qual(name) if v is None else v
         return _CONSTANTS[name] if name in _CONSTANTS else Qual(name)  # math.pi is a number
