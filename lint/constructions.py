@@ -283,8 +283,25 @@ def _in_caller(fe: _FileEval, scope, caller, named: bool, factory_files, where_b
         if named:
             where = f"{where} called from {os.path.relpath(cpath, here)}:{ccall.lineno}"
     try:
-        worlds = [(w, "") for w in [{}] + option_worlds(fe, node)] + commands
-        for world, documented_line in worlds:
+        base = [{}] + option_worlds(fe, node)
+        worlds = [(w, "") for w in base] + commands
+        reads: Set[str] = set()  # the options the construction's arguments read
+        i, extended = 0, False
+        while True:
+            if i == len(worlds):
+                passed = _passed_options(fe, node) & reads
+                if extended or not passed:
+                    break
+                # an option the call hands the model itself (PyramidNet's train.py:
+                # ResNet(args.dataset, ...), the model branching on `dataset.startswith('cifar')`):
+                # the values the script compares it with are configurations too, each with the
+                # data the script's own branches give it (the default 'imagenet' builds another
+                # network than `--dataset cifar10`, the value `if args.dataset == 'cifar10':` names)
+                extended = True
+                worlds += [(w, "") for w in _compared_worlds(fe, passed, base)]
+                continue
+            world, documented_line = worlds[i]
+            i += 1
             staticeval.WORLD = world
             if documented_line:
                 staticeval.TYPED_WORLD = set(world)
@@ -296,6 +313,7 @@ def _in_caller(fe: _FileEval, scope, caller, named: bool, factory_files, where_b
             finally:
                 staticeval.WORLD = {}
                 staticeval.TYPED_WORLD = set()
+            reads |= fe.call_reads
             if built is None:
                 continue
             text_, from_options, fed, factory_files, used = built
@@ -324,6 +342,57 @@ def _in_caller(fe: _FileEval, scope, caller, named: bool, factory_files, where_b
     finally:
         staticeval.CALLERS.pop(id(scope), None)
     return outer_files if caller is not None else factory_files
+
+
+def _passed_options(fe: _FileEval, node: ast.Call) -> Set[str]:
+    """The argparse options a call passes as arguments themselves (``ResNet(args.dataset, ...)``)."""
+    out: Set[str] = set()
+    for a in list(node.args) + [k.value for k in node.keywords if k.arg is not None]:
+        if isinstance(a, ast.Attribute) and isinstance(a.value, ast.Name) and a.attr in fe.defaults:
+            out.add(a.attr)
+    return out
+
+
+MAX_COMPARED_OPTIONS = 2  # options whose compared values are tried (_compared_worlds)
+MAX_COMPARED_WORLDS = 6
+
+
+def _compared_worlds(fe: _FileEval, reads: Set[str], base: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Each world of ``base`` with one option the construction's arguments read set to a value the
+    file compares it with (``args.dataset == 'cifar10'``, ``args.depth in (110, 164)``), other
+    than its default and the world's. Whether the option can take the value is the evaluation's to
+    decide (_world_value: its choices, its default's type); a world counts only where the
+    construction is fed an input (_in_caller)."""
+    values: Dict[str, List[Any]] = {}
+    for n in ast.walk(fe.tree):
+        if not (isinstance(n, ast.Compare) and len(n.ops) == 1):
+            continue
+        left, right, op = n.left, n.comparators[0], n.ops[0]
+        if isinstance(op, (ast.Eq, ast.NotEq)) and isinstance(left, ast.Constant):
+            left, right = right, left
+        if not (isinstance(left, ast.Attribute) and isinstance(left.value, ast.Name) and left.attr in reads):
+            continue
+        if isinstance(op, (ast.Eq, ast.NotEq)):
+            vals = [right]
+        elif isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, (ast.Tuple, ast.List, ast.Set)):
+            vals = list(right.elts)
+        else:
+            continue
+        for v in vals:
+            if isinstance(v, ast.Constant) and isinstance(v.value, (str, int)) and not isinstance(v.value, bool):
+                got = values.setdefault(left.attr, [])
+                if v.value not in got and v.value != fe.defaults.get(left.attr, _Unknown):
+                    got.append(v.value)
+    out: List[Dict[str, Any]] = []
+    for attr in sorted(values)[:MAX_COMPARED_OPTIONS]:
+        for w in base:
+            for v in values[attr]:
+                if attr in w:
+                    continue  # the branch around the call decides it
+                nw = dict(w, **{attr: v})
+                if nw not in out:
+                    out.append(nw)
+    return out[:MAX_COMPARED_WORLDS]
 
 
 def _command_worlds(tree: ast.Module, lines: List[Tuple[List[str], str]],
@@ -386,7 +455,9 @@ def _built_in_world(fe: _FileEval, node: ast.Call, name: str, scope, text: str, 
             return None
     except _Unknown:
         return None
+    staticeval.OPTION_READS.clear()
     text_ = _call_text(fe, node, name, scope)
+    fe.call_reads = set(staticeval.OPTION_READS)
     if text_ is None:
         return None
     from_options = fe.read_options

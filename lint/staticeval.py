@@ -167,6 +167,7 @@ class _FileEval:
         # selects is the value of ``args.arch`` in the branch conditions around it
         self.override: Dict[str, Any] = {}
         self.read_options = False  # an argparse default was read since the last reset
+        self.call_reads: Set[str] = set()  # the options a construction's arguments read (constructions)
         self._flow = 0  # nesting of _reaching
         self._deciding: Set[int] = set()  # the ifs whose tests are being evaluated (reachable)
         self._patched: Optional[Set[Tuple[int, str]]] = None

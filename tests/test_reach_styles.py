@@ -1956,3 +1956,98 @@ def test_a_list_of_hidden_sizes_is_not_an_image_size(tmp_path):
     assert [x.line for x in a.findings] == [_line_of(f, "return self.to_latent(hidden)")], [x.message for x in a.findings]
     rc, err, where = _torch_run(tmp_path, "main.py")
     assert rc != 0 and where == (f.resolve(), _line_of(f, "return self.to_latent(hidden)")), err
+
+
+# -- PyramidNet-PyTorch: train.py builds ResNet(args.dataset, ...) with the default 'imagenet';
+# its CIFAR network only with `--dataset cifar10`, the value the script's own branch names
+
+DATASET_MODEL = '''import torch
+import torch.nn as nn
+
+
+class ResNet(nn.Module):
+    def __init__(self, dataset, num_classes):
+        super().__init__()
+        if dataset.startswith('cifar'):
+            self.features = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+            self.avgpool = nn.AvgPool2d(POOL)
+            self.fc = nn.Linear(16, num_classes)
+        else:
+            self.features = nn.Sequential(nn.Conv2d(3, 16, 7, stride=2, padding=3), nn.ReLU())
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(16, num_classes)
+
+    def forward(self, x):
+        x = self.avgpool(self.features(x))
+        return self.fc(x.view(x.size(0), -1))
+'''
+
+DATASET_TRAIN = '''import argparse
+
+import torch
+import torchvision.datasets as datasets
+import torchvision.transforms as transforms
+
+import resnet as RN
+
+parser = argparse.ArgumentParser()
+parser.add_argument('--dataset', default='imagenet', type=str)
+parser.add_argument('--batch_size', default=4, type=int)
+
+
+def main():
+    args = parser.parse_args()
+    if args.dataset.startswith('cifar'):
+        transform = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.ToTensor()])
+        if args.dataset == 'cifar100':
+            train_set = datasets.CIFAR100('../data', train=True, download=True, transform=transform)
+            numberofclass = 100
+        elif args.dataset == 'cifar10':
+            train_set = datasets.CIFAR10('../data', train=True, download=True, transform=transform)
+            numberofclass = 10
+        else:
+            raise Exception('unknown dataset')
+    elif args.dataset == 'imagenet':
+        transform = transforms.Compose([transforms.RandomResizedCrop(224), transforms.ToTensor()])
+        train_set = datasets.ImageFolder('/data/train', transform)
+        numberofclass = 1000
+    else:
+        raise Exception('unknown dataset')
+    train_loader = torch.utils.data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
+    model = RN.ResNet(args.dataset, numberofclass)
+    for x, y in train_loader:
+        model(x)
+
+
+if __name__ == '__main__':
+    main()
+'''
+
+
+@pytest.mark.parametrize("pool,found", [(16, False), (17, True)])
+def test_values_the_script_compares_a_passed_option_with_are_configurations(tmp_path, pool, found):
+    """The default `--dataset imagenet` builds the ImageNet network; the CIFAR one, with a pool
+    wider than its 16x16 map, is built by `--dataset cifar10`/`cifar100` only, values the script's
+    branches name: those runs are analysed with the script's CIFAR crops and the pool is found
+    (torch fails there on a 32x32 image); the correct pool is silent."""
+    torch = pytest.importorskip("torch")
+    code = DATASET_MODEL.replace("POOL", str(pool))
+    f = tmp_path / "resnet.py"
+    f.write_text(code)
+    (tmp_path / "train.py").write_text(DATASET_TRAIN)
+    a = _lint(f)
+    ns: dict = {}
+    exec(compile(code, str(f), "exec"), ns)
+    assert tuple(ns["ResNet"]("imagenet", 1000)(torch.randn(2, 3, 224, 224)).shape) == (2, 1000)
+    cifar = ns["ResNet"]("cifar10", 10)
+    if not found:
+        assert tuple(cifar(torch.randn(2, 3, 32, 32)).shape) == (2, 10)
+        assert a.findings == [], [x.message for x in a.findings]
+        return
+    import traceback
+
+    with pytest.raises(RuntimeError) as e:
+        cifar(torch.randn(2, 3, 32, 32))
+    line = [fr.lineno for fr in traceback.extract_tb(e.tb) if fr.filename == str(f)][-1]
+    assert [(x.line, x.code) for x in a.findings] == [(line, "SHP004")], [x.message for x in a.findings]
+    assert "dataset='cifar" in a.findings[0].message
