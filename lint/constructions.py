@@ -286,9 +286,9 @@ def _in_caller(fe: _FileEval, scope, caller, named: bool, factory_files, where_b
         base = [{}] + option_worlds(fe, node)
         worlds = [(w, "") for w in base] + commands
         reads: Set[str] = set()  # the options the construction's arguments read
-        i, extended = 0, False
+        wi, extended = 0, False  # the next world to try
         while True:
-            if i == len(worlds):
+            if wi == len(worlds):
                 passed = _passed_options(fe, node) & reads
                 if extended or not passed:
                     break
@@ -300,8 +300,8 @@ def _in_caller(fe: _FileEval, scope, caller, named: bool, factory_files, where_b
                 extended = True
                 worlds += [(w, "") for w in _compared_worlds(fe, passed, base)]
                 continue
-            world, documented_line = worlds[i]
-            i += 1
+            world, documented_line = worlds[wi]
+            wi += 1
             staticeval.WORLD = world
             if documented_line:
                 staticeval.TYPED_WORLD = set(world)
