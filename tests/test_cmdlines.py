@@ -317,3 +317,67 @@ def test_a_block_built_from_the_models_own_options(tmp_path, c):
         assert got == [] and rc == 0, (got, err)
     else:
         assert rc != 0 and got == [(frame[1], "SHP001")] and frame[0] == common.resolve(), (got, err)
+
+
+SMALL_NET = '''import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.conv = nn.Conv2d(3, width, 3, padding=1)
+        self.fc = nn.Linear(WIDTH * 8 * 8, 10)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))
+'''
+
+SMALL_TRAIN = '''import argparse
+
+import torch
+
+from model import Net
+
+parser = argparse.ArgumentParser()
+parser.add_argument('--net', default='big', choices=['big', 'small'])
+args = parser.parse_args()
+if args.net == 'small':
+    model = Net(8)
+else:
+    model = Net(16)
+model(torch.randn(2, 3, 8, 8))
+'''
+
+
+@pytest.mark.parametrize("width", [8, 16])
+def test_a_documented_line_giving_an_option_worlds_construction_again(tmp_path, width):
+    """`if args.net == 'small': Net(8)` is built under the option's value, then again under the
+    README's `--net small`: the documented construction replaces the first (its message names the
+    line) and the analysis goes on to the end (it once looped there forever). torch: the small net
+    fails in its head when the head is sized for the big one."""
+    torch = pytest.importorskip("torch")
+    import subprocess
+    import sys
+
+    code = SMALL_NET.replace("WIDTH", str(width))
+    (tmp_path / "model.py").write_text(code)
+    (tmp_path / "train.py").write_text(SMALL_TRAIN)
+    (tmp_path / "README.md").write_text("Train the small one:\n\n```\npython train.py --net small\n```\n")
+    out = subprocess.run([sys.executable, "-m", "shapelint", "check", "--no-cache", "--format", "json", "model.py"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    import json
+
+    found = json.loads(out.stdout or "[]")
+    ns: dict = {}
+    exec(compile(code, str(tmp_path / "model.py"), "exec"), ns)
+    x = torch.randn(2, 3, 8, 8)
+    if width == 8:
+        ns["Net"](8)(x)
+        with pytest.raises(RuntimeError):
+            ns["Net"](16)(x)
+    else:
+        ns["Net"](16)(x)
+        with pytest.raises(RuntimeError):
+            ns["Net"](8)(x)
+    lines = {f["line"] for f in (found if isinstance(found, list) else found.get("findings", []))}
+    assert lines == {11}, out.stdout
