@@ -36,8 +36,9 @@ DEFAULT_TREES = [
 ]
 
 
-class _Timeout(Exception):
-    pass
+class _Timeout(BaseException):
+    """A BaseException, so that the engine's per-class guard (which turns an Exception into
+    SHP000) lets it through: a slow file is a timeout, never an internal error."""
 
 
 def _alarm(signum, frame):

@@ -720,19 +720,21 @@ def _flipped_defaults(src, runs: List[Run], strict: bool, project) -> None:
     normal_channel=False)`` takes xyz only; the declared 2x6x2048 (xyz and normals) is for the
     README's ``normal_channel=True``. Which default the user's model has is not the linter's guess."""
     for r in list(runs):
-        if r.input_origin != "option" or r.ctor_kwargs is None or r.ctor is not None or r.cls is None or \
-                not (r.misfit or any(f.kind == "violation" for f in r.facts)):
+        # a symbolic construction (ctor_kwargs) or the class's own defaults (``Net()``, invented)
+        if r.input_origin != "option" or (r.ctor_kwargs is None and not r.invented) or r.ctor is not None or \
+                r.cls is None or not (r.misfit or any(f.kind == "violation" for f in r.facts)):
             continue
         init = r.cls.methods.get("__init__")
         if init is None:
             continue
+        given = dict(r.ctor_kwargs or {})
         flips = [p.name.value for p in list(init.params.params) + list(init.params.kwonly_params)
                  if p.default is not None and isinstance(p.default, cst.Name) and
-                 p.default.value in ("True", "False") and p.name.value not in r.ctor_kwargs][:MAX_FLIPS]
+                 p.default.value in ("True", "False") and p.name.value not in given][:MAX_FLIPS]
         for name in flips:
             init_default = next(p.default for p in list(init.params.params) + list(init.params.kwonly_params)
                                 if p.name.value == name)
-            kwargs = dict(r.ctor_kwargs, **{name: init_default.value != "True"})  # type: ignore[union-attr]
+            kwargs = dict(given, **{name: init_default.value != "True"})  # type: ignore[union-attr]
             other = Run(r.cls, None, r.ctor_text, r.inputs, "option", dict(r.ctor_locals))
             other.ctor_kwargs = kwargs
             _execute_all(src, [other], strict, project, exploratory=True)

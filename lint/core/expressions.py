@@ -249,7 +249,19 @@ class ExpressionsMixin(_Host):
         return self._comprehension(node, frame, list)
 
     def _e_DictComp(self, node, frame) -> Any:
-        return UNKNOWN
+        """``{2**i: 2**i in res for i in range(3, 6)}`` (BigGAN's attention table): keys must be
+        plain constants (a symbol could equal another key at run time), else unknown."""
+        pairs: List[Any] = []
+        local = Frame(dict(frame.locals), frame.func, src=frame.src)
+        pair = _Pair(node.key, node.value)
+        if not self._comp_loop(node.for_in, pair, local, pairs):
+            return UNKNOWN
+        out = {}
+        for k, v in pairs:
+            if not _plain_key(k):
+                return UNKNOWN
+            out[k] = v
+        return out
 
     def _e_SetComp(self, node, frame) -> Any:
         return UNKNOWN
@@ -278,7 +290,10 @@ class ExpressionsMixin(_Host):
                 if not self._comp_loop(for_in.inner_for_in, elt, frame, out):
                     return False
             else:
-                out.append(self.eval(elt, frame))
+                if isinstance(elt, _Pair):
+                    out.append((self.eval(elt.key, frame), self.eval(elt.value, frame)))
+                else:
+                    out.append(self.eval(elt, frame))
                 if len(out) > L.MAX_ITEMS:
                     return False
         return True
@@ -456,6 +471,20 @@ _DIV_OPS = {"Divide": "/", "FloorDivide": "//", "Modulo": "%"}
 
 def _number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, D.Lin)
+
+
+class _Pair:
+    """A dict comprehension's ``key: value``, evaluated per item by ``_comp_loop``."""
+
+    def __init__(self, key, value) -> None:
+        self.key, self.value = key, value
+
+
+def _plain_key(v, depth: int = 0) -> bool:
+    """A key Python compares as the analysis does: a constant, or a short tuple of them."""
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return True
+    return isinstance(v, tuple) and depth < 3 and len(v) <= 16 and all(_plain_key(x, depth + 1) for x in v)
 
 
 def _hashable(v) -> Any:

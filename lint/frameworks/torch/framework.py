@@ -132,6 +132,9 @@ def call_qual(interp: Interpreter, name: str, args, kwargs, node) -> Any:
     short = canon.rsplit(".", 1)[-1]
     if canon in _REPARAMETRIZE:
         return _reparametrized(canon, args, kwargs)
+    if name.endswith(".__init__") and _canonical_nn(name[:-9]).count(".") == 2 and \
+            _canonical_nn(name[:-9]).startswith("torch.nn."):
+        return _explicit_base_init(interp, _canonical_nn(name[:-9]), args, kwargs, node)
     if canon.startswith("torch.nn.") and canon.count(".") == 2 and short in L.LAYERS:
         return make_layer(interp, L.LAYERS[short], args, kwargs, node)
     if canon in ("torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"):
@@ -220,6 +223,26 @@ def call_einops(interp: Interpreter, name: str, args, kwargs, node) -> Any:
         out = interp.tensor_rule(lambda: E.unpack(x, args[1], args[2]), node)
         return out if isinstance(out, list) else UNKNOWN
     return UNKNOWN
+
+
+def _explicit_base_init(interp: Interpreter, base: str, args, kwargs, node) -> Any:
+    """``nn.Linear.__init__(self, i, o)`` in a user class's ``__init__`` (the older spelling of
+    ``super().__init__``, and the only one for a class with two bases, ``class SNLinear(nn.Linear,
+    SN)``): as super() reaching that base. Only the class's own torch base is initialised;
+    ``nn.Module.__init__(self)`` is a no-op; anything else is unknown."""
+    m = args[0] if args else None
+    if not isinstance(m, ModuleValue) or m.kind != "user":
+        return UNKNOWN
+    if base == "torch.nn.Module":
+        return None
+    if _canonical_nn(m.attrs.get("__torch_base__", "")) != base:
+        return UNKNOWN
+    kind = m.attrs.get("__container__", "user")
+    if kind != "user":
+        _fill_container(interp, m, kind, list(args[1:]))
+    else:
+        _init_torch_base(interp, m, list(args[1:]), kwargs, node)
+    return None
 
 
 def call_super(interp: Interpreter, ref: SuperRef, name: str, args, kwargs, node) -> Any:
