@@ -89,3 +89,39 @@ def test_a_class_no_importer_defines_is_still_refused(tmp_path):
     rc, out, err = _check(root, "--input-shape", "Nett=2,3,16,16")
     assert rc == 2 and "no class 'Nett' in the checked files" in err, out + err
     assert "Traceback" not in err
+
+
+def test_a_declared_importer_model_gets_a_file_budget_of_its_own(tmp_path, monkeypatch):
+    """CurveNet's curvenet_util.py: the file's own symbolic runs of its blocks spent the file's
+    budget, and the importer's CurveNet, the model the declared input is for, was never analysed.
+    Declared for an importer's class, the importers' analysis starts a budget of its own; with no
+    such declaration it shares what the file left."""
+    from shapelint import engine, importers
+    from shapelint.core import limits
+    from shapelint.options import InputSpec
+
+    root = _project(tmp_path)
+    seen = []
+    real = importers.importer_findings
+
+    def spy(*args, **kwargs):
+        seen.append(limits.current_deadline().file_end)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(importers, "importer_findings", spy)
+    path = str(root / "blocks.py")
+    outer = []
+    real_budget = limits.time_budget
+
+    def budget(seconds):
+        cm = real_budget(seconds)
+        outer.append(seconds)
+        return cm
+
+    monkeypatch.setattr(limits, "time_budget", budget)
+    a = engine.analyze_source(BLOCKS, path, {"Net": [InputSpec((2, 3, 16, 16))]}, time_budget=5.0)
+    assert [f.line for f in a.findings] == [_torch_line(root, (2, 3, 16, 16))]
+    assert outer.count(5.0) == 2 and len(seen) == 1  # the file's budget, then the importers' own
+    outer.clear()
+    engine.analyze_source(BLOCKS, path, time_budget=5.0)
+    assert outer.count(5.0) == 1 and len(seen) > 1  # no declaration: one budget for both

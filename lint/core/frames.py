@@ -13,6 +13,11 @@ class AnalysisAbort(Exception):
     """The class is too large or too deep to analyse: it becomes unknown (not a crash)."""
 
 
+class ProbeDone(AnalysisAbort):
+    """The input probe (engine._probe) has met a layer for every model input: the rest of its quiet
+    pass could only explore more branches (it records nothing), so it ends there."""
+
+
 class ConstructionAbort(Exception):
     """Python raised while the model was being built (SHP009 recorded): nothing after it runs."""
 

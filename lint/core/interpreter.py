@@ -72,6 +72,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         # `shapelint summary`, whose totals are then lower bounds
         self.skipped: List[tuple] = []
         self.probes: Dict[int, Any] = {}  # probe id -> first layer applied to that input
+        self.probe_target = 0  # during engine._probe: how many inputs it looks for (ProbeDone)
         self.probe_paths: Dict[int, Tuple[Any, ...]] = {}  # probe id -> its steps before that layer
         self._globals: Dict[int, Dict[str, Any]] = {}
         self._globals_busy: set = set()

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from ...core import dims as D
 from typing import TYPE_CHECKING
 
-from ...core.frames import Frame
+from ...core.frames import Frame, ProbeDone
 
 if TYPE_CHECKING:
     from ...core.interpreter import Interpreter
@@ -342,6 +342,8 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
                 if probe not in interp.probes:
                     interp.probes[probe] = m
                     interp.probe_paths[probe] = t.probe_path
+            if interp.probe_target and len(interp.probes) >= interp.probe_target:
+                raise ProbeDone()
             return Tensor(None)
     if not tensors or not isinstance(tensors[0], Tensor):
         return Tensor(None)
