@@ -22,14 +22,14 @@ from .core.cstwalk import code_children
 from .core.interpreter import AnalysisAbort, ConstructionAbort, ConstructionRaises, Frame, Interpreter
 from .core.project import Project
 from .core.source import ClassInfo, SourceModule, dotted
-from .core.values import UNKNOWN, FunctionValue, ModuleValue, Tensor
+from .core.values import UNKNOWN, FunctionValue, ModuleValue, ObjectValue, Tensor
 
 from .frameworks import registered
 from .guard import paused_gc
 from .frameworks.torch.inputs import batch_dim, symbolic_input
 from .options import InputSpec, ShapelintInputError, spec_dtype, spec_name
 from .rules_registry import forward_end_hooks
-from .planner import (_RESERVED, _STDLIB_NAMES, Planner, _int_like, _bound_names, _returned_calls, _unchain,  # noqa: F401 - re-exported
+from .planner import (_RESERVED, _STDLIB_NAMES, Planner, _int_like, _int_name, _bound_names, _returned_calls, _unchain,  # noqa: F401 - re-exported
                       _walk_returns)
 from .results import Finding, Run  # noqa: F401 - re-exported: shapelint.engine.Finding/Run
 from .core import interpreter as _interpreter
@@ -902,9 +902,11 @@ def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
         if p.posonly_params and any(q.default is None for q in p.posonly_params):
             continue  # positional-only parameters cannot be given by name
         params = (list(p.posonly_params) + list(p.params))[1:] + list(p.kwonly_params)
+        sized: List[str] = []
         kwargs: Dict[str, Any] = {}
         shown: Dict[str, str] = {}
         keyed: List[Tuple[str, List[Any]]] = []
+        read = _options_read(planner, info)
         for q in params:
             if q.default is not None:
                 continue
@@ -916,6 +918,15 @@ def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
             elif _int_like(q) or _sized_by_use(init, name):
                 kwargs[name] = D.sym(name if name not in _RESERVED else name + "_")
                 shown[name] = f"{name}={name}"
+            elif read.get(name) and not _rebinds(init, name):
+                # an options object (`configs.seq_len`, PatchTST's Model(configs)): a namespace whose
+                # size-named attributes are symbols; any other attribute is unknown
+                attrs = {a: D.sym(a if a not in _RESERVED else a + "_") for a in read[name]
+                         if _int_name(a) and not _compared_to_text(info.source.code, a)}
+                kwargs[name] = ObjectValue(None, attrs)
+                shown[name] = f"{name}=argparse.Namespace({', '.join(f'{a}={a}' for a in attrs)})"
+                if attrs:
+                    sized.append(f"{name}.{', '.join(attrs)}")
             else:
                 kwargs[name] = UNKNOWN
                 shown[name] = f"{name}=?"
@@ -925,7 +936,7 @@ def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
         choices: List[Dict[str, Any]] = [{}]
         for name, keys in keyed:
             choices = [dict(c, **{name: k}) for c in choices for k in keys][:_MAX_KEYED_RUNS]
-        symbolic = [k for k, v in kwargs.items() if v is not UNKNOWN and k not in dict(keyed)]
+        symbolic = [k for k, v in kwargs.items() if D.is_dim(v) and k not in dict(keyed)] + sized
         for choice in choices:
             args = dict(kwargs, **choice)
             text = ", ".join(f"{n}={choice[n]!r}" if n in choice else shown[n] for n in kwargs)
@@ -940,6 +951,19 @@ def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
             r.default_callables = _callable_defaults(init)
             out.append(r)
     return out
+
+
+def _rebinds(init: cst.FunctionDef, name: str) -> bool:
+    """Whether ``__init__`` assigns the parameter ``name`` itself (``configs = configs.model``)."""
+    return name in _bound_in(init)
+
+
+def _compared_to_text(code: str, attr: str) -> bool:
+    """Whether the module compares an attribute ``attr`` with text (``configs.embed == 'timeF'``,
+    ``args.norm in ('bn', 'gn')``): a string, not a size, whatever its name says."""
+    a = re.escape(attr)
+    return re.search(rf"\.{a}\b\s*(?:==|!=|\bin\b|\bnot\s+in\b)\s*[\[(]?\s*[rbfu]?['\"]", code) is not None or \
+        re.search(rf"['\"]\s*[\])]?\s*(?:==|!=)\s*\w+\.{a}\b", code) is not None
 
 
 def _callable_defaults(init: cst.FunctionDef) -> bool:
