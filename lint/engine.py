@@ -486,7 +486,7 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
         with limits.time_budget(deadline.budget) if elsewhere and deadline.budget else contextlib.nullcontext():
             found = importer_findings(src, project.root, select, ignore,
                                       lambda code, p: _analyze_parsed(SourceModule(code, p), input_shapes, strict,
-                                                                      select, ignore))
+                                                                      select, ignore), prefer=list(input_shapes or {}))
         for f in found:
             if (f.line, f.col, f.code) not in seen:
                 seen.add((f.line, f.col, f.code))

@@ -20,10 +20,12 @@ _OPAQUE = re.compile(r"\?\d+")
 class MessageContext:
     """What a rule may ask while writing its message: source text, lines, the run's input."""
 
-    def __init__(self, src: SourceModule, run: Run, positions, module: Optional[ModuleValue] = None):
+    def __init__(self, src: SourceModule, run: Run, positions, module: Optional[ModuleValue] = None,
+                 cache: Optional[Dict] = None):
         self.src = src
         self.run = run
         self._positions = positions
+        self._cache = cache if cache is not None else {}
         self.module = module  # the layer the violation belongs to, if any (its definition line)
 
     def text(self, node, limit=60) -> str:
@@ -40,7 +42,16 @@ class MessageContext:
         if module is None or module.node is None:
             return ""
         line = self.line(module.node)
-        return f" (defined on line {line})" if line else ""
+        if line:
+            return f" (defined on line {line})"
+        there = getattr(module, "src", None)
+        if there is not None and there is not self.src and there.path and self.src.path:
+            # a layer another file builds (a helper's nn.PixelShuffle in blocks.py): where to fix it
+            import os
+
+            here = os.path.dirname(os.path.abspath(self.src.path)) or "."
+            return f" (defined at {_frame(there, module.node, here, self._cache)})"
+        return ""
 
     def input_desc(self) -> str:
         t = self.run.input_text()
@@ -123,9 +134,15 @@ def facts_to_findings(src: SourceModule, runs: List[Run], select=None, ignore=No
             if key in seen:
                 continue
             seen.add(key)
-            ctx = MessageContext(src, run, positions, fact.module)
-            out.append(Finding(src.path, pos.start.line, pos.start.column, rule.CODE,
-                               rule.message(fact.payload, fact.node, ctx) + elsewhere, run, fact))
+            ctx = MessageContext(src, run, positions, fact.module, cache)
+            message = rule.message(fact.payload, fact.node, ctx)
+            built = _built_elsewhere(src, fact.module, cache)
+            if built and built not in message and built not in elsewhere:
+                # a layer another file builds (a helper's nn.PixelShuffle(3) in blocks.py): the
+                # line to fix, beside the frames torch's traceback shows
+                elsewhere = f"{elsewhere[:-1]}, {fact.module.type_name} built at {built})" if elsewhere else \
+                    f" ({fact.module.type_name} built at {built})"
+            out.append(Finding(src.path, pos.start.line, pos.start.column, rule.CODE, message + elsewhere, run, fact))
     out.sort(key=lambda f: (f.line, f.col, f.code))
     return out
 
@@ -159,6 +176,19 @@ def _site_in_file(src: SourceModule, fact, positions, cache):
 
 
 _MAX_FRAMES = 3
+
+
+def _built_elsewhere(src: SourceModule, module: Optional[ModuleValue], cache) -> str:
+    """``blocks.py:85``: where a torch layer was built, when that is another file than ``src``."""
+    import os
+
+    there = getattr(module, "src", None) if module is not None else None
+    if there is None or there is src or module.kind != "layer" or module.node is None or \
+            not there.path or not src.path:
+        return ""
+    here = os.path.dirname(os.path.abspath(src.path)) or "."
+    text = _frame(there, module.node, here, cache)
+    return text if ":" in text else ""
 
 
 def _frame(module: SourceModule, node, here: str, cache) -> str:

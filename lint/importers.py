@@ -19,7 +19,7 @@ import contextvars
 import dataclasses
 import os
 import re
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, Iterable, List
 
 from .core import limits
 from .results import Finding
@@ -44,30 +44,42 @@ def _imports(text: str, stem: str) -> bool:
                       rf"|import\s+[\w.]*\b{s}\b|from\s+[\w.]*\s+import\s+[^\n]*\b{s}\b)", text, re.M) is not None
 
 
-def importers(path: str, root: str) -> List[str]:
-    """The project files under ``root`` that import the module at ``path`` and define model classes."""
+def importers(path: str, root: str, prefer: Iterable[str] = (), limit: int = MAX_IMPORTERS) -> List[str]:
+    """The project files under ``root`` that import the module at ``path`` and define model
+    classes: those importing it directly first, then those importing one of them (CurveNet's
+    ``walk.py``, imported by the blocks of ``curvenet_util.py``, which ``curvenet_cls.py``
+    assembles into the model), at most ``limit`` in all; those defining a class named in
+    ``prefer`` (the declared inputs' classes) before the others."""
     from .constructions import _candidate_files, _scan_root
 
     path = os.path.abspath(path)
-    stem = _stem(path)
-    out: List[str] = []
     files = _candidate_files(_scan_root(root, path), path)
     if len(files) > MAX_PROJECT_FILES:
         return []
+    texts: Dict[str, str] = {}
     for f in files:
         got = _read(f)
         if got is None:
             continue
         _notify(os.path.abspath(f), True, True)
-        text = got[0]
-        if stem in text and _imports(text, stem) and _MODEL_CLASS.search(text):
-            out.append(f)
-            if len(out) >= MAX_IMPORTERS:
-                break
-    return out
+        texts[os.path.abspath(f)] = got[0]
+
+    def importing(target: str) -> List[str]:
+        stem = _stem(target)
+        return [f for f, text in texts.items() if f not in (path, target) and stem in text and _imports(text, stem)]
+
+    direct = importing(path)
+    out = [f for f in direct if _MODEL_CLASS.search(texts[f])]
+    for d in direct:
+        out += [f for f in importing(d) if f not in out and f not in direct and _MODEL_CLASS.search(texts[f])]
+    wanted = [re.compile(rf"^class\s+{re.escape(n)}\b", re.M) for n in prefer]
+    if wanted:
+        out.sort(key=lambda f: 0 if any(w.search(texts[f]) for w in wanted) else 1)  # stable: path order kept
+    return out[:limit]
 
 
-def importer_findings(src: Any, root: str, select, ignore, analyze: Callable[[str, str], Any]) -> List[Finding]:
+def importer_findings(src: Any, root: str, select, ignore, analyze: Callable[[str, str], Any],
+                      prefer: Iterable[str] = ()) -> List[Finding]:
     """Findings in ``src``'s file that the analyses of its importers reach (``analyze(code, path)``
     lints one file)."""
     from .findings import facts_to_findings
@@ -78,7 +90,7 @@ def importer_findings(src: Any, root: str, select, ignore, analyze: Callable[[st
     out: List[Finding] = []
     token = _BUSY.set(True)
     try:
-        for f in importers(here, root):
+        for f in importers(here, root, prefer):
             if limits.current_deadline().passed():
                 break  # this file's time budget is spent: the other importers are left out
             got = _read(f)
@@ -92,9 +104,20 @@ def importer_findings(src: Any, root: str, select, ignore, analyze: Callable[[st
             for run in analysis.runs:
                 groups: Dict[int, List[Any]] = {}
                 for fact in run.facts:
-                    if fact.kind == "violation" and fact.src is not None and fact.src.path and \
-                            os.path.abspath(fact.src.path) == here:
+                    if fact.kind != "violation":
+                        continue
+                    if fact.src is not None and fact.src.path and os.path.abspath(fact.src.path) == here:
                         groups.setdefault(id(fact.src), []).append(fact)
+                        continue
+                    layer = fact.module
+                    lsrc = getattr(layer, "src", None) if layer is not None else None
+                    if lsrc is not None and lsrc.path and os.path.abspath(lsrc.path) == here and \
+                            layer.node is not None and layer.kind == "layer":
+                        # a layer this file builds (KAIR's basicblock.conv() helper: the
+                        # PixelShuffle(3) it makes) failing where another file calls it: reported
+                        # where it is built, the line to fix
+                        groups.setdefault(id(lsrc), []).append(dataclasses.replace(fact, node=layer.node, src=lsrc,
+                                                                                   sites=()))
                 model = " ".join(run.ctor_text.split())
                 for facts in groups.values():
                     mine = dataclasses.replace(run, facts=facts)
@@ -119,9 +142,9 @@ def importer_defines(paths: List[str], name: str) -> bool:
         root = _package_of(os.path.abspath(path))[0]
         if not root:
             continue
-        for f in importers(path, root):
-            got = _read(f)
-            if got is not None and pattern.search(got[0]):
-                return True
+        first = importers(path, root, (name,), limit=1)  # one defining it, if any does, comes first
+        got = _read(first[0]) if first else None
+        if got is not None and pattern.search(got[0]):
+            return True
     return False
 

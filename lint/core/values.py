@@ -206,6 +206,7 @@ class ModuleValue:
     children: Dict[str, "ModuleValue"] = field(default_factory=dict, repr=False)  # registration order
     params: Dict[str, Param] = field(default_factory=dict, repr=False)  # own (non-recursive) parameters
     node: Any = field(default=None, repr=False)  # the constructor call, for messages
+    src: Any = field(default=None, repr=False)  # the SourceModule ``node`` lies in (a layer's)
     name: str = ""  # qualified name, as named_modules() gives it
     uncertain: bool = False  # structure not fully known (built under unknown control flow)
     training: bool = False

@@ -176,6 +176,7 @@ _INT_SIZES = {
 
 def make_layer(interp: Interpreter, spec: L.LayerSpec, args, kwargs, node) -> ModuleValue:
     m = ModuleValue("layer", spec.name, spec=spec, node=node)
+    m.src = interp.src_stack[-1] if interp.src_stack else None
     try:
         m.args = L.bind(spec.signature, args, kwargs, spec.varargs)
     except L.BindError:
