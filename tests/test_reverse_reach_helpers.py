@@ -144,3 +144,63 @@ def test_a_bug_two_imports_away_is_reached_with_the_declared_input(tmp_path):
     line = bug.splitlines().index("            layers.append(nn.Conv2d(cin + 1, cout, 3, padding=1))") + 1
     rc, out, err = _check(root, root / "blocks.py", "--input-shape", "Net=2,3,8,8")
     assert rc == 1 and f"blocks.py:{line}:" in out and "SHP003" in out, out + err
+
+
+HEAD = '''\
+import torch.nn as nn
+
+
+class Head(nn.Module):
+    def __init__(self, features):
+        super().__init__()
+        self.fc = nn.Linear(features, 10)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))
+'''
+
+SHALLOW = '''\
+import torch.nn as nn
+from head import Head
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.MaxPool2d(2))
+        self.head = Head(16 * 4 * 4)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+'''
+
+# the same name in another file of the project, for 16x16 images (BigGAN.py's and BigGANdeep.py's
+# Generator beside layers.py)
+DEEP = SHALLOW.replace("Head(16 * 4 * 4)", "Head(16 * 8 * 8)")
+
+
+def test_a_declared_class_two_importers_define_is_the_one_it_runs_through(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "head.py").write_text(HEAD)
+    (tmp_path / "a_shallow.py").write_text(SHALLOW)
+    (tmp_path / "b_deep.py").write_text(DEEP)
+    ns_a, ns_b = {}, {}
+    exec(compile(SHALLOW.replace("from head import Head", HEAD), "a.py", "exec"), ns_a)
+    exec(compile(DEEP.replace("from head import Head", HEAD), "b.py", "exec"), ns_b)
+    x = torch.randn(2, 3, 8, 8)
+    assert ns_a["Net"]()(x).shape == (2, 10)
+    with pytest.raises(RuntimeError):
+        ns_b["Net"]()(x)  # 16x16 images only: the declaration is not for this one
+    rc, out, err = _check(tmp_path, tmp_path / "head.py", "--input-shape", "Net=2,3,8,8")
+    assert (rc, out) == (0, ""), out + err
+    # a bug of head.py that fails through both is reported
+    (tmp_path / "head.py").write_text(HEAD.replace("x.flatten(1)", "x.flatten(2)"))
+    for ns in (ns_a, ns_b):
+        ns.clear()
+    exec(compile(SHALLOW.replace("from head import Head", HEAD.replace("x.flatten(1)", "x.flatten(2)")),
+                 "a.py", "exec"), ns_a)
+    with pytest.raises(RuntimeError):
+        ns_a["Net"]()(x)
+    rc, out, err = _check(tmp_path, tmp_path / "head.py", "--input-shape", "Net=2,3,8,8")
+    line = HEAD.splitlines().index("        return self.fc(x.flatten(1))") + 1
+    assert rc == 1 and f"head.py:{line}:" in out, out + err
