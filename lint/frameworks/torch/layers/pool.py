@@ -131,3 +131,50 @@ for _n in (1, 2, 3):
                (R("input"), R("output_size")), _adaptive_rule(_n, "Avg"), pools=_n)
     functional([f"torch.nn.functional.adaptive_max_pool{_n}d", f"torch.adaptive_max_pool{_n}d"],
                (R("input"), R("output_size"), R("return_indices", False)), _adaptive_rule(_n, "Max"), pools=_n)
+
+
+def _unpool_rule(n):
+    """MaxUnpool{n}d: each spatial size (L - 1) * stride - 2 * padding + kernel_size (ATen
+    max_unpooling), or the spatial part of an ``output_size`` given to forward; the channels and
+    batch of the input. Indices of another shape, or an output_size torch would refuse, are not
+    decided here (unknown)."""
+    layer_name = f"MaxUnpool{n}d"
+
+    def rule(a, x, indices=None, output_size=None):
+        k = tup(a["kernel_size"], n)
+        s = a.get("stride")
+        s = k if s is None or (isinstance(s, (list, tuple)) and len(s) == 0) else tup(s, n)
+        p = tup(a.get("padding", 0), n)
+        _check_positive(layer_name, k, s, p, (1,) * n)
+        batched, c, spatial = _spatial_input(x, n, layer_name)
+        if isinstance(indices, Tensor) and indices.shape is not None and \
+                any(D.equal(a_, b_) != D.ALWAYS for a_, b_ in zip(indices.shape, x.shape)) or \
+                isinstance(indices, Tensor) and indices.shape is not None and len(indices.shape) != len(x.shape):
+            raise Unknowable()
+        default = [D.add(D.mul(D.sub(L, 1), s[i]), k[i] - 2 * p[i]) for i, L in enumerate(spatial)]
+        if output_size is not None:
+            size = need(output_size)
+            if not isinstance(size, (list, tuple)) or len(size) not in (n, n + 1, n + 2) or \
+                    not all(isinstance(v, int) and not isinstance(v, bool) for v in size[-n:]):
+                raise Unknowable()
+            wanted = list(size[-n:])
+            # torch accepts a size within a stride of the default one
+            for w, d, st in zip(wanted, default, s):
+                if not isinstance(d, int) or not d - st < w < d + st:
+                    raise Unknowable()
+            default = wanted
+        for i, o in enumerate(default):
+            if D.at_least(o, 1) == D.NEVER:
+                raise Unknowable()
+        return _out(x, (*x.shape[:len(x.shape) - n], *default))
+    return rule
+
+
+for _n in (1, 2, 3):
+    layer(f"MaxUnpool{_n}d", (R("kernel_size"), R("stride", None), R("padding", 0)),
+          implies=LayerInput("spatial", _n))(_unpool_rule(_n))
+    functional([f"torch.nn.functional.max_unpool{_n}d"],
+               (R("input"), R("indices"), R("kernel_size"), R("stride", None), R("padding", 0),
+                R("output_size", None)),
+               lambda a, x, idx=None, _r=_unpool_rule(_n): _r(a, x, idx, a.get("output_size")),
+               inputs=("input", "indices"))
