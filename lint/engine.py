@@ -295,6 +295,24 @@ def _unwound(t: Optional[Tensor], path: Tuple[Any, ...]) -> Optional[Tensor]:
             if len(shape) != d + 2 or bd != 0:
                 return None
             continue
+        if op in ("permute", "transpose"):
+            # t = input.permute(dims): input[dims[i]] = t[i]; a transpose swaps two dims
+            r = len(shape)
+            if op == "transpose":
+                a, b = (x if x >= 0 else x + r for x in d)
+                if not (0 <= a < r and 0 <= b < r):
+                    return None
+                dims = list(range(r))
+                dims[a], dims[b] = b, a
+            else:
+                dims = [x if x >= 0 else x + r for x in d]
+                if sorted(dims) != list(range(r)):
+                    return None
+            inp: List[Any] = [None] * r
+            for i, j in enumerate(dims):
+                inp[j] = shape[i]
+            shape, bd = inp, (dims[bd] if bd is not None else None)
+            continue
         if op != "unsqueeze":
             return None
         k = d if d >= 0 else d + len(shape)

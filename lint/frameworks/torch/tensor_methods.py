@@ -70,6 +70,15 @@ def _probe_method(x: Tensor, name, args, kwargs) -> Optional[Tensor]:
         d = args[0] if args and not kwargs else kwargs.get("dim") if not args and len(kwargs) == 1 else None
         if isinstance(d, int) and not isinstance(d, bool):
             return Tensor(None, x.dtype, None, x.probe, probe_path=x.probe_path + (("unsqueeze", d),))
+    # a time series (N, L, C) turned channels-first for its first Conv1d (`x.permute(0, 2, 1)`,
+    # `x.transpose(1, 2)`): undone from that layer's input (engine._unwound)
+    if name == "permute" and not kwargs:
+        dims = tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
+        if dims and all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
+            return Tensor(None, x.dtype, None, x.probe, probe_path=x.probe_path + (("permute", dims),))
+    if name in ("transpose", "swapaxes", "swapdims") and len(args) == 2 and not kwargs and \
+            all(isinstance(d, int) and not isinstance(d, bool) for d in args):
+        return Tensor(None, x.dtype, None, x.probe, probe_path=x.probe_path + (("transpose", tuple(args)),))
     return None
 
 
