@@ -953,8 +953,7 @@ def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
                          if _int_name(a) and not _compared_to_text(info.source.code, a)}
                 kwargs[name] = ObjectValue(None, attrs)
                 shown[name] = f"{name}=argparse.Namespace({', '.join(f'{a}={a}' for a in attrs)})"
-                if attrs:
-                    sized.append(f"{name}.{', '.join(attrs)}")
+                sized += [f"{name}.{a}" for a in attrs]
             else:
                 kwargs[name] = UNKNOWN
                 shown[name] = f"{name}=?"
