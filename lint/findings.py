@@ -80,7 +80,7 @@ class MessageContext:
     def shape(cls, s) -> str:
         if s is None:
             return "?"
-        return "[" + ", ".join(cls.dim(d) for d in s) + "]"
+        return "[" + ", ".join("..." if d is Ellipsis else cls.dim(d) for d in s) + "]"
 
     @staticmethod
     def product(dims_) -> str:

@@ -12,7 +12,7 @@ from . import limits as L
 from .facts import LINEAGE, record_lineage
 from .framework_api import NOT_MINE
 from .project import ModuleRef
-from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, Expanded, FunctionValue, ModuleValue, ObjectValue,
+from .values import (CONCRETE_ERRORS, INPLACE_RESHAPES, UNKNOWN, BoundMethod, ClassValue, Expanded, FunctionValue, ModuleValue, ObjectValue,
                      Param, Partial, Qual, Tensor)
 
 if TYPE_CHECKING:
@@ -322,6 +322,11 @@ class ExpressionsMixin(_Host):
             else:
                 args.append(v)
         out = self.call(func, args, kwargs, node, frame)
+        if isinstance(func, BoundMethod) and func.name in INPLACE_RESHAPES:
+            # `y.unsqueeze_(-1)`, `y.squeeze_(0).unsqueeze_(-1)`: the name now holds the reshaped tensor
+            root = _inplace_root(node.func)
+            if root is not None and isinstance(frame.locals.get(root), (Tensor, Param)):
+                frame.locals[root] = out if isinstance(out, Tensor) else Tensor(None)
         if LINEAGE.get() is not None:  # only `shapelint summary`'s graph asks
             record_lineage(out, [getattr(func, "obj", None), *args, *kwargs.values()])
         return out
@@ -495,6 +500,15 @@ def _hashable(v) -> Any:
         return v is not UNKNOWN
     except TypeError:
         return False
+
+
+def _inplace_root(func) -> Any:
+    """The name a chain of in-place methods (``y.squeeze_(0).unsqueeze_(-1)``: each returns its
+    receiver) is called on, or None."""
+    e = func.value if isinstance(func, cst.Attribute) else None
+    while isinstance(e, cst.Call) and isinstance(e.func, cst.Attribute) and e.func.attr.value.endswith("_"):
+        e = e.func.value
+    return e.value if isinstance(e, cst.Name) else None
 
 
 class _Iter:

@@ -153,6 +153,11 @@ class StatementsMixin(_Host):
                 self.assign(e.value, v, frame)
         elif isinstance(target, cst.Attribute):
             obj = self.eval(target.value, frame)
+            if isinstance(obj, Tensor) and target.attr.value == "data" and isinstance(target.value, cst.Name) \
+                    and frame.locals.get(target.value.value) is obj:
+                # `y.data = y.data.view(-1, 1)` swaps the tensor's storage: the name holds the new shape
+                frame.locals[target.value.value] = value if isinstance(value, Tensor) else Tensor(None)
+                return
             self.setattr(obj, target.attr.value, value)
         elif isinstance(target, cst.Subscript):
             obj = self.eval(target.value, frame)

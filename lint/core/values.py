@@ -71,6 +71,10 @@ class Tensor:
     # 1)`` ahead of a Conv1d), undone from that layer's input to give the model input's shape, and
     # ("broadcast", shape) constants it was combined with (WDSR's mean), checked to leave it as it is
     probe_path: Tuple[Any, ...] = ()
+    # for a tensor of unknown rank (shape None): its last dims when they are known whatever the
+    # rank (a Linear's output on an input of unknown rank ends in out_features); shape-keeping ops
+    # pass the same object on, anything that builds a new tensor drops it
+    tail: Tuple[Any, ...] = ()
 
     @property
     def rank(self) -> Optional[int]:
@@ -81,6 +85,12 @@ class Tensor:
         if shape is None:
             bd = None
         return Tensor(tuple(shape) if shape is not None else None, self.dtype, bd)
+
+
+# torch's in-place methods that change a tensor's shape: the name they are called on is rebound
+# to the result (core/expressions.py)
+INPLACE_RESHAPES = frozenset({"unsqueeze_", "squeeze_", "resize_", "resize_as_", "t_", "transpose_", "swapaxes_",
+                              "swapdims_", "as_strided_", "set_"})
 
 
 def unknown_tensor(dtype="float") -> Tensor:

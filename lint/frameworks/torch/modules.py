@@ -360,6 +360,9 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
     free = _SHAPE_FREE_ARGS | _OPEN_SIZE_ARGS.get(m.spec.name, frozenset())
     if any(a is UNKNOWN for k, a in m.args.items() if k not in free):
         return Tensor(None)
+    if m.spec.tail is not None and tensors[0].shape is None and len(tensors) == 1 and not kwargs:
+        tail = m.spec.tail
+        return interp.tensor_rule(lambda: tail(m.args, tensors[0]), node, m)
     return interp.tensor_rule(lambda: m.spec.rule(m.args, *tensors, **kwargs), node, m)
 
 

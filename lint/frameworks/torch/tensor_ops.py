@@ -241,6 +241,23 @@ def broadcast(a: Tensor, b: Tensor, op: str) -> Tensor:
     return Tensor(tuple(out), a.dtype if a.dtype == b.dtype else "float", bd)
 
 
+def broadcast_tail(a: Tensor, b: Tensor) -> Tensor:
+    """:func:`broadcast` where a side's rank is unknown: the result's last dim where both sides'
+    are known and agree (or one is 1); a number (0-d) leaves the other side's tail as it is."""
+    if a.shape == () or b.shape == ():
+        other = a if b.shape == () else b
+        return Tensor(None, other.dtype, tail=other.tail)
+    la = a.tail[-1] if a.shape is None and a.tail else a.shape[-1] if a.shape else None
+    lb = b.tail[-1] if b.shape is None and b.tail else b.shape[-1] if b.shape else None
+    if la is None or lb is None:
+        return Tensor(None)
+    if D.equal(la, lb) == D.ALWAYS or _is_int(lb) and lb == 1:
+        return Tensor(None, a.dtype if a.dtype == b.dtype else "float", tail=(la,))
+    if _is_int(la) and la == 1:
+        return Tensor(None, a.dtype if a.dtype == b.dtype else "float", tail=(lb,))
+    return Tensor(None)
+
+
 def _broadcasts(a: int, b: int) -> bool:
     return a == b or a == 1 or b == 1
 

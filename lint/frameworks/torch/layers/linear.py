@@ -35,6 +35,23 @@ def _linear(a, x):
     return _out(x, (*s[:-1], out_size(a["out_features"])))
 
 
+def _linear_tail(a, x):
+    """An input of unknown rank (``(N, F)``, ``(N, T, F)``...): a Linear reads only its last dim,
+    so one known there (``x.tail``, what a Linear before gave) is checked all the same, and the
+    output ends in out_features whatever the rank."""
+    if x.tail and a["in_features"] is not UNKNOWN:
+        i = need_size(a["in_features"])
+        rel = D.equal(x.tail[-1], i)
+        if rel == D.NEVER:
+            raise Violation(Features(layer="Linear", param="in_features", expected=i, got=x.tail[-1],
+                                     shape=(Ellipsis, *x.tail)))
+        if rel == D.DEPENDS:
+            assumed(x.tail[-1], i, "Linear in_features")
+    return Tensor(None, x.dtype, tail=(out_size(a["out_features"]),))
+
+
+LAYERS["Linear"].tail = _linear_tail
+
 LAYERS["LazyLinear"] = LayerSpec("LazyLinear", (R("out_features"), R("bias", True), *DEVICE),
                                  lambda a, x: _out(x, (*shape_of(x)[:-1], need_int(a["out_features"]))))
 

@@ -6,7 +6,7 @@ from ....core.facts import Unknowable, Violation, positive
 from ....rules import shp007_invalid_config as C
 from ....rules.shp003_channel_mismatch import Channels
 from ....rules.shp008_wrong_rank import RankAtLeast, RankOneOf
-from .table import (DEVICE, LayerInput, R, _check_channels, _spatial_input, check_size, functional, layer, need,
+from .table import (DEVICE, LAYERS, LayerInput, R, _check_channels, _spatial_input, check_size, functional, layer, need,
                     need_int, shape_of)
 
 
@@ -117,11 +117,25 @@ def _layer_norm_rule(name):
     return rule
 
 
+def _layer_norm_tail(name):
+    def tail(a, x):
+        """An input of unknown rank: the normalized dims are its last ones, checked where known."""
+        ns = _norm_shape(a)
+        if len(x.tail) >= len(ns):
+            got = x.tail[len(x.tail) - len(ns):]
+            if any(D.equal(g, e) == D.NEVER for e, g in zip(ns, got)):
+                raise Violation(Channels(layer=name, param="normalized_shape", expected=ns, got=tuple(got)))
+        return x
+    return tail
+
+
 layer("LayerNorm", (R("normalized_shape"), R("eps", 1e-5), R("elementwise_affine", True), R("bias", True), *DEVICE),
       params=lambda a: _affine_params(a, _norm_shape(a), "elementwise_affine"))(_layer_norm_rule("LayerNorm"))
 layer("RMSNorm", (R("normalized_shape"), R("eps", None), R("elementwise_affine", True), *DEVICE),
       params=lambda a: {"weight": _norm_shape(a)} if need(a["elementwise_affine"]) else {})(
     _layer_norm_rule("RMSNorm"))
+for _ln in ("LayerNorm", "RMSNorm"):
+    LAYERS[_ln].tail = _layer_norm_tail(_ln)
 functional(["torch.nn.functional.layer_norm", "torch.layer_norm"],
            (R("input"), R("normalized_shape"), R("weight", None), R("bias", None), R("eps", 1e-5)),
            _layer_norm_rule("layer_norm"))

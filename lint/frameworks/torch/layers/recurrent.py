@@ -8,7 +8,7 @@ from ....rules import shp007_invalid_config as C
 from ....rules.shp002_feature_mismatch import Features, StateShape
 from ....rules.shp006_broadcast_mismatch import TableOverflow
 from ....rules.shp008_wrong_rank import RankBatchedOrNot
-from .table import DEVICE, LayerInput, R, functional, layer, need, need_int, shape_of
+from .table import DEVICE, LAYERS, LayerInput, R, functional, layer, need, need_int, need_size, shape_of
 
 
 def _emb_check(a):
@@ -29,6 +29,14 @@ def _embedding(a, x):
         if hi >= n or lo < 0:
             raise Violation(TableOverflow(layer="Embedding", rows=n, index=hi if hi >= n else lo))
     return Tensor((*s, need_int(a["embedding_dim"])), "float", x.batch_dim)
+
+
+def _embedding_tail(a, x):
+    """Indices of unknown rank ((N, T), (T, N), (N,)...): the output ends in embedding_dim all the same."""
+    return Tensor(None, "float", tail=(need_size(a["embedding_dim"]),))
+
+
+LAYERS["Embedding"].tail = _embedding_tail
 
 
 def _f_embedding(a, x, w):

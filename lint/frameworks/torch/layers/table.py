@@ -139,6 +139,9 @@ class LayerSpec:
     # through ``kit.call(path, *args, **kw)`` in torch's order (see attention.py)
     build: Optional[Callable[..., Any]] = None
     forward: Optional[Callable[..., Any]] = None
+    # ``tail(args, x)``: the rule for an input of unknown rank whose last dims may be known
+    # (``Tensor.tail``); layers without one make such an input's output unknown
+    tail: Optional[Callable[..., Any]] = None
 
 
 @dataclass
