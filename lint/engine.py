@@ -210,6 +210,10 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
                 t = _cat_part(t, cat, i)
             if t is None and i < len(names):
                 t = _latent_input(probe_layers.get(i), names[i])
+            if t is None and not path:
+                hint = _rank_free_witness(probe_layers.get(i))
+                if hint is not None:
+                    run.rank_free[i] = hint
             if t is not None and run.fixed and t.shape is not None:
                 t = t.with_shape(tuple(D.substitute(d, run.fixed) for d in t.shape), t.batch_dim)
             inputs.append(t if t is not None else Tensor(None))
@@ -385,6 +389,19 @@ def _latent_input(first: Optional[ModuleValue], name: str) -> Optional[Tensor]:
     if not (isinstance(k, int) and not isinstance(k, bool) and k > 0 or isinstance(k, D.Lin) and not k.is_opaque()):
         return None
     return Tensor((D.sym("N"), k), "float", 0)
+
+
+def _rank_free_witness(first: Optional[ModuleValue]) -> Optional[Tuple[Tuple[int, ...], str]]:
+    """The smallest input a Linear (``(in_features,)``) or an Embedding (four token ids) takes,
+    without its batch: what --confirm feeds a model whose input rank nothing fixes."""
+    if first is None or first.kind != "layer" or first.args is None:
+        return None
+    if first.type_name == "Linear":
+        k = first.args.get("in_features")
+        return ((k,), "float") if isinstance(k, int) and not isinstance(k, bool) and k > 0 else None
+    if first.type_name == "Embedding":
+        return ((4,), "long")
+    return None
 
 
 def _forward_arity(interp: Interpreter, m: ModuleValue) -> int:

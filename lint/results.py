@@ -8,7 +8,7 @@ types named only in annotations are imported for type checkers, never at run tim
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .core import dims as D
 
@@ -47,6 +47,9 @@ class Run:
     ctor_locals: Dict[str, Any] = field(default_factory=dict)
     root: Optional[ModuleValue] = None
     input_tensors: List[Tensor] = field(default_factory=list)
+    # inputs of a rank no layer fixes (a Linear or an Embedding first): the smallest such input
+    # without its batch and its dtype, for --confirm's witness ((in_features,), 'float')
+    rank_free: Dict[int, Tuple[Tuple[int, ...], str]] = field(default_factory=dict)
     output: Any = None
     calls: List[CallRecord] = field(default_factory=list)
     facts: List[Fact] = field(default_factory=list)

@@ -102,7 +102,12 @@ def _run_inputs(run) -> Tuple[Optional[List[dict]], Dict[str, int], Optional[int
             if name is not None:
                 env[name] = BATCH
     specs, free = [], set()
+    hints = run.rank_free
     for i, t in enumerate(tensors):
+        if t.shape is None and i in hints:
+            # a rank no layer fixes (a Linear or an Embedding first): the smallest input it takes
+            specs.append({"shape": [BATCH, *hints[i][0]], "dtype": hints[i][1]})
+            continue
         if t.shape is None:
             return None, env, None, f"the shape of input {i + 1} is unknown to the static analysis"
         shape = []
@@ -126,6 +131,8 @@ def _run_inputs(run) -> Tuple[Optional[List[dict]], Dict[str, int], Optional[int
                                      f"to confirm")
         return _run_inputs_at(run, chosen)
     first = tensors[0]
+    if any(t.shape is None for t in tensors):
+        return specs, dict(env, __witness__=1), BATCH, None
     batch = specs[0]["shape"][first.batch_dim] if first.batch_dim is not None and specs[0]["shape"] else None
     return specs, env, batch, None
 
@@ -133,6 +140,9 @@ def _run_inputs(run) -> Tuple[Optional[List[dict]], Dict[str, int], Optional[int
 def _run_inputs_at(run, env: Dict[str, int]):
     specs = []
     for i, t in enumerate(run.input_tensors):
+        if t.shape is None:
+            specs.append({"shape": [BATCH, *run.rank_free[i][0]], "dtype": run.rank_free[i][1]})
+            continue
         shape = [_concrete(d, env) for d in t.shape]
         if any(v is None or v < 0 for v in shape):
             return None, env, None, f"input {i + 1} has no concrete size at the witness {env}"

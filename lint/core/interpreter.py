@@ -54,6 +54,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.calls: List[CallRecord] = []
         self.speculative = 0
         self.quiet = False  # probing: record nothing
+        self.violated = False  # a violation was recorded in this run: no unknown-rank tail is started after it
         self.constructing = False  # building the run's model (SHP009 applies)
         self.try_depth = 0  # inside a try body (or a suppressing with): a Python error may be caught
         self.depth = 0
@@ -304,6 +305,8 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
                 return thunk()
             except Violation as v:
                 self.violation(v, node, module)
+                if not self.speculative and not self.quiet:
+                    self.violated = True
                 return Tensor(None)
             except Unknowable:
                 return Tensor(None)

@@ -72,7 +72,7 @@ class Project:
         a name the root does not have, beside the analysed file: see _script_dir)."""
         if not self.root or not dotted:
             return None
-        for start in (self._base_for(dotted), self._script_dir(dotted), *self._between()):
+        for start in (self._base_for(dotted), self._script_dir(dotted), *self._between(), *self._above(dotted)):
             if start is None:
                 continue
             base = os.path.join(start, *dotted.split("."))
@@ -80,6 +80,23 @@ class Project:
                 if _isfile(cand):
                     return self._load(cand)
         return None
+
+    def _above(self, dotted: str) -> List[str]:
+        """The folders above the root (three levels at most) holding the name's top module or
+        folder: a file in a folder without ``__init__.py`` importing its repository's own modules
+        as the scripts at the top run it (``from pointnet_util import index_points`` and ``from
+        models.Menghao.model import Net`` in models/Menghao/, with the repository on sys.path)."""
+        if not self.root or self.package:
+            return []
+        out, d = [], os.path.dirname(self.root)
+        top = dotted.split(".")[0]
+        for _ in range(3):
+            if d == os.path.dirname(d):
+                break
+            if os.path.isdir(os.path.join(d, top)) or _isfile(os.path.join(d, top + ".py")):
+                out.append(d)
+            d = os.path.dirname(d)
+        return out
 
     def _script_dir(self, dotted: str) -> Optional[str]:
         """The analysed file's own folder, for a top-level name the root does not have: run as a
@@ -148,10 +165,20 @@ class Project:
         if _isfile(base + ".py") or _isfile(os.path.join(base, "__init__.py")) or \
                 (os.path.isdir(base) and base == self.root and len(dotted.split(".")) > 1):
             return True
+        parts = dotted.split(".")
         for here in (self._script_dir(dotted), *self._between()):
             if here is not None and (_isfile(os.path.join(here, top + ".py")) or
                                      _isfile(os.path.join(here, top, "__init__.py"))):
                 return True
+        for here in (self._base_for(dotted), self._script_dir(dotted), *self._between(), *self._above(dotted)):
+            # a namespace package (folders without __init__.py: `from models.Menghao.model import
+            # PointTransformerCls`) or a module above the root (_above) that is a file of the project
+            if here is None:
+                continue
+            for k in range(len(parts), 0, -1):  # the module, or the module a name is imported from
+                full = os.path.join(here, *parts[:k])
+                if _isfile(full + ".py") or _isfile(os.path.join(full, "__init__.py")):
+                    return True
         return False
 
 

@@ -361,6 +361,9 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
     if any(a is UNKNOWN for k, a in m.args.items() if k not in free):
         return Tensor(None)
     if m.spec.tail is not None and tensors[0].shape is None and len(tensors) == 1 and not kwargs:
+        if not tensors[0].tail and interp.violated:
+            # after a failure torch never gets here: no new size is made up downstream of it
+            return Tensor(None)
         tail = m.spec.tail
         return interp.tensor_rule(lambda: tail(m.args, tensors[0]), node, m)
     return interp.tensor_rule(lambda: m.spec.rule(m.args, *tensors, **kwargs), node, m)
