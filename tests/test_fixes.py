@@ -30,7 +30,7 @@ SAFE = ["cifar_tutorial_bug", "confirm_trains_at_import", "construct_channel_shu
         "reparam_norms_bug", "rule_shp001_unflatten", "rule_shp001_view_size0", "rule_shp002_flatten_linear",
         "rule_shp002_sequential", "rule_shp003_batchnorm", "rule_shp003_groupnorm", "rule_shp003_instancenorm",
         "rule_shp005_batch_fold", "rule_shp005_reshape_fold", "seq_bert_encoder_bug", "seq_gru_attention_bug",
-        "seq_nanogpt_bug", "vgg_cfg_bug"]
+        "seq_nanogpt_bug", "spatial_transformer_bug", "vgg_cfg_bug"]
 # fixed only with --unsafe-fixes: code other than a size changes (a variable, a layer class, an
 # argument added), or one of several plausible sizes is picked
 UNSAFE = ["construct_norm_partial_bug", "construct_sequential_subclass_bug", "conv3d_net_bug",

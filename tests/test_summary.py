@@ -48,6 +48,8 @@ CASES = [
     ("construct_unet_skip_nested.py", "define_G(3, 3, 8, 'unet_128', norm='instance', use_dropout=True)",
      [(3, 128, 128)]),
     ("construct_hourglass_recursion.py", "PoseNet", [(3, 64, 64)]),  # a method recursing on its depth
+    ("spatial_transformer.py", "Net", [(1, 28, 28)]),  # F.affine_grid, F.grid_sample
+    ("summary_private_norm.py", "Net", [(3, 8, 8)]),  # a norm on torch's private _BatchNorm
 ]
 IDS = [f"{f}::{t}" for f, t, _ in CASES]
 # where the peer is wrong, the note must say so (the totals/lines it would print)

@@ -176,7 +176,7 @@ _ELEMENTWISE_FUNCS = [
     "leaky_relu", "hardtanh", "softplus", "softsign", "logsigmoid", "tanhshrink", "hardshrink", "softshrink",
     "threshold", "rrelu", "softmax", "log_softmax", "softmin", "dropout", "dropout1d", "dropout2d", "dropout3d",
     "alpha_dropout", "feature_alpha_dropout", "normalize", "relu_", "elu_", "leaky_relu_", "hardtanh_",
-    "local_response_norm", "instance_norm", "batch_norm", "group_norm",
+    "local_response_norm", "instance_norm", "group_norm",
 ]
 functional([f"torch.nn.functional.{f}" for f in _ELEMENTWISE_FUNCS]
            + [f"torch.{f}" for f in ("relu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "relu_",

@@ -71,6 +71,40 @@ def _sync_bn(a, x):
     return x
 
 
+# torch's private bases of the batch norms (`class SynchronizedBatchNorm2d(_BatchNorm)`: DeepLab's
+# sync_batchnorm, many segmentation repositories): the same arguments and parameters, and the
+# channel check of F.batch_norm, whatever rank the subclass's own _check_input_dim asks for
+for _base in ("_NormBase", "_BatchNorm"):
+    layer(_base, (*_NORM_SIG, R("affine", True), R("track_running_stats", True), *DEVICE, R("bias", True)),
+          params=lambda a: _affine_params(a, (need_int(a["num_features"]),)))(
+        lambda a, x: _batch_norm_channels(x, need_int(a["num_features"]), "BatchNorm"))
+
+
+def _batch_norm_channels(x, c, name):
+    s = shape_of(x)
+    if len(s) < 2:
+        raise Violation(RankAtLeast(layer=name, got=len(s), shape=s, least=2))
+    _check_channels(s[1], c, "num_features", name)
+    return x
+
+
+def _f_batch_norm(a, x):
+    """F.batch_norm(input, running_mean, running_var, weight, bias, ...): dim 1 of the input
+    against the per-channel tensors whose size is known (torch: "running_mean should contain 48
+    elements not 49")."""
+    for key in ("running_mean", "running_var", "weight", "bias"):
+        t = a.get(key)
+        shape = getattr(t, "shape", None)
+        if isinstance(shape, tuple) and len(shape) == 1 and isinstance(shape[0], int):
+            return _batch_norm_channels(x, shape[0], "batch_norm")
+    return x
+
+
+functional(["torch.nn.functional.batch_norm"],
+           (R("input"), R("running_mean"), R("running_var"), R("weight", None), R("bias", None), R("training", False),
+            R("momentum", 0.1), R("eps", 1e-5)), _f_batch_norm)
+
+
 def _gn_check(a):
     g, c = a["num_groups"], a["num_channels"]
     if isinstance(g, int) and isinstance(c, int) and g > 0 and c % g:

@@ -142,3 +142,35 @@ for _n in (1, 2, 3):
     layer(f"CircularPad{_n}d", (R("padding"),), transparent=True)(_pad_layer(_n, "circular"))
 functional(["torch.nn.functional.pad"], (R("input"), R("pad"), R("mode", "constant"), R("value", None)),
            lambda a, x: pad_shape(x, a["pad"], need(a["mode"])))
+
+
+# ------------------------------------------------------------------------------------------------
+# Spatial transformers: F.affine_grid, F.grid_sample
+# ------------------------------------------------------------------------------------------------
+
+def _affine_grid(a, theta):
+    """``F.affine_grid(theta, size)``: a sampling grid ``(N, H, W, 2)`` for a 4-D ``size`` ``[N, C, H,
+    W]``, ``(N, D, H, W, 3)`` for a 5-D one; theta is ``(N, 2, 3)`` (``(N, 3, 4)``), which torch checks."""
+    size = need(a["size"])
+    if not isinstance(size, (tuple, list)) or len(size) not in (4, 5):
+        raise Unknowable()
+    size = tuple(need(d) for d in size)
+    if not all(isinstance(d, int) and not isinstance(d, bool) or D.is_dim(d) for d in size):
+        raise Unknowable()
+    return Tensor((size[0], *size[2:], len(size) - 2), theta.dtype, 0 if theta.batch_dim == 0 else None)
+
+
+def _grid_sample(a, x, grid):
+    """``F.grid_sample(input, grid)``: ``(N, C, H_in, W_in)`` sampled at a ``(N, H_out, W_out, 2)`` grid
+    gives ``(N, C, H_out, W_out)`` (5-D alike); the channels are the input's, the sizes the grid's."""
+    s, g = shape_of(x), shape_of(grid)
+    if len(s) not in (4, 5) or len(g) != len(s):
+        raise Unknowable()
+    return _out(x, (s[0], s[1], *g[1:-1]))
+
+
+functional(["torch.nn.functional.affine_grid"], (R("theta"), R("size"), R("align_corners", None)), _affine_grid,
+           ("theta",))
+functional(["torch.nn.functional.grid_sample"], (R("input"), R("grid"), R("mode", "bilinear"),
+                                                  R("padding_mode", "zeros"), R("align_corners", None)),
+           _grid_sample, ("input", "grid"))
