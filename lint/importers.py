@@ -114,11 +114,21 @@ def importer_findings(src: Any, root: str, select, ignore, analyze: Callable[[st
                 if run.cls is not None and run.input_origin == "option" and clean.get(run.cls.name, f) != f:
                     continue
                 groups: Dict[int, List[Any]] = {}
+                srcs: Dict[int, Any] = {}
                 for fact in run.facts:
                     if fact.kind != "violation":
                         continue
                     if fact.src is not None and fact.src.path and os.path.abspath(fact.src.path) == here:
                         groups.setdefault(id(fact.src), []).append(fact)
+                        srcs[id(fact.src)] = fact.src
+                        continue
+                    through = next((w for n, w in reversed(fact.sites) if n is not None and w is not None and
+                                    w.path and os.path.abspath(w.path) == here), None)
+                    if through is not None:
+                        # a failure in a third file (a project's batch norm) that this file's call
+                        # leads to: reported at that call, the frames past it named
+                        groups.setdefault(id(through), []).append(fact)
+                        srcs[id(through)] = through
                         continue
                     layer = fact.module
                     lsrc = getattr(layer, "src", None) if layer is not None else None
@@ -129,10 +139,11 @@ def importer_findings(src: Any, root: str, select, ignore, analyze: Callable[[st
                         # where it is built, the line to fix
                         groups.setdefault(id(lsrc), []).append(dataclasses.replace(fact, node=layer.node, src=lsrc,
                                                                                    sites=()))
+                        srcs[id(lsrc)] = lsrc
                 model = " ".join(run.ctor_text.split())
-                for facts in groups.values():
+                for key, facts in groups.items():
                     mine = dataclasses.replace(run, facts=facts)
-                    for found in facts_to_findings(facts[0].src, [mine], select, ignore):
+                    for found in facts_to_findings(srcs[key], [mine], select, ignore):
                         out.append(Finding(src.path, found.line, found.col, found.code,
                                            f"{found.message} (reached through {model} of {name})"))
     finally:

@@ -94,3 +94,42 @@ def test_the_clean_norm_runs_silent_with_the_parameters_torch_counts(tmp_path):
     assert run.output.shape == (2, 48, 33, 33)
     bn = run.root.children["bn1"]
     assert sum(p.shape[0] for p in bn.params.values()) == int(ran.stdout) - 256 * 48
+
+
+
+def test_a_failure_in_a_third_file_is_reported_at_this_files_call_when_an_importer_builds_the_model(tmp_path):
+    # decoder.py builds no model; deeplab.py's DeepLab builds a Decoder through decoder.py's factory
+    # with the project's norm: the norm's failure in sync_batchnorm/batchnorm.py is reported at
+    # decoder.py's call into it, where torch's traceback passes through this file
+    _project(tmp_path, 49)
+    path = tmp_path / "decoder.py"
+    code = path.read_text().split('\nif __name__ == "__main__":')[0]
+    code = code.replace("def __init__(self, BatchNorm=SynchronizedBatchNorm2d):", "def __init__(self, BatchNorm):")
+    path.write_text(code + "\n\ndef build_decoder(BatchNorm):\n    return Decoder(BatchNorm)\n")
+    (tmp_path / "deeplab.py").write_text(textwrap.dedent('''\
+        import torch
+        import torch.nn as nn
+        from decoder import build_decoder
+        from sync_batchnorm.batchnorm import SynchronizedBatchNorm2d
+
+
+        class DeepLab(nn.Module):
+            def __init__(self, sync_bn=True):
+                super().__init__()
+                BatchNorm = SynchronizedBatchNorm2d if sync_bn else nn.BatchNorm2d
+                self.stem = nn.Conv2d(3, 256, 3, padding=1)
+                self.decoder = build_decoder(BatchNorm)
+
+            def forward(self, x):
+                return self.decoder(self.stem(x))
+
+
+        if __name__ == "__main__":
+            model = DeepLab()
+            model(torch.randn(2, 3, 33, 33))
+    '''))
+    ran = subprocess.run([sys.executable, "deeplab.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert 'decoder.py", line 15' in ran.stderr and "running_mean should contain" in ran.stderr
+    got = analyze_source(path.read_text(), str(path)).findings
+    assert [(f.code, f.line) for f in got] == [("SHP003", 15)]
+    assert "(in sync_batchnorm/batchnorm.py:12)" in got[0].message and "of deeplab.py" in got[0].message
