@@ -522,14 +522,25 @@ def merge_values(a, b) -> Any:
     if a is UNKNOWN or b is UNKNOWN:
         return UNKNOWN
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        if a.shape is not None and b.shape is not None and len(a.shape) == len(b.shape) and \
-                all(D.equal(x, y) == D.ALWAYS for x, y in zip(a.shape, b.shape)):
-            return Tensor(a.shape, a.dtype, a.batch_dim if a.batch_dim == b.batch_dim else None)
+        if a.shape is not None and b.shape is not None and len(a.shape) == len(b.shape):
+            same = [D.equal(x, y) == D.ALWAYS for x, y in zip(a.shape, b.shape)]
+            if all(same):
+                return Tensor(a.shape, a.dtype, a.batch_dim if a.batch_dim == b.batch_dim else None)
+            # one of two shapes of one rank (hifi-gan's `if t % p: x = F.pad(x, (0, n_pad))`): the
+            # rank and the dims both agree on are known, each other dim is one unknown size
+            bd = a.batch_dim if a.batch_dim == b.batch_dim and a.batch_dim is not None and same[a.batch_dim] else None
+            return Tensor(tuple(x if k else D.fresh() for x, k in zip(a.shape, same)),
+                          a.dtype if a.dtype == b.dtype else "float", bd)
         return Tensor(None)
     if type(a) is type(b) and isinstance(a, (int, float, str, bool)) and a == b:
         return a
     if isinstance(a, D.Lin) and isinstance(b, D.Lin) and a == b:
         return a
+    if (isinstance(a, D.Lin) and not a.is_opaque() and D.is_dim(b) or
+            isinstance(b, D.Lin) and not b.is_opaque() and D.is_dim(a)):
+        # a size of the input on one path, another on the other (`t = t + n_pad` under `if t % p`):
+        # one unknown size, which the tensors merged alongside share nothing with
+        return D.fresh()
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(merge_values(x, y) for x, y in zip(a, b))
     return UNKNOWN

@@ -103,8 +103,13 @@ def pad_shape(x: Tensor, pad, mode="constant", layer_name="pad"):
     for i in range(len(pad) // 2):
         d = len(s) - 1 - i
         lo, hi = pad[2 * i], pad[2 * i + 1]
-        if not isinstance(lo, int) or not isinstance(hi, int):
-            raise Unknowable()
+        if not (isinstance(lo, int) and isinstance(hi, int)):
+            # a pad sized by the input (hifi-gan's `self.period - (t % self.period)`): the new size
+            # is the sum; the mode's limits are for the numbers torch is given, not checked here
+            if not all(D.is_dim(v) for v in (lo, hi)):
+                raise Unknowable()
+            out[d] = D.add(s[d], D.add(lo, hi))
+            continue
         if mode == "reflect":
             L = s[d]
             if isinstance(L, int) and (lo >= L or hi >= L):
