@@ -210,6 +210,8 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
                 t = _cat_part(t, cat, i)
             if t is None and i < len(names):
                 t = _latent_input(probe_layers.get(i), names[i])
+            if t is None and not path and i in interp.probe_ranks:
+                t = _ranked_input(probe_layers.get(i), interp.probe_ranks[i], 0 if i == 0 else i)
             if t is None and not path:
                 hint = _rank_free_witness(probe_layers.get(i))
                 if hint is not None:
@@ -389,6 +391,34 @@ def _latent_input(first: Optional[ModuleValue], name: str) -> Optional[Tensor]:
     if not (isinstance(k, int) and not isinstance(k, bool) and k > 0 or isinstance(k, D.Lin) and not k.is_opaque()):
         return None
     return Tensor((D.sym("N"), k), "float", 0)
+
+
+_RANKED_NAMES = {2: ("N", "C"), 3: ("N", "C", "L"), 4: ("N", "C", "H", "W"), 5: ("N", "C", "D", "H", "W")}
+
+
+def _ranked_input(first: Optional[ModuleValue], rank: int, index: int) -> Optional[Tensor]:
+    """An input whose rank the model states before any layer (``b, c, t = x.shape``: Python
+    raises for any other) and that no layer tells the shape of: each dim a size of its own, the
+    batch first; the last one ``in_features`` when a Linear meets it first (nanoGPT's attention
+    block: ``B, T, C = x.size()`` then ``self.c_attn(x)``), token ids when an Embedding does
+    (``b, t = idx.size()`` then ``self.wte(idx)``). Another first layer decides alone."""
+    if rank not in _RANKED_NAMES:
+        return None
+    sfx = "" if index == 0 else str(index + 1)
+    kind = first.type_name if first is not None and first.kind == "layer" and first.args is not None else None
+    if first is not None and kind not in ("Linear", "Embedding"):
+        return None
+    if kind == "Embedding":
+        names = ("N", "T") if rank == 2 else ("N", *[f"T{j}" for j in range(1, rank)])
+        return Tensor(tuple(D.sym(n + sfx) for n in names), "long", 0)
+    dims: List[Any] = [D.sym(n + sfx) for n in _RANKED_NAMES[rank]]
+    if kind == "Linear":
+        k = first.args.get("in_features") if first is not None and first.args is not None else None
+        if not (isinstance(k, int) and not isinstance(k, bool) and k > 0 or isinstance(k, D.Lin) and not k.is_opaque()):
+            return None
+        names = ("N", "F") if rank == 2 else ("N", *[f"T{j}" if rank > 3 else "T" for j in range(1, rank - 1)], "F")
+        dims = [D.sym(n + sfx) for n in names[:-1]] + [k]
+    return Tensor(tuple(dims), "float", 0)
 
 
 def _rank_free_witness(first: Optional[ModuleValue]) -> Optional[Tuple[Tuple[int, ...], str]]:

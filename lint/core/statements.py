@@ -44,6 +44,8 @@ class StatementsMixin(_Host):
             self.eval(s.value, frame)
         elif isinstance(s, cst.Assign):
             v = self.eval(s.value, frame)
+            if self.quiet and len(s.targets) == 1:
+                self._probe_rank(s.targets[0].target, s.value, frame)
             for t in s.targets:
                 self.assign(t.target, v, frame)
         elif isinstance(s, cst.AnnAssign):
@@ -121,6 +123,23 @@ class StatementsMixin(_Host):
             for a in s.names:
                 local = a.asname.name.value if a.asname is not None else dotted(a.name)
                 frame.locals[local] = Qual(f"{mod}.{dotted(a.name)}")
+
+    def _probe_rank(self, target, value, frame) -> None:
+        """``b, c, t = x.shape`` (or ``x.size()``) on a model input whose shape the probe looks for
+        (engine._probe): Python raises unless the input has exactly that many dims."""
+        if not isinstance(target, (cst.Tuple, cst.List)) or \
+                not all(isinstance(e, cst.Element) and isinstance(e.value, cst.Name) for e in target.elements):
+            return
+        if isinstance(value, cst.Call) and not value.args:
+            value = value.func
+            if not (isinstance(value, cst.Attribute) and value.attr.value == "size"):
+                return
+        elif not (isinstance(value, cst.Attribute) and value.attr.value == "shape"):
+            return
+        x = frame.locals.get(value.value.value) if isinstance(value.value, cst.Name) else None
+        if isinstance(x, Tensor) and x.probe is not None and not x.probe_path and not self.speculative and \
+                not self.try_depth:
+            self.probe_ranks.setdefault(x.probe, len(target.elements))
 
     def assign(self, target, value, frame) -> None:
         if isinstance(target, cst.Name):

@@ -135,10 +135,23 @@ def reshape(x: Tensor, target: Sequence[Any], op: str) -> Tensor:
     elif _is_int(known) and known > 0:
         v = D.floordiv(total, known)
     else:
-        v = D.fresh()
+        v = _cancelled(s, known)
     out = list(target)
     out[j] = v
     return x.with_shape(tuple(out), None)
+
+
+def _cancelled(s: Sequence[Any], known: Any) -> Any:
+    """The size a -1 takes when the other sizes' product is symbolic: the product of the dims left
+    once some of them multiply to exactly ``known`` (``x.view(b * t, -1)`` on ``(N, T, 32)``: 32);
+    else a size nothing is known about."""
+    n = len(s)
+    if n <= 6:
+        for mask in range(1, 1 << n):
+            part = [s[i] for i in range(n) if mask >> i & 1]
+            if D.equal(D.prod(part), known) == D.ALWAYS:
+                return D.prod([s[i] for i in range(n) if not mask >> i & 1])
+    return D.fresh()
 
 
 def permute(x: Tensor, order) -> Tensor:
