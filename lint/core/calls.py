@@ -20,6 +20,16 @@ else:
     _Host = object
 
 
+_ATTR_DICTS = frozenset({"ml_collections.ConfigDict", "ml_collections.config_dict.ConfigDict",
+                         "ml_collections.config_dict.config_dict.ConfigDict", "easydict.EasyDict",
+                         "addict.Dict", "munch.Munch", "attrdict.AttrDict"})
+
+
+def attr_dict(d: dict) -> ObjectValue:
+    return ObjectValue(None, {str(k): attr_dict(v) if isinstance(v, dict) else v for k, v in d.items()},
+                       mapping=True)
+
+
 class CallsMixin(_Host):
     # ------------------------------------------------------------------ calls
     def call(self, func, args, kwargs, node, frame=None) -> Any:
@@ -225,6 +235,11 @@ class CallsMixin(_Host):
             return args[1]  # an environment switch read with a default: the default configuration
         if name in ("argparse.Namespace", "types.SimpleNamespace") and not args:
             return ObjectValue(None, dict(kwargs))  # a config object: the attributes it is given
+        if name in _ATTR_DICTS and len(args) <= 1 and (not args or isinstance(args[0], dict)):
+            # ml_collections.ConfigDict() filled attribute by attribute (ViT's configs.py), EasyDict
+            # of a dict: a namespace whose items are its attributes, nested dicts converted too
+            return attr_dict({**(args[0] if args else {}), **kwargs}) \
+                if not args or args[0] not in self.havoc else UNKNOWN
         if name == "dataclasses.replace" and len(args) == 1 and isinstance(args[0], ObjectValue):
             return ObjectValue(args[0].cls, {**args[0].attrs, **kwargs})  # a copy with fields replaced
         if name == "dataclasses.field":
@@ -273,6 +288,10 @@ class CallsMixin(_Host):
             return UNKNOWN
         if isinstance(obj, list):
             return self.list_method(obj, name, args, node)
+        if isinstance(obj, ObjectValue) and obj.mapping and name == "get" and 1 <= len(args) <= 2 and not kwargs \
+                and isinstance(args[0], str):
+            # config.patches.get("grid") on a ConfigDict: its item, or the default
+            return obj.attrs.get(args[0], args[1] if len(args) == 2 else None)
         if isinstance(obj, dict):
             if obj in self.havoc:
                 return UNKNOWN

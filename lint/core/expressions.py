@@ -464,6 +464,8 @@ class ExpressionsMixin(_Host):
                 # KeyError in Python too (`nn.BatchNorm2d(kwargs['in_channels'])` of `UNetWrapper()`)
                 self.construction_error(KeyMissing(key, tuple(obj)), node)
             return obj.get(key, UNKNOWN)
+        if isinstance(obj, ObjectValue) and obj.mapping:  # ConfigDict, EasyDict: items are attributes
+            return obj.attrs.get(key, UNKNOWN) if isinstance(key, str) else UNKNOWN
         if isinstance(obj, ObjectValue) and obj.cls is not None:  # a class of the analysed code with __getitem__
             method = self.class_attr(obj.cls, "__getitem__", instance=obj)
             if isinstance(method, FunctionValue):

@@ -79,7 +79,7 @@ class ObjectsMixin(_Host):
             if attr in obj.attrs:
                 return obj.attrs[attr]
             if obj.cls is None:  # a namespace (argparse.Namespace(...)): only the attributes it was given
-                return UNKNOWN
+                return BoundMethod(obj, attr) if obj.mapping and attr == "get" else UNKNOWN
             v = self.class_attr(obj.cls, attr, instance=obj)
             fw = self.value_framework(obj) if v is UNKNOWN else None
             if fw is not None:  # an instance of a framework's base class: what the base provides

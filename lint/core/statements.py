@@ -10,7 +10,7 @@ import libcst as cst
 from . import limits as L
 from .cstwalk import code_children
 from .source import dotted
-from .values import CONCRETE_ERRORS, UNKNOWN, FunctionValue, ModuleValue, Qual, Tensor
+from .values import CONCRETE_ERRORS, UNKNOWN, FunctionValue, ModuleValue, ObjectValue, Qual, Tensor
 
 if TYPE_CHECKING:
     from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
@@ -184,6 +184,13 @@ class StatementsMixin(_Host):
                 self._assign_item(obj, target, value, frame)
             elif isinstance(obj, ModuleValue):
                 obj.uncertain = True
+            elif isinstance(obj, ObjectValue) and obj.mapping:  # config["k"] = v on a ConfigDict
+                key = self.eval(target.slice[0].slice.value, frame) \
+                    if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index) else UNKNOWN
+                if isinstance(key, str) and not self.speculative:
+                    obj.attrs[key] = value
+                else:
+                    obj.attrs.clear()  # which item changed is unknown: none is known
             # tensor item assignment leaves the shape unchanged
         elif isinstance(target, cst.StarredElement):
             self.assign(target.value, value, frame)

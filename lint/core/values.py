@@ -254,6 +254,8 @@ class ObjectValue:
     cls: Any = field(repr=False)
     attrs: Dict[str, Any] = field(default_factory=dict)
     closed: bool = False  # every attribute is known (a library config): getattr(o, "x", d) is d
+    # a dict with attribute access (ml_collections.ConfigDict, EasyDict): `c["k"]` is `c.k`
+    mapping: bool = False
 
 
 @dataclass(eq=False)

@@ -22,7 +22,7 @@ from . import libraries
 from . import tensor_ops as T
 from .modules import (_CONTAINER_BASES, _CONTAINERS, _add_child, _as_tensor, _call_module, _canonical_nn,
                       _container, _fill_container, _init_torch_base, _run_sequential, apply_layer, call_functional,
-                      container_kind, make_layer, module_attr, module_method, torch_base)
+                      clone_module, container_kind, make_layer, module_attr, module_method, torch_base)
 
 _OP_TEXT = {"Add": "+", "Subtract": "-", "Multiply": "*", "Divide": "/", "FloorDivide": "//", "Modulo": "%",
             "Power": "**", "BitAnd": "&", "BitOr": "|", "BitXor": "^"}
@@ -122,6 +122,9 @@ def call_qual(interp: Interpreter, name: str, args, kwargs, node) -> Any:
     """torch.nn layers, containers and Parameter; torch functions; NOT_MINE for other names."""
     if name.startswith("einops."):
         return call_einops(interp, name, args, kwargs, node)
+    if name == "copy.deepcopy" and len(args) == 1 and not kwargs and isinstance(args[0], ModuleValue):
+        c = clone_module(args[0])
+        return c if c is not None else UNKNOWN
     if not name.startswith("torch"):
         return NOT_MINE
     if name in _NTUPLE:

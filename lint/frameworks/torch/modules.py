@@ -221,18 +221,42 @@ def make_layer(interp: Interpreter, spec: L.LayerSpec, args, kwargs, node) -> Mo
     return m
 
 
-def clone_module(m: ModuleValue) -> Optional[ModuleValue]:
-    """copy.deepcopy of a module built from the layer table (fresh parameters); None for others."""
-    if m.kind not in ("layer", "sequential", "modulelist") or m.uncertain:
+def clone_module(m: ModuleValue, memo: Optional[Dict[int, Any]] = None) -> Optional[ModuleValue]:
+    """copy.deepcopy of a module (``_get_clones``; ViT's ``self.layer.append(copy.deepcopy(layer))``):
+    the same structure with fresh parameters, a module or parameter reached twice copied once;
+    None for a module whose structure is not fully known."""
+    memo = {} if memo is None else memo
+    if id(m) in memo:
+        return memo[id(m)]
+    if m.uncertain or m.kind == "opaque":
         return None
-    c = ModuleValue(m.kind, m.type_name, spec=m.spec, args=m.args, node=m.node, training=m.training)
-    c.params = {n: Param(p.shape, p.requires_grad, p.buffer) for n, p in m.params.items()}
-    c.attrs = dict(m.attrs)
+    c = ModuleValue(m.kind, m.type_name, spec=m.spec, args=m.args, cls=m.cls, node=m.node, src=m.src,
+                    training=m.training)
+    memo[id(m)] = c
+
+    def copy_of(v: Any) -> Any:
+        if isinstance(v, ModuleValue):
+            return clone_module(v, memo)
+        if isinstance(v, Param):
+            if id(v) not in memo:
+                memo[id(v)] = Param(v.shape, v.requires_grad, v.buffer)
+            return memo[id(v)]
+        if isinstance(v, (list, tuple)) and any(isinstance(e, (ModuleValue, Param)) for e in v):
+            items = [copy_of(e) for e in v]
+            return None if any(e is None for e in items) else type(v)(items)
+        return v
+
+    c.params = {n: copy_of(p) for n, p in m.params.items()}
     for n, k in m.children.items():
-        kc = clone_module(k)
+        kc = clone_module(k, memo)
         if kc is None:
             return None
         c.children[n] = kc
+    for a, v in m.attrs.items():
+        cv = copy_of(v)
+        if cv is None and v is not None:
+            return None
+        c.attrs[a] = cv
     return c
 
 
