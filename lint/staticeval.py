@@ -162,6 +162,7 @@ class _FileEval:
         self.parents: Dict[int, ast.AST] = {}
         self.defined: Set[str] = set()
         self.imported_model_names: Set[str] = set()
+        self.imported_model_tables: Set[str] = set()  # other names of the model module imported here
         self.model_aliases: Dict[str, str] = {}  # local name -> the model file's name it imports
         # argparse values fixed for the call being evaluated: the name ``models.__dict__[args.arch]``
         # selects is the value of ``args.arch`` in the branch conditions around it
@@ -222,6 +223,9 @@ class _FileEval:
                 if not ours:
                     continue
                 for alias in node.names:
+                    if alias.name not in self.model_names and alias.name != "*" and \
+                            (alias.asname is None or alias.asname == alias.name):
+                        self.imported_model_tables.add(alias.name)  # `from models.modeling import CONFIGS`
                     if alias.name == "*":
                         self.imported_model_names |= self.model_names
                     elif alias.name in self.model_names and (alias.asname is None or alias.asname == alias.name):
@@ -590,6 +594,15 @@ class _FileEval:
                 and not node.keywords:
             return _str_method(node.func.attr, self.value(node.func.value, scope, depth + 1),
                                [self.value(a, scope, depth + 1) for a in node.args])
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and \
+                node.value.id in self.imported_model_tables and node.value.id not in self.defined and \
+                not self._bound(node.value.id, scope):
+            # a table of the model module indexed by an option (ViT's `CONFIGS[args.model_type]`):
+            # the entry, named as the model module writes it, which the engine reads there
+            key = self.value(node.slice, scope, depth + 1)
+            if isinstance(key, bool) or not isinstance(key, (str, int)):
+                raise _Unknown
+            return _Name(f"{node.value.id}[{key!r}]")
         if isinstance(node, ast.Subscript):  # {'cifar10': 10, 'cifar100': 100}[args.dataset]
             item, where = self._item(node, scope, depth + 1)
             return self.value(item, where, depth + 1)

@@ -351,6 +351,30 @@ def _m_new(interp, x, name, args, kwargs, node):
     return Tensor(tuple(T.size_list(size)) if size else None, x.dtype, None)
 
 
+def _m_legacy_new(interp, x, name, args, kwargs, node):
+    """``x.new(2, 3)`` / ``x.new(x.size())`` (the legacy constructor: sizes as ints or a torch.Size;
+    FactorVAE's ``std.data.new(std.size()).normal_()``). A list or tuple is data, not sizes: unknown."""
+    if kwargs or not args:
+        return Tensor(None)
+    if all(D.is_dim(a) for a in args):
+        return Tensor(tuple(args), x.dtype, None)
+    call_args = getattr(node, "args", None) or ()
+    if len(args) == 1 and isinstance(args[0], tuple) and len(call_args) == 1 and \
+            all(D.is_dim(a) for a in args[0]) and _is_size_expr(call_args[0].value):
+        return Tensor(args[0], x.dtype, None)
+    return Tensor(None)
+
+
+def _is_size_expr(e) -> bool:
+    """``t.size()`` or ``t.shape``: a torch.Size, which legacy constructors read as sizes."""
+    import libcst as cst
+
+    if isinstance(e, cst.Call) and not e.args:
+        e = e.func
+        return isinstance(e, cst.Attribute) and e.attr.value == "size"
+    return isinstance(e, cst.Attribute) and e.attr.value == "shape"
+
+
 def _m_new_full(interp, x, name, args, kwargs, node):
     return Tensor(tuple(T.size_list(args[:1])) if args else None, x.dtype, None)
 
@@ -387,6 +411,7 @@ _METHOD_ENTRIES: List[Tuple[Iterable[str], Handler]] = [
     (("expand",), _m_expand),
     (("repeat",), _m_repeat),
     (("new_zeros", "new_ones", "new_empty"), _m_new),
+    (("new",), _m_legacy_new),
     (("new_full",), _m_new_full),
     (("item", "tolist", "numpy", "data_ptr", "backward", "register_hook", "element_size", "is_contiguous",
       "get_device", "stride", "storage"), _m_opaque),
