@@ -211,7 +211,7 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
             if t is None and i < len(names):
                 t = _latent_input(probe_layers.get(i), names[i])
             if t is None and not path and i in interp.probe_ranks:
-                t = _ranked_input(probe_layers.get(i), interp.probe_ranks[i], 0 if i == 0 else i)
+                t = _ranked_input(probe_layers.get(i), interp.probe_ranks[i], i)
             if t is None and not path:
                 hint = _rank_free_witness(probe_layers.get(i))
                 if hint is not None:
@@ -408,16 +408,17 @@ def _ranked_input(first: Optional[ModuleValue], rank: int, index: int) -> Option
     kind = first.type_name if first is not None and first.kind == "layer" and first.args is not None else None
     if first is not None and kind not in ("Linear", "Embedding"):
         return None
+    n = D.sym("N")  # one batch for all the inputs, as symbolic_input's
     if kind == "Embedding":
-        names = ("N", "T") if rank == 2 else ("N", *[f"T{j}" for j in range(1, rank)])
-        return Tensor(tuple(D.sym(n + sfx) for n in names), "long", 0)
-    dims: List[Any] = [D.sym(n + sfx) for n in _RANKED_NAMES[rank]]
+        names = ("T",) if rank == 2 else tuple(f"T{j}" for j in range(1, rank))
+        return Tensor((n, *[D.sym(s + sfx) for s in names]), "long", 0)
+    dims: List[Any] = [n] + [D.sym(s + sfx) for s in _RANKED_NAMES[rank][1:]]
     if kind == "Linear":
         k = first.args.get("in_features") if first is not None and first.args is not None else None
         if not (isinstance(k, int) and not isinstance(k, bool) and k > 0 or isinstance(k, D.Lin) and not k.is_opaque()):
             return None
-        names = ("N", "F") if rank == 2 else ("N", *[f"T{j}" if rank > 3 else "T" for j in range(1, rank - 1)], "F")
-        dims = [D.sym(n + sfx) for n in names[:-1]] + [k]
+        names = () if rank == 2 else ("T",) if rank == 3 else tuple(f"T{j}" for j in range(1, rank - 1))
+        dims = [n] + [D.sym(s + sfx) for s in names] + [k]
     return Tensor(tuple(dims), "float", 0)
 
 

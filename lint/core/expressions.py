@@ -12,8 +12,8 @@ from . import limits as L
 from .facts import LINEAGE, record_lineage
 from .framework_api import NOT_MINE
 from .project import ModuleRef
-from .values import (CONCRETE_ERRORS, INPLACE_RESHAPES, UNKNOWN, BoundMethod, ClassValue, Expanded, FunctionValue, ModuleValue, ObjectValue,
-                     Param, Partial, Qual, Tensor)
+from .values import (CONCRETE_ERRORS, INPLACE_RESHAPES, UNKNOWN, BoundMethod, ClassValue, Expanded, FunctionValue,
+                     ModuleValue, ObjectValue, Param, Partial, Qual, Tensor)
 
 if TYPE_CHECKING:
     from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
