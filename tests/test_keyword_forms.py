@@ -28,6 +28,7 @@ CASES = {
     "new_zeros": [({"size": (5, 6)}, (5, 6))], "new_ones": [({"size": (5,)}, (5,))],
     "new_empty": [({"size": (1, 2)}, ((1, 2),))],
     "new_full": [({"size": (5, 6), "fill_value": 1.0}, ((5, 6), 1.0))],
+    "new": [({"size": (5, 6)}, (5, 6))],
     "flatten": [({"start_dim": 1}, (1,)), ({"start_dim": 0, "end_dim": 1}, (0, 1)), ({"end_dim": 1}, None)],
     "unflatten": [({"dim": 2, "sizes": (2, 2)}, (2, (2, 2)))],
     "transpose": [({"dim0": 0, "dim1": 2}, (0, 2))], "swapdims": [({"dim0": 0, "dim1": 2}, (0, 2))],

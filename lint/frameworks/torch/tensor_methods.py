@@ -92,7 +92,7 @@ Handler = Callable[..., Any]  # handler(interp, x, name, args, kwargs, node) -> 
 _SIZE_ARGS = ("*size",)
 _SIGNATURES: Dict[str, Tuple[str, ...]] = {
     "view": _SIZE_ARGS, "reshape": ("*shape",), "permute": ("*dims",), "expand": _SIZE_ARGS,
-    "repeat": ("*repeats",), "new_zeros": _SIZE_ARGS, "new_ones": _SIZE_ARGS, "new_empty": _SIZE_ARGS,
+    "repeat": ("*repeats",), "new": _SIZE_ARGS, "new_zeros": _SIZE_ARGS, "new_ones": _SIZE_ARGS, "new_empty": _SIZE_ARGS,
     "new_full": ("size", "fill_value"), "flatten": ("start_dim", "end_dim"), "unflatten": ("dim", "sizes"),
     "transpose": ("dim0", "dim1"), "swapdims": ("dim0", "dim1"), "swapaxes": ("axis0", "axis1"),
     "squeeze": ("dim",), "squeeze_": ("dim",), "unsqueeze": ("dim",), "unsqueeze_": ("dim",),
@@ -140,6 +140,8 @@ def bind(name: str, args: List[Any], kwargs: Dict[str, Any]) -> Tuple[List[Any],
             if args:
                 raise _Unbound()  # torch rejects both forms at once
             args = [kwargs.pop(key)]
+            if name == "new" and isinstance(args[0], (tuple, list)):
+                args = list(args[0])  # new(size=(2, 3)) is sizes, where new((2, 3)) is data
     elif name == "swapaxes":
         kwargs = {{"axis0": "dim0", "axis1": "dim1"}.get(k, k): v for k, v in kwargs.items()}
     elif name in ("mm", "bmm") and "mat2" in kwargs and not args:
