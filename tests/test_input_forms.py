@@ -182,11 +182,13 @@ LEGACY_INPUTS = [
     ("torch.FloatTensor(np.random.rand(2, 3, 32, 32))", True),
     ("torch.tensor(np.zeros((2, 3, 32, 32)), dtype=torch.float32)", True),
     ("torch.FloatTensor(np.ones(shape=(2, 3, 32, 32)))", True),
-    # not followed: float64 data (torch refuses it before any shape), a data list, an array of a dtype
+    ("torch.FloatTensor(np.zeros((2, 3, 32, 32), dtype=np.float32))", True),
+    ("torch.from_numpy(np.zeros((2, 3, 32, 32), dtype=np.float32))", True),
+    ("torch.from_numpy(np.random.rand(2, 3, 32, 32).astype(np.float32))", True),
+    # not followed: float64 data (torch refuses it before any shape), a data list
     ("torch.tensor(np.zeros((2, 3, 32, 32)))", False),
     ("torch.from_numpy(np.random.rand(2, 3, 32, 32))", False),
     ("torch.FloatTensor([[1.0, 2.0]])", False),
-    ("torch.FloatTensor(np.zeros((2, 3, 32, 32), dtype=np.float32))", False),
 ]
 
 

@@ -9,7 +9,8 @@ from typing import Any, Callable, Dict
 from . import dims as D
 from . import limits as L
 from .framework_api import NOT_MINE
-from .values import CONCRETE_ERRORS, UNKNOWN, ClassValue, FunctionValue, ModuleValue, ObjectValue, Param, Partial, Qual, Tensor
+from .values import (CONCRETE_ERRORS, UNKNOWN, ClassValue, FunctionValue, ModuleValue, NDArray, ObjectValue, Param, Partial,
+                     Qual, Tensor)
 
 
 def _b_len(interp, args, kwargs) -> Any:
@@ -17,6 +18,8 @@ def _b_len(interp, args, kwargs) -> Any:
         return UNKNOWN
     v = args[0]
     if isinstance(v, Tensor):
+        return v.shape[0] if v.shape else UNKNOWN
+    if isinstance(v, NDArray):
         return v.shape[0] if v.shape else UNKNOWN
     if isinstance(v, ModuleValue):
         return len(v.children) if not v.uncertain and v.kind != "user" else UNKNOWN

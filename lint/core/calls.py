@@ -10,6 +10,7 @@ import libcst as cst
 
 from . import dims as D
 from . import limits as L
+from . import ndarray as ND
 from .framework_api import NOT_MINE
 from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, Expanded, FunctionValue, ModuleValue, NDArray,
                      ObjectValue, Param, Partial, Qual, Tensor)
@@ -288,6 +289,8 @@ class CallsMixin(_Host):
             return UNKNOWN
         if isinstance(obj, list):
             return self.list_method(obj, name, args, node)
+        if isinstance(obj, NDArray):
+            return ND.method(obj, name, args, kwargs)
         if isinstance(obj, ObjectValue) and obj.mapping and name == "get" and 1 <= len(args) <= 2 and not kwargs \
                 and isinstance(args[0], str):
             # config.patches.get("grid") on a ConfigDict: its item, or the default
@@ -380,11 +383,35 @@ _NP_SCALAR: "dict[str, Any]" = {"log": math.log, "exp": math.exp, "sqrt": math.s
               "floor": math.floor, "ceil": math.ceil, "abs": abs}
 
 
+def _np_power(a, b):
+    if isinstance(a, int) and isinstance(b, int):
+        if b < 0:
+            raise ValueError("Integers to negative integer powers are not allowed.")
+        return a ** b
+    return float(a) ** b
+
+
+_NP_SCALAR2: "dict[str, Any]" = {"power": _np_power, "maximum": max, "minimum": min,
+                                 "arctan2": math.atan2, "hypot": math.hypot}
+
+
+def _plain_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _call_numpy(name: str, args, kwargs) -> Any:
     """numpy's array makers with a static shape (``np.random.random((1, 3, 32, 32))``,
     ``np.random.rand(2, 3)``, ``np.zeros(shape)``): an opaque :class:`NDArray` of that shape; its
     scalar functions of plain numbers (``np.log(np.exp(init_var) - 1.0)``): the number, a float
-    as numpy gives (``np.floor(2.5)`` is 2.0)."""
+    as numpy gives (``np.floor(2.5)`` is 2.0); the array functions of :mod:`.ndarray`."""
+    out = ND.call(name, args, kwargs)
+    if out is not NotImplemented:
+        return out
+    if name in _NP_SCALAR2 and len(args) == 2 and not kwargs and all(_plain_number(a) for a in args):
+        try:
+            return L.bounded(_NP_SCALAR2[name](*args)) if L.binop_ok("Power", *args) else UNKNOWN
+        except (ValueError, OverflowError, ZeroDivisionError):
+            return UNKNOWN
     if name in _NP_SCALAR and len(args) == 1 and not kwargs and isinstance(args[0], (int, float)) and \
             not isinstance(args[0], bool):
         try:
@@ -396,14 +423,21 @@ def _call_numpy(name: str, args, kwargs) -> Any:
     elif name in _NP_SIZE_FIRST and not (set(kwargs) - {"size", "shape", "dtype"}):
         size = args[0] if args else kwargs.get("size", kwargs.get("shape"))
         if name in ("zeros", "ones", "empty") and ("dtype" in kwargs or len(args) > 1):
-            return UNKNOWN  # a dtype: float32 or int arrays behave otherwise under torch
+            kind = ND.dtype_kind(kwargs["dtype"] if "dtype" in kwargs else args[1])
+            if kind is None or len(args) > 2:
+                return UNKNOWN
+            shape = (size,) if isinstance(size, int) and not isinstance(size, bool) else size
+            if not isinstance(shape, (tuple, list)) or not all(isinstance(d, int) and not isinstance(d, bool)
+                                                               for d in shape):
+                return UNKNOWN
+            return ND.array(tuple(shape), kind)
     elif name in _NP_SIZE_THIRD and not (set(kwargs) - {"size", "low", "high", "loc", "scale"}):
         size = args[2] if len(args) > 2 else kwargs.get("size")
     else:
         return UNKNOWN
     if isinstance(size, int) and not isinstance(size, bool):
         size = (size,)
-    if not isinstance(size, (tuple, list)) or not size or \
+    if not isinstance(size, (tuple, list)) or not size and name not in ("zeros", "ones", "empty") or \
             not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in size):
         return UNKNOWN
     return NDArray(tuple(size))

@@ -9,11 +9,12 @@ import libcst as cst
 
 from . import dims as D
 from . import limits as L
+from . import ndarray as ND
 from .facts import LINEAGE, record_lineage
 from .framework_api import NOT_MINE
 from .project import ModuleRef
 from .values import (CONCRETE_ERRORS, INPLACE_RESHAPES, UNKNOWN, BoundMethod, ClassValue, Expanded, FunctionValue,
-                     ModuleValue, ObjectValue, Param, Partial, Qual, Tensor)
+                     ModuleValue, NDArray, ObjectValue, Param, Partial, Qual, Tensor)
 
 if TYPE_CHECKING:
     from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
@@ -276,6 +277,12 @@ class ExpressionsMixin(_Host):
         items = self.items_of(self.eval(for_in.iter, frame))
         if items is None:
             return False
+        if len(items) > BULK and for_in.inner_for_in is None and not for_in.ifs and not isinstance(elt, _Pair) \
+                and not out and not _has_effects(elt):
+            bulk = self._bulk(for_in, elt, frame, items)
+            if bulk is not None:
+                out.extend(bulk)
+                return True
         for item in items:
             self.assign(for_in.target, item, frame)
             ok = True
@@ -297,6 +304,28 @@ class ExpressionsMixin(_Host):
                 if len(out) > L.MAX_ITEMS:
                     return False
         return True
+
+    def _bulk(self, for_in, elt, frame, items) -> Optional[list]:
+        """A long comprehension that makes numbers (a position table's row, ``[pos / np.power(10000,
+        2 * (j // 2) / d) for j in range(d)]``), summarised instead of run item by item: its first
+        item as it is, the others as what the item is with the loop variable unknown (lists keep
+        their lengths, numbers become unknown). Both are evaluated speculatively; None (run it item
+        by item) unless both are plain data: an item that is a module, a tensor or None (``append``
+        in a comprehension) is not summarised."""
+        self.speculative += 1
+        try:
+            self.assign(for_in.target, UNKNOWN, frame)
+            general = self.eval(elt, frame)
+            self.assign(for_in.target, items[0], frame)
+            first = self.eval(elt, frame)
+        finally:
+            self.speculative -= 1
+        if not _plain_data(first) or not _plain_data(general):
+            return None
+        self.allocated += (len(items) - 1) * _weight(general)  # what Python would build (core/limits.py)
+        if self.allocated > L.MAX_ALLOC:
+            raise AnalysisAbort("size budget exhausted")
+        return [first] + [_blank(general) for _ in range(len(items) - 1)]
 
     def _e_Call(self, node, frame) -> Any:
         func = self.eval(node.func, frame)
@@ -402,6 +431,8 @@ class ExpressionsMixin(_Host):
     def _binop(self, op, a, b, node) -> Any:
         if a is UNKNOWN or b is UNKNOWN:
             return UNKNOWN
+        if isinstance(a, NDArray) or isinstance(b, NDArray):
+            return ND.binop(op, a, b)
         if isinstance(a, (Tensor, Param)) or isinstance(b, (Tensor, Param)):
             for fw in self.frameworks:
                 v = fw.binop(self, op, a, b, node)
@@ -444,6 +475,8 @@ class ExpressionsMixin(_Host):
                 if v is not NOT_MINE:
                     return v
             return UNKNOWN
+        if isinstance(obj, NDArray):
+            return ND.getitem(obj, key)
         if isinstance(obj, (list, tuple, str)):
             if isinstance(obj, list) and obj in self.havoc:
                 return UNKNOWN
@@ -662,7 +695,61 @@ _PY_OPS = {
 }
 
 
-from .frames import MAX_UNROLL, Frame
+from .frames import MAX_UNROLL, AnalysisAbort, Frame
+
+BULK = 128  # a comprehension over more items than this that makes plain numbers is summarised
+
+
+_EFFECTS = {"append", "extend", "insert", "add_module", "register_buffer", "register_parameter", "register_module",
+            "pop", "popitem", "update", "setdefault", "add", "remove", "discard", "clear", "setattr", "delattr",
+            "__setitem__", "next", "print", "exec", "eval"}
+
+
+def _has_effects(node: cst.CSTNode) -> bool:
+    """Does an expression call what visibly changes state (``layers.append(...)``, ``setattr``) or
+    assign (``:=``)? Such a comprehension is run item by item: a summary would evaluate it
+    speculatively, leaving what it changes unknown."""
+    found = False
+
+    class _V(cst.CSTVisitor):
+        def visit_Call(self, n: cst.Call) -> None:
+            nonlocal found
+            f = n.func
+            name = f.attr.value if isinstance(f, cst.Attribute) else f.value if isinstance(f, cst.Name) else None
+            if name in _EFFECTS:
+                found = True
+
+        def visit_NamedExpr(self, n: cst.NamedExpr) -> None:
+            nonlocal found
+            found = True
+
+    node.visit(_V())
+    return found
+
+
+def _plain_data(v: Any, depth: int = 0) -> bool:
+    """Numbers, strings, unknowns, and lists/tuples of them: what a summarised comprehension may make."""
+    if v is UNKNOWN or isinstance(v, (int, float, str)) or isinstance(v, D.Lin) or isinstance(v, NDArray):
+        return True
+    if isinstance(v, (list, tuple)) and depth < 8:
+        return all(_plain_data(x, depth + 1) for x in v)
+    return False
+
+
+def _weight(v: Any) -> int:
+    """The elements of v's lists and tuples, nested ones included."""
+    if isinstance(v, (list, tuple)):
+        return len(v) + sum(_weight(x) for x in v)
+    return 0
+
+
+def _blank(v: Any) -> Any:
+    """v with every value forgotten but the lengths of its lists and tuples (and arrays' shapes)."""
+    if isinstance(v, list):
+        return [_blank(x) for x in v]
+    if isinstance(v, tuple):
+        return tuple(_blank(x) for x in v)
+    return v if isinstance(v, NDArray) else UNKNOWN
 from ..rules.shp009_construction_error import DivisionByZero, KeyMissing, TupleIndexOutOfRange
 
 

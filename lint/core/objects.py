@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, List, Optional
 
 from . import dims as D
+from . import ndarray as ND
 from .framework_api import NOT_MINE
 from .project import ModuleRef
 from .source import ClassInfo, dotted
-from .values import UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, ObjectValue, Param, Partial, Qual
+from .values import UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, NDArray, ObjectValue, Param, Partial, Qual
 
 if TYPE_CHECKING:
     from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
@@ -95,6 +96,9 @@ class ObjectsMixin(_Host):
             return BoundMethod(obj, attr)
         if isinstance(obj, D.Lin):
             return BoundMethod(obj, attr)
+        if isinstance(obj, NDArray):
+            v = ND.attribute(obj, attr)
+            return BoundMethod(obj, attr) if v is NotImplemented else v
         if isinstance(obj, Partial) and attr in ("func", "args", "keywords"):
             return {"func": obj.func, "args": obj.args, "keywords": obj.kwargs}[attr]
         fw = self.value_framework(obj)

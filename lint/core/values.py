@@ -33,16 +33,18 @@ CONCRETE_ERRORS = (TypeError, ValueError, ArithmeticError, LookupError)
 
 
 class NDArray:
-    """A numpy array the code makes with a known shape (``np.random.random((1, 3, 320, 320))``),
-    only so that ``torch.FloatTensor(...)`` / ``torch.Tensor(...)`` of it has that shape. Opaque
-    to everything else (attributes, operators and calls on it are unknown)."""
-    __slots__ = ("shape",)
+    """A numpy array the code makes with a known shape (``np.random.random((1, 3, 320, 320))``,
+    ``np.array(nested lists)``), so that ``torch.FloatTensor(...)`` / ``torch.from_numpy(...)`` of it
+    has that shape, and what numpy does to its shape (lint/core/ndarray.py); its values are not kept. ``kind``:
+    'float' (numpy's float64), 'float32', 'int' or 'bool'."""
+    __slots__ = ("shape", "kind")
 
-    def __init__(self, shape: Tuple[int, ...]):
+    def __init__(self, shape: Tuple[int, ...], kind: str = "float"):
         self.shape = shape
+        self.kind = kind
 
     def __repr__(self):
-        return f"NDArray({self.shape})"
+        return f"NDArray({self.shape}, {self.kind})"
 
     def __bool__(self):
         raise TypeError("an array has no static truth value")

@@ -738,6 +738,20 @@ def _from_array(args, kwargs):
     if args and isinstance(args[0], NDArray) and _dtype_kind(kwargs.get("dtype"), None) == "float" and \
             str(getattr(kwargs.get("dtype"), "name", "")).rsplit(".", 1)[-1] in ("float", "float32"):
         return Tensor(args[0].shape, "float")
+    if len(args) == 1 and not set(kwargs) - {"device"} and isinstance(args[0], NDArray) and \
+            args[0].kind in _ARRAY_DTYPES:
+        return Tensor(args[0].shape, _ARRAY_DTYPES[args[0].kind])
+    return Tensor(None)
+
+
+_ARRAY_DTYPES = {"int": "long", "bool": "bool", "float32": "float"}
+
+
+def _from_numpy(args, kwargs):
+    """``torch.from_numpy(arr)``: the array's shape, for a float32, int or bool array; numpy's
+    default float64 makes a double tensor, which a float model refuses before any shape: unknown."""
+    if len(args) == 1 and not kwargs and isinstance(args[0], NDArray) and args[0].kind in _ARRAY_DTYPES:
+        return Tensor(args[0].shape, _ARRAY_DTYPES[args[0].kind])
     return Tensor(None)
 
 
@@ -746,7 +760,7 @@ _FACTORIES = {
     "full": _full, "randint": _randint, "zeros_like": _like, "ones_like": _like, "empty_like": _like,
     "randn_like": _like, "rand_like": _like, "full_like": _like, "arange": _arange, "eye": _eye,
     "tensor": _from_array, "as_tensor": _from_array,
-    "from_numpy": lambda a, k: Tensor(None), "LongTensor": lambda a, k: Tensor(None, "long"),
+    "from_numpy": _from_numpy, "LongTensor": _legacy("long"),
     "FloatTensor": _legacy("float"), "Tensor": _legacy("float"),
 }
 
