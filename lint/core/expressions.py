@@ -430,6 +430,11 @@ class ExpressionsMixin(_Host):
 
     def _binop(self, op, a, b, node) -> Any:
         if a is UNKNOWN or b is UNKNOWN:
+            if isinstance(a, (Tensor, Param)) or isinstance(b, (Tensor, Param)):
+                for fw in self.frameworks:  # a tensor's known dims may survive (broadcasting)
+                    v = fw.binop(self, op, a, b, node)
+                    if v is not NOT_MINE:
+                        return v
             return UNKNOWN
         if isinstance(a, NDArray) or isinstance(b, NDArray):
             return ND.binop(op, a, b)

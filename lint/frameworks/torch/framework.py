@@ -351,6 +351,14 @@ def binop(interp: Interpreter, op: str, a: Any, b: Any, node) -> Any:
             # WDSR's `(x - self.rgb_mean * 255.0) / 127.5` with a (1, 3, 1, 1) mean: the layer after
             # tells, if the constant broadcasts into its input without changing it (checked then)
             return Tensor(None, "float", None, x.probe, probe_path=x.probe_path + (("broadcast", yt.shape),))
+    if (a is UNKNOWN or b is UNKNOWN) and op in _ARITHMETIC:
+        # `x + self.table[:, :n]` with a table the analysis could not build: whatever it is (a
+        # tensor, a number), the sum keeps x's last dims that are never 1
+        x = _as_tensor(b if a is UNKNOWN else a)
+        if x is None or x.probe is not None or x.dtype != "float":
+            return UNKNOWN
+        out = T.broadcast_tail(x, None)
+        return out if out.tail else UNKNOWN
     v = data_binop(op, a, b)
     if v is not NotImplemented:
         return v
@@ -371,6 +379,8 @@ def binop(interp: Interpreter, op: str, a: Any, b: Any, node) -> Any:
         return Tensor(out.shape, "bool", out.batch_dim) if isinstance(out, Tensor) else out
     return UNKNOWN
 
+
+_ARITHMETIC = ("Add", "Subtract", "Multiply", "Divide")
 
 _COMPARE_TEXT = {"LessThan": "<", "LessThanEqual": "<=", "GreaterThan": ">", "GreaterThanEqual": ">=",
                  "Equal": "==", "NotEqual": "!="}

@@ -289,7 +289,7 @@ class _Kit:
                 raise Unknowable()
             m = child
         out = self.interp.call_module(m, list(args), kwargs, self.node)
-        if out is UNKNOWN or (isinstance(out, Tensor) and out.shape is None):
+        if out is UNKNOWN or (isinstance(out, Tensor) and out.shape is None and not out.tail):
             raise Unknowable()
         return out
 
@@ -384,12 +384,13 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
     free = _SHAPE_FREE_ARGS | _OPEN_SIZE_ARGS.get(m.spec.name, frozenset())
     if any(a is UNKNOWN for k, a in m.args.items() if k not in free):
         return Tensor(None)
-    if m.spec.tail is not None and tensors[0].shape is None and len(tensors) == 1 and not kwargs:
-        if not tensors[0].tail and interp.violated:
+    if m.spec.tail is not None and any(t.shape is None for t in tensors if isinstance(t, Tensor)) and \
+            fits(m.spec.tail, 1 + len(tensors), kwargs) and all(isinstance(t, Tensor) for t in tensors):
+        if not any(t.tail for t in tensors) and interp.violated:
             # after a failure torch never gets here: no new size is made up downstream of it
             return Tensor(None)
         tail = m.spec.tail
-        return interp.tensor_rule(lambda: tail(m.args, tensors[0]), node, m)
+        return interp.tensor_rule(lambda: tail(m.args, *tensors, **kwargs), node, m)
     return interp.tensor_rule(lambda: m.spec.rule(m.args, *tensors, **kwargs), node, m)
 
 

@@ -255,20 +255,34 @@ def broadcast(a: Tensor, b: Tensor, op: str) -> Tensor:
 
 
 def broadcast_tail(a: Tensor, b: Tensor) -> Tensor:
-    """:func:`broadcast` where a side's rank is unknown: the result's last dim where both sides'
-    are known and agree (or one is 1); a number (0-d) leaves the other side's tail as it is."""
-    if a.shape == () or b.shape == ():
+    """:func:`broadcast` where a side's rank is unknown (``b`` may be None: an operand of unknown
+    kind, a tensor or a number). The result's rank is unknown; its last dims are known from the
+    right for as long as they are sure: both sides' dims known and agreeing (or one of them 1), or
+    one side's dim known never to be 1 where the other side's is unknown (torch needs that one 1 or
+    equal), or one side's dim where the other side's whole shape is known and has ended. A number
+    (0-d) leaves the other side as it is."""
+    if b is not None and (a.shape == () or b.shape == ()):
         other = a if b.shape == () else b
         return Tensor(None, other.dtype, tail=other.tail)
-    la = a.tail[-1] if a.shape is None and a.tail else a.shape[-1] if a.shape else None
-    lb = b.tail[-1] if b.shape is None and b.tail else b.shape[-1] if b.shape else None
-    if la is None or lb is None:
-        return Tensor(None)
-    if D.equal(la, lb) == D.ALWAYS or _is_int(lb) and lb == 1:
-        return Tensor(None, a.dtype if a.dtype == b.dtype else "float", tail=(la,))
-    if _is_int(la) and la == 1:
-        return Tensor(None, a.dtype if a.dtype == b.dtype else "float", tail=(lb,))
-    return Tensor(None)
+    sa, fa = (a.shape, True) if a.shape is not None else (a.tail, False)
+    sb, fb = ((b.shape, True) if b.shape is not None else (b.tail, False)) if b is not None else ((), False)
+    out = []
+    for i in range(1, max(len(sa), len(sb)) + 1):
+        if i <= len(sa) and i <= len(sb):
+            x, y = sa[-i], sb[-i]
+            if D.equal(x, y) == D.ALWAYS or _is_int(y) and y == 1:
+                out.append(x)
+            elif _is_int(x) and x == 1:
+                out.append(y)
+            else:
+                break
+        else:
+            d, other_whole = (sa[-i], fb) if i <= len(sa) else (sb[-i], fa)
+            if not (other_whole or _never_one(d)):
+                break
+            out.append(d)
+    dtype = a.dtype if b is None or a.dtype == b.dtype else "float"
+    return Tensor(None, dtype, tail=tuple(reversed(out)))
 
 
 def _broadcasts(a: int, b: int) -> bool:

@@ -19,7 +19,7 @@ from ....rules import shp007_invalid_config as C
 from ....rules.shp002_feature_mismatch import Features
 from ....rules.shp006_broadcast_mismatch import Broadcast, MaskShape
 from ....rules.shp008_wrong_rank import RankOneOf
-from .table import DEVICE, R, functional, layer, need, need_int, shape_of
+from .table import DEVICE, LAYERS, R, functional, layer, need, need_int, shape_of
 
 
 def _never(a: Any, b: Any) -> bool:
@@ -124,6 +124,36 @@ def _mha(a, q, k, v, key_padding_mask=None, need_weights=True, attn_mask=None, a
     return (out, Tensor(w, "float", None))
 
 
+def _last(t: Any) -> Any:
+    if not isinstance(t, Tensor):
+        return None
+    if t.shape is not None:
+        return t.shape[-1] if t.shape else None
+    return t.tail[-1] if t.tail else None
+
+
+def _mha_tail(a, q, k, v, key_padding_mask=None, need_weights=True, attn_mask=None, average_attn_weights=True,
+              is_causal=False):
+    """MultiheadAttention where an input's rank is unknown (token ids of unknown rank, embedded):
+    the query, key and value still end in embed_dim, kdim, vdim, and the output has the query's
+    shape (its last dim is out_proj's embed_dim); the weights are unknown."""
+    name = "MultiheadAttention"
+    e = need_int(a["embed_dim"])
+    kdim, vdim = need(a["kdim"]) or e, need(a["vdim"]) or e
+    for t, want, param in ((q, e, "embed_dim"), (k, kdim, "kdim"), (v, vdim, "vdim")):
+        got = _last(t)
+        if got is not None and _never(got, want):
+            shape = t.shape if t.shape is not None else (Ellipsis, *t.tail)
+            raise Violation(Features(layer=name, param=param, expected=want, got=got, shape=shape))
+    if q.shape is not None and len(q.shape) not in (2, 3):
+        raise Unknowable()
+    out = q if q.shape is not None else Tensor(None, "float", tail=q.tail or (e,))
+    return (out, None if need(need_weights) is False else Tensor(None))
+
+
+LAYERS["MultiheadAttention"].tail = _mha_tail
+
+
 # ------------------------------------------------------------------ scaled_dot_product_attention
 
 def _broadcast(a: Tuple[Any, ...], b: Tuple[Any, ...], op: str, left, right) -> Tuple[Any, ...]:
@@ -174,8 +204,17 @@ def _first(o: Any) -> Any:
 
 
 def _add(x: Any, y: Any) -> Tensor:
-    """``x + y`` where torch's sublayer gives back x's shape."""
-    sx, sy = shape_of(x), shape_of(_first(y))
+    """``x + y`` where torch's sublayer gives back x's shape (of unknown rank: the last dims both
+    sides are sure of, :func:`broadcast_tail`)."""
+    y = _first(y)
+    if isinstance(x, Tensor) and isinstance(y, Tensor) and (x.shape is None or y.shape is None):
+        from ..tensor_ops import broadcast_tail  # tensor_ops imports the layers package
+
+        out = broadcast_tail(x, y)
+        if not out.tail:
+            raise Unknowable()
+        return out
+    sx, sy = shape_of(x), shape_of(y)
     if len(sx) != len(sy) or any(_never(p, q) for p, q in zip(sx, sy)):
         raise Unknowable()
     return x
