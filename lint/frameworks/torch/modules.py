@@ -386,7 +386,7 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
         return Tensor(None)
     if m.spec.tail is not None and any(t.shape is None for t in tensors if isinstance(t, Tensor)) and \
             fits(m.spec.tail, 1 + len(tensors), kwargs) and all(isinstance(t, Tensor) for t in tensors):
-        if not any(t.tail for t in tensors) and interp.violated:
+        if not any(isinstance(t, Tensor) and t.tail for t in tensors) and interp.violated:
             # after a failure torch never gets here: no new size is made up downstream of it
             return Tensor(None)
         tail = m.spec.tail

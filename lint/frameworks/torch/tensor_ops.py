@@ -254,7 +254,7 @@ def broadcast(a: Tensor, b: Tensor, op: str) -> Tensor:
     return Tensor(tuple(out), a.dtype if a.dtype == b.dtype else "float", bd)
 
 
-def broadcast_tail(a: Tensor, b: Tensor) -> Tensor:
+def broadcast_tail(a: Tensor, b: Optional[Tensor]) -> Tensor:
     """:func:`broadcast` where a side's rank is unknown (``b`` may be None: an operand of unknown
     kind, a tensor or a number). The result's rank is unknown; its last dims are known from the
     right for as long as they are sure: both sides' dims known and agreeing (or one of them 1), or
