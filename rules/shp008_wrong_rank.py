@@ -14,6 +14,10 @@ A layer fed a tensor of a rank it does not accept: a `Conv2d` after the features
 a `BatchNorm2d` on a `(N, C)` tensor, an `LSTM` on a 4-D tensor. torch raises e.g.
 `Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: [64, 512]`.
 
+It also catches unpacking a tensor's sizes into as many names as the code expects when the
+tensor has another rank: `b, c, h, w = x.size()` on a `(N, C, L)` tensor raises
+`ValueError: not enough values to unpack (expected 4, got 3)`.
+
 ## Why it matters
 It happens when layers are reordered or a block is reused in a new place (a 2d norm in the
 classifier head).
@@ -140,8 +144,22 @@ class KerasRank(Rank):
         return self.expects
 
 
+@dataclass
+class UnpackRank(Rank):
+    """``B, T, C = x.size()`` on a tensor of another rank: Python's ValueError ("not enough values to
+    unpack (expected 3, got 2)")."""
+
+    layer: str  # 'unpacking x.size()'
+    got: int
+    shape: Tuple[Any, ...]
+    names: int
+
+    def expected(self) -> str:
+        return f"{self.names}D (one name per dim)"
+
+
 KINDS = (RankBatchedOrNot, RankOneOf, RankAtLeast, InterpolateRank, InterpolateSpatialRank, InterpolateModeRank,
-         KerasRank)
+         KerasRank, UnpackRank)
 
 
 def message(d: Rank, node: Any, ctx: Any) -> str:

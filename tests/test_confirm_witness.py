@@ -41,6 +41,7 @@ def _symbolic_bug_fixtures(tmp_path):
 # defaults timm's factories always replace; tests/test_regressions.py)
 SYMBOLIC = ["construct_autograd_function_bug", "construct_config_keys_bug", "construct_dense_block_bug",
             "construct_factory_kwargs_bug", "construct_factory_sizes_bug", "construct_hasattr_shortcut_bug",
+            "construct_index_gather_bug",
             "construct_init_and_scripting_bug", "construct_sequential_subclass_bug",
             "construct_size_by_use_bug", "construct_squeeze_excitation_bug",
             "construct_while_stage_builder_bug", "conv1d_net_bug", "gan_latent_linear_bug",
@@ -49,7 +50,12 @@ SYMBOLIC = ["construct_autograd_function_bug", "construct_config_keys_bug", "con
             "rule_shp001_unflatten", "rule_shp003_batchnorm",
             "rule_shp003_groupnorm", "rule_shp003_instancenorm", "rule_shp003_layernorm", "rule_shp006_residual_channels",
             "rule_shp007_groups", "rule_shp007_output_padding", "rule_shp007_pixelshuffle",
-            "rule_shp007_same_stride", "seq_nanogpt_bug", "spatial_transformer_bug", "unet_skip_bug", "unet_skip_sizes_bug", "view_zero_inferred_bug"]
+            "rule_shp007_same_stride", "rule_shp008_unpack", "seq_bert_encoder_bug", "seq_nanogpt_bug", "spatial_transformer_bug", "unet_skip_bug", "unet_skip_sizes_bug", "view_zero_inferred_bug"]
+
+
+# found for every input, but no witness is made: the input meets an add (a known-shape bias)
+# before any layer, so nothing tells its rank; the finding says it is unconfirmed and why
+UNWITNESSED = {"construct_index_gather_bug.py"}
 
 
 def test_the_symbolic_bug_fixtures(tmp_path):
@@ -80,6 +86,9 @@ def test_every_symbolic_bug_fixture_is_confirmed_at_its_witness(tmp_path):
     for d in got:
         if (d["path"].split("/")[-1], d["line"], d["code"]) in symbolic_ctor:
             assert d["confirmed"] is None and "--construct" in d["evidence"], d
+            continue
+        if d["path"].split("/")[-1] in UNWITNESSED:
+            assert d["confirmed"] is None and "is unknown to the static analysis" in d["evidence"], d
             continue
         assert d["confirmed"] is True, d
         if d["code"] == "SHP009" or (d["path"].split("/")[-1], d["line"], d["code"]) in built:

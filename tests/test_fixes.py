@@ -76,6 +76,7 @@ NO_FIX = {
     "keras_unet_bug": _UPSTREAM + "the encoder's 'valid' convolutions shrink the skip",
     "seq_positional_encoding_bug": "any table of at least 80 positions works: a capacity, not one right number",
     "seq_numpy_position_table_bug": "any table of at least 30 positions works: a capacity, not one right number",
+    "rule_shp008_unpack": "the unpacking names one size too many: the fix is code (`b, c, _`), not a number",
     "seq_nanogpt_overflow_bug": "block_size sizes the position table and the causal mask; any value >= 40 "
                                 "works: not one right number",
     "seq_lstm_lm_bug": "h0 is built for one layer where nlayers=2: the state's shape, not a literal of the layer",

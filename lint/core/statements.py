@@ -46,6 +46,8 @@ class StatementsMixin(_Host):
             v = self.eval(s.value, frame)
             if self.quiet and len(s.targets) == 1:
                 self._probe_rank(s.targets[0].target, s.value, frame)
+            if len(s.targets) == 1:
+                self._unpack_rank(s.targets[0].target, s.value, v, s)
             for t in s.targets:
                 self.assign(t.target, v, frame)
         elif isinstance(s, cst.AnnAssign):
@@ -123,6 +125,26 @@ class StatementsMixin(_Host):
             for a in s.names:
                 local = a.asname.name.value if a.asname is not None else dotted(a.name)
                 frame.locals[local] = Qual(f"{mod}.{dotted(a.name)}")
+
+    def _unpack_rank(self, target, value_node, value, node) -> None:
+        """``B, T, C = x.size()`` (or ``x.shape``) in forward on a tensor of another known rank:
+        Python raises ValueError there (SHP008), when certain to run."""
+        if not isinstance(target, (cst.Tuple, cst.List)) or not isinstance(value, tuple) or \
+                any(isinstance(e, cst.StarredElement) for e in target.elements) or \
+                len(value) == len(target.elements):
+            return
+        if self.constructing or self.speculative or self.quiet or self.try_depth or self._globals_busy:
+            return
+        form = value_node.func if isinstance(value_node, cst.Call) and not value_node.args else value_node
+        if not (isinstance(form, cst.Attribute) and form.attr.value == ("size" if form is not value_node else "shape")):
+            return
+        from ..rules.shp008_wrong_rank import UnpackRank
+        from .facts import Violation
+
+        what = self.src_stack[-1].code_for(value_node)
+        self.violation(Violation(UnpackRank(layer=f"unpacking {what}", got=len(value), shape=value,
+                                            names=len(target.elements))), node)
+        self.violated = True
 
     def _probe_rank(self, target, value, frame) -> None:
         """``b, c, t = x.shape`` (or ``x.size()``) on a model input whose shape the probe looks for
