@@ -156,3 +156,38 @@ def test_an_unseen_operand_does_not_make_a_size_up():
     ''')
     # torch: fc gives [..., 1]; times a [..., 5] table it is [..., 5], and out runs
     assert analyze_source(code, "case.py").findings == []
+
+
+RNN = textwrap.dedent('''\
+    import torch
+    import torch.nn as nn
+
+
+    class TextRNN(nn.Module):
+        def __init__(self, vocab=100, emb=24, hidden=16, classes=4):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab, emb)
+            self.rnn = nn.KIND(RNN_IN, hidden, num_layers=2, bidirectional=True, batch_first=True)
+            self.fc = nn.Linear(HEAD_IN, classes)
+
+        def forward(self, text):
+            x = self.embedding(text)
+            out, _ = self.rnn(x)
+            return self.fc(out[:, -1, :])
+''')
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("rnn_in,head_in,code", [("emb", "hidden * 2", None), ("emb + 1", "hidden * 2", "SHP002"),
+                                                 ("emb", "hidden", "SHP002")])
+def test_recurrent_layers_pass_the_last_dim_on(kind, rnn_in, head_in, code):
+    """An Embedding, a recurrent layer, ``out[:, -1, :]`` and a head: the recurrent layer's
+    input_size and the head's in_features are checked without an input shape."""
+    src = RNN.replace("KIND", kind).replace("RNN_IN", rnn_in).replace("HEAD_IN", head_in)
+    line = _torch_line(src, "TextRNN", torch.randint(0, 100, (2, 7)))
+    got = analyze_source(src, "case.py").findings
+    if code is None:
+        assert line is None and got == []
+    else:
+        assert line is not None
+        assert [(f.code, f.line) for f in got] == [(code, line)], [f.message for f in got]

@@ -415,6 +415,8 @@ def matmul(a: Tensor, b: Tensor, op: str) -> Tensor:
 def index(x: Tensor, key) -> Any:
     """Basic indexing: ints, slices with literal bounds, None and Ellipsis; and advanced indexing
     by integer tensors, lists of ints and boolean masks (_advanced)."""
+    if x.shape is None and x.tail:
+        return _index_tail(x, key)
     s = list(shape_of(x))
     items = list(key) if isinstance(key, tuple) else [key]
     # np.newaxis is None (transformers' canary: `torch.arange(n)[:, np.newaxis]`); any other name
@@ -531,6 +533,29 @@ def _advanced(x: Tensor, s: List[Any], items: List[Any]) -> Tensor:
         rest = [d for d in out if not isinstance(d, tuple)]
         return Tensor((*joint, *rest), x.dtype, None)
     return Tensor((*out[:marks[0]], *joint, *out[marks[-1] + 1:]), x.dtype, None)
+
+
+def _index_tail(x: Tensor, key) -> Tensor:
+    """Basic indexing of a tensor of unknown rank whose last dims are known (``out[:, -1, :]`` on an
+    LSTM's output): a key that ends in a full slice leaves the last dim as it is (the key reaches
+    it or stops short of it); ``x[..., a:b]`` / ``x[..., i]`` act on the known last dims."""
+    items = list(key) if isinstance(key, tuple) else [key]
+    if not all(k is Ellipsis or isinstance(k, slice) or _is_int(k) for k in items) or items.count(Ellipsis) > 1:
+        raise Unknowable()
+    if Ellipsis in items:
+        after = items[items.index(Ellipsis) + 1:]
+        if len(after) > len(x.tail):
+            raise Unknowable()
+        kept = list(x.tail[:len(x.tail) - len(after)])
+        for dim, k in zip(x.tail[len(x.tail) - len(after):], after):
+            if isinstance(k, slice):
+                kept.append(_slice_len(dim, k))
+        if not kept:
+            raise Unknowable()
+        return Tensor(None, x.dtype, tail=tuple(kept))
+    if items and items[-1] == slice(None):
+        return Tensor(None, x.dtype, tail=x.tail[-1:])
+    raise Unknowable()
 
 
 def _slice_len(dim, k: slice):

@@ -127,11 +127,32 @@ def _check_states(kind, hx, want):
             raise Violation(StateShape(layer=kind, state=name, expected=w, got=g))
 
 
+def _rnn_tail(kind):
+    def tail(a, x, hx=None):
+        """An input of unknown rank whose last dim is known (an Embedding's output on token ids of
+        unknown rank): it must be input_size; the output ends in hidden (or proj) size times the
+        directions, h_n in the hidden (or proj) size, c_n in hidden_size."""
+        i = need_int(a["input_size"])
+        if x.tail and D.equal(x.tail[-1], i) == D.NEVER:
+            raise Violation(Features(layer=kind, param="input_size", expected=i, got=x.tail[-1],
+                                     shape=(Ellipsis, *x.tail)))
+        h = need_int(a["hidden_size"])
+        proj = need_int(a.get("proj_size", 0) or 0)
+        hout = proj if proj > 0 else h
+        dirs = 2 if need(a["bidirectional"]) else 1
+        out = Tensor(None, "float", tail=(dirs * hout,))
+        hn = Tensor(None, "float", tail=(hout,))
+        return (out, (hn, Tensor(None, "float", tail=(h,)))) if kind == "LSTM" else (out, hn)
+    return tail
+
+
 for _k in ("LSTM", "GRU"):
     layer(_k, _RNN_SIG, params=_rnn_params(_k), implies=LayerInput("sequence", channels="input_size"))(_rnn_rule(_k))
 layer("RNN", (R("input_size"), R("hidden_size"), R("num_layers", 1), R("nonlinearity", "tanh"), R("bias", True),
               R("batch_first", False), R("dropout", 0.0), R("bidirectional", False), *DEVICE),
       params=_rnn_params("RNN"), implies=LayerInput("sequence", channels="input_size"))(_rnn_rule("RNN"))
+for _k in ("LSTM", "GRU", "RNN"):
+    LAYERS[_k].tail = _rnn_tail(_k)
 
 
 # ------------------------------------------------------------------ cells
