@@ -204,12 +204,18 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
             path = probed[i][1] if i in probed else ()
             cat = next((step for step in path if step[0] == "cat"), None)
             t = symbolic_input(probe_layers.get(i), 0 if cat else i)
+            if t is not None and t.shape is not None and interp.probe_ranks.get(i, len(t.shape)) != len(t.shape):
+                t = None  # the forward unpacks another number of sizes from it: Python raises for this rank
             if path:
                 t = _unwound(t, tuple(step for step in path if step[0] != "cat"))
             if cat is not None:
                 t = _cat_part(t, cat, i)
             if t is None and i < len(names):
                 t = _latent_input(probe_layers.get(i), names[i])
+                if t is not None and t.shape is not None and interp.probe_ranks.get(i, 2) != 2:
+                    t = None  # the forward unpacks more sizes from it (`bs, n, v, p = z.shape`): no latent vector
+                elif t is not None:
+                    interp.guessed_input = True
             if t is None and not path and i in interp.probe_ranks:
                 t = _ranked_input(probe_layers.get(i), interp.probe_ranks[i], i)
             if t is None and not path:

@@ -54,6 +54,7 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.calls: List[CallRecord] = []
         self.speculative = 0
         self.quiet = False  # probing: record nothing
+        self.guessed_input = False  # an input's rank is guessed by convention (a GAN's latent z): no rank-only finding
         self.violated = False  # a violation was recorded in this run: no unknown-rank tail is started after it
         self.constructing = False  # building the run's model (SHP009 applies)
         self.try_depth = 0  # inside a try body (or a suppressing with): a Python error may be caught

@@ -133,7 +133,8 @@ class StatementsMixin(_Host):
                 any(isinstance(e, cst.StarredElement) for e in target.elements) or \
                 len(value) == len(target.elements):
             return
-        if self.constructing or self.speculative or self.quiet or self.try_depth or self._globals_busy:
+        if self.constructing or self.speculative or self.quiet or self.try_depth or self._globals_busy or \
+                self.guessed_input:
             return
         form = value_node.func if isinstance(value_node, cst.Call) and not value_node.args else value_node
         if not (isinstance(form, cst.Attribute) and form.attr.value == ("size" if form is not value_node else "shape")):
