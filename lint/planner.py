@@ -29,7 +29,11 @@ _STDLIB_NAMES: Dict[str, Any] = {"argparse": Qual("argparse"), "types": Qual("ty
 _INT_WORDS = ("channel", "dim", "size", "plane", "feature", "depth", "width", "class", "hidden", "latent",
               "filters", "nz", "nc", "ngf", "ndf", "isize", "ngpu", "factor", "heads", "embed", "units",
               "num_", "n_", "groups", "expansion")
-_INT_TOKENS = {"ch", "chs", "chan", "chans", "nf"}  # whole words of a name: `in_ch`, `out_ch`
+# whole words of a name: `in_ch`, `out_ch`; the sequence models' `seq_len`, `c_in` (Informer), `enc_in`
+_INT_TOKENS = {"ch", "chs", "chan", "chans", "nf", "len", "vocab", "ntoken", "ninp", "nhid", "nlayers",
+               "nhead", "emsize", "ntokens", "nout", "ninput"}
+_INT_NAMES = {"c_in", "c_out", "enc_in", "dec_in", "in_dim", "out_dim"}
+_INT_PREFIXES = ("d_",)  # the transformers' d_model, d_ff, d_k, d_inner
 _RESERVED = {"N", "C", "H", "W", "D", "L", "T"}  # the symbolic input's own dims
 
 
@@ -44,8 +48,8 @@ def _int_name(name: str) -> bool:
     name = name.lower()
     if name in ("layers", "blocks", "block", "cfg", "config", "hidden_dims", "dims", "sizes", "channels_list"):
         return False
-    return (any(w in name for w in _INT_WORDS) or bool(_INT_TOKENS.intersection(name.split("_")))) and \
-        not name.endswith("s_list")
+    return (any(w in name for w in _INT_WORDS) or bool(_INT_TOKENS.intersection(name.split("_"))) or
+            name.startswith(_INT_PREFIXES) or name in _INT_NAMES) and not name.endswith("s_list")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -77,9 +77,9 @@ def test_the_clean_model_runs_and_is_analysed_silently():
     model = next(c for c in a.coverage if c["class"] == "Model")
     assert model["analysed"], model
     (run,) = [r for r in a.runs if r.cls is not None and r.cls.name == "Model"]
-    # enc_in is a size by its name; embed ("embed": a size word) is compared with text: unknown;
-    # seq_len, pred_len and individual say nothing of being sizes: unknown
-    assert sorted(run.ctor_kwargs["configs"].attrs) == ["enc_in"]
+    # enc_in, seq_len and pred_len are sizes by their names; embed ("embed": a size word) is
+    # compared with text: unknown; individual says nothing of being a size: unknown
+    assert sorted(run.ctor_kwargs["configs"].attrs) == ["enc_in", "pred_len", "seq_len"]
 
 
 def test_a_bug_that_holds_for_every_configuration_is_reported_where_torch_fails():
@@ -92,4 +92,4 @@ def test_a_bug_that_holds_for_every_configuration_is_reported_where_torch_fails(
     (line,) = lines
     got = analyze_source(bug, "case.py", {"Model": [InputSpec((2, 336, 7))]}).findings
     assert [(f.code, f.line) for f in got] == [("SHP006", line)]
-    assert "for any value of configs.enc_in" in got[0].message
+    assert "for any value of configs.seq_len, configs.pred_len, configs.enc_in" in got[0].message

@@ -7,7 +7,7 @@ from ....rules import shp007_invalid_config as C
 from ....rules.shp003_channel_mismatch import Channels
 from ....rules.shp008_wrong_rank import RankAtLeast, RankOneOf
 from .table import (DEVICE, LAYERS, LayerInput, R, _check_channels, _spatial_input, check_size, functional, layer, need,
-                    need_int, shape_of)
+                    need_int, need_size, shape_of)
 
 
 def _affine_params(a, count, affine_key="affine"):
@@ -131,10 +131,10 @@ def _group_norm(a, x):
 def _norm_shape(a):
     ns = need(a["normalized_shape"])
     if isinstance(ns, int) or D.is_dim(ns):  # a symbolic size (a constructor argument) is one dim too
-        return (need_int(ns),)
+        return (need_size(ns),)
     if not isinstance(ns, (tuple, list)):
         raise Unknowable
-    return tuple(need_int(v) for v in ns)
+    return tuple(need_size(v) for v in ns)
 
 
 def _layer_norm_rule(name):
