@@ -19,7 +19,7 @@ from ....rules import shp007_invalid_config as C
 from ....rules.shp002_feature_mismatch import Features
 from ....rules.shp006_broadcast_mismatch import Broadcast, MaskShape
 from ....rules.shp008_wrong_rank import RankOneOf
-from .table import DEVICE, LAYERS, R, functional, layer, need, need_int, shape_of
+from .table import DEVICE, LAYERS, R, broadcast_tail, functional, layer, need, need_int, shape_of
 
 
 def _never(a: Any, b: Any) -> bool:
@@ -208,8 +208,6 @@ def _add(x: Any, y: Any) -> Tensor:
     sides are sure of, :func:`broadcast_tail`)."""
     y = _first(y)
     if isinstance(x, Tensor) and isinstance(y, Tensor) and (x.shape is None or y.shape is None):
-        from ..tensor_ops import broadcast_tail  # tensor_ops imports the layers package
-
         out = broadcast_tail(x, y)
         if not out.tail:
             raise Unknowable()

@@ -239,3 +239,34 @@ def param_count(spec: LayerSpec, args: Args) -> Optional[int]:
         return sum(math.prod(s) for s in spec.params(args).values())
     except Unknowable:
         return None
+
+
+def broadcast_tail(a: Tensor, b: Optional[Tensor]) -> Tensor:
+    """:func:`broadcast` where a side's rank is unknown (``b`` may be None: an operand of unknown
+    kind, a tensor or a number). The result's rank is unknown; its last dims are known from the
+    right for as long as they are sure: both sides' dims known and agreeing (or one of them 1), or
+    one side's dim known never to be 1 where the other side's is unknown (torch needs that one 1 or
+    equal), or one side's dim where the other side's whole shape is known and has ended. A number
+    (0-d) leaves the other side as it is."""
+    if b is not None and (a.shape == () or b.shape == ()):
+        other = a if b.shape == () else b
+        return Tensor(None, other.dtype, tail=other.tail)
+    sa, fa = (a.shape, True) if a.shape is not None else (a.tail, False)
+    sb, fb = ((b.shape, True) if b.shape is not None else (b.tail, False)) if b is not None else ((), False)
+    out = []
+    for i in range(1, max(len(sa), len(sb)) + 1):
+        if i <= len(sa) and i <= len(sb):
+            x, y = sa[-i], sb[-i]
+            if D.equal(x, y) == D.ALWAYS or isinstance(y, int) and y == 1:
+                out.append(x)
+            elif isinstance(x, int) and x == 1:
+                out.append(y)
+            else:
+                break
+        else:
+            d, other_whole = (sa[-i], fb) if i <= len(sa) else (sb[-i], fa)
+            if not (other_whole or (d != 1 if isinstance(d, int) else D.equal(d, 1) == D.NEVER)):
+                break
+            out.append(d)
+    dtype = a.dtype if b is None or a.dtype == b.dtype else "float"
+    return Tensor(None, dtype, tail=tuple(reversed(out)))
