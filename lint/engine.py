@@ -521,7 +521,7 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     coverage = _coverage(planner, runs)
     # the classes nobody builds (not as a model, not as a block of one): built once more with
     # symbolic constructor arguments, so that what holds for every value is still checked
-    factories = _factory_runs(planner, coverage)
+    factories = _factory_runs(planner, coverage, runs)
     if factories:
         _execute_all(src, factories, strict, project, exploratory=True)
         runs += factories
@@ -932,12 +932,19 @@ def _settle_narrowing(src, run: Run, strict: bool, project, budget: List[int]) -
 _MAX_FACTORY_RUNS = 2  # symbolic runs per class of the factories that need its sizes
 
 
-def _factory_runs(planner: "Planner", coverage) -> List[Run]:
+def _factory_runs(planner: "Planner", coverage, runs: List[Run]) -> List[Run]:
     """The module's factories whose parameters have no defaults, all sizes (``def
     preresnet20(num_classes): return PreResNet(depth=20, num_classes=num_classes)``), for a model
     class no run analysed: called with a symbolic dim for each, reporting what holds for every value.
-    The first two such factories of each class (they differ in depth, rarely in what they check)."""
+    The first two such factories of each class (they differ in depth, rarely in what they check).
+    A class of another file counts when no run of this file built it (a file of builders,
+    ``create_vgg_ssd(num_classes)`` assembling the layers of the project's ``SSD``)."""
     pending = {e["class"] for e in coverage if not e["analysed"]}
+    built = {r.root.cls.name for r in runs if r.root is not None and r.root.cls is not None and not r.error}
+    for fn in planner.src.functions.values():
+        info = planner._factory_class(fn)
+        if info is not None and info.source is not planner.src and info.name not in built:
+            pending.add(info.name)
     out: List[Run] = []
     per_class: Dict[str, int] = {}
     for name, fn in planner.src.functions.items():

@@ -129,6 +129,8 @@ def facts_to_findings(src: SourceModule, runs: List[Run], select=None, ignore=No
                 # call in this file that leads there, naming where torch would fail
                 pos, elsewhere = _site_in_file(src, fact, positions, cache)
                 if pos is None:
+                    pos, elsewhere = _layer_in_file(src, fact, positions, cache)
+                if pos is None:
                     continue
             key = (pos.start.line, pos.start.column, rule.CODE)
             if key in seen:
@@ -176,6 +178,23 @@ def _site_in_file(src: SourceModule, fact, positions, cache):
 
 
 _MAX_FRAMES = 3
+
+
+def _layer_in_file(src: SourceModule, fact, positions, cache):
+    """A violation in another module's forward whose failing layer this file builds, with no call
+    of this file on the way (a factory, ``create_vgg_ssd``, hands its layers to the project's
+    ``SSD``, whose forward runs them): reported where the layer is built, naming where torch fails."""
+    import os
+
+    m = fact.module
+    if m is None or m.kind != "layer" or m.node is None or getattr(m, "src", None) is not src or \
+            fact.src is None or fact.src is src:
+        return None, ""
+    pos = positions().get(m.node)
+    if pos is None:
+        return None, ""
+    text = _frame(fact.src, fact.node, os.path.dirname(os.path.abspath(src.path)) or ".", cache)
+    return pos, f" (in {text})" if text else ""
 
 
 def _built_elsewhere(src: SourceModule, module: Optional[ModuleValue], cache) -> str:

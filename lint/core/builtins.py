@@ -10,7 +10,7 @@ from . import dims as D
 from . import limits as L
 from .framework_api import NOT_MINE
 from .values import (CONCRETE_ERRORS, UNKNOWN, ClassValue, FunctionValue, ModuleValue, NDArray, ObjectValue, Param, Partial,
-                     Qual, Tensor)
+                     Qual, Tensor, is_record_type)
 
 
 def _b_len(interp, args, kwargs) -> Any:
@@ -194,6 +194,12 @@ def _isinstance_one(interp, v, t) -> Any:
         if isinstance(v, ObjectValue):
             return v.cls is not None and t.info in interp.mro(v.cls)
         if isinstance(v, (Tensor, int, float, str, list, tuple, dict)) or v is None:
+            return False
+        return UNKNOWN
+    if is_record_type(t):  # isinstance(x, GraphPath) of a namedtuple class
+        if isinstance(v, tuple):
+            return isinstance(v, t)
+        if isinstance(v, (Tensor, ModuleValue, ObjectValue, int, float, str, list, dict)) or v is None:
             return False
         return UNKNOWN
     if not isinstance(t, Qual):

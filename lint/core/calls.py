@@ -13,7 +13,7 @@ from . import limits as L
 from . import ndarray as ND
 from .framework_api import NOT_MINE
 from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, Expanded, FunctionValue, ModuleValue, NDArray,
-                     ObjectValue, Param, Partial, Qual, Tensor)
+                     ObjectValue, Param, Partial, Qual, Tensor, is_record_type)
 
 if TYPE_CHECKING:
     from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
@@ -56,6 +56,11 @@ class CallsMixin(_Host):
             if isinstance(method, FunctionValue):
                 return self.call_function(method, args, kwargs, node)
             if self.value_framework(func) is None:  # else a framework's instance (a Keras subclass): below
+                return UNKNOWN
+        if is_record_type(func):  # GraphPath(8, "conv", 3): a real namedtuple instance
+            try:
+                return func(*args, **kwargs)
+            except CONCRETE_ERRORS:
                 return UNKNOWN
         if isinstance(func, _RecordInit):
             self.bind_fields(func.cls, func.obj, args, kwargs, node)
@@ -234,6 +239,9 @@ class CallsMixin(_Host):
                 return UNKNOWN
         if name in ("os.environ.get", "os.getenv") and len(args) == 2 and isinstance(args[0], str):
             return args[1]  # an environment switch read with a default: the default configuration
+        if name in ("collections.namedtuple", "typing.NamedTuple") and len(args) == 2 and isinstance(args[0], str) and \
+                not set(kwargs) - {"defaults", "rename"}:
+            return _record_type(args[0], args[1], kwargs)
         if name in ("argparse.Namespace", "types.SimpleNamespace") and not args:
             return ObjectValue(None, dict(kwargs))  # a config object: the attributes it is given
         if name in _ATTR_DICTS and len(args) <= 1 and (not args or isinstance(args[0], dict)):
@@ -381,6 +389,27 @@ _NP_SIZE_THIRD = {"random.uniform", "random.normal"}  # (low/loc, high/scale, si
 
 _NP_SCALAR: "dict[str, Any]" = {"log": math.log, "exp": math.exp, "sqrt": math.sqrt, "log2": math.log2, "log10": math.log10,
               "floor": math.floor, "ceil": math.ceil, "abs": abs}
+
+
+def _record_type(name: str, fields: Any, kwargs: dict) -> Any:
+    """``collections.namedtuple("GraphPath", ['s0', 'name', 's1'])`` (or ``"s0 name s1"``) with
+    constant fields, or ``typing.NamedTuple("P", [("a", int)])``: a real namedtuple class."""
+    import collections
+
+    if isinstance(fields, (list, tuple)) and all(isinstance(f, tuple) and len(f) == 2 for f in fields):
+        fields = [f[0] for f in fields]  # typing.NamedTuple's (name, type) pairs
+    if not (isinstance(fields, str) or isinstance(fields, (list, tuple)) and all(isinstance(f, str) for f in fields)):
+        return UNKNOWN
+    defaults = kwargs.get("defaults")
+    if defaults is not None and not isinstance(defaults, (list, tuple)):
+        return UNKNOWN
+    try:
+        make: Any = collections.namedtuple  # called with the analysed code's values, not literals
+        cls = make(name, fields, rename=kwargs.get("rename") is True, defaults=defaults)
+    except CONCRETE_ERRORS:
+        return UNKNOWN
+    cls._shapelint_record = True
+    return cls
 
 
 def _np_power(a, b):

@@ -10,7 +10,8 @@ from . import ndarray as ND
 from .framework_api import NOT_MINE
 from .project import ModuleRef
 from .source import ClassInfo, dotted
-from .values import UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, NDArray, ObjectValue, Param, Partial, Qual
+from .values import (UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, NDArray, ObjectValue, Param, Partial,
+                     Qual, is_record_type)
 
 if TYPE_CHECKING:
     from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
@@ -92,6 +93,8 @@ class ObjectsMixin(_Host):
             if v is UNKNOWN:
                 return self.import_from(self._module_name(obj.src), attr)
             return v
+        if isinstance(obj, tuple) and is_record_type(type(obj)) and attr in type(obj)._fields:  # type: ignore[attr-defined]
+            return getattr(obj, attr)  # path.s0 of a namedtuple instance
         if isinstance(obj, (list, dict, tuple, str, int, float)) and not isinstance(obj, bool):
             return BoundMethod(obj, attr)
         if isinstance(obj, D.Lin):

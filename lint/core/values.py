@@ -285,3 +285,9 @@ class BoundMethod:
 class Expanded(dict):
     """A call's keyword arguments that include a ``**other`` expansion: ``other`` may hold keys the
     analysis did not see (a module global filled later), so a missing key proves nothing."""
+
+
+def is_record_type(v: Any) -> bool:
+    """A class made by ``collections.namedtuple(...)`` in the analysed code (a real Python class,
+    built from the call's constant name and fields; its instances are real tuples)."""
+    return isinstance(v, type) and issubclass(v, tuple) and getattr(v, "_shapelint_record", False)
