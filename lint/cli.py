@@ -141,6 +141,8 @@ def _check_input_shapes(opts, origin, results) -> None:
 
             if importer_defines([r.path for r in results], name):
                 continue  # a model the project assembles from a checked file's blocks (reverse reach)
+            if any(name in r.functions for r in results):
+                continue  # a factory of a checked file (`create_vgg_ssd=...`): its constructions get the shape
             if any(_imports_name(r.path, name) for r in results):
                 continue  # a project class a checked file imports and builds (`create_vgg_ssd()` -> SSD)
             hint = did_you_mean(name, defined) if defined else "; no class is defined in the checked files"

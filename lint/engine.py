@@ -963,7 +963,7 @@ def _factory_runs(planner: "Planner", coverage, runs: List[Run]) -> List[Run]:
         local = {q.name.value: D.sym(q.name.value if q.name.value not in _RESERVED else q.name.value + "_")
                  for q in required}
         text = f"{name}({', '.join(f'{n}={n}' for n in local)})"
-        opt = planner.options.get(info.name)
+        opt = planner.options.get(name) or planner.options.get(info.name)
         r = Run(None, cst.parse_expression(text), text, opt, "option" if opt else "symbolic", local)
         r.ctor_kwargs = dict(local)  # symbolic constructor arguments: torch (--confirm) needs values
         r.built_at = "any value of " + ", ".join(local)

@@ -221,6 +221,7 @@ class Planner:
         self.interp.deadline = NO_DEADLINE
         self._returned: Dict[int, List[cst.Call]] = {}  # id(function node) -> _returned_calls (the tree keeps it alive)
         self.extra_built: set = set()
+        self._namespaces: Optional[Dict[str, Any]] = None  # _module_namespaces
         self._containers: Dict[int, bool] = {}  # id(function node) -> _container_factory
         self._patched: Set[Tuple[Optional[int], str]] = set()
         self._patch_fns: Dict[int, cst.FunctionDef] = {}
@@ -466,6 +467,7 @@ class Planner:
                 # 256x256 beside the train script's mobilevit_xxs(size, ncls))
                 info = self._called_class(node)
                 opt = self.options.get(info.name) if info is not None and info.name not in written else None
+                opt = self.options.get(name) or opt  # the factory named itself (`--input-shape resnet20=...`)
                 n = len(runs)
                 add(None, node, f"{name}()", opt, "option" if opt else "symbolic", {})
                 if len(runs) > n:
@@ -502,6 +504,9 @@ class Planner:
             node, holes = self._filled(node)
         # own_input: a documented command line's configuration: the class's declared input
         # shape is not taken to be its input (the line may be for another dataset)
+        callee = dotted(node.func) if isinstance(node, cst.Call) else None
+        if info is not None and callee in self.src.functions and self.options.get(callee):
+            name = callee  # `--input-shape create_vgg_ssd=...`: the factory named for the class it builds
         opt = self.options.get(name) if not own_input and name not in described else None
         before = len(runs)
         names = {**_STDLIB_NAMES, **holes}
@@ -653,7 +658,7 @@ class Planner:
 
     def _function_locals(self, fn: Optional[cst.FunctionDef]) -> Optional[Dict[str, Any]]:
         if fn is None:
-            return {}
+            return self._module_namespaces()
         if self.src.functions.get(fn.name.value) is not fn:
             return None  # nested or method-level function: not a place users build models
         loc = {}
@@ -668,6 +673,29 @@ class Planner:
         if p.star_kwarg is not None:
             loc[p.star_kwarg.name.value] = {}
         return loc
+
+    def _module_namespaces(self) -> Dict[str, Any]:
+        """The argparse namespaces the module's own code parses (``args = parser.parse_args()`` in
+        its ``__main__`` block), as their defaults read statically (lint/staticeval.py): what a
+        module-level ``SCINet(output_len=args.horizon, ...)`` is built with."""
+        if self._namespaces is None:
+            self._namespaces = {}
+            if "parse_args" in self.src.code:
+                import ast
+
+                from .core.values import ObjectValue
+                from .staticeval import _FileEval
+
+                try:
+                    tree = ast.parse(self.src.code)
+                except (SyntaxError, ValueError, RecursionError):
+                    return {}
+                fe = _FileEval(tree, set(), "")
+                for name in sorted(fe.namespaces):
+                    got = fe.namespace_defaults(name, tree)
+                    if got is not None:
+                        self._namespaces[name] = ObjectValue(None, dict(got))
+        return dict(self._namespaces)
 
     def _default_constructible(self, info: ClassInfo) -> bool:
         from .frameworks.torch.layers import LAYERS, REQUIRED
