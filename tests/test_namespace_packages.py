@@ -74,3 +74,55 @@ def test_the_clean_model_runs_and_nothing_is_reported(tmp_path):
     assert _project(tmp_path, 64).returncode == 0
     a = analyze_source(SCRIPT, str(tmp_path / "train.py"))
     assert a.findings == [] and [r.cls.name for r in a.runs if r.cls is not None] == ["Net"]
+
+
+# a package inside a namespace folder, whose __init__ re-exports a factory named as its own module
+# (d-li14/mobilenetv2.pytorch: models/imagenet/__init__.py `from .mobilenetv2 import *`, the
+# module's __all__ = ['mobilenetv2']): `from models.imagenet import mobilenetv2` is the function
+NET = textwrap.dedent('''\
+    import torch.nn as nn
+
+    __all__ = ["mobilenet"]
+
+
+    class Net(nn.Module):
+        def __init__(self, width=1.0):
+            super().__init__()
+            self.conv = nn.Conv2d(3, int(16 * width), 3, padding=1)
+            self.pool = nn.AdaptiveAvgPool2d(POOL)
+            self.fc = nn.Linear(int(16 * width), 10)
+
+        def forward(self, x):
+            return self.fc(self.pool(self.conv(x)).flatten(1))
+
+
+    def mobilenet(**kwargs):
+        return Net(**kwargs)
+''')
+DRIVER = textwrap.dedent('''\
+    import torch
+    from models.imagenet import mobilenet
+
+    model = mobilenet(width=1.0)
+    out = model(torch.randn(2, 3, 32, 32))
+''')
+
+
+@pytest.mark.parametrize("pool,bad", [("(1, 1)", False), ("(1, 2)", True)])
+def test_a_package_in_a_namespace_folder_re_exporting_a_factory(tmp_path, pool, bad):
+    pkg = tmp_path / "models" / "imagenet"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("from .mobilenet import *\n")
+    (pkg / "mobilenet.py").write_text(NET.replace("POOL", pool))
+    driver = pkg / "_driver.py"  # beside the model, run with the repository on sys.path
+    driver.write_text(DRIVER)
+    ran = subprocess.run([sys.executable, str(driver)], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    got = analyze_source(DRIVER, str(driver)).findings
+    if not bad:
+        assert ran.returncode == 0, ran.stderr
+        assert got == []
+        return
+    assert "mat1 and mat2 shapes cannot be multiplied" in ran.stderr and 'mobilenet.py", line 14' in ran.stderr
+    assert [(f.code, f.line) for f in got] == [("SHP002", 5)], [f.message for f in got]
+    assert "(in mobilenet.py:14)" in got[0].message

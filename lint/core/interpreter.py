@@ -260,11 +260,10 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
             if name in mod.classes or name in mod.functions or name in mod.assigns or \
                     name in mod.imports or name in mod.rel_imports:
                 return self.lookup_global(name, mod)
-        sub = self.project.module(f"{module}.{name}")
-        if sub is not None:
-            return ModuleRef(sub)
         if mod is not None and name is not None and mod.star_imports and (id(mod), name) not in self._globals_busy:
-            # a package re-exporting its modules (`from .base import *` in models/__init__.py)
+            # a package re-exporting its modules (`from .base import *` in models/__init__.py); a
+            # name it re-exports wins over a submodule of that name, as in Python (`from
+            # .mobilenetv2 import *` binds the package's `mobilenetv2` to the function)
             self._globals_busy.add((id(mod), name))
             try:
                 v = self._star_lookup(name, mod)
@@ -272,6 +271,9 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
                 self._globals_busy.discard((id(mod), name))
             if v is not None:
                 return v
+        sub = self.project.module(f"{module}.{name}")
+        if sub is not None:
+            return ModuleRef(sub)
         return UNKNOWN
 
     def lookup(self, name: str, frame: Frame) -> Any:

@@ -130,9 +130,10 @@ class Project:
     def _base_for(self, dotted: str) -> str:
         """The folder absolute names start from: the root, or its parent when the name starts
         with the root's own folder (a namespace package without __init__.py: `from
-        cifar10_models.resnet import resnet18` in cifar10_models/_driver.py)."""
+        cifar10_models.resnet import resnet18` in cifar10_models/_driver.py, `from models.imagenet
+        import mobilenetv2` in models/imagenet/, a package inside one)."""
         top = dotted.split(".")[0]
-        if not self.package and self.root and top == os.path.basename(self.root) and \
+        if self.root and top == os.path.basename(self.root) and \
                 not _isfile(os.path.join(self.root, top + ".py")) and \
                 not _isfile(os.path.join(self.root, top, "__init__.py")):
             return os.path.dirname(self.root)
