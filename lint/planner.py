@@ -834,7 +834,8 @@ class Planner:
                 # names bound once in the scope, in a loop too (`z = torch.randn(b, 64)`;
                 # `fake = G(z)`; `D(fake)`): their values, for the expression's own names
                 v = self.interp.eval_or_unknown(expr, Frame(self._once_bound(expr, view, 0, {})))
-                if not isinstance(v, Tensor) or v.shape is None or not all(isinstance(d, int) for d in v.shape):
+                if not isinstance(v, Tensor) or v.shape is None or not all(isinstance(d, int) for d in v.shape) or \
+                        v.dtype == "float64":  # numpy's float64 data: torch refuses it before any shape
                     return None
                 # model(x, cond=c): a named input; torch.randint(...): indices
                 specs.append(InputSpec(v.shape, a.keyword.value if a.keyword is not None else None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+import traceback
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -86,6 +87,27 @@ CASES = [
     xs = (np.arange(0, 32) + 0.5) / 32
     t = np.stack([np.outer(np.ones(16), xs), np.outer(np.arange(16) / 16, np.ones(32))], axis=-1)
     t = t.reshape(-1, 2).transpose(1, 0)[None]
+    """,
+    # deep-text-recognition's TPS: the inverse of the (F+3)x(F+3) system, and the sampling grid's
+    # radial basis (meshgrid, tile, norm along an axis, a matrix product)
+    """
+    F = 20
+    C = np.concatenate([np.stack([np.linspace(-1.0, 1.0, F // 2), -1 * np.ones(F // 2)], axis=1),
+                        np.stack([np.linspace(-1.0, 1.0, F // 2), np.ones(F // 2)], axis=1)], axis=0)
+    hat_C = np.zeros((F, F), dtype=float)
+    np.fill_diagonal(hat_C, 1)
+    hat_C = (hat_C ** 2) * np.log(hat_C)
+    delta_C = np.concatenate([np.concatenate([np.ones((F, 1)), C, hat_C], axis=1),
+                              np.concatenate([np.zeros((2, 3)), np.transpose(C)], axis=1),
+                              np.concatenate([np.zeros((1, 3)), np.ones((1, F))], axis=1)], axis=0)
+    inv_delta_C = np.linalg.inv(delta_C)
+    gx = (np.arange(-100, 100, 2) + 1.0) / 100
+    gy = (np.arange(-32, 32, 2) + 1.0) / 32
+    P = np.stack(np.meshgrid(gx, gy), axis=2).reshape([-1, 2])
+    P_diff = np.tile(np.expand_dims(P, axis=1), (1, F, 1)) - np.expand_dims(C, axis=0)
+    rbf_norm = np.linalg.norm(P_diff, ord=2, axis=2, keepdims=False)
+    P_hat = np.concatenate([np.ones((P.shape[0], 1)), P, np.square(rbf_norm)], axis=1)
+    t = P_hat @ inv_delta_C[:, :F + 3]
     """,
     # numpy's errors: ragged data, a bad broadcast, an index past the end: no shape, no finding
     "t = np.array([[1.0, 2.0], [3.0]])",
@@ -222,3 +244,45 @@ def test_random_numpy_chains_match_numpy(body):
     if want is not None:
         # every operation of the chain is modelled: the analysis knows the shape
         assert got == want, body
+
+
+FROM_NUMPY = textwrap.dedent('''\
+    import numpy as np
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            grid = np.stack(np.meshgrid(np.linspace(-1, 1, 8), np.linspace(-1, 1, 6)), axis=-1)
+            self.register_buffer("grid", CONVERT)
+            self.fc = nn.Linear(WIDTH, 4)
+
+        def forward(self, x):
+            return self.fc(x + self.grid.reshape(1, -1))
+''')
+
+
+@pytest.mark.parametrize("convert,width,line", [
+    ("torch.from_numpy(grid).float()", 96, None),     # converted: float, followed
+    ("torch.from_numpy(grid).float()", 97, 14),       # followed: the Linear is checked
+    ("torch.from_numpy(grid)", 97, 14),               # float64: torch refuses the Linear's dtype
+    ("torch.from_numpy(grid).to(torch.float32)", 97, 14),
+])
+def test_arrays_made_tensors_keep_numpys_dtype(convert, width, line):
+    code = FROM_NUMPY.replace("CONVERT", convert).replace("WIDTH", str(width))
+    ns: dict = {}
+    exec(compile(code, "case.py", "exec"), ns)
+    try:
+        ns["Net"]()(torch.zeros(2, 96))
+        got_line, err = None, ""
+    except RuntimeError as e:
+        got_line, err = [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == "case.py"][-1], str(e)
+    assert got_line == line
+    found = analyze_source(code, "case.py", {"Net": [(2, 96)]}).findings
+    if "float()" in convert or "float32" in convert:
+        assert [(f.code, f.line) for f in found] == ([] if line is None else [("SHP002", line)])
+    else:
+        assert "dtype" in err or "Double" in err  # not a shape error: nothing is reported
+        assert found == []

@@ -212,7 +212,21 @@ def broadcast(a: Any, b: Any, op: str = "Add") -> Any:
 _COMPARISONS = {"LessThan", "LessThanEqual", "GreaterThan", "GreaterThanEqual", "Equal", "NotEqual"}
 
 
+def matmul(a: Any, b: Any) -> Any:
+    """``a @ b`` / ``np.matmul`` / ``np.dot`` of 1-D and 2-D arrays."""
+    if not (isinstance(a, NDArray) and isinstance(b, NDArray)) or not (1 <= len(a.shape) <= 2 and 1 <= len(b.shape) <= 2):
+        return UNKNOWN
+    k1 = a.shape[-1]
+    k2 = b.shape[0]
+    if k1 != k2:
+        return UNKNOWN  # numpy's ValueError
+    out = a.shape[:-1] + b.shape[1:]
+    return array(out, _join(a.kind, b.kind))
+
+
 def binop(op: str, a: Any, b: Any) -> Any:
+    if op == "MatrixMultiply":
+        return matmul(a, b)
     if op in ("Add", "Subtract", "Multiply", "Divide", "FloorDivide", "Modulo", "Power", "BitAnd",
               "BitOr", "BitXor") or op in _COMPARISONS:
         return broadcast(a, b, op)
@@ -346,14 +360,59 @@ def call(name: str, args: list, kwargs: dict) -> Any:
             arrs = [array((1,) + x.shape, x.kind) if len(x.shape) == 1 else x for x in arrs]
             return _join_arrays(arrs, 0, False)
         return _join_arrays(arrs, 0 if len(arrs[0].shape) == 1 else 1, False)
-    if name == "expand_dims" and len(args) == 2 and not kwargs and isinstance(args[0], NDArray):
+    if name in ("expand_dims", "reshape", "transpose", "tile") and args and len(args) + len(kwargs) <= 2 and \
+            len(kwargs) <= 1 and isinstance(args[0], NDArray):
+        # the second argument by position or by numpy's keyword (axis=, newshape=/shape=, axes=, reps=)
+        key = {"expand_dims": ("axis",), "reshape": ("newshape", "shape"), "transpose": ("axes",),
+               "tile": ("reps",)}[name]
+        if kwargs and next(iter(kwargs)) not in key:
+            return UNKNOWN
+        second = args[1] if len(args) == 2 else next(iter(kwargs.values())) if kwargs else None
         a = args[0]
-        ax = _axis(args[1], len(a.shape), 1)
-        return UNKNOWN if ax is None else array(a.shape[:ax] + (1,) + a.shape[ax:], a.kind)
-    if name == "reshape" and len(args) == 2 and not kwargs and isinstance(args[0], NDArray):
-        return reshape(args[0], args[1])
-    if name == "transpose" and 1 <= len(args) <= 2 and not kwargs and isinstance(args[0], NDArray):
-        return transpose(args[0], args[1] if len(args) == 2 else None)
+        if name == "expand_dims":
+            ax = _axis(second, len(a.shape), 1)
+            return UNKNOWN if ax is None else array(a.shape[:ax] + (1,) + a.shape[ax:], a.kind)
+        if name == "reshape":
+            return reshape(a, second)
+        if name == "transpose":
+            return transpose(a, second)
+        reps = _shape_arg(second)
+        if reps is None or any(r < 0 for r in reps):
+            return UNKNOWN
+        n = max(len(a.shape), len(reps))
+        shape = (1,) * (n - len(a.shape)) + a.shape
+        reps = (1,) * (n - len(reps)) + reps
+        return array(tuple(d * r for d, r in zip(shape, reps)), a.kind)
+    if name in ("matmul", "dot") and len(args) == 2 and not kwargs:
+        return matmul(args[0], args[1])
+    if name == "linalg.inv" and len(args) == 1 and not kwargs and isinstance(args[0], NDArray):
+        a = args[0]
+        ok = len(a.shape) >= 2 and a.shape[-1] == a.shape[-2]
+        return array(a.shape, "float") if ok else UNKNOWN
+    if name == "linalg.norm" and args and isinstance(args[0], NDArray) and len(args) <= 2 and \
+            not set(kwargs) - {"ord", "axis", "keepdims"}:
+        a, axis, keep = args[0], kwargs.get("axis"), kwargs.get("keepdims", False)
+        if axis is None:
+            return array((1,) * len(a.shape) if keep is True else (), "float")
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        got = [_axis(x, len(a.shape)) for x in axes]
+        if any(g is None for g in got) or keep not in (True, False):
+            return UNKNOWN
+        return array(tuple(1 if i in got else d for i, d in enumerate(a.shape) if keep or i not in got), "float")
+    if name == "fill_diagonal" and len(args) == 2 and not kwargs and isinstance(args[0], NDArray):
+        return None  # in place: the shape stays
+    if name == "meshgrid" and args and all(isinstance(a, NDArray) and len(a.shape) == 1 for a in args) and \
+            not set(kwargs) - {"indexing"}:
+        sizes = [a.shape[0] for a in args]
+        indexing = kwargs.get("indexing", "xy")
+        if indexing == "xy" and len(sizes) >= 2:
+            sizes[0], sizes[1] = sizes[1], sizes[0]
+        elif indexing not in ("xy", "ij"):
+            return UNKNOWN
+        kind = args[0].kind
+        for a in args[1:]:
+            kind = _join(kind, a.kind)
+        return [array(tuple(sizes), kind) for _ in args]
     if name == "outer" and len(args) == 2 and not kwargs and all(isinstance(a, NDArray) for a in args):
         return array((math.prod(args[0].shape), math.prod(args[1].shape)), _join(args[0].kind, args[1].kind))
     return NotImplemented

@@ -13,7 +13,7 @@ from ...core import dims as D
 from ...core.values import ModuleValue, ObjectValue, Param, Tensor
 
 MIB = 1024 ** 2
-ELEM_BYTES = {"float": 4, "long": 8, "int": 4, "bool": 1, "half": 2, "double": 8}
+ELEM_BYTES = {"float": 4, "long": 8, "int": 4, "bool": 1, "half": 2, "double": 8, "float64": 8}
 
 
 def numel(shape: Any) -> Any:

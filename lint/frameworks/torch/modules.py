@@ -372,6 +372,11 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
             return Tensor(None)
     if not tensors or not isinstance(tensors[0], Tensor):
         return Tensor(None)
+    if tensors[0].dtype == "float64" and _has_params(m):
+        # a float64 tensor made from a numpy array into a layer with float parameters: torch
+        # raises a dtype error before any shape (a declared double input, for a model converted
+        # with .double(), is dtype 'double' and is followed)
+        return Tensor(None)
     if m.spec.forward is not None:
         if m.uncertain:
             return Tensor(None)
@@ -392,6 +397,13 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
         tail = m.spec.tail
         return interp.tensor_rule(lambda: tail(m.args, *tensors, **kwargs), node, m)
     return interp.tensor_rule(lambda: m.spec.rule(m.args, *tensors, **kwargs), node, m)
+
+
+def _has_params(m: ModuleValue) -> bool:
+    try:
+        return bool(m.spec.params(m.args)) if m.spec is not None and m.args is not None else True
+    except Unknowable:
+        return True
 
 
 # layer arguments no output shape depends on: unknown, they leave the forward rule its say

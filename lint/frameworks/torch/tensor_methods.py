@@ -193,6 +193,10 @@ def _m_numel(interp, x, name, args, kwargs, node):
 def _m_same(interp, x, name, args, kwargs, node):
     if name in _FLOAT_OF_INT:
         return Tensor(x.shape, "float", x.batch_dim)
+    if x.dtype == "float64" and name in ("to", "type") and any(_dtype_kind(a, None) for a in [*args, *kwargs.values()]):
+        # `.to(torch.float32)`, `.type(torch.FloatTensor)`: a float (or long) tensor now
+        kind = next(_dtype_kind(a, None) for a in [*args, *kwargs.values()] if _dtype_kind(a, None))
+        return Tensor(x.shape, kind, x.batch_dim)
     if name in _INT_OF:
         return Tensor(x.shape, "long", x.batch_dim)
     return x
@@ -744,12 +748,13 @@ def _from_array(args, kwargs):
     return Tensor(None)
 
 
-_ARRAY_DTYPES = {"int": "long", "bool": "bool", "float32": "float"}
+_ARRAY_DTYPES = {"int": "long", "bool": "bool", "float32": "float", "float": "float64"}
 
 
 def _from_numpy(args, kwargs):
-    """``torch.from_numpy(arr)``: the array's shape, for a float32, int or bool array; numpy's
-    default float64 makes a double tensor, which a float model refuses before any shape: unknown."""
+    """``torch.from_numpy(arr)``: the array's shape; numpy's default float64 makes a double tensor
+    (dtype 'float64': a layer with float parameters refuses it before any shape,
+    modules.apply_layer; ``.float()`` makes it float)."""
     if len(args) == 1 and not kwargs and isinstance(args[0], NDArray) and args[0].kind in _ARRAY_DTYPES:
         return Tensor(args[0].shape, _ARRAY_DTYPES[args[0].kind])
     return Tensor(None)

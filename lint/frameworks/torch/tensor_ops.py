@@ -252,7 +252,15 @@ def broadcast(a: Tensor, b: Tensor, op: str) -> Tensor:
     out.reverse()
     bd = a.batch_dim if a.batch_dim is not None and len(sa) == n else (
         b.batch_dim if b.batch_dim is not None and len(sb) == n else None)
-    return Tensor(tuple(out), a.dtype if a.dtype == b.dtype else "float", bd)
+    return Tensor(tuple(out), promote(a.dtype, b.dtype), bd)
+
+
+def promote(a: str, b: str) -> str:
+    """The dtype kind of a result of two tensors: a float64 tensor made from a numpy array makes
+    the result float64; other mixes are float."""
+    if a == b:
+        return a
+    return "float64" if "float64" in (a, b) else "float"
 
 
 def _broadcasts(a: int, b: int) -> bool:

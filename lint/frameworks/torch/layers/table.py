@@ -268,5 +268,5 @@ def broadcast_tail(a: Tensor, b: Optional[Tensor]) -> Tensor:
             if not (other_whole or (d != 1 if isinstance(d, int) else D.equal(d, 1) == D.NEVER)):
                 break
             out.append(d)
-    dtype = a.dtype if b is None or a.dtype == b.dtype else "float"
+    dtype = a.dtype if b is None or a.dtype == b.dtype else "float64" if "float64" in (a.dtype, b.dtype) else "float"
     return Tensor(None, dtype, tail=tuple(reversed(out)))
