@@ -543,7 +543,7 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     runs = [r for r in runs if r.root is not None or r.facts or r.error]
     findings = facts_to_findings(src, runs, select, ignore)
     if scan_project and project.root and src.path and os.path.isfile(src.path) and \
-            not any(r.concrete for r in runs if r.root is not None):
+            not any(r.concrete and _followed(r) for r in runs if r.root is not None):
         # a file of helpers and blocks whose own models meet no real input: checked through the
         # project's models that import it (lint/importers.py), within this file's own time budget
         from .importers import importer_findings
@@ -565,6 +565,16 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
                 findings.append(f)
         findings.sort(key=lambda f: (f.line, f.col, f.code))
     return Analysis(src, runs, findings, coverage)
+
+
+def _followed(r: Run) -> bool:
+    """Did a run get somewhere: a violation recorded, or a known output? (A declared input given to
+    a class built with unknown parts, `DeepLabV3(backbone=?, classifier=?)`, does not: the
+    project's files that build the class are still asked, lint/importers.py.)"""
+    if any(f.kind == "violation" for f in r.facts):
+        return True
+    outs = r.output if isinstance(r.output, (tuple, list)) else (r.output,)
+    return any(isinstance(o, Tensor) and (o.shape is not None or bool(o.tail)) for o in outs)
 
 
 def _declared_misfits(src, runs: List[Run], strict: bool, project) -> None:

@@ -31,6 +31,7 @@ MAX_IMPORTERS = 3
 MAX_PROJECT_FILES = 150
 _BUSY: contextvars.ContextVar[bool] = contextvars.ContextVar("shapelint_importers", default=False)
 _MODEL_CLASS = re.compile(r"^class\s+\w+\s*\([^)]*Module\b", re.M)
+_BUILDER = re.compile(r"^def\s+\w+\s*\(", re.M)
 
 
 def _stem(path: str) -> str:
@@ -48,8 +49,9 @@ def importers(path: str, root: str, prefer: Iterable[str] = (), limit: int = MAX
     """The project files under ``root`` that import the module at ``path`` and define model
     classes: those importing it directly first, then those importing one of them (CurveNet's
     ``walk.py``, imported by the blocks of ``curvenet_util.py``, which ``curvenet_cls.py``
-    assembles into the model), at most ``limit`` in all; those defining a class named in
-    ``prefer`` (the declared inputs' classes) before the others."""
+    assembles into the model), then the files of functions importing it directly (builders), at
+    most ``limit`` in all; those defining a class named in ``prefer`` (the declared inputs'
+    classes) before the others."""
     from .constructions import _candidate_files, _scan_root
 
     path = os.path.abspath(path)
@@ -72,6 +74,10 @@ def importers(path: str, root: str, prefer: Iterable[str] = (), limit: int = MAX
     out = [f for f in direct if _MODEL_CLASS.search(texts[f])]
     for d in direct:
         out += [f for f in importing(d) if f not in out and f not in direct and _MODEL_CLASS.search(texts[f])]
+    # a file of builder functions importing this one's classes (DeepLabV3Plus' network/modeling.py:
+    # `deeplabv3plus_mobilenet()` assembles _deeplab.py's DeepLabV3 and heads with a backbone of
+    # another file): its factories are constructions of this file's models
+    out += [f for f in direct if f not in out and _BUILDER.search(texts[f])]
     wanted = [re.compile(rf"^class\s+{re.escape(n)}\b", re.M) for n in prefer]
     if wanted:
         out.sort(key=lambda f: 0 if any(w.search(texts[f]) for w in wanted) else 1)  # stable: path order kept

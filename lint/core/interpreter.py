@@ -173,11 +173,17 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
             return UNKNOWN  # modules importing each other's names in a cycle
         elif name in src.rel_imports:
             level, module, imported = src.rel_imports[name]
-            self._globals_busy.add((id(src), name))
-            try:
-                v = self.import_from(self.project.absolute_name(src, level, module), imported)
-            finally:
-                self._globals_busy.discard((id(src), name))
+            absolute = self.project.absolute_name(src, level, module)
+            sub = self.project.module(f"{absolute}.{imported}") if absolute and not module and imported else None
+            if sub is not None and absolute and self.project.module(absolute) is src:
+                # `from . import mobilenetv2` in the package's own __init__.py: its submodule
+                v = ModuleRef(sub)
+            else:
+                self._globals_busy.add((id(src), name))
+                try:
+                    v = self.import_from(absolute, imported)
+                finally:
+                    self._globals_busy.discard((id(src), name))
         elif name in src.imports:
             qual = src.imports[name]
             v = UNKNOWN
