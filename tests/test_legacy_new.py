@@ -59,3 +59,49 @@ def test_a_decoder_fed_the_sample_is_checked():
     line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
     got = analyze_source(code, "case.py", {"VAE": [(2, 64)]}).findings
     assert [(f.code, f.line) for f in got] == [("SHP002", line)]
+
+
+SEGMENT = textwrap.dedent('''\
+    import torch
+    import torch.nn as nn
+
+
+    class Chunker(nn.Module):
+        def __init__(self, K=10):
+            super().__init__()
+            self.K = K
+            self.gate = nn.Conv1d(8, 8, 1)
+            self.out = nn.Conv1d(8, 8, KERNEL)
+
+        def _padding(self, x, K):
+            B, N, L = x.shape
+            P = K // 2
+            gap = K - (P + L % K) % K
+            if gap > 0:
+                pad = torch.Tensor(torch.zeros(B, N, gap)).type(x.type())
+                x = torch.cat([x, pad], dim=2)
+            _pad = torch.Tensor(torch.zeros(B, N, P)).type(x.type())
+            return torch.cat([_pad, x, _pad], dim=2), gap
+
+        def forward(self, x):
+            y, gap = self._padding(x, self.K)
+            return self.out(y) * self.gate(y)
+''')
+
+
+@pytest.mark.parametrize("kernel,bad", [(1, False), (2, True)])
+def test_a_legacy_constructor_of_a_tensor_keeps_its_shape(kernel, bad):
+    """Dual-Path-RNN's padding: ``torch.Tensor(torch.zeros(B, N, gap)).type(x.type())``."""
+    code = SEGMENT.replace("KERNEL", str(kernel))
+    ns: dict = {}
+    exec(compile(code, "case.py", "exec"), ns)
+    got = analyze_source(code, "case.py", {"Chunker": [(2, 8, 37)]})
+    if not bad:
+        out = ns["Chunker"]()(torch.randn(2, 8, 37))
+        (run,) = got.runs
+        assert got.findings == [] and run.output.shape == tuple(out.shape)
+        return
+    with pytest.raises(RuntimeError) as e:
+        ns["Chunker"]()(torch.randn(2, 8, 37))
+    line = [f.lineno for f in traceback.extract_tb(e.tb) if f.filename == "case.py"][-1]
+    assert [(f.code, f.line) for f in got.findings] == [("SHP006", line)]

@@ -727,6 +727,9 @@ def _legacy(kind):
     def f(args, kwargs):
         if len(args) == 1 and isinstance(args[0], NDArray) and not kwargs:
             return Tensor(args[0].shape, kind)
+        if len(args) == 1 and isinstance(args[0], Tensor) and not kwargs:
+            # `torch.Tensor(torch.zeros(B, N, gap))`: a tensor of the same shape (converted)
+            return Tensor(args[0].shape, kind, args[0].batch_dim)
         if args and all(isinstance(a, int) and not isinstance(a, bool) or D.is_dim(a) for a in args) and not kwargs:
             try:
                 return Tensor(tuple(T.size_list(args)), kind)
