@@ -684,12 +684,16 @@ class Planner:
                 import ast
 
                 from .core.values import ObjectValue
-                from .staticeval import _FileEval
+                from .staticeval import _FileEval, _parsed
 
-                try:
-                    tree = ast.parse(self.src.code)
-                except (SyntaxError, ValueError, RecursionError):
-                    return {}
+                # the file's tree as the project scan parsed it (once per process), when it is this text
+                got = _parsed(self.src.path) if self.src.path and os.path.isfile(self.src.path) else None
+                tree = got[1] if got is not None and got[0] == self.src.code else None
+                if tree is None:
+                    try:
+                        tree = ast.parse(self.src.code)
+                    except (SyntaxError, ValueError, RecursionError):
+                        return {}
                 fe = _FileEval(tree, set(), "")
                 for name in sorted(fe.namespaces):
                     got = fe.namespace_defaults(name, tree)

@@ -109,6 +109,8 @@ CASES = [
     P_hat = np.concatenate([np.ones((P.shape[0], 1)), P, np.square(rbf_norm)], axis=1)
     t = P_hat @ inv_delta_C[:, :F + 3]
     """,
+    # float ranges: numpy's length is ceil((stop - start) / step)
+    "t = np.stack([np.arange(0.5, 3.2, 0.25), np.arange(1.0, 4.3, 0.25)[:11], np.arange(10.5)[:11] * 1.0])",
     # numpy's errors: ragged data, a bad broadcast, an index past the end: no shape, no finding
     "t = np.array([[1.0, 2.0], [3.0]])",
     "t = np.ones((3, 4)) + np.ones((4, 3))",

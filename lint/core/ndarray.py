@@ -26,7 +26,7 @@ def _int(v) -> bool:
 
 
 def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) or isinstance(v, bool)
+    return isinstance(v, (int, float))  # bool included: numpy takes it as a number
 
 
 def _kind_of_scalar(v) -> str:
@@ -331,10 +331,10 @@ def call(name: str, args: list, kwargs: dict) -> Any:
             (isinstance(args[0], NDArray) or isinstance(args[1], NDArray)):
         return broadcast(args[0], args[1], _BINARY[name])
     if name == "arange" and 1 <= len(args) <= 3 and not set(kwargs) - {"dtype"} and all(_number(a) for a in args):
-        try:
-            n = len(range(*args)) if all(_int(a) for a in args) else \
-                max(0, math.ceil((args[1] - args[0]) / (args[2] if len(args) == 3 else 1)) if len(args) >= 2
-                    else math.ceil(args[0]))
+        start, stop, step = (0, args[0], 1) if len(args) == 1 else (args[0], args[1], args[2] if len(args) == 3 else 1)
+        try:  # numpy's length: ceil((stop - start) / step), none below 0 (exact for ints, as range's)
+            n = len(range(start, stop, step)) if all(_int(a) for a in args) else \
+                max(0, math.ceil((stop - start) / step))
         except (ValueError, ZeroDivisionError, OverflowError):
             return UNKNOWN
         kind = "int" if all(_int(a) for a in args) else "float"
