@@ -537,10 +537,32 @@ def never_zero(d: Dim) -> bool:
     s = next(iter(syms))
     steps: List[int] = []
     slope = _slope(d, s, steps)
-    if slope is None or slope != 0:
+    if slope is None:
         return False
     period = _period(steps)
-    return period is not None and all(_eval(d, {s: v}) != 0 for v in range(1, period + 1))
+    if period is None:
+        return False
+    if slope == 0:
+        return all(_eval(d, {s: v}) != 0 for v in range(1, period + 1))
+    return _sloped_never_zero(d, s, slope, period)
+
+
+_MAX_ROOT_SCAN = 1 << 12
+
+
+def _sloped_never_zero(d: "Lin", s: str, slope: Fraction, period: int) -> bool:
+    """``d`` grows by exactly ``slope * period`` per period (see :func:`finitely_where`), so
+    ``g(v) = d(v) - slope * v`` repeats with the period: d can be 0 only where ``slope * v`` lies
+    in ``[-max g, -min g]``, a bounded range of v, each of which (from the symbol's least value:
+    a constructor's size 1, an image's side 2) is checked (``2*d_model`` against ``3*d_model``: 0
+    only at d_model = 0, no size)."""
+    lo = least(d, s)
+    gs = [_eval(d, {s: v}) - slope * v for v in range(lo, lo + period)]
+    a, b = -max(gs) / slope, -min(gs) / slope
+    first, last = max(lo, math.floor(min(a, b))), math.ceil(max(a, b))
+    if last - first > _MAX_ROOT_SCAN:
+        return False
+    return all(_eval(d, {s: v}) != 0 for v in range(first, last + 1))
 
 
 def _period(steps: List[int]) -> Optional[int]:

@@ -370,7 +370,9 @@ def binop(interp: Interpreter, op: str, a: Any, b: Any, node) -> Any:
     if op in ("Add", "Subtract", "Multiply", "Divide", "FloorDivide", "Modulo", "Power", "BitAnd",
               "BitOr", "BitXor"):
         if a.shape is None or b.shape is None:
-            return T.broadcast_tail(a, b)
+            if interp.violated:  # after a failure: known last dims are not checked against each other
+                return T.broadcast_tail(a, b)
+            return interp.tensor_rule(lambda: T.broadcast_partial(a, b, _OP_TEXT.get(op, op)), node)
         return interp.tensor_rule(lambda: T.broadcast(a, b, _OP_TEXT.get(op, op)), node)
     if op in _COMPARE_TEXT:  # `fm_s <= fm_t`: a bool tensor of the broadcast shape
         if a.shape is None or b.shape is None:

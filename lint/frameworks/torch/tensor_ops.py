@@ -19,7 +19,7 @@ from ...rules.shp004_spatial_collapse import Collapse
 from ...rules.shp005_batch_folding import BatchFold
 from ...rules.shp006_broadcast_mismatch import Broadcast, ConcatMismatch, ConcatRank, EinsumMismatch, MatmulMismatch
 from .layers import dim_or_violation, flatten_shape, need, shape_of
-from .layers.table import broadcast_tail  # noqa: F401  (the tensors' operators use it from here)
+from .layers.table import broadcast_tail  # (the tensors' operators use it from here too)
 from ...core.values import Qual, Tensor
 
 
@@ -218,6 +218,21 @@ def reduce(x: Tensor, dim=None, keepdim=False) -> Tensor:
     keep = [i for i in range(len(s)) if i not in ds]
     bd = keep.index(x.batch_dim) if x.batch_dim in keep else None
     return x.with_shape(tuple(s[i] for i in keep), bd)
+
+
+def broadcast_partial(a: Tensor, b: Tensor, op: str) -> Tensor:
+    """:func:`broadcast` where a side's rank is unknown: the last dims known on both sides (a
+    Linear's ``[..., 2*d_model]`` against another's ``[..., 3*d_model]``) must still fit, as they
+    are the same dims of the two tensors whatever the ranks; the result is ``broadcast_tail``'s."""
+    sa = a.shape if a.shape is not None else a.tail
+    sb = b.shape if b.shape is not None else b.tail
+    for i in range(1, min(len(sa), len(sb)) + 1):
+        x, y = sa[-i], sb[-i]
+        if D.equal(x, y) == D.NEVER and _never_one(x) and _never_one(y):
+            left = tuple(sa) if a.shape is not None else (Ellipsis, *sa)
+            right = tuple(sb) if b.shape is not None else (Ellipsis, *sb)
+            raise Violation(Broadcast(op=op, left=left, right=right, dim=-i, a=x, b=y))
+    return broadcast_tail(a, b)
 
 
 def broadcast(a: Tensor, b: Tensor, op: str) -> Tensor:
