@@ -25,6 +25,52 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 Defaults = Dict[str, Any]
 
 
+# ``from torchvision.transforms import *``: the names those modules export (their ``__all__``, as
+# torchvision 0.2x writes it) that the data pipeline reads; other star imports bind nothing known
+_TRANSFORMS = ("CenterCrop ColorJitter Compose ConvertImageDtype ElasticTransform FiveCrop GaussianBlur Grayscale "
+               "InterpolationMode Lambda LinearTransformation Normalize PILToTensor Pad RandomAdjustSharpness "
+               "RandomAffine RandomApply RandomAutocontrast RandomChoice RandomCrop RandomEqualize RandomErasing "
+               "RandomGrayscale RandomHorizontalFlip RandomInvert RandomOrder RandomPerspective RandomPosterize "
+               "RandomResizedCrop RandomRotation RandomSolarize RandomVerticalFlip Resize TenCrop ToPILImage "
+               "ToTensor AutoAugment RandAugment TrivialAugmentWide AugMix").split()
+STAR_EXPORTS = {
+    "torchvision.transforms": set(_TRANSFORMS),
+    "torchvision.datasets": {"MNIST", "FashionMNIST", "KMNIST", "EMNIST", "QMNIST", "CIFAR10", "CIFAR100", "SVHN",
+                             "STL10", "ImageFolder", "ImageNet", "LSUN", "CelebA", "DatasetFolder"},
+    "torch.utils.data": {"DataLoader", "Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"},
+    "tqdm": {"tqdm", "trange"}, "tqdm.auto": {"tqdm", "trange"}, "tqdm.notebook": {"tqdm", "trange"},
+}
+
+
+def imports_of(tree: ast.Module) -> Dict[str, Optional[str]]:
+    """local name -> dotted name it is imported as (None: imported as two different things);
+    ``from torchvision.transforms import *`` binds the names of STAR_EXPORTS."""
+    out: Dict[str, Optional[str]] = {}
+
+    def put(local, full):
+        out[local] = full if out.get(local, full) == full else None
+
+    for st in tree.body:
+        if isinstance(st, ast.ImportFrom) and st.module in STAR_EXPORTS and not st.level and \
+                any(a.name == "*" for a in st.names):
+            for name in sorted(STAR_EXPORTS[st.module]):
+                put(name, f"{st.module}.{name}")
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname:
+                    put(a.asname, a.name)
+                else:
+                    put(a.name.split(".")[0], a.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for a in node.names:
+                if a.name != "*":
+                    put(a.asname or a.name, f"{node.module}.{a.name}")
+    return out
+
+
+
 class Resolver:
     """Cross-file lookups for one find_constructions call: ``read(path)`` gives a parsed tree
     (or None), ``files`` are the project's files, ``make_eval(tree, path)`` a constructions
@@ -110,6 +156,34 @@ class Resolver:
             ok = (int, float, str, bool)
             return {k: v for k, v in d.items() if isinstance(k, str) and
                     (isinstance(v, ok) or isinstance(v, list) and all(isinstance(x, ok) for x in v))}
+        return None
+
+    def yaml_file(self, rel: str, path: str) -> Any:
+        """The YAML document in the file ``rel`` names (absolute, or relative to the project root,
+        then to the script's folder), read with YAML's safe loader (no tags run code); None when
+        there is none, it is large or malformed, or PyYAML is not installed."""
+        from .core.project import READ_HOOK
+
+        note = READ_HOOK.get()
+        for base in (self.root, os.path.dirname(path)):
+            cand = os.path.normpath(os.path.join(base, rel))
+            if not os.path.isfile(cand):
+                if note is not None:
+                    note(cand, False, False)
+                continue
+            if note is not None:
+                note(cand, True, True)
+            try:
+                import yaml
+            except ImportError:
+                return None
+            try:
+                if os.path.getsize(cand) > 1_000_000:
+                    return None
+                with open(cand, encoding="utf-8") as f:
+                    return yaml.safe_load(f)
+            except (OSError, ValueError, RecursionError, yaml.YAMLError):
+                return None
         return None
 
     # -- (1) `opt = parse_opts()`

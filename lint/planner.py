@@ -500,7 +500,7 @@ class Planner:
         where, fed, from_options, fed_from, own_input = found
         name = info.name if info is not None else (dotted(node.func) or "") if isinstance(node, cst.Call) else ""
         holes: Dict[str, Any] = {}
-        if isinstance(node, cst.Call) and any(isinstance(a.value, cst.Ellipsis) for a in node.args):
+        if isinstance(node, cst.Call) and any(_has_hole(a.value) for a in node.args):
             node, holes = self._filled(node)
         # own_input: a documented command line's configuration: the class's declared input
         # shape is not taken to be its input (the line may be for another dataset)
@@ -543,6 +543,8 @@ class Planner:
                 sized = pname is not None and (_int_like(param) if param is not None else _int_name(pname))
                 holes[local] = D.sym(pname if pname not in _RESERVED else pname + "_") if sized else UNKNOWN
                 a = a.with_changes(value=cst.Name(local))
+            elif isinstance(a.value, (cst.Dict, cst.List, cst.Tuple)):
+                a = a.with_changes(value=_inner_holes(a.value, holes))
             args.append(a)
         return node.with_changes(args=args), holes
 
@@ -1158,3 +1160,47 @@ def _walk_returns(fn):
 # nodes that hold no statement (no `return`, no assignment) below them
 _NO_STATEMENTS_INSIDE = (cst.BaseExpression, cst.BaseSmallStatement, cst.BaseParenthesizableWhitespace,
                          cst.EmptyLine, cst.TrailingWhitespace)
+
+
+def _inner_holes(expr: cst.BaseExpression, holes: Dict[str, Any]) -> cst.BaseExpression:
+    """A configuration mapping or list passed whole (``RawNet({'filts': [...], 'nb_classes': ...})``,
+    a YAML config with an entry the script computes): each ``...`` inside is a name bound to an
+    unknown value, or to a symbolic size when its key names one (``nb_classes``)."""
+    if isinstance(expr, cst.Dict):
+        elements = []
+        for el in expr.elements:
+            if isinstance(el, cst.DictElement):
+                key = el.key.evaluated_value if isinstance(el.key, cst.SimpleString) else None
+                if isinstance(el.value, cst.Ellipsis):
+                    local = f"__hole{len(holes)}__"
+                    sized = isinstance(key, str) and key.isidentifier() and _int_name(key)
+                    holes[local] = D.sym(key if key not in _RESERVED else key + "_") if sized else UNKNOWN
+                    el = el.with_changes(value=cst.Name(local))
+                else:
+                    el = el.with_changes(value=_inner_holes(el.value, holes))
+            elements.append(el)
+        return expr.with_changes(elements=elements)
+    if isinstance(expr, (cst.List, cst.Tuple)):
+        elements = []
+        for el in expr.elements:
+            if isinstance(el, cst.Element):
+                if isinstance(el.value, cst.Ellipsis):
+                    local = f"__hole{len(holes)}__"
+                    holes[local] = UNKNOWN
+                    el = el.with_changes(value=cst.Name(local))
+                else:
+                    el = el.with_changes(value=_inner_holes(el.value, holes))
+            elements.append(el)
+        return expr.with_changes(elements=elements)
+    return expr
+
+
+def _has_hole(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.Ellipsis):
+        return True
+    if isinstance(expr, cst.Dict):
+        return any(isinstance(el, cst.DictElement) and _has_hole(el.value) for el in expr.elements)
+    if isinstance(expr, (cst.List, cst.Tuple)):
+        return any(isinstance(el, cst.Element) and _has_hole(el.value) for el in expr.elements)
+    return False
+

@@ -14,6 +14,7 @@ import copy
 import os
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from .argspaces import STAR_EXPORTS, imports_of  # noqa: F401  (the data pipeline's names, read here)
 from .staticeval import _COMPARE, HOOKS, _FileEval, _is_param, _parsed, _read, _Unknown
 
 _MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "__setitem__"}
@@ -77,51 +78,6 @@ def _load(path: str, root: str, base: str) -> Optional[_File]:
             _FILES.clear()
         f = _FILES[key] = _File(_FileEval(tree, set(), ""), path, root, base)
     return f
-
-
-# ``from torchvision.transforms import *``: the names those modules export (their ``__all__``, as
-# torchvision 0.2x writes it) that the data pipeline reads; other star imports bind nothing known
-_TRANSFORMS = ("CenterCrop ColorJitter Compose ConvertImageDtype ElasticTransform FiveCrop GaussianBlur Grayscale "
-               "InterpolationMode Lambda LinearTransformation Normalize PILToTensor Pad RandomAdjustSharpness "
-               "RandomAffine RandomApply RandomAutocontrast RandomChoice RandomCrop RandomEqualize RandomErasing "
-               "RandomGrayscale RandomHorizontalFlip RandomInvert RandomOrder RandomPerspective RandomPosterize "
-               "RandomResizedCrop RandomRotation RandomSolarize RandomVerticalFlip Resize TenCrop ToPILImage "
-               "ToTensor AutoAugment RandAugment TrivialAugmentWide AugMix").split()
-STAR_EXPORTS = {
-    "torchvision.transforms": set(_TRANSFORMS),
-    "torchvision.datasets": {"MNIST", "FashionMNIST", "KMNIST", "EMNIST", "QMNIST", "CIFAR10", "CIFAR100", "SVHN",
-                             "STL10", "ImageFolder", "ImageNet", "LSUN", "CelebA", "DatasetFolder"},
-    "torch.utils.data": {"DataLoader", "Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"},
-    "tqdm": {"tqdm", "trange"}, "tqdm.auto": {"tqdm", "trange"}, "tqdm.notebook": {"tqdm", "trange"},
-}
-
-
-def imports_of(tree: ast.Module) -> Dict[str, Optional[str]]:
-    """local name -> dotted name it is imported as (None: imported as two different things);
-    ``from torchvision.transforms import *`` binds the names of STAR_EXPORTS."""
-    out: Dict[str, Optional[str]] = {}
-
-    def put(local, full):
-        out[local] = full if out.get(local, full) == full else None
-
-    for st in tree.body:
-        if isinstance(st, ast.ImportFrom) and st.module in STAR_EXPORTS and not st.level and \
-                any(a.name == "*" for a in st.names):
-            for name in sorted(STAR_EXPORTS[st.module]):
-                put(name, f"{st.module}.{name}")
-
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                if a.asname:
-                    put(a.asname, a.name)
-                else:
-                    put(a.name.split(".")[0], a.name.split(".")[0])
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for a in node.names:
-                if a.name != "*":
-                    put(a.asname or a.name, f"{node.module}.{a.name}")
-    return out
 
 
 def _qual(node: ast.expr, ctx: Ctx, depth: int = 0) -> str:

@@ -12,7 +12,7 @@ import ast
 import os
 from typing import AbstractSet, Any, Callable, Dict, List, Optional, Set, Tuple
 
-from .argspaces import Resolver, argument_of, assigned_attrs, config_class_defaults, imports_module
+from .argspaces import Resolver, argument_of, assigned_attrs, config_class_defaults, imports_module, imports_of
 
 MAX_FILES = 400  # files listed under the project root
 MAX_BYTES = 1_000_000  # larger files are not read
@@ -279,6 +279,11 @@ class _FileEval:
             elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name):
                 scope = self._scope(node)
                 self.assigns.setdefault(id(scope), {}).setdefault(node.target.id, []).append(None)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:  # `with open(path) as f`: f holds the opened file (a config's)
+                    if isinstance(item.optional_vars, ast.Name):
+                        self.assigns.setdefault(id(self._scope(node)), {}).setdefault(
+                            item.optional_vars.id, []).append(item.context_expr)
             elif isinstance(node, (ast.For, ast.comprehension)):
                 for t in ast.walk(node.target):
                     if isinstance(t, ast.Name):
@@ -533,6 +538,9 @@ class _FileEval:
                     return _SAFE_BINOPS[type(node.op)](a, b)
                 except ZeroDivisionError:
                     raise _Unknown
+            if isinstance(node.op, ast.Add) and isinstance(a, str) and isinstance(b, str) and \
+                    not isinstance(a, _Name) and not isinstance(b, _Name):
+                return a + b  # a path: os.path.splitext(path)[0] + '.yaml'
             raise _Unknown
         if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
             a = self.value(node.left, scope, depth + 1)
@@ -584,6 +592,18 @@ class _FileEval:
                 return [conv(x) for x in seq]
             except (TypeError, ValueError):
                 raise _Unknown
+        if isinstance(node, ast.Call) and _config_loader(node.func, self.imports) and node.args and \
+                not any(isinstance(a, ast.Starred) for a in node.args):
+            return self._config_file(node, scope, depth)  # yaml.safe_load(f)
+        if isinstance(node, ast.Call) and _os_path_func(node.func, self.imports) in _PATH_FUNCS and \
+                len(node.args) == 1 and not node.keywords:
+            v = self.value(node.args[0], scope, depth + 1)  # os.path.splitext(os.path.abspath(__file__))
+            if not isinstance(v, str):
+                raise _Unknown
+            return _PATH_FUNCS[_os_path_func(node.func, self.imports)](v)  # type: ignore[index]
+        if isinstance(node, ast.Name) and node.id == "__file__" and self.path and \
+                not self._bound(node.id, scope):
+            return os.path.abspath(self.path)
         if isinstance(node, ast.Call) and _is_os_path_join(node.func, self.tree) and node.args and \
                 not node.keywords and not any(isinstance(a, ast.Starred) for a in node.args):
             parts = [self.value(a, scope, depth + 1) for a in node.args]  # os.path.join(args.model_dir, 'params.json')
@@ -604,7 +624,10 @@ class _FileEval:
                 raise _Unknown
             return _Name(f"{node.value.id}[{key!r}]")
         if isinstance(node, ast.Subscript):  # {'cifar10': 10, 'cifar100': 100}[args.dataset]
-            item, where = self._item(node, scope, depth + 1)
+            try:
+                item, where = self._item(node, scope, depth + 1)
+            except _Unknown:
+                return self._loaded_item(node, scope, depth)
             return self.value(item, where, depth + 1)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self" and \
                 isinstance(scope, ast.FunctionDef):
@@ -665,6 +688,63 @@ class _FileEval:
                 raise _Unknown
             return self.value(values[0], self._owner(node.id, scope), depth + 1)
         raise _Unknown
+
+    @property
+    def imports(self) -> Dict[str, Optional[str]]:
+        got = self.__dict__.get("_imports")
+        if got is None:
+            got = self.__dict__["_imports"] = imports_of(self.tree)
+        return got
+
+    def _loaded_item(self, node: ast.Subscript, scope: ast.AST, depth: int) -> Any:
+        """An item of a value read from a file (a YAML config's ``parser['model']['filts']``) or
+        computed (``os.path.splitext(path)[0]``): literals are _item's."""
+        base = self.value(node.value, scope, depth + 1)
+        if not isinstance(base, (_Config, tuple)):
+            raise _Unknown
+        key = self.value(node.slice, scope, depth + 1)
+        try:
+            v = base[key]
+        except (KeyError, IndexError, TypeError):
+            raise _Unknown
+        if v is _Unknown:
+            raise _Unknown
+        return v
+
+    def _config_file(self, call: ast.Call, scope: ast.AST, depth: int) -> Any:
+        """``yaml.safe_load(f)`` / ``yaml.load(f, Loader=...)`` with ``f`` an ``open(path)`` (or
+        ``with open(path) as f``): the file's mapping (read with YAML's
+        safe loader, relative to the project root or the script's folder), as a :class:`_Config`
+        whose entries the file sets with a static key path (``cfg['model']['nb_classes'] = n``)
+        are unknown; any other change to the name it is bound to makes it unknown."""
+        arg = call.args[0]
+        if isinstance(arg, ast.Name):
+            bound = self._binding(arg.id, scope, depth)
+            if not bound or len(bound) != 1 or bound[0] is None:
+                raise _Unknown
+            arg = bound[0]
+        if not (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name) and arg.func.id == "open" and
+                "open" not in self.defined and arg.args):
+            raise _Unknown
+        arg = arg.args[0]
+        rel = self.value(arg, scope, depth + 1)
+        if not isinstance(rel, str) or self.resolver is None:
+            raise _Unknown
+        data = self.resolver.yaml_file(rel, self.path)
+        if not isinstance(data, dict):
+            raise _Unknown
+        target = self.parents.get(id(call))
+        name = target.targets[0].id if isinstance(target, ast.Assign) and len(target.targets) == 1 and \
+            isinstance(target.targets[0], ast.Name) else None
+        if name is not None and name in self.mutated_containers:
+            paths = _store_paths(self.tree, name)
+            if paths is None:
+                raise _Unknown
+            data = _Config.of(data)
+            for path in paths:
+                data.forget(path)
+            return data
+        return _Config.of(data)
 
     def _param_value(self, fn: ast.FunctionDef, name: str, depth: int) -> Any:
         caller = CALLERS.get(id(fn))
@@ -1196,6 +1276,101 @@ def _is_os_path_join(f: ast.expr, tree: ast.Module) -> bool:
     return False
 
 
+def _os_path_func(f: ast.expr, imports: Dict[str, Optional[str]]) -> Optional[str]:
+    """The name of the ``os.path`` function ``f`` is (``os.path.abspath``, ``osp.splitext`` with
+    ``import os.path as osp``, ``dirname`` from ``os.path``), or None."""
+    if isinstance(f, ast.Attribute):
+        v = f.value
+        if isinstance(v, ast.Attribute) and v.attr == "path" and isinstance(v.value, ast.Name) and \
+                imports.get(v.value.id) == "os":
+            return f.attr
+        if isinstance(v, ast.Name) and imports.get(v.id) == "os.path":
+            return f.attr
+        return None
+    if isinstance(f, ast.Name):
+        full = imports.get(f.id) or ""
+        return full[len("os.path."):] if full.startswith("os.path.") else None
+    return None
+
+
+_PATH_FUNCS: Dict[str, Callable[[str], Any]] = {
+    "abspath": os.path.abspath, "realpath": os.path.realpath, "dirname": os.path.dirname,
+    "basename": os.path.basename, "splitext": os.path.splitext, "normpath": os.path.normpath,
+    "expanduser": lambda p: p,  # a home folder is not the project's: the path stays as written
+}
+
+_YAML_LOADS = {"safe_load", "load", "full_load", "unsafe_load"}
+
+
+def _config_loader(f: ast.expr, imports: Dict[str, Optional[str]]) -> Optional[str]:
+    """'file' when ``f`` reads a YAML document from an opened file (``yaml.safe_load``,
+    ``yaml.load``, ``from yaml import safe_load``), else None. (``OmegaConf.load`` is not read: its
+    configs are read by attribute, which a mapping passed on as a dict would not answer.)"""
+    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+        full = imports.get(f.value.id)
+        return "file" if full == "yaml" and f.attr in _YAML_LOADS else None
+    if isinstance(f, ast.Name):
+        full = imports.get(f.id) or ""
+        return "file" if full.startswith("yaml.") and full[5:] in _YAML_LOADS else None
+    return None
+
+
+def _store_paths(tree: ast.Module, name: str) -> Optional[List[Tuple[Any, ...]]]:
+    """The static key paths the file stores into ``name`` (``name['model']['nb_classes'] = n``),
+    or None when it changes it any other way (a computed key, ``del``, ``update``, a call)."""
+    out: List[Tuple[Any, ...]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            path: List[Any] = []
+            base: ast.expr = node
+            while isinstance(base, ast.Subscript):
+                k = base.slice
+                if not (isinstance(k, ast.Constant) and isinstance(k.value, (str, int)) and
+                        not isinstance(k.value, bool)) or isinstance(node.ctx, ast.Del):
+                    path = []
+                    break
+                path.insert(0, k.value)
+                base = base.value
+            if isinstance(base, ast.Name) and base.id == name:
+                if not path:
+                    return None
+                out.append(tuple(path))
+        elif isinstance(node, ast.Attribute) and node.attr in _MUTATORS:
+            base = node.value
+            while isinstance(base, ast.Subscript):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id == name:
+                return None
+        elif isinstance(node, ast.Call):
+            if any(isinstance(a, ast.Name) and a.id == name for a in list(node.args) + [k.value for k in node.keywords]):
+                return None
+    return out
+
+
+class _Config(dict):
+    """A mapping read from a configuration file: plain data (numbers, strings, booleans, None,
+    lists and mappings of them); an entry the script overwrites is ``_Unknown``."""
+
+    @classmethod
+    def of(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return cls({k: cls.of(v) for k, v in data.items() if isinstance(k, (str, int)) and not isinstance(k, bool)})
+        if isinstance(data, list):
+            return [cls.of(v) for v in data]
+        if data is None or isinstance(data, (int, float, str, bool)):
+            return data
+        return _Unknown
+
+    def forget(self, path: Tuple[Any, ...]) -> None:
+        d: Any = self
+        for k in path[:-1]:
+            d = d.get(k) if isinstance(d, dict) else None
+            if d is None or d is _Unknown:
+                return
+        if isinstance(d, dict):
+            d[path[-1]] = _Unknown
+
+
 _STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip", "split"}
 
 
@@ -1325,6 +1500,10 @@ def _render(v) -> str:
         return f"({inner},)" if len(v) == 1 else f"({inner})"
     if isinstance(v, list):
         return "[" + ", ".join(_render(x) for x in v) + "]"
+    if isinstance(v, dict):  # an entry the analysis cannot know (a config's computed one) is a hole
+        return "{" + ", ".join(f"{k!r}: {'...' if x is _Unknown else _render(x)}" for k, x in v.items()) + "}"
+    if v is _Unknown:
+        raise _Unknown
     if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
         raise _Unknown
     return repr(v)
