@@ -1017,6 +1017,16 @@ def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
             elif _int_like(q) or _sized_by_use(init, name):
                 kwargs[name] = D.sym(name if name not in _RESERVED else name + "_")
                 shown[name] = f"{name}={name}"
+            elif _indexed_only(init, name) is not None and any(
+                    _sized_by_use(init, name, i) for i in range(_indexed_only(init, name) + 1)):  # type: ignore[operator]
+                # `nb_filts[0]`, `nb_filts[1]` only (RawNet's Residual_block(nb_filts)): a list whose
+                # items used as sizes are symbols, the others unknown
+                items = [D.sym(f"{name}[{i}]") if _sized_by_use(init, name, i) else UNKNOWN
+                         for i in range(_indexed_only(init, name) + 1)]  # type: ignore[operator]
+                kwargs[name] = items
+                shown[name] = f"{name}=[" + ", ".join(f"{name}[{i}]" if D.is_dim(v) else "?"
+                                                      for i, v in enumerate(items)) + "]"
+                sized += [f"{name}[{i}]" for i, v in enumerate(items) if D.is_dim(v)]
             elif read.get(name) and not _rebinds(init, name):
                 # an options object (`configs.seq_len`, PatchTST's Model(configs)): a namespace whose
                 # size-named attributes are symbols; any other attribute is unknown
@@ -1087,23 +1097,79 @@ def _callable_defaults(init: cst.FunctionDef) -> bool:
 _SIZE_LAYERS = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Linear")
 
 
-def _sized_by_use(init: cst.FunctionDef, name: str) -> bool:
-    """Whether ``__init__`` uses the parameter ``name`` as a size whatever it is called
-    (``Discriminator(M)``): as one of the two sizes of a conv or linear layer (``nn.Linear(M // 16
-    * 512, 1)``), or in integer arithmetic with a literal (``M // 16``, ``2 * ngf``); never when
-    the parameter is rebound."""
+def _indexed_only(init: cst.FunctionDef, name: str) -> Optional[int]:
+    """The largest index when ``__init__`` reads the parameter ``name`` only as ``name[0]``,
+    ``name[1]``... (literal indices, each item read as a value, not itself indexed or an object),
+    at least once and never rebinding it; None otherwise."""
+    if name in _bound_in(init):
+        return None
+    uses = [0]
+    indices: List[int] = []
+
+    class V(cst.CSTVisitor):
+        def visit_Subscript(self, node: cst.Subscript) -> Optional[bool]:
+            if isinstance(node.value, cst.Name) and node.value.value == name:
+                el = node.slice[0].slice if len(node.slice) == 1 else None
+                if isinstance(el, cst.Index) and isinstance(el.value, cst.Integer):
+                    indices.append(int(el.value.evaluated_value))
+                    return False
+            return None
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == name:
+                uses[0] += 1
+
+        def visit_Attribute(self, node: cst.Attribute) -> Optional[bool]:
+            return None
+
+    class Item(cst.CSTVisitor):  # an item indexed again or read as an object: not a plain value
+        bad = False
+
+        def visit_Subscript(self, node: cst.Subscript) -> None:
+            if isinstance(node.value, cst.Subscript) and isinstance(node.value.value, cst.Name) and \
+                    node.value.value.value == name:
+                Item.bad = True
+
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            if isinstance(node.value, cst.Subscript) and isinstance(node.value.value, cst.Name) and \
+                    node.value.value.value == name:
+                Item.bad = True
+
+    init.body.visit(V())
+    init.body.visit(Item())
+    if uses[0] or not indices or Item.bad or max(indices) > 16:
+        return None
+    return max(indices)
+
+
+def _sized_by_use(init: cst.FunctionDef, name: str, item: Optional[int] = None) -> bool:
+    """Whether ``__init__`` uses the parameter ``name`` (or its item ``name[item]``) as a size
+    whatever it is called (``Discriminator(M)``): as one of the two sizes of a conv or linear layer
+    (``nn.Linear(M // 16 * 512, 1)``), or in integer arithmetic with a literal (``M // 16``,
+    ``2 * ngf``); never when the parameter is rebound."""
     if name in _bound_in(init):
         return False
     found = [False]
 
+    def is_it(expr: cst.BaseExpression) -> bool:
+        if item is None:
+            return isinstance(expr, cst.Name) and expr.value == name
+        if not (isinstance(expr, cst.Subscript) and isinstance(expr.value, cst.Name) and expr.value.value == name
+                and len(expr.slice) == 1):
+            return False
+        el = expr.slice[0].slice
+        return isinstance(el, cst.Index) and isinstance(el.value, cst.Integer) and \
+            int(el.value.evaluated_value) == item
+
     def mentions(expr: cst.BaseExpression) -> bool:
         # the parameter itself, or integer arithmetic on it (`M // 16 * M // 16 * 512`): never an
         # item or attribute of it (`params["in_channels"]`: a dict of options)
-        if isinstance(expr, cst.Name):
-            return expr.value == name
+        if is_it(expr):
+            return True
         if isinstance(expr, cst.BinaryOperation):
             leaves = [x for x in (expr.left, expr.right) if not isinstance(x, cst.Integer)]
-            return all(isinstance(x, (cst.Name, cst.BinaryOperation)) for x in leaves) and any(mentions(x) for x in leaves)
+            return all(isinstance(x, (cst.Name, cst.BinaryOperation, cst.Subscript)) for x in leaves) and \
+                any(mentions(x) for x in leaves)
         return False
 
     class V(cst.CSTVisitor):
@@ -1119,7 +1185,7 @@ def _sized_by_use(init: cst.FunctionDef, name: str) -> bool:
         def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
             sides = (node.left, node.right)
             if isinstance(node.operator, (cst.FloorDivide, cst.Multiply, cst.Add, cst.Subtract)) and \
-                    any(isinstance(x, cst.Name) and x.value == name for x in sides) and \
+                    any(is_it(x) for x in sides) and \
                     any(isinstance(x, cst.Integer) for x in sides):
                 found[0] = True
 

@@ -76,6 +76,9 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.probes: Dict[int, Any] = {}  # probe id -> first layer applied to that input
         self.probe_target = 0  # during engine._probe: how many inputs it looks for (ProbeDone)
         self.probe_paths: Dict[int, Tuple[Any, ...]] = {}  # probe id -> its steps before that layer
+        # probe ids whose first layer accepts several ranks (BatchNorm1d, Linear): a later layer
+        # given the same input (RawNet's `bn1(x)` then `conv1(x)`) tells its rank instead
+        self.probe_weak: set = set()
         self.probe_ranks: Dict[int, int] = {}  # probe id -> its rank, from `b, c, t = x.shape` before any layer
         self._globals: Dict[int, Dict[str, Any]] = {}
         self._globals_busy: set = set()

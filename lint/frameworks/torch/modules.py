@@ -363,12 +363,22 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
             if m.spec is not None and m.spec.pools and t is tensors[0]:  # a pool first: the same
                 return Tensor(None, "float", None, t.probe, probe_path=t.probe_path + (("pooled", m.spec.pools),))
             cat = [step[2] for step in t.probe_path if step[0] == "cat"]
+            from .inputs import symbolic_input
+
+            weak = t is tensors[0] and symbolic_input(m, 0) is None
             for probe in (cat[0] if cat else (t.probe,)):
-                if probe not in interp.probes:
+                if probe not in interp.probes or probe in interp.probe_weak and not weak:
                     interp.probes[probe] = m
                     interp.probe_paths[probe] = t.probe_path
-            if interp.probe_target and len(interp.probes) >= interp.probe_target:
+                    if weak:
+                        interp.probe_weak.add(probe)
+                    else:
+                        interp.probe_weak.discard(probe)
+            if interp.probe_target and len(interp.probes) >= interp.probe_target and not interp.probe_weak:
                 raise ProbeDone()
+            if weak and not cat and m.spec is not None and m.spec.name in _SAME_SHAPE:
+                # a norm of any rank keeps its input's shape: the layer after it may tell the rank
+                return Tensor(None, "float", None, t.probe, probe_path=t.probe_path)
             return Tensor(None)
     if not tensors or not isinstance(tensors[0], Tensor):
         return Tensor(None)
@@ -397,6 +407,12 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
         tail = m.spec.tail
         return interp.tensor_rule(lambda: tail(m.args, *tensors, **kwargs), node, m)
     return interp.tensor_rule(lambda: m.spec.rule(m.args, *tensors, **kwargs), node, m)
+
+
+# layers that accept several ranks and give their input's shape: as a model's first layer they
+# leave its rank to the layer after them (engine._probe)
+_SAME_SHAPE = frozenset({"BatchNorm1d", "InstanceNorm1d", "LayerNorm", "GroupNorm", "LocalResponseNorm",
+                         "LazyBatchNorm1d", "RMSNorm"})
 
 
 def _has_params(m: ModuleValue) -> bool:
