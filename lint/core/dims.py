@@ -745,10 +745,10 @@ MAX_NARROW = 4  # at most this many input sizes are checked one by one (engine: 
 _NARROW_SCAN = 1 << 13
 
 
-def finitely_where(a: Dim, b: Dim, ok) -> Optional[Tuple[str, List[int]]]:
+def finitely_where(a: Dim, b: Dim, ok, free_below: int = 0) -> Optional[Tuple[str, List[int]]]:
     """The few values of the one symbol of ``a`` and ``b`` where ``ok(a, b)`` holds, when that set
     is proven finite: ``(symbol, values)``, or None (several symbols, products, more than
-    MAX_NARROW values, or no proof). ``ok`` is only ever true where both sizes are >= 1 and either
+    MAX_NARROW values from ``free_below`` on (the caller sets the smaller ones aside), or no proof). ``ok`` is only ever true where both sizes are >= 1 and either
     equal or one of them is 1 (torch's broadcasting; ``torch.cat`` passes ``a == b``).
 
     The proof: a and b are non-decreasing and linear in the symbol up to floor divisions, so from
@@ -801,6 +801,6 @@ def finitely_where(a: Dim, b: Dim, ok) -> Optional[Tuple[str, List[int]]]:
         x, y = fa(v), fb(v)
         if x >= 1 and y >= 1 and ok(x, y):
             found.append(v)
-            if len(found) > MAX_NARROW:
+            if v >= free_below and sum(1 for u in found if u >= free_below) > MAX_NARROW:
                 return None
     return s, found

@@ -357,9 +357,9 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
     for t in tensors:
         if isinstance(t, Tensor) and t.probe is not None:
             if m.spec is not None and m.spec.transparent and t is tensors[0]:
-                # ReflectionPad2d first: the conv after it tells (the inputs a cat joined stay joined)
-                return Tensor(None, "float", None, t.probe,
-                              probe_path=tuple(step for step in t.probe_path if step[0] == "cat"))
+                # ReflectionPad2d first: the conv after it tells, through the steps before the pad
+                # (voicefilter's `x.unsqueeze(1)` then ZeroPad2d: the input has one dim less)
+                return Tensor(None, "float", None, t.probe, probe_path=t.probe_path)
             if m.spec is not None and m.spec.pools and t is tensors[0]:  # a pool first: the same
                 return Tensor(None, "float", None, t.probe, probe_path=t.probe_path + (("pooled", m.spec.pools),))
             cat = [step[2] for step in t.probe_path if step[0] == "cat"]

@@ -293,20 +293,36 @@ def _narrow(x, y, bad, ok) -> None:
     checks the model at each of them (core/facts.py Narrowing); none at all: a violation now.
     A broadcast that fits only where one side is one pixel of an image smaller than
     MIN_BROADCAST_IMAGE on that side does not count as fitting (`only` names those sizes)."""
-    found = D.finitely_where(x, y, ok)
+    syms = D.symbols(x) | D.symbols(y)
+    image = len(syms) == 1 and all(D.least(v, next(iter(syms))) >= 2 for v in (x, y))  # an image's side
+    found = D.finitely_where(x, y, ok, MIN_BROADCAST_IMAGE if image else 0)
     if found is None:
         return
     symbol, values = found
-    tiny = []
-    if ok is _broadcasts and D.least(x, symbol) >= 2 and D.least(y, symbol) >= 2:  # an image's side
-        tiny = [v for v in values if v < MIN_BROADCAST_IMAGE and
-                D.evaluate(x, {symbol: v}) != D.evaluate(y, {symbol: v})]
-        values = [v for v in values if v not in tiny]
+    tiny: List[int] = []
+    small: List[int] = []
+    if image:
+        if ok is _broadcasts:
+            tiny = [v for v in values if v < MIN_BROADCAST_IMAGE and
+                    D.evaluate(x, {symbol: v}) != D.evaluate(y, {symbol: v})]
+        # nor is a fit of two single-pixel maps of such an image: a stride-2 shortcut against a
+        # stride-1 branch meets only as 1x1 maps of a 2x2 to 4x4 image (where the two sides are
+        # equal and larger, H-2 against (H+2)//2 at H = 5, the fit is real: it is run there)
+        small = [v for v in values if v < MIN_BROADCAST_IMAGE and v not in tiny and
+                 D.evaluate(x, {symbol: v}) == 1 and D.evaluate(y, {symbol: v}) == 1]
+        values = [v for v in values if v not in tiny and v not in small]
     if not values:
-        if tiny and hasattr(bad, "only"):
-            where = ", ".join(str(v) for v in tiny)
-            bad = dataclasses.replace(bad, only=f"{symbol} = {where}, where one side is a single pixel",
-                                      tiny_low=(symbol, max(tiny) + 1))
+        if (tiny or small) and hasattr(bad, "only"):
+            if tiny and not small:
+                where = ", ".join(str(v) for v in tiny)
+                only = f"{symbol} = {where}, where one side is a single pixel"
+            else:
+                where = ", ".join(str(v) for v in sorted(tiny + small))
+                only = f"{symbol} = {where}, single pixels of an image under {MIN_BROADCAST_IMAGE} pixels"
+            changes: Dict[str, Any] = {"only": only}
+            if hasattr(bad, "tiny_low"):
+                changes["tiny_low"] = (symbol, max(tiny + small) + 1)
+            bad = dataclasses.replace(bad, **changes)
         raise Violation(bad)
     narrowed(bad, symbol, tuple(values))
 

@@ -1,0 +1,75 @@
+"""The steps between a forward input and its first telling layer survive a padding, activation or
+norm met first: voicefilter's ``x.unsqueeze(1)`` then ``nn.ZeroPad2d`` then ``nn.Conv2d(1, ...)``
+takes a ``[B, T, F]`` spectrogram, not a 4-D image (a 4-D guess made the pad see 5 dims: a false
+SHP008). torch judges each case with the input the comments name."""
+from __future__ import annotations
+
+import os
+import textwrap
+import traceback
+
+import pytest
+
+os.environ["SHAPELINT_STRICT"] = "1"
+
+from shapelint.engine import analyze_source  # noqa: E402
+from shapelint.options import input_shapes  # noqa: E402
+
+torch = pytest.importorskip("torch")
+
+FILTER = textwrap.dedent('''\
+    import torch
+    import torch.nn as nn
+
+
+    class Filter(nn.Module):
+        def __init__(self, num_freq=33):
+            super().__init__()
+            self.conv = nn.Sequential(
+                FIRST,
+                nn.Conv2d(1, 16, kernel_size=(1, 7)),
+                nn.BatchNorm2d(16), nn.ReLU(),
+                nn.Conv2d(16, 8, kernel_size=1),
+            )
+            self.fc = nn.Linear(8 * num_freq, WIDTH)
+
+        def forward(self, x):
+            # x: [B, T, num_freq]
+            x = x.unsqueeze(1)
+            x = self.conv(x)
+            x = x.transpose(1, 2).contiguous()
+            x = x.view(x.size(0), x.size(1), -1)
+            return self.fc(x)
+''')
+
+FIRSTS = ["nn.ZeroPad2d((3, 3, 0, 0))", "nn.ReflectionPad2d((3, 3, 0, 0))"]
+
+
+def _line(code, t=50):
+    ns: dict = {}
+    exec(compile(code, "case.py", "exec"), ns)
+    try:
+        ns["Filter"]()(torch.randn(2, t, 33))
+    except RuntimeError as e:
+        return [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == "case.py"][-1]
+    return None
+
+
+@pytest.mark.parametrize("first", FIRSTS)
+def test_the_clean_filter_is_silent(first):
+    code = FILTER.replace("FIRST", first).replace("WIDTH", "64")
+    assert _line(code) is None
+    assert analyze_source(code, "case.py").findings == []
+
+
+@pytest.mark.parametrize("first", FIRSTS)
+def test_a_filter_that_loses_a_column_is_reported(first):
+    # a pad of 2 on one side: the last dim is num_freq - 1 after the conv, for every length T; with
+    # no input shape num_freq is the input's own size (34 would fit): only the declared one decides
+    code = FILTER.replace("FIRST", first.replace("(3, 3, 0, 0)", "(3, 2, 0, 0)")).replace("WIDTH", "64")
+    line = _line(code)
+    assert line is not None and {_line(code, t) for t in (9, 50, 301)} == {line}
+    assert analyze_source(code, "case.py").findings == []
+    got = analyze_source(code, "case.py", input_shapes(["Filter=2,50,33"])).findings
+    assert [(f.code, f.line) for f in got] == [("SHP002", line)], [f.message for f in got]
+    assert "2x50x33" in got[0].message
