@@ -26,7 +26,7 @@ from . import cmdlines
 from .argspaces import Resolver
 from .pyflow import imports_of
 from . import staticeval
-from .staticeval import (_EXTERNAL, _SKIP_DIRS, HOOKS, MAX_FILES, _FileEval, _notify, _parsed, _read, _render, _tree,
+from .staticeval import (_EXTERNAL, _SKIP_DIRS, HOOKS, MARKDOWN_PYTHON, MAX_FILES, _FileEval, _notify, _parsed, _read, _render, _tree,
                          _Unknown, option_worlds)
 
 MAX_CONSTRUCTIONS = 8  # per class or factory
@@ -127,13 +127,20 @@ def _candidate_files(root: str, model_path: str) -> List[str]:
     for d, dirs, files in os.walk(root):
         dirs[:] = sorted(x for x in dirs if x not in _SKIP_DIRS and not x.startswith("."))
         for f in sorted(files):
-            if f.endswith(".py"):
-                p = os.path.join(d, f)
+            if f.endswith(".py") or _is_readme(f):  # a README's Python examples build models too
+                p = os.path.join(d, f) + (MARKDOWN_PYTHON if _is_readme(f) else "")
                 if os.path.abspath(p) != model_path:
                     out.append(p)
                     if len(out) >= MAX_FILES:
                         return out
     return out
+
+
+def _is_readme(name: str) -> bool:
+    """A project's README in Markdown (README.md, readme.markdown): its fenced Python examples
+    (``model = EfficientNet.from_name('efficientnet-b0')``) are read as a script (staticeval._read)."""
+    stem, ext = os.path.splitext(name)
+    return stem.lower() == "readme" and ext.lower() in (".md", ".markdown")
 
 
 def find_constructions(model_path: str, root: Optional[str], names: Iterable[str],
@@ -220,7 +227,7 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
         fe.model_ctx = model_ctx
         # a package __init__ next to (or above) the model file re-exports its names
         init_ok = os.path.basename(path) == "__init__.py" and model_path.startswith(os.path.dirname(path) + os.sep)
-        where_base = os.path.relpath(path, here)
+        where_base = os.path.relpath(path, here).replace(MARKDOWN_PYTHON, "")
         commands = _command_worlds(tree, lines, fe.imported_arguments)
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
@@ -228,9 +235,13 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
             for name in _called_names(node, fe) + _named_by_commands(node, commands):
                 if name not in names:
                     continue
-                if name in fe.defined:
+                head = name.split(".")[0]  # EfficientNet of EfficientNet.from_name
+                if head in fe.defined:
                     continue  # the file's own class of that name
-                if not (name in fe.imported_model_names or _module_attr(node.func, stem) or
+                if head != name and not (isinstance(node.func, ast.Attribute) and
+                                         _called_names(ast.Call(func=node.func.value, args=[], keywords=[]), fe)):
+                    continue
+                if not (head in fe.imported_model_names or _module_attr(node.func, stem) or
                         _module_alias(fe, node.func, stem) or _dict_call(node.func) or init_ok or
                         _class_table_selects(fe, node.func, name, stem)):
                     continue
@@ -806,6 +817,9 @@ def _called_names(call: ast.Call, fe: _FileEval) -> List[str]:
             return [fe.model_aliases[f.id]]  # create_model(...), imported `as create_model`
         return [f.id]
     if isinstance(f, ast.Attribute):
+        owner = f.value.attr if isinstance(f.value, ast.Attribute) else f.value.id if isinstance(f.value, ast.Name) else None
+        if owner is not None and owner[:1].isupper():
+            return [f"{owner}.{f.attr}", f.attr]  # EfficientNet.from_name(...): a classmethod building one
         return [f.attr]
     parts = _dict_parts(f)
     if parts is not None:

@@ -143,16 +143,22 @@ def parse_construct(text: str, where: str = "--construct") -> Tuple[str, str]:
         node = ast.parse(text, mode="eval").body
     except SyntaxError:
         raise ShapelintInputError(f"{where} {text!r}: not a call; write it as Python, e.g. 'ResNet(depth=20)'")
-    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+    func = node.func if isinstance(node, ast.Call) else None
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        name = func.value.id  # EfficientNet.from_name('efficientnet-b0'): a classmethod building one
+    elif isinstance(func, ast.Name):
+        name = func.id
+    else:
         raise ShapelintInputError(f"{where} {text!r}: expected a call of a class or function of the file, "
                                   "e.g. 'ResNet(depth=20)'")
+    assert isinstance(node, ast.Call)
     for a in list(node.args) + [k.value for k in node.keywords]:
         if isinstance(a, ast.Starred) or not _literal_or_name(a):
             raise ShapelintInputError(f"{where} {text!r}: arguments must be literals or names "
                                       f"(got {ast.unparse(a)!r})")
     if any(k.arg is None for k in node.keywords):
         raise ShapelintInputError(f"{where} {text!r}: **kwargs cannot be given; name each argument")
-    return node.func.id, text
+    return name, text
 
 
 def _literal_or_name(node) -> bool:

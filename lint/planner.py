@@ -303,6 +303,15 @@ class Planner:
             if name not in seen and len(seen) < 5:
                 return self._factory_class(src.functions[name], seen, src)
             return None
+        head, _, method = name.rpartition(".")
+        if head and method:  # `EfficientNet.from_name('efficientnet-b0')`: a classmethod building one
+            owner = src.classes.get(head)
+            if owner is None:
+                got = self._imported(head, src)
+                owner = got.info if isinstance(got, ClassValue) else None
+            if owner is not None and self._builder_method(owner, method) and \
+                    self.interp.framework_base(owner) is not None:
+                return owner
         # a class or factory another module of the project defines (`from resnet import resnet20`)
         v = self._imported(name, src)
         if isinstance(v, ClassValue):
@@ -563,10 +572,42 @@ class Planner:
         p = fn.params
         return list(p.posonly_params) + list(p.params) + list(p.kwonly_params)
 
+    def _builder_method(self, info: ClassInfo, method: str) -> bool:
+        """Whether ``info.method`` is a classmethod of the class (or a base) that returns an
+        instance it builds: ``return cls(...)``, or ``model = cls(...); ...; return model``, or
+        another such method's result (``cls.from_name(...)`` in ``from_pretrained``)."""
+        for c in self.interp.mro(info):
+            fn = c.methods.get(method)
+            if fn is None:
+                continue
+            if "classmethod" not in [dotted(d.decorator) for d in fn.decorators]:
+                return False
+            first = (list(fn.params.posonly_params) + list(fn.params.params))[:1]
+            if not first:
+                return False
+            me = first[0].name.value
+            for call in _returned_calls(fn):
+                callee = dotted(call.func) or ""
+                if callee == me or callee.startswith(me + ".") and callee != f"{me}.{method}":
+                    return True
+            return False
+        return False
+
+    def builder_methods(self) -> List[str]:
+        """``Class.method`` for each classmethod of the file's model classes that builds one."""
+        out = []
+        for info in self.model_classes():
+            for c in self.interp.mro(info):
+                for m in c.methods:
+                    if not m.startswith("__") and self._builder_method(info, m) and f"{info.name}.{m}" not in out:
+                        out.append(f"{info.name}.{m}")
+        return out
+
     def construction_targets(self) -> List[str]:
-        """The names other files may build this file's models by: its model classes and the
-        module-level functions that return one."""
-        out = [info.name for info in self.model_classes()]
+        """The names other files may build this file's models by: its model classes, the
+        module-level functions that return one and its classmethods that build one
+        (``EfficientNet.from_name``)."""
+        out = [info.name for info in self.model_classes()] + self.builder_methods()
         for name, fn in self.src.functions.items():
             if not name.startswith("__") and (self._factory_class(fn) is not None or self._container_factory(fn)):
                 out.append(name)

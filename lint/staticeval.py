@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from typing import AbstractSet, Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .argspaces import Resolver, argument_of, assigned_attrs, config_class_defaults, imports_module, imports_of
@@ -77,7 +78,7 @@ def _notify(path: str, found: bool, read: bool) -> None:
 
     note = READ_HOOK.get()
     if note is not None:
-        note(path, found, read)
+        note(path[:-len(MARKDOWN_PYTHON)] if path.endswith(MARKDOWN_PYTHON) else path, found, read)
 
 
 # per process: path -> ((mtime_ns, size), text, [tree]) — checking a whole project reads each of
@@ -85,24 +86,63 @@ def _notify(path: str, found: bool, read: bool) -> None:
 _MEMO: Dict[str, Tuple[Tuple[int, int], str, list]] = {}
 
 
+MARKDOWN_PYTHON = "#python"  # suffix of a README's path naming its Python examples (markdown_python)
+
+
 def _read(path: str) -> Optional[Tuple[str, list]]:
+    real = path[:-len(MARKDOWN_PYTHON)] if path.endswith(MARKDOWN_PYTHON) else path
     try:
-        st = os.stat(path)
+        st = os.stat(real)
         if st.st_size > MAX_BYTES:
             return None
         key = (st.st_mtime_ns, st.st_size)
         memo = _MEMO.get(path)
         if memo is not None and memo[0] == key:
             return memo[1], memo[2]
-        with open(path, encoding="utf-8") as f:
+        with open(real, encoding="utf-8") as f:
             text = f.read()
     except (OSError, UnicodeError):
         return None
+    if real is not path:
+        text = markdown_python(text)
     if len(_MEMO) > 4 * MAX_FILES:
         _MEMO.clear()
     trees: list = []
     _MEMO[path] = (key, text, trees)
     return text, trees
+
+
+_FENCE = re.compile(r"^\s*(```+|~~~+)\s*([\w+-]*)")
+
+
+def markdown_python(text: str) -> str:
+    """The fenced Python blocks of a Markdown file (```python, ```py, ```python3) as one script,
+    each at its own lines (every other line blank, so a line number is the README's); a block that
+    is not valid Python alone (``>>>`` prompts, ``...`` elisions) is left out."""
+    lines = text.split("\n")
+    out = [""] * len(lines)
+    i = 0
+    while i < len(lines):
+        m = _FENCE.match(lines[i])
+        if m is None:
+            i += 1
+            continue
+        fence, lang = m.group(1), m.group(2).lower()
+        j = i + 1
+        while j < len(lines) and not lines[j].strip().startswith(fence[:3]):
+            j += 1
+        if lang in ("python", "py", "python3"):
+            block = lines[i + 1:j]
+            indent = min((len(b) - len(b.lstrip()) for b in block if b.strip()), default=0)
+            block = [b[indent:] for b in block]
+            try:
+                ast.parse("\n".join(block))
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                block = []
+            for k, b in enumerate(block):
+                out[i + 1 + k] = b
+        i = j + 1
+    return "\n".join(out)
 
 
 def _parsed(path: str) -> Optional[Tuple[str, ast.Module]]:

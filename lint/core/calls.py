@@ -297,6 +297,13 @@ class CallsMixin(_Host):
             return UNKNOWN
         if isinstance(obj, list):
             return self.list_method(obj, name, args, node)
+        if isinstance(obj, tuple) and is_record_type(type(obj)):
+            # a namedtuple's own methods (EfficientNet's `block_args._replace(stride=1)`): a new record
+            if name == "_replace" and not args and set(kwargs) <= set(type(obj)._fields):  # type: ignore[attr-defined]
+                return obj._replace(**kwargs)  # type: ignore[attr-defined]
+            if name == "_asdict" and not args and not kwargs:
+                return dict(obj._asdict())  # type: ignore[attr-defined]
+            return UNKNOWN
         if isinstance(obj, NDArray):
             return ND.method(obj, name, args, kwargs)
         if isinstance(obj, ObjectValue) and obj.mapping and name == "get" and 1 <= len(args) <= 2 and not kwargs \

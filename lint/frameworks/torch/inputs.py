@@ -23,14 +23,14 @@ _IMAGE_CHANNELS = (1, 3, 4)
 def _implied(first: Optional[ModuleValue]) -> Optional[LayerInput]:
     if first is None:
         return None
-    spec = LAYERS.get(first.type_name)
+    spec = LAYERS.get(first.type_name) if first.kind == "layer" else first.spec  # a subclass: its torch layer's
     return spec.implies if spec is not None else None
 
 
 def symbolic_input(first: Optional[ModuleValue], index: int) -> Optional[Tensor]:
     """The symbolic input the layer ``first`` expects, for forward input number ``index``
     (its dims are suffixed with ``index + 1`` from the second input on)."""
-    if first is None or first.kind != "layer" or first.args is None:
+    if first is None or first.args is None or not (first.kind == "layer" or first.kind == "user" and first.spec is not None):
         return None
     implied = _implied(first)
     if implied is None or implied.channels is None:

@@ -324,6 +324,14 @@ def _call_module(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any
         return apply_layer(interp, m, args, kwargs, node)
     if m.kind == "user":
         fwd = interp.class_attr(m.cls, "forward", instance=m)
+        if isinstance(fwd, FunctionValue) and m.spec is not None and m.args is not None and args and \
+                isinstance(args[0], Tensor) and args[0].probe is not None:
+            from .inputs import symbolic_input
+
+            if symbolic_input(m, 0) is not None:
+                # a torch layer's subclass with a forward of its own (EfficientNet's
+                # Conv2dStaticSamePadding(nn.Conv2d)) met first: its layer's arguments tell the input
+                return apply_layer(interp, m, args, kwargs, node)
         if isinstance(fwd, FunctionValue):
             # its own forward runs even when the layout is uncertain (a head built under an
             # undecided `if args.deepsupervision:`): what was set on undecided branches reads as
@@ -629,8 +637,9 @@ def module_attr(interp: Interpreter, m: ModuleValue, attr) -> Any:
             return None if attr == "bias" else UNKNOWN
         if attr in m.args:
             v = m.args[attr]
+            kind = m.spec.name  # the torch layer's, also for a subclass (Conv2dStaticSamePadding)
             if attr in ("kernel_size", "stride", "padding", "dilation", "output_padding") and \
-                    isinstance(v, int) and m.type_name[-2:] in ("1d", "2d", "3d") and "Conv" in m.type_name:
-                return (v,) * int(m.type_name[-2])
+                    isinstance(v, int) and kind[-2:] in ("1d", "2d", "3d") and "Conv" in kind:
+                return (v,) * int(kind[-2])
             return v
     return BoundMethod(m, attr)
