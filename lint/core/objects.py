@@ -175,6 +175,10 @@ class ObjectsMixin(_Host):
             self.call_function(setter, [value], {}, None)
             return
         if isinstance(obj, ModuleValue):
+            if obj.spec is not None and isinstance(obj.args, dict) and attr in obj.args:
+                # a torch layer's subclass resetting what its layer's forward reads (diffusers'
+                # causal conv: `self.padding = (0, 0, 0)` after padding by hand)
+                obj.args = {**obj.args, attr: UNKNOWN if self.speculative else value}
             if self.speculative:
                 # Which branch ran is unknown: the attribute is unknown, and so is the module's
                 # layout when the value may be a layer or a weight, or replaces one (a plain
