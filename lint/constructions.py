@@ -26,8 +26,8 @@ from . import cmdlines
 from .argspaces import Resolver
 from .pyflow import imports_of
 from . import staticeval
-from .staticeval import (_EXTERNAL, _SKIP_DIRS, HOOKS, MARKDOWN_PYTHON, MAX_FILES, _FileEval, _notify, _parsed, _read, _render, _tree,
-                         _Unknown, option_worlds)
+from .staticeval import (_EXTERNAL, _SKIP_DIRS, HOOKS, MARKDOWN_PYTHON, MAX_FILES, _FileEval, _notify, _parsed,
+                         _read, _render, _tree, _Unknown, option_worlds)
 
 MAX_CONSTRUCTIONS = 8  # per class or factory
 MAX_SCRIPTS = 50  # .py files of a folder read to decide whether it imports the model folder
@@ -238,9 +238,8 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
                 head = name.split(".")[0]  # EfficientNet of EfficientNet.from_name
                 if head in fe.defined:
                     continue  # the file's own class of that name
-                if head != name and not (isinstance(node.func, ast.Attribute) and
-                                         _called_names(ast.Call(func=node.func.value, args=[], keywords=[]), fe)):
-                    continue
+                if head != name and not isinstance(node.func, ast.Attribute):
+                    continue  # Class.method only as written, not through a table of names
                 if not (head in fe.imported_model_names or _module_attr(node.func, stem) or
                         _module_alias(fe, node.func, stem) or _dict_call(node.func) or init_ok or
                         _class_table_selects(fe, node.func, name, stem)):
