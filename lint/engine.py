@@ -1017,12 +1017,10 @@ def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
             elif _int_like(q) or _sized_by_use(init, name):
                 kwargs[name] = D.sym(name if name not in _RESERVED else name + "_")
                 shown[name] = f"{name}={name}"
-            elif _indexed_only(init, name) is not None and any(
-                    _sized_by_use(init, name, i) for i in range(_indexed_only(init, name) + 1)):  # type: ignore[operator]
+            elif _sized_items(init, name):
                 # `nb_filts[0]`, `nb_filts[1]` only (RawNet's Residual_block(nb_filts)): a list whose
                 # items used as sizes are symbols, the others unknown
-                items = [D.sym(f"{name}[{i}]") if _sized_by_use(init, name, i) else UNKNOWN
-                         for i in range(_indexed_only(init, name) + 1)]  # type: ignore[operator]
+                items = _sized_items(init, name)
                 kwargs[name] = items
                 shown[name] = f"{name}=[" + ", ".join(f"{name}[{i}]" if D.is_dim(v) else "?"
                                                       for i, v in enumerate(items)) + "]"
@@ -1119,9 +1117,6 @@ def _indexed_only(init: cst.FunctionDef, name: str) -> Optional[int]:
             if node.value == name:
                 uses[0] += 1
 
-        def visit_Attribute(self, node: cst.Attribute) -> Optional[bool]:
-            return None
-
     class Item(cst.CSTVisitor):  # an item indexed again or read as an object: not a plain value
         bad = False
 
@@ -1140,6 +1135,16 @@ def _indexed_only(init: cst.FunctionDef, name: str) -> Optional[int]:
     if uses[0] or not indices or Item.bad or max(indices) > 16:
         return None
     return max(indices)
+
+
+def _sized_items(init: cst.FunctionDef, name: str) -> List[Any]:
+    """For a parameter read only item by item (:func:`_indexed_only`), a symbol for each item used
+    as a size and UNKNOWN for the others; [] when it is not so read or no item is a size."""
+    last = _indexed_only(init, name)
+    if last is None:
+        return []
+    items = [D.sym(f"{name}[{i}]") if _sized_by_use(init, name, i) else UNKNOWN for i in range(last + 1)]
+    return items if any(v is not UNKNOWN for v in items) else []
 
 
 def _sized_by_use(init: cst.FunctionDef, name: str, item: Optional[int] = None) -> bool:

@@ -5,10 +5,8 @@ a construction in ``--construct``, in another file of the project and in the REA
 examples; the subclass tells the input with no input shape. torch judges the failing line."""
 from __future__ import annotations
 
-import collections
 import contextlib
 import io
-import math
 import os
 import textwrap
 import traceback
@@ -152,9 +150,3 @@ def test_the_project_builds_it_by_the_classmethod(tmp_path, where):
         (got,) = out.splitlines()
         assert got.startswith(f"{path}:{line}:") and "SHP003" in got, got
         assert ("README.md:5" if where == "readme" else "train.py:3") in got, got
-
-
-def test_namedtuple_replace_matches_python():
-    BlockArgs = collections.namedtuple("BlockArgs", ["repeat", "stride"])
-    assert BlockArgs(2, 2)._replace(stride=1) == BlockArgs(2, 1)
-    assert math.ceil(32 / 2) == 16

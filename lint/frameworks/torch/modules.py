@@ -20,6 +20,7 @@ from ...core.source import ClassInfo
 from ...core.values import UNKNOWN, BoundMethod, FunctionValue, ModuleValue, Param, Qual, Tensor
 from . import layers as L
 from .layers import Unknowable, Violation
+from .inputs import symbolic_input
 
 _CONTAINERS = ("sequential", "modulelist", "moduledict")
 _CONTAINER_BASES = {"torch.nn.Sequential": "sequential", "torch.nn.ModuleList": "modulelist",
@@ -326,8 +327,6 @@ def _call_module(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any
         fwd = interp.class_attr(m.cls, "forward", instance=m)
         if isinstance(fwd, FunctionValue) and m.spec is not None and m.args is not None and args and \
                 isinstance(args[0], Tensor) and args[0].probe is not None:
-            from .inputs import symbolic_input
-
             if symbolic_input(m, 0) is not None:
                 # a torch layer's subclass with a forward of its own (EfficientNet's
                 # Conv2dStaticSamePadding(nn.Conv2d)) met first: its layer's arguments tell the input
@@ -371,8 +370,6 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
             if m.spec is not None and m.spec.pools and t is tensors[0]:  # a pool first: the same
                 return Tensor(None, "float", None, t.probe, probe_path=t.probe_path + (("pooled", m.spec.pools),))
             cat = [step[2] for step in t.probe_path if step[0] == "cat"]
-            from .inputs import symbolic_input
-
             weak = t is tensors[0] and symbolic_input(m, 0) is None
             for probe in (cat[0] if cat else (t.probe,)):
                 if probe not in interp.probes or probe in interp.probe_weak and not weak:
