@@ -127,6 +127,7 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
         # a model another module defines: what fails there is reported at this file's call
         interp.call_sites.append((run.ctor, src))
     interp.constructing = True
+    interp.decisions = run.decisions
     try:
         root = _construct(interp, run)
     except ConstructionRaises as e:  # the code's own assert/raise rejects this configuration
@@ -157,6 +158,7 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
         return
     finally:
         interp.constructing = False
+        run.branch_points, run.equalities = interp.branch_points, interp.equalities
         run.skipped = list(interp.skipped)  # what the construction did not follow: layers may be missing
     if training and isinstance(root, ModuleValue):
         _set_training(root)
@@ -883,6 +885,8 @@ def _execute_all(src, runs, strict, project, exploratory: bool = False) -> None:
                     low = getattr(f.payload, "tiny_low", ()) if f.kind == "violation" else ()
                     if low:
                         run.lows[low[0]] = max(run.lows.get(low[0], 1), low[1])
+            if run.branch_points and run.root is not None and not run.decisions:
+                _split_branches(src, run, strict, project)
         except AnalysisAbort as e:
             run.error = f"abandoned: {e}"
         except RecursionError as e:
@@ -937,6 +941,141 @@ def _settle_narrowing(src, run: Run, strict: bool, project, budget: List[int]) -
         if hasattr(n.payload, "only") else n.payload
 
 
+
+
+MAX_SPLIT_RUNS = 6  # runs one class may cost to decide its construction's undecidable tests
+
+
+def _split_branches(src, run: Run, strict: bool, project) -> None:
+    """A construction that met tests it cannot decide (`if nb_filts[0] != nb_filts[1]:` with
+    symbolic sizes) ran both branches merged, so what depends on the branch (a shortcut conv or
+    the identity) stayed unknown. Each branch of the first such test is run on its own (and so on
+    for the next ones, within MAX_SPLIT_RUNS): whichever way the test goes, one of them is the
+    model, so what every one of them finds (the same check failing at the same spot) holds for
+    every value and is added to the run. A branch that raises on purpose (`raise ValueError`) is no
+    model anyone runs; a branch that cannot be followed to its end leaves nothing added."""
+    leaves = _branch_leaves(src, run, strict, project, [MAX_SPLIT_RUNS, MAX_NARROW_RUNS])
+    if not leaves:
+        return
+
+    def key(f: Fact):
+        return id(_anchor(src, f)), type(f.payload).__name__
+
+    common = set.intersection(*({key(f) for f in facts} for facts, _ in leaves))
+    have = {key(f) for f in run.facts if f.kind == "violation"}
+    added = [f for f in leaves[0][0] if key(f) in common and key(f) not in have and _anchor(src, f) is not None]
+    if not added:
+        return
+    run.facts = run.facts + added
+    for _, lows in leaves:
+        for s, v in lows.items():
+            run.lows[s] = max(run.lows.get(s, 1), v)
+
+
+def _branch_leaves(src, run: Run, strict: bool, project, budget: List[int]):
+    """The violations of each side of ``run``'s first undecided test (deeper tests split in turn
+    while the budget lasts), with their runs' least sizes; None when a side cannot be followed.
+    A side whose test makes a symbolic constructor argument equal to a size (`stride == 1 and inp
+    == oup` taken true) is run with that argument replaced: its configurations all have it."""
+    out = []
+    point = run.branch_points[0]
+    for choice in (True, False):
+        sub = _branch_run(src, run, {**run.decisions, point: choice}, None, strict, project, budget)
+        if sub is None:
+            return None
+        if sub.not_built:
+            continue  # this side raises on purpose: no configuration the project runs takes it
+        env = _substitution(sub)
+        if env:
+            same = _branch_run(src, run, sub.decisions, env, strict, project, budget)
+            if same is not None and not same.not_built and same.root is not None:
+                sub = same
+        deeper = _branch_leaves(src, sub, strict, project, budget) \
+            if sub.branch_points and sub.root is not None else None
+        if deeper is not None:
+            out.extend(deeper)
+        else:
+            out.append(([f for f in sub.facts if f.kind == "violation"], dict(sub.lows)))
+    return out
+
+
+def _branch_run(src, run: Run, decisions, env, strict: bool, project, budget: List[int]) -> Optional[Run]:
+    """``run`` once more with the branches ``decisions`` names taken (and its symbolic constructor
+    arguments rewritten by ``env``); None when the budget is spent or it cannot be followed."""
+    if budget[0] <= 0:
+        return None
+    budget[0] -= 1
+    sub = dataclasses.replace(run, decisions=decisions, branch_points=[], equalities=[], root=None,
+                              input_tensors=[], output=None, calls=[], facts=[], error=None, skipped=[],
+                              not_built=None, lows=dict(run.lows))
+    if env:
+        sub.ctor_kwargs = {k: _rewritten(v, env) for k, v in (run.ctor_kwargs or {}).items()}
+        sub.ctor_locals = {k: _rewritten(v, env) for k, v in run.ctor_locals.items()}
+    try:
+        execute(src, sub, strict, project)
+        if sub.inputs is None and sub.root is not None:
+            narrow = [budget[1]]
+            _settle_narrowing(src, sub, strict, project, narrow)  # the split's runs share one budget
+            budget[1] = narrow[0]
+    except (AnalysisAbort, RecursionError):
+        return None
+    except Exception:
+        if strict and not run.holes and run.ctor_kwargs is None:
+            raise
+        return None
+    if sub.error or (sub.root is None and not sub.facts and not sub.not_built):
+        return None
+    return sub
+
+
+def _substitution(run: Run) -> Dict[str, Any]:
+    """The symbolic constructor arguments the decided tests of ``run`` make equal to another size
+    (a symbol of the run's constructor arguments equal to an int or to another of them)."""
+    if run.ctor_kwargs is None:
+        return {}
+    own = set()
+    for v in list(run.ctor_kwargs.values()) + list(run.ctor_locals.values()):
+        own |= _symbols_in(v)
+    env: Dict[str, Any] = {}
+    for a, b in run.equalities:
+        for x, y in ((a, b), (b, a)):
+            name = _bare_symbol(x)
+            if name is None or name not in own or name in env:
+                continue
+            if isinstance(y, bool) or not (isinstance(y, int) and y >= 1 or isinstance(y, D.Lin) and not y.is_opaque()
+                                           and D.symbols(y) <= own - {name}):
+                continue
+            env[name] = y
+            break
+    return env
+
+
+def _bare_symbol(x: Any) -> Optional[str]:
+    if isinstance(x, D.Lin) and not x.is_opaque() and x.const == 0 and len(x.terms) == 1 and x.terms[0][1] == 1:
+        atom = x.terms[0][0]
+        return atom.name if isinstance(atom, D.Sym) else None
+    return None
+
+
+def _symbols_in(v: Any) -> set:
+    if isinstance(v, D.Lin):
+        return set(D.symbols(v))
+    if isinstance(v, (list, tuple)):
+        out: set = set()
+        for x in v:
+            out |= _symbols_in(x)
+        return out
+    return set()
+
+
+def _rewritten(v: Any, env: Dict[str, Any]) -> Any:
+    if isinstance(v, D.Lin):
+        return D.substitute(v, env)
+    if isinstance(v, list):
+        return [_rewritten(x, env) for x in v]
+    if isinstance(v, tuple):
+        return tuple(_rewritten(x, env) for x in v)
+    return v
 
 
 _MAX_FACTORY_RUNS = 2  # symbolic runs per class of the factories that need its sizes

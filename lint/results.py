@@ -92,6 +92,11 @@ class Run:
     # input sizes fixed to one value (symbol -> int): the runs engine._settle_narrowing makes to
     # check a model at the few sizes where one of its checks passes
     fixed: Dict[str, int] = field(default_factory=dict)
+    # the branch taken at undecidable tests met while building the model (one side of a split run,
+    # engine._split_branches), the tests it met undecided, and the sizes its decided tests make equal
+    decisions: Dict[Tuple[int, int], bool] = field(default_factory=dict)
+    branch_points: List[Tuple[int, int]] = field(default_factory=list)
+    equalities: List[Tuple[Any, Any]] = field(default_factory=list)
     # least input sizes past the few where a settled narrowing's check passes (--confirm's witness
     # must not pick those: there the model fails elsewhere)
     lows: Dict[str, int] = field(default_factory=dict)

@@ -134,6 +134,8 @@ class ExpressionsMixin(_Host):
     def _e_IfExp(self, node, frame) -> Any:
         c = self.test(node.test, frame)
         if c is UNKNOWN:
+            c = self.decided(node.test, frame)
+        if c is None:
             self.speculative += 1
             try:
                 a = self.eval(node.body, frame)

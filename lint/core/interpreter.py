@@ -57,6 +57,14 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         self.guessed_input = False  # an input's rank is guessed by convention (a GAN's latent z): no rank-only finding
         self.violated = False  # a violation was recorded in this run: no unknown-rank tail is started after it
         self.constructing = False  # building the run's model (SHP009 applies)
+        # the branch to take at undecidable tests met while building the model, by (id of the test,
+        # how many times it was met undecided), when the engine splits the run (engine._split_branches);
+        # any other is run both ways and merged
+        self.decisions: Dict[Tuple[int, int], bool] = {}
+        self.branch_points: List[Tuple[int, int]] = []  # the undecided tests met, in order
+        self._branch_seen: Dict[int, int] = {}
+        # (a, b): sizes a decided test makes equal (`stride == 1 and inp == oup` taken true)
+        self.equalities: List[Tuple[Any, Any]] = []
         self.try_depth = 0  # inside a try body (or a suppressing with): a Python error may be caught
         self.depth = 0
         self.steps = 0
@@ -110,6 +118,42 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
             return
         self.context.violation(payload, node, None, self.src_stack[-1], tuple(self.call_sites))
         raise ConstructionAbort()
+
+    def decided(self, test, frame) -> Optional[bool]:
+        """The branch to take at an undecidable ``test`` (`if nb_filts[0] != nb_filts[1]:` on
+        symbolic sizes) met while building the model, when the run is one side of a split
+        (engine._split_branches); None: run both and merge. The sizes a decided test makes equal
+        are noted (``equalities``)."""
+        if not self.constructing or self.speculative or self.quiet:
+            return None
+        n = self._branch_seen.get(id(test), 0)
+        self._branch_seen[id(test)] = n + 1
+        key = (id(test), n)
+        c = self.decisions.get(key)
+        if c is None:
+            self.branch_points.append(key)
+            return None
+        self._note_equalities(test, c, frame)
+        return c
+
+    def _note_equalities(self, test, truth: bool, frame) -> None:
+        """``a == b`` taken true, ``a != b`` taken false (inside `and` taken true, `or` taken false,
+        `not`): the two sizes are equal on this side of the split."""
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            self._note_equalities(test.expression, not truth, frame)
+        elif isinstance(test, cst.BooleanOperation):
+            if isinstance(test.operator, cst.And) == truth:
+                self._note_equalities(test.left, truth, frame)
+                self._note_equalities(test.right, truth, frame)
+        elif isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            op = test.comparisons[0].operator
+            if isinstance(op, cst.Equal) and truth or isinstance(op, cst.NotEqual) and not truth:
+                self.speculative += 1  # evaluated again only to read the two sizes: nothing is recorded
+                try:
+                    a, b = self.eval(test.left, frame), self.eval(test.comparisons[0].comparator, frame)
+                finally:
+                    self.speculative -= 1
+                self.equalities.append((a, b))
 
     def assume(self, a, b, node, what):
         if not self.speculative and not self.quiet:

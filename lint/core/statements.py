@@ -44,6 +44,12 @@ class StatementsMixin(_Host):
             self.eval(s.value, frame)
         elif isinstance(s, cst.Assign):
             v = self.eval(s.value, frame)
+            if v is UNKNOWN and isinstance(s.value, (cst.Comparison, cst.BooleanOperation)) and self.constructing:
+                # `self.use_res_connect = stride == 1 and inp == oup` on symbolic sizes: a flag the
+                # forward tests, decided here when the engine splits the run
+                d = self.decided(s.value, frame)
+                if d is not None:
+                    v = d
             if self.quiet and len(s.targets) == 1:
                 self._probe_rank(s.targets[0].target, s.value, frame)
             if len(s.targets) == 1:
@@ -241,6 +247,8 @@ class StatementsMixin(_Host):
     def _s_If(self, stmt, frame) -> None:
         c = self.test(stmt.test, frame)
         if c is UNKNOWN:
+            c = self.decided(stmt.test, frame)
+        if c is None:
             self._fork(stmt.body, stmt.orelse, frame)
             return
         if c:
