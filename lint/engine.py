@@ -885,7 +885,10 @@ def _execute_all(src, runs, strict, project, exploratory: bool = False) -> None:
                     low = getattr(f.payload, "tiny_low", ()) if f.kind == "violation" else ()
                     if low:
                         run.lows[low[0]] = max(run.lows.get(low[0], 1), low[1])
-            if run.branch_points and run.root is not None and not run.decisions:
+            if run.branch_points and run.root is not None and not run.decisions and \
+                    (run.ctor_kwargs is not None or run.holes):
+                # symbolic constructor arguments decide the tests (a model's concrete construction
+                # meets undecidable tests on what is unknown, where a split rarely pays its cost)
                 _split_branches(src, run, strict, project)
         except AnalysisAbort as e:
             run.error = f"abandoned: {e}"
