@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ....core import dims as D
 from ....core.facts import Unknowable, Violation, positive
+from ....core.values import UNKNOWN, Tensor
 from ....rules import shp007_invalid_config as C
 from ....rules.shp003_channel_mismatch import Channels
 from ....rules.shp008_wrong_rank import RankAtLeast, RankOneOf
@@ -62,6 +63,28 @@ for _n in (1, 2, 3):
                                  R("bias", True)),
           params=lambda a: _affine_params(a, (need_int(a["num_features"]),)),
           implies=LayerInput("spatial", _n, "num_features" if _n > 1 else None))(_in_rule(_n))
+
+
+def _norm_tail(n, name, checked):
+    """BatchNorm2d/3d and InstanceNorm2d/3d on an input of unknown rank: their channels are dim
+    -(n+1) of the ``(N, C, *spatial)`` (or, for InstanceNorm, ``(C, *spatial)``) they take; a tail
+    that long (what a conv before gave) is checked, and the output is the input, whose channels are
+    then the layer's (``checked(a)``: torch checks them; an InstanceNorm without affine weights does
+    not)."""
+    def tail(a, x):
+        known = tuple(x.tail or ())[-(n + 1):]
+        if not checked(a) or a["num_features"] is UNKNOWN:
+            return x
+        t = list(D.fresh() for _ in range(n + 1 - len(known))) + list(known)
+        check_size(t[0], a["num_features"], "num_features", name)
+        t[0] = need_size(a["num_features"]) if len(known) < n + 1 else t[0]
+        return Tensor(None, x.dtype, tail=tuple(t))
+    return tail
+
+
+for _n in (2, 3):
+    LAYERS[f"BatchNorm{_n}d"].tail = _norm_tail(_n, f"BatchNorm{_n}d", lambda a: True)
+    LAYERS[f"InstanceNorm{_n}d"].tail = _norm_tail(_n, f"InstanceNorm{_n}d", lambda a: need(a["affine"]) is True)
 
 
 @layer("SyncBatchNorm", (*_NORM_SIG, R("affine", True), R("track_running_stats", True), R("process_group", None),
