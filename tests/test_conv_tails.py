@@ -66,7 +66,8 @@ def test_the_clean_stack_is_silent():
     assert analyze_source(code, "case.py").findings == []
 
 
-LAYER = st.sampled_from(["conv", "convt", "bn", "relu", "in"])
+_PASS = ("relu", "pool", "apool")  # layers that keep whatever channels they are given
+LAYER = st.sampled_from(["conv", "convt", "bn", "relu", "in", "pool", "apool"])
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)
@@ -79,8 +80,9 @@ def test_random_stacks_on_an_input_of_unknown_rank(stack):
         layers.append({"conv": f"nn.Conv2d({cin}, {cout}, 3, padding=1)",
                        "convt": f"nn.ConvTranspose2d({cin}, {cout}, 3, padding=1)",
                        "bn": f"nn.BatchNorm2d({cin})", "relu": "nn.ReLU()",
-                       "in": f"nn.InstanceNorm2d({cin}, affine=True)"}[kind])
-    first_c = next((cin for kind, cin, _ in stack if kind != "relu"), 4)
+                       "in": f"nn.InstanceNorm2d({cin}, affine=True)",
+                       "pool": "nn.MaxPool2d(2, ceil_mode=True)", "apool": "nn.AdaptiveAvgPool2d(3)"}[kind])
+    first_c = next((cin for kind, cin, _ in stack if kind not in _PASS), 4)
     code = textwrap.dedent(f'''\
         import torch
         import torch.nn as nn
@@ -111,6 +113,40 @@ def test_random_stacks_on_an_input_of_unknown_rank(stack):
         assert fails == {"channels"}, (code, fails, [f.message for f in got])
         assert {f.code for f in got} == {"SHP003"}
     # the first layer meets the raw input: its own channels are not checked (no input is known)
-    later = [(k, ci) for k, ci, _ in stack if k != "relu"][1:]
+    later = [(k, ci) for k, ci, _ in stack if k not in _PASS][1:]
     if fails == {"channels"} and later:
         assert got, (code, fails)
+
+
+POOL = textwrap.dedent('''\
+    import torch.nn as nn
+
+
+    class D(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.downsample = nn.AvgPool2d(3, stride=2, padding=[PAD, 1], count_include_pad=False)
+
+        def forward(self, x):
+            if len(x.size()) > 4:
+                x = x.flatten(0, 1)
+            return self.downsample(self.conv(x))
+''')
+
+
+@pytest.mark.parametrize("pad", [1, 2])
+def test_a_pool_padding_torch_refuses_whatever_the_input(pad):
+    code = POOL.replace("PAD", str(pad))
+    ns: dict = {}
+    exec(compile(code, "case.py", "exec"), ns)
+    refused = set()
+    for shape in [(2, 3, 32, 32), (2, 4, 3, 9, 17)]:
+        try:
+            ns["D"]()(torch.randn(*shape))
+            refused.add(False)
+        except RuntimeError as e:
+            refused.add("pad should be at most half" in str(e))
+    got = analyze_source(code, "case.py").findings
+    assert refused == {pad == 2}
+    assert [(f.code, f.line) for f in got] == ([("SHP007", 13)] if pad == 2 else []), [f.message for f in got]

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from ....core import dims as D
 from ....core.facts import Unknowable, Violation
-from ....core.values import UNKNOWN, Tensor
+from ....core.values import UNKNOWN
 from ....rules import shp007_invalid_config as C
 from ....rules.shp004_spatial_collapse import Collapse
-from .table import (DEVICE, LAYERS, LayerInput, R, _out, _spatial_input, check_size, functional, layer, need, need_int,
+from .table import (DEVICE, LAYERS, LayerInput, R, _out, channel_tail, _spatial_input, check_size, functional, layer, need, need_int,
                     out_size, shape_of, tup)
 
 
@@ -155,22 +155,6 @@ def _conv_rule(n, transposed):
         lead = (x.shape[0],) if batched else ()
         return _out(x, (*lead, cout, *out))
     return rule
-
-
-def channel_tail(n, rule):
-    """The rule for an input of unknown rank of a layer that takes ``(C, *spatial)`` or ``(N, C,
-    *spatial)`` (``n`` spatial dims): its channels are dim ``-(n+1)`` either way, so the last dims
-    known there (``x.tail``, what a layer before gave) are checked as the unbatched form, and the
-    output ends in what that form gives, whatever the rank. Dims the tail does not tell are
-    opaque: nothing is claimed about them."""
-    def tail(a, x):
-        known = tuple(x.tail or ())[-(n + 1):]
-        t = tuple(D.fresh() for _ in range(n + 1 - len(known))) + known
-        out = rule(a, Tensor(t, x.dtype, None))
-        if not isinstance(out, Tensor) or out.shape is None:
-            raise Unknowable()
-        return Tensor(None, x.dtype, tail=tuple(out.shape))
-    return tail
 
 
 for _n in (1, 2, 3):

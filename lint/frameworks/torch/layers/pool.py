@@ -6,7 +6,7 @@ from ....core.facts import Unknowable, Violation
 from ....core.values import Tensor
 from ....rules import shp007_invalid_config as C
 from ....rules.shp004_spatial_collapse import Collapse
-from .table import LayerInput, R, _out, _spatial_input, functional, layer, need, tup
+from .table import LAYERS, LayerInput, R, _out, _spatial_input, channel_tail, functional, layer, need, tup
 
 
 def pool_output(L, k, s, p, d, ceil_mode):
@@ -94,6 +94,10 @@ for _n in (1, 2, 3):
                 R("count_include_pad", True), R("divisor_override", None)),
                lambda a, x, _r=_pool_rule(_n, "Avg"): _r(a, x), pools=_n)
 
+    for _kind in ("Max", "Avg"):
+        # whatever the input's rank: the padding check, and (C, *spatial) from a tail that long
+        LAYERS[f"{_kind}Pool{_n}d"].tail = channel_tail(_n, _pool_rule(_n, _kind))
+
 for _n in (1, 2, 3):
     layer(f"LPPool{_n}d", (R("norm_type"), R("kernel_size"), R("stride", None), R("ceil_mode", False)),
           implies=LayerInput("spatial", _n))(
@@ -127,6 +131,8 @@ for _n in (1, 2, 3):
         _adaptive_rule(_n, "Avg"))
     layer(f"AdaptiveMaxPool{_n}d", (R("output_size"), R("return_indices", False)),
           implies=LayerInput("spatial", _n), pools=_n)(_adaptive_rule(_n, "Max"))
+    for _kind in ("Avg", "Max"):
+        LAYERS[f"Adaptive{_kind}Pool{_n}d"].tail = channel_tail(_n, _adaptive_rule(_n, _kind))
     functional([f"torch.nn.functional.adaptive_avg_pool{_n}d", f"torch.adaptive_avg_pool{_n}d"],
                (R("input"), R("output_size")), _adaptive_rule(_n, "Avg"), pools=_n)
     functional([f"torch.nn.functional.adaptive_max_pool{_n}d", f"torch.adaptive_max_pool{_n}d"],

@@ -197,6 +197,22 @@ def _spatial_input(x: Any, n: int, layer: str) -> Tuple[bool, Any, Tuple[Any, ..
     return batched, s[1 if batched else 0], s[-n:]
 
 
+def channel_tail(n, rule):
+    """The rule for an input of unknown rank of a layer that takes ``(C, *spatial)`` or ``(N, C,
+    *spatial)`` (``n`` spatial dims): its channels are dim ``-(n+1)`` either way, so the last dims
+    known there (``x.tail``, what a layer before gave) are checked as the unbatched form, and the
+    output ends in what that form gives, whatever the rank. Dims the tail does not tell are
+    opaque: nothing is claimed about them."""
+    def tail(a, x):
+        known = tuple(x.tail or ())[-(n + 1):]
+        t = tuple(D.fresh() for _ in range(n + 1 - len(known))) + known
+        out = rule(a, Tensor(t, x.dtype, None))
+        if not isinstance(out, Tensor) or out.shape is None:
+            raise Unknowable()
+        return Tensor(None, x.dtype, tail=tuple(out.shape))
+    return tail
+
+
 def _check_channels(got: Any, expected: Any, param: str, layer: str) -> None:
     rel = D.equal(got, expected)
     if rel == D.NEVER:
