@@ -12,7 +12,7 @@ from . import dims as D
 from . import limits as L
 from . import ndarray as ND
 from .framework_api import NOT_MINE
-from .values import (CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, Expanded, FunctionValue, ModuleValue, NDArray,
+from .values import (ATTR_DICTS, CONCRETE_ERRORS, UNKNOWN, copy_tree, BoundMethod, ClassValue, Expanded, FunctionValue, ModuleValue, NDArray,
                      ObjectValue, Param, Partial, Qual, Tensor, is_record_type)
 
 if TYPE_CHECKING:
@@ -21,9 +21,7 @@ else:
     _Host = object
 
 
-_ATTR_DICTS = frozenset({"ml_collections.ConfigDict", "ml_collections.config_dict.ConfigDict",
-                         "ml_collections.config_dict.config_dict.ConfigDict", "easydict.EasyDict",
-                         "addict.Dict", "munch.Munch", "attrdict.AttrDict"})
+_ATTR_DICTS = ATTR_DICTS
 
 
 def attr_dict(d: dict) -> ObjectValue:
@@ -306,6 +304,8 @@ class CallsMixin(_Host):
             return UNKNOWN
         if isinstance(obj, NDArray):
             return ND.method(obj, name, args, kwargs)
+        if isinstance(obj, ObjectValue) and obj.mapping and name == "clone" and not args and not kwargs:
+            return copy_tree(obj)  # a yacs CfgNode's clone(): get_default_config() returns one
         if isinstance(obj, ObjectValue) and obj.mapping and name == "get" and 1 <= len(args) <= 2 and not kwargs \
                 and isinstance(args[0], str):
             # config.patches.get("grid") on a ConfigDict: its item, or the default

@@ -209,6 +209,16 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
                 exprs = src.assigns[name]
                 # Only a name assigned once at top level is a constant we can trust.
                 v = self.eval(exprs[0], Frame(src=src)) if len(exprs) == 1 else UNKNOWN
+                if isinstance(v, ObjectValue) and name in src.filled:
+                    # a configuration object filled attribute by attribute at the top level
+                    table[name] = v
+                    frame, speculative = Frame(src=src), self.speculative
+                    self.speculative = 0  # the module's own code, run once whatever asked for it
+                    try:
+                        for stmt in src.filled[name]:
+                            self.assign(stmt.targets[0].target, self.eval(stmt.value, frame), frame)
+                    finally:
+                        self.speculative = speculative
                 if len(exprs) == 1 and _parses_args(exprs[0]) and OPTIONS_HOOK is not None:
                     # `opt = parser.parse_args()`: the options at their argparse defaults
                     got = OPTIONS_HOOK(src.code, name)

@@ -10,7 +10,7 @@ from . import ndarray as ND
 from .framework_api import NOT_MINE
 from .project import ModuleRef
 from .source import ClassInfo, dotted
-from .values import (UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, NDArray, ObjectValue, Param, Partial,
+from .values import (ATTR_DICTS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, NDArray, ObjectValue, Param, Partial,
                      Qual, is_record_type)
 
 if TYPE_CHECKING:
@@ -81,8 +81,10 @@ class ObjectsMixin(_Host):
             if attr in obj.attrs:
                 return obj.attrs[attr]
             if obj.cls is None:  # a namespace (argparse.Namespace(...)): only the attributes it was given
-                return BoundMethod(obj, attr) if obj.mapping and attr == "get" else UNKNOWN
+                return BoundMethod(obj, attr) if obj.mapping and attr in ("get", "clone") else UNKNOWN
             v = self.class_attr(obj.cls, attr, instance=obj)
+            if v is UNKNOWN and obj.mapping and attr in ("get", "clone"):
+                return BoundMethod(obj, attr)  # a yacs CfgNode subclass's inherited methods
             fw = self.value_framework(obj) if v is UNKNOWN else None
             if fw is not None:  # an instance of a framework's base class: what the base provides
                 v = fw.getattr(self, obj, attr, node)
@@ -244,7 +246,8 @@ class ObjectsMixin(_Host):
                 v = fw.instantiate_object(self, info, args, kwargs, node)
                 if v is not NOT_MINE:
                     return v
-        obj = ObjectValue(info)
+        # a subclass of a library's attribute dict (`class ConfigNode(yacs.config.CfgNode)`)
+        obj = ObjectValue(info, mapping=any(b in ATTR_DICTS for b in bases))
         is_record = _is_record(info) or any(b in ("typing.NamedTuple", "collections.namedtuple") for b in bases)
         init = self.class_attr(info, "__init__", instance=obj)
         for c in self.mro(info):  # a @dataclass's generated __init__ overrides its bases' own

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import libcst as cst
 
@@ -71,6 +71,10 @@ class SourceModule:
         self.classes: Dict[str, ClassInfo] = {}
         self.assigns: Dict[str, List[cst.BaseExpression]] = {}  # top-level simple assignments, in order
         self._index(self.tree.body, top=True)
+        # a configuration object filled at the top level (`_C = CN()`, then `_C.MODEL = CN()`,
+        # `_C.MODEL.DEPTH = 50`): name -> its attribute assignments, in order, when nothing else at
+        # the top level touches the name before the last of them (core/interpreter.py lookup_global)
+        self.filled: Dict[str, List[cst.Assign]] = _filled_objects(self.tree.body, self.assigns)
 
     def _index(self, body, top):
         for stmt in body:
@@ -192,3 +196,71 @@ def _is_classvar(ann) -> bool:
     base = ann.value if isinstance(ann, cst.Subscript) else ann
     name = dotted(base)
     return name in ("ClassVar", "typing.ClassVar")
+
+
+def _filled_objects(body, assigns) -> Dict[str, List[cst.Assign]]:
+    """Top-level ``name.attr... = value`` statements of each name assigned once at the top level,
+    when every top-level statement that mentions the name up to the last of them is its own
+    assignment or one of those (a method called on it, `cfg.merge_from_file(...)`, or a read
+    between the fills would make the order matter: no fills are kept for it)."""
+    candidates = {r for r in (_fill_root(s) for stmt in body if isinstance(stmt, cst.SimpleStatementLine)
+                              for s in stmt.body) if r is not None and len(assigns.get(r, ())) == 1}
+    if not candidates:
+        return {}
+    try:
+        return _fills(body, assigns)
+    except RecursionError:  # a statement nested beyond Python's stack (the input guards' files)
+        return {}
+
+
+def _fill_root(s) -> Optional[str]:
+    """``name`` of a ``name.attr... = value`` statement."""
+    if not (isinstance(s, cst.Assign) and len(s.targets) == 1 and isinstance(s.targets[0].target, cst.Attribute)):
+        return None
+    t: Any = s.targets[0].target
+    while isinstance(t, cst.Attribute):
+        t = t.value
+    return t.value if isinstance(t, cst.Name) else None
+
+
+def _fills(body, assigns) -> Dict[str, List[cst.Assign]]:
+    fills: Dict[str, List[cst.Assign]] = {}
+    spoiled: set = set()
+    # `cfg = __C` (py-faster-rcnn): one object under two names; a mention of either is of both
+    alias = {k: v[0].value for k, v in assigns.items() if len(v) == 1 and isinstance(v[0], cst.Name)}
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, (cst.If, cst.For, cst.While, cst.With, cst.Try)) and not is_main_guard(stmt):
+            # a fill under a condition or a loop (`if args.large: cfg.WIDTH = 128`): which value
+            # holds is not known here, nor is any later one
+            mentioned = {n.value for n in _names_in(stmt)}
+            spoiled |= mentioned | {alias[n] for n in mentioned if n in alias}
+            continue
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for s in stmt.body:
+            root = _fill_root(s)
+            names = {n.value for n in _names_in(s)}
+            if isinstance(s, cst.Assign) and root is not None and root in assigns and len(assigns[root]) == 1 and \
+                    root not in spoiled and root not in {n.value for n in _names_in(s.value)}:
+                fills.setdefault(root, []).append(s)
+                names.discard(root)
+            for n in names | {alias[n] for n in names if n in alias}:
+                if n in fills:
+                    spoiled.add(n)  # read or changed another way after some fills: order matters
+    # touched under either name, or filled under both (the order between them would matter):
+    # neither is kept
+    for a, b in alias.items():
+        if a in spoiled or b in spoiled or (a in fills and b in fills):
+            spoiled |= {a, b}
+    return {k: v for k, v in fills.items() if k not in spoiled}
+
+
+def _names_in(node) -> List[cst.Name]:
+    out: List[cst.Name] = []
+
+    class V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            out.append(n)
+
+    node.visit(V())
+    return out

@@ -260,6 +260,19 @@ class ObjectValue:
     mapping: bool = False
 
 
+# dicts with attribute access a library gives (a configuration built attribute by attribute)
+ATTR_DICTS = frozenset({"ml_collections.ConfigDict", "ml_collections.config_dict.ConfigDict",
+                        "ml_collections.config_dict.config_dict.ConfigDict", "easydict.EasyDict",
+                        "addict.Dict", "munch.Munch", "attrdict.AttrDict", "yacs.config.CfgNode", "yacs.config.CN"})
+
+
+def copy_tree(v: Any) -> Any:
+    """A configuration's ``clone()``: its nested attribute dicts copied, the leaves shared."""
+    if isinstance(v, ObjectValue):
+        return ObjectValue(v.cls, {k: copy_tree(x) for k, x in v.attrs.items()}, v.closed, v.mapping)
+    return v
+
+
 @dataclass(eq=False)
 class ClassValue:
     info: Any  # ClassInfo
