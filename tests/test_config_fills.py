@@ -27,7 +27,7 @@ CONFIG = textwrap.dedent('''\
     cfg = __C
     __C.MODEL = argparse.Namespace()
     __C.MODEL.WIDTH = 16
-    __C.MODEL.POOL = 7
+    __C.MODEL.POOL = __C.MODEL.WIDTH - 9  # a fill reading an earlier one: 7
     __C.DATA = argparse.Namespace()
     __C.DATA.CHANNELS = 3
 ''')

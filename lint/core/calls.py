@@ -12,16 +12,13 @@ from . import dims as D
 from . import limits as L
 from . import ndarray as ND
 from .framework_api import NOT_MINE
-from .values import (ATTR_DICTS, CONCRETE_ERRORS, UNKNOWN, copy_tree, BoundMethod, ClassValue, Expanded, FunctionValue, ModuleValue, NDArray,
-                     ObjectValue, Param, Partial, Qual, Tensor, is_record_type)
+from .values import (ATTR_DICTS, CONCRETE_ERRORS, UNKNOWN, BoundMethod, ClassValue, Expanded, FunctionValue,
+                     ModuleValue, NDArray, ObjectValue, Param, Partial, Qual, Tensor, copy_tree, is_record_type)
 
 if TYPE_CHECKING:
     from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts
 else:
     _Host = object
-
-
-_ATTR_DICTS = ATTR_DICTS
 
 
 def attr_dict(d: dict) -> ObjectValue:
@@ -242,7 +239,7 @@ class CallsMixin(_Host):
             return _record_type(args[0], args[1], kwargs)
         if name in ("argparse.Namespace", "types.SimpleNamespace") and not args:
             return ObjectValue(None, dict(kwargs))  # a config object: the attributes it is given
-        if name in _ATTR_DICTS and len(args) <= 1 and (not args or isinstance(args[0], dict)):
+        if name in ATTR_DICTS and len(args) <= 1 and (not args or isinstance(args[0], dict)):
             # ml_collections.ConfigDict() filled attribute by attribute (ViT's configs.py), EasyDict
             # of a dict: a namespace whose items are its attributes, nested dicts converted too
             return attr_dict({**(args[0] if args else {}), **kwargs}) \

@@ -10,8 +10,8 @@ from . import ndarray as ND
 from .framework_api import NOT_MINE
 from .project import ModuleRef
 from .source import ClassInfo, dotted
-from .values import (ATTR_DICTS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, NDArray, ObjectValue, Param, Partial,
-                     Qual, is_record_type)
+from .values import (ATTR_DICTS, UNKNOWN, BoundMethod, ClassValue, FunctionValue, ModuleValue, NDArray, ObjectValue,
+                     Param, Partial, Qual, is_record_type)
 
 if TYPE_CHECKING:
     from typing import Any as _Host  # a mixin: self is the Interpreter, with all its parts

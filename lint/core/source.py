@@ -228,7 +228,7 @@ def _fills(body, assigns) -> Dict[str, List[cst.Assign]]:
     spoiled: set = set()
     # `cfg = __C` (py-faster-rcnn): one object under two names; a mention of either is of both
     alias = {k: v[0].value for k, v in assigns.items() if len(v) == 1 and isinstance(v[0], cst.Name)}
-    for i, stmt in enumerate(body):
+    for stmt in body:
         if isinstance(stmt, (cst.If, cst.For, cst.While, cst.With, cst.Try)) and not is_main_guard(stmt):
             # a fill under a condition or a loop (`if args.large: cfg.WIDTH = 128`): which value
             # holds is not known here, nor is any later one
@@ -240,8 +240,9 @@ def _fills(body, assigns) -> Dict[str, List[cst.Assign]]:
         for s in stmt.body:
             root = _fill_root(s)
             names = {n.value for n in _names_in(s)}
+            # (a fill may read earlier ones: `__C.DATA_DIR = osp.join(__C.ROOT_DIR, 'data')`, replayed in order)
             if isinstance(s, cst.Assign) and root is not None and root in assigns and len(assigns[root]) == 1 and \
-                    root not in spoiled and root not in {n.value for n in _names_in(s.value)}:
+                    root not in spoiled:
                 fills.setdefault(root, []).append(s)
                 names.discard(root)
             for n in names | {alias[n] for n in names if n in alias}:

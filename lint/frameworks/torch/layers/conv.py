@@ -6,8 +6,8 @@ from ....core.facts import Unknowable, Violation
 from ....core.values import UNKNOWN
 from ....rules import shp007_invalid_config as C
 from ....rules.shp004_spatial_collapse import Collapse
-from .table import (DEVICE, LAYERS, LayerInput, R, _out, channel_tail, _spatial_input, check_size, functional, layer, need, need_int,
-                    out_size, shape_of, tup)
+from .table import (DEVICE, LAYERS, LayerInput, R, _out, _spatial_input, channel_tail, check_size, functional, layer,
+                    need, need_int, out_size, shape_of, tup)
 
 
 def _conv_sig(transposed):
