@@ -944,8 +944,6 @@ def _settle_narrowing(src, run: Run, strict: bool, project, budget: List[int]) -
         if hasattr(n.payload, "only") else n.payload
 
 
-
-
 MAX_SPLIT_RUNS = 6  # runs one class may cost to decide its construction's undecidable tests
 
 

@@ -195,3 +195,31 @@ def torch_threads():
 
     torch.set_num_threads(2)
     return 2
+
+
+def check_cli(*argv):
+    """``shapelint check --no-cache ARGV`` in this process: (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from shapelint.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(["check", "--no-cache", *map(str, argv)])
+    return rc, out.getvalue(), err.getvalue()
+
+
+def torch_fails_at(code: str, run, filename: str = "case.py") -> Optional[int]:
+    """The line of ``code`` (compiled as ``filename``) where torch fails: ``run(namespace)`` builds
+    and runs the model the code defines; the deepest traceback line in that file of the
+    RuntimeError or ValueError torch raises, or None when it runs through."""
+    import traceback
+
+    ns: Dict[str, Any] = {}
+    exec(compile(code, filename, "exec"), ns)
+    try:
+        run(ns)
+    except (RuntimeError, ValueError) as e:
+        return [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == filename][-1]
+    return None

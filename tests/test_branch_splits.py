@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import textwrap
-import traceback
 
 import pytest
 
 os.environ["SHAPELINT_STRICT"] = "1"
 
+from conftest import torch_fails_at  # noqa: E402
 from shapelint.engine import analyze_source  # noqa: E402
 
 torch = pytest.importorskip("torch")
@@ -75,13 +75,7 @@ CHANNELS = [(3, 16), (16, 16), (8, 32), (32, 32)]
 
 
 def _fails_at(code, cls, args, shape):
-    ns: dict = {}
-    exec(compile(code, "case.py", "exec"), ns)
-    try:
-        ns[cls](*args)(torch.randn(*shape))
-    except RuntimeError as e:
-        return [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == "case.py"][-1]
-    return None
+    return torch_fails_at(code, lambda ns: ns[cls](*args)(torch.randn(*shape)))
 
 
 @pytest.mark.parametrize("kernel", [2, 4])

@@ -5,8 +5,6 @@ classes' file alone follows the builders (reverse reach), with or without a decl
 package's own ``from . import mbnet`` is its submodule. torch judges the failing line."""
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import sys
 import textwrap
@@ -16,7 +14,7 @@ import pytest
 
 os.environ["SHAPELINT_STRICT"] = "1"
 
-from shapelint.cli import main  # noqa: E402
+from conftest import check_cli  # noqa: E402
 
 torch = pytest.importorskip("torch")
 
@@ -108,19 +106,12 @@ def _torch_line(tmp_path):
             del sys.modules[m]
 
 
-def _check(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(["check", "--no-cache", *map(str, argv)])
-    return rc, out.getvalue(), err.getvalue()
-
-
 @pytest.mark.parametrize("declared", [False, True])
 def test_the_classes_file_is_checked_through_its_builders(tmp_path, declared):
     path = _project(tmp_path, 24)
     line = _torch_line(tmp_path)
     assert line == 13
-    rc, out, err = _check(path, *(["--input-shape", "Segmenter=2,3,16,16"] if declared else []))
+    rc, out, err = check_cli(path, *(["--input-shape", "Segmenter=2,3,16,16"] if declared else []))
     assert rc == 1, (out, err)
     (got,) = out.splitlines()
     assert got.startswith(f"{path}:{line}:") and "SHP003" in got and "of modeling.py" in got, got
@@ -130,5 +121,5 @@ def test_the_clean_classes_file_is_silent(tmp_path):
     path = _project(tmp_path, 40)
     assert _torch_line(tmp_path) is None
     for extra in ([], ["--input-shape", "Segmenter=2,3,16,16"]):
-        rc, out, err = _check(path, *extra)
+        rc, out, err = check_cli(path, *extra)
         assert (rc, out) == (0, ""), err

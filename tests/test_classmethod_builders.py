@@ -5,8 +5,6 @@ a construction in ``--construct``, in another file of the project and in the REA
 examples; the subclass tells the input with no input shape. torch judges the failing line."""
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import textwrap
 import traceback
@@ -15,7 +13,7 @@ import pytest
 
 os.environ["SHAPELINT_STRICT"] = "1"
 
-from shapelint.cli import main  # noqa: E402
+from conftest import check_cli  # noqa: E402
 
 torch = pytest.importorskip("torch")
 
@@ -109,20 +107,13 @@ def _torch_line(path, side=32):
     return None
 
 
-def _check(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(["check", "--no-cache", *map(str, argv)])
-    return rc, out.getvalue(), err.getvalue()
-
-
 def test_the_clean_model_is_silent_everywhere(tmp_path):
     path = _project(tmp_path, "out")
     (tmp_path / "README.md").write_text(README)
     assert _torch_line(path) is None and _torch_line(path, 64) is None
     for extra in ([], ["--input-shape", "Net=2,3,32,32"],
                   ["--construct", "Net.from_name('wide')", "--input-shape", "Net=2,3,32,32"]):
-        rc, out, err = _check(path, *extra)
+        rc, out, err = check_cli(path, *extra)
         assert (rc, out) == (0, ""), (out, err)
 
 
@@ -130,7 +121,7 @@ def test_construct_names_the_classmethod(tmp_path):
     path = _project(tmp_path, "inp")
     line = _torch_line(path)
     assert line == 44  # x = self.blocks(self.stem(x))
-    rc, out, err = _check(path, "--construct", "Net.from_name('small')", "--input-shape", "Net=2,3,32,32")
+    rc, out, err = check_cli(path, "--construct", "Net.from_name('small')", "--input-shape", "Net=2,3,32,32")
     assert rc == 1, (out, err)
     (got,) = out.splitlines()
     assert got.startswith(f"{path}:{line}:") and "SHP003" in got and "Net.from_name('small')" in got, got
@@ -145,7 +136,7 @@ def test_the_project_builds_it_by_the_classmethod(tmp_path, where):
     else:
         (tmp_path / "train.py").write_text("from net.model import Net\n\nmodel = Net.from_name('small')\n")
     for extra in ([], ["--input-shape", "Net=2,3,32,32"]):
-        rc, out, err = _check(path, *extra)
+        rc, out, err = check_cli(path, *extra)
         assert rc == 1, (extra, out, err)
         (got,) = out.splitlines()
         assert got.startswith(f"{path}:{line}:") and "SHP003" in got, got

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 import textwrap
-import traceback
 
 import pytest
 
 os.environ["SHAPELINT_STRICT"] = "1"
 
+from conftest import torch_fails_at  # noqa: E402
 from shapelint.engine import analyze_source  # noqa: E402
 
 torch = pytest.importorskip("torch")
@@ -43,13 +43,7 @@ CALL = 18
 
 
 def _fails_at(code, shape):
-    ns: dict = {}
-    exec(compile(code, "case.py", "exec"), ns)
-    try:
-        ns["Net"]().eval()(torch.randn(*shape))
-    except (RuntimeError, ValueError) as e:
-        return [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == "case.py"][-1]
-    return None
+    return torch_fails_at(code, lambda ns: ns["Net"]().eval()(torch.randn(*shape)))
 
 
 @pytest.mark.parametrize("bn, ch", [(32, 33), (32, 16), (31, 32)])

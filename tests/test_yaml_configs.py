@@ -6,8 +6,6 @@ len(labels)``) stays unknown, and a configuration the script changes any other w
 torch judges the failing line, building the model from the same YAML file."""
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import textwrap
 import traceback
@@ -16,7 +14,7 @@ import pytest
 
 os.environ["SHAPELINT_STRICT"] = "1"
 
-from shapelint.cli import main  # noqa: E402
+from conftest import check_cli  # noqa: E402
 
 torch = pytest.importorskip("torch")
 yaml = pytest.importorskip("yaml")
@@ -101,13 +99,6 @@ def _torch_line(path, length=600):
     return None
 
 
-def _check(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(["check", "--no-cache", *map(str, argv)])
-    return rc, out.getvalue(), err.getvalue()
-
-
 @pytest.mark.parametrize("kernel", [2, 4, 5])
 def test_a_bug_under_the_yaml_configuration_is_reported(tmp_path, kernel):
     path = _project(tmp_path, kernel)
@@ -118,7 +109,7 @@ def test_a_bug_under_the_yaml_configuration_is_reported(tmp_path, kernel):
     # kernel 5: the two branches fit where the block's input is 3 long, where the model runs:
     # only the declared input decides
     for extra in ([], ["--input-shape", "Net=2,1,600"]) if kernel != 5 else (["--input-shape", "Net=2,1,600"],):
-        rc, out, err = _check(path, *extra)
+        rc, out, err = check_cli(path, *extra)
         assert rc == 1, (out, err)
         (got,) = out.splitlines()
         assert got.startswith(f"{path}:{line}:") and "SHP006" in got, got
@@ -129,7 +120,7 @@ def test_the_clean_model_is_silent_and_analysed(tmp_path):
     path = _project(tmp_path, 3)
     assert _torch_line(path) is None
     for extra in ([], ["--input-shape", "Net=2,1,600"]):
-        rc, out, err = _check(path, "--statistics", *extra)
+        rc, out, err = check_cli(path, "--statistics", *extra)
         assert (rc, out.count("SHP")) == (0, 0), (out, err)
         assert "analysed 2 of 2" in err, err
 
@@ -137,7 +128,7 @@ def test_the_clean_model_is_silent_and_analysed(tmp_path):
 def test_a_configuration_changed_otherwise_is_not_read(tmp_path):
     # update() may change any entry: the configuration is not what the file says
     path = _project(tmp_path, 2, "parser['model'].update(json.load(open('extra.json')))")
-    rc, out, err = _check(path)
+    rc, out, err = check_cli(path)
     assert "'filts': [16, [16, 32]]" not in out, out  # the configuration is not read
 
 
@@ -145,6 +136,6 @@ def test_unsafe_yaml_is_never_run(tmp_path):
     # a tag that would run code under yaml's unsafe loader: the safe loader refuses the file
     path = _project(tmp_path, 2)
     (tmp_path / "train.yaml").write_text(CONFIG + "hook: !!python/object/apply:os.system ['touch pwned']\\n")
-    rc, out, err = _check(path)
+    rc, out, err = check_cli(path)
     assert not (tmp_path / "pwned").exists() and not os.path.exists("pwned")
     assert "'filts': [16, [16, 32]]" not in out, out  # the configuration is not read
