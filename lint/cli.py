@@ -316,6 +316,7 @@ def cmd_check(args) -> int:
             raise CliError(f"shapelint: --output-file {args.output_file}: {e.strerror or e}")
     else:
         make(sys.stdout).report(items, defects)
+        sys.stdout.flush()  # the findings before the coverage lines of stderr, when both are one stream
     _print_coverage(coverage, args.statistics)
     if bad_files:
         return 2

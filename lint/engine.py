@@ -19,7 +19,7 @@ import libcst as cst
 from .core import dims as D
 from .core import limits
 from .core.cstwalk import code_children
-from .core.interpreter import AnalysisAbort, ConstructionAbort, ConstructionRaises, Frame, Interpreter
+from .core.interpreter import AnalysisAbort, ConstructionAbort, ConstructionRaises, Frame, Interpreter, ProbeMismatch
 from .core.project import Project
 from .core.source import ClassInfo, SourceModule, dotted
 from .core.values import UNKNOWN, FunctionValue, ModuleValue, ObjectValue, Tensor
@@ -173,6 +173,23 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
     if run.inputs is None and n_inputs == 0:
         run.root, run.facts = root, interp.facts
         return
+    given, n_facts, n_sites = run.inputs, len(interp.facts), len(interp.call_sites)
+    try:
+        _forward(src, interp, run, root, n_inputs)
+    except ProbeMismatch:
+        # the input built from the side the probe took at a rank test is not one the model takes
+        # that way: the forward runs again as if the probe had met no layer there
+        del interp.facts[n_facts:], interp.call_sites[n_sites:]
+        interp.probe_choices, interp.probe_rank_tests = {}, False
+        interp.probes, interp.probe_paths, interp.probe_weak, interp.probe_ranks = {}, {}, set(), {}
+        interp.violated = interp.guessed_input = False
+        run.inputs, run.input_from, run.rank_free = given, None, {}
+        _forward(src, interp, run, root, n_inputs)
+
+
+def _forward(src: SourceModule, interp: Interpreter, run: Run, root: ModuleValue, n_inputs: int) -> None:
+    """The forward phase of ``execute``: the inputs (given, or built from the layers the probe
+    finds first) through the model built."""
     positional = [s for s in run.inputs or () if spec_name(s) is None]
     probed = _probe(interp, root, max(n_inputs, len(positional)))
     probe_layers = {i: m for i, (m, _p) in probed.items()}
@@ -258,18 +275,25 @@ def _probe(interp: Interpreter, root: ModuleValue, n: int) -> Dict[int, Tuple[Mo
 
     A quiet forward pass over the tree already built: it records nothing, and the calls it made
     are forgotten before the real pass."""
-    interp.quiet = True
-    probes = [Tensor(None, "float", None, i) for i in range(n)]
-    interp.probe_target = n
-    try:
-        interp.call_module(root, probes, {}, None)
-    except AnalysisAbort:  # ProbeDone: every input has met its first layer
-        pass
-    finally:
-        interp.probe_target = 0
-        interp.quiet = False
-        interp.calls = []
-        interp.order = 0
+    for flip in (False, True):
+        interp.quiet = True
+        probes = [Tensor(None, "float", None, i) for i in range(n)]
+        interp.probe_target = n
+        interp.probe_flip = flip
+        try:
+            interp.call_module(root, probes, {}, None)
+        except AnalysisAbort:  # ProbeDone: every input has met its first layer
+            pass
+        finally:
+            interp.probe_target = 0
+            interp.quiet = False
+            interp.calls = []
+            interp.order = 0
+        if flip or not interp.probe_choices or len(interp.probes) >= n:
+            break
+        # the side taken at a rank test (`if x.dim() == 4: ... else: raise`) led to no layer: the other
+        interp.probes, interp.probe_paths, interp.probe_choices = {}, {}, {}
+        interp.probe_weak, interp.probe_ranks = set(), {}
     paths = dict(interp.probe_paths)
     return {i: (m, paths.get(i, ())) for i, m in interp.probes.items()}
 

@@ -133,6 +133,8 @@ class ExpressionsMixin(_Host):
 
     def _e_IfExp(self, node, frame) -> Any:
         c = self.test(node.test, frame)
+        if self.probe_choices:
+            self.probe_choice_kept(node.test, c)
         if c is UNKNOWN:
             c = self.decided(node.test, frame)
         if c is None:

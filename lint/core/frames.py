@@ -18,6 +18,11 @@ class ProbeDone(AnalysisAbort):
     pass could only explore more branches (it records nothing), so it ends there."""
 
 
+class ProbeMismatch(AnalysisAbort):
+    """The forward took the other side of a rank test than the input probe took (the input built
+    from what the probe met is not one the model takes that way): engine.execute runs it again."""
+
+
 class ConstructionAbort(Exception):
     """Python raised while the model was being built (SHP009 recorded): nothing after it runs."""
 

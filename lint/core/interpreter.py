@@ -20,7 +20,7 @@ from .project import ModuleRef, Project
 from .source import ClassInfo, SourceModule
 from .values import UNKNOWN, ClassValue, FunctionValue, ModuleValue, ObjectValue, Qual, Tensor
 
-from .frames import (MAX_DEPTH, MAX_STEPS, MAX_UNROLL, AnalysisAbort, ConstructionAbort,  # noqa: F401
+from .frames import (MAX_DEPTH, MAX_STEPS, MAX_UNROLL, AnalysisAbort, ConstructionAbort, ProbeMismatch,  # noqa: F401
                      ConstructionRaises, Frame, ObjectSet, _Break, _Continue, _Raise, _Return)
 
 from .builtins import BUILTINS
@@ -88,6 +88,12 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         # given the same input (RawNet's `bn1(x)` then `conv1(x)`) tells its rank instead
         self.probe_weak: set = set()
         self.probe_ranks: Dict[int, int] = {}  # probe id -> its rank, from `b, c, t = x.shape` before any layer
+        # `if x.dim() == 3: x = x.unsqueeze(0)` on a probed input: the probe takes one side (the
+        # side probe_flip says) instead of merging both into nothing; id(test) -> that side, which
+        # the real run must then take too (checked once, the run is abandoned otherwise)
+        self.probe_choices: Dict[int, bool] = {}
+        self.probe_flip = False
+        self.probe_rank_tests = True  # off once a forward has gone the other way (ProbeMismatch)
         self._globals: Dict[int, Dict[str, Any]] = {}
         self._globals_busy: set = set()
         self._registrations: Dict[int, Dict[str, Any]] = {}  # module-level setattr(thismodule, ...)
@@ -124,6 +130,10 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
         symbolic sizes) met while building the model, when the run is one side of a split
         (engine._split_branches); None: run both and merge. The sizes a decided test makes equal
         are noted (``equalities``)."""
+        if self.quiet and self.probe_target and self.probe_rank_tests and not self.speculative and \
+                self._probe_rank_test(test, frame):
+            self.probe_choices[id(test)] = self.probe_flip
+            return self.probe_flip
         if not self.constructing or self.speculative or self.quiet:
             return None
         n = self._branch_seen.get(id(test), 0)
@@ -135,6 +145,54 @@ class Interpreter(ExpressionsMixin, StatementsMixin, CallsMixin, ObjectsMixin):
             return None
         self._note_equalities(test, c, frame)
         return c
+
+    def _probe_rank_test(self, test, frame) -> bool:
+        """``test`` reads the rank of a model input whose shape the probe looks for (``x.dim()``,
+        ``x.ndim``, ``len(x.shape)``, ``len(x.size())``) before any layer has told it."""
+        found = False
+
+        def operand(node):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args and \
+                    node.func.attr.value in ("dim", "ndimension"):
+                return node.func.value
+            if isinstance(node, cst.Attribute) and node.attr.value == "ndim":
+                return node.value
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len" and \
+                    len(node.args) == 1:
+                a = node.args[0].value
+                if isinstance(a, cst.Attribute) and a.attr.value == "shape":
+                    return a.value
+                if isinstance(a, cst.Call) and isinstance(a.func, cst.Attribute) and not a.args and \
+                        a.func.attr.value == "size":
+                    return a.func.value
+            return None
+
+        class Walk(cst.CSTVisitor):
+            def on_visit(self, node) -> bool:
+                nonlocal found
+                e = operand(node)
+                if e is not None:
+                    found = found or _is_probe(e)
+                    return False
+                return not found
+
+        def _is_probe(e) -> bool:
+            self.speculative += 1
+            try:
+                v = self.eval(e, frame)
+            finally:
+                self.speculative -= 1
+            return isinstance(v, Tensor) and v.probe is not None and v.shape is None and not v.probe_path
+
+        test.visit(Walk())
+        return found
+
+    def probe_choice_kept(self, test, truth) -> None:
+        """The real run meets a rank test the probe decided (``probe_choices``): the input built
+        from what the probe met is one the model takes only if this run goes the same way."""
+        c = self.probe_choices.pop(id(test), None)
+        if c is not None and truth is not UNKNOWN and bool(truth) != c and not self.quiet:
+            raise ProbeMismatch("the input's rank test went the other way than the probe took")
 
     def _note_equalities(self, test, truth: bool, frame) -> None:
         """``a == b`` taken true, ``a != b`` taken false (inside `and` taken true, `or` taken false,

@@ -246,6 +246,8 @@ class StatementsMixin(_Host):
 
     def _s_If(self, stmt, frame) -> None:
         c = self.test(stmt.test, frame)
+        if self.probe_choices:
+            self.probe_choice_kept(stmt.test, c)
         if c is UNKNOWN:
             c = self.decided(stmt.test, frame)
         if c is None:
