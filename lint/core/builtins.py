@@ -22,7 +22,7 @@ def _b_len(interp, args, kwargs) -> Any:
     if isinstance(v, NDArray):
         return v.shape[0] if v.shape else UNKNOWN
     if isinstance(v, ModuleValue):
-        return len(v.children) if not v.uncertain and v.kind != "user" else UNKNOWN
+        return len(v.children) + len(v.nones) if not v.uncertain and v.kind != "user" else UNKNOWN
     if isinstance(v, range):  # lazy: never materialised
         try:
             return len(v)

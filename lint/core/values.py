@@ -11,7 +11,7 @@ import os
 import re
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 
 class _Unknown:
@@ -216,6 +216,9 @@ class ModuleValue:
     cls: Any = field(default=None, repr=False)  # ClassInfo for user classes
     attrs: Dict[str, Any] = field(default_factory=dict, repr=False)
     children: Dict[str, "ModuleValue"] = field(default_factory=dict, repr=False)  # registration order
+    # a ModuleList's None entries, by name: torch keeps them (len, indexing and iteration see None;
+    # HRNet's fuse layers `fuse_layer.append(None)` where j == i), named_modules() skips them
+    nones: Set[str] = field(default_factory=set, repr=False)
     params: Dict[str, Param] = field(default_factory=dict, repr=False)  # own (non-recursive) parameters
     node: Any = field(default=None, repr=False)  # the constructor call, for messages
     src: Any = field(default=None, repr=False)  # the SourceModule ``node`` lies in (a layer's)

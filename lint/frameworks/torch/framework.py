@@ -22,7 +22,7 @@ from . import libraries
 from . import tensor_ops as T
 from .modules import (_CONTAINER_BASES, _CONTAINERS, _add_child, _as_tensor, _call_module, _canonical_nn,
                       _container, _fill_container, _init_torch_base, _run_sequential, apply_layer, call_functional,
-                      clone_module, container_kind, make_layer, module_attr, module_method, torch_base)
+                      clone_module, container_kind, make_layer, module_attr, module_method, seq_items, torch_base)
 
 _OP_TEXT = {"Add": "+", "Subtract": "-", "Multiply": "*", "Divide": "/", "FloorDivide": "//", "Modulo": "%",
             "Power": "**", "BitAnd": "&", "BitOr": "|", "BitXor": "^"}
@@ -305,8 +305,10 @@ def getitem(interp: Interpreter, obj: Any, key: Any, node) -> Any:
     if isinstance(obj, ModuleValue):
         if obj.uncertain:
             return UNKNOWN
-        kids = list(obj.children.values())
         kind = container_kind(obj)
+        kids = seq_items(obj) if kind in ("sequential", "modulelist") else list(obj.children.values())
+        if kids is None:
+            return UNKNOWN
         if kind in ("sequential", "modulelist"):
             if isinstance(key, int) and not isinstance(key, bool) and -len(kids) <= key < len(kids):
                 return kids[key]
@@ -324,7 +326,7 @@ def items_of(interp: Interpreter, v: Any) -> Any:
             return None
         kind = container_kind(v)
         if kind in ("sequential", "modulelist"):
-            return list(v.children.values())
+            return seq_items(v)
         if kind == "moduledict":
             return list(v.children.keys())
         return None

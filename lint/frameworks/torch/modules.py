@@ -40,8 +40,22 @@ def container_kind(m: ModuleValue) -> str:
 def _container(kind: str, kids: List[Any]) -> ModuleValue:
     m = ModuleValue(kind, {"sequential": "Sequential", "modulelist": "ModuleList"}[kind])
     for i, k in enumerate(kids):
-        m.children[str(i)] = k
+        if k is None and kind == "modulelist":
+            m.nones.add(str(i))
+        else:
+            m.children[str(i)] = k
     return m
+
+
+def seq_items(m: ModuleValue) -> Optional[List[Any]]:
+    """What a Sequential or ModuleList holds, in order, a ModuleList's None entries included (None
+    when its names are not the indices torch gives them)."""
+    if not m.nones:
+        return list(m.children.values())
+    names = [str(i) for i in range(len(m.children) + len(m.nones))]
+    if set(names) != set(m.children) | m.nones:
+        return None
+    return [m.children.get(k) for k in names]
 
 
 def _canonical_nn(name: str) -> str:
@@ -160,6 +174,8 @@ def _fill_container(interp: Interpreter, m: ModuleValue, kind, args) -> None:
 def _add_child(interp: Interpreter, m: ModuleValue, name, v) -> None:
     if isinstance(v, ModuleValue):
         m.children[name] = v
+    elif v is None and container_kind(m) == "modulelist":
+        m.nones.add(name)  # nn.ModuleList([None, conv]): torch keeps the None
     else:
         m.uncertain = True
 
@@ -234,6 +250,7 @@ def clone_module(m: ModuleValue, memo: Optional[Dict[int, Any]] = None) -> Optio
     c = ModuleValue(m.kind, m.type_name, spec=m.spec, args=m.args, cls=m.cls, node=m.node, src=m.src,
                     training=m.training)
     memo[id(m)] = c
+    c.nones = set(m.nones)
 
     def copy_of(v: Any) -> Any:
         if isinstance(v, ModuleValue):
@@ -520,7 +537,7 @@ def module_method(interp: Interpreter, m: ModuleValue, name, args, kwargs, node)
                 m.uncertain = True
                 return None
             for v in new:
-                _add_child(interp, m, str(len(m.children)), v)
+                _add_child(interp, m, str(len(m.children) + len(m.nones)), v)
             return m
     if container_kind(m) == "moduledict" and name in ("items", "keys", "values"):
         if m.uncertain:
