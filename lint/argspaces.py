@@ -587,4 +587,31 @@ def _function_home(fname: str, tree: ast.Module, path: str, root: str,
                         cand = os.path.join(base, *parts) + ".py"
                         if os.path.isfile(cand):
                             return cand, a.name
+                        init = os.path.join(base, *parts, "__init__.py")
+                        if os.path.isfile(init):  # a package re-exporting it (`from .models import create_model`)
+                            return _reexported(init, a.name, classes)
+    return None
+
+
+def _reexported(init: str, name: str, classes: bool, hops: int = 0) -> Optional[Tuple[str, str]]:
+    """(file, name there) of ``name`` as the package ``init`` gives it: defined there, or imported
+    there from one of its own modules (``from .models import create_model``), a few hops at most."""
+    from .staticeval import _parsed
+
+    got = _parsed(init)
+    if got is None or hops > 3:
+        return None
+    kinds = ast.FunctionDef if not classes else (ast.FunctionDef, ast.ClassDef)
+    for node in got[1].body:
+        if isinstance(node, kinds) and node.name == name:
+            return init, name
+    for node in got[1].body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            for a in node.names:
+                if (a.asname or a.name) == name:
+                    stem = os.path.join(os.path.dirname(init), *node.module.split("."))
+                    if os.path.isfile(stem + ".py"):
+                        return stem + ".py", a.name
+                    if os.path.isfile(os.path.join(stem, "__init__.py")):
+                        return _reexported(os.path.join(stem, "__init__.py"), a.name, classes, hops + 1)
     return None

@@ -64,6 +64,9 @@ def _logical_lines(text: str) -> List[Tuple[int, str]]:
     cur, start = "", 0
     for n, line in enumerate(text.splitlines(), 1):
         s = line.rstrip()
+        if cur and s.lstrip().startswith(("```", "~~~")):
+            out.append((start, cur))  # a Markdown fence closes the block: the `\` before it continues nothing
+            cur = ""
         if not cur:
             start = n
         if s.endswith("\\"):
@@ -241,7 +244,9 @@ def specs(tree: ast.Module, imported: Sequence[ast.Call] = ()) -> Optional[List[
         if t is not None:
             sp.type = t.id if isinstance(t, ast.Name) and t.id in ("int", "float", "str") else UNKNOWN
         if "nargs" in kw:
-            sp.nargs = _literal(kw["nargs"])
+            n = kw["nargs"]  # argparse.REMAINDER is '...': the rest of the line (yacs' `opts`)
+            sp.nargs = "..." if isinstance(n, (ast.Attribute, ast.Name)) and \
+                (n.attr if isinstance(n, ast.Attribute) else n.id) == "REMAINDER" else _literal(n)
         if "const" in kw:
             sp.const = _literal(kw["const"])
         if "choices" in kw:
@@ -375,11 +380,11 @@ def _parse(sps: List[_Spec], argv: List[str]) -> Dict[str, Any]:
         else:
             v, i = _take(sp, argv, i)
         out[sp.dest] = UNKNOWN if a == "append" else v
-    if len(pos_values) > len(positionals) and not any(s.nargs in ("*", "+") for s in positionals):
+    if len(pos_values) > len(positionals) and not any(s.nargs in ("*", "+", "...") for s in positionals):
         raise _Refused
     k = 0
     for sp in positionals:
-        if sp.nargs in ("*", "+"):
+        if sp.nargs in ("*", "+", "..."):
             if sp is not positionals[-1]:
                 out[sp.dest] = UNKNOWN
                 break

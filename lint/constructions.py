@@ -26,6 +26,7 @@ from . import cmdlines
 from .argspaces import Resolver
 from .pyflow import imports_of
 from . import staticeval
+from . import yacsflow  # noqa: F401 - registers its hook (yacs trees a script builds)
 from .staticeval import (_EXTERNAL, _SKIP_DIRS, HOOKS, MARKDOWN_PYTHON, MAX_FILES, _FileEval, _notify, _parsed,
                          _read, _render, _tree, _Unknown, option_worlds)
 
@@ -118,8 +119,37 @@ def _scan_root(root: str, model_path: str = "") -> str:
             if got is not None and pat.search(got[0]):
                 best = parent
                 break
+        if best != parent and best == d == start and model_path and _path_added(parent, d, model_path):
+            best = parent
         d = parent
     return best
+
+
+def _path_added(parent: str, lib: str, model_path: str) -> bool:
+    """A folder of scripts beside ``lib`` (HRNet's ``tools/``) that puts ``lib`` on ``sys.path``
+    (``tools/_init_paths.py``: ``add_path(osp.join(this_dir, '..', 'lib'))``) and imports the model
+    file's top package from there (``import models``): the project is ``parent``."""
+    rel = os.path.relpath(os.path.abspath(model_path), lib).split(os.sep)
+    if len(rel) < 2 or not rel[0].isidentifier():
+        return False
+    pat = re.compile(rf"^\s*(from|import)\s+{re.escape(rel[0])}\b", re.M)
+    base = os.path.basename(lib)
+    try:
+        subs = sorted(x for x in os.listdir(parent) if os.path.isdir(os.path.join(parent, x)) and
+                      x not in _SKIP_DIRS and not x.startswith(".") and x != base)
+    except OSError:
+        return False
+    for sub in subs[:MAX_SCRIPTS]:
+        folder = os.path.join(parent, sub)
+        try:
+            scripts = sorted(f for f in os.listdir(folder) if f.endswith(".py"))[:MAX_SCRIPTS]
+        except OSError:
+            continue
+        texts = [t[0] for t in (_read(os.path.join(folder, f)) for f in scripts) if t is not None]
+        adds = any("sys.path" in t and re.search(rf"['\"/]{re.escape(base)}['\"/]", t) for t in texts)
+        if adds and any(pat.search(t) for t in texts):
+            return True
+    return False
 
 
 def _candidate_files(root: str, model_path: str) -> List[str]:
@@ -242,10 +272,12 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
                     continue  # Class.method only as written, not through a table of names
                 if not (head in fe.imported_model_names or _module_attr(node.func, stem) or
                         _module_alias(fe, node.func, stem) or _dict_call(node.func) or init_ok or
-                        _class_table_selects(fe, node.func, name, stem)):
+                        _class_table_selects(fe, node.func, name, stem) or
+                        _eval_in_package(fe, node.func, name, model_dirs)):
                     continue
                 if isinstance(node.func, ast.Call) and not _exports(fe, node.func, path, model_path, stem) and \
-                        not (_eval_key(node.func) is not None and name in fe.imported_model_names):
+                        not (_eval_key(node.func) is not None and name in fe.imported_model_names) and \
+                        not _eval_in_package(fe, node.func, name, model_dirs):
                     continue  # getattr(x, name)(...): only of the model file's own package or module
                 if _dict_call(node.func) and name in selectable and not _written(fe, node.func, name) and \
                         not (_exports(fe, node.func, path, model_path, stem) and _binds(selectable[name], node)):
@@ -254,8 +286,16 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
                 scope = fe._scope(node)
                 callers = _callers(fe, scope, path, resolver)
                 for caller in callers:
+                    cmds = commands
+                    clines = documented.get(os.path.abspath(caller[0]), []) if caller is not None else []
+                    if clines and caller is not None:
+                        # a factory the script calls (create_model(config) in train.py): the command
+                        # lines the project documents for that script configure it too
+                        cfe = resolver._eval(caller[0], caller[1])
+                        cmds = commands + [c for c in _command_worlds(caller[1], clines, cfe.imported_arguments)
+                                           if c not in commands]
                     factory_files = _in_caller(fe, scope, caller, len(callers) > 1, factory_files, where_base, node,
-                                               out, seen, name, text, path, root, here, files, commands)
+                                               out, seen, name, text, path, root, here, files, cmds)
     _own_file(model_path, root, here, names, stem, model_dirs, out)
     return out
 
@@ -319,6 +359,8 @@ def _in_caller(fe: _FileEval, scope, caller, named: bool, factory_files, where_b
                 reached = _reached(fe, node, scope)
                 if documented_line and not reached:
                     continue  # a branch this command line decides against
+                if not _eval_selects(fe, node.func, scope, name):
+                    continue  # eval('models.' + cfg.MODEL.NAME + ...) names another module here
                 built = _built(fe, node, name, scope, text, path, root, here, files, factory_files)
             finally:
                 staticeval.WORLD = {}
@@ -528,6 +570,8 @@ def _exports(fe: _FileEval, f: ast.Subscript, path: str, model_path: str, stem: 
     base = (_dict_parts(f) or (None, None))[0]
     if not isinstance(base, ast.Name):
         return False
+    if _imported_module(fe, f) is not None:
+        return True  # importlib.import_module(...): which module, each run's _eval_selects decides
     dotted = imports_of(fe.tree).get(base.id)
     if not dotted:
         return False
@@ -825,8 +869,77 @@ def _called_names(call: ast.Call, fe: _FileEval) -> List[str]:
         return fe.index_names(parts[1], fe._scope(call))
     key = _eval_key(f)
     if key is not None:
-        return [n for n in fe.index_names(key, fe._scope(call)) if n.isidentifier()]
+        got = [n for n in fe.index_names(key, fe._scope(call)) if n.isidentifier()]
+        suffix = _dotted_suffix(key)
+        return got + [suffix] if suffix is not None and suffix not in got else got
     return list(dict.fromkeys(n for n, _k, _v in _class_table(fe, f)))
+
+
+def _dotted_suffix(key: ast.expr) -> Optional[str]:
+    """``eval('models.' + cfg.MODEL.NAME + '.get_pose_net')``: the name the string ends in, written
+    in the code (which module it is taken from depends on the configuration: _eval_selects)."""
+    while isinstance(key, ast.BinOp) and isinstance(key.op, ast.Add):
+        key = key.right
+    if isinstance(key, ast.Constant) and isinstance(key.value, str) and "." in key.value:
+        tail = key.value.rsplit(".", 1)[1]
+        return tail if tail.isidentifier() else None
+    return None
+
+
+def _eval_in_package(fe: _FileEval, f: ast.expr, name: str, model_dirs: Set[str]) -> bool:
+    """``eval('models.' + cfg.MODEL.NAME + '.get_pose_net')`` in a file that imports ``models``,
+    the package holding the model file: a construction of the module the string names."""
+    key = _eval_key(f)
+    if key is None or _dotted_suffix(key) != name:
+        return False
+    while isinstance(key, ast.BinOp) and isinstance(key.op, ast.Add):
+        key = key.left
+    if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+        return False
+    package = key.value.split(".")[0]
+    return package in model_dirs and package in fe.imports
+
+
+def _imported_module(fe: _FileEval, f: ast.expr) -> Optional[ast.expr]:
+    """``getattr(module, 'Network')`` where ``module = importlib.import_module(E)`` is bound once in
+    the same function: E (hysts' ``f'...models.{config.model.type}.{config.model.name}'``), else None."""
+    base = (_dict_parts(f) or (None, None))[0]
+    if not isinstance(base, ast.Name):
+        return None
+    values = fe._binding(base.id, fe._scope(f))
+    if not values or len(values) != 1:
+        return None
+    v = values[0]
+    if isinstance(v, ast.Call) and len(v.args) == 1 and not v.keywords and \
+            (isinstance(v.func, ast.Attribute) and v.func.attr == "import_module" and
+             isinstance(v.func.value, ast.Name) and fe.imports.get(v.func.value.id) == "importlib" or
+             isinstance(v.func, ast.Name) and fe.imports.get(v.func.id) == "importlib.import_module"):
+        return v.args[0]
+    return None
+
+
+def _eval_selects(fe: _FileEval, f: ast.expr, scope, name: str) -> bool:
+    """Under the current command line, the ``eval`` naming the model (if it is one) names the
+    model file's ``name``: ``'models.' + cfg.MODEL.NAME + '.get_pose_net'`` gives
+    ``models.pose_hrnet.get_pose_net`` for pose_hrnet.py's get_pose_net, not pose_resnet.py's."""
+    module = _imported_module(fe, f)
+    if module is not None:  # importlib.import_module(E): E must name the model file's module
+        try:
+            m = fe.value(module, scope)
+        except _Unknown:
+            return False
+        return isinstance(m, str) and m.rsplit(".", 1)[-1] == fe.model_stem
+    key = _eval_key(f)
+    if key is None:
+        return True
+    try:
+        v = fe.value(key, scope)
+    except _Unknown:
+        return _dotted_suffix(key) is None  # `eval(args.arch)`: its names are index_names'
+    if not isinstance(v, str):
+        return False
+    parts = v.split(".")
+    return parts[-1] == name.split(".")[-1] and (len(parts) == 1 or parts[-2] == fe.model_stem)
 
 
 def _selected(f, fe: _FileEval, name: str) -> Dict[str, Any]:

@@ -31,7 +31,7 @@ from .options import InputSpec, ShapelintInputError, spec_dtype, spec_name
 from .rules_registry import forward_end_hooks
 from .planner import (_RESERVED, _STDLIB_NAMES, Planner, _int_like, _int_name, _bound_names, _returned_calls, _unchain,  # noqa: F401 - re-exported
                       _walk_returns)
-from .results import Finding, Run  # noqa: F401 - re-exported: shapelint.engine.Finding/Run
+from .results import Finding, Run, short_construction  # noqa: F401 - re-exported: shapelint.engine.Finding/Run
 from .core import interpreter as _interpreter
 
 
@@ -133,7 +133,7 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
     except ConstructionRaises as e:  # the code's own assert/raise rejects this configuration
         run.root, run.facts = None, []
         where = f" ({run.built_at})" if run.built_at else ""
-        run.not_built = f"its construction {' '.join(run.ctor_text.split())}{where} raises: {e.reason}"
+        run.not_built = f"its construction {short_construction(' '.join(run.ctor_text.split()))}{where} raises: {e.reason}"
         return
     except ConstructionAbort:  # Python raises while building it (SHP009): there is no model
         run.root = None
@@ -145,7 +145,7 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
             # raise, but nothing runs it; the model is not at fault
             what = run.facts[0].payload.what() if hasattr(run.facts[0].payload, "what") else "an error"
             run.facts = []
-            run.not_built = f"its construction {' '.join(run.ctor_text.split())} in {uncalled}(), " \
+            run.not_built = f"its construction {short_construction(' '.join(run.ctor_text.split()))} in {uncalled}(), " \
                             f"a function nothing calls, raises: {what}"
             return
         if run.facts and (run.from_options or run.holes or _guessed_defaults(interp, run)):
@@ -153,7 +153,7 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
             # or placeholder defaults nobody builds the class with: listed as not analysed, never reported
             what = run.facts[0].payload.what() if hasattr(run.facts[0].payload, "what") else "an error"
             run.facts = []
-            run.not_built = (f"its construction {' '.join(run.ctor_text.split())} ({run.built_at}) raises: {what}"
+            run.not_built = (f"its construction {short_construction(' '.join(run.ctor_text.split()))} ({run.built_at}) raises: {what}"
                              if run.from_options else f"its parameters' defaults cannot build it: {what}")
         return
     finally:

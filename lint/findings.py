@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .core import dims as D
-from .results import Finding, Run
+from .results import Finding, Run, short_construction
 from .core.source import SourceModule
 from .core.values import ModuleValue
 
@@ -55,7 +55,7 @@ class MessageContext:
 
     def input_desc(self) -> str:
         t = self.run.input_text()
-        ctor = " ".join(self.run.ctor_text.split())
+        ctor = short_construction(" ".join(self.run.ctor_text.split()))
         where = self.run.built_at
         if where and where.startswith(("any value of ", "each key of ")):
             src = f" (for {where})"
@@ -228,3 +228,4 @@ def _selected(code: str, select, ignore) -> bool:
     if ignore and any(code.startswith(s) for s in ignore):
         return False
     return True
+

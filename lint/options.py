@@ -175,6 +175,10 @@ def _literal_or_name(node) -> bool:
     if isinstance(node, ast.Call) and ast.unparse(node.func) in _NAMESPACES and not node.args:
         # a config object of options: Net(argparse.Namespace(depth=20, num_classes=10))
         return all(k.arg is not None and _literal_or_name(k.value) for k in node.keywords)
+    if isinstance(node, ast.Call) and ast.unparse(node.func) == "yacs.config.CfgNode" and len(node.args) == 1 and \
+            not node.keywords:
+        # a yacs tree, items also attributes: Net(yacs.config.CfgNode({'MODEL': {'DEPTH': 50}}))
+        return _literal_or_name(node.args[0])
     return isinstance(node, ast.Constant)
 
 

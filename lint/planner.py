@@ -21,7 +21,7 @@ from .results import Run
 
 # what a construction text written outside the file may name without the file importing it:
 # an options object, Net(argparse.Namespace(depth=20)) (from --construct or the project's scripts)
-_STDLIB_NAMES: Dict[str, Any] = {"argparse": Qual("argparse"), "types": Qual("types")}
+_STDLIB_NAMES: Dict[str, Any] = {"argparse": Qual("argparse"), "types": Qual("types"), "yacs": Qual("yacs")}
 
 
 # parameter names that hold a size or a count (a symbolic dim stands for them); anything else
@@ -554,6 +554,11 @@ class Planner:
                 a = a.with_changes(value=cst.Name(local))
             elif isinstance(a.value, (cst.Dict, cst.List, cst.Tuple)):
                 a = a.with_changes(value=_inner_holes(a.value, holes))
+            elif isinstance(a.value, cst.Call) and len(a.value.args) == 1 and \
+                    isinstance(a.value.args[0].value, cst.Dict) and cst.Module([]).code_for_node(a.value.func) == \
+                    "yacs.config.CfgNode":  # a yacs tree (lint/yacsflow.py) with entries the script computes
+                inner = a.value.args[0].with_changes(value=_inner_holes(a.value.args[0].value, holes))
+                a = a.with_changes(value=a.value.with_changes(args=[inner]))
             args.append(a)
         return node.with_changes(args=args), holes
 

@@ -121,3 +121,21 @@ class Run:
 
 
 __all__ = ["Finding", "Run"]
+
+def short_construction(text: str) -> str:
+    """A construction as messages name it: a yacs tree passed whole (lint/yacsflow.py), often
+    hundreds of entries, is ``CfgNode(...)`` (where names the command line and YAML it comes from)."""
+    if "yacs.config.CfgNode(" not in text:
+        return text
+    import ast
+
+    class Short(ast.NodeTransformer):
+        def visit_Call(self, node: ast.Call) -> ast.AST:
+            if ast.unparse(node.func) == "yacs.config.CfgNode":
+                return ast.Name(id="CfgNode(...)", ctx=ast.Load())
+            return self.generic_visit(node)
+
+    try:
+        return ast.unparse(Short().visit(ast.parse(text, mode="eval")))
+    except (SyntaxError, ValueError, RecursionError):
+        return text

@@ -9,6 +9,7 @@ Only the standard library's ``ast`` is used here (cheap; no libcst, no torch).
 from __future__ import annotations
 
 import ast
+import copy
 import os
 import re
 from typing import AbstractSet, Any, Callable, Dict, List, Optional, Set, Tuple
@@ -602,6 +603,19 @@ class _FileEval:
             return v
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             return not self.value(node.operand, scope, depth + 1)
+        if isinstance(node, ast.JoinedStr):  # f'.{config.model.type}.{config.model.name}' of known strings
+            parts = []
+            for v in node.values:
+                if isinstance(v, ast.Constant) and isinstance(v.value, str):
+                    parts.append(v.value)
+                    continue
+                if not isinstance(v, ast.FormattedValue) or v.conversion != -1 or v.format_spec is not None:
+                    raise _Unknown
+                x = self.value(v.value, scope, depth + 1)
+                if not isinstance(x, (str, int)) or isinstance(x, (bool, _Name)):
+                    raise _Unknown
+                parts.append(str(x))
+            return "".join(parts)
         if isinstance(node, ast.IfExp):
             test = self.value(node.test, scope, depth + 1)
             return self.value(node.body if test else node.orelse, scope, depth + 1)
@@ -711,7 +725,18 @@ class _FileEval:
             if node.id in self.imported_model_names and node.id not in self.defined and \
                     not self._bound(node.id, scope):
                 return _Name(node.id)
+            flowing = self.__dict__.get("_yacs_bound")
+            if flowing and ((id(scope), node.id) in flowing or (id(self.tree), node.id) in flowing):
+                got = flowing.get((id(scope), node.id), flowing.get((id(self.tree), node.id)))
+                if got is _Unknown:  # a tree being built (lint/yacsflow.py): its value at this statement
+                    raise _Unknown
+                return got
             values = self._binding(node.id, scope, depth)
+            if (values and len(values) == 1 and isinstance(values[0], ast.Call) or
+                    not values and node.id in self._from_imported) and HOOKS.get("yacs") is not None:
+                tree = self._yacs_tree(node, scope, depth)  # a yacs configuration the script builds
+                if tree is not _Unknown:
+                    return tree
             if values is None and self.resolver is not None and self.path and \
                     isinstance(scope, ast.FunctionDef) and scope in self.tree.body and \
                     _is_param(scope, node.id) and node.id not in self.assigns.get(id(scope), {}):
@@ -727,7 +752,46 @@ class _FileEval:
                 # cfg['depth'] = 20 or widths.append(64) somewhere: the literal is not what the call gets
                 raise _Unknown
             return self.value(values[0], self._owner(node.id, scope), depth + 1)
+        if isinstance(node, ast.Attribute) and HOOKS.get("yacs") is not None:
+            base = self.value(node.value, scope, depth + 1)  # cfg.MODEL.NAME of a yacs tree
+            if isinstance(base, HOOKS["yacs"].YacsConfig):
+                v = base.get(node.attr, _Unknown)
+                if v is _Unknown:
+                    raise _Unknown
+                return v
         raise _Unknown
+
+    @property
+    def _from_imported(self) -> Set[str]:
+        got = self.__dict__.get("_from_imported_names")
+        if got is None:
+            got = self._from_imported_names = {a.asname or a.name for st in self.tree.body
+                                               if isinstance(st, ast.ImportFrom) for a in st.names}
+        return got
+
+    def _yacs_tree(self, node: ast.Name, scope: ast.AST, depth: int) -> Any:
+        """The yacs tree ``node`` holds (lint/yacsflow.py) under the current WORLD, else _Unknown;
+        memoised per use and command line."""
+        memo = self.__dict__.setdefault("_yacs_memo", {})
+        busy = self.__dict__.setdefault("_yacs_busy", set())
+        flowing = bool(self.__dict__.get("_yacs_bound"))  # inside a flow: values of that moment, not kept
+        key = (id(node), repr(sorted(WORLD.items())), repr(sorted(self.override.items())))
+        if key in busy:
+            return _Unknown
+        if flowing or key not in memo:
+            busy.add(key)
+            got: Any = _Unknown
+            try:
+                got = HOOKS["yacs"].config_value(self, node, scope)
+            except (_Unknown, RecursionError):
+                pass
+            finally:
+                busy.discard(key)
+            if flowing:
+                return got
+            memo[key] = got
+        got = memo[key]
+        return got if got is _Unknown else copy.deepcopy(got)
 
     @property
     def imports(self) -> Dict[str, Optional[str]]:
@@ -1524,6 +1588,15 @@ class _Namespace:
         self.values = values
 
 
+def _plain(v: Any) -> Any:
+    """A yacs tree as the plain mappings it renders inside ``yacs.config.CfgNode(...)``."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return type(v)(_plain(x) for x in v)
+    return v
+
+
 def _render(v) -> str:
     if isinstance(v, _Name):
         return str(v)
@@ -1540,6 +1613,8 @@ def _render(v) -> str:
         return f"({inner},)" if len(v) == 1 else f"({inner})"
     if isinstance(v, list):
         return "[" + ", ".join(_render(x) for x in v) + "]"
+    if isinstance(v, dict) and type(v).__name__ == "YacsConfig":  # lint/yacsflow.py: items are attributes too
+        return f"yacs.config.CfgNode({_render(_plain(v))})"
     if isinstance(v, dict):  # an entry the analysis cannot know (a config's computed one) is a hole
         return "{" + ", ".join(f"{k!r}: {'...' if x is _Unknown else _render(x)}" for k, x in v.items()) + "}"
     if v is _Unknown:
