@@ -96,7 +96,7 @@ class Resolver:
             if any(isinstance(n, ast.ClassDef) and n.name == func.id for n in tree.body):
                 where = (path, func.id)
             else:
-                where = _function_home(func.id, tree, path, self.root, classes=True)
+                where = _function_home(func.id, tree, path, self.root, classes=True, read=self.read)
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             mod = imports_module(tree, func.value.id)
             if mod is not None:
@@ -189,7 +189,7 @@ class Resolver:
     # -- (1) `opt = parse_opts()`
     def call_defaults(self, fname: str, tree: ast.Module, path: str) -> Optional[Defaults]:
         """The defaults of the namespace ``fname()`` returns, called in the file ``path``."""
-        where = _function_home(fname, tree, path, self.root)
+        where = _function_home(fname, tree, path, self.root, read=self.read)
         if where is None:
             return None
         key = (where[0], fname)
@@ -264,7 +264,7 @@ class Resolver:
                     continue
                 f = call.func
                 if isinstance(f, ast.Name):
-                    where = _function_home(fn.name, tree, p, self.root)
+                    where = _function_home(fn.name, tree, p, self.root, read=self.read)
                     if not (same and where is not None and where[0] == p or
                             where is not None and os.path.abspath(where[0]) == home and where[1] == fn.name):
                         continue
@@ -570,8 +570,8 @@ def imports_module(tree: ast.Module, name: str) -> Optional[str]:
     return None
 
 
-def _function_home(fname: str, tree: ast.Module, path: str, root: str,
-                   classes: bool = False) -> Optional[Tuple[str, str]]:
+def _function_home(fname: str, tree: ast.Module, path: str, root: str, classes: bool = False,
+                   read: Optional[Callable[[str], Optional[Tuple[str, ast.Module]]]] = None) -> Optional[Tuple[str, str]]:
     """(file, name there) of the function ``fname`` called in ``path``: its own, or imported
     (``from opts import parse_opts``) from a module under the root or beside the file."""
     for node in tree.body:
@@ -588,17 +588,17 @@ def _function_home(fname: str, tree: ast.Module, path: str, root: str,
                         if os.path.isfile(cand):
                             return cand, a.name
                         init = os.path.join(base, *parts, "__init__.py")
-                        if os.path.isfile(init):  # a package re-exporting it (`from .models import create_model`)
-                            return _reexported(init, a.name, classes)
+                        if read is not None and os.path.isfile(init):
+                            # a package re-exporting it (`from .models import create_model`)
+                            return _reexported(init, a.name, classes, read)
     return None
 
 
-def _reexported(init: str, name: str, classes: bool, hops: int = 0) -> Optional[Tuple[str, str]]:
+def _reexported(init: str, name: str, classes: bool, read: Callable[[str], Optional[Tuple[str, ast.Module]]],
+                hops: int = 0) -> Optional[Tuple[str, str]]:
     """(file, name there) of ``name`` as the package ``init`` gives it: defined there, or imported
     there from one of its own modules (``from .models import create_model``), a few hops at most."""
-    from .staticeval import _parsed
-
-    got = _parsed(init)
+    got = read(init)
     if got is None or hops > 3:
         return None
     kinds = ast.FunctionDef if not classes else (ast.FunctionDef, ast.ClassDef)
@@ -613,5 +613,5 @@ def _reexported(init: str, name: str, classes: bool, hops: int = 0) -> Optional[
                     if os.path.isfile(stem + ".py"):
                         return stem + ".py", a.name
                     if os.path.isfile(os.path.join(stem, "__init__.py")):
-                        return _reexported(os.path.join(stem, "__init__.py"), a.name, classes, hops + 1)
+                        return _reexported(os.path.join(stem, "__init__.py"), a.name, classes, read, hops + 1)
     return None
