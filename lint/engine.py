@@ -80,18 +80,31 @@ def _guessed_defaults(interp: Interpreter, run: Run) -> bool:
     return False
 
 
-def _declared_input(root: ModuleValue, inputs: List[Tensor]) -> Optional[InputSpec]:
-    """The input a model declares it takes: ``model.input_size = [3, 299, 299]`` (pretrained
-    models' settings, set by their factory or ``__init__``), when its one input is an image batch
-    whose channels agree. The batch stays symbolic."""
-    size = root.attrs.get("input_size")
-    if len(inputs) != 1 or not isinstance(size, (list, tuple)) or len(size) != 3 or \
-            not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in size):
+def _declared_input(root: ModuleValue, inputs: List[Tensor]) -> Optional[Tuple[InputSpec, str]]:
+    """The input a model declares it takes, and where from: ``model.input_size = [3, 299, 299]``
+    (pretrained models' settings, set by their factory or ``__init__``), or the image size it is
+    built with (a ViT's ``image_size=224``, timm's ``img_size=(256, 128)``), when its one input is
+    an image batch whose channels agree (and, for the image size, whose sizes are still symbols).
+    The batch stays symbolic."""
+    if len(inputs) != 1:
         return None
     t = inputs[0]
-    if t.shape is None or len(t.shape) != 4 or t.shape[1] != size[0]:
+    if t.shape is None or len(t.shape) != 4:
         return None
-    return InputSpec(("N",) + tuple(size))
+    size = root.attrs.get("input_size")
+    if isinstance(size, (list, tuple)) and len(size) == 3 and \
+            all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in size):
+        if t.shape[1] != size[0]:
+            return None
+        return InputSpec(("N",) + tuple(size)), f"the model's input_size {list(size)}"
+    image = root.attrs.get("__image_size__")
+    hw = (image, image) if isinstance(image, int) else tuple(image) if isinstance(image, (list, tuple)) else ()
+    c = t.shape[1]
+    if len(hw) != 2 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in hw) or \
+            not (isinstance(c, int) and not isinstance(c, bool)) or \
+            not all(D.is_dim(d) and not isinstance(d, int) for d in t.shape[2:]):
+        return None
+    return InputSpec(("N", c) + hw), f"the image size it is built with ({'x'.join(map(str, hw))})"
 
 
 def _spec_tensor(spec: InputSpec, dtype="float", first: Optional[ModuleValue] = None) -> Tensor:
@@ -244,11 +257,11 @@ def _forward(src: SourceModule, interp: Interpreter, run: Run, root: ModuleValue
             if t is not None and run.fixed and t.shape is not None:
                 t = t.with_shape(tuple(D.substitute(d, run.fixed) for d in t.shape), t.batch_dim)
             inputs.append(t if t is not None else Tensor(None))
-        declared = _declared_input(root, inputs)
-        if declared is not None:
+        got = _declared_input(root, inputs)
+        if got is not None:
+            declared, run.input_from = got
             run.inputs, named = [declared], []
             inputs = [_spec_tensor(declared, "float", probe_layers.get(0))]
-            run.input_from = f"the model's input_size {list(declared[1:])}"
         # an input no layer told the shape of stays of unknown rank: forward still runs, and
         # whatever fixes a shape on the way (x.view(-1, 784)) is checked from there on
     run.input_tensors = inputs + (named if run.inputs is not None else [])

@@ -3,6 +3,7 @@ value or UNKNOWN.  ``isinstance`` and ``hasattr`` on framework values are asked 
 from __future__ import annotations
 
 import collections.abc as _abc
+import numbers as _numbers
 
 from typing import Any, Callable, Dict
 
@@ -181,6 +182,7 @@ def _b_isinstance(interp, args, kwargs) -> Any:
 
 _ABCS = {f"{m}.{n}": getattr(_abc, n) for m in ("collections.abc", "typing")
          for n in ("Iterable", "Sequence", "Mapping", "Collection", "Container", "Sized")}
+_NUMBERS = {f"numbers.{n}": getattr(_numbers, n) for n in ("Number", "Complex", "Real", "Rational", "Integral")}
 _PY_TYPES = {"builtins.int": int, "builtins.float": float, "builtins.str": str, "builtins.bool": bool,
              "builtins.list": list, "builtins.tuple": tuple, "builtins.dict": dict}
 
@@ -215,6 +217,15 @@ def _isinstance_one(interp, v, t) -> Any:
         if isinstance(v, Qual) and v.name.rsplit(".", 1)[-1][:1].isupper() and \
                 interp.framework_of(v.name) is not None:
             return False  # a framework's class (nn.ReLU) passed as a value
+        return UNKNOWN
+    num = _NUMBERS.get(name)
+    if num is not None:  # isinstance(normalized_shape, numbers.Integral) (Restormer's LayerNorm)
+        if v is None or isinstance(v, (int, float, str, bool, list, tuple, dict)):
+            return isinstance(v, num)
+        if isinstance(v, D.Lin):
+            return True  # a size: an int whatever its value
+        if isinstance(v, (Tensor, ModuleValue, ObjectValue, Param, ClassValue, FunctionValue)):
+            return False
         return UNKNOWN
     abc = _ABCS.get(name)
     if abc is not None:  # isinstance(size, Iterable) on a plain value
@@ -337,7 +348,7 @@ BUILTINS: Dict[str, Callable[..., Any]] = {
     "enumerate": _b_iterfn(lambda xs, start=0: enumerate(xs, start)), "zip": _b_iterfn(zip),
     "reversed": _b_iterfn(lambda xs: reversed(xs)), "sorted": _b_iterfn(lambda xs: sorted(xs)),
     "isinstance": _b_isinstance, "getattr": _b_getattr, "setattr": _b_setattr, "hasattr": _b_hasattr,
-    "print": lambda i, a, k: None, "super": _b_super, "divmod": _concrete(divmod),
+    "print": lambda i, a, k: None, "super": _b_super, "locals": lambda i, a, k: UNKNOWN,  # (expressions._e_Call) "divmod": _concrete(divmod),
     "pow": _concrete(pow, L.pow_ok), "chr": _concrete(chr), "ord": _concrete(ord), "any": _b_anyall(any), "all": _b_anyall(all), "type": _b_type, "iter": lambda i, a, k: UNKNOWN,
     "next": lambda i, a, k: UNKNOWN, "map": _b_map, "filter": lambda i, a, k: UNKNOWN,
     "callable": lambda i, a, k: UNKNOWN, "id": lambda i, a, k: UNKNOWN, "set": _b_set, "frozenset": _b_set,

@@ -11,6 +11,7 @@ from . import dims as D
 from . import limits as L
 from . import ndarray as ND
 from .facts import LINEAGE, record_lineage
+from .cstwalk import code_children
 from .framework_api import NOT_MINE
 from .project import ModuleRef
 from .values import (CONCRETE_ERRORS, INPLACE_RESHAPES, UNKNOWN, BoundMethod, ClassValue, Expanded, FunctionValue,
@@ -335,6 +336,14 @@ class ExpressionsMixin(_Host):
         func = self.eval(node.func, frame)
         if isinstance(func, Qual) and func.name == "builtins.super":
             return self._super(frame, node)
+        if isinstance(func, Qual) and func.name == "builtins.locals" and not node.args and frame.func is not None:
+            # `kwargs = dict(locals())` in an __init__ (vit-pytorch's TwinsSVT): the names bound so
+            # far, and `__class__` in a method that names super() (CPython's cell; its value unread)
+            out = dict(frame.locals)
+            fn = getattr(frame.func, "node", None)
+            if fn is not None and _names_super(fn):
+                out.setdefault("__class__", UNKNOWN)
+            return out
         if isinstance(func, Qual) and func.name == "torch._assert":
             self._assert_equal(node, frame)
         args, kwargs = [], {}
@@ -782,3 +791,15 @@ def _torch_version_compare(op: str, a: Any, b: Any) -> Any:
     # torch.__version__ is later than b
     return {"GreaterThan": True, "GreaterThanEqual": True, "NotEqual": True,
             "LessThan": False, "LessThanEqual": False, "Equal": False}.get(op, UNKNOWN)
+
+
+def _names_super(fn: cst.CSTNode) -> bool:
+    """Whether a function's body names ``super`` or ``__class__`` (CPython then gives it a
+    ``__class__`` cell, which ``locals()`` lists). Walked at each ``locals()`` call: they are rare."""
+    stack = [fn]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cst.Name) and n.value in ("super", "__class__"):
+            return True
+        stack.extend(code_children(n))
+    return False

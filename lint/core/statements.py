@@ -85,7 +85,7 @@ class StatementsMixin(_Host):
         elif isinstance(s, cst.Assert):
             if self.test(s.test, frame) is False:
                 self._certain_raise(s)
-                self._failing_assert(s)
+                self._failing_assert(s, frame)
         elif isinstance(s, cst.Break):
             raise _Break()
         elif isinstance(s, cst.Continue):
@@ -104,7 +104,7 @@ class StatementsMixin(_Host):
         code = " ".join(self.src_stack[-1].code_for(s).split())
         raise ConstructionRaises(code if len(code) <= 100 else code[:97] + "...")
 
-    def _failing_assert(self, s) -> None:
+    def _failing_assert(self, s, frame) -> None:
         """An ``assert`` in forward decided false (SHP010): Python raises AssertionError here. Only
         when certain to run (not speculative, not in a try); the call ends, as in Python."""
         if self.constructing or self.speculative or self.quiet or self.try_depth or self._globals_busy:
@@ -113,10 +113,24 @@ class StatementsMixin(_Host):
         from .facts import Violation
 
         code = " ".join(self.src_stack[-1].code_for(s.test).split())
-        if not any(w in code for w in (".size(", ".shape", ".dim(", ".ndim", "len(", ".numel(")):
+        if not _reads_sizes(code) and not self._sizes_named(s.test, frame):
             return  # a check of something else than sizes (`assert self.training`): not this rule's
         self.violation(Violation(AssertionFails(code if len(code) <= 100 else code[:97] + "...")), s)
         raise _Raise()
+
+    def _sizes_named(self, test, frame) -> bool:
+        """``assert height % wsz_h == 0`` where the function bound ``height`` from a size
+        (``height, width, heads, wsz = *x.shape[-2:], self.heads, self.window_size``)."""
+        fn = getattr(frame.func, "node", None)
+        if fn is None:
+            return False
+        names = {n.value for n in _walk(test) if isinstance(n, cst.Name)}
+        for n in _walk(fn):
+            if isinstance(n, cst.Assign) and _reads_sizes(" ".join(self.src_stack[-1].code_for(n.value).split())):
+                bound = {t.value for tgt in n.targets for t in _walk(tgt.target) if isinstance(t, cst.Name)}
+                if bound & names:
+                    return True
+        return False
 
     def _local_import(self, s, frame) -> None:
         if isinstance(s, cst.Import):
@@ -350,6 +364,12 @@ class StatementsMixin(_Host):
             elif isinstance(v, ModuleValue):
                 v.uncertain = True
                 touched = True
+        for root in _subscript_roots(stmt):
+            # `picked[int(not k.startswith(p))][k] = d[k]`, `cfg[k] = v`: the container at the root of
+            # the store, and every container inside it (which one is hit may not be known)
+            v = self.eval(root, frame)
+            if self._havoc_deep(v, 0):
+                touched = True
         for attr_target in _assigned_attrs(stmt):
             obj = self.eval(attr_target.value, frame)
             if isinstance(obj, ModuleValue):
@@ -358,6 +378,17 @@ class StatementsMixin(_Host):
                 touched = True
         if touched and not self.quiet and not self.speculative:
             self.skipped.append(("a loop not unrolled", stmt, self.src_stack[-1]))
+
+    def _havoc_deep(self, v, depth: int) -> bool:
+        if isinstance(v, ModuleValue):
+            v.uncertain = True
+            return True
+        if not isinstance(v, (list, dict)) or depth > 4:
+            return False
+        self.havoc.add(v)
+        for x in list(v.values() if isinstance(v, dict) else v):
+            self._havoc_deep(x, depth + 1)
+        return True
 
     def _s_With(self, stmt, frame) -> None:
         known = True  # torch.no_grad() and friends never swallow an exception; others might
@@ -447,6 +478,28 @@ def _mutated_receivers(stmt) -> Any:
     return out
 
 
+def _subscript_roots(stmt) -> List[cst.CSTNode]:
+    """The expressions at the base of each subscript a statement stores into or deletes
+    (``picked[i][key] = ...`` -> ``picked``)."""
+    out: List[cst.CSTNode] = []
+    targets: List[cst.CSTNode] = []
+    for n in _walk(stmt):
+        if isinstance(n, cst.Assign):
+            targets.extend(t.target for t in n.targets)
+        elif isinstance(n, (cst.AugAssign, cst.AnnAssign)):
+            targets.append(n.target)
+        elif isinstance(n, cst.Del):
+            targets.append(n.target)
+    for t in targets:
+        for e in _walk(t):
+            if isinstance(e, cst.Subscript):
+                base = e.value
+                while isinstance(base, cst.Subscript):
+                    base = base.value
+                out.append(base)
+    return out
+
+
 def _assigned_attrs(stmt) -> Any:
     out: List[cst.CSTNode] = []
     for n in _walk(stmt):
@@ -461,3 +514,7 @@ from .frames import MAX_UNROLL, ConstructionRaises, Frame, _Break, _Continue, _R
 
 class _SpecReturn(_Return):
     """A return under unknown control flow: recorded in Frame.returns, ends only that branch."""
+
+
+def _reads_sizes(code: str) -> bool:
+    return any(w in code for w in (".size(", ".shape", ".dim(", ".ndim", "len(", ".numel("))

@@ -48,6 +48,7 @@ def instantiate_user_module(interp: Interpreter, info: ClassInfo, base: str, arg
     init = interp.class_attr(info, "__init__", instance=m)
     if isinstance(init, FunctionValue):
         libraries.register_to_config(interp, m, init, args, kwargs)  # diffusers' self.config
+        _note_image_size(interp, m, init, args, kwargs)
         if interp.call_function(init, args, kwargs, node) is UNKNOWN:
             # arguments it does not accept, or it raises: a shell, not the model (coverage says so)
             m.attrs["__init_failed__"] = True
@@ -56,6 +57,30 @@ def instantiate_user_module(interp: Interpreter, info: ClassInfo, base: str, arg
     else:
         _init_torch_base(interp, m, args, kwargs, node)
     return m
+
+
+_IMAGE_SIZE_PARAMS = ("image_size", "img_size")
+
+
+def _note_image_size(interp: Interpreter, m: ModuleValue, init: FunctionValue, args, kwargs) -> None:
+    """A model built with the image size it takes (a ViT's ``image_size=224``, timm's ``img_size``):
+    kept as ``__image_size__`` (an int or an (h, w) pair), the input engine._declared_input gives
+    a model no input shape was given for."""
+    params = init.node.params
+    names = [p.name.value for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params)]
+    if not any(n in names for n in _IMAGE_SIZE_PARAMS):
+        return
+    frame = Frame(src=init.scope)
+    interp.speculative += 1  # binding only: nothing recorded
+    try:
+        if not interp.bind_params(params, [m] + list(args), kwargs, frame):
+            return
+    finally:
+        interp.speculative -= 1
+    for n in _IMAGE_SIZE_PARAMS:
+        if n in frame.locals:
+            m.attrs["__image_size__"] = frame.locals[n]
+            return
 
 
 # torch's own int-or-tuple helpers (`from torch.nn.modules.utils import _triple`), as user code

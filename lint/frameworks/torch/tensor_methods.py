@@ -446,6 +446,28 @@ def _op_text(interp, node):
     return "reshape"
 
 
+def _meshgrid(interp, args, kwargs) -> Any:
+    """``torch.meshgrid(a, b, indexing='ij')`` of 1-D (or 0-D) tensors sized n1..nk: k tensors of
+    shape (n1, ..., nk); with ``indexing='xy'`` the first two sizes swap (torch's rule, checked in
+    tests/test_meshgrid.py). A list or tuple of tensors may be passed whole."""
+    ops = list(args)
+    if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
+        ops = list(ops[0])
+    indexing = kwargs.get("indexing", "ij")
+    if not ops or set(kwargs) - {"indexing"} or indexing not in ("ij", "xy"):
+        return UNKNOWN
+    sizes = []
+    for t in ops:
+        t = _tensor_like(t)
+        if t is None or t.shape is None or len(t.shape) > 1:
+            return UNKNOWN  # torch raises for more than one dim; unknown ranks are not guessed
+        sizes.append(t.shape[0] if t.shape else 1)
+    shape = list(sizes)
+    if indexing == "xy" and len(shape) >= 2:
+        shape[0], shape[1] = shape[1], shape[0]
+    return tuple(Tensor(tuple(shape), _tensor_like(t).dtype) for t in ops)
+
+
 def call_torch_function(interp, name, args, kwargs, node):
     short = name[len("torch."):]
     v = data_function(interp, short, args, kwargs)
@@ -509,6 +531,8 @@ def call_torch_function(interp, name, args, kwargs, node):
         if not ts or any(t is None or t.shape is None for t in ts):
             return Tensor(None)
         return interp.tensor_rule(lambda: T.einsum(args[0], ts), node)
+    if short == "meshgrid":
+        return _meshgrid(interp, args, kwargs)
     if short in ("cat", "concat", "concatenate", "stack", "hstack", "vstack"):
         seq = interp.items_of(args[0] if args else kwargs.get("tensors"))
         if seq is None or not seq:
