@@ -200,6 +200,7 @@ def find_constructions(model_path: str, root: Optional[str], names: Iterable[str
         found = _find(model_path, root, names | set(aliases), stem, here, model_dirs, files, selectable)
     finally:
         staticeval.NAMESPACE_ATTRS = None
+        staticeval.YACS_ACTIVE = False
     out: Dict[str, List[Construction]] = {}
     for name, cs in found.items():
         real = aliases.get(name)
@@ -238,6 +239,8 @@ def _find(model_path: str, root: str, names: Set[str], stem: str, here: str, mod
     factory_files: Optional[List[str]] = None
     documented = cmdlines.documented(root, [os.path.abspath(p) for p in files])
     model_ctx = _model_namespace(model_path)
+    staticeval.YACS_ACTIVE = any(t is not None and ("yacs" in t[0] or "merge_from_file" in t[0])
+                                 for t in (_read(p) for p in files if p.endswith(".py")))
     for path in files:
         _notify(os.path.abspath(path), True, True)
         got = _read(path)

@@ -51,6 +51,9 @@ TYPED_WORLD: Set[str] = set()
 # the attribute names the model file reads (``args.depth``): what a namespace passed whole keeps
 NAMESPACE_ATTRS: Optional[Set[str]] = None
 MAX_WORLDS = 8
+# the project being searched uses yacs (a file names it, or calls merge_from_file): only then are
+# names followed as yacs trees (lint/yacsflow.py); set by constructions._find
+YACS_ACTIVE = False
 # the options read since it was last cleared -> their literal choices (None: not a literal list)
 OPTION_READS: Dict[str, Optional[List[Any]]] = {}
 # id(module-level function) -> (the calling file's _FileEval, the call): the one call of a factory
@@ -733,7 +736,7 @@ class _FileEval:
                 return got
             values = self._binding(node.id, scope, depth)
             if (values and len(values) == 1 and isinstance(values[0], ast.Call) or
-                    not values and node.id in self._from_imported) and HOOKS.get("yacs") is not None:
+                    not values and node.id in self._from_imported) and YACS_ACTIVE and HOOKS.get("yacs") is not None:
                 tree = self._yacs_tree(node, scope, depth)  # a yacs configuration the script builds
                 if tree is not _Unknown:
                     return tree
@@ -752,7 +755,7 @@ class _FileEval:
                 # cfg['depth'] = 20 or widths.append(64) somewhere: the literal is not what the call gets
                 raise _Unknown
             return self.value(values[0], self._owner(node.id, scope), depth + 1)
-        if isinstance(node, ast.Attribute) and HOOKS.get("yacs") is not None:
+        if isinstance(node, ast.Attribute) and YACS_ACTIVE and HOOKS.get("yacs") is not None:
             base = self.value(node.value, scope, depth + 1)  # cfg.MODEL.NAME of a yacs tree
             if isinstance(base, HOOKS["yacs"].YacsConfig):
                 v = base.get(node.attr, _Unknown)
