@@ -24,7 +24,7 @@ from .staticeval import HOOKS, _FileEval, _is_param, _parsed, _Unknown
 from .pyflow import (_COMPARE, _KEEPS_SHAPE, Ctx, _arg, _File, _bind, _binds, _conditions, _decide, _direct_binds,
                      _function, _is_none, _load, _mutated, _own_nodes, _qual, _reach, _read_text, _returned, _runs,
                      _self_attr_value,
-                     _self_attr_values, _self_class, _self_stores, _static, _stmt, imports_of)
+                     _self_attr_values, _self_class, _self_stores, _static, _stmt)
 from .tvdata import DATASETS, _TRANSFORM_POS, Img, _dataset_name, _transform
 
 _SAME_SHAPE = _KEEPS_SHAPE  # tensor methods that give the same shape (pyflow's list)

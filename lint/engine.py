@@ -19,6 +19,7 @@ import libcst as cst
 from .core import dims as D
 from .core import limits
 from .core.cstwalk import code_children
+from .core.facts import Fact
 from .core.interpreter import AnalysisAbort, ConstructionAbort, ConstructionRaises, Frame, Interpreter, ProbeMismatch
 from .core.project import Project
 from .core.source import ClassInfo, SourceModule, dotted
