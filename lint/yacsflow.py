@@ -92,13 +92,8 @@ def _yacs_class(fe, func: ast.expr, depth: int = 0) -> bool:
 
 
 def _dotted(node: ast.expr) -> Optional[str]:
-    parts: List[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.insert(0, node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    return ".".join([node.id] + parts)
+    c = _chain(node)
+    return ".".join([c[0]] + c[1]) if c is not None else None
 
 
 def _module_path(fe, module: str, level: int) -> Optional[str]:

@@ -210,16 +210,23 @@ def check_cli(*argv):
     return rc, out.getvalue(), err.getvalue()
 
 
-def torch_fails_at(code: str, run, filename: str = "case.py") -> Optional[int]:
+def torch_fails_at(code: str, run, filename: str = "case.py",
+                   errors: Tuple[type, ...] = (RuntimeError, ValueError)) -> Optional[int]:
     """The line of ``code`` (compiled as ``filename``) where torch fails: ``run(namespace)`` builds
-    and runs the model the code defines; the deepest traceback line in that file of the
-    RuntimeError or ValueError torch raises, or None when it runs through."""
+    and runs the model the code defines; the deepest traceback line in that file of the error
+    (RuntimeError or ValueError, or those ``errors`` name: a model's own AssertionError) raised,
+    or None when it runs through."""
     import traceback
 
     ns: Dict[str, Any] = {}
     exec(compile(code, filename, "exec"), ns)
     try:
         run(ns)
-    except (RuntimeError, ValueError) as e:
+    except errors as e:
         return [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == filename][-1]
     return None
+
+
+def line_of(code: str, text: str) -> int:
+    """The first line of ``code`` holding ``text`` (1-based)."""
+    return next(i for i, ln in enumerate(code.splitlines(), 1) if text in ln)

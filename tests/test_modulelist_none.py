@@ -13,7 +13,7 @@ import pytest
 
 os.environ["SHAPELINT_STRICT"] = "1"
 
-from conftest import torch_fails_at  # noqa: E402
+from conftest import line_of, torch_fails_at  # noqa: E402
 from shapelint.engine import analyze_source  # noqa: E402
 
 torch = pytest.importorskip("torch")
@@ -67,17 +67,13 @@ FUSE = textwrap.dedent('''\
 ''')
 
 
-def _line(code, text):
-    return next(i for i, line in enumerate(code.splitlines(), 1) if text in line)
-
-
 def _fails_at(code):
     return torch_fails_at(code, lambda ns: ns["Fuse"]().eval()(torch.randn(2, 16, 32, 32)))
 
 
 def test_a_fuse_that_downsamples_too_little_is_reported():
     code = FUSE.replace("STRIDE", "1")  # the 3x3 convs keep the size: 32 vs 16 at the add
-    line = _line(code, "y = y + xs[j]")  # row 1: fuse_layers[1][0](xs[0]) is 32x32, xs[1] 16x16
+    line = line_of(code, "y = y + xs[j]")  # row 1: fuse_layers[1][0](xs[0]) is 32x32, xs[1] 16x16
     assert _fails_at(code) == line
     got = analyze_source(code, "case.py", {"Fuse": [(2, 16, 32, 32)]}).findings
     # the first is where torch stops; row 2's own add (32 vs 16 again) fails as well, on its line

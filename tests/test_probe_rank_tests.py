@@ -13,7 +13,7 @@ import pytest
 
 os.environ["SHAPELINT_STRICT"] = "1"
 
-from conftest import check_cli, torch_fails_at  # noqa: E402
+from conftest import check_cli, line_of, torch_fails_at  # noqa: E402
 from shapelint.engine import analyze_source  # noqa: E402
 
 torch = pytest.importorskip("torch")
@@ -40,9 +40,6 @@ LENET = textwrap.dedent('''\
 ''')
 
 
-def _line(code, text):
-    return next(i for i, line in enumerate(code.splitlines(), 1) if text in line)
-
 TESTS = [
     "if x.dim() == 3:\n            x = x.unsqueeze(0)",
     "if x.ndim == 3:\n            x = x[None]",
@@ -63,7 +60,7 @@ def _fails_at(code, shape, cls="Net"):
 @pytest.mark.parametrize("test", TESTS)
 def test_a_flatten_size_no_input_can_give_is_reported_past_a_rank_test(test):
     code = _lenet(test, "31 * 4 * 4")  # 32 channels: 496 is no 32*h*w
-    fc = _line(code, "return self.fc(x)")
+    fc = line_of(code, "return self.fc(x)")
     assert {_fails_at(code, s) for s in [(2, 1, 28, 28), (1, 28, 28), (3, 1, 36, 20)]} == {fc}
     got = analyze_source(code, "case.py").findings
     assert [(f.code, f.line) for f in got] == [("SHP002", fc)], [f.message for f in got]

@@ -7,30 +7,20 @@ from __future__ import annotations
 
 import os
 import textwrap
-import traceback
 
 import pytest
 
 os.environ["SHAPELINT_STRICT"] = "1"
 
+from conftest import line_of, torch_fails_at  # noqa: E402
 from shapelint.engine import analyze_source  # noqa: E402
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("einops")
 
 
-def _torch_line(code, run, errors=(RuntimeError, ValueError, AssertionError)):
-    ns: dict = {}
-    exec(compile(code, "case.py", "exec"), ns)
-    try:
-        run(ns)
-    except errors as e:
-        return [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == "case.py"][-1]
-    return None
-
-
-def _at(code, text):
-    return next(i for i, ln in enumerate(code.splitlines(), 1) if text in ln)
+def _torch_line(code, run):
+    return torch_fails_at(code, run, errors=(RuntimeError, ValueError, AssertionError))
 
 
 def _lines(code, **shapes):
@@ -93,7 +83,7 @@ LOCALS = textwrap.dedent('''\
 @pytest.mark.parametrize("in_", [16, 17])
 def test_a_configuration_grouped_from_locals(in_):
     code = LOCALS.replace("IN", str(in_))
-    ret = _at(code, "return self.conv2(")
+    ret = line_of(code, "return self.conv2(")
     line = _torch_line(code, lambda ns: ns["Net"]()(torch.randn(2, 3, 8, 8)))
     assert line == (None if in_ == 16 else ret)
     codes, msgs = _lines(code, Net=(2, 3, 8, 8))
@@ -103,7 +93,7 @@ def test_a_configuration_grouped_from_locals(in_):
 def test_locals_lists_the_class_cell_as_cpython_does():
     # the head's Linear takes 2 features: `self` and `__class__`; a Linear(3, 2) would not fit
     code = LOCALS.replace("IN", "16").replace("torch.zeros(1, 2)", "torch.zeros(1, 3)")
-    ret = _at(code, "return self.conv2(")
+    ret = line_of(code, "return self.conv2(")
     assert _torch_line(code, lambda ns: ns["Net"]()(torch.randn(2, 3, 8, 8))) == ret
     codes, msgs = _lines(code, Net=(2, 3, 8, 8))
     assert codes == [("SHP002", ret)], msgs

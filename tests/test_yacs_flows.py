@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import textwrap
-import traceback
 
 import pytest
 
 os.environ["SHAPELINT_STRICT"] = "1"
 
-from conftest import check_cli  # noqa: E402
+from conftest import check_cli, line_of, torch_fails_at  # noqa: E402
 
 torch = pytest.importorskip("torch")
 yaml = pytest.importorskip("yaml")
@@ -51,18 +50,11 @@ def _write(root, files):
 
 def _torch_line(path, build):
     """The line of ``path`` where torch fails building and running the model ``build`` returns."""
-    code = compile(path.read_text(), str(path), "exec")
-    ns: dict = {}
-    exec(code, ns)
-    try:
-        build(ns)
-    except (RuntimeError, ValueError) as e:
-        return [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)][-1]
-    return None
+    return torch_fails_at(path.read_text(), build, str(path))
 
 
 def _line(path, text):
-    return next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if text in ln)
+    return line_of(path.read_text(), text)
 
 
 # ---------------------------------------------------------------- HRNet's layout
@@ -238,10 +230,10 @@ def test_a_change_the_flow_does_not_follow_leaves_the_configuration_unknown(tmp_
 
 
 def test_an_entry_set_under_an_undecided_test_is_unknown(tmp_path):
-    # `if os.environ.get('X'):` cannot be decided: WIDTH2 may be 31 or the YAML's 32, nothing is said
+    # `if os.path.exists(...):` cannot be decided: WIDTH2 may be 31 or the YAML's 32, nothing is said
     odd = HRNET["lib/config/default.py"].replace(
-        "    cfg.freeze()", "    if os.path.exists('/nonexistent'):\n                cfg.MODEL.EXTRA.WIDTH2 = 31\n"
-                           "            cfg.freeze()")
+        "    cfg.freeze()",
+        "    if os.path.exists('/nonexistent'):\n                cfg.MODEL.EXTRA.WIDTH2 = 31\n            cfg.freeze()")
     _hrnet(tmp_path, 32, {"lib/config/default.py": odd})
     compile((tmp_path / "lib/config/default.py").read_text(), "default.py", "exec")
     rc, out, err = check_cli(tmp_path / "lib/models/net_a.py", "--statistics")
