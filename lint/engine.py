@@ -27,6 +27,7 @@ from .core.values import UNKNOWN, FunctionValue, ModuleValue, ObjectValue, Tenso
 
 from .frameworks import registered
 from .guard import paused_gc
+from .frameworks.torch.einops_ops import invert as invert_einops
 from .frameworks.torch.inputs import batch_dim, symbolic_input
 from .options import InputSpec, ShapelintInputError, spec_dtype, spec_name
 from .rules_registry import forward_end_hooks
@@ -239,6 +240,10 @@ def _forward(src: SourceModule, interp: Interpreter, run: Run, root: ModuleValue
             t = symbolic_input(probe_layers.get(i), 0 if cat else i)
             if t is not None and t.shape is not None and interp.probe_ranks.get(i, len(t.shape)) != len(t.shape):
                 t = None  # the forward unpacks another number of sizes from it: Python raises for this rank
+            if t is None and path and path[-1][0] == "einops":
+                # a layer that fixes only the last dim (a ViT's Linear after its patch rearrange)
+                t = _einops_rank_free(probe_layers.get(i), path[-1])
+                path = path[:-1]
             if path:
                 t = _unwound(t, tuple(step for step in path if step[0] != "cat"))
             if cat is not None:
@@ -365,6 +370,13 @@ def _unwound(t: Optional[Tensor], path: Tuple[Any, ...]) -> Optional[Tensor]:
                 inp[j] = shape[i]
             shape, bd = inp, (dims[bd] if bd is not None else None)
             continue
+        if op == "einops":
+            # rearrange(x, pattern, **lengths): the input it turns into the layer's input
+            got = invert_einops((op, d), shape, bd)
+            if got is None or got.shape is None:
+                return None
+            shape, bd = list(got.shape), got.batch_dim
+            continue
         if op != "unsqueeze":
             return None
         k = d if d >= 0 else d + len(shape)
@@ -466,6 +478,23 @@ def _ranked_input(first: Optional[ModuleValue], rank: int, index: int) -> Option
         names = () if rank == 2 else ("T",) if rank == 3 else tuple(f"T{j}" for j in range(1, rank - 1))
         dims = [n] + [D.sym(s + sfx) for s in names] + [k]
     return Tensor(tuple(dims), "float", 0)
+
+
+def _einops_rank_free(first: Optional[ModuleValue], step: Tuple[Any, ...]) -> Optional[Tensor]:
+    """The input ``rearrange`` turns into what a Linear first takes (its last dim ``in_features``,
+    any rank): the pattern's own rank and axes, solved for the last group (einops_ops.invert)."""
+    if first is None or first.kind != "layer" or first.args is None:
+        return None
+    if first.type_name == "Linear":
+        k = first.args.get("in_features")
+    elif first.type_name == "LayerNorm":  # the newer ViT's LayerNorm(patch_dim) before its Linear
+        k = first.args.get("normalized_shape")
+        k = k[0] if isinstance(k, (tuple, list)) and len(k) == 1 else k
+    else:
+        return None
+    if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
+        return None
+    return invert_einops(step, None, None, last=k)
 
 
 def _rank_free_witness(first: Optional[ModuleValue]) -> Optional[Tuple[Tuple[int, ...], str]]:

@@ -261,3 +261,92 @@ def unpack(x: Any, ps: Any, pattern: Any) -> List[Tensor]:
         raise Violation(EinopsAxis(op="einops.unpack", pattern=pattern, group="the packed axis", got=s[pre],
                                    need=total, divides=False, shape=s))
     return out
+
+
+def probe_step(pattern: Any, lengths: Dict[str, Any]) -> Optional[Tuple[str, Any]]:
+    """A ``rearrange`` of a model input whose shape the first layer after it will tell
+    (engine._probe): the step to undo from that layer's input (:func:`invert`), when the pattern
+    is one :func:`invert` reads (no ``...``, every given length an int)."""
+    if not isinstance(pattern, str) or "->" not in pattern or "." in pattern or "…" in pattern:
+        return None
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in lengths.values()):
+        return None
+    try:
+        ltext, rtext = pattern.split("->", 1)
+        left, right = parse_side(ltext), parse_side(rtext)
+        _check_unique(left)
+        _check_unique(right)
+    except Unknowable:
+        return None
+    if {n for n in _names(left)} != {n for n in _names(right)} or any(n.isdigit() for n in _names(left) + _names(right)):
+        return None
+    return ("einops", (pattern, tuple(sorted(lengths.items()))))
+
+
+def invert(step: Any, shape: Optional[Sequence[Any]], bd: Optional[int], last: Any = None) -> Optional[Tensor]:
+    """The input that ``rearrange(x, pattern, **lengths)`` (a :func:`probe_step`) turns into what
+    the first layer after it expects: ``shape`` (free symbols but for the channels, its batch at
+    ``bd``), or, for a layer that fixes only the last dim (a Linear's ``in_features``: ``shape``
+    None), ``last``. Each group of the result is solved for its axes: a known length divides it
+    (``(c p1 p2)`` of 48 with p1 = p2 = 4: c = 3), a free symbol is the one unknown axis it holds
+    (or, for several, each a size of its own); an axis nothing fixes is a size of its own
+    (ViT's ``b c (h p1) (w p2) -> b (h w) (p1 p2 c)`` before ``Linear(48, dim)``: ``(N, 3, 4*h, 4*w)``).
+    None when no input gives that (a length that does not divide)."""
+    _op, (pattern, lengths) = step
+    ltext, rtext = pattern.split("->", 1)
+    left, right = parse_side(ltext), parse_side(rtext)
+    axes: Dict[str, Any] = dict(lengths)
+    names: Dict[str, str] = {}
+    if shape is not None and len(shape) != len(right):
+        return None
+    batch = None
+    if shape is not None and bd is not None and 0 <= bd < len(right) and len(right[bd]) == 1:
+        batch = right[bd][0]
+    elif shape is None and left and len(left[0]) == 1 and [left[0][0]] in right[:-1]:
+        batch = left[0][0]  # the usual `b ...`: the batch first, kept as its own dim
+    for j, el in enumerate(right):
+        d = shape[j] if shape is not None else (last if j == len(right) - 1 else None)
+        if d is None:
+            continue
+        unknown = [n for n in el if n not in axes]
+        k = 1
+        for n in el:
+            if n in axes:
+                k *= axes[n]
+        if isinstance(d, int) and not isinstance(d, bool):
+            if not unknown:
+                if d != k:
+                    return None
+            elif len(unknown) == 1 and d % k == 0 and d // k > 0:
+                axes[unknown[0]] = d // k
+            else:
+                return None
+        elif isinstance(d, D.Lin) and not d.is_opaque() and len(D.symbols(d)) == 1 and len(d.terms) == 1 and \
+                d.const == 0 and shape is not None:
+            # a free size of the layer's input (each symbolic_input dim is one of its own)
+            if not unknown:
+                return None
+            if len(unknown) == 1 and k == 1:
+                names[unknown[0]] = next(iter(D.symbols(d)))  # the layer's own name for it (H, W)
+        else:
+            return None
+    lbd = next((i for i, el in enumerate(left) if el == [batch]), None) if batch is not None else None
+    # an image (1, 3 or 4 channels, then 2 or 3 sides) has sides of at least 2 (inputs.symbolic_input)
+    image = lbd == 0 and len(left) in (4, 5) and all(n in axes for n in left[1]) and \
+        _product(axes[n] for n in left[1]) in (1, 3, 4)
+    out = []
+    for i, el in enumerate(left):
+        v: Any = 1
+        for n in el:
+            if n not in axes:
+                axes[n] = D.sym("N") if n == batch else D.sym(names.get(n, n), lo=2 if image and i >= 2 else 1)
+            v = D.mul(v, axes[n])
+        out.append(v)
+    return Tensor(tuple(out), "float", lbd)
+
+
+def _product(xs) -> Any:
+    v: Any = 1
+    for x in xs:
+        v = D.mul(v, x)
+    return v

@@ -235,6 +235,10 @@ def call_einops(interp: Interpreter, name: str, args, kwargs, node) -> Any:
         x = _as_tensor(x) if isinstance(x, (Tensor, Param)) else None
         if x is None:
             return Tensor(None)  # a list of tensors (stacked by einops): not modelled
+        if x.probe is not None:  # a model input first rearranged: the layer after it tells (engine._probe)
+            step = E.probe_step(pattern, lengths) if short == "rearrange" else None
+            return Tensor(None) if step is None else \
+                Tensor(None, x.dtype, None, x.probe, probe_path=x.probe_path + (step,))
         return interp.tensor_rule(lambda: E.transform(short, x, pattern, lengths), node)
     if short == "einsum" and args and not kwargs:
         tensors = [_as_tensor(a) if isinstance(a, (Tensor, Param)) else a for a in args[:-1]]

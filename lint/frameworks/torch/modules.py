@@ -21,6 +21,7 @@ from ...core.values import UNKNOWN, BoundMethod, FunctionValue, ModuleValue, Par
 from . import layers as L
 from .layers import Unknowable, Violation
 from .inputs import symbolic_input
+from .einops_ops import probe_step
 
 _CONTAINERS = ("sequential", "modulelist", "moduledict")
 _CONTAINER_BASES = {"torch.nn.Sequential": "sequential", "torch.nn.ModuleList": "modulelist",
@@ -384,6 +385,11 @@ def apply_layer(interp: Interpreter, m: ModuleValue, args, kwargs, node) -> Any:
                 # ReflectionPad2d first: the conv after it tells, through the steps before the pad
                 # (voicefilter's `x.unsqueeze(1)` then ZeroPad2d: the input has one dim less)
                 return Tensor(None, "float", None, t.probe, probe_path=t.probe_path)
+            if m.spec is not None and m.spec.name == "Rearrange" and t is tensors[0] and m.args is not None:
+                # einops' Rearrange layer first (a ViT's patch embedding): the layer after it tells
+                step = probe_step(m.args.get("pattern"), dict(m.args.get("lengths") or {}))
+                return Tensor(None) if step is None else \
+                    Tensor(None, "float", None, t.probe, probe_path=t.probe_path + (step,))
             if m.spec is not None and m.spec.pools and t is tensors[0]:  # a pool first: the same
                 return Tensor(None, "float", None, t.probe, probe_path=t.probe_path + (("pooled", m.spec.pools),))
             cat = [step[2] for step in t.probe_path if step[0] == "cat"]
