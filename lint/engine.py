@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import os
 import re
 from dataclasses import dataclass, field
@@ -598,6 +599,7 @@ def _analyze_parsed(src, input_shapes, strict, select, ignore, constructions=Non
     symbolic = _symbolic_runs(planner, coverage)
     if symbolic:
         _execute_all(src, symbolic, strict, project, exploratory=True)
+        _agreed(symbolic)
         for r in symbolic:
             if r.default_callables:
                 r.facts = [f for f in r.facts if not (f.kind == "violation" and
@@ -1190,6 +1192,64 @@ def _factory_runs(planner: "Planner", coverage, runs: List[Run]) -> List[Run]:
 
 
 _MAX_KEYED_RUNS = 6  # constructions per class from the keys of its own configuration dicts
+# parameters a block is built with at a few values, each run (engine._agreed): a stride nobody passes
+_WORLD_PARAMS: Dict[str, Tuple[int, ...]] = {"stride": (1, 2)}
+
+
+_FLAG = (False, True)
+_MAX_WORLD_RUNS = 8
+
+
+def _worlds_size(worlds: List[Tuple[str, Tuple[Any, ...]]]) -> int:
+    n = 1
+    for _name, values in worlds:
+        n *= len(values)
+    return n
+
+
+def _flag_param(init: cst.FunctionDef, name: str) -> bool:
+    """Whether ``__init__`` uses its parameter ``name`` only as a truth value (``if add_last_bn:``,
+    ``not preact``, ``a and b``) or keeps it on the module (``self._preact = preact``, tested in
+    forward), at least once as a test: a flag, True or False."""
+    tests = [0]
+
+    def ok(node: cst.CSTNode, parent: Optional[cst.CSTNode]) -> bool:
+        if isinstance(node, cst.Name) and node.value == name:
+            if isinstance(parent, (cst.If, cst.IfExp, cst.While)) and parent.test is node or \
+                    isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not) or \
+                    isinstance(parent, cst.BooleanOperation):
+                tests[0] += 1
+                return True
+            return isinstance(parent, cst.Assign) and parent.value is node and len(parent.targets) == 1 and \
+                isinstance(parent.targets[0].target, cst.Attribute) and \
+                isinstance(parent.targets[0].target.value, cst.Name) and parent.targets[0].target.value.value == "self"
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)) and node is not init:
+            return name not in cst.Module(body=[]).code_for_node(node)  # a nested scope naming it: not followed
+        if isinstance(node, cst.Attribute):
+            return ok(node.value, node)  # never the attribute's own name
+        return all(ok(c, node) for c in node.children)
+
+    return ok(init.body, init) and tests[0] > 0
+
+
+def _agreed(runs: List[Run]) -> None:
+    """The symbolic constructions of one class at each stride (``Run.agree``): a violation counts
+    where every run of the group has it (the same rule at the same node), and is kept once; when one
+    of them did not finish, none counts."""
+    groups: Dict[Any, List[Run]] = {}
+    for r in runs:
+        if r.agree is not None:
+            groups.setdefault(r.agree, []).append(r)
+
+    def marks(r: Run) -> set:
+        return {(id(f.node), type(f.payload).__name__) for f in r.facts if f.kind == "violation"}
+
+    for group in groups.values():
+        done = all(r.root is not None and not r.error for r in group)
+        common = set.intersection(*(marks(r) for r in group)) if done else set()
+        for i, r in enumerate(group):
+            r.facts = [f for f in r.facts if f.kind != "violation" or
+                       i == 0 and (id(f.node), type(f.payload).__name__) in common]
 
 
 def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
@@ -1212,6 +1272,7 @@ def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
         kwargs: Dict[str, Any] = {}
         shown: Dict[str, str] = {}
         keyed: List[Tuple[str, List[Any]]] = []
+        worlds: List[Tuple[str, Tuple[int, ...]]] = []
         read = _options_read(planner, info)
         for q in params:
             if q.default is not None:
@@ -1221,6 +1282,13 @@ def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
             if keys:
                 keyed.append((name, keys))
                 kwargs[name] = keys[0]
+            elif (name in _WORLD_PARAMS or _flag_param(init, name)) and not _rebinds(init, name) and \
+                    _worlds_size(worlds) * len(_WORLD_PARAMS.get(name, _FLAG)) <= _MAX_WORLD_RUNS:
+                # a block's stride (1 or 2, as its stages build it), a flag it only tests (`if
+                # add_last_bn:`): each value is run, and what fails at every one is reported
+                # (engine._agreed)
+                worlds.append((name, _WORLD_PARAMS.get(name, _FLAG)))
+                kwargs[name] = worlds[-1][1][0]
             elif _int_like(q) or _sized_by_use(init, name):
                 kwargs[name] = D.sym(name if name not in _RESERVED else name + "_")
                 shown[name] = f"{name}={name}"
@@ -1243,13 +1311,17 @@ def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
             else:
                 kwargs[name] = UNKNOWN
                 shown[name] = f"{name}=?"
-        if not any(v is not UNKNOWN for v in kwargs.values()):
+        if not any(v is not UNKNOWN for k, v in kwargs.items() if k not in dict(worlds)):
             continue  # nothing symbolic to say
         opt = planner.options.get(info.name)
         choices: List[Dict[str, Any]] = [{}]
         for name, keys in keyed:
             choices = [dict(c, **{name: k}) for c in choices for k in keys][:_MAX_KEYED_RUNS]
-        symbolic = [k for k, v in kwargs.items() if D.is_dim(v) and k not in dict(keyed)] + sized
+        if worlds:
+            choices = [dict(c, **dict(zip([n for n, _v in worlds], vs)))
+                       for c in choices for vs in itertools.product(*(v for _n, v in worlds))]
+        symbolic = [k for k, v in kwargs.items() if D.is_dim(v) and k not in dict(keyed) and k not in dict(worlds)] \
+            + sized
         for choice in choices:
             args = dict(kwargs, **choice)
             text = ", ".join(f"{n}={choice[n]!r}" if n in choice else shown[n] for n in kwargs)
@@ -1260,6 +1332,9 @@ def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
                 where.append("each key of " + ", ".join(_config_dict_names(init, dict(keyed))))
             if symbolic:
                 where.append("any value of " + ", ".join(symbolic))
+            if worlds:
+                r.agree = (info.name, tuple((n, choice[n]) for n, _k in keyed))
+                where.append("each of " + ", ".join(f"{n} = {' or '.join(map(str, v))}" for n, v in worlds))
             r.built_at = "; ".join(where)
             r.default_callables = _callable_defaults(init)
             out.append(r)

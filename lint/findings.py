@@ -57,7 +57,7 @@ class MessageContext:
         t = self.run.input_text()
         ctor = short_construction(" ".join(self.run.ctor_text.split()))
         where = self.run.built_at
-        if where and where.startswith(("any value of ", "each key of ")):
+        if where and where.startswith(("any value of ", "each key of ", "each of ")):
             src = f" (for {where})"
         else:
             where, _, opts = (where or "").partition(" with ")  # "train.py:40 with net='small'"

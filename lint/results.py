@@ -70,6 +70,9 @@ class Run:
     # a symbolic construction of a class with a class or function as a parameter's default (which
     # the project's builders replace): construction errors there are not certain (engine)
     default_callables: bool = False
+    # one of the symbolic constructions of a class at each stride a block is built with (1, 2): its
+    # violations count only where every run of the group has the same one (engine._agreed)
+    agree: Optional[Tuple[Any, ...]] = None
     skipped: List[Any] = field(default_factory=list)  # the interpreter's (what, node, source) not followed
     call_node: Any = None  # where the file calls a container model (`model(x)`): its findings' line
     # the construction reaches a deliberate assert/raise (core/frames.py ConstructionRaises): why

@@ -29,7 +29,11 @@ naming them: `(they fit only for W = 2, where the model fails anyway)`. If it ru
 nothing is said. A size where the two fit only because one side is a single pixel of an image
 smaller than 8x8 (VDSR's global residual after an unpadded 3x3 conv: `H-2` against `H`, which
 broadcast at H = 3 only) is not a size a model is written for: the add is reported, naming it
-`(they fit only for W = 3, where one side is a single pixel)`. Nor is a fit of two single-pixel
+`(they fit only for W = 3, where one side is a single pixel)`. The same goes for the input of a
+block checked alone (a map of C channels, any size from 1x1) and for a sequence: two sides that
+differ everywhere else and meet only where one of them is 1, below 8 (a padded branch, `H+2`,
+against its input `H`, at H = 1), are reported, `(they fit only for H = 1, where one side is 1)`;
+never the batch. Nor is a fit of two single-pixel
 maps of such an image: a stride-2 1x1 conv in a residual branch whose shortcut keeps the size meets
 it only as two 1x1 maps of a 2x2 to 4x4 image (`(they fit only for W = 2, 3, 4, single pixels of an
 image under 8 pixels)`); the same holds for a `torch.cat` of two maps that agree only there.
@@ -205,6 +209,6 @@ def message(d: Union[Broadcast, ConcatMismatch, ConcatRank, MatmulMismatch, Eins
 
 
 def _only(d: Union[Broadcast, ConcatMismatch]) -> str:
-    if d.only.endswith(("single pixel", " pixels")):  # an image too small to be one the model is for
+    if d.only.endswith(("single pixel", " pixels", " is 1")):  # a size too small to be one the model is for
         return f" (they fit only for {d.only})"
     return f" (they fit only for {d.only}, where the model fails anyway)" if d.only else ""

@@ -50,7 +50,7 @@ SYMBOLIC = ["construct_autograd_function_bug", "construct_config_keys_bug", "con
             "rule_shp001_unflatten", "rule_shp003_batchnorm",
             "rule_shp003_groupnorm", "rule_shp003_instancenorm", "rule_shp003_layernorm", "rule_shp006_residual_channels",
             "rule_shp007_groups", "rule_shp007_output_padding", "rule_shp007_pixelshuffle",
-            "rule_shp007_same_stride", "rule_shp008_unpack", "seq_bert_encoder_bug", "seq_nanogpt_bug", "spatial_transformer_bug", "unet_skip_bug", "unet_skip_sizes_bug", "view_zero_inferred_bug"]
+            "rule_shp007_same_stride", "rule_shp008_unpack", "seq_bert_encoder_bug", "seq_einops_vit_bug", "seq_nanogpt_bug", "spatial_transformer_bug", "unet_skip_bug", "unet_skip_sizes_bug", "view_zero_inferred_bug"]
 
 
 # found for every input, but no witness is made: the input meets an add (a known-shape bias)

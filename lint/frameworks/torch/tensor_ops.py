@@ -301,21 +301,25 @@ def _narrow(x, y, bad, ok) -> None:
     symbol, values = found
     tiny: List[int] = []
     small: List[int] = []
+    if ok is _broadcasts and (image or symbol != "N"):
+        # nor, below that size, of a feature map or a sequence (a block's input, where a 1x1 map is
+        # a size it may run at; never the batch): two sides that differ everywhere else and meet
+        # only by broadcasting one side of 1 against the other (a padded 3x3 branch, H+2, against
+        # its input H at H = 1)
+        tiny = [v for v in values if v < MIN_BROADCAST_IMAGE and
+                D.evaluate(x, {symbol: v}) != D.evaluate(y, {symbol: v})]
     if image:
-        if ok is _broadcasts:
-            tiny = [v for v in values if v < MIN_BROADCAST_IMAGE and
-                    D.evaluate(x, {symbol: v}) != D.evaluate(y, {symbol: v})]
         # nor is a fit of two single-pixel maps of such an image: a stride-2 shortcut against a
         # stride-1 branch meets only as 1x1 maps of a 2x2 to 4x4 image (where the two sides are
         # equal and larger, H-2 against (H+2)//2 at H = 5, the fit is real: it is run there)
         small = [v for v in values if v < MIN_BROADCAST_IMAGE and v not in tiny and
                  D.evaluate(x, {symbol: v}) == 1 and D.evaluate(y, {symbol: v}) == 1]
-        values = [v for v in values if v not in tiny and v not in small]
+    values = [v for v in values if v not in tiny and v not in small]
     if not values:
         if (tiny or small) and hasattr(bad, "only"):
             if tiny and not small:
                 where = ", ".join(str(v) for v in tiny)
-                only = f"{symbol} = {where}, where one side is a single pixel"
+                only = f"{symbol} = {where}, where one side is " + ("a single pixel" if image else "1")
             else:
                 where = ", ".join(str(v) for v in sorted(tiny + small))
                 only = f"{symbol} = {where}, single pixels of an image under {MIN_BROADCAST_IMAGE} pixels"
