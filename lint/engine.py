@@ -1207,6 +1207,24 @@ def _worlds_size(worlds: List[Tuple[str, Tuple[Any, ...]]]) -> int:
     return n
 
 
+def _container_use(init: cst.FunctionDef, name: str) -> bool:
+    """Whether ``__init__`` indexes, measures or iterates its parameter ``name`` (``anchors[0]``,
+    ``len(anchors)``, ``for a in anchors``, ``*anchors``): a list, whatever its name says."""
+    def named(e: Any) -> bool:
+        return isinstance(e, cst.Name) and e.value == name
+
+    def walk(node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Subscript) and named(node.value) or \
+                isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len" and \
+                len(node.args) == 1 and named(node.args[0].value) or \
+                isinstance(node, (cst.For, cst.CompFor)) and named(node.iter) or \
+                isinstance(node, (cst.StarredElement, cst.Arg)) and getattr(node, "star", "") == "*" and named(node.value):
+            return True
+        return any(walk(c) for c in node.children)
+
+    return walk(init.body)
+
+
 def _flag_param(init: cst.FunctionDef, name: str) -> bool:
     """Whether ``__init__`` uses its parameter ``name`` only as a truth value (``if add_last_bn:``,
     ``not preact``, ``a and b``) or keeps it on the module (``self._preact = preact``, tested in
@@ -1289,7 +1307,7 @@ def _symbolic_runs(planner: "Planner", coverage) -> List[Run]:
                 # (engine._agreed)
                 worlds.append((name, _WORLD_PARAMS.get(name, _FLAG)))
                 kwargs[name] = worlds[-1][1][0]
-            elif _int_like(q) or _sized_by_use(init, name):
+            elif _int_like(q) and not _container_use(init, name) or _sized_by_use(init, name):
                 kwargs[name] = D.sym(name if name not in _RESERVED else name + "_")
                 shown[name] = f"{name}={name}"
             elif _sized_items(init, name):

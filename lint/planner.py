@@ -27,11 +27,11 @@ _STDLIB_NAMES: Dict[str, Any] = {"argparse": Qual("argparse"), "types": Qual("ty
 # parameter names that hold a size or a count (a symbolic dim stands for them); anything else
 # unknown. Annotated `int` parameters are sizes too.
 _INT_WORDS = ("channel", "dim", "size", "plane", "feature", "depth", "width", "class", "hidden", "latent",
-              "filters", "nz", "nc", "ngf", "ndf", "isize", "ngpu", "factor", "heads", "embed", "units",
-              "num_", "n_", "groups", "expansion")
-# whole words of a name: `in_ch`, `out_ch`; the sequence models' `seq_len`, `c_in` (Informer), `enc_in`
+              "filters", "factor", "heads", "embed", "units", "num_", "n_", "groups", "expansion")
+# whole words of a name: `in_ch`, `out_ch`; the sequence models' `seq_len`, `c_in` (Informer), `enc_in`;
+# the GAN tutorials' `nz`, `input_nc`, `ngf` (a word, never part of one: `anchors` is no `nc`)
 _INT_TOKENS = {"ch", "chs", "chan", "chans", "nf", "len", "vocab", "ntoken", "ninp", "nhid", "nlayers",
-               "nhead", "emsize", "ntokens", "nout", "ninput"}
+               "nhead", "emsize", "ntokens", "nout", "ninput", "nz", "nc", "ngf", "ndf", "isize", "ngpu"}
 _INT_NAMES = {"c_in", "c_out", "enc_in", "dec_in", "in_dim", "out_dim"}
 _INT_PREFIXES = ("d_",)  # the transformers' d_model, d_ff, d_k, d_inner
 _RESERVED = {"N", "C", "H", "W", "D", "L", "T"}  # the symbolic input's own dims

@@ -390,6 +390,28 @@ CASES = {
             def forward(self, x):
                 return self.conv2(torch.relu(self.conv1(x)))
     ''',
+    "a list parameter whose name holds a size word (Yolo-v2's anchors, not `nc`)": '''
+        import torch
+        import torch.nn as nn
+
+        class YoloLoss(nn.Module):
+            def __init__(self, num_classes, anchors):
+                super().__init__()
+                self.num_anchors = len(anchors)
+                self.anchors = torch.Tensor(anchors)
+                self.conv = nn.Conv2d(8, self.num_anchors * (5 + num_classes), 1)
+
+            def forward(self, x):
+                return self.conv(x) * self.anchors[:, 0].sum()
+
+        class Head(nn.Module):
+            def __init__(self, num_anchors_list):
+                super().__init__()
+                self.anchors = torch.Tensor(num_anchors_list)
+
+            def forward(self, x):
+                return x * self.anchors[:, 1].sum()
+    ''',
 }
 
 
@@ -403,6 +425,9 @@ def test_clean_in_torch_and_silent_in_shapelint(name):
     a = analyze_source(src, "case.py")
     assert a.findings == []
     assert not [r.error for r in a.runs if r.error]
+    if "YoloLoss" in ns:  # built by the training script with a list of (w, h) pairs: torch runs it
+        ns["YoloLoss"](20, [[1.0, 2.0], [3.0, 4.0]])(torch.randn(2, 8, 4, 4))
+        ns["Head"]([[1.0, 2.0]])(torch.randn(2, 3))
     if "DBlock" in ns:  # what the project's Discriminator builds: torch runs it
         conv = functools.partial(ns["SNConv2d"], kernel_size=3, padding=1)
         assert ns["DBlock"](3, 8, which_conv=conv)(torch.randn(2, 3, 8, 8)).shape == (2, 8, 8, 8)
