@@ -173,6 +173,51 @@ def test_the_image_size_a_model_is_built_with_is_its_input(stride, image):
     assert all(f"Nx3x{image}x{image}" in f.message for f in got)
 
 
+MOBILE = textwrap.dedent('''\
+    import torch
+    import torch.nn as nn
+
+
+    class MobileNet(nn.Module):
+        def __init__(self, n_class=10, input_size=64):
+            super().__init__()
+            ASSERT
+            self.stem = nn.Conv2d(3, 16, 3, 2, 1)
+            self.body = nn.Conv2d(16, 16, 3, STRIDE, 1)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(16, n_class)
+
+        def forward(self, x):
+            x = self.body(self.stem(x)) + self.stem(x)
+            return self.fc(self.pool(x).flatten(1))
+''')
+
+
+@pytest.mark.parametrize("stride, asserted", [(1, True), (2, True), (2, False), (1, False)])
+def test_an_input_size_the_constructor_asserts_divisible_is_the_image_size(stride, asserted):
+    # MobileNetV2's and ShuffleNetV2's `input_size=224` with `assert input_size % 32 == 0`: the image
+    # side; without the assert an `input_size` may be features (an LSTM's, an MLP's): no input is made
+    code = MOBILE.replace("STRIDE", str(stride)).replace(
+        "ASSERT", "assert input_size % 32 == 0" if asserted else "pass")
+    line = _torch_line(code, lambda ns: ns["MobileNet"]()(torch.randn(2, 3, 64, 64)))
+    assert line == (None if stride == 1 else 15)
+    runs = [r for r in analyze_source(code, "case.py").runs if r.cls is not None and r.cls.name == "MobileNet"]
+    assert runs and all((r.input_from == "the image size it is built with (64x64)") == asserted for r in runs)
+    got = analyze_source(code, "case.py").findings
+    assert [(f.code, f.line) for f in got] == ([("SHP006", 15)] if line else []), [f.message for f in got]
+    assert all(("Nx3x64x64" in f.message) == asserted for f in got)
+
+
+def test_an_input_resolution_is_the_image_size():
+    # CLIP's VisionTransformer(input_resolution, patch_size, ...): its positional table is sized by it
+    code = VIT.replace("image_size", "input_resolution").replace("STRIDE", "8").replace("IMAGE", "96")
+    assert _torch_line(code, lambda ns: ns["model"](torch.randn(2, 3, 96, 96))) == 15
+    code = code.replace("model = ViT(input_resolution=96)", "")
+    got = analyze_source(code, "case.py").findings
+    assert [(f.code, f.line) for f in got] == [("SHP006", 15)], [f.message for f in got]
+    assert "Nx3x224x224" in got[0].message
+
+
 def test_an_image_size_is_not_the_input_of_a_latent_generator():
     code = textwrap.dedent('''\
         import torch.nn as nn

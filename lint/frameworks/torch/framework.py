@@ -3,6 +3,8 @@ qualified names under ``torch.``, tensors and parameters (attributes, indexing, 
 methods), ``isinstance`` on torch classes, and nn.Module instances (modules.py)."""
 from __future__ import annotations
 
+import libcst as cst
+
 from typing import Any, Optional, cast
 
 from typing import TYPE_CHECKING
@@ -59,7 +61,28 @@ def instantiate_user_module(interp: Interpreter, info: ClassInfo, base: str, arg
     return m
 
 
-_IMAGE_SIZE_PARAMS = ("image_size", "img_size")
+_IMAGE_SIZE_PARAMS = ("image_size", "img_size", "input_resolution", "image_resolution")
+# a name that is the image size only where the constructor says so: MobileNetV2's and ShuffleNetV2's
+# `input_size=224` with `assert input_size % 32 == 0` (an LSTM's or an MLP's input_size is features)
+_ASSERTED_SIZE_PARAMS = ("input_size",)
+
+
+def _asserted_divisible(init: FunctionValue, name: str) -> bool:
+    """Whether ``__init__`` asserts ``name % k == 0`` (k an int of at least 2)."""
+    def walk(node) -> bool:
+        if isinstance(node, cst.Assert):
+            t = node.test
+            if isinstance(t, cst.Comparison) and len(t.comparisons) == 1 and \
+                    isinstance(t.comparisons[0].operator, cst.Equal) and \
+                    isinstance(t.comparisons[0].comparator, cst.Integer) and \
+                    t.comparisons[0].comparator.evaluated_value == 0 and \
+                    isinstance(t.left, cst.BinaryOperation) and isinstance(t.left.operator, cst.Modulo) and \
+                    isinstance(t.left.left, cst.Name) and t.left.left.value == name and \
+                    isinstance(t.left.right, cst.Integer) and t.left.right.evaluated_value >= 2:
+                return True
+        return any(walk(c) for c in node.children)
+
+    return walk(init.node.body)
 
 
 def _note_image_size(interp: Interpreter, m: ModuleValue, init: FunctionValue, args, kwargs) -> None:
@@ -68,7 +91,9 @@ def _note_image_size(interp: Interpreter, m: ModuleValue, init: FunctionValue, a
     a model no input shape was given for."""
     params = init.node.params
     names = [p.name.value for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params)]
-    if not any(n in names for n in _IMAGE_SIZE_PARAMS):
+    known = [n for n in _IMAGE_SIZE_PARAMS if n in names] + \
+        [n for n in _ASSERTED_SIZE_PARAMS if n in names and _asserted_divisible(init, n)]
+    if not known:
         return
     frame = Frame(src=init.scope)
     interp.speculative += 1  # binding only: nothing recorded
@@ -77,7 +102,7 @@ def _note_image_size(interp: Interpreter, m: ModuleValue, init: FunctionValue, a
             return
     finally:
         interp.speculative -= 1
-    for n in _IMAGE_SIZE_PARAMS:
+    for n in known:
         if n in frame.locals:
             m.attrs["__image_size__"] = frame.locals[n]
             return
