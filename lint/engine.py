@@ -201,6 +201,55 @@ def execute(src: SourceModule, run: Run, strict: bool, project=None, training: b
         interp.violated = interp.guessed_input = False
         run.inputs, run.input_from, run.rank_free = given, None, {}
         _forward(src, interp, run, root, n_inputs)
+    _containers_on_unknown_input(interp, run, root)
+
+
+MAX_LOCAL_RUNS = 8  # containers per run checked on the input their first layer implies
+
+
+def _containers_on_unknown_input(interp: Interpreter, run: Run, root: ModuleValue) -> None:
+    """The ``nn.Sequential`` blocks the forward called with a tensor nothing was known about (an
+    input the probe could not build, a value the analysis lost on the way): each is run once more on
+    the input its own first layer implies (``Sequential(ConvNorm(336, 512), BatchNorm1d(513))``:
+    ``(N, 336, L)``), and what fails for every such input (a channel count the next layer does not
+    take) is reported at the forward's call. Only calls made before anything failed, on no undecided
+    branch; only failures (the sizes they narrow or assume are this run's own)."""
+    if any(f.kind == "violation" for f in interp.facts):
+        return  # after a failure torch never gets to the rest
+    todo: List[Tuple[ModuleValue, Any]] = []
+    seen = set()
+    for c in run.calls:
+        m, x = c.module, (c.inputs[0] if len(c.inputs) == 1 else None)
+        if m is root or id(m) in seen or c.speculative or m.kind != "sequential" or m.uncertain:
+            continue
+        if isinstance(x, Tensor) and x.shape is None and not x.tail and x.probe is None:
+            seen.add(id(m))
+            todo.append((m, c.node))
+    if not todo:
+        return
+    saved = (interp.calls, interp.order, interp.violated)
+    try:
+        for m, node in todo[:MAX_LOCAL_RUNS]:
+            interp.probes, interp.probe_paths, interp.probe_choices = {}, {}, {}
+            interp.probe_weak, interp.probe_ranks = set(), {}
+            first = _probe(interp, m, 1).get(0)
+            interp.probes, interp.probe_paths, interp.probe_choices = {}, {}, {}
+            interp.probe_weak, interp.probe_ranks = set(), {}
+            t = symbolic_input(first[0], 0) if first is not None and not first[1] else None
+            if t is None:
+                continue
+            n = len(interp.facts)
+            interp.calls, interp.order, interp.violated = [], 0, False
+            try:
+                interp.call_module(m, [t], {}, node)
+            except AnalysisAbort:
+                del interp.facts[n:]
+                continue
+            new = interp.facts[n:]
+            del interp.facts[n:]
+            interp.facts.extend(f for f in new if f.kind == "violation")
+    finally:
+        interp.calls, interp.order, interp.violated = saved
 
 
 def _forward(src: SourceModule, interp: Interpreter, run: Run, root: ModuleValue, n_inputs: int) -> None:
