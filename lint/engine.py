@@ -208,19 +208,24 @@ MAX_LOCAL_RUNS = 8  # containers per run checked on the input their first layer 
 
 
 def _containers_on_unknown_input(interp: Interpreter, run: Run, root: ModuleValue) -> None:
-    """The ``nn.Sequential`` blocks the forward called with a tensor nothing was known about (an
-    input the probe could not build, a value the analysis lost on the way): each is run once more on
-    the input its own first layer implies (``Sequential(ConvNorm(336, 512), BatchNorm1d(513))``:
-    ``(N, 336, L)``), and what fails for every such input (a channel count the next layer does not
-    take) is reported at the forward's call. Only calls made before anything failed, on no undecided
-    branch; only failures (the sizes they narrow or assume are this run's own)."""
+    """The ``nn.Sequential`` blocks, and the project's blocks of one input, that the forward called
+    with a tensor nothing was known about (an input the probe could not build, a value the analysis
+    lost on the way): each is run once more on the input its own first layer implies
+    (``Sequential(ConvNorm(336, 512), BatchNorm1d(513))``: ``(N, 336, L)``), and what fails for
+    every such input (a channel count the next layer does not take, a residual add of a padded
+    branch) is reported, at the forward's call of a Sequential, in its own forward for a block; the
+    first block that fails, as torch stops there. Only calls made before anything failed, on no
+    undecided branch; only failures (the sizes they narrow or assume are this run's own)."""
     if any(f.kind == "violation" for f in interp.facts):
         return  # after a failure torch never gets to the rest
     todo: List[Tuple[ModuleValue, Any]] = []
     seen = set()
     for c in run.calls:
         m, x = c.module, (c.inputs[0] if len(c.inputs) == 1 else None)
-        if m is root or id(m) in seen or c.speculative or m.kind != "sequential" or m.uncertain:
+        if m is root or id(m) in seen or c.speculative or m.uncertain:
+            continue
+        if m.kind != "sequential" and not (m.kind == "user" and m.cls is not None and _forward_arity(interp, m) == 1
+                                           and not m.attrs.get("__init_failed__")):
             continue
         if isinstance(x, Tensor) and x.shape is None and not x.tail and x.probe is None:
             seen.add(id(m))
@@ -245,9 +250,11 @@ def _containers_on_unknown_input(interp: Interpreter, run: Run, root: ModuleValu
             except AnalysisAbort:
                 del interp.facts[n:]
                 continue
-            new = interp.facts[n:]
+            new = [f for f in interp.facts[n:] if f.kind == "violation"]
             del interp.facts[n:]
-            interp.facts.extend(f for f in new if f.kind == "violation")
+            if new:
+                interp.facts.extend(new)
+                break  # torch stops at the first block that fails
     finally:
         interp.calls, interp.order, interp.violated = saved
 

@@ -96,3 +96,45 @@ def test_a_block_called_after_a_failure_is_not_checked_again():
     fixed = code.replace("torch.zeros(2, 7)", "torch.zeros(2, 10)")
     assert torch_fails_at(fixed, lambda ns: ns["Net"]()(torch.randn(2, 1, 10), torch.randn(2, 1, 4, 16))) == 13
     assert [(f.code, f.line) for f in analyze_source(fixed, "case.py").findings] == [("SHP003", 13)]
+
+
+NET = textwrap.dedent('''\
+    import torch
+    import torch.nn as nn
+
+
+    class Block(nn.Module):
+        def __init__(self, channels):
+            super().__init__()
+            self.conv1 = nn.Conv2d(channels, channels, 3, padding=PAD)
+            self.bn = nn.BatchNorm2d(channels)
+
+        def forward(self, x):
+            out = self.bn(self.conv1(x))
+            return torch.relu(out + x)
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 16, 3, padding=1)
+            self.blocks = nn.ModuleList([Block(16), Block(16)])
+
+        def forward(self, x):
+            x = self.stem(x.squeeze(1))
+            for b in self.blocks:
+                x = b(x)
+            return x
+''')
+
+
+@pytest.mark.parametrize("pad", [0, 1, 2])
+def test_a_project_block_on_an_input_nothing_tells_is_checked_on_its_own(pad):
+    code = NET.replace("PAD", str(pad))
+    line = torch_fails_at(code, lambda ns: ns["Net"]()(torch.randn(2, 1, 3, 32, 32)))
+    assert line == (None if pad == 1 else line_of(code, "return torch.relu(out + x)"))
+    res = analyze_source(code, "case.py")
+    run = next(r for r in res.runs if r.cls is not None and r.cls.name == "Net")
+    assert run.input_tensors[0].shape is None  # x.squeeze(1) first: the probe does not build it
+    assert [(f.code, f.line) for f in res.findings] == ([("SHP006", line)] if line else []), \
+        [f.message for f in res.findings]
