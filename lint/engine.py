@@ -434,6 +434,13 @@ def _unwound(t: Optional[Tensor], path: Tuple[Any, ...]) -> Optional[Tensor]:
                 return None
             shape, bd = list(got.shape), got.batch_dim
             continue
+        if op == "squeeze":
+            # input.squeeze(d) gave t: the input has a 1 at d (never before the batch)
+            k = d if d >= 0 else d + len(shape) + 1
+            if not 0 <= k <= len(shape) or bd is not None and k <= bd:
+                return None
+            shape.insert(k, 1)
+            continue
         if op != "unsqueeze":
             return None
         k = d if d >= 0 else d + len(shape)

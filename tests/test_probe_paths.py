@@ -120,3 +120,39 @@ def test_a_conv_subclass_that_resets_its_padding(shape):
         assert run.output.shape is not None and len(run.output.shape) == 5
         return
     assert tuple(run.output.shape) == tuple(ns["Block"]()(torch.randn(*shape)).shape)
+
+
+SQUEEZED = textwrap.dedent('''\
+    import torch
+    import torch.nn as nn
+
+
+    class Spec(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(80, 64, 5, padding=PAD)
+            self.out = nn.Conv1d(64, 64, 3, padding=1)
+
+        def forward(self, x):
+            # x: [B, 1, 80, T]
+            x = x.squeeze(DIM)
+            y = self.conv(x)
+            return self.out(y) + y[..., :SLICE]
+''')
+
+
+@pytest.mark.parametrize("dim, pad, sl", [(1, 2, "None"), (1, 1, "None"), (-3, 2, "None"), (1, 2, "-1")])
+def test_a_squeezed_input_gets_its_singleton_back(dim, pad, sl):
+    code = SQUEEZED.replace("DIM", str(dim)).replace("PAD", str(pad)).replace("SLICE", sl)
+    ns: dict = {}
+    exec(compile(code, "case.py", "exec"), ns)
+    try:
+        ns["Spec"]()(torch.randn(2, 1, 80, 50))
+        line = None
+    except RuntimeError as e:
+        line = [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == "case.py"][-1]
+    res = analyze_source(code, "case.py")
+    run = next(r for r in res.runs if r.cls is not None and r.cls.name == "Spec")
+    assert [str(d) for d in run.input_tensors[0].shape] == ["N", "1", "80", "L"]
+    assert [(f.code, f.line) for f in res.findings] == ([("SHP006", line)] if line else []), \
+        [f.message for f in res.findings]

@@ -70,6 +70,12 @@ def _probe_method(x: Tensor, name, args, kwargs) -> Optional[Tensor]:
         d = args[0] if args and not kwargs else kwargs.get("dim") if not args and len(kwargs) == 1 else None
         if isinstance(d, int) and not isinstance(d, bool):
             return Tensor(None, x.dtype, None, x.probe, probe_path=x.probe_path + (("unsqueeze", d),))
+    # `x.squeeze(1)` of an input with a singleton dim there (a (N, 1, T, F) spectrogram): undone by
+    # putting the 1 back (engine._unwound); a bare squeeze() could drop any of them: not followed
+    if name in ("squeeze", "squeeze_"):
+        d = args[0] if len(args) == 1 and not kwargs else kwargs.get("dim") if not args and len(kwargs) == 1 else None
+        if isinstance(d, int) and not isinstance(d, bool):
+            return Tensor(None, x.dtype, None, x.probe, probe_path=x.probe_path + (("squeeze", d),))
     # a time series (N, L, C) turned channels-first for its first Conv1d (`x.permute(0, 2, 1)`,
     # `x.transpose(1, 2)`): undone from that layer's input (engine._unwound)
     if name == "permute" and not kwargs:
